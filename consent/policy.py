@@ -1,0 +1,295 @@
+"""Who may see which of a child's information, now, and on which basis.
+
+One function, :func:`decide`, answers for a viewer, a child, a piece of information
+and a moment. It is pure: the child's facts and the clock are passed in, so the core
+calls it on every command and every read, and tests drive it with any time they like.
+It fails closed: no rule that allows means deny, and a rule set with no bases enabled
+denies everything.
+
+The rules and the law they follow:
+
+- Guardians with custody see their child's information (FB 6 kap. 11 §, OSL 12 kap. 3 §),
+  except what is withheld from guardians to protect the child (OSL 12 kap. 3 §).
+- The child sees its own information from the configured age (GDPR art. 15), except
+  what is withheld from the family.
+- A unit sees its own record (its own documentation, PDL/OSL within one authority).
+- A unit sees what was sent to it in the process (a discovery card to its Barnkontakt,
+  feedback to its discoverer), and the identity of the child it concerns.
+- Social services see a concern report filed to them and the child's identity on that
+  statutory basis (SoL 14 kap. 1 §), which is never recorded as consent.
+- Any other sharing needs consent (OSL 10 kap. 1 §, GDPR art. 6.1 a, 7): a consent
+  takes effect only when every guardian with custody has granted and, from the
+  configured age, the child too; one party's decline keeps it from taking effect; one
+  party's withdrawal ends it at once (GDPR art. 7.3); expiry ends it.
+- Auditors see the access log and nothing else (PDL 4 kap. 3 §, GDPR art. 32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from uuid import UUID
+
+from contracts.vocabulary import Category, LegalBasis, PartyKind, Role, UnitKind
+
+
+class ViewerKind(str, Enum):
+    STAFF = "staff"
+    GUARDIAN = "guardian"
+    CHILD = "child"
+    AUDITOR = "auditor"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: staff at a unit, a guardian, the child, or an auditor."""
+
+    kind: ViewerKind
+    tenant_id: str
+    user_id: str
+    roles: frozenset[Role] = frozenset()
+    unit_id: str | None = None
+    unit_kind: UnitKind | None = None
+    party_id: str | None = None
+    """The guardian id for a guardian, the child id (as text) for the child."""
+
+
+@dataclass(frozen=True)
+class GuardianFact:
+    guardian_id: str
+    has_custody: bool
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """A consent request and every answer to it so far."""
+
+    consent_id: UUID
+    requested_by_unit_id: str | None
+    recipient_unit_ids: frozenset[str]
+    recipient_unit_kinds: frozenset[UnitKind]
+    categories: frozenset[Category]
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    granted: frozenset[tuple[PartyKind, str]] = frozenset()
+    declined: frozenset[tuple[PartyKind, str]] = frozenset()
+    withdrawn: frozenset[tuple[PartyKind, str]] = frozenset()
+
+    def names_recipient(self, unit_id: str | None, unit_kind: UnitKind | None) -> bool:
+        return (unit_id is not None and unit_id in self.recipient_unit_ids) or (
+            unit_kind is not None and unit_kind in self.recipient_unit_kinds
+        )
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    """What the policy needs to know about one child, taken from the log."""
+
+    tenant_id: str
+    child_id: UUID
+    birth_date: date
+    guardians: tuple[GuardianFact, ...] = ()
+    consents: tuple[ConsentState, ...] = ()
+    units_sent_to: frozenset[str] = frozenset()
+    """Units that were sent something about the child in the process (cards, feedback)."""
+    concern_report_units: frozenset[str] = frozenset()
+    """Social-services units a concern report about the child was filed to."""
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class Information:
+    """A piece of a child's information as the policy sees it: never its content."""
+
+    category: Category
+    origin_unit_id: str | None = None
+    sent_to_unit_id: str | None = None
+    withheld_from_guardians: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyRules:
+    """A tenant's settings for the policy. An empty ``bases`` denies everything."""
+
+    bases: frozenset[LegalBasis] = frozenset(LegalBasis)
+    child_consent_age: int = 15
+    child_access_age: int = 15
+    default_validity_days: int = 365
+    staff_names_visible_to_family: bool = False
+
+
+class Reason(str, Enum):
+    """Why the policy decided as it did; each code names the rule that applied."""
+
+    NO_RULES = "no_rules"
+    OTHER_TENANT = "other_tenant"
+    CHILD_ERASED = "child_erased"
+    GUARDIAN_WITH_CUSTODY = "guardian_with_custody"
+    NOT_A_CUSTODIAL_GUARDIAN = "not_a_custodial_guardian"
+    WITHHELD_FROM_FAMILY = "withheld_from_family"
+    CHILD_OWN_INFORMATION = "child_own_information"
+    CHILD_TOO_YOUNG = "child_too_young"
+    NOT_THIS_CHILD = "not_this_child"
+    AUDITOR_ACCESS_LOG = "auditor_access_log"
+    AUDITOR_SEES_ACCESS_LOG_ONLY = "auditor_sees_access_log_only"
+    STAFF_WITHOUT_UNIT = "staff_without_unit"
+    ACCESS_LOG_NOT_FOR_STAFF = "access_log_not_for_staff"
+    OWN_RECORD = "own_record"
+    SENT_TO_UNIT = "sent_to_unit"
+    IDENTITY_OF_CHILD_SENT_TO_UNIT = "identity_of_child_sent_to_unit"
+    STATUTORY_CONCERN_REPORT = "statutory_concern_report"
+    CONCERN_REPORT_ONLY_TO_RECIPIENT = "concern_report_only_to_recipient"
+    CONSENT_IN_EFFECT = "consent_in_effect"
+    NO_BASIS = "no_basis"
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    allowed: bool
+    reason: Reason
+    basis: LegalBasis | None = None
+    consent_id: UUID | None = None
+
+
+class ConsentStatus(str, Enum):
+    PENDING = "pending"
+    IN_EFFECT = "in_effect"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+
+
+def age_on(birth_date: date, moment: datetime | date) -> int:
+    """Age in whole years on the day of ``moment``."""
+    day = moment.date() if isinstance(moment, datetime) else moment
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def required_parties(facts: ChildFacts, at: datetime, rules: PolicyRules) -> frozenset[tuple[PartyKind, str]]:
+    """Every guardian with custody, and the child from the configured age, at ``at``."""
+    parties = {(PartyKind.GUARDIAN, g.guardian_id) for g in facts.guardians if g.has_custody}
+    if age_on(facts.birth_date, at) >= rules.child_consent_age:
+        parties.add((PartyKind.CHILD, str(facts.child_id)))
+    return frozenset(parties)
+
+
+def consent_status(consent: ConsentState, facts: ChildFacts, at: datetime, rules: PolicyRules) -> ConsentStatus:
+    """Where one consent stands at ``at``; only ``IN_EFFECT`` lets information flow."""
+    if consent.withdrawn:
+        return ConsentStatus.WITHDRAWN
+    if consent.declined:
+        return ConsentStatus.DECLINED
+    if at >= consent.valid_until:
+        return ConsentStatus.EXPIRED
+    if at < consent.valid_from:
+        return ConsentStatus.NOT_YET_VALID
+    needed = required_parties(facts, at, rules)
+    if not needed or not needed <= consent.granted:
+        return ConsentStatus.PENDING
+    return ConsentStatus.IN_EFFECT
+
+
+def _allow(reason: Reason, basis: LegalBasis, rules: PolicyRules, consent_id: UUID | None = None) -> AccessDecision:
+    if basis not in rules.bases:
+        return AccessDecision(False, Reason.NO_BASIS)
+    return AccessDecision(True, reason, basis, consent_id)
+
+
+def _deny(reason: Reason) -> AccessDecision:
+    return AccessDecision(False, reason)
+
+
+def decide(
+    viewer: Viewer,
+    facts: ChildFacts,
+    info: Information,
+    at: datetime,
+    rules: PolicyRules,
+) -> AccessDecision:
+    """Allow or deny one viewer one piece of a child's information at one moment."""
+    if not rules.bases:
+        return _deny(Reason.NO_RULES)
+    if viewer.tenant_id != facts.tenant_id:
+        return _deny(Reason.OTHER_TENANT)
+    if facts.erased:
+        return _deny(Reason.CHILD_ERASED)
+    if viewer.kind is ViewerKind.GUARDIAN:
+        return _decide_guardian(viewer, facts, info, rules)
+    if viewer.kind is ViewerKind.CHILD:
+        return _decide_child(viewer, facts, info, at, rules)
+    if viewer.kind is ViewerKind.AUDITOR:
+        if info.category is Category.ACCESS_LOG and Role.AUDITOR in viewer.roles:
+            return _allow(Reason.AUDITOR_ACCESS_LOG, LegalBasis.AUDIT_DUTY, rules)
+        return _deny(Reason.AUDITOR_SEES_ACCESS_LOG_ONLY)
+    return _decide_staff(viewer, facts, info, at, rules)
+
+
+def _decide_guardian(viewer: Viewer, facts: ChildFacts, info: Information, rules: PolicyRules) -> AccessDecision:
+    custodial = {g.guardian_id for g in facts.guardians if g.has_custody}
+    if viewer.party_id is None or viewer.party_id not in custodial:
+        return _deny(Reason.NOT_A_CUSTODIAL_GUARDIAN)
+    if info.withheld_from_guardians:
+        return _deny(Reason.WITHHELD_FROM_FAMILY)
+    return _allow(Reason.GUARDIAN_WITH_CUSTODY, LegalBasis.CUSTODY, rules)
+
+
+def _decide_child(
+    viewer: Viewer, facts: ChildFacts, info: Information, at: datetime, rules: PolicyRules
+) -> AccessDecision:
+    if viewer.party_id != str(facts.child_id):
+        return _deny(Reason.NOT_THIS_CHILD)
+    if age_on(facts.birth_date, at) < rules.child_access_age:
+        return _deny(Reason.CHILD_TOO_YOUNG)
+    if info.withheld_from_guardians:
+        return _deny(Reason.WITHHELD_FROM_FAMILY)
+    return _allow(Reason.CHILD_OWN_INFORMATION, LegalBasis.DATA_SUBJECT, rules)
+
+
+def _decide_staff(
+    viewer: Viewer, facts: ChildFacts, info: Information, at: datetime, rules: PolicyRules
+) -> AccessDecision:
+    if viewer.unit_id is None:
+        return _deny(Reason.STAFF_WITHOUT_UNIT)
+    if info.category is Category.ACCESS_LOG:
+        return _deny(Reason.ACCESS_LOG_NOT_FOR_STAFF)
+    if info.origin_unit_id == viewer.unit_id:
+        return _allow(Reason.OWN_RECORD, LegalBasis.OWN_RECORD, rules)
+    if info.category is Category.CONCERN_REPORT:
+        if info.sent_to_unit_id == viewer.unit_id and viewer.unit_kind is UnitKind.SOCIAL_SERVICES:
+            return _allow(Reason.STATUTORY_CONCERN_REPORT, LegalBasis.STATUTORY_CONCERN_REPORT, rules)
+        return _deny(Reason.CONCERN_REPORT_ONLY_TO_RECIPIENT)
+    if info.category is Category.IDENTITY:
+        if viewer.unit_id in facts.concern_report_units and viewer.unit_kind is UnitKind.SOCIAL_SERVICES:
+            decision = _allow(Reason.STATUTORY_CONCERN_REPORT, LegalBasis.STATUTORY_CONCERN_REPORT, rules)
+            if decision.allowed:
+                return decision
+        if viewer.unit_id in facts.units_sent_to:
+            decision = _allow(Reason.IDENTITY_OF_CHILD_SENT_TO_UNIT, LegalBasis.SENT_TO_UNIT, rules)
+            if decision.allowed:
+                return decision
+    if info.sent_to_unit_id is not None and info.sent_to_unit_id == viewer.unit_id:
+        decision = _allow(Reason.SENT_TO_UNIT, LegalBasis.SENT_TO_UNIT, rules)
+        if decision.allowed:
+            return decision
+    if info.category is Category.CONSENT:
+        return _deny(Reason.NO_BASIS)
+    for consent in _consents_for(viewer, facts, info.category):
+        if consent_status(consent, facts, at, rules) is ConsentStatus.IN_EFFECT:
+            return _allow(Reason.CONSENT_IN_EFFECT, LegalBasis.CONSENT, rules, consent.consent_id)
+    return _deny(Reason.NO_BASIS)
+
+
+def _consents_for(viewer: Viewer, facts: ChildFacts, category: Category) -> Iterable[ConsentState]:
+    return (
+        c
+        for c in facts.consents
+        if category in c.categories and c.names_recipient(viewer.unit_id, viewer.unit_kind)
+    )
+

@@ -1,0 +1,918 @@
+"""The hub's core: commands that append the facts of the support process, and reads that
+show each viewer what consent and the law allow now, each read itself recorded.
+
+Methods take the caller and plain values and return plain values. Every rejection
+happens before anything is appended; library errors are translated here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from contracts.events import Actor, Guardian, InformationAccessed
+from contracts.vocabulary import (
+    UNIT_KIND_PRINCIPAL,
+    CardKind,
+    Category,
+    Decision,
+    HomeVisit,
+    LegalBasis,
+    PartyKind,
+    Role,
+    UnitKind,
+)
+from consent import ChildFacts, Information, PolicyRules, Viewer, ViewerKind, consent_status, decide, required_parties
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Mapper, OperationalError, InterfaceError, Tracking
+from projections.accesslog import AccessEntry, AccessLogProjection, AccessLogView
+from projections.caselist import CaseListProjection, CaseListView, case_row, concerns_unit
+from projections.record import ChildRecordProjection, ChildRecordView, RecordItem, VisibleRecord, visible_items
+from pydantic import ValidationError
+
+from hub.clock import Clock
+from hub.directory import Directory
+from hub.domainmodel import Child, Recorded, project_child
+from hub.errors import (
+    ChildAlreadyRegisteredError,
+    ChildNotFoundError,
+    ConflictError,
+    InvalidInputError,
+    NoBasisError,
+    NotPermittedError,
+    StoreUnavailableError,
+)
+from hub.identity import BlindIndex, parse_identity_number
+from hub.principals import Principal
+from hub.storage import FactMapper, PlainSealer, Sealer
+
+T = TypeVar("T")
+SAVE_ATTEMPTS = 3
+
+FAMILY = (ViewerKind.GUARDIAN, ViewerKind.CHILD)
+CASE_ROLES = (Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR)
+
+
+@dataclass
+class Views:
+    """The projections the hub keeps, and the follower that feeds them."""
+
+    record: ChildRecordView
+    cases: CaseListView
+    access: AccessLogView
+
+    def projections(self) -> list[Any]:
+        return [ChildRecordProjection(self.record), CaseListProjection(self.cases), AccessLogProjection(self.access)]
+
+    def close(self) -> None:
+        for view in (self.record, self.cases, self.access):
+            view.close()
+
+
+class LogFollower:
+    """Feeds every new notification to every projection, once each.
+
+    The embedded store offers no subscription, so the follower reads the notification
+    log from the lowest position any view has tracked. A view's rows and its position
+    commit together; an event a view already holds is refused by its tracking insert
+    and skipped, so a follower stopped at any point and started again loses nothing
+    and applies nothing twice.
+    """
+
+    def __init__(self, app: Application, projections: list[Any], batch: int = 500) -> None:
+        self.app = app
+        self.projections = projections
+        self.batch = batch
+        self._lock = threading.Lock()
+
+    def position(self, projection: Any) -> int:
+        return projection.view.max_tracking_id(self.app.name) or 0
+
+    def catch_up(self) -> int:
+        with self._lock:
+            positions = {id(p): self.position(p) for p in self.projections}
+            start = min(positions.values(), default=0) + 1
+            applied = 0
+            while True:
+                notifications = self.app.recorder.select_notifications(start, self.batch)
+                if not notifications:
+                    return applied
+                for n in notifications:
+                    event = self.app.mapper.to_domain_event(n)
+                    tracking = Tracking(self.app.name, n.id)
+                    for p in self.projections:
+                        if positions[id(p)] >= n.id:
+                            continue
+                        try:
+                            p.process_event(event, tracking)
+                        except IntegrityError:
+                            pass
+                        positions[id(p)] = n.id
+                    applied += 1
+                start = notifications[-1].id + 1
+
+
+class BackaHub(Application):
+    """The log of every child's support process, with the commands and reads on it."""
+
+    name = "backa"
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        directory: Directory,
+        clock: Clock,
+        rules: PolicyRules,
+        blind_index: BlindIndex,
+        views: Views,
+        sealer: Sealer | None = None,
+        record_reads: bool = True,
+    ) -> None:
+        self.sealer = sealer or PlainSealer()
+        super().__init__(env)
+        self.directory = directory
+        self.clock = clock
+        self.rules = rules
+        self.blind_index = blind_index
+        self.views = views
+        self.record_reads = record_reads
+        self.follower = LogFollower(self, views.projections())
+
+    def construct_mapper(self) -> Mapper:
+        mapper = FactMapper(self.construct_transcoder())
+        mapper.sealer = self.sealer
+        return mapper
+
+    def close(self) -> None:
+        super().close()
+        self.views.close()
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def _load(self, tenant_id: str, child_id: UUID) -> Child:
+        try:
+            child = self.repository.get(child_id, projector_func=project_child)
+        except AggregateNotFoundError:
+            raise ChildNotFoundError(child_id) from None
+        except (OperationalError, InterfaceError):
+            raise StoreUnavailableError("the event store cannot be reached") from None
+        if not isinstance(child, Child) or child.tenant_id != tenant_id:
+            raise ChildNotFoundError(child_id)
+        return child
+
+    def _save(self, *items: Any) -> None:
+        try:
+            self.save(*items)
+        except IntegrityError:
+            raise
+        except (OperationalError, InterfaceError):
+            raise StoreUnavailableError("the event store cannot be reached") from None
+        self.follower.catch_up()
+
+    def _command(self, p: Principal, child_id: UUID, verb: Callable[[Child], T]) -> T:
+        for _ in range(SAVE_ATTEMPTS):
+            child = self._load(p.tenant_id, child_id)
+            try:
+                result = verb(child)
+            except ValidationError as e:
+                raise _invalid(e) from None
+            try:
+                self._save(child)
+            except IntegrityError:
+                continue
+            return result
+        raise ConflictError("the child's record changed while this was saved; try again")
+
+    def _actor(self, p: Principal) -> Actor:
+        return Actor(user_id=p.user_id, unit_id=p.unit_id, role=p.acting_role)
+
+    def viewer(self, p: Principal) -> Viewer:
+        unit_kind = None
+        if p.unit_id is not None:
+            unit_kind = self.directory.unit(p.tenant_id, p.unit_id).kind
+        return Viewer(p.kind, p.tenant_id, p.user_id, p.roles, p.unit_id, unit_kind, p.party_id)
+
+    # -- who may act -----------------------------------------------------------------
+
+    @staticmethod
+    def _require_staff(p: Principal, *roles: Role) -> str:
+        if p.kind is not ViewerKind.STAFF or p.unit_id is None:
+            raise NotPermittedError("only staff at a unit may do this")
+        if roles and not p.has(*roles):
+            raise NotPermittedError(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
+        return p.unit_id
+
+    def _require_case_owner(self, p: Principal, child: Child, *, coordinator: bool = True) -> None:
+        unit_id = self._require_staff(p)
+        if p.has(Role.BARNKONTAKT) and child.barnkontakt is not None and child.barnkontakt[1] == unit_id:
+            return
+        if coordinator and p.has(Role.SUPPORT_COORDINATOR) and child.coordinator and child.coordinator[1] == unit_id:
+            return
+        raise NotPermittedError("only the child's Barnkontakt" + (" or support coordinator" if coordinator else "") + " may do this")
+
+    def _party(self, p: Principal) -> tuple[PartyKind, str]:
+        if p.kind not in FAMILY or p.party_id is None:
+            raise NotPermittedError("only a guardian or the child answers a consent request")
+        return (PartyKind.GUARDIAN if p.kind is ViewerKind.GUARDIAN else PartyKind.CHILD, p.party_id)
+
+    def _units(self, tenant_id: str, unit_ids: Iterable[str], field: str) -> tuple[str, ...]:
+        ids = tuple(dict.fromkeys(unit_ids))
+        for unit_id in ids:
+            self.directory.unit(tenant_id, unit_id, field)
+        return ids
+
+    # -- commands --------------------------------------------------------------------
+
+    def register_child(
+        self,
+        p: Principal,
+        *,
+        personnummer: str,
+        given_name: str,
+        family_name: str,
+        guardians: list[dict[str, Any]],
+    ) -> UUID:
+        self._require_staff(p)
+        number = parse_identity_number(personnummer)
+        now = self.now()
+        if number.birth_date > now.date():
+            raise InvalidInputError("the date of birth is in the future", field="personnummer")
+        if (now.date().year - number.birth_date.year) > 18:
+            raise InvalidInputError("the hub serves children under 18", field="personnummer")
+        child_id = self.blind_index.child_id(p.tenant_id, number)
+        try:
+            self._load(p.tenant_id, child_id)
+        except ChildNotFoundError:
+            pass
+        else:
+            raise ChildAlreadyRegisteredError(child_id)
+        parsed_guardians = []
+        for i, g in enumerate(guardians):
+            g_number = parse_identity_number(str(g.get("personnummer", "")), field=f"guardians[{i}].personnummer")
+            parsed_guardians.append(
+                {
+                    "guardian_id": self.blind_index.guardian_id(p.tenant_id, g_number),
+                    "name": g.get("name"),
+                    "personnummer": g_number.digits,
+                    "has_custody": g.get("has_custody"),
+                }
+            )
+        try:
+            child = Child.register(
+                child_id=child_id,
+                tenant_id=p.tenant_id,
+                actor=self._actor(p),
+                at=now,
+                given_name=given_name,
+                family_name=family_name,
+                personnummer=number.digits,
+                birth_date=number.birth_date,
+                guardians=[Guardian.model_validate(g) for g in parsed_guardians],
+            )
+        except ValidationError as e:
+            raise _invalid(e) from None
+        try:
+            self._save(child)
+        except IntegrityError:
+            raise ChildAlreadyRegisteredError(child_id) from None
+        return child_id
+
+    def submit_discovery_card(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        to_unit_id: str,
+        unmet_needs: list[dict[str, Any]],
+        five_questions: dict[str, Any],
+        own_support_taken: str = "",
+        guardians_informed: bool,
+    ) -> str:
+        unit_id = self._require_staff(p)
+        own = self.directory.unit(p.tenant_id, unit_id)
+        target = self.directory.unit(p.tenant_id, to_unit_id, "to_unit_id")
+        kind = CardKind.INTERNAL if own.principal is target.principal else CardKind.EXTERNAL
+        return self._command(
+            p,
+            child_id,
+            lambda child: child.submit_discovery_card(
+                actor=self._actor(p),
+                at=self.now(),
+                kind=kind,
+                to_unit_id=to_unit_id,
+                unmet_needs=unmet_needs,
+                five_questions=five_questions,
+                own_support_taken=own_support_taken,
+                guardians_informed=guardians_informed,
+            ),
+        )
+
+    def assign_barnkontakt(self, p: Principal, child_id: UUID, *, staff_id: str) -> None:
+        self._require_staff(p, Role.BARNKONTAKT, Role.TENANT_ADMIN)
+        staff = self.directory.staff(p.tenant_id, staff_id)
+        if Role.BARNKONTAKT not in staff.roles or staff.unit_id is None:
+            raise InvalidInputError("this staff member is not a Barnkontakt", field="staff_id")
+
+        def verb(child: Child) -> None:
+            if child.barnkontakt is not None:
+                raise InvalidInputError("the child already has a Barnkontakt; delegate instead", field="staff_id")
+            if not p.has(Role.TENANT_ADMIN) and p.unit_id != staff.unit_id:
+                raise NotPermittedError("a Barnkontakt is assigned within their own unit")
+            child.assign_barnkontakt(actor=self._actor(p), at=self.now(), staff_id=staff_id, unit_id=staff.unit_id or "")
+
+        self._command(p, child_id, verb)
+
+    def delegate_barnkontakt(self, p: Principal, child_id: UUID, *, staff_id: str, reason: str = "") -> None:
+        self._require_staff(p)
+        staff = self.directory.staff(p.tenant_id, staff_id)
+        if Role.BARNKONTAKT not in staff.roles or staff.unit_id is None:
+            raise InvalidInputError("this staff member is not a Barnkontakt", field="staff_id")
+
+        def verb(child: Child) -> None:
+            if not p.has(Role.TENANT_ADMIN):
+                self._require_case_owner(p, child, coordinator=False)
+            child.delegate_barnkontakt(
+                actor=self._actor(p), at=self.now(), staff_id=staff_id, unit_id=staff.unit_id or "", reason=reason
+            )
+
+        self._command(p, child_id, verb)
+
+    def send_feedback(self, p: Principal, child_id: UUID, *, card_id: str, message: str) -> None:
+        def verb(child: Child) -> None:
+            self._require_case_owner(p, child, coordinator=False)
+            child.send_feedback(actor=self._actor(p), at=self.now(), card_id=card_id, message=message)
+
+        self._command(p, child_id, verb)
+
+    def hold_conversation(self, p: Principal, child_id: UUID, **payload: Any) -> str:
+        def verb(child: Child) -> str:
+            self._require_case_owner(p, child)
+            return child.hold_conversation(actor=self._actor(p), at=self.now(), **payload)
+
+        return self._command(p, child_id, verb)
+
+    def request_consent(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        recipients: list[dict[str, Any]],
+        categories: list[str],
+        purpose: str,
+        valid_until: datetime | None = None,
+    ) -> UUID:
+        for i, r in enumerate(recipients):
+            if isinstance(r, dict) and r.get("unit_id"):
+                self.directory.unit(p.tenant_id, r["unit_id"], f"recipients[{i}].unit_id")
+        try:
+            cats = tuple(Category(c) for c in categories)
+        except ValueError:
+            raise InvalidInputError("unknown information category", field="categories") from None
+
+        def verb(child: Child) -> UUID:
+            self._require_case_owner(p, child)
+            return child.request_consent(
+                actor=self._actor(p),
+                at=self.now(),
+                rules=self.rules,
+                recipients=tuple(recipients),
+                categories=cats,
+                purpose=purpose,
+                valid_until=valid_until,
+            )
+
+        return self._command(p, child_id, verb)
+
+    def grant_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
+        party = self._party(p)
+        self._command(
+            p,
+            child_id,
+            lambda c: c.grant_consent(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party),
+        )
+
+    def decline_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
+        party = self._party(p)
+        self._command(
+            p,
+            child_id,
+            lambda c: c.decline_consent(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party),
+        )
+
+    def withdraw_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
+        party = self._party(p)
+        self._command(
+            p,
+            child_id,
+            lambda c: c.withdraw_consent(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party),
+        )
+
+    def decide_team(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        decision: str,
+        family_informed: bool,
+        shared_categories: list[str] = (),  # type: ignore[assignment]
+        member_unit_ids: list[str] = (),  # type: ignore[assignment]
+        rationale: str = "",
+    ) -> None:
+        members = self._units(p.tenant_id, member_unit_ids, "member_unit_ids")
+        try:
+            chosen = Decision(decision)
+            shared = tuple(Category(c) for c in shared_categories)
+        except ValueError as e:
+            raise InvalidInputError(str(e).split(":")[0], field="decision") from None
+
+        def verb(child: Child) -> None:
+            self._require_case_owner(p, child, coordinator=False)
+            child.decide_team(
+                actor=self._actor(p),
+                at=self.now(),
+                decision=chosen,
+                family_informed=family_informed,
+                shared_categories=shared,
+                member_unit_ids=members,
+                rationale=rationale,
+            )
+
+        self._command(p, child_id, verb)
+
+    def submit_rating(self, p: Principal, child_id: UUID, *, scores: list[dict[str, Any]]) -> str:
+        unit_id = self._require_staff(p)
+
+        def verb(child: Child) -> str:
+            in_team = unit_id in child.team_unit_ids or (child.barnkontakt is not None and child.barnkontakt[1] == unit_id)
+            if not in_team:
+                raise NotPermittedError("only a unit in the child's team rates the child's needs")
+            return child.submit_rating(actor=self._actor(p), at=self.now(), scores=tuple(scores))
+
+        return self._command(p, child_id, verb)
+
+    def hold_team_meeting(self, p: Principal, child_id: UUID, *, participant_unit_ids: list[str], advice: str = "") -> list[dict[str, Any]]:
+        units = self._units(p.tenant_id, participant_unit_ids, "participant_unit_ids")
+
+        def verb(child: Child) -> list[dict[str, Any]]:
+            self._require_case_owner(p, child)
+            compass = child.hold_team_meeting(actor=self._actor(p), at=self.now(), participant_unit_ids=units, advice=advice)
+            return [s.model_dump(mode="json") for s in compass]
+
+        return self._command(p, child_id, verb)
+
+    def assign_support_coordinator(self, p: Principal, child_id: UUID, *, staff_id: str) -> None:
+        staff = self.directory.staff(p.tenant_id, staff_id)
+        if Role.SUPPORT_COORDINATOR not in staff.roles or staff.unit_id is None:
+            raise InvalidInputError("this staff member is not a support coordinator", field="staff_id")
+
+        def verb(child: Child) -> None:
+            self._require_case_owner(p, child, coordinator=False)
+            child.assign_support_coordinator(actor=self._actor(p), at=self.now(), staff_id=staff_id, unit_id=staff.unit_id or "")
+
+        self._command(p, child_id, verb)
+
+    def update_plan(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        goals: list[dict[str, Any]],
+        actions: list[dict[str, Any]],
+        child_view: str = "",
+        guardian_view: str = "",
+        next_follow_up: date | None = None,
+    ) -> int:
+        for i, a in enumerate(actions):
+            if isinstance(a, dict) and a.get("unit_id"):
+                self.directory.unit(p.tenant_id, a["unit_id"], f"actions[{i}].unit_id")
+        numbered = [{"action_id": a.get("action_id") or f"a{i + 1}", **{k: v for k, v in a.items() if k != "action_id"}} for i, a in enumerate(actions)]
+        ids = [a["action_id"] for a in numbered]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError("two plan actions share an action_id", field="actions")
+
+        def verb(child: Child) -> int:
+            self._require_case_owner(p, child)
+            return child.update_plan(
+                actor=self._actor(p),
+                at=self.now(),
+                goals=tuple(goals),
+                actions=tuple(numbered),
+                child_view=child_view,
+                guardian_view=guardian_view,
+                next_follow_up=next_follow_up,
+            )
+
+        return self._command(p, child_id, verb)
+
+    def complete_plan_action(self, p: Principal, child_id: UUID, *, action_id: str, note: str = "") -> None:
+        unit_id = self._require_staff(p)
+
+        def verb(child: Child) -> None:
+            state = child.actions.get(action_id)
+            if state is not None and state.action.unit_id != unit_id:
+                self._require_case_owner(p, child)
+            child.complete_plan_action(actor=self._actor(p), at=self.now(), action_id=action_id, note=note)
+
+        self._command(p, child_id, verb)
+
+    def hold_follow_up(self, p: Principal, child_id: UUID, *, summary: str, compass: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+        def verb(child: Child) -> None:
+            self._require_case_owner(p, child)
+            child.hold_follow_up(actor=self._actor(p), at=self.now(), summary=summary, compass=tuple(compass))
+
+        self._command(p, child_id, verb)
+
+    def record_needs_met(self, p: Principal, child_id: UUID, *, follow_up_compass: list[dict[str, Any]], summary: str = "") -> None:
+        def verb(child: Child) -> None:
+            self._require_case_owner(p, child)
+            child.record_needs_met(actor=self._actor(p), at=self.now(), follow_up_compass=tuple(follow_up_compass), summary=summary)
+
+        self._command(p, child_id, verb)
+
+    def file_concern_report(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        to_unit_id: str,
+        unmet_needs: list[dict[str, Any]],
+        description: str,
+        acute: bool = False,
+    ) -> str:
+        self._require_staff(p)
+        target = self.directory.unit(p.tenant_id, to_unit_id, "to_unit_id")
+        if target.kind is not UnitKind.SOCIAL_SERVICES:
+            raise InvalidInputError("a concern report goes to a social services unit", field="to_unit_id")
+        return self._command(
+            p,
+            child_id,
+            lambda child: child.file_concern_report(
+                actor=self._actor(p), at=self.now(), to_unit_id=to_unit_id, unmet_needs=unmet_needs, description=description, acute=acute
+            ),
+        )
+
+    def record_home_visit(self, p: Principal, child_id: UUID, *, visit: int, notes: str = "") -> None:
+        unit_id = self._require_staff(p)
+        kind = self.directory.unit(p.tenant_id, unit_id).kind
+        if kind not in (UnitKind.MIDWIFE_CLINIC, UnitKind.BVC, UnitKind.SOCIAL_SERVICES):
+            raise NotPermittedError("home visits are recorded by the midwife clinic, BVC or parent support")
+        try:
+            number = HomeVisit(int(visit))
+        except (ValueError, TypeError):
+            raise InvalidInputError("visit must be a number from 1 to 6", field="visit") from None
+        self._command(
+            p, child_id, lambda child: child.record_home_visit(actor=self._actor(p), at=self.now(), visit=number, unit_id=unit_id, notes=notes)
+        )
+
+    def share_agency_summary(self, p: Principal, child_id: UUID, *, health: str = "", police: str = "", social_services: str = "") -> None:
+        unit_id = self._require_staff(p)
+        kind = self.directory.unit(p.tenant_id, unit_id).kind
+        allowed = {
+            "health": UNIT_KIND_PRINCIPAL[kind].value == "region",
+            "police": kind is UnitKind.POLICE,
+            "social_services": kind is UnitKind.SOCIAL_SERVICES,
+        }
+        for name, text in (("health", health), ("police", police), ("social_services", social_services)):
+            if text and not allowed[name]:
+                raise InvalidInputError(f"this unit does not record {name} information", field=name)
+        self._command(
+            p,
+            child_id,
+            lambda child: child.share_agency_summary(
+                actor=self._actor(p), at=self.now(), health=health, police=police, social_services=social_services
+            ),
+        )
+
+    def withhold_information(self, p: Principal, child_id: UUID, *, event_ids: list[UUID], reason: str) -> None:
+        self._require_staff(p)
+        self._command(
+            p, child_id, lambda child: child.withhold_information(actor=self._actor(p), at=self.now(), event_ids=tuple(event_ids), reason=reason)
+        )
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _record_access(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        view: str,
+        purpose: str,
+        categories: Iterable[Category],
+        bases: Iterable[LegalBasis],
+        denied: Iterable[Category] = (),
+        withheld: bool = False,
+        at: datetime,
+    ) -> None:
+        if not self.record_reads:
+            return
+        event_id = uuid4()
+        fact = InformationAccessed(
+            event_id=event_id,
+            tenant_id=p.tenant_id,
+            child_id=child_id,
+            occurred_at=at,
+            actor=self._actor(p),
+            withheld_from_guardians=withheld,
+            accessor_id=p.user_id,
+            accessor_unit_id=p.unit_id,
+            accessor_role=p.acting_role,
+            view=view,
+            purpose=purpose,
+            categories=tuple(sorted(set(categories), key=lambda c: c.value)),
+            bases=tuple(sorted(set(bases), key=lambda b: b.value)),
+            denied_categories=tuple(sorted(set(denied), key=lambda c: c.value)),
+        )
+        self._save(Recorded(event_id, 1, at, fact))
+
+    def _visible(self, p: Principal, child_id: UUID, at: datetime) -> tuple[Child, VisibleRecord]:
+        child = self._load(p.tenant_id, child_id)
+        self.follower.catch_up()
+        items = self.views.record.items(child_id)
+        return child, visible_items(self.viewer(p), child.facts(), items, at, self.rules)
+
+    def read_child(self, p: Principal, child_id: UUID, *, purpose: str, view: str = "unit_view") -> dict[str, Any]:
+        """A unit's or a family's view of one child: only what the policy allows now."""
+        if p.kind is ViewerKind.AUDITOR:
+            raise NotPermittedError("auditors read the access log, not the child's record")
+        at = self.now()
+        child, visible = self._visible(p, child_id, at)
+        self._record_access(
+            p,
+            child_id,
+            view=view,
+            purpose=purpose,
+            categories=visible.categories,
+            bases=visible.bases,
+            denied=visible.denied_categories,
+            withheld=visible.touches_withheld,
+            at=at,
+        )
+        if not visible.items:
+            raise NoBasisError("neither consent nor the law lets you see this child's information now")
+        return {
+            "child_id": str(child_id),
+            "as_of": at.isoformat(),
+            "items": [_item_json(i, visible) for i in visible.items],
+        }
+
+    def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> dict[str, Any]:
+        """The child's steps in order, as far as the viewer may see them."""
+        if p.kind is ViewerKind.AUDITOR:
+            raise NotPermittedError("auditors read the access log, not the child's record")
+        at = self.now()
+        child, visible = self._visible(p, child_id, at)
+        steps: dict[int, dict[str, Any]] = {}
+        for item in visible.items:
+            step = steps.setdefault(
+                item.position,
+                {
+                    "event_id": str(item.event_id),
+                    "type": item.event_type.rsplit(".", 1)[-1],
+                    "occurred_at": item.occurred_at.isoformat(),
+                    "unit_id": item.origin_unit_id,
+                    "categories": [],
+                },
+            )
+            step["categories"].append(item.category.value)
+        self._record_access(
+            p, child_id, view="timeline", purpose=purpose, categories=visible.categories, bases=visible.bases,
+            denied=visible.denied_categories, withheld=visible.touches_withheld, at=at,
+        )
+        if not steps:
+            raise NoBasisError("neither consent nor the law lets you see this child's information now")
+        return {"child_id": str(child_id), "as_of": at.isoformat(), "steps": [steps[k] for k in sorted(steps)]}
+
+    def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[dict[str, Any]]:
+        """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
+        unit_id = self._require_staff(p, *CASE_ROLES)
+        at = self.now()
+        self.follower.catch_up()
+        rows = []
+        for doc in self.views.cases.documents(p.tenant_id):
+            if not concerns_unit(doc, unit_id):
+                continue
+            row = case_row(doc, at.date())
+            child = self._load(p.tenant_id, row.child_id)
+            facts = child.facts()
+            viewer = self.viewer(p)
+            name = None
+            identity = [i for i in self.views.record.items(row.child_id) if i.category is Category.IDENTITY and i.event_type.endswith("ChildRegistered")]
+            bases = set()
+            if identity:
+                d = decide(viewer, facts, identity[0].information(), at, self.rules)
+                if d.allowed and d.basis is not None:
+                    name = f"{identity[0].fields['given_name']} {identity[0].fields['family_name']}"
+                    bases.add(d.basis)
+            self._record_access(
+                p, row.child_id, view="case_list", purpose=purpose,
+                categories=[Category.TEAM] + ([Category.IDENTITY] if name else []),
+                bases=bases or {LegalBasis.SENT_TO_UNIT}, at=at,
+            )
+            rows.append(
+                {
+                    "child_id": str(row.child_id),
+                    "name": name,
+                    "barnkontakt_staff_id": row.barnkontakt_staff_id,
+                    "barnkontakt_unit_id": row.barnkontakt_unit_id,
+                    "decision": row.decision,
+                    "new_cards": row.new_cards,
+                    "awaiting_feedback": row.awaiting_feedback,
+                    "overdue_actions": row.overdue_actions,
+                    "next_step_due": row.next_step_due.isoformat() if row.next_step_due else None,
+                    "no_next_step": row.no_next_step,
+                    "closed": row.closed,
+                }
+            )
+        return rows
+
+    def family_children(self, p: Principal) -> list[dict[str, Any]]:
+        """The children a guardian has custody of, or the child itself."""
+        if p.kind not in FAMILY or p.party_id is None:
+            raise NotPermittedError("only a guardian or the child")
+        self.follower.catch_up()
+        if p.kind is ViewerKind.GUARDIAN:
+            ids = self.views.record.children_of_guardian(p.tenant_id, p.party_id)
+        else:
+            ids = [UUID(p.party_id)]
+        out = []
+        for child_id in ids:
+            try:
+                child = self._load(p.tenant_id, child_id)
+            except ChildNotFoundError:
+                continue
+            d = decide(self.viewer(p), child.facts(), Information(Category.IDENTITY), self.now(), self.rules)
+            if d.allowed:
+                out.append({"child_id": str(child_id)})
+        return out
+
+    def consent_overview(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
+        """Each consent for the child: what, to whom, why, until when, who has answered."""
+        at = self.now()
+        child = self._load(p.tenant_id, child_id)
+        facts = child.facts()
+        viewer = self.viewer(p)
+        needed = required_parties(facts, at, self.rules)
+        out, bases = [], set()
+        for c in facts.consents:
+            d = decide(viewer, facts, Information(Category.CONSENT, origin_unit_id=c.requested_by_unit_id), at, self.rules)
+            if not d.allowed:
+                continue
+            bases.add(d.basis)
+            out.append(
+                {
+                    "consent_id": str(c.consent_id),
+                    "status": consent_status(c, facts, at, self.rules).value,
+                    "purpose": c.purpose,
+                    "categories": sorted(x.value for x in c.categories),
+                    "recipient_unit_ids": sorted(c.recipient_unit_ids),
+                    "recipient_unit_kinds": sorted(k.value for k in c.recipient_unit_kinds),
+                    "requested_by_unit_id": c.requested_by_unit_id,
+                    "valid_from": c.valid_from.isoformat(),
+                    "valid_until": c.valid_until.isoformat(),
+                    "parties": [
+                        {
+                            "kind": k.value,
+                            "party_id": pid,
+                            "answer": "withdrawn" if (k, pid) in c.withdrawn else "declined" if (k, pid) in c.declined else "granted" if (k, pid) in c.granted else "awaiting",
+                            "is_you": pid == p.party_id,
+                        }
+                        for k, pid in sorted(needed | c.granted | c.declined | c.withdrawn)
+                    ],
+                }
+            )
+        self._record_access(
+            p, child_id, view="consent_overview", purpose="consent overview",
+            categories=[Category.CONSENT] if out else [], bases=[b for b in bases if b], denied=[] if out else [Category.CONSENT], at=at,
+        )
+        if not out and not facts.consents:
+            return []
+        if not out:
+            raise NoBasisError("you may not see this child's consents")
+        return out
+
+    def family_access_log(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
+        """Who has seen the child's information: for the guardians and the child."""
+        if p.kind not in FAMILY:
+            raise NotPermittedError("this log is for the child's guardians and the child")
+        at = self.now()
+        child = self._load(p.tenant_id, child_id)
+        d = decide(self.viewer(p), child.facts(), Information(Category.ACCESS_LOG), at, self.rules)
+        if not d.allowed:
+            self._record_access(p, child_id, view="family_access_log", purpose="who has seen my child's information", categories=[], bases=[], denied=[Category.ACCESS_LOG], at=at)
+            raise NoBasisError("you may not see this child's access log")
+        self.follower.catch_up()
+        entries = [
+            e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000)
+            if e.allowed and not e.withheld_from_guardians
+        ]
+        self._record_access(
+            p, child_id, view="family_access_log", purpose="who has seen my child's information",
+            categories=[Category.ACCESS_LOG], bases=[d.basis] if d.basis else [], at=at,
+        )
+        return [self._family_entry(e) for e in entries]
+
+    def _family_entry(self, e: AccessEntry) -> dict[str, Any]:
+        unit_name = None
+        if e.accessor_unit_id:
+            unit_name = self.directory.tenants[e.tenant_id].units.get(e.accessor_unit_id)
+        staff_name = None
+        if self.rules.staff_names_visible_to_family and e.accessor_role not in (Role.GUARDIAN, Role.CHILD):
+            staff = self.directory.tenants[e.tenant_id].staff.get(e.accessor_id)
+            staff_name = staff.name if staff else None
+        return {
+            "event_id": str(e.event_id),
+            "accessed_at": e.accessed_at.isoformat(),
+            "unit_id": e.accessor_unit_id,
+            "unit_name": unit_name.name if unit_name else None,
+            "role": e.accessor_role.value,
+            "staff_name": staff_name,
+            "purpose": e.purpose,
+            "categories": [c.value for c in e.categories],
+            "bases": [b.value for b in e.bases],
+        }
+
+    def audit_search(
+        self,
+        p: Principal,
+        *,
+        child_id: UUID | None = None,
+        accessor_id: str | None = None,
+        unit_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The auditor's search of the access log, itself recorded per child it shows."""
+        if p.kind is not ViewerKind.AUDITOR:
+            raise NotPermittedError("only an auditor searches the access log")
+        at = self.now()
+        self.follower.catch_up()
+        entries = self.views.access.search(
+            p.tenant_id, child_id=child_id, accessor_id=accessor_id, unit_id=unit_id, since=since, until=until,
+            limit=max(1, min(limit, 1000)), offset=max(0, offset),
+        )
+        for seen in dict.fromkeys(e.child_id for e in entries):
+            self._record_access(
+                p, seen, view="audit_search", purpose="loggkontroll", categories=[Category.ACCESS_LOG],
+                bases=[LegalBasis.AUDIT_DUTY], at=at,
+            )
+        return [
+            {
+                "event_id": str(e.event_id),
+                "position": e.position,
+                "child_id": str(e.child_id),
+                "accessed_at": e.accessed_at.isoformat(),
+                "accessor_id": e.accessor_id,
+                "unit_id": e.accessor_unit_id,
+                "role": e.accessor_role.value,
+                "view": e.view,
+                "purpose": e.purpose,
+                "categories": [c.value for c in e.categories],
+                "bases": [b.value for b in e.bases],
+                "denied_categories": [c.value for c in e.denied_categories],
+                "allowed": e.allowed,
+            }
+            for e in entries
+        ]
+
+    def log_length(self) -> int:
+        """How many facts the log holds: what tests compare before and after a refusal."""
+        return self.recorder.max_notification_id() or 0
+
+    def child_facts(self, p: Principal, child_id: UUID) -> ChildFacts:
+        return self._load(p.tenant_id, child_id).facts()
+
+
+def _item_json(item: RecordItem, visible: VisibleRecord) -> dict[str, Any]:
+    decision = visible.decisions[item]
+    return {
+        "event_id": str(item.event_id),
+        "type": item.event_type.rsplit(".", 1)[-1],
+        "category": item.category.value,
+        "occurred_at": item.occurred_at.isoformat(),
+        "unit_id": item.origin_unit_id,
+        "basis": decision.basis.value if decision.basis else None,
+        "fields": item.fields,
+    }
+
+
+def _invalid(error: ValidationError) -> InvalidInputError:
+    """A pydantic error as field-level problems, without echoing the input values."""
+    errors = [
+        {"field": ".".join(str(x) for x in e["loc"]) or "body", "message": e["msg"]}
+        for e in error.errors(include_input=False, include_url=False)
+    ]
+    first = errors[0]["field"] if errors else None
+    return InvalidInputError(
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid input", errors=errors, field=first
+    )

@@ -1,0 +1,558 @@
+"""The child's record: one aggregate per child, holding the facts of its support process.
+
+Verb methods check the process order (``check_*``), then append a past-tense fact from
+``contracts.events``. Who may call a verb is the application's concern; what order the
+steps come in is the aggregate's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from functools import singledispatchmethod
+from statistics import mean
+from typing import Any
+from uuid import UUID, uuid4
+
+from contracts.events import (
+    Actor,
+    AgencySummaryShared,
+    AreaScore,
+    BarnkontaktAssigned,
+    BarnkontaktDelegated,
+    ChildRegistered,
+    ConcernReportFiled,
+    ConsentDeclined,
+    ConsentGranted,
+    ConsentRequested,
+    ConsentWithdrawn,
+    ConversationHeld,
+    DiscoveryCardSubmitted,
+    Event,
+    FeedbackSent,
+    FollowUpHeld,
+    HomeVisitRecorded,
+    InformationWithheld,
+    NeedsMet,
+    PlanAction,
+    PlanActionCompleted,
+    PlanUpdated,
+    RatingSubmitted,
+    SupportCoordinatorAssigned,
+    TeamDecided,
+    TeamMeetingHeld,
+)
+from contracts.vocabulary import (
+    CONSENTABLE_CATEGORIES,
+    ActionStatus,
+    Area,
+    Category,
+    Decision,
+    HomeVisit,
+    PartyKind,
+)
+from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_status, required_parties
+from consent.policy import ConsentStatus
+
+from hub.errors import ConsentError, InvalidInputError, OutOfOrderError
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A fact as the log keeps it: the published event and its place in its stream."""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    fact: Event
+
+
+@dataclass
+class Card:
+    card_id: str
+    to_unit_id: str
+    from_unit_id: str | None
+    submitted_at: datetime
+    feedback_sent: bool = False
+
+
+@dataclass
+class ActionState:
+    action: PlanAction
+    completed_at: datetime | None = None
+
+
+TEAM_DECISIONS = frozenset({Decision.BARNTEAM, Decision.INDIVIDUAL_TEAM})
+
+
+class Child:
+    """Barnets ärende: every fact of one child's support process, in order."""
+
+    def __init__(self, child_id: UUID) -> None:
+        self.id = child_id
+        self.version = 0
+        self._pending: list[Recorded] = []
+        self.tenant_id = ""
+        self.birth_date = date.min
+        self.guardians: tuple[GuardianFact, ...] = ()
+        self.registered_at: datetime | None = None
+        self.cards: dict[str, Card] = {}
+        self.barnkontakt: tuple[str, str] | None = None
+        self.conversations = 0
+        self.consents: dict[UUID, ConsentState] = {}
+        self.decision: Decision | None = None
+        self.team_unit_ids: frozenset[str] = frozenset()
+        self.ratings: list[RatingSubmitted] = []
+        self.coordinator: tuple[str, str] | None = None
+        self.plan_version = 0
+        self.actions: dict[str, ActionState] = {}
+        self.next_follow_up: date | None = None
+        self.needs_met_at: datetime | None = None
+        self.concern_report_units: set[str] = set()
+        self.units_sent_to: set[str] = set()
+        self.home_visits: set[HomeVisit] = set()
+        self.event_origins: dict[UUID, str | None] = {}
+        self.withheld: set[UUID] = set()
+
+    # -- creation ---------------------------------------------------------------
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        child_id: UUID,
+        tenant_id: str,
+        actor: Actor,
+        at: datetime,
+        given_name: str,
+        family_name: str,
+        personnummer: str,
+        birth_date: date,
+        guardians: Iterable[Any],
+    ) -> Child:
+        child = cls(child_id)
+        child.tenant_id = tenant_id
+        child._trigger(
+            ChildRegistered,
+            actor,
+            at,
+            given_name=given_name,
+            family_name=family_name,
+            personnummer=personnummer,
+            birth_date=birth_date,
+            guardians=tuple(guardians),
+        )
+        return child
+
+    # -- the support process -----------------------------------------------------
+
+    def submit_discovery_card(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+        card_id = payload.setdefault("card_id", f"card-{uuid4().hex[:12]}")
+        if card_id in self.cards:
+            raise InvalidInputError(f"discovery card {card_id} already submitted", field="card_id")
+        self._trigger(DiscoveryCardSubmitted, actor, at, **payload)
+        return card_id
+
+    def assign_barnkontakt(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str) -> None:
+        self._trigger(BarnkontaktAssigned, actor, at, staff_id=staff_id, unit_id=unit_id)
+
+    def delegate_barnkontakt(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str, reason: str) -> None:
+        self.check_barnkontakt_assigned()
+        if self.barnkontakt == (staff_id, unit_id):
+            raise InvalidInputError("the role is already held by this staff member", field="staff_id")
+        self._trigger(
+            BarnkontaktDelegated,
+            actor,
+            at,
+            from_staff_id=self.barnkontakt[0] if self.barnkontakt else "",
+            staff_id=staff_id,
+            unit_id=unit_id,
+            reason=reason,
+        )
+
+    def send_feedback(self, *, actor: Actor, at: datetime, card_id: str, message: str) -> None:
+        card = self.cards.get(card_id)
+        if card is None:
+            raise InvalidInputError(f"no discovery card {card_id} for this child", field="card_id")
+        if card.from_unit_id is None:
+            raise OutOfOrderError("the card has no discovering unit to send feedback to")
+        self._trigger(FeedbackSent, actor, at, card_id=card_id, to_unit_id=card.from_unit_id, message=message)
+
+    def hold_conversation(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+        self.check_barnkontakt_assigned()
+        conversation_id = payload.setdefault("conversation_id", f"conv-{uuid4().hex[:12]}")
+        self._trigger(ConversationHeld, actor, at, **payload)
+        return conversation_id
+
+    def request_consent(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        rules: PolicyRules,
+        recipients: tuple[Any, ...],
+        categories: tuple[Category, ...],
+        purpose: str,
+        valid_until: datetime | None = None,
+    ) -> UUID:
+        wrong = sorted(c.value for c in set(categories) - CONSENTABLE_CATEGORIES)
+        if wrong:
+            raise InvalidInputError(
+                f"consent cannot be asked for: {', '.join(wrong)}", field="categories"
+            )
+        until = valid_until or at + timedelta(days=rules.default_validity_days)
+        if until <= at:
+            raise InvalidInputError("valid_until must be after now", field="valid_until")
+        parties = required_parties(self.facts(), at, rules)
+        if not parties:
+            raise ConsentError("no guardian with custody can answer for this child")
+        consent_id = uuid4()
+        self._trigger(
+            ConsentRequested,
+            actor,
+            at,
+            consent_id=consent_id,
+            recipients=recipients,
+            categories=tuple(dict.fromkeys(categories)),
+            purpose=purpose,
+            valid_from=at,
+            valid_until=until,
+            required_parties=tuple({"kind": k, "party_id": p} for k, p in sorted(parties)),
+        )
+        return consent_id
+
+    def grant_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
+        consent = self.check_consent_answerable(consent_id, party, at, rules)
+        if party in consent.granted:
+            raise ConsentError("this party has already granted this consent")
+        self._trigger(ConsentGranted, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+
+    def decline_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
+        consent = self.check_consent_answerable(consent_id, party, at, rules)
+        if party in consent.granted:
+            raise ConsentError("this party has granted; withdraw the consent instead")
+        self._trigger(ConsentDeclined, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+
+    def withdraw_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
+        consent = self.consents.get(consent_id)
+        if consent is None:
+            raise InvalidInputError(f"no consent {consent_id} for this child", field="consent_id")
+        self.check_is_party(party, at, rules)
+        if consent.withdrawn:
+            raise ConsentError("this consent is already withdrawn")
+        self._trigger(ConsentWithdrawn, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+
+    def decide_team(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        decision: Decision,
+        family_informed: bool,
+        shared_categories: tuple[Category, ...] = (),
+        member_unit_ids: tuple[str, ...] = (),
+        rationale: str = "",
+    ) -> None:
+        self.check_barnkontakt_assigned()
+        if self.conversations == 0:
+            raise OutOfOrderError("hold a child or guardian conversation before the decision")
+        if decision in TEAM_DECISIONS:
+            if not family_informed:
+                raise OutOfOrderError(
+                    "child and guardians must be told what will be shared before a team is formed"
+                )
+            if not member_unit_ids:
+                raise InvalidInputError("a team needs at least one member unit", field="member_unit_ids")
+        self._trigger(
+            TeamDecided,
+            actor,
+            at,
+            decision=decision,
+            family_informed=family_informed,
+            shared_categories=shared_categories,
+            member_unit_ids=member_unit_ids,
+            rationale=rationale,
+        )
+
+    def submit_rating(self, *, actor: Actor, at: datetime, scores: tuple[Any, ...]) -> str:
+        self.check_team_decided()
+        rating_id = f"rating-{uuid4().hex[:12]}"
+        self._trigger(RatingSubmitted, actor, at, rating_id=rating_id, scores=scores)
+        return rating_id
+
+    def hold_team_meeting(self, *, actor: Actor, at: datetime, participant_unit_ids: tuple[str, ...], advice: str = "") -> tuple[AreaScore, ...]:
+        self.check_team_decided()
+        if not self.ratings:
+            raise OutOfOrderError("submit at least one rating before the joint Behovskompass")
+        compass = joint_compass(self.ratings)
+        self._trigger(
+            TeamMeetingHeld,
+            actor,
+            at,
+            meeting_id=f"meeting-{uuid4().hex[:12]}",
+            participant_unit_ids=participant_unit_ids,
+            joint_compass=compass,
+            advice=advice,
+        )
+        return compass
+
+    def assign_support_coordinator(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str) -> None:
+        self.check_individual_team()
+        self._trigger(SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id)
+
+    def update_plan(self, *, actor: Actor, at: datetime, **payload: Any) -> int:
+        self.check_individual_team()
+        version = self.plan_version + 1
+        self._trigger(PlanUpdated, actor, at, plan_version=version, **payload)
+        return version
+
+    def complete_plan_action(self, *, actor: Actor, at: datetime, action_id: str, note: str = "") -> None:
+        state = self.actions.get(action_id)
+        if state is None:
+            raise InvalidInputError(f"no action {action_id} in the plan", field="action_id")
+        if state.completed_at is not None or state.action.status is ActionStatus.DONE:
+            raise OutOfOrderError(f"action {action_id} is already completed")
+        self._trigger(PlanActionCompleted, actor, at, action_id=action_id, note=note)
+
+    def hold_follow_up(self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = ()) -> None:
+        self.check_decided()
+        self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass)
+
+    def record_needs_met(self, *, actor: Actor, at: datetime, follow_up_compass: tuple[Any, ...], summary: str = "") -> None:
+        self.check_decided()
+        if self.needs_met_at is not None:
+            raise OutOfOrderError("the needs are already recorded as met")
+        self._trigger(NeedsMet, actor, at, follow_up_compass=follow_up_compass, summary=summary)
+
+    def file_concern_report(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+        report_id = payload.setdefault("report_id", f"report-{uuid4().hex[:12]}")
+        self._trigger(ConcernReportFiled, actor, at, **payload)
+        return report_id
+
+    def record_home_visit(self, *, actor: Actor, at: datetime, visit: HomeVisit, unit_id: str, notes: str = "") -> None:
+        if visit in self.home_visits:
+            raise InvalidInputError(f"home visit {int(visit)} is already recorded", field="visit")
+        self._trigger(HomeVisitRecorded, actor, at, visit=visit, unit_id=unit_id, notes=notes)
+
+    def share_agency_summary(self, *, actor: Actor, at: datetime, **payload: Any) -> None:
+        self.check_team_decided()
+        if actor.unit_id not in self.team_unit_ids:
+            raise OutOfOrderError("only a unit in the child's team shares an agency summary")
+        self._trigger(AgencySummaryShared, actor, at, **payload)
+
+    def withhold_information(self, *, actor: Actor, at: datetime, event_ids: tuple[UUID, ...], reason: str) -> None:
+        for event_id in event_ids:
+            if event_id not in self.event_origins:
+                raise InvalidInputError(f"no fact {event_id} for this child", field="event_ids")
+            if self.event_origins[event_id] != actor.unit_id:
+                raise InvalidInputError(f"fact {event_id} was recorded by another unit", field="event_ids")
+        self._trigger(
+            InformationWithheld, actor, at, event_ids=event_ids, reason=reason, withheld_from_guardians=True
+        )
+
+    # -- guards -----------------------------------------------------------------
+
+    def check_barnkontakt_assigned(self) -> None:
+        if self.barnkontakt is None:
+            raise OutOfOrderError("no Barnkontakt is assigned to this child yet")
+
+    def check_decided(self) -> None:
+        if self.decision is None:
+            raise OutOfOrderError("no decision has been made for this child yet")
+
+    def check_team_decided(self) -> None:
+        if self.decision not in TEAM_DECISIONS:
+            raise OutOfOrderError("no Barnteam or individual team has been decided for this child")
+
+    def check_individual_team(self) -> None:
+        if self.decision is not Decision.INDIVIDUAL_TEAM:
+            raise OutOfOrderError("no individual team has been decided for this child")
+
+    def check_is_party(self, party: tuple[PartyKind, str], at: datetime, rules: PolicyRules) -> None:
+        if party not in required_parties(self.facts(), at, rules):
+            raise ConsentError("only a guardian with custody, or the child from the set age, answers")
+
+    def check_consent_answerable(
+        self, consent_id: UUID, party: tuple[PartyKind, str], at: datetime, rules: PolicyRules
+    ) -> ConsentState:
+        consent = self.consents.get(consent_id)
+        if consent is None:
+            raise InvalidInputError(f"no consent {consent_id} for this child", field="consent_id")
+        self.check_is_party(party, at, rules)
+        status = consent_status(consent, self.facts(), at, rules)
+        if status not in (ConsentStatus.PENDING, ConsentStatus.IN_EFFECT):
+            raise ConsentError(f"this consent can no longer be answered: it is {status.value}")
+        if party in consent.declined:
+            raise ConsentError("this party has already declined")
+        return consent
+
+    # -- what the policy needs ------------------------------------------------------
+
+    def facts(self) -> ChildFacts:
+        return ChildFacts(
+            tenant_id=self.tenant_id,
+            child_id=self.id,
+            birth_date=self.birth_date,
+            guardians=self.guardians,
+            consents=tuple(self.consents.values()),
+            units_sent_to=frozenset(self.units_sent_to),
+            concern_report_units=frozenset(self.concern_report_units),
+        )
+
+    # -- event mechanics -----------------------------------------------------------
+
+    def _trigger(self, cls: type[Event], actor: Actor, at: datetime, **payload: Any) -> None:
+        fact = cls(
+            event_id=uuid4(),
+            tenant_id=self.tenant_id,
+            child_id=self.id,
+            occurred_at=at,
+            actor=actor,
+            **payload,
+        )
+        recorded = Recorded(self.id, self.version + 1, at, fact)
+        self.apply(recorded)
+        self._pending.append(recorded)
+
+    def collect_events(self) -> list[Recorded]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    def apply(self, recorded: Recorded) -> None:
+        self.version = recorded.originator_version
+        fact = recorded.fact
+        self.event_origins[fact.event_id] = fact.actor.unit_id
+        self._when(fact)
+
+    @singledispatchmethod
+    def _when(self, fact: Event) -> None:
+        """Facts that change nothing the guards look at."""
+
+    @_when.register
+    def _(self, fact: ChildRegistered) -> None:
+        self.tenant_id = fact.tenant_id
+        self.birth_date = fact.birth_date
+        self.registered_at = fact.occurred_at
+        self.guardians = tuple(GuardianFact(g.guardian_id, g.has_custody) for g in fact.guardians)
+
+    @_when.register
+    def _(self, fact: DiscoveryCardSubmitted) -> None:
+        self.cards[fact.card_id] = Card(fact.card_id, fact.to_unit_id, fact.actor.unit_id, fact.occurred_at)
+        self.units_sent_to.add(fact.to_unit_id)
+        self.needs_met_at = None
+
+    @_when.register
+    def _(self, fact: BarnkontaktAssigned) -> None:
+        self.barnkontakt = (fact.staff_id, fact.unit_id)
+        self.units_sent_to.add(fact.unit_id)
+
+    @_when.register
+    def _(self, fact: BarnkontaktDelegated) -> None:
+        self.barnkontakt = (fact.staff_id, fact.unit_id)
+        self.units_sent_to.add(fact.unit_id)
+
+    @_when.register
+    def _(self, fact: FeedbackSent) -> None:
+        self.cards[fact.card_id].feedback_sent = True
+        self.units_sent_to.add(fact.to_unit_id)
+
+    @_when.register
+    def _(self, fact: ConversationHeld) -> None:
+        self.conversations += 1
+
+    @_when.register
+    def _(self, fact: ConsentRequested) -> None:
+        self.consents[fact.consent_id] = ConsentState(
+            consent_id=fact.consent_id,
+            requested_by_unit_id=fact.actor.unit_id,
+            recipient_unit_ids=frozenset(r.unit_id for r in fact.recipients if r.unit_id),
+            recipient_unit_kinds=frozenset(r.unit_kind for r in fact.recipients if r.unit_kind),
+            categories=frozenset(fact.categories),
+            purpose=fact.purpose,
+            valid_from=fact.valid_from,
+            valid_until=fact.valid_until,
+        )
+
+    @_when.register
+    def _(self, fact: ConsentGranted) -> None:
+        c = self.consents[fact.consent_id]
+        self.consents[fact.consent_id] = replace(c, granted=c.granted | {(fact.party.kind, fact.party.party_id)})
+
+    @_when.register
+    def _(self, fact: ConsentDeclined) -> None:
+        c = self.consents[fact.consent_id]
+        self.consents[fact.consent_id] = replace(c, declined=c.declined | {(fact.party.kind, fact.party.party_id)})
+
+    @_when.register
+    def _(self, fact: ConsentWithdrawn) -> None:
+        c = self.consents[fact.consent_id]
+        self.consents[fact.consent_id] = replace(c, withdrawn=c.withdrawn | {(fact.party.kind, fact.party.party_id)})
+
+    @_when.register
+    def _(self, fact: TeamDecided) -> None:
+        self.decision = fact.decision
+        self.team_unit_ids = frozenset(fact.member_unit_ids)
+        self.ratings = []
+
+    @_when.register
+    def _(self, fact: RatingSubmitted) -> None:
+        self.ratings.append(fact)
+
+    @_when.register
+    def _(self, fact: SupportCoordinatorAssigned) -> None:
+        self.coordinator = (fact.staff_id, fact.unit_id)
+
+    @_when.register
+    def _(self, fact: PlanUpdated) -> None:
+        self.plan_version = fact.plan_version
+        previous = self.actions
+        self.actions = {
+            a.action_id: ActionState(a, previous[a.action_id].completed_at if a.action_id in previous else None)
+            for a in fact.actions
+        }
+        self.next_follow_up = fact.next_follow_up
+
+    @_when.register
+    def _(self, fact: PlanActionCompleted) -> None:
+        self.actions[fact.action_id].completed_at = fact.occurred_at
+
+    @_when.register
+    def _(self, fact: NeedsMet) -> None:
+        self.needs_met_at = fact.occurred_at
+
+    @_when.register
+    def _(self, fact: ConcernReportFiled) -> None:
+        self.concern_report_units.add(fact.to_unit_id)
+
+    @_when.register
+    def _(self, fact: HomeVisitRecorded) -> None:
+        self.home_visits.add(fact.visit)
+
+    @_when.register
+    def _(self, fact: InformationWithheld) -> None:
+        self.withheld.update(fact.event_ids)
+
+
+def project_child(child: Child | None, events: Iterable[Recorded]) -> Child | None:
+    """Rebuild a child's record from its stored facts (the repository's projector)."""
+    for recorded in events:
+        if child is None:
+            child = Child(recorded.originator_id)
+        child.apply(recorded)
+    return child
+
+
+def joint_compass(ratings: Iterable[RatingSubmitted]) -> tuple[AreaScore, ...]:
+    """The joint Behovskompass: per area, the mean of every score given; blanks are left out."""
+    by_area: dict[Area, list[int]] = {}
+    for rating in ratings:
+        for s in rating.scores:
+            if s.score is not None:
+                by_area.setdefault(s.area, []).append(s.score)
+    return tuple(
+        AreaScore(area=area, score=round(mean(by_area[area]), 2) if by_area.get(area) else None) for area in Area
+    )
+
+
+__all__ = ["Child", "Recorded", "joint_compass", "project_child"]

@@ -1,0 +1,87 @@
+"""The hub's errors. Messages name ids and rules, never a person's data."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    title = "Request refused"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInputError(HubError):
+    title = "Invalid input"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.errors = errors or ([{"field": field, "message": detail}] if field else [])
+
+
+class NotAuthenticatedError(HubError):
+    title = "Not authenticated"
+
+
+class NotPermittedError(HubError):
+    """The caller's role or unit may not do this."""
+
+    title = "Not permitted"
+
+
+class NoBasisError(HubError):
+    """Neither consent nor the law lets this viewer see this child's information now."""
+
+    title = "No basis to see this information"
+
+
+class ChildNotFoundError(HubError):
+    title = "Child not found"
+
+    def __init__(self, child_id: object) -> None:
+        super().__init__(f"no child with id {child_id}", field="child_id")
+
+
+class ChildAlreadyRegisteredError(HubError):
+    title = "Child already registered"
+
+    def __init__(self, child_id: object) -> None:
+        super().__init__(f"this child is already registered as {child_id}", field="personnummer")
+        self.child_id = child_id
+
+
+class UnknownUnitError(HubError):
+    title = "Unknown unit"
+
+    def __init__(self, unit_id: str, field: str = "unit_id") -> None:
+        super().__init__(f"no unit {unit_id!r} in this cooperation area", field=field)
+
+
+class UnknownStaffError(HubError):
+    title = "Unknown staff member"
+
+    def __init__(self, staff_id: str, field: str = "staff_id") -> None:
+        super().__init__(f"no staff member {staff_id!r} in this cooperation area", field=field)
+
+
+class OutOfOrderError(HubError):
+    """A step of the support process asked for before the step it depends on."""
+
+    title = "Step out of order"
+
+
+class ConflictError(HubError):
+    """The child's record changed under the command; nothing was appended."""
+
+    title = "Conflict"
+
+
+class ConsentError(HubError):
+    title = "Consent refused"
+
+
+class StoreUnavailableError(HubError):
+    title = "Store unavailable"

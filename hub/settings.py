@@ -1,0 +1,38 @@
+"""Settings, read when the hub is built and never at import time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Path("data")
+    store: Literal["sqlite", "memory"] = "sqlite"
+    demo_mode: bool = False
+    audience: str = "backa-hub"
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    child_consent_age: int = Field(default=15, ge=0, le=18)
+    child_access_age: int = Field(default=15, ge=0, le=18)
+    consent_validity_days: int = Field(default=365, ge=1, le=3 * 365)
+    staff_names_visible_to_family: bool = False
+    record_reads: bool = True
+    """Off only in the benchmark that measures what auditing costs."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """``BACKA_*`` variables, then explicit overrides (the CLI's flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"BACKA_{name.upper()}"
+            if key in env:
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

@@ -1,0 +1,65 @@
+"""The storage boundary: how a fact becomes a stored record and back.
+
+The stored topic is the published event type (``backa.v1.PlanUpdated``), which names
+what happened and never to whom. The stored state is the event's JSON, passed through
+a :class:`Sealer` chosen per child, so that per-child encryption is a sealer and not a
+change to the domain. A sealer's output must say by itself which child's key opens it,
+because a reader sees only the stored bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID
+
+from contracts.events import EVENT_TYPES, parse_event
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+
+from hub.domainmodel import Recorded
+
+
+class Sealer(Protocol):
+    """Turns a child's plaintext into stored bytes and back."""
+
+    def seal(self, child_id: UUID, plaintext: bytes) -> bytes: ...
+
+    def open(self, sealed: bytes) -> bytes: ...
+
+
+class PlainSealer:
+    """Stores the JSON as it is: the embedded store before per-child keys."""
+
+    def seal(self, child_id: UUID, plaintext: bytes) -> bytes:
+        return plaintext
+
+    def open(self, sealed: bytes) -> bytes:
+        return sealed
+
+
+class FactMapper(Mapper):
+    """Maps :class:`Recorded` facts to stored events with the published type as topic."""
+
+    sealer: Sealer = PlainSealer()
+
+    def __init__(self, transcoder: Transcoder, compressor: object = None, cipher: object = None) -> None:
+        super().__init__(transcoder)
+
+    def to_stored_event(self, domain_event: Recorded) -> StoredEvent:  # type: ignore[override]
+        fact = domain_event.fact
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=fact.type_name,
+            state=self.sealer.seal(fact.child_id, fact.model_dump_json().encode()),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Recorded:  # type: ignore[override]
+        if stored_event.topic not in EVENT_TYPES:
+            raise ValueError(f"unknown stored event type {stored_event.topic!r}")
+        fact = parse_event(stored_event.topic, self.sealer.open(stored_event.state))
+        return Recorded(
+            originator_id=UUID(str(stored_event.originator_id)),
+            originator_version=stored_event.originator_version,
+            timestamp=fact.occurred_at,
+            fact=fact,
+        )

@@ -1,0 +1,220 @@
+"""The child's record: every fact about a child, split by information category.
+
+One row per fact and category, holding only that category's fields, so a read can
+hand each viewer exactly the categories the policy allows at that moment. The view
+stores; it never decides: :func:`visible_items` asks the consent policy on every read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from contracts.events import (
+    ChildRegistered,
+    ConcernReportFiled,
+    DiscoveryCardSubmitted,
+    Event,
+    FeedbackSent,
+    InformationAccessed,
+    InformationWithheld,
+)
+from contracts.vocabulary import Category, LegalBasis
+from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.sqlite import SQLiteCursor
+
+from projections.base import SQLiteView, dumps, loads
+
+
+@dataclass(frozen=True, eq=False)
+class RecordItem:
+    """One category's part of one fact."""
+
+    child_id: UUID
+    position: int
+    event_id: UUID
+    event_type: str
+    category: Category
+    origin_unit_id: str | None
+    sent_to_unit_id: str | None
+    occurred_at: datetime
+    actor_id: str
+    actor_role: str
+    withheld_from_guardians: bool
+    fields: dict[str, Any]
+
+    def information(self) -> Information:
+        return Information(
+            category=self.category,
+            origin_unit_id=self.origin_unit_id,
+            sent_to_unit_id=self.sent_to_unit_id,
+            withheld_from_guardians=self.withheld_from_guardians,
+        )
+
+
+class ChildRecordView(SQLiteView):
+    table_statements = (
+        "CREATE TABLE IF NOT EXISTS record_items ("
+        "child_id TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL, "
+        "event_type TEXT NOT NULL, category TEXT NOT NULL, origin_unit TEXT, sent_to_unit TEXT, "
+        "occurred_at TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, "
+        "withheld INTEGER NOT NULL DEFAULT 0, fields TEXT NOT NULL, "
+        "PRIMARY KEY (child_id, position, category))",
+        "CREATE INDEX IF NOT EXISTS record_items_event ON record_items (event_id)",
+        "CREATE TABLE IF NOT EXISTS guardianships ("
+        "tenant_id TEXT NOT NULL, guardian_id TEXT NOT NULL, child_id TEXT NOT NULL, has_custody INTEGER NOT NULL, "
+        "PRIMARY KEY (guardian_id, child_id))",
+        "CREATE TABLE IF NOT EXISTS children (child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
+    )
+
+    def items(self, child_id: UUID) -> list[RecordItem]:
+        with self.read() as c:
+            c.execute(
+                "SELECT * FROM record_items WHERE child_id = ? ORDER BY position, category", (str(child_id),)
+            )
+            return [_item(row) for row in c.fetchall()]
+
+    def children_of_guardian(self, tenant_id: str, guardian_id: str) -> list[UUID]:
+        with self.read() as c:
+            c.execute(
+                "SELECT child_id FROM guardianships WHERE tenant_id = ? AND guardian_id = ? ORDER BY child_id",
+                (tenant_id, guardian_id),
+            )
+            return [UUID(r["child_id"]) for r in c.fetchall()]
+
+    def count_children(self, tenant_id: str) -> int:
+        with self.read() as c:
+            c.execute("SELECT COUNT(*) FROM children WHERE tenant_id = ?", (tenant_id,))
+            return int(c.fetchone()[0])
+
+
+def _item(row: Any) -> RecordItem:
+    return RecordItem(
+        child_id=UUID(row["child_id"]),
+        position=row["position"],
+        event_id=UUID(row["event_id"]),
+        event_type=row["event_type"],
+        category=Category(row["category"]),
+        origin_unit_id=row["origin_unit"],
+        sent_to_unit_id=row["sent_to_unit"],
+        occurred_at=datetime.fromisoformat(row["occurred_at"]),
+        actor_id=row["actor_id"],
+        actor_role=row["actor_role"],
+        withheld_from_guardians=bool(row["withheld"]),
+        fields=loads(row["fields"]),
+    )
+
+
+def _sent_to(fact: Event) -> str | None:
+    if isinstance(fact, DiscoveryCardSubmitted | FeedbackSent | ConcernReportFiled):
+        return fact.to_unit_id
+    return None
+
+
+def _is_empty(value: Any) -> bool:
+    return value in ("", None, (), [], {})
+
+
+class ChildRecordProjection(Projection[ChildRecordView]):
+    """Writes each fact's categories as rows; marks facts withheld from guardians."""
+
+    name = "child_record"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self._on(domain_event.fact, tracking)
+
+    @singledispatchmethod
+    def _on(self, fact: Event, tracking: Tracking) -> None:
+        self.view.write(tracking, lambda c: self._insert(c, fact, tracking.notification_id))
+
+    @_on.register
+    def _(self, fact: ChildRegistered, tracking: Tracking) -> None:
+        def apply(c: SQLiteCursor) -> None:
+            self._insert(c, fact, tracking.notification_id)
+            c.execute(
+                "INSERT OR IGNORE INTO children VALUES (?, ?)", (str(fact.child_id), fact.tenant_id)
+            )
+            for g in fact.guardians:
+                c.execute(
+                    "INSERT OR REPLACE INTO guardianships VALUES (?, ?, ?, ?)",
+                    (fact.tenant_id, g.guardian_id, str(fact.child_id), int(g.has_custody)),
+                )
+
+        self.view.write(tracking, apply)
+
+    @_on.register
+    def _(self, fact: InformationWithheld, tracking: Tracking) -> None:
+        def apply(c: SQLiteCursor) -> None:
+            self._insert(c, fact, tracking.notification_id)
+            for event_id in fact.event_ids:
+                c.execute("UPDATE record_items SET withheld = 1 WHERE event_id = ?", (str(event_id),))
+
+        self.view.write(tracking, apply)
+
+    @_on.register
+    def _(self, fact: InformationAccessed, tracking: Tracking) -> None:
+        self.view.write(tracking, lambda c: None)
+
+    @staticmethod
+    def _insert(c: SQLiteCursor, fact: Event, position: int) -> None:
+        for category, fields in fact.split_by_category().items():
+            if all(_is_empty(v) for v in fields.values()):
+                continue
+            c.execute(
+                "INSERT INTO record_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    str(fact.child_id),
+                    position,
+                    str(fact.event_id),
+                    fact.type_name,
+                    category.value,
+                    fact.actor.unit_id,
+                    _sent_to(fact),
+                    fact.occurred_at.isoformat(),
+                    fact.actor.user_id,
+                    fact.actor.role.value,
+                    int(fact.withheld_from_guardians),
+                    dumps(fields),
+                ),
+            )
+
+
+@dataclass(frozen=True)
+class VisibleRecord:
+    """What one viewer may see of a child's record at one moment, and why."""
+
+    items: tuple[RecordItem, ...]
+    decisions: dict[RecordItem, AccessDecision]
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        return tuple(sorted({i.category for i in self.items}, key=lambda c: c.value))
+
+    @property
+    def bases(self) -> tuple[LegalBasis, ...]:
+        found = {d.basis for d in self.decisions.values() if d.allowed and d.basis is not None}
+        return tuple(sorted(found, key=lambda b: b.value))
+
+    @property
+    def denied_categories(self) -> tuple[Category, ...]:
+        return tuple(
+            sorted({i.category for i, d in self.decisions.items() if not d.allowed}, key=lambda c: c.value)
+        )
+
+    @property
+    def touches_withheld(self) -> bool:
+        return any(i.withheld_from_guardians for i in self.items)
+
+
+def visible_items(
+    viewer: Viewer, facts: ChildFacts, items: list[RecordItem], at: datetime, rules: PolicyRules
+) -> VisibleRecord:
+    """Ask the policy about every item; keep those it allows now."""
+    decisions = {item: decide(viewer, facts, item.information(), at, rules) for item in items}
+    return VisibleRecord(tuple(i for i in items if decisions[i].allowed), decisions)
+
