@@ -26,7 +26,7 @@ from contracts.vocabulary import (
     Role,
     UnitKind,
 )
-from consent import ChildFacts, Information, PolicyRules, Viewer, ViewerKind, consent_status, decide, required_parties
+from consent import age_on, ChildFacts, Information, PolicyRules, Viewer, ViewerKind, consent_status, decide, required_parties
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper, OperationalError, InterfaceError, Tracking
 from projections.accesslog import AccessEntry, AccessLogProjection, AccessLogView
@@ -245,7 +245,7 @@ class BackaHub(Application):
         now = self.now()
         if number.birth_date > now.date():
             raise InvalidInputError("the date of birth is in the future", field="personnummer")
-        if (now.date().year - number.birth_date.year) > 18:
+        if age_on(number.birth_date, now) >= 18:
             raise InvalidInputError("the hub serves children under 18", field="personnummer")
         child_id = self.blind_index.child_id(p.tenant_id, number)
         try:
@@ -546,6 +546,7 @@ class BackaHub(Application):
         unmet_needs: list[dict[str, Any]],
         description: str,
         acute: bool = False,
+        withheld_from_guardians: bool = False,
     ) -> str:
         self._require_staff(p)
         target = self.directory.unit(p.tenant_id, to_unit_id, "to_unit_id")
@@ -555,7 +556,8 @@ class BackaHub(Application):
             p,
             child_id,
             lambda child: child.file_concern_report(
-                actor=self._actor(p), at=self.now(), to_unit_id=to_unit_id, unmet_needs=unmet_needs, description=description, acute=acute
+                actor=self._actor(p), at=self.now(), to_unit_id=to_unit_id, unmet_needs=unmet_needs, description=description, acute=acute,
+                withheld_from_guardians=withheld_from_guardians,
             ),
         )
 
@@ -572,7 +574,16 @@ class BackaHub(Application):
             p, child_id, lambda child: child.record_home_visit(actor=self._actor(p), at=self.now(), visit=number, unit_id=unit_id, notes=notes)
         )
 
-    def share_agency_summary(self, p: Principal, child_id: UUID, *, health: str = "", police: str = "", social_services: str = "") -> None:
+    def share_agency_summary(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        health: str = "",
+        police: str = "",
+        social_services: str = "",
+        withheld_from_guardians: bool = False,
+    ) -> None:
         unit_id = self._require_staff(p)
         kind = self.directory.unit(p.tenant_id, unit_id).kind
         allowed = {
@@ -587,7 +598,12 @@ class BackaHub(Application):
             p,
             child_id,
             lambda child: child.share_agency_summary(
-                actor=self._actor(p), at=self.now(), health=health, police=police, social_services=social_services
+                actor=self._actor(p),
+                at=self.now(),
+                health=health,
+                police=police,
+                social_services=social_services,
+                withheld_from_guardians=withheld_from_guardians,
             ),
         )
 

@@ -500,6 +500,10 @@ class Child:
         self.ratings.append(fact)
 
     @_when.register
+    def _(self, fact: TeamMeetingHeld) -> None:
+        self.ratings = []
+
+    @_when.register
     def _(self, fact: SupportCoordinatorAssigned) -> None:
         self.coordinator = (fact.staff_id, fact.unit_id)
 

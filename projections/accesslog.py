@@ -8,7 +8,7 @@ withheld from guardians, and never a bare denied attempt). Auditors search it al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -79,10 +79,10 @@ class AccessLogView(SQLiteView):
             params.append(unit_id)
         if since is not None:
             where.append("accessed_at >= ?")
-            params.append(since.isoformat())
+            params.append(since.astimezone(UTC).isoformat())
         if until is not None:
             where.append("accessed_at < ?")
-            params.append(until.isoformat())
+            params.append(until.astimezone(UTC).isoformat())
         sql = f"SELECT * FROM access_log WHERE {' AND '.join(where)} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608 - fixed clauses
         with self.read() as c:
             c.execute(sql, (*params, limit, offset))
@@ -130,7 +130,7 @@ class AccessLogProjection(Projection[AccessLogView]):
             str(fact.event_id),
             fact.tenant_id,
             str(fact.child_id),
-            fact.occurred_at.isoformat(),
+            fact.occurred_at.astimezone(UTC).isoformat(),
             fact.accessor_id,
             fact.accessor_unit_id,
             fact.accessor_role.value,
