@@ -7,6 +7,7 @@ happens before anything is appended; library errors are translated here.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from hub.principals import Principal
 from hub.storage import FactMapper, PlainSealer, Sealer
 
 T = TypeVar("T")
+log = logging.getLogger("backa.hub")
 SAVE_ATTEMPTS = 3
 
 FAMILY = (ViewerKind.GUARDIAN, ViewerKind.CHILD)
@@ -175,7 +177,17 @@ class BackaHub(Application):
             raise
         except (OperationalError, InterfaceError):
             raise StoreUnavailableError("the event store cannot be reached") from None
-        self.follower.catch_up()
+        self.refresh_views()
+
+    def refresh_views(self) -> None:
+        """Bring the views up to the log. A fact is committed before its views follow, so a
+        view that cannot follow now is left behind (and retried on the next call) rather
+        than turning a committed command into a failure; consent is decided from the log,
+        so a view that lags never shows more than the policy allows."""
+        try:
+            self.follower.catch_up()
+        except Exception as e:  # noqa: BLE001 - any projection fault must not undo a committed fact
+            log.error("views could not follow the log: %s", type(e).__name__)
 
     def _command(self, p: Principal, child_id: UUID, verb: Callable[[Child], T]) -> T:
         for _ in range(SAVE_ATTEMPTS):
@@ -651,7 +663,7 @@ class BackaHub(Application):
 
     def _visible(self, p: Principal, child_id: UUID, at: datetime) -> tuple[Child, VisibleRecord]:
         child = self._load(p.tenant_id, child_id)
-        self.follower.catch_up()
+        self.refresh_views()
         items = self.views.record.items(child_id)
         return child, visible_items(self.viewer(p), child.facts(), items, at, self.rules)
 
@@ -711,7 +723,7 @@ class BackaHub(Application):
         """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
         unit_id = self._require_staff(p, *CASE_ROLES)
         at = self.now()
-        self.follower.catch_up()
+        self.refresh_views()
         rows = []
         for doc in self.views.cases.documents(p.tenant_id):
             if not concerns_unit(doc, unit_id):
@@ -754,7 +766,7 @@ class BackaHub(Application):
         """The children a guardian has custody of, or the child itself."""
         if p.kind not in FAMILY or p.party_id is None:
             raise NotPermittedError("only a guardian or the child")
-        self.follower.catch_up()
+        self.refresh_views()
         if p.kind is ViewerKind.GUARDIAN:
             ids = self.views.record.children_of_guardian(p.tenant_id, p.party_id)
         else:
@@ -825,7 +837,7 @@ class BackaHub(Application):
         if not d.allowed:
             self._record_access(p, child_id, view="family_access_log", purpose="who has seen my child's information", categories=[], bases=[], denied=[Category.ACCESS_LOG], at=at)
             raise NoBasisError("you may not see this child's access log")
-        self.follower.catch_up()
+        self.refresh_views()
         entries = [
             e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000)
             if e.allowed and not e.withheld_from_guardians
@@ -872,7 +884,7 @@ class BackaHub(Application):
         if p.kind is not ViewerKind.AUDITOR:
             raise NotPermittedError("only an auditor searches the access log")
         at = self.now()
-        self.follower.catch_up()
+        self.refresh_views()
         entries = self.views.access.search(
             p.tenant_id, child_id=child_id, accessor_id=accessor_id, unit_id=unit_id, since=since, until=until,
             limit=max(1, min(limit, 1000)), offset=max(0, offset),
