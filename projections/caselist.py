@@ -97,6 +97,7 @@ class CaseListProjection(Projection[CaseListView]):
                 "kind": fact.kind.value,
                 "to_unit_id": fact.to_unit_id,
                 "from_unit_id": fact.actor.unit_id,
+                "from_user_id": fact.actor.user_id,
                 "submitted_at": fact.occurred_at.isoformat(),
                 "feedback_sent": False,
                 "taken_up": False,
@@ -207,6 +208,7 @@ def case_row(doc: dict[str, Any], today: date) -> CaseRow:
     last = datetime.fromisoformat(doc["last_activity"]).date() if doc["last_activity"] else today
     stalled = today - last > STALE_AFTER and not upcoming
     no_owner = doc["barnkontakt"] is None
+    owner = None if no_owner else doc["barnkontakt"]["staff_id"]
     overdue_follow_up = follow_up is not None and follow_up < today
     return CaseRow(
         child_id=UUID(doc["child_id"]),
@@ -214,7 +216,7 @@ def case_row(doc: dict[str, Any], today: date) -> CaseRow:
         barnkontakt_unit_id=doc["barnkontakt"]["unit_id"] if doc["barnkontakt"] else None,
         decision=doc["decision"],
         new_cards=sum(1 for c in doc["cards"] if not c["taken_up"]),
-        awaiting_feedback=sum(1 for c in doc["cards"] if not c["feedback_sent"]),
+        awaiting_feedback=sum(1 for c in doc["cards"] if not c["feedback_sent"] and c.get("from_user_id") != owner),
         overdue_actions=len(overdue),
         next_step_due=min(upcoming) if upcoming else None,
         no_next_step=has_process and not closed and (no_owner or stalled or (overdue_follow_up and not upcoming)),

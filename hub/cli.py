@@ -1,0 +1,201 @@
+"""``backa``: serve the hub, load and serve the demo, issue demo tokens, export the schemas.
+
+Nothing is read or built at import time: settings are read when a command runs.
+
+    backa serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR]
+    backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only]
+    backa token USER [--data-dir DIR]
+    backa schemas export [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+EXIT_REFUSED = 2
+
+
+def _say(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
+    from hub.settings import Settings
+
+    return Settings.from_env(data_dir=getattr(args, "data_dir", None), **overrides)
+
+
+def _serve(runtime: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    from hub.http.app import create_app
+
+    app = create_app(runtime)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    finally:
+        runtime.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hub.bootstrap import bootstrap
+
+    settings = _settings(args)
+    runtime = bootstrap(settings)
+    _say(f"Backa barnet hub: data in {settings.data_dir.resolve()} ({settings.store} store)")
+    _say(f"  health   http://{args.host}:{args.port}/health")
+    _say(f"  OpenAPI  http://{args.host}:{args.port}/api/v1/schema/openapi.json")
+    _serve(runtime, args.host, args.port)
+    return 0
+
+
+def _progress_printer() -> Any:
+    began = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        _say(f"  demo: {done}/{total} children loaded ({time.perf_counter() - began:.0f} s)")
+
+    return progress
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hub import demo
+    from hub.bootstrap import bootstrap
+
+    settings = _settings(args, demo_mode=True, store="sqlite")
+    data_dir: Path = settings.data_dir
+    if demo.has_hub_data(data_dir) and not demo.is_demo_folder(data_dir):
+        _say(f"backa demo: {data_dir} holds a hub that was not loaded by `backa demo`; it is left untouched.")
+        _say("  Give the demo another folder with --data-dir.")
+        return EXIT_REFUSED
+    reload = args.reset or not demo.demo_ready(data_dir)
+    if reload:
+        if demo.is_demo_folder(data_dir) and not args.reset:
+            _say("backa demo: the previous demo load did not finish; loading again")
+        _say(f"backa demo: loading the Ystad demo ({args.children} children) into {data_dir.resolve()}")
+        try:
+            summary = demo.build_demo_data(settings, children=args.children, seed=args.seed, progress=_progress_printer())
+        except demo.DemoFolderError as e:
+            _say(f"backa demo: {e}")
+            return EXIT_REFUSED
+        _say(f"  {summary.children} children, {summary.facts} facts in {summary.seconds:.1f} s")
+    else:
+        _say(f"backa demo: serving the demo already in {data_dir.resolve()} (use --reset to load it again)")
+    _print_demo_help(args, data_dir)
+    if args.load_only:
+        return 0
+    runtime = bootstrap(settings)
+    _serve(runtime, args.host, args.port)
+    return 0
+
+
+def _print_demo_help(args: argparse.Namespace, data_dir: Path) -> None:
+    from hub import demo
+
+    users = demo.demo_users(data_dir)
+    families = [name for name, u in users.items() if u["kind"] != "staff"]
+    folder = f" --data-dir {shlex.quote(str(args.data_dir))}" if args.data_dir else ""
+    base = f"http://{args.host}:{args.port}"
+    _say("")
+    _say(f"  Demo users are listed in {demo.demo_folder(data_dir) / demo.USERS_FILE}:")
+    _say("    staff   karin.holm (BVC), henrik.olsson (Barnkontakt, Norreportskolan), eva.bjork (Stödsamordnare),")
+    _say("            jonas.wikstrom (socialtjänsten), lars.ahlgren (loggranskare), ... ")
+    _say(f"    family  {', '.join(families[:6])}{', ...' if len(families) > 6 else ''}")
+    _say("  Get a token (in another terminal):")
+    _say(f"    TOKEN=$({_program()} token henrik.olsson{folder})")
+    _say(f"    curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/case-list")
+    _say(f"  OpenAPI: {base}/api/v1/schema/openapi.json   health: {base}/health")
+    _say("")
+
+
+def _program() -> str:
+    """How ``backa`` was called, so the hints can be pasted as they are (``.venv/bin/backa``)."""
+    called = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("backa")
+    return shlex.quote(str(called)) if called.name == "backa" else "backa"
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from hub import demo
+
+    settings = _settings(args)
+    try:
+        token = demo.issue_demo_token(settings.data_dir, args.user, audience=settings.audience)
+    except demo.DemoFolderError as e:
+        _say(f"backa token: {e}")
+        return EXIT_REFUSED
+    print(token)
+    return 0
+
+
+def cmd_schemas_export(args: argparse.Namespace) -> int:
+    from contracts.schemas import export_schemas
+
+    written = export_schemas(Path(args.out))
+    _say(f"backa schemas: wrote {len(written)} files to {Path(args.out).resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backa",
+        description="Backa barnet hub: consent-gated information sharing around a child.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+        p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+        p.add_argument("--data-dir", type=Path, default=None, help="data folder (default BACKA_DATA_DIR or ./data)")
+
+    serve = sub.add_parser("serve", help="serve the hub on the embedded store")
+    server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="load the Ystad demo into an empty data folder and serve it")
+    server_options(demo)
+    demo.add_argument("--children", type=int, default=200, help="how many children the demo holds (default 200)")
+    demo.add_argument("--seed", type=int, default=2019, help="the seed of the demo's stories (default 2019)")
+    demo.add_argument("--reset", action="store_true", help="throw away the demo data in the folder and load it again")
+    demo.add_argument("--load-only", action="store_true", help="load the demo and exit without serving")
+    demo.set_defaults(func=cmd_demo)
+
+    token = sub.add_parser("token", help="print a bearer token for a demo user")
+    token.add_argument("user", metavar="USER", help="a staff user id (karin.holm) or a family name (vardnadshavare-1)")
+    token.add_argument("--data-dir", type=Path, default=None, help="the demo's data folder (default BACKA_DATA_DIR or ./data)")
+    token.set_defaults(func=cmd_token)
+
+    schemas = sub.add_parser("schemas", help="the published JSON Schemas")
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
+    export = schemas_sub.add_parser("export", help="write one JSON Schema per event, the vocabulary and an index")
+    export.add_argument("--out", type=Path, default=Path("schemas"), help="folder to write into (default ./schemas)")
+    export.set_defaults(func=cmd_schemas_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "children", 1) < 1:
+        _say("backa demo: --children must be at least 1")
+        return EXIT_REFUSED
+    from pydantic import ValidationError
+
+    try:
+        return int(args.func(args))
+    except ValidationError as e:
+        problems = "; ".join(f"BACKA_{'.'.join(str(x) for x in err['loc']).upper()}: {err['msg']}" for err in e.errors(include_input=False))
+        _say(f"backa: the configuration is not valid: {problems}")
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The app factory: the hub's HTTP API on Litestar.
+
+``create_app(runtime)`` builds everything from the runtime ``bootstrap`` made; nothing
+happens at import time. Routes live under ``/api/v1`` and need a bearer token; the
+health check (``/health``) and the OpenAPI document (``/api/v1/schema/openapi.json``)
+do not. Every answer under ``/api/v1`` carries ``Cache-Control: no-store``: a child's
+information must not stay in a browser's or a proxy's cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, Router, get
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
+from litestar.types import Message, Scope
+from pydantic import BaseModel
+
+from contracts import events
+from hub.application import BackaHub
+from hub.bootstrap import Runtime
+from hub.errors import StoreUnavailableError
+from hub.http import schemas
+from hub.http.auth import BearerTokenMiddleware
+from hub.http.controllers import API_CONTROLLERS
+from hub.http.problems import exception_handlers, problem_responses
+from hub.http.schemas import Health
+from hub.principals import Principal
+
+API_PREFIX = "/api/v1"
+SCHEMA_PATH = f"{API_PREFIX}/schema"
+SECURITY_SCHEME = "bearer"
+
+
+def _caller(request: Request[Principal, Any, Any]) -> Principal:
+    return request.user
+
+
+async def _private_answers(message: Message, scope: Scope) -> None:
+    """No caching anywhere of what the API answers; no content sniffing either."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-Content-Type-Options"] = "nosniff"
+    if str(scope.get("path", "")).startswith(API_PREFIX):
+        headers["Cache-Control"] = "no-store"
+
+
+def create_app(runtime: Runtime) -> Litestar:
+    """The HTTP API over ``runtime.hub``, authenticating with ``runtime.verifier``."""
+
+    # Closures over the runtime, never the runtime's parts as arguments: Litestar
+    # deep-copies routers, and a copied hub, verifier or clock would drift from the real one.
+    def provide_hub() -> BackaHub:
+        return runtime.hub
+
+    def verify(token: str) -> Principal:
+        return runtime.verifier.verify(token)
+
+    @get(
+        "/health",
+        sync_to_thread=False,
+        summary="Is the hub up and its store reachable",
+        tags=["system"],
+        responses=problem_responses(503, authenticated=False),
+    )
+    def health() -> Health:
+        try:
+            runtime.hub.log_length()
+        except Exception:  # noqa: BLE001 - any failure to reach the store means not healthy
+            raise StoreUnavailableError("the event store cannot be reached") from None
+        return Health(status="ok")
+
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=API_CONTROLLERS,
+        dependencies={
+            "hub": Provide(provide_hub, sync_to_thread=False),
+            "caller": Provide(_caller, sync_to_thread=False),
+        },
+        middleware=[DefineMiddleware(BearerTokenMiddleware, verify=verify)],
+        security=[{SECURITY_SCHEME: []}],
+    )
+    openapi = OpenAPIConfig(
+        title="Backa barnet hub",
+        version="1",
+        description=(
+            "Share what matters about a child between the units of a cooperation area, only as far as the "
+            "guardians' consent or the law allows; every read is recorded. Errors are RFC 9457 problem details."
+        ),
+        path=SCHEMA_PATH,
+        render_plugins=[JsonRenderPlugin()],
+        use_handler_docstrings=True,
+        components=Components(
+            security_schemes={
+                SECURITY_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="Staff tokens name tenant, unit and roles; family tokens the guardian or the child.",
+                )
+            }
+        ),
+        tags=[
+            Tag(name="children"),
+            Tag(name="support process"),
+            Tag(name="consent"),
+            Tag(name="cases"),
+            Tag(name="family"),
+            Tag(name="audit"),
+            Tag(name="system"),
+        ],
+    )
+    app = Litestar(
+        route_handlers=[health, api],
+        exception_handlers=exception_handlers(),
+        request_max_body_size=runtime.settings.max_body_bytes,
+        before_send=[_private_answers],
+        openapi_config=openapi,
+        debug=False,
+    )
+    _publish_closed_objects(app)
+    return app
+
+
+def _publish_closed_objects(app: Litestar) -> None:
+    """Say in the OpenAPI document what the API does: objects refuse unknown fields.
+
+    Litestar's schema for a pydantic model lists its fields but not ``extra="forbid"``;
+    this marks each such component ``additionalProperties: false``.
+    """
+    models = {
+        name: obj
+        for module in (schemas, events)
+        for name, obj in vars(module).items()
+        if isinstance(obj, type) and issubclass(obj, BaseModel)
+    }
+    for name, component in (app.openapi_schema.components.schemas or {}).items():
+        model = models.get(name)
+        if model is not None and model.model_config.get("extra") == "forbid" and isinstance(component, Schema):
+            component.additional_properties = False

@@ -1,0 +1,10 @@
+"""The API's controllers: thin translations between HTTP and the hub's core."""
+
+from hub.http.controllers.children import ChildrenController
+from hub.http.controllers.consents import ConsentController
+from hub.http.controllers.oversight import OversightController
+from hub.http.controllers.process import SupportProcessController
+
+API_CONTROLLERS = [ChildrenController, SupportProcessController, ConsentController, OversightController]
+
+__all__ = ["API_CONTROLLERS"]

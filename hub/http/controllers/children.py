@@ -1,0 +1,54 @@
+"""Children: registration, and the views of one child a caller may have."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response
+from litestar.params import JSONBody, QueryParameter
+
+from hub.http.controllers._base import Caller, ChildId, Hub, command, is_family, query
+from hub.http.problems import problem_responses
+from hub.http.schemas import ChildCreated, ChildView, FamilyAccessEntry, RegisterChild, Timeline
+
+Purpose = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=500, description="Why you look; written to the access log the family and auditors see"),
+]
+
+
+class ChildrenController(Controller):
+    path = "/children"
+    tags = ["children"]
+
+    @command("/", summary="Register a child", responses=problem_responses(403, 409, 422))
+    def register(self, hub: Hub, caller: Caller, data: JSONBody[RegisterChild]) -> Response[ChildCreated]:
+        """The child's id is derived from the identity number; registering twice answers 409 with that id."""
+        child_id = hub.register_child(caller, **data.values())
+        return Response(
+            ChildCreated(child_id=child_id), status_code=201, headers={"Location": f"/api/v1/children/{child_id}"}
+        )
+
+    @query("/{child_id:uuid}", summary="The child as the caller may see it now", responses=problem_responses(403, 404))
+    def read(self, hub: Hub, caller: Caller, child_id: ChildId, purpose: Purpose = None) -> ChildView:
+        """A unit's view, or the family's view for a guardian or the child: only what consent or the law allows now."""
+        family = is_family(caller)
+        view = hub.read_child(
+            caller,
+            child_id,
+            purpose=purpose or ("family view" if family else "unit view"),
+            view="family_view" if family else "unit_view",
+        )
+        return ChildView.model_validate(view)
+
+    @query("/{child_id:uuid}/timeline", summary="The child's steps in order", responses=problem_responses(403, 404))
+    def timeline(self, hub: Hub, caller: Caller, child_id: ChildId, purpose: Purpose = None) -> Timeline:
+        return Timeline.model_validate(hub.timeline(caller, child_id, purpose=purpose or "timeline"))
+
+    @query(
+        "/{child_id:uuid}/access-log",
+        summary="Who has seen the child's information (for the guardians and the child)",
+        responses=problem_responses(403, 404),
+    )
+    def access_log(self, hub: Hub, caller: Caller, child_id: ChildId) -> list[FamilyAccessEntry]:
+        return [FamilyAccessEntry.model_validate(e) for e in hub.family_access_log(caller, child_id)]

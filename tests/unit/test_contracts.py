@@ -1,0 +1,191 @@
+"""The published language: what agencies build against must hold its promises."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+
+from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event, parse_event
+from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
+from contracts.vocabulary import COMPASS, Area, Category
+from hub.bootstrap import Runtime
+from hub.domainmodel import Recorded
+from tests.conftest import register_child
+from tests.factories import CHILD_PNR, card_payload, staff
+
+ALL_EVENTS = sorted(EVENT_TYPES.items())
+
+
+def _envelope() -> dict[str, Any]:
+    return {
+        "event_id": str(uuid4()),
+        "tenant_id": "ystad",
+        "child_id": str(uuid4()),
+        "occurred_at": "2026-03-02T09:00:00+00:00",
+        "actor": {"user_id": "larare.ostra", "unit_id": "skola-ostra", "role": "discoverer"},
+    }
+
+
+def _logged_facts(rt: Runtime) -> list[Event]:
+    notifications = rt.hub.recorder.select_notifications(1, 1000)
+    return [rt.hub.mapper.to_domain_event(n).fact for n in notifications]
+
+
+@pytest.fixture
+def logged(memory_runtime: Runtime) -> list[Event]:
+    """Facts as the hub really records them: a registration, a card and a read."""
+    child_id = register_child(memory_runtime)
+    memory_runtime.hub.submit_discovery_card(staff("larare.ostra"), child_id, **card_payload())
+    memory_runtime.hub.read_child(staff("larare.ostra"), child_id, purpose="check")
+    return _logged_facts(memory_runtime)
+
+
+@pytest.mark.parametrize(("type_name", "event"), ALL_EVENTS)
+def test_every_field_beyond_the_envelope_declares_its_information_category(type_name: str, event: type[Event]) -> None:
+    payload_fields = set(event.model_fields) - ENVELOPE_FIELDS
+    categories = event.field_categories()
+    assert set(categories) == payload_fields
+    assert all(isinstance(c, Category) for c in categories.values())
+
+
+@pytest.mark.parametrize(("type_name", "event"), ALL_EVENTS)
+def test_every_event_refuses_a_field_it_does_not_know(type_name: str, event: type[Event]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        event.model_validate({**_envelope(), "nickname": "x"})
+    assert any(e["type"] == "extra_forbidden" and e["loc"] == ("nickname",) for e in caught.value.errors())
+
+
+@pytest.mark.parametrize(("type_name", "event"), ALL_EVENTS)
+def test_every_event_carries_schema_version_one_and_refuses_another(type_name: str, event: type[Event]) -> None:
+    assert event.model_fields["schema_version"].default == 1
+    with pytest.raises(ValidationError) as caught:
+        event.model_validate({**_envelope(), "schema_version": 2})
+    assert any(e["loc"] == ("schema_version",) for e in caught.value.errors())
+
+
+@pytest.mark.parametrize(("type_name", "event"), ALL_EVENTS)
+def test_every_event_is_frozen(type_name: str, event: type[Event]) -> None:
+    assert event.model_config.get("frozen") is True
+    assert event.model_config.get("extra") == "forbid"
+
+
+def test_a_recorded_event_cannot_be_changed_after_the_fact(logged: list[Event]) -> None:
+    registered = logged[0]
+    with pytest.raises(ValidationError):
+        registered.given_name = "Someone else"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError):
+        registered.withheld_from_guardians = True
+
+
+@pytest.mark.parametrize(("type_name", "event"), ALL_EVENTS)
+def test_event_type_names_are_fixed_class_names(type_name: str, event: type[Event]) -> None:
+    assert type_name == event.type_name == f"backa.v1.{event.__name__}"
+    assert re.fullmatch(r"backa\.v1\.[A-Z][A-Za-z]+", type_name)
+    assert "type_name" not in event.model_fields  # a class constant, never a value a caller sets
+
+
+def test_the_stored_topic_names_what_happened_never_to_whom(memory_runtime: Runtime, logged: list[Event]) -> None:
+    registered = logged[0]
+    mapper = memory_runtime.hub.mapper
+    topic = mapper.to_stored_event(Recorded(registered.child_id, 1, registered.occurred_at, registered)).topic
+    assert topic == "backa.v1.ChildRegistered"
+    for personal in ("Alva", "Lind", CHILD_PNR, CHILD_PNR[2:8], str(registered.child_id)):
+        assert personal not in topic
+
+
+def test_the_compass_has_eight_areas_each_with_labels_definition_and_need_statements() -> None:
+    assert set(COMPASS) == set(Area) and len(Area) == 8
+    for area, description in COMPASS.items():
+        assert description.area is area
+        assert description.label_sv.strip() and description.label_en.strip()
+        assert len(description.definition_sv) > 20
+        assert description.need_statements_sv, f"{area.value} has no need statement"
+        assert all(s.strip() for s in description.need_statements_sv)
+    assert {d.label_sv for d in COMPASS.values()} == {
+        "Trygghet", "Hälsa", "Utvecklas", "Omvårdad", "Fritid", "Respekteras", "Ansvarstagande", "Tillhörighet",
+    }
+
+
+# -- the exported schemas ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("schemas")
+    export_schemas(folder)
+    return folder
+
+
+def _schema(folder: Path, type_name: str) -> dict[str, Any]:
+    return json.loads((folder / f"{type_name}.schema.json").read_text(encoding="utf-8"))
+
+
+def test_the_export_writes_one_valid_schema_per_event_with_id_and_title(exported: Path) -> None:
+    index = json.loads((exported / INDEX_FILE).read_text(encoding="utf-8"))
+    assert {e["type_name"] for e in index["events"]} == set(EVENT_TYPES)
+    ids = set()
+    for type_name in EVENT_TYPES:
+        schema = _schema(exported, type_name)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["title"] == type_name
+        assert schema["$id"].endswith(f"{type_name}.schema.json")
+        ids.add(schema["$id"])
+    assert len(ids) == len(EVENT_TYPES)
+
+
+@pytest.mark.parametrize(("type_name", "event"), ALL_EVENTS)
+def test_each_exported_field_names_the_category_it_carries(exported: Path, type_name: str, event: type[Event]) -> None:
+    properties = _schema(exported, type_name)["properties"]
+    declared = {name: c.value for name, c in event.field_categories().items()}
+    assert {name: properties[name][CATEGORY_KEY] for name in declared} == declared
+    assert not any(CATEGORY_KEY in properties[name] for name in ENVELOPE_FIELDS)
+
+
+def test_facts_the_hub_records_validate_against_their_exported_schemas_and_parse_back(exported: Path, logged: list[Event]) -> None:
+    assert {f.type_name for f in logged} >= {"backa.v1.ChildRegistered", "backa.v1.DiscoveryCardSubmitted", "backa.v1.InformationAccessed"}
+    for fact in logged:
+        document = json.loads(fact.model_dump_json())
+        jsonschema.validate(document, _schema(exported, fact.type_name), cls=jsonschema.Draft202012Validator)
+        assert parse_event(fact.type_name, json.dumps(document)) == fact
+
+
+def test_a_tampered_fact_fails_its_exported_schema(exported: Path, logged: list[Event]) -> None:
+    card = next(f for f in logged if f.type_name == "backa.v1.DiscoveryCardSubmitted")
+    schema = _schema(exported, card.type_name)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = json.loads(card.model_dump_json())
+
+    unknown_field = {**good, "shoe_size": 38}
+    wrong_type = {**good, "guardians_informed": "yes"}
+    unknown_area = {**good, "unmet_needs": [{**good["unmet_needs"][0], "area": "lycka"}]}
+    no_child = {k: v for k, v in good.items() if k != "child_id"}
+    for tampered in (unknown_field, wrong_type, unknown_area, no_child):
+        assert list(validator.iter_errors(tampered)), tampered.keys()
+    assert not list(validator.iter_errors(good))
+
+
+def test_the_vocabulary_schema_publishes_the_compass_with_both_languages(exported: Path) -> None:
+    vocabulary = json.loads((exported / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(vocabulary)
+    areas = {entry["const"]: entry for entry in vocabulary["$defs"]["Area"]["oneOf"]}
+    assert set(areas) == {a.value for a in Area}
+    for area, entry in areas.items():
+        description = COMPASS[Area(area)]
+        assert entry["x-label-sv"] == description.label_sv
+        assert entry["x-label-en"] == description.label_en
+        assert entry["x-definition-sv"] == description.definition_sv
+        assert entry["x-need-statements-sv"] == list(description.need_statements_sv)
+    for term in ("Role", "UnitKind", "Category", "LegalBasis", "Decision", "HomeVisit"):
+        assert vocabulary["$defs"][term]["oneOf"], term
+    assert [v["const"] for v in vocabulary["$defs"]["HomeVisit"]["oneOf"]] == [1, 2, 3, 4, 5, 6]
+    area_schema = {"$defs": vocabulary["$defs"], "$ref": "#/$defs/Area"}
+    jsonschema.validate("trygghet", area_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("lycka", area_schema)
