@@ -14,7 +14,17 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     data_dir: Path = Path("data")
-    store: Literal["sqlite", "memory"] = "sqlite"
+    store: Literal["sqlite", "memory", "postgres"] = "sqlite"
+    database_url: str | None = None
+    """``postgresql://user[:password]@host[:port]/dbname[?schema=name]``; with it, the log and
+    every view live in PostgreSQL and ``store`` is taken to be ``postgres``."""
+    nats_url: str | None = None
+    """Where the relay delivers events to agencies (JetStream); none means no relay."""
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    unit_keys_dir: Path | None = None
+    """Folder of each unit's public key (``<unit_id>.pub``) for end-to-end encrypted delivery."""
+    otlp_endpoint: str | None = None
+    """OpenTelemetry export; none means telemetry is recorded nowhere."""
     demo_mode: bool = False
     audience: str = "backa-hub"
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

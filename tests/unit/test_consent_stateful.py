@@ -29,6 +29,7 @@ from hub.clock import SettableClock
 from hub.errors import ConsentError, NoBasisError
 from hub.principals import Principal
 from hub.settings import Settings
+from projections.accesslog import AccessEntry
 from tests.conftest import family
 from tests.factories import (
     GUARDIAN_1_PNR,
@@ -43,8 +44,8 @@ from tests.factories import (
     staff,
 )
 
-TEEN_PNR = "201103202386"  # born 2011-03-20: fifteen on 2026-03-20, eighteen days after START
-FIFTEENTH_BIRTHDAY = date(2026, 3, 20)
+TEEN_PNR = "201106102385"  # born 2011-06-10: fifteen on 2026-06-10, a hundred days after START
+FIFTEENTH_BIRTHDAY = date(2026, 6, 10)
 BK = "rektor.ostra"
 
 UNIT_STAFF = {
@@ -164,7 +165,7 @@ class ConsentMachine(RuleBasedStateMachine):
     def principal(self, viewer: str) -> Principal:
         return self.family[viewer] if viewer in FAMILY else staff(UNIT_STAFF[viewer])
 
-    def audited(self, p: Principal, read: Any) -> tuple[Any, bool]:
+    def audited(self, p: Principal, read: Any) -> tuple[Any, bool, AccessEntry]:
         """Run one read; check it added exactly one access-log entry naming the reader."""
         hub = self.rt.hub
         log_before, entries_before = hub.log_length(), hub.views.access.count()
@@ -178,7 +179,7 @@ class ConsentMachine(RuleBasedStateMachine):
         assert entry.child_id == self.child_id
         assert entry.accessor_id == p.user_id
         assert entry.accessed_at == self.now()
-        return (result, allowed, entry)
+        return result, allowed, entry
 
     def checked_read(self, viewer: str) -> list[dict[str, Any]]:
         p = self.principal(viewer)
@@ -202,11 +203,17 @@ class ConsentMachine(RuleBasedStateMachine):
         kinds=st.sets(st.sampled_from(RECIPIENT_KINDS), max_size=2),
         categories=st.sets(st.sampled_from(CATEGORIES), min_size=1, max_size=3),
         days=st.sampled_from([None, 1, 10, 30, 90]),
+        granted_by=st.sampled_from([(), ("g1",), ("g1", "g2"), ("g1", "g2")]),
     )
     def a_child_known_to_many_units(
-        self, unit_ids: set[str], kinds: set[UnitKind], categories: set[Category], days: int | None
+        self,
+        unit_ids: set[str],
+        kinds: set[UnitKind],
+        categories: set[Category],
+        days: int | None,
+        granted_by: tuple[str, ...],
     ) -> UUID:
-        """The child, its facts from many units, and a first consent request."""
+        """The child, its facts from many units, and a first consent request, perhaps answered."""
         self.clock = SettableClock(START)
         self.rt = bootstrap(Settings(store="memory", demo_mode=True), clock=self.clock, directory=directory())
         self.facts: list[Fact] = []
@@ -269,7 +276,10 @@ class ConsentMachine(RuleBasedStateMachine):
             staff("kurator.ostra"), self.child_id, scores=[{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}]
         )
         self.record("RatingSubmitted", {Category.RATINGS}, "elevhalsa-ostra")
-        return self.request_consent(unit_ids, kinds, categories, days)
+        consent_id = self.request_consent(unit_ids, kinds, categories, days)
+        for guardian in granted_by:
+            self.answer(consent_id, guardian, "grant")
+        return consent_id
 
     def teardown(self) -> None:
         rt = getattr(self, "rt", None)
@@ -307,9 +317,7 @@ class ConsentMachine(RuleBasedStateMachine):
         c = self.model_consents[consent_id]
         is_party = who in self.required()
         open_ = not c.declined and not c.withdrawn and c.valid_from <= self.now() < c.valid_until
-        if verb == "grant":
-            ok = is_party and open_ and who not in c.granted
-        elif verb == "decline":
+        if verb in ("grant", "decline"):  # a party who granted withdraws instead
             ok = is_party and open_ and who not in c.granted
         else:
             ok = is_party and not c.withdrawn
@@ -344,8 +352,9 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(step=st.sampled_from(list(TIME_STEPS)))
     def time_passes(self, step: str) -> None:
-        if step in TIME_STEPS and TIME_STEPS[step] is not None:
-            self.clock.advance(TIME_STEPS[step])  # type: ignore[arg-type]
+        delta = TIME_STEPS[step]
+        if delta is not None:
+            self.clock.advance(delta)
             return
         midnight = datetime.combine(FIFTEENTH_BIRTHDAY, datetime.min.time(), tzinfo=UTC)
         moment = midnight - (timedelta(seconds=1) if step == "to the second before the birthday" else timedelta())
@@ -360,7 +369,7 @@ class ConsentMachine(RuleBasedStateMachine):
 
     # -- more facts ---------------------------------------------------------------------------
 
-    @rule(which=st.sampled_from(["conversation", "police", "social", "rating", "feedback", "card"]))
+    @rule(which=st.sampled_from(["conversation", "police", "social", "social, withheld", "rating", "feedback", "card"]))
     def a_unit_records_more(self, which: str) -> None:
         hub, cid = self.rt.hub, self.child_id
         if which == "conversation":
@@ -372,6 +381,11 @@ class ConsentMachine(RuleBasedStateMachine):
         elif which == "social":
             hub.share_agency_summary(staff("socsek.ystad"), cid, social_services="Uppföljning")
             self.record("AgencySummaryShared", {Category.SOCIAL_SERVICES}, "soc-ystad")
+        elif which == "social, withheld":
+            hub.share_agency_summary(
+                staff("socsek.ystad"), cid, social_services="Skyddsbedömning", withheld_from_guardians=True
+            )
+            self.withheld.add(self.record("AgencySummaryShared", {Category.SOCIAL_SERVICES}, "soc-ystad").seq)
         elif which == "rating":
             hub.submit_rating(staff("bup.ystad"), cid, scores=[{"area": "halsa", "indicator": "Sover bra", "score": 3}])
             self.record("RatingSubmitted", {Category.RATINGS}, "bup-ystad")
@@ -415,7 +429,7 @@ class ConsentMachine(RuleBasedStateMachine):
 
 
 ConsentMachine.TestCase.settings = settings(
-    max_examples=20,
+    max_examples=40,
     stateful_step_count=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
