@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import cache
+from zoneinfo import ZoneInfo
 from uuid import UUID
 
 from contracts.vocabulary import Category, LegalBasis, PartyKind, Role, UnitKind
@@ -163,9 +165,15 @@ class ConsentStatus(str, Enum):
     NOT_YET_VALID = "not_yet_valid"
 
 
+@cache
+def _swedish_time() -> ZoneInfo:
+    return ZoneInfo("Europe/Stockholm")
+
+
 def age_on(birth_date: date, moment: datetime | date) -> int:
-    """Age in whole years on the day of ``moment``."""
-    day = moment.date() if isinstance(moment, datetime) else moment
+    """Age in whole years on the Swedish calendar day of ``moment``: a birthday begins at
+    midnight in Sweden, not in UTC."""
+    day = moment.astimezone(_swedish_time()).date() if isinstance(moment, datetime) else moment
     years = day.year - birth_date.year
     if (day.month, day.day) < (birth_date.month, birth_date.day):
         years -= 1

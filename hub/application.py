@@ -95,27 +95,41 @@ class LogFollower:
         return projection.view.max_tracking_id(self.app.name) or 0
 
     def catch_up(self) -> int:
+        """Apply every new notification to every view; a view that fails on a fact stops
+        there (and is retried next time) while the others go on."""
         with self._lock:
             positions = {id(p): self.position(p) for p in self.projections}
+            stalled: dict[int, Exception] = {}
             start = min(positions.values(), default=0) + 1
             applied = 0
             while True:
                 notifications = self.app.recorder.select_notifications(start, self.batch)
                 if not notifications:
-                    return applied
+                    break
                 for n in notifications:
                     event = self.app.mapper.to_domain_event(n)
                     tracking = Tracking(self.app.name, n.id)
                     for p in self.projections:
-                        if positions[id(p)] >= n.id:
+                        if id(p) in stalled or positions[id(p)] >= n.id:
                             continue
                         try:
                             p.process_event(event, tracking)
                         except IntegrityError:
                             pass
+                        except Exception as e:  # noqa: BLE001 - reported below, after the other views
+                            stalled[id(p)] = e
+                            continue
                         positions[id(p)] = n.id
                     applied += 1
                 start = notifications[-1].id + 1
+            if stalled:
+                names = ", ".join(sorted(p.name for p in self.projections if id(p) in stalled))
+                raise ViewStalledError(f"views stalled: {names}") from next(iter(stalled.values()))
+            return applied
+
+
+class ViewStalledError(RuntimeError):
+    """A view could not apply a fact; it stays at the fact before and is retried."""
 
 
 class BackaHub(Application):
@@ -186,6 +200,8 @@ class BackaHub(Application):
         so a view that lags never shows more than the policy allows."""
         try:
             self.follower.catch_up()
+        except ViewStalledError as e:
+            log.error("%s (%s)", e, type(e.__cause__).__name__)
         except Exception as e:  # noqa: BLE001 - any projection fault must not undo a committed fact
             log.error("views could not follow the log: %s", type(e).__name__)
 
@@ -230,6 +246,7 @@ class BackaHub(Application):
 
     def _require_case_owner(self, p: Principal, child: Child, *, coordinator: bool = True) -> None:
         unit_id = self._require_staff(p)
+        child.check_barnkontakt_assigned()
         if p.has(Role.BARNKONTAKT) and child.barnkontakt is not None and child.barnkontakt[1] == unit_id:
             return
         if coordinator and p.has(Role.SUPPORT_COORDINATOR) and child.coordinator and child.coordinator[1] == unit_id:

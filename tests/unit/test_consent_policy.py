@@ -545,10 +545,17 @@ AGE_CASES = [
     pytest.param(date(2012, 6, 15), date(2012, 6, 15), 0, id="day_of_birth_is_age_zero"),
     pytest.param(date(2012, 12, 31), date(2013, 12, 30), 0, id="turns_one_only_on_first_birthday"),
     pytest.param(
-        date(2012, 6, 15), datetime(2027, 6, 14, 23, 59, 59, tzinfo=UTC), 14,
-        id="last_second_before_birthday_as_a_datetime",
+        date(2012, 6, 15), datetime(2027, 6, 14, 21, 59, 59, tzinfo=UTC), 14,
+        id="last_second_before_swedish_midnight_on_the_birthday",
     ),
-    pytest.param(date(2012, 6, 15), datetime(2027, 6, 15, 0, 0, tzinfo=UTC), 15, id="birthday_midnight_as_a_datetime"),
+    pytest.param(
+        date(2012, 6, 15), datetime(2027, 6, 14, 22, 0, tzinfo=UTC), 15,
+        id="birthday_begins_at_swedish_midnight_not_utc_midnight",
+    ),
+    pytest.param(
+        date(2012, 1, 15), datetime(2027, 1, 14, 23, 0, tzinfo=UTC), 15,
+        id="winter_birthday_begins_at_swedish_midnight_under_cet",
+    ),
 ]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -46,6 +47,7 @@ from tests.factories import (
 
 TEEN_PNR = "201106102385"  # born 2011-06-10: fifteen on 2026-06-10, a hundred days after START
 FIFTEENTH_BIRTHDAY = date(2026, 6, 10)
+SWEDEN = ZoneInfo("Europe/Stockholm")  # a birthday begins at Swedish midnight
 BK = "rektor.ostra"
 
 UNIT_STAFF = {
@@ -109,7 +111,7 @@ class ConsentMachine(RuleBasedStateMachine):
         return self.clock.now
 
     def child_is_fifteen(self) -> bool:
-        return self.now().date() >= FIFTEENTH_BIRTHDAY
+        return self.now().astimezone(SWEDEN).date() >= FIFTEENTH_BIRTHDAY
 
     def required(self) -> set[str]:
         return {"g1", "g2", "child"} if self.child_is_fifteen() else {"g1", "g2"}
@@ -356,7 +358,7 @@ class ConsentMachine(RuleBasedStateMachine):
         if delta is not None:
             self.clock.advance(delta)
             return
-        midnight = datetime.combine(FIFTEENTH_BIRTHDAY, datetime.min.time(), tzinfo=UTC)
+        midnight = datetime.combine(FIFTEENTH_BIRTHDAY, datetime.min.time(), tzinfo=SWEDEN).astimezone(UTC)
         moment = midnight - (timedelta(seconds=1) if step == "to the second before the birthday" else timedelta())
         if moment > self.now():
             self.clock.set(moment)

@@ -97,9 +97,9 @@ def test_conversation_before_a_barnkontakt_is_out_of_order_in_the_record() -> No
     assert child.conversations == 0
 
 
-def test_conversation_before_a_barnkontakt_is_refused_by_the_hub_and_appends_nothing(rt: Runtime, child_id: UUID) -> None:
-    # Nobody owns the case yet, so no unit may hold the conversation.
-    refused(rt, NotPermittedError, lambda: rt.hub.hold_conversation(staff(BK), child_id, **conversation_payload()))
+def test_conversation_before_a_barnkontakt_is_refused_by_the_hub_as_out_of_order(rt: Runtime, child_id: UUID) -> None:
+    # Nobody owns the case yet: the step that comes first is assigning a Barnkontakt.
+    refused(rt, OutOfOrderError, lambda: rt.hub.hold_conversation(staff(BK), child_id, **conversation_payload()))
 
 
 def test_decision_before_any_conversation_is_out_of_order(rt: Runtime, child_id: UUID) -> None:
