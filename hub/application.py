@@ -7,8 +7,11 @@ happens before anything is appended; library errors are translated here.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +42,7 @@ from hub.clock import Clock
 from hub.directory import Directory
 from hub.domainmodel import Child, Recorded, project_child
 from hub.errors import (
+    HubError,
     ChildAlreadyRegisteredError,
     ChildNotFoundError,
     ConflictError,
@@ -50,9 +54,34 @@ from hub.errors import (
 from hub.identity import BlindIndex, parse_identity_number
 from hub.principals import Principal
 from hub.storage import FactMapper, PlainSealer, Sealer
+from hub.telemetry import Telemetry, build_telemetry, current_traceparent
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("backa.hub")
+
+
+def traced(kind: str) -> Callable[[F], F]:
+    """A span and a count for each command or read, named by the method, never by its data."""
+
+    def wrap(method: F) -> F:
+        name = method.__name__
+
+        @functools.wraps(method)
+        def inner(self: BackaHub, *args: Any, **kwargs: Any) -> Any:
+            counter = self.telemetry.commands if kind == "command" else self.telemetry.reads_served
+            with self.telemetry.span(f"backa.{kind} {name}", **{f"backa.{kind}": name}):
+                try:
+                    result = method(self, *args, **kwargs)
+                except HubError as e:
+                    counter.add(1, {f"backa.{kind}": name, "outcome": type(e).__name__})
+                    raise
+                counter.add(1, {f"backa.{kind}": name, "outcome": "ok"})
+                return result
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
 SAVE_ATTEMPTS = 3
 
 FAMILY = (ViewerKind.GUARDIAN, ViewerKind.CHILD)
@@ -148,8 +177,10 @@ class BackaHub(Application):
         views: Views,
         sealer: Sealer | None = None,
         record_reads: bool = True,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.sealer = sealer or PlainSealer()
+        self.telemetry = telemetry or build_telemetry()
         super().__init__(env)
         self.directory = directory
         self.clock = clock
@@ -167,6 +198,7 @@ class BackaHub(Application):
     def close(self) -> None:
         super().close()
         self.views.close()
+        self.telemetry.shutdown()
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -185,12 +217,20 @@ class BackaHub(Application):
         return child
 
     def _save(self, *items: Any) -> None:
+        traceparent = current_traceparent()
+        facts: list[Recorded] = []
+        for item in items:
+            pending = item.collect_events() if isinstance(item, Child) else [item]
+            facts.extend(replace(f, traceparent=traceparent) for f in pending)
+        started = time.perf_counter()
         try:
-            self.save(*items)
+            with self.telemetry.span("backa.append", **{"backa.facts": len(facts)}):
+                self.save(*facts)
         except IntegrityError:
             raise
         except (OperationalError, InterfaceError):
             raise StoreUnavailableError("the event store cannot be reached") from None
+        self.telemetry.append_latency.record((time.perf_counter() - started) * 1000, {"backa.facts": len(facts)})
         self.refresh_views()
 
     def refresh_views(self) -> None:
@@ -199,7 +239,9 @@ class BackaHub(Application):
         than turning a committed command into a failure; consent is decided from the log,
         so a view that lags never shows more than the policy allows."""
         try:
-            self.follower.catch_up()
+            with self.telemetry.span("backa.project"):
+                applied = self.follower.catch_up()
+            self.telemetry.projection_lag.record(applied)
         except ViewStalledError as e:
             log.error("%s (%s)", e, type(e.__cause__).__name__)
         except Exception as e:  # noqa: BLE001 - any projection fault must not undo a committed fact
@@ -266,6 +308,7 @@ class BackaHub(Application):
 
     # -- commands --------------------------------------------------------------------
 
+    @traced("command")
     def register_child(
         self,
         p: Principal,
@@ -320,6 +363,7 @@ class BackaHub(Application):
             raise ChildAlreadyRegisteredError(child_id) from None
         return child_id
 
+    @traced("command")
     def submit_discovery_card(
         self,
         p: Principal,
@@ -350,6 +394,7 @@ class BackaHub(Application):
             ),
         )
 
+    @traced("command")
     def assign_barnkontakt(self, p: Principal, child_id: UUID, *, staff_id: str) -> None:
         self._require_admin_or_staff(p, Role.BARNKONTAKT)
         staff = self.directory.staff(p.tenant_id, staff_id)
@@ -365,6 +410,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def delegate_barnkontakt(self, p: Principal, child_id: UUID, *, staff_id: str, reason: str = "") -> None:
         self._require_admin_or_staff(p)
         staff = self.directory.staff(p.tenant_id, staff_id)
@@ -380,6 +426,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def send_feedback(self, p: Principal, child_id: UUID, *, card_id: str, message: str) -> None:
         def verb(child: Child) -> None:
             self._require_case_owner(p, child, coordinator=False)
@@ -387,6 +434,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def hold_conversation(self, p: Principal, child_id: UUID, **payload: Any) -> str:
         def verb(child: Child) -> str:
             self._require_case_owner(p, child)
@@ -394,6 +442,7 @@ class BackaHub(Application):
 
         return self._command(p, child_id, verb)
 
+    @traced("command")
     def request_consent(
         self,
         p: Principal,
@@ -426,6 +475,7 @@ class BackaHub(Application):
 
         return self._command(p, child_id, verb)
 
+    @traced("command")
     def grant_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
         party = self._party(p)
         self._command(
@@ -434,6 +484,7 @@ class BackaHub(Application):
             lambda c: c.grant_consent(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party),
         )
 
+    @traced("command")
     def decline_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
         party = self._party(p)
         self._command(
@@ -442,6 +493,7 @@ class BackaHub(Application):
             lambda c: c.decline_consent(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party),
         )
 
+    @traced("command")
     def withdraw_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
         party = self._party(p)
         self._command(
@@ -450,6 +502,7 @@ class BackaHub(Application):
             lambda c: c.withdraw_consent(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party),
         )
 
+    @traced("command")
     def decide_team(
         self,
         p: Principal,
@@ -482,6 +535,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def submit_rating(self, p: Principal, child_id: UUID, *, scores: list[dict[str, Any]]) -> str:
         unit_id = self._require_staff(p)
 
@@ -493,6 +547,7 @@ class BackaHub(Application):
 
         return self._command(p, child_id, verb)
 
+    @traced("command")
     def hold_team_meeting(self, p: Principal, child_id: UUID, *, participant_unit_ids: list[str], advice: str = "") -> list[dict[str, Any]]:
         units = self._units(p.tenant_id, participant_unit_ids, "participant_unit_ids")
 
@@ -503,6 +558,7 @@ class BackaHub(Application):
 
         return self._command(p, child_id, verb)
 
+    @traced("command")
     def assign_support_coordinator(self, p: Principal, child_id: UUID, *, staff_id: str) -> None:
         staff = self.directory.staff(p.tenant_id, staff_id)
         if Role.SUPPORT_COORDINATOR not in staff.roles or staff.unit_id is None:
@@ -514,6 +570,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def update_plan(
         self,
         p: Principal,
@@ -547,6 +604,7 @@ class BackaHub(Application):
 
         return self._command(p, child_id, verb)
 
+    @traced("command")
     def complete_plan_action(self, p: Principal, child_id: UUID, *, action_id: str, note: str = "") -> None:
         unit_id = self._require_staff(p)
 
@@ -558,6 +616,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def hold_follow_up(self, p: Principal, child_id: UUID, *, summary: str, compass: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         def verb(child: Child) -> None:
             self._require_case_owner(p, child)
@@ -565,6 +624,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def record_needs_met(self, p: Principal, child_id: UUID, *, follow_up_compass: list[dict[str, Any]], summary: str = "") -> None:
         def verb(child: Child) -> None:
             self._require_case_owner(p, child)
@@ -572,6 +632,7 @@ class BackaHub(Application):
 
         self._command(p, child_id, verb)
 
+    @traced("command")
     def file_concern_report(
         self,
         p: Principal,
@@ -596,6 +657,7 @@ class BackaHub(Application):
             ),
         )
 
+    @traced("command")
     def record_home_visit(self, p: Principal, child_id: UUID, *, visit: int, notes: str = "") -> None:
         unit_id = self._require_staff(p)
         kind = self.directory.unit(p.tenant_id, unit_id).kind
@@ -609,6 +671,7 @@ class BackaHub(Application):
             p, child_id, lambda child: child.record_home_visit(actor=self._actor(p), at=self.now(), visit=number, unit_id=unit_id, notes=notes)
         )
 
+    @traced("command")
     def share_agency_summary(
         self,
         p: Principal,
@@ -642,6 +705,7 @@ class BackaHub(Application):
             ),
         )
 
+    @traced("command")
     def withhold_information(self, p: Principal, child_id: UUID, *, event_ids: list[UUID], reason: str) -> None:
         self._require_staff(p)
         self._command(
@@ -688,8 +752,19 @@ class BackaHub(Application):
         child = self._load(p.tenant_id, child_id)
         self.refresh_views()
         items = self.views.record.items(child_id)
-        return child, visible_items(self.viewer(p), child.facts(), items, at, self.rules)
+        visible = visible_items(self.viewer(p), child.facts(), items, at, self.rules)
+        for decision in visible.decisions.values():
+            self.telemetry.consent_decisions.add(
+                1,
+                {
+                    "outcome": "allow" if decision.allowed else "deny",
+                    "basis": decision.basis.value if decision.basis else "none",
+                    "reason": decision.reason.value,
+                },
+            )
+        return child, visible
 
+    @traced("read")
     def read_child(self, p: Principal, child_id: UUID, *, purpose: str, view: str = "unit_view") -> dict[str, Any]:
         """A unit's or a family's view of one child: only what the policy allows now."""
         if p.kind is ViewerKind.AUDITOR:
@@ -715,6 +790,7 @@ class BackaHub(Application):
             "items": [_item_json(i, visible) for i in visible.items],
         }
 
+    @traced("read")
     def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> dict[str, Any]:
         """The child's steps in order, as far as the viewer may see them."""
         if p.kind is ViewerKind.AUDITOR:
@@ -742,6 +818,7 @@ class BackaHub(Application):
             raise NoBasisError("neither consent nor the law lets you see this child's information now")
         return {"child_id": str(child_id), "as_of": at.isoformat(), "steps": [steps[k] for k in sorted(steps)]}
 
+    @traced("read")
     def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[dict[str, Any]]:
         """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
         unit_id = self._require_staff(p, *CASE_ROLES)
@@ -785,6 +862,7 @@ class BackaHub(Application):
             )
         return rows
 
+    @traced("read")
     def family_children(self, p: Principal) -> list[dict[str, Any]]:
         """The children a guardian has custody of, or the child itself."""
         if p.kind not in FAMILY or p.party_id is None:
@@ -805,6 +883,7 @@ class BackaHub(Application):
                 out.append({"child_id": str(child_id)})
         return out
 
+    @traced("read")
     def consent_overview(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
         """Each consent for the child: what, to whom, why, until when, who has answered."""
         at = self.now()
@@ -850,6 +929,7 @@ class BackaHub(Application):
             raise NoBasisError("you may not see this child's consents")
         return out
 
+    @traced("read")
     def family_access_log(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
         """Who has seen the child's information: for the guardians and the child."""
         if p.kind not in FAMILY:
@@ -891,6 +971,7 @@ class BackaHub(Application):
             "bases": [b.value for b in e.bases],
         }
 
+    @traced("read")
     def audit_search(
         self,
         p: Principal,

@@ -66,6 +66,8 @@ class Recorded:
     originator_version: int
     timestamp: datetime
     fact: Event
+    traceparent: str | None = None
+    """The W3C trace context the fact was appended under, so delivery continues its trace."""
 
 
 @dataclass

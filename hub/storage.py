@@ -1,7 +1,8 @@
 """The storage boundary: how a fact becomes a stored record and back.
 
 The stored topic is the published event type (``backa.v1.PlanUpdated``), which names
-what happened and never to whom. The stored state is the event's JSON, passed through
+what happened and never to whom. The stored state is the event's JSON with the trace
+context it was appended under (``{"traceparent": ..., "fact": ...}``), passed through
 a :class:`Sealer` chosen per child, so that per-child encryption is a sealer and not a
 change to the domain. A sealer's output must say by itself which child's key opens it,
 because a reader sees only the stored bytes.
@@ -9,6 +10,7 @@ because a reader sees only the stored bytes.
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 from uuid import UUID
 
@@ -46,20 +48,26 @@ class FactMapper(Mapper):
 
     def to_stored_event(self, domain_event: Recorded) -> StoredEvent:  # type: ignore[override]
         fact = domain_event.fact
+        plaintext = b'{"traceparent":%s,"fact":%s}' % (
+            json.dumps(domain_event.traceparent).encode(),
+            fact.model_dump_json().encode(),
+        )
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=fact.type_name,
-            state=self.sealer.seal(fact.child_id, fact.model_dump_json().encode()),
+            state=self.sealer.seal(fact.child_id, plaintext),
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Recorded:  # type: ignore[override]
         if stored_event.topic not in EVENT_TYPES:
             raise ValueError(f"unknown stored event type {stored_event.topic!r}")
-        fact = parse_event(stored_event.topic, self.sealer.open(stored_event.state))
+        record = json.loads(self.sealer.open(stored_event.state))
+        fact = parse_event(stored_event.topic, record["fact"])
         return Recorded(
             originator_id=UUID(str(stored_event.originator_id)),
             originator_version=stored_event.originator_version,
             timestamp=fact.occurred_at,
             fact=fact,
+            traceparent=record.get("traceparent"),
         )

@@ -1,0 +1,121 @@
+"""Traces and metrics: how the hub is working, never what it holds.
+
+Span and metric attributes are chosen from a closed set (command and view names, event
+type names, outcomes, legal bases, reason codes, counts); no child id, name, personal
+identity number or free text ever becomes an attribute. Export goes to OTLP when an
+endpoint is configured and nowhere by default. Providers belong to the hub instance,
+not to the process, so two hubs (or two tests) never share telemetry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.propagate import extract, inject
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+SERVICE = "backa-hub"
+
+
+@dataclass
+class Telemetry:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+
+    def __post_init__(self) -> None:
+        self.tracer: Tracer = self.tracer_provider.get_tracer("backa.hub")
+        meter = self.meter_provider.get_meter("backa.hub")
+        self.append_latency = meter.create_histogram(
+            "backa.append.duration", unit="ms", description="Time to append facts to the log"
+        )
+        self.projection_lag = meter.create_histogram(
+            "backa.projection.lag", unit="{fact}", description="Facts the views were behind the log when they caught up"
+        )
+        self.relay_lag = meter.create_histogram(
+            "backa.relay.lag", unit="ms", description="Time from a fact's commit to its delivery to a unit"
+        )
+        self.consent_decisions = meter.create_counter(
+            "backa.consent.decisions", unit="{decision}", description="Policy decisions by outcome, basis and reason"
+        )
+        self.reads_served = meter.create_counter(
+            "backa.reads", unit="{read}", description="Reads of children's information served, by view and outcome"
+        )
+        self.commands = meter.create_counter(
+            "backa.commands", unit="{command}", description="Commands by name and outcome"
+        )
+
+    @contextmanager
+    def span(self, name: str, kind: SpanKind = SpanKind.INTERNAL, **attributes: str | int | bool) -> Iterator[Span]:
+        with self.tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
+            try:
+                yield span
+            except Exception as e:
+                span.set_status(Status(StatusCode.ERROR, type(e).__name__))
+                span.set_attribute("backa.error", type(e).__name__)
+                raise
+
+    def shutdown(self) -> None:
+        if getattr(self, "_shut", False):
+            return
+        self._shut = True
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+def build_telemetry(
+    otlp_endpoint: str | None = None,
+    *,
+    span_exporter: SpanExporter | None = None,
+    metric_reader: MetricReader | None = None,
+) -> Telemetry:
+    """Telemetry that goes to ``span_exporter``/``metric_reader`` (tests), to OTLP (an
+    endpoint is configured), or nowhere."""
+    resource = Resource.create({"service.name": SERVICE})
+    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    readers: list[MetricReader] = []
+    if span_exporter is not None:
+        tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+    elif otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")))
+    if metric_reader is not None:
+        readers.append(metric_reader)
+    elif otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/metrics")))
+    return Telemetry(tracer_provider, MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False))
+
+
+def current_traceparent() -> str | None:
+    """The W3C trace context of the current span, to keep with a fact or send in a header."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier.get("traceparent")
+
+
+@contextmanager
+def continued(carrier: Mapping[str, str] | None) -> Iterator[None]:
+    """Run inside the trace context ``carrier`` holds (incoming HTTP or NATS headers)."""
+    token = otel_context.attach(extract(dict(carrier or {})))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+def headers_with_context(headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``headers`` plus the current trace context (for NATS messages)."""
+    out = dict(headers or {})
+    inject(out)
+    return out
