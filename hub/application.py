@@ -39,6 +39,7 @@ from projections.record import ChildRecordProjection, ChildRecordView, RecordIte
 from pydantic import ValidationError
 
 from hub.clock import Clock
+from hub.commit import GroupCommitter
 from hub.directory import Directory
 from hub.domainmodel import Child, Recorded, project_child
 from hub.errors import (
@@ -189,6 +190,7 @@ class BackaHub(Application):
         self.views = views
         self.record_reads = record_reads
         self.follower = LogFollower(self, views.projections())
+        self.committer = GroupCommitter(self.save)
 
     def construct_mapper(self) -> Mapper:
         mapper = FactMapper(self.construct_transcoder())
@@ -225,7 +227,7 @@ class BackaHub(Application):
         started = time.perf_counter()
         try:
             with self.telemetry.span("backa.append", **{"backa.facts": len(facts)}):
-                self.save(*facts)
+                self.committer.commit(facts)
         except IntegrityError:
             raise
         except (OperationalError, InterfaceError):

@@ -1,8 +1,8 @@
-"""What every controller shares: handlers run on the event loop, one request at a time.
+"""What every controller shares: handlers run in worker threads.
 
-The hub's embedded store takes one writer at a time and every read appends an audit
-fact, so handlers call the core directly rather than from a thread pool; requests
-are served in order, each seeing everything the one before it recorded.
+The core blocks on its store, so handlers run off the event loop; concurrent commands
+then meet in the hub's group commit and share transactions instead of queueing for one
+each. Each answer still reflects everything committed before it was given.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ Caller = NamedDependency[Principal]
 """Who is calling, from the bearer token."""
 ChildId = FromPath[UUID]
 
-command = partial(post, sync_to_thread=False)
-replace = partial(put, sync_to_thread=False)
-query = partial(get, sync_to_thread=False)
+command = partial(post, sync_to_thread=True)
+replace = partial(put, sync_to_thread=True)
+query = partial(get, sync_to_thread=True)
 
 FAMILY = (ViewerKind.GUARDIAN, ViewerKind.CHILD)
 
