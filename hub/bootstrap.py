@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from consent import PolicyRules
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import get_topic, retry, strtobool
 from projections.accesslog import AccessLogView
-from projections.base import memory_db_name
+from projections.base import PostgresViews, memory_db_name
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
 
 from hub.application import BackaHub, Views
 from hub.clock import Clock, system_clock
 from hub.directory import Directory
+from hub.errors import StoreUnavailableError
 from hub.identity import BlindIndex
 from hub.settings import Settings
 from hub.storage import Sealer
@@ -37,6 +44,143 @@ class Runtime:
 
     def close(self) -> None:
         self.hub.close()
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    """Where the log and the views live in PostgreSQL, read from ``BACKA_DATABASE_URL``:
+    ``postgresql://user[:password]@host[:port]/dbname[?schema=name&...]``.
+
+    Besides ``schema`` (default ``public``) the query may tune the connection pools:
+    ``pool_size`` and ``max_overflow`` (the log's pool; the views share one half its
+    size), ``connect_timeout`` (whole seconds to wait for a connection before a request is
+    answered 503), ``conn_max_age`` (seconds) and ``pre_ping`` (check each connection
+    before use, on by default, so the hub recovers by itself after an outage).
+    """
+
+    dbname: str
+    host: str
+    port: int
+    user: str
+    password: str
+    schema: str = "public"
+    pool_size: int = 5
+    max_overflow: int = 10
+    connect_timeout: int = 5
+    conn_max_age: float = 30 * 60.0
+    pre_ping: bool = True
+
+    OPTIONS: ClassVar[tuple[str, ...]] = ("schema", "pool_size", "max_overflow", "connect_timeout", "conn_max_age", "pre_ping")
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresConfig:
+        """Parse the URL; a message about a bad one names the part, never the password."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("the database URL must start with postgresql://")
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname or "/" in dbname:
+            raise ValueError("the database URL must name one database: postgresql://user@host/dbname")
+        if not parts.username:
+            raise ValueError("the database URL must name a user: postgresql://user@host/dbname")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise ValueError("the database URL's port is not a number") from None
+        values: dict[str, Any] = {}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key not in cls.OPTIONS:
+                raise ValueError(f"unknown database URL option {key!r}; known: {', '.join(cls.OPTIONS)}")
+            values[key] = value
+        try:
+            if "pool_size" in values:
+                values["pool_size"] = int(values["pool_size"])
+            if "max_overflow" in values:
+                values["max_overflow"] = int(values["max_overflow"])
+            if "connect_timeout" in values:
+                values["connect_timeout"] = int(values["connect_timeout"])
+            if "conn_max_age" in values:
+                values["conn_max_age"] = float(values["conn_max_age"])
+            if "pre_ping" in values:
+                values["pre_ping"] = strtobool(values["pre_ping"])
+        except ValueError:
+            raise ValueError("a database URL option has a value of the wrong kind") from None
+        if values.get("pool_size", 1) < 1 or values.get("max_overflow", 0) < 0 or values.get("connect_timeout", 1) <= 0:
+            raise ValueError("the database URL's pool options must be positive")
+        if not values.get("schema", "public"):
+            raise ValueError("the database URL's schema is empty")
+        return cls(
+            dbname=dbname,
+            host=parts.hostname or "localhost",
+            port=port,
+            user=unquote(parts.username),
+            password=unquote(parts.password or ""),
+            **values,
+        )
+
+    def log_env(self) -> dict[str, str]:
+        """The event store's settings for eventsourcing's PostgreSQL module."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(LogRecorder),
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.connect_timeout),
+            "POSTGRES_CONN_MAX_AGE": str(self.conn_max_age),
+            "POSTGRES_PRE_PING": "y" if self.pre_ping else "n",
+        }
+
+    def views(self) -> PostgresViews:
+        return PostgresViews(
+            dbname=self.dbname,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            schema=self.schema,
+            pool_size=max(1, self.pool_size // 2),
+            max_overflow=max(1, self.max_overflow // 2),
+            connect_timeout=self.connect_timeout,
+            conn_max_age=self.conn_max_age,
+            pre_ping=self.pre_ping,
+        )
+
+
+_READ_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
+
+
+class LogRecorder(PostgresApplicationRecorder):
+    """The log on PostgreSQL, failing fast while the database is away.
+
+    The library retries every call ten times; with a pool that waits for a connection,
+    a request would hang for a minute before it could be answered 503. Reads here try
+    twice. An append is tried once: one retried after its answer was lost may already
+    have committed, and would come back as a conflict and be applied a second time.
+    """
+
+    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
+
+    @_READ_RETRY
+    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
+        return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    @_READ_RETRY
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        return PostgresApplicationRecorder.select_notifications.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    @_READ_RETRY
+    def max_notification_id(self) -> int | None:
+        return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[attr-defined,no-any-return]
+
+
+def _store_unavailable() -> StoreUnavailableError:
+    return StoreUnavailableError("the store cannot be reached")
 
 
 def _read_or_create_key(path: Path) -> bytes:
@@ -62,7 +206,14 @@ def bootstrap(
     extra_issuers: list[TrustedIssuer] | None = None,
 ) -> Runtime:
     data_dir = settings.data_dir
-    memory = settings.store == "memory"
+    # A database URL means PostgreSQL unless another store was asked for by name
+    # (``backa demo`` always loads into its own folder, never into a database).
+    postgres = settings.store == "postgres" or (
+        settings.database_url is not None and "store" not in settings.model_fields_set
+    )
+    if postgres and not settings.database_url:
+        raise ValueError("the postgres store needs BACKA_DATABASE_URL")
+    memory = settings.store == "memory" and not postgres
     if not memory:
         data_dir.mkdir(parents=True, exist_ok=True)
     if directory is None:
@@ -76,12 +227,26 @@ def bootstrap(
         default_validity_days=settings.consent_validity_days,
         staff_names_visible_to_family=settings.staff_names_visible_to_family,
     )
-    if memory:
+    if postgres:
+        config = PostgresConfig.from_url(settings.database_url or "")
+        env = config.log_env()
+        database = config.views()
+        try:
+            database.create_schema()
+        except BaseException:
+            database.close()
+            raise
+        views = Views(
+            ChildRecordView(database, unreachable=_store_unavailable),
+            CaseListView(database, unreachable=_store_unavailable),
+            AccessLogView(database, unreachable=_store_unavailable),
+        )
+    elif memory:
         env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         views = Views(
-            ChildRecordView(memory_db_name("record")),
-            CaseListView(memory_db_name("cases")),
-            AccessLogView(memory_db_name("access")),
+            ChildRecordView(memory_db_name("record"), unreachable=_store_unavailable),
+            CaseListView(memory_db_name("cases"), unreachable=_store_unavailable),
+            AccessLogView(memory_db_name("access"), unreachable=_store_unavailable),
         )
     else:
         env = {
@@ -90,25 +255,33 @@ def bootstrap(
             "SQLITE_LOCK_TIMEOUT": "30",
         }
         views = Views(
-            ChildRecordView(str(data_dir / "view_child_record.sqlite")),
-            CaseListView(str(data_dir / "view_case_list.sqlite")),
-            AccessLogView(str(data_dir / "view_access_log.sqlite")),
+            ChildRecordView(str(data_dir / "view_child_record.sqlite"), unreachable=_store_unavailable),
+            CaseListView(str(data_dir / "view_case_list.sqlite"), unreachable=_store_unavailable),
+            AccessLogView(str(data_dir / "view_access_log.sqlite"), unreachable=_store_unavailable),
         )
-    for view in (views.record, views.cases, views.access):
-        view.create_table()
     env["CREATE_TABLE"] = "y"
     blind_index = BlindIndex(index_key)
-    hub = BackaHub(
-        env,
-        directory=directory,
-        clock=clock,
-        rules=rules,
-        blind_index=blind_index,
-        views=views,
-        sealer=sealer,
-        record_reads=settings.record_reads,
-    )
-    hub.follower.catch_up()
+    try:
+        for view in (views.record, views.cases, views.access):
+            view.create_table()
+        hub = BackaHub(
+            env,
+            directory=directory,
+            clock=clock,
+            rules=rules,
+            blind_index=blind_index,
+            views=views,
+            sealer=sealer,
+            record_reads=settings.record_reads,
+        )
+    except BaseException:
+        views.close()
+        raise
+    try:
+        hub.follower.catch_up()
+    except BaseException:
+        hub.close()
+        raise
     issuers = list(extra_issuers or [])
     demo_issuer = None
     if settings.demo_mode:

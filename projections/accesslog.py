@@ -18,7 +18,7 @@ from contracts.vocabulary import Category, LegalBasis, Role
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.base import SQLiteView, dumps, loads
+from projections.base import View, dumps, loads
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,11 @@ class AccessEntry:
         return bool(self.categories)
 
 
-class AccessLogView(SQLiteView):
+class AccessLogView(View):
+    name = "access_log"
     table_statements = (
         "CREATE TABLE IF NOT EXISTS access_log ("
-        "position INTEGER PRIMARY KEY, event_id TEXT NOT NULL, tenant_id TEXT NOT NULL, child_id TEXT NOT NULL, "
+        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, tenant_id TEXT NOT NULL, child_id TEXT NOT NULL, "
         "accessed_at TEXT NOT NULL, accessor_id TEXT NOT NULL, accessor_unit TEXT, accessor_role TEXT NOT NULL, "
         "view TEXT NOT NULL, purpose TEXT NOT NULL, categories TEXT NOT NULL, bases TEXT NOT NULL, "
         "denied TEXT NOT NULL, withheld INTEGER NOT NULL)",
@@ -90,8 +91,9 @@ class AccessLogView(SQLiteView):
 
     def count(self) -> int:
         with self.read() as c:
-            c.execute("SELECT COUNT(*) FROM access_log")
-            return int(c.fetchone()[0])
+            c.execute("SELECT COUNT(*) AS n FROM access_log")
+            row = c.fetchone()
+            return int(row["n"]) if row else 0
 
 
 def _entry(row: Any) -> AccessEntry:

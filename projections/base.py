@@ -1,16 +1,43 @@
-"""What every view shares: rows and the tracking position commit in one transaction."""
+"""What every view shares: rows and the tracking position commit in one transaction.
+
+A view is written once, in SQL both engines speak: ``?`` placeholders, upserts as
+``INSERT ... ON CONFLICT ... DO ...``, rows read by column name. Where the view lives
+is a :class:`ViewStore`: an SQLite file (or shared in-memory database), or a schema in
+PostgreSQL where every view has its own tracking table.
+
+``write`` runs the rows' statements and records the tracking position in one
+transaction. The tracking record is a single row per application, moved forward only
+by a higher position; an event the view already holds makes that upsert fail with
+:class:`IntegrityError` and its rows roll back with it. So a projection stopped at any
+point and started again ends in the same state as one that never stopped.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from functools import lru_cache
+from typing import Any, ClassVar
 from uuid import uuid4
 
-from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    TrackingRecorder,
+    Tracking,
+)
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+
+Row = Mapping[str, Any]
+UNREACHABLE = (OperationalError, InterfaceError)
+"""What a database that cannot be reached raises, on either engine."""
 
 
 def memory_db_name(label: str) -> str:
@@ -18,35 +45,240 @@ def memory_db_name(label: str) -> str:
     return f"file:{label}_{uuid4().hex}?mode=memory&cache=shared"
 
 
-class SQLiteView(SQLiteTrackingRecorder):
-    """A view in SQLite: its tables, and a tracking table that makes each event count once.
+@lru_cache(maxsize=256)
+def _pyformat(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
-    ``write`` runs the rows' statements and records the tracking position in one
-    transaction; an event already applied raises :class:`IntegrityError` from the
-    tracking insert and rolls its rows back, so a projection that is stopped and
-    restarted at any point ends in the same state as one that never stopped.
-    """
 
-    table_statements: tuple[str, ...] = ()
+class ViewCursor:
+    """A cursor in a view's transaction that takes ``?`` placeholders on every engine
+    and gives rows that are read by column name."""
 
-    def __init__(self, db_name: str) -> None:
-        super().__init__(SQLiteDatastore(db_name, lock_timeout=30))
+    __slots__ = ("raw", "_translate")
+
+    def __init__(self, raw: Any, translate: Callable[[str], str] | None = None) -> None:
+        self.raw = raw
+        self._translate = translate
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(self._translate(sql) if self._translate else sql, tuple(params))
+
+    def fetchone(self) -> Row | None:
+        return self.raw.fetchone()  # type: ignore[no-any-return]
+
+    def fetchall(self) -> list[Row]:
+        return list(self.raw.fetchall())
+
+
+class ViewStore(ABC):
+    """Where one view's tables and its tracking record live."""
+
+    recorder: TrackingRecorder
+
+    @abstractmethod
+    def transaction(self, *, commit: bool) -> AbstractContextManager[ViewCursor]:
+        """A transaction on the view's tables, committed only when asked and nothing failed."""
+
+    @abstractmethod
+    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
+        """Move the view's position to ``tracking`` inside the cursor's transaction."""
+
+    def create_table(self) -> None:
+        self.recorder.create_table()
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return self.recorder.max_tracking_id(application_name)
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+# -- SQLite ------------------------------------------------------------------------------
+
+
+class _SQLiteViewRecorder(SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore, statements: Sequence[str]) -> None:
+        self.view_statements = tuple(statements)
+        super().__init__(datastore)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.table_statements]
+        return [*super().construct_create_table_statements(), *self.view_statements]
 
-    def write(self, tracking: Tracking, apply: Callable[[SQLiteCursor], None]) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            apply(c)
-            self._insert_tracking(c, tracking)
+
+class SQLiteViewStore(ViewStore):
+    """A view in its own SQLite database (a file, or a shared in-memory database)."""
+
+    def __init__(self, db_name: str, statements: Sequence[str]) -> None:
+        self.recorder: _SQLiteViewRecorder = _SQLiteViewRecorder(SQLiteDatastore(db_name, lock_timeout=30), statements)
 
     @contextmanager
-    def read(self) -> Iterator[SQLiteCursor]:
-        with self.datastore.transaction(commit=False) as c:
-            yield c
+    def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
+        with self.recorder.datastore.transaction(commit=commit) as c:
+            yield ViewCursor(c)
+
+    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
+        self.recorder._insert_tracking(cursor.raw, tracking)
+
+    def close(self) -> None:
+        self.recorder.datastore.close()
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+
+class _SchemaDatastore(PostgresDatastore):
+    """Connections whose unqualified table names resolve in the views' schema."""
+
+    def after_connect_func(self) -> Callable[[Connection[Any]], None]:
+        configure = super().after_connect_func()
+        set_path = SQL("SET search_path TO {0}").format(Identifier(self.schema))
+
+        def after_connect(conn: Connection[Any]) -> None:
+            configure(conn)
+            conn.execute(set_path)
+
+        return after_connect
+
+
+class PostgresViews:
+    """The PostgreSQL schema that holds every view: one connection pool for them all.
+
+    Each view keeps its position in its own tracking table (``<view>_tracking``) next
+    to its rows. A connection is checked before it is handed out (``pre_ping``), so
+    after the database comes back the pool replaces the connections it lost by itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        dbname: str,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        schema: str = "public",
+        pool_size: int = 2,
+        max_overflow: int = 4,
+        connect_timeout: float = 5.0,
+        conn_max_age: float = 30 * 60.0,
+        pre_ping: bool = True,
+        lock_timeout: int = 0,
+    ) -> None:
+        self.schema = schema or "public"
+        self.datastore = _SchemaDatastore(
+            dbname=dbname,
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            schema=self.schema,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_timeout=connect_timeout,
+            conn_max_age=conn_max_age,
+            pre_ping=pre_ping,
+            lock_timeout=lock_timeout,
+        )
+
+    def create_schema(self) -> None:
+        """Create the schema unless it is there (checked first: a role may own a schema
+        without the right to create one)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,))
+            if c.fetchone() is None:
+                c.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.schema)))
+
+    def store(self, name: str, statements: Sequence[str]) -> PostgresViewStore:
+        return PostgresViewStore(self, name, statements)
 
     def close(self) -> None:
         self.datastore.close()
+
+
+class _PostgresViewRecorder(PostgresTrackingRecorder):
+    """A view's tables and tracking table. Its position is asked for on every catch-up,
+    so while the database is away the question fails at once instead of being retried."""
+
+    def __init__(self, datastore: PostgresDatastore, tracking_table_name: str, statements: Sequence[str]) -> None:
+        super().__init__(datastore, tracking_table_name=tracking_table_name)
+        self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[arg-type]
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return self._max_tracking_id(application_name, curs)
+
+
+class PostgresViewStore(ViewStore):
+    """A view in the views' PostgreSQL schema, with its own tracking table."""
+
+    def __init__(self, database: PostgresViews, name: str, statements: Sequence[str]) -> None:
+        if not name:
+            raise ProgrammingError("a view on PostgreSQL needs a name for its tracking table")
+        self.database = database
+        self.recorder: _PostgresViewRecorder = _PostgresViewRecorder(database.datastore, f"{name}_tracking", statements)
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
+        with self.database.datastore.transaction(commit=commit) as c:
+            yield ViewCursor(c, _pyformat)
+
+    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
+        self.recorder._insert_tracking(cursor.raw, tracking)
+
+    def close(self) -> None:
+        self.database.close()
+
+
+# -- the view ----------------------------------------------------------------------------
+
+
+class View:
+    """A view's tables and queries, on whichever engine its store is.
+
+    ``where`` is an SQLite database name (a file path, or :func:`memory_db_name`) or
+    the :class:`PostgresViews` schema. ``unreachable`` makes the exception a read raises
+    when the database cannot be reached, so the caller can say "try again later"
+    instead of failing with an engine's error.
+    """
+
+    name: ClassVar[str] = ""
+    table_statements: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, where: str | PostgresViews, *, unreachable: Callable[[], Exception] | None = None) -> None:
+        if isinstance(where, str):
+            self.store: ViewStore = SQLiteViewStore(where, self.table_statements)
+        else:
+            self.store = where.store(self.name, self.table_statements)
+        self.unreachable = unreachable
+
+    def create_table(self) -> None:
+        self.store.create_table()
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return self.store.max_tracking_id(application_name)
+
+    def write(self, tracking: Tracking, apply: Callable[[ViewCursor], None]) -> None:
+        """Apply one event's rows and move the position to it, all or nothing."""
+        with self.store.transaction(commit=True) as c:
+            apply(c)
+            self._insert_tracking(c, tracking)
+
+    def _insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
+        self.store.insert_tracking(cursor, tracking)
+
+    @contextmanager
+    def read(self) -> Iterator[ViewCursor]:
+        try:
+            with self.store.transaction(commit=False) as c:
+                yield c
+        except UNREACHABLE:
+            if self.unreachable is None:
+                raise
+            raise self.unreachable() from None
+
+    def close(self) -> None:
+        self.store.close()
 
 
 def dumps(value: Any) -> str:
@@ -57,4 +289,15 @@ def loads(text: str) -> Any:
     return json.loads(text)
 
 
-__all__ = ["SQLiteView", "memory_db_name", "dumps", "loads", "IntegrityError", "sqlite3"]
+__all__ = [
+    "IntegrityError",
+    "PostgresViewStore",
+    "PostgresViews",
+    "SQLiteViewStore",
+    "View",
+    "ViewCursor",
+    "ViewStore",
+    "dumps",
+    "loads",
+    "memory_db_name",
+]

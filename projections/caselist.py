@@ -34,14 +34,13 @@ from contracts.events import (
 )
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from eventsourcing.sqlite import SQLiteCursor
-
-from projections.base import SQLiteView, dumps, loads
+from projections.base import View, ViewCursor, dumps, loads
 
 STALE_AFTER = timedelta(days=30)
 
 
-class CaseListView(SQLiteView):
+class CaseListView(View):
+    name = "case_list"
     table_statements = (
         "CREATE TABLE IF NOT EXISTS cases ("
         "child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, doc TEXT NOT NULL)",
@@ -69,14 +68,16 @@ class CaseListProjection(Projection[CaseListView]):
             self.view.write(tracking, lambda c: None)
             return
 
-        def apply(c: SQLiteCursor) -> None:
+        def apply(c: ViewCursor) -> None:
             c.execute("SELECT doc FROM cases WHERE child_id = ?", (str(fact.child_id),))
             row = c.fetchone()
             doc = loads(row["doc"]) if row else _new_doc(fact)
             self._on(fact, doc)
             doc["last_activity"] = fact.occurred_at.isoformat()
             c.execute(
-                "INSERT OR REPLACE INTO cases VALUES (?, ?, ?)", (str(fact.child_id), fact.tenant_id, dumps(doc))
+                "INSERT INTO cases VALUES (?, ?, ?) ON CONFLICT (child_id) "
+                "DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc",
+                (str(fact.child_id), fact.tenant_id, dumps(doc)),
             )
 
         self.view.write(tracking, apply)

@@ -26,9 +26,7 @@ from contracts.vocabulary import Category, LegalBasis
 from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from eventsourcing.sqlite import SQLiteCursor
-
-from projections.base import SQLiteView, dumps, loads
+from projections.base import View, ViewCursor, dumps, loads
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,10 +55,11 @@ class RecordItem:
         )
 
 
-class ChildRecordView(SQLiteView):
+class ChildRecordView(View):
+    name = "child_record"
     table_statements = (
         "CREATE TABLE IF NOT EXISTS record_items ("
-        "child_id TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL, "
+        "child_id TEXT NOT NULL, position BIGINT NOT NULL, event_id TEXT NOT NULL, "
         "event_type TEXT NOT NULL, category TEXT NOT NULL, origin_unit TEXT, sent_to_unit TEXT, "
         "occurred_at TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, "
         "withheld INTEGER NOT NULL DEFAULT 0, fields TEXT NOT NULL, "
@@ -89,8 +88,9 @@ class ChildRecordView(SQLiteView):
 
     def count_children(self, tenant_id: str) -> int:
         with self.read() as c:
-            c.execute("SELECT COUNT(*) FROM children WHERE tenant_id = ?", (tenant_id,))
-            return int(c.fetchone()[0])
+            c.execute("SELECT COUNT(*) AS n FROM children WHERE tenant_id = ?", (tenant_id,))
+            row = c.fetchone()
+            return int(row["n"]) if row else 0
 
 
 def _item(row: Any) -> RecordItem:
@@ -134,14 +134,16 @@ class ChildRecordProjection(Projection[ChildRecordView]):
 
     @_on.register
     def _(self, fact: ChildRegistered, tracking: Tracking) -> None:
-        def apply(c: SQLiteCursor) -> None:
+        def apply(c: ViewCursor) -> None:
             self._insert(c, fact, tracking.notification_id)
             c.execute(
-                "INSERT OR IGNORE INTO children VALUES (?, ?)", (str(fact.child_id), fact.tenant_id)
+                "INSERT INTO children VALUES (?, ?) ON CONFLICT (child_id) DO NOTHING",
+                (str(fact.child_id), fact.tenant_id),
             )
             for g in fact.guardians:
                 c.execute(
-                    "INSERT OR REPLACE INTO guardianships VALUES (?, ?, ?, ?)",
+                    "INSERT INTO guardianships VALUES (?, ?, ?, ?) ON CONFLICT (guardian_id, child_id) "
+                    "DO UPDATE SET tenant_id = excluded.tenant_id, has_custody = excluded.has_custody",
                     (fact.tenant_id, g.guardian_id, str(fact.child_id), int(g.has_custody)),
                 )
 
@@ -149,7 +151,7 @@ class ChildRecordProjection(Projection[ChildRecordView]):
 
     @_on.register
     def _(self, fact: InformationWithheld, tracking: Tracking) -> None:
-        def apply(c: SQLiteCursor) -> None:
+        def apply(c: ViewCursor) -> None:
             self._insert(c, fact, tracking.notification_id)
             for event_id in fact.event_ids:
                 c.execute("UPDATE record_items SET withheld = 1 WHERE event_id = ?", (str(event_id),))
@@ -161,7 +163,7 @@ class ChildRecordProjection(Projection[ChildRecordView]):
         self.view.write(tracking, lambda c: None)
 
     @staticmethod
-    def _insert(c: SQLiteCursor, fact: Event, position: int) -> None:
+    def _insert(c: ViewCursor, fact: Event, position: int) -> None:
         for category, fields in fact.split_by_category().items():
             if all(_is_empty(v) for v in fields.values()):
                 continue
