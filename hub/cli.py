@@ -6,6 +6,9 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only]
     backa token USER [--data-dir DIR]
     backa schemas export [--out DIR]
+    backa relay [--data-dir DIR] [--nats URL] [--keys DIR]
+    backa subscribe --unit UNIT --key KEYFILE [--tenant T] [--nats URL] [--out FILE.jsonl | --post URL]
+    backa keys generate --unit UNIT --out DIR
 """
 
 from __future__ import annotations
@@ -143,6 +146,119 @@ def cmd_schemas_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def _until_signalled(run: Any) -> None:
+    """Run ``run(stop)`` until SIGINT or SIGTERM sets ``stop``."""
+    import asyncio
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(stop)
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hub.bootstrap import bootstrap
+    from hub.relay import RelayConfigError, build_relay
+
+    _log_to_stderr()
+    settings = _settings(args, nats_url=args.nats, unit_keys_dir=args.keys)
+    runtime = bootstrap(settings)
+    try:
+        relay = build_relay(runtime)
+    except RelayConfigError as e:
+        runtime.close()
+        _say(f"backa relay: {e}")
+        return EXIT_REFUSED
+    _say(f"backa relay: delivering from {settings.data_dir.resolve()} to {settings.nats_url} (stream {relay.stream.name})")
+    from adapters.nats_link import StreamSetupError
+
+    try:
+        asyncio.run(_until_signalled(relay.run))
+    except StreamSetupError as e:
+        _say(f"backa relay: {e}")
+        return EXIT_REFUSED
+    finally:
+        relay.positions.close()  # type: ignore[attr-defined]
+        runtime.close()
+    _say(f"backa relay: stopped at log position {relay.position.position}")
+    return 0
+
+
+def cmd_subscribe(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from adapters.agency_subscriber import (
+        AgencySubscriber,
+        HttpPostSink,
+        JsonLinesSink,
+        ProcessedIds,
+        SubscriberSetupError,
+        consumer_name,
+    )
+    from adapters.sealed_box import KeyFileError, load_private_key
+
+    _log_to_stderr()
+    try:
+        key = load_private_key(args.key)
+    except KeyFileError as e:
+        _say(f"backa subscribe: {e}")
+        return EXIT_REFUSED
+    url = args.nats or _settings(args).nats_url or "nats://127.0.0.1:4222"
+    sink: Any = HttpPostSink(args.post) if args.post else JsonLinesSink(args.out)
+    durable = args.durable or consumer_name(args.unit, args.tenant)
+    state = args.state or (
+        Path(f"{args.out}.seen.sqlite") if args.out else Path(f"{durable}.seen.sqlite")
+    )
+    processed = ProcessedIds(state)
+    try:
+        subscriber = AgencySubscriber(
+            nats_url=url, unit_id=args.unit, tenant_id=args.tenant, private_key=key, sink=sink,
+            processed=processed, durable=durable,
+        )
+        _say(f"backa subscribe: unit {args.unit} (consumer {durable}, key {subscriber.kid}) on {url}")
+        asyncio.run(_until_signalled(subscriber.run))
+    except SubscriberSetupError as e:
+        _say(f"backa subscribe: {e}")
+        return EXIT_REFUSED
+    finally:
+        processed.close()
+        sink.close()
+    stats = subscriber.stats
+    _say(
+        f"backa subscribe: stopped; {stats.delivered} handed over, {stats.duplicates} repeats ignored, "
+        f"{len(stats.rejections)} could not be opened"
+    )
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    from adapters.deliveries import is_subject_token
+    from adapters.sealed_box import KeyFileError, generate_key_pair, key_id, load_public_key
+
+    if not is_subject_token(args.unit):
+        _say("backa keys: a unit id is letters, digits, '-' and '_'")
+        return EXIT_REFUSED
+    try:
+        private_path, public_path = generate_key_pair(args.unit, args.out)
+    except KeyFileError as e:
+        _say(f"backa keys: {e}")
+        return EXIT_REFUSED
+    _say(f"backa keys: key {key_id(load_public_key(public_path))} for unit {args.unit}")
+    _say(f"  private  {private_path}  (keep it at the agency; mode 0600)")
+    _say(f"  public   {public_path}  (put it in the hub's BACKA_UNIT_KEYS_DIR)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backa",
@@ -177,6 +293,31 @@ def build_parser() -> argparse.ArgumentParser:
     export = schemas_sub.add_parser("export", help="write one JSON Schema per event, the vocabulary and an index")
     export.add_argument("--out", type=Path, default=Path("schemas"), help="folder to write into (default ./schemas)")
     export.set_defaults(func=cmd_schemas_export)
+
+    relay = sub.add_parser("relay", help="deliver committed facts, redacted and sealed, to the units over NATS JetStream")
+    relay.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    relay.add_argument("--nats", default=None, help="NATS URL (default BACKA_NATS_URL)")
+    relay.add_argument("--keys", type=Path, default=None, help="folder of the units' public keys (default BACKA_UNIT_KEYS_DIR)")
+    relay.set_defaults(func=cmd_relay)
+
+    subscribe = sub.add_parser("subscribe", help="at an agency: receive a unit's deliveries and hand them to local systems")
+    subscribe.add_argument("--unit", required=True, help="the unit id")
+    subscribe.add_argument("--key", type=Path, required=True, help="the unit's private key file")
+    subscribe.add_argument("--tenant", default="*", help="the cooperation area (default: any)")
+    subscribe.add_argument("--nats", default=None, help="NATS URL (default BACKA_NATS_URL or nats://127.0.0.1:4222)")
+    target = subscribe.add_mutually_exclusive_group()
+    target.add_argument("--out", type=Path, default=None, help="append each event as a JSON line to this file (default: standard output)")
+    target.add_argument("--post", default=None, help="POST each event as a CloudEvent to this local URL")
+    subscribe.add_argument("--state", type=Path, default=None, help="file remembering handed-over message ids")
+    subscribe.add_argument("--durable", default=None, help="name of the durable consumer (default backa-[TENANT-]UNIT)")
+    subscribe.set_defaults(func=cmd_subscribe)
+
+    keys = sub.add_parser("keys", help="key pairs for end-to-end encrypted delivery")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    generate = keys_sub.add_parser("generate", help="write an X25519 key pair for a unit")
+    generate.add_argument("--unit", required=True, help="the unit id")
+    generate.add_argument("--out", type=Path, required=True, help="folder to write UNIT.key and UNIT.pub into")
+    generate.set_defaults(func=cmd_keys_generate)
     return parser
 
 

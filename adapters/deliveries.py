@@ -1,0 +1,241 @@
+"""What the relay sends to whom: for each committed fact and each unit, only what the
+consent policy lets that unit see now.
+
+This module is pure: it is given the fact, the child's facts as the policy needs them,
+the units and the moment, and returns the deliveries. Sealing and sending are the
+relay's (:mod:`adapters.jetstream_relay`).
+
+- A fact's payload is split by the information category each field carries. A unit gets
+  the fact with the envelope (ids, time, actor) and only the categories the policy
+  allows it now; a unit allowed no category gets nothing.
+- Reads (``InformationAccessed``) are never delivered to units: the access log belongs
+  to the family and the auditors.
+- A withdrawal (``ConsentWithdrawn``) of a consent that was in effect sends every unit it
+  named a revocation notice (``backa.v1.ConsentRevoked``) that lists the categories the
+  unit may no longer use for that child: those it could see through the consent and
+  cannot see now on any other basis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from contracts.events import (
+    ENVELOPE_FIELDS,
+    ConcernReportFiled,
+    ConsentWithdrawn,
+    DiscoveryCardSubmitted,
+    Event,
+    FeedbackSent,
+    InformationAccessed,
+)
+from contracts.vocabulary import Category, UnitKind
+from consent import (
+    ChildFacts,
+    ConsentStatus,
+    Information,
+    PolicyRules,
+    Viewer,
+    ViewerKind,
+    consent_status,
+    decide,
+)
+
+SUBJECT_ROOT = "backa.v1"
+STREAM_SUBJECTS = f"{SUBJECT_ROOT}.>"
+REVOCATION_TYPE = "backa.v1.ConsentRevoked"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def is_subject_token(value: str) -> bool:
+    """Whether a tenant or unit id can stand as one token of a NATS subject."""
+    return bool(_TOKEN.match(value))
+
+
+def short_type(type_name: str) -> str:
+    return type_name.rsplit(".", 1)[-1]
+
+
+def unit_subject(tenant_id: str, unit_id: str, type_name: str) -> str:
+    """``backa.v1.<tenant>.<unit>.<EventType>``."""
+    return f"{SUBJECT_ROOT}.{tenant_id}.{unit_id}.{short_type(type_name)}"
+
+
+def unit_filter(tenant_id: str, unit_id: str) -> str:
+    """Every subject of one unit (``*`` as tenant: the unit in any tenant)."""
+    return f"{SUBJECT_ROOT}.{tenant_id}.{unit_id}.>"
+
+
+@dataclass(frozen=True)
+class UnitRecipient:
+    """A unit the relay may deliver to."""
+
+    tenant_id: str
+    unit_id: str
+    kind: UnitKind
+
+    def viewer(self) -> Viewer:
+        return Viewer(ViewerKind.STAFF, self.tenant_id, f"unit:{self.unit_id}", unit_id=self.unit_id, unit_kind=self.kind)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One committed fact: its position in the hub's log and its version in the child's record."""
+
+    position: int
+    version: int
+    fact: Event
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message for one unit, before it is sealed."""
+
+    tenant_id: str
+    unit_id: str
+    subject: str
+    msg_id: str
+    """Deterministic (event id and unit), so a resend is recognised as the same message."""
+    type_name: str
+    occurred_at: datetime
+    body: dict[str, Any] = field(compare=False)
+    """The plaintext: never leaves the relay unsealed."""
+
+
+def sent_to(fact: Event) -> str | None:
+    """The unit a fact was sent to in the process, as the child's record view reads it."""
+    if isinstance(fact, DiscoveryCardSubmitted | FeedbackSent | ConcernReportFiled):
+        return fact.to_unit_id
+    return None
+
+
+def _is_empty(value: Any) -> bool:
+    return value in ("", None, (), [], {})
+
+
+def plan_deliveries(
+    entry: LogEntry,
+    recipients: Sequence[UnitRecipient],
+    facts_now: ChildFacts,
+    at: datetime,
+    rules: PolicyRules,
+    *,
+    facts_before: ChildFacts | None = None,
+) -> list[Delivery]:
+    """Every delivery one fact makes: the redacted fact to each unit allowed some of it,
+    then, for a withdrawal, the revocation notices. ``facts_before`` is the child's facts
+    just before this fact; it is needed only for a withdrawal."""
+    fact = entry.fact
+    if isinstance(fact, InformationAccessed):
+        return []
+    units = sorted((r for r in recipients if r.tenant_id == fact.tenant_id), key=lambda r: r.unit_id)
+    out = [d for r in units if (d := _redacted_delivery(fact, r, facts_now, at, rules)) is not None]
+    if isinstance(fact, ConsentWithdrawn) and facts_before is not None:
+        out.extend(revocation_notices(fact, units, facts_before, facts_now, at, rules))
+    return out
+
+
+def _redacted_delivery(
+    fact: Event, unit: UnitRecipient, facts: ChildFacts, at: datetime, rules: PolicyRules
+) -> Delivery | None:
+    viewer = unit.viewer()
+    to_unit = sent_to(fact)
+    groups = fact.split_by_category()
+    allowed: dict[Category, dict[str, Any]] = {}
+    access = []
+    for category in sorted(groups, key=lambda c: c.value):
+        fields = groups[category]
+        if all(_is_empty(v) for v in fields.values()):
+            continue
+        info = Information(category, fact.actor.unit_id, to_unit, fact.withheld_from_guardians)
+        decision = decide(viewer, facts, info, at, rules)
+        if not decision.allowed or decision.basis is None:
+            continue
+        allowed[category] = fields
+        access.append(
+            {
+                "category": category.value,
+                "basis": decision.basis.value,
+                "consent_id": str(decision.consent_id) if decision.consent_id else None,
+            }
+        )
+    if not allowed:
+        return None
+    envelope = fact.model_dump(mode="json", include=set(ENVELOPE_FIELDS))
+    event = {**envelope, **{k: v for fields in allowed.values() for k, v in fields.items()}}
+    return Delivery(
+        tenant_id=fact.tenant_id,
+        unit_id=unit.unit_id,
+        subject=unit_subject(fact.tenant_id, unit.unit_id, fact.type_name),
+        msg_id=f"{fact.event_id}:{unit.unit_id}",
+        type_name=fact.type_name,
+        occurred_at=fact.occurred_at,
+        body={"event": event, "access": access},
+    )
+
+
+def revocation_notices(
+    fact: ConsentWithdrawn,
+    units: Iterable[UnitRecipient],
+    facts_before: ChildFacts,
+    facts_now: ChildFacts,
+    at: datetime,
+    rules: PolicyRules,
+) -> list[Delivery]:
+    """A notice to each unit that could see something through the withdrawn consent and may
+    not see it now, naming the categories it may no longer use."""
+    consent = next((c for c in facts_before.consents if c.consent_id == fact.consent_id), None)
+    if consent is None or consent_status(consent, facts_before, fact.occurred_at, rules) is not ConsentStatus.IN_EFFECT:
+        return []
+    out = []
+    for unit in units:
+        if not consent.names_recipient(unit.unit_id, unit.kind):
+            continue
+        viewer = unit.viewer()
+        lost = sorted(
+            c.value for c in consent.categories if not decide(viewer, facts_now, Information(c), at, rules).allowed
+        )
+        if not lost:
+            continue
+        out.append(
+            Delivery(
+                tenant_id=fact.tenant_id,
+                unit_id=unit.unit_id,
+                subject=unit_subject(fact.tenant_id, unit.unit_id, REVOCATION_TYPE),
+                msg_id=f"{fact.event_id}:{unit.unit_id}:revoked",
+                type_name=REVOCATION_TYPE,
+                occurred_at=fact.occurred_at,
+                body={
+                    "notice": "consent_revoked",
+                    "tenant_id": fact.tenant_id,
+                    "child_id": str(fact.child_id),
+                    "consent_id": str(fact.consent_id),
+                    "categories": lost,
+                    "withdrawn_at": fact.occurred_at.isoformat(),
+                    "withdrawal_event_id": str(fact.event_id),
+                    "withdrawn_by": fact.party.kind.value,
+                },
+            )
+        )
+    return out
+
+
+__all__ = [
+    "REVOCATION_TYPE",
+    "STREAM_SUBJECTS",
+    "SUBJECT_ROOT",
+    "Delivery",
+    "LogEntry",
+    "UnitRecipient",
+    "is_subject_token",
+    "plan_deliveries",
+    "revocation_notices",
+    "sent_to",
+    "short_type",
+    "unit_filter",
+    "unit_subject",
+]

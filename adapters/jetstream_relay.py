@@ -1,0 +1,344 @@
+"""The relay: follows the hub's log and delivers each committed fact, redacted and sealed,
+to the units that may see it, over NATS JetStream.
+
+The log stays the single truth. The relay keeps its own position in it (a
+:class:`PositionStore`) and moves it only after JetStream has acknowledged every
+delivery of the facts up to there, so a relay that stops at any point loses nothing:
+it starts again from its last recorded position. What it sends again is not stored
+twice: each message carries a ``Nats-Msg-Id`` made of the event id and the unit, which
+JetStream's duplicate window recognises, and when the relay (re)starts it also reads
+what the stream holds beyond the stream sequence it last recorded and skips those
+message ids, however long it was away.
+
+The relay is not in the command path: commands commit whether NATS is up or not. When
+NATS is down the relay retries with growing pauses and catches up when it returns.
+
+Only one relay may follow a hub's log into one stream at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+from consent import ChildFacts, PolicyRules
+from contracts.events import ConsentWithdrawn
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import Header, PubAck
+from nats.js.errors import NotFoundError
+
+from adapters.cloudevents_codec import encode_sealed
+from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries
+from adapters.nats_link import (
+    Stopped,
+    StreamSettings,
+    StreamSetupError,
+    close_connection,
+    connect,
+    ensure_stream,
+    unless_stopped,
+)
+
+log = logging.getLogger("backa.relay")
+
+ReadLog = Callable[[int, int], Sequence[LogEntry]]
+"""``read_log(after, limit)``: up to ``limit`` committed facts after position ``after``, in order."""
+
+FactsFor = Callable[[str, UUID, "int | None"], "ChildFacts | None"]
+"""``facts_for(tenant_id, child_id, version)``: the child's facts now (``None``) or as of a version."""
+
+MAX_SCAN = 100_000
+
+
+@dataclass(frozen=True)
+class RelayPosition:
+    position: int = 0
+    """The last log position whose deliveries all were acknowledged."""
+    stream_seq: int = 0
+    """The highest stream sequence acknowledged up to then."""
+
+
+class PositionStore(Protocol):
+    def load(self) -> RelayPosition: ...
+
+    def save(self, position: RelayPosition) -> None: ...
+
+
+class SQLitePositionStore:
+    """The relay's position in a small SQLite file, written with a full sync."""
+
+    def __init__(self, path: Path, name: str = "relay") -> None:
+        self.path = path
+        self.name = name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS relay_position ("
+            "name TEXT PRIMARY KEY, position INTEGER NOT NULL, stream_seq INTEGER NOT NULL)"
+        )
+
+    def load(self) -> RelayPosition:
+        row = self._db.execute(
+            "SELECT position, stream_seq FROM relay_position WHERE name = ?", (self.name,)
+        ).fetchone()
+        return RelayPosition(*row) if row else RelayPosition()
+
+    def save(self, position: RelayPosition) -> None:
+        self._db.execute(
+            "INSERT INTO relay_position (name, position, stream_seq) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET position = excluded.position, stream_seq = excluded.stream_seq",
+            (self.name, position.position, position.stream_seq),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial: float = 0.2
+    maximum: float = 10.0
+
+    def next(self, current: float) -> float:
+        return min(current * 2, self.maximum)
+
+
+@dataclass
+class RelayStats:
+    facts: int = 0
+    published: int = 0
+    already_stored: int = 0
+    retries: int = 0
+    batches: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    """Failed attempts by kind of fault."""
+
+
+class JetStreamRelay:
+    """Follows the log and publishes each fact's deliveries; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        nats_url: str,
+        read_log: ReadLog,
+        facts_for: FactsFor,
+        recipients: Sequence[UnitRecipient],
+        keys: Mapping[tuple[str, str], X25519PublicKey],
+        clock: Callable[[], datetime],
+        rules: PolicyRules,
+        positions: PositionStore,
+        stream: StreamSettings | None = None,
+        batch_size: int = 200,
+        publish_timeout: float = 5.0,
+        poll_interval: float = 0.05,
+        backoff: Backoff | None = None,
+        reconnect_wait: float = 0.5,
+    ) -> None:
+        self.nats_url = nats_url
+        self.read_log = read_log
+        self.facts_for = facts_for
+        self.clock = clock
+        self.rules = rules
+        self.positions = positions
+        self.stream = stream or StreamSettings()
+        self.batch_size = batch_size
+        self.publish_timeout = publish_timeout
+        self.poll_interval = poll_interval
+        self.backoff = backoff or Backoff()
+        self.reconnect_wait = reconnect_wait
+        self.keys = dict(keys)
+        self.recipients = self._deliverable(recipients)
+        self.stats = RelayStats()
+        self.position = positions.load()
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._already: set[str] = set()
+        self._ready = False
+
+    def _deliverable(self, recipients: Sequence[UnitRecipient]) -> tuple[UnitRecipient, ...]:
+        keep, without_key, bad_name = [], [], []
+        for r in recipients:
+            if not (is_subject_token(r.tenant_id) and is_subject_token(r.unit_id)):
+                bad_name.append(f"{r.tenant_id}/{r.unit_id}")
+            elif (r.tenant_id, r.unit_id) not in self.keys:
+                without_key.append(f"{r.tenant_id}/{r.unit_id}")
+            else:
+                keep.append(r)
+        if without_key:
+            log.warning("no public key for %d unit(s); nothing is delivered to them: %s", len(without_key), ", ".join(sorted(without_key)))
+        if bad_name:
+            log.warning("unit ids that cannot be NATS subject tokens; nothing is delivered to them: %s", ", ".join(sorted(bad_name)))
+        return tuple(keep)
+
+    # -- connection and start ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, create or check the stream, and learn what the stream already holds
+        beyond the last recorded position."""
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await connect(self.nats_url, name="backa-relay", reconnect_wait=self.reconnect_wait)
+            self._js = self._nc.jetstream(timeout=self.publish_timeout)
+        await ensure_stream(self.js, self.stream)
+        await self._recover()
+        self._ready = True
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("the relay is not connected to NATS")
+        return self._js
+
+    async def _recover(self) -> None:
+        info = await self.js.stream_info(self.stream.name)
+        first, last = info.state.first_seq or 1, info.state.last_seq or 0
+        recorded = self.position.stream_seq
+        begin = first if recorded > last else recorded + 1  # a stream made anew starts again at 1
+        begin = max(begin, first, last - MAX_SCAN + 1)
+        found: set[str] = set()
+        for seq in range(begin, last + 1):
+            try:
+                msg = await self.js.get_msg(self.stream.name, seq=seq)
+            except NotFoundError:
+                continue
+            msg_id = (msg.headers or {}).get(Header.MSG_ID.value)
+            if msg_id:
+                found.add(msg_id)
+        if found:
+            log.info("the stream already holds %d message(s) after the recorded position; they are not sent again", len(found))
+        self._already = found
+
+    async def close(self) -> None:
+        self._ready = False
+        await close_connection(self._nc, "backa-relay")
+        self._nc = None
+        self._js = None
+
+    # -- following the log ------------------------------------------------------------------
+
+    async def pump(self) -> int:
+        """Deliver everything committed after the recorded position; return how many facts
+        were read. Raises when NATS cannot take the deliveries; the position is then where
+        it was."""
+        if not self._ready:
+            await self.start()
+        read = 0
+        while True:
+            entries = self.read_log(self.position.position, self.batch_size)
+            if not entries:
+                return read
+            deliveries = self.plan(entries)
+            acks = await self._publish_all(deliveries)
+            seq = max([self.position.stream_seq, *(a.seq for a in acks if a.seq)])
+            new = RelayPosition(entries[-1].position, seq)
+            self.record(new)
+            read += len(entries)
+            self.stats.facts += sum(1 for e in entries if e.fact is not None)
+            self.stats.batches += 1
+
+    def record(self, position: RelayPosition) -> None:
+        """Record the position once every delivery up to it is acknowledged."""
+        self.positions.save(position)
+        self.position = position
+
+    def plan(self, entries: Sequence[LogEntry]) -> list[Delivery]:
+        """Every delivery a batch of facts makes, deciding with the children's facts now."""
+        at = self.clock()
+        now_cache: dict[tuple[str, UUID], ChildFacts | None] = {}
+        out: list[Delivery] = []
+        for entry in entries:
+            fact = entry.fact
+            if fact is None:
+                continue
+            key = (fact.tenant_id, fact.child_id)
+            if key not in now_cache:
+                now_cache[key] = self.facts_for(fact.tenant_id, fact.child_id, None)
+            facts_now = now_cache[key]
+            if facts_now is None:
+                log.warning("log position %d: the child's record cannot be read; nothing delivered for it", entry.position)
+                continue
+            before = None
+            if isinstance(fact, ConsentWithdrawn) and entry.version > 1:
+                before = self.facts_for(fact.tenant_id, fact.child_id, entry.version - 1)
+            out.extend(plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before))
+        return out
+
+    async def _publish_all(self, deliveries: Sequence[Delivery]) -> list[PubAck]:
+        todo = [d for d in deliveries if d.msg_id not in self._already]
+        self.stats.already_stored += len(deliveries) - len(todo)
+        if not todo:
+            return []
+        results = await asyncio.gather(*(self.publish_one(d) for d in todo), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        acks = [r for r in results if isinstance(r, PubAck)]
+        self.stats.published += sum(1 for a in acks if not a.duplicate)
+        self.stats.already_stored += sum(1 for a in acks if a.duplicate)
+        return acks
+
+    async def publish_one(self, delivery: Delivery) -> PubAck:
+        """Seal one delivery to its unit's key and publish it with its message id."""
+        payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
+        return await self.js.publish(
+            delivery.subject,
+            payload,
+            timeout=self.publish_timeout,
+            stream=self.stream.name,
+            headers={Header.MSG_ID.value: delivery.msg_id},
+        )
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or
+        the store is unavailable."""
+        stop = stop or asyncio.Event()
+        delay = self.backoff.initial
+        try:
+            while not stop.is_set():
+                try:
+                    read = await unless_stopped(stop, self.pump())
+                    delay = self.backoff.initial
+                    if read == 0:
+                        await _wait(stop, self.poll_interval)
+                except Stopped:
+                    break
+                except (asyncio.CancelledError, StreamSetupError):
+                    raise  # a stream the relay must not use is for its operators to fix
+                except Exception as e:  # noqa: BLE001 - any fault: wait and try again from the recorded position
+                    self._ready = False
+                    self.stats.retries += 1
+                    self.stats.errors[type(e).__name__] += 1
+                    log.warning("relay: cannot deliver now (%s); trying again in %.1f s", type(e).__name__, delay)
+                    await _wait(stop, delay)
+                    delay = self.backoff.next(delay)
+        finally:
+            await self.close()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+__all__ = [
+    "Backoff",
+    "JetStreamRelay",
+    "PositionStore",
+    "RelayPosition",
+    "RelayStats",
+    "SQLitePositionStore",
+]
