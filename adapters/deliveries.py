@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,8 @@ class LogEntry:
     position: int
     version: int
     fact: Event
+    traceparent: str | None = None
+    """The trace context the fact was appended under, continued by its deliveries."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class Delivery:
     occurred_at: datetime
     body: dict[str, Any] = field(compare=False)
     """The plaintext: never leaves the relay unsealed."""
+    traceparent: str | None = field(default=None, compare=False)
 
 
 def sent_to(fact: Event) -> str | None:
@@ -136,6 +139,8 @@ def plan_deliveries(
     out = [d for r in units if (d := _redacted_delivery(fact, r, facts_now, at, rules)) is not None]
     if isinstance(fact, ConsentWithdrawn) and facts_before is not None:
         out.extend(revocation_notices(fact, units, facts_before, facts_now, at, rules))
+    if entry.traceparent:
+        out = [replace(d, traceparent=entry.traceparent) for d in out]
     return out
 
 

@@ -36,6 +36,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import Header, PubAck
 from nats.js.errors import NotFoundError
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Tracer
 
 from adapters.cloudevents_codec import encode_sealed
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries
@@ -146,8 +148,12 @@ class JetStreamRelay:
         poll_interval: float = 0.05,
         backoff: Backoff | None = None,
         reconnect_wait: float = 0.5,
+        tracer: Tracer | None = None,
+        on_delivered: Callable[[Delivery], None] | None = None,
     ) -> None:
         self.nats_url = nats_url
+        self.tracer = tracer or trace.get_tracer("backa.relay")
+        self.on_delivered = on_delivered
         self.read_log = read_log
         self.facts_for = facts_for
         self.clock = clock
@@ -290,15 +296,28 @@ class JetStreamRelay:
         return acks
 
     async def publish_one(self, delivery: Delivery) -> PubAck:
-        """Seal one delivery to its unit's key and publish it with its message id."""
+        """Seal one delivery to its unit's key and publish it with its message id, in the
+        trace of the request that appended the fact (W3C ``traceparent`` in the headers)."""
         payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
-        return await self.js.publish(
-            delivery.subject,
-            payload,
-            timeout=self.publish_timeout,
-            stream=self.stream.name,
-            headers={Header.MSG_ID.value: delivery.msg_id},
-        )
+        parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
+        with self.tracer.start_as_current_span(
+            "backa.relay publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "nats", "backa.event_type": delivery.type_name},
+        ):
+            headers = {Header.MSG_ID.value: delivery.msg_id}
+            propagate.inject(headers)
+            ack = await self.js.publish(
+                delivery.subject,
+                payload,
+                timeout=self.publish_timeout,
+                stream=self.stream.name,
+                headers=headers,
+            )
+        if self.on_delivered is not None and not ack.duplicate:
+            self.on_delivered(delivery)
+        return ack
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from adapters.deliveries import LogEntry, UnitRecipient
+from adapters.deliveries import Delivery, LogEntry, UnitRecipient
 from adapters.jetstream_relay import JetStreamRelay, SQLitePositionStore
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
@@ -67,7 +67,7 @@ def log_reader(hub: BackaHub) -> Any:
                 out.append(LogEntry(n.id, n.originator_version, None))
                 continue
             recorded = hub.mapper.to_domain_event(n)
-            out.append(LogEntry(n.id, recorded.originator_version, recorded.fact))
+            out.append(LogEntry(n.id, recorded.originator_version, recorded.fact, recorded.traceparent))
         return out
 
     return read_log
@@ -110,6 +110,13 @@ def build_relay(
         raise RelayConfigError(f"the unit keys folder {folder} does not exist")
     recipients, keys = unit_keys(runtime.hub.directory, Path(folder))
     hub = runtime.hub
+
+    def delivered(delivery: Delivery) -> None:
+        lag = (hub.clock() - delivery.occurred_at).total_seconds() * 1000
+        hub.telemetry.relay_lag.record(max(lag, 0.0), {"backa.event_type": delivery.type_name})
+
+    options.setdefault("tracer", hub.telemetry.tracer)
+    options.setdefault("on_delivered", delivered)
     return JetStreamRelay(
         nats_url=url,
         read_log=log_reader(hub),

@@ -342,3 +342,36 @@ def test_the_relay_refuses_a_stream_that_keeps_deliveries_in_memory(rt: Runtime,
             await relay.close()
 
     asyncio.run(scenario())
+
+
+# -- tracing ---------------------------------------------------------------------------------------
+
+
+def test_a_delivery_continues_the_trace_of_the_request_that_appended_the_fact(
+    rt: Runtime, nats_server: NatsServer
+) -> None:
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hub.telemetry import build_telemetry, continued
+
+    spans, metrics = InMemorySpanExporter(), InMemoryMetricReader()
+    rt.hub.telemetry = build_telemetry(span_exporter=spans, metric_reader=metrics)
+    child = child_with_barnkontakt(rt)
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    with continued({"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}):
+        rt.hub.hold_conversation(staff(BK), child, **conversation_payload())
+
+    asyncio.run(pump_once(rt))
+    messages = asyncio.run(stored_messages(nats_server.url))
+
+    conversation = [m for m in messages if m.event_type == "ConversationHeld"]
+    assert len(conversation) == 1
+    assert conversation[0].headers["traceparent"].split("-")[1] == trace_id
+    others = [m for m in messages if m.event_type != "ConversationHeld"]
+    assert others and all(m.headers.get("traceparent", "").split("-")[1:2] != [trace_id] for m in others)
+    publish = [s for s in spans.get_finished_spans() if s.name == "backa.relay publish"]
+    assert any(s.context.trace_id == int(trace_id, 16) for s in publish)
+    data = metrics.get_metrics_data()
+    lags = [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics if m.name == "backa.relay.lag"]
+    assert lags and sum(p.count for p in lags[0].data.data_points) == len(messages)
