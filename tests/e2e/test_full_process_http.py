@@ -17,16 +17,20 @@ in the family's access log and in the auditor's search.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from litestar.testing import TestClient
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.bootstrap import Runtime
 from hub.clock import SettableClock
 from hub.http import create_app
+from hub.telemetry import build_telemetry
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload
 
 API = "/api/v1"
@@ -115,6 +119,8 @@ def utc(moment: datetime) -> str:
 
 
 def test_one_child_through_the_whole_support_process_over_http(runtime: Runtime, clock: SettableClock) -> None:
+    spans, metrics = InMemorySpanExporter(), InMemoryMetricReader()
+    runtime.hub.telemetry = build_telemetry(span_exporter=spans, metric_reader=metrics)
     with TestClient(create_app(runtime)) as client:
         j = Journey(runtime, clock, client)
 
@@ -315,3 +321,10 @@ def test_one_child_through_the_whole_support_process_over_http(runtime: Runtime,
             assert (read.purpose, read.user_id, read.unit_id, utc(read.at), shown) in seen_by_auditor, read
             assert ((read.purpose, read.unit_id, utc(read.at)) in seen_by_family) is shown, read
         assert all(e["staff_name"] is None for e in family_log.json())  # the tenant has not chosen to show names
+
+    # Nothing that identifies the child or the guardians reached the telemetry of the whole process.
+    captured = json.dumps([json.loads(span.to_json()) for span in spans.get_finished_spans()], ensure_ascii=False)
+    captured += metrics.get_metrics_data().to_json()
+    assert len(spans.get_finished_spans()) > 50
+    identifying = ["Alva", "Lind", CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, CHILD_PNR[2:], GUARDIAN_1_PNR[2:], GUARDIAN_2_PNR[2:]]
+    assert [marker for marker in identifying if marker in captured] == []
