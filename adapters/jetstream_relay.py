@@ -108,6 +108,43 @@ class SQLitePositionStore:
         self._db.close()
 
 
+class PostgresPositionStore:
+    """The relay's position in the hub's own PostgreSQL schema, beside the log it follows,
+    so a database restored from backup carries the relay's place in it too."""
+
+    def __init__(self, conninfo: str, schema: str = "public", name: str = "relay") -> None:
+        import psycopg
+        from psycopg import sql
+
+        self.name = name
+        self._db = psycopg.connect(conninfo, autocommit=True)
+        self._table = sql.Identifier(schema, "relay_position")
+        self._sql = sql
+        self._db.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, position BIGINT NOT NULL, stream_seq BIGINT NOT NULL)"
+            ).format(self._table)
+        )
+
+    def load(self) -> RelayPosition:
+        row = self._db.execute(
+            self._sql.SQL("SELECT position, stream_seq FROM {} WHERE name = %s").format(self._table), (self.name,)
+        ).fetchone()
+        return RelayPosition(*row) if row else RelayPosition()
+
+    def save(self, position: RelayPosition) -> None:
+        self._db.execute(
+            self._sql.SQL(
+                "INSERT INTO {} (name, position, stream_seq) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, stream_seq = EXCLUDED.stream_seq"
+            ).format(self._table),
+            (self.name, position.position, position.stream_seq),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
 @dataclass(frozen=True)
 class Backoff:
     initial: float = 0.2

@@ -15,7 +15,9 @@ from typing import Any
 from uuid import UUID
 
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient
-from adapters.jetstream_relay import JetStreamRelay, SQLitePositionStore
+import psycopg.conninfo
+
+from adapters.jetstream_relay import JetStreamRelay, PositionStore, PostgresPositionStore, SQLitePositionStore
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from eventsourcing.application import AggregateNotFoundError
 
 from hub.application import BackaHub
-from hub.bootstrap import Runtime
+from hub.bootstrap import PostgresConfig, Runtime
 from hub.directory import Directory
 from hub.domainmodel import Child, project_child
 
@@ -89,6 +91,23 @@ def facts_reader(hub: BackaHub) -> Any:
     return facts_for
 
 
+def position_store(runtime: Runtime, path: Path | None = None) -> PositionStore:
+    """Where the relay keeps its place: beside the log in PostgreSQL when the hub runs
+    there, else in a small file in the data folder."""
+    settings = runtime.settings
+    if path is None and settings.database_url and _on_postgres(runtime):
+        config = PostgresConfig.from_url(settings.database_url)
+        conninfo = psycopg.conninfo.make_conninfo(
+            dbname=config.dbname, host=config.host, port=config.port, user=config.user, password=config.password or None
+        )
+        return PostgresPositionStore(conninfo, config.schema)
+    return SQLitePositionStore(path or settings.data_dir / POSITION_FILE)
+
+
+def _on_postgres(runtime: Runtime) -> bool:
+    return runtime.hub.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+
+
 def build_relay(
     runtime: Runtime,
     *,
@@ -125,7 +144,7 @@ def build_relay(
         keys=keys,
         clock=hub.clock,
         rules=hub.rules,
-        positions=SQLitePositionStore(position_path or settings.data_dir / POSITION_FILE),
+        positions=position_store(runtime, position_path),
         stream=stream or StreamSettings(replicas=settings.nats_replicas),
         **options,
     )

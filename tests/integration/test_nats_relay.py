@@ -375,3 +375,30 @@ def test_a_delivery_continues_the_trace_of_the_request_that_appended_the_fact(
     data = metrics.get_metrics_data()
     lags = [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics if m.name == "backa.relay.lag"]
     assert lags and sum(p.count for p in lags[0].data.data_points) == len(messages)
+
+
+def test_on_postgresql_the_relay_keeps_its_place_beside_the_log(
+    tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path, pg_schema: str
+) -> None:
+    import psycopg
+
+    from tests.conftest import postgres_url
+
+    settings = Settings(
+        database_url=postgres_url(pg_schema), data_dir=tmp_path / "pgdata", demo_mode=True,
+        nats_url=nats_server.url, unit_keys_dir=keys,
+    )
+    runtime = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        child_with_barnkontakt(runtime)
+        relay = asyncio.run(pump_once(runtime))
+        assert relay.position.position == runtime.hub.log_length()
+        assert not (tmp_path / "pgdata" / "relay_position.sqlite").exists()
+        with psycopg.connect(postgres_url(pg_schema).split("?")[0]) as db:
+            stored = db.execute(f'SELECT position FROM "{pg_schema}".relay_position').fetchone()
+        assert stored == (runtime.hub.log_length(),)
+        again = make_relay(runtime)
+        assert again.position.position == runtime.hub.log_length()
+        again.positions.close()  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
