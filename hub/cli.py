@@ -43,7 +43,8 @@ def _serve(runtime: Any, host: str, port: int) -> None:
 
     app = create_app(runtime)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+        # No access log: request lines carry child ids and the free-text purpose of a read.
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, access_log=False)
     finally:
         runtime.close()
 
@@ -53,7 +54,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     runtime = bootstrap(settings)
-    _say(f"Backa barnet hub: data in {settings.data_dir.resolve()} ({settings.store} store)")
+    where = "PostgreSQL" if runtime.hub.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres" else f"{settings.store} store"
+    _say(f"Backa barnet hub: data in {settings.data_dir.resolve()} ({where})")
     _say(f"  health   http://{args.host}:{args.port}/health")
     _say(f"  OpenAPI  http://{args.host}:{args.port}/api/v1/schema/openapi.json")
     _serve(runtime, args.host, args.port)
