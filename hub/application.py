@@ -963,6 +963,7 @@ class BackaHub(Application):
             staff_name = staff.name if staff else None
         return {
             "event_id": str(e.event_id),
+            "position": e.position,
             "accessed_at": e.accessed_at.isoformat(),
             "unit_id": e.accessor_unit_id,
             "unit_name": unit_name.name if unit_name else None,

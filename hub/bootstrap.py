@@ -25,12 +25,14 @@ from projections.record import ChildRecordView
 
 from hub.application import BackaHub, Views
 from hub.clock import Clock, system_clock
+from hub.commit import GroupCommitter
 from hub.directory import Directory
 from hub.errors import StoreUnavailableError
 from hub.identity import BlindIndex
 from hub.settings import Settings
 from hub.storage import Sealer
 from hub.tokens import DemoIssuer, TokenVerifier, TrustedIssuer
+from hub.transparency import CheckpointPolicy, TransparencyLog, build_transparency
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Runtime:
     hub: BackaHub
     verifier: TokenVerifier
     demo_issuer: DemoIssuer | None
+    transparency: TransparencyLog | None = None
+    """The Merkle tree over the log and its signed checkpoints."""
 
     def close(self) -> None:
         self.hub.close()
@@ -195,6 +199,14 @@ def _read_or_create_key(path: Path) -> bytes:
     return key
 
 
+def store_kind(settings: Settings) -> str:
+    """``postgres``, ``memory`` or ``sqlite``: a database URL means PostgreSQL unless another
+    store was asked for by name (``backa demo`` always loads into its own folder)."""
+    if settings.store == "postgres" or (settings.database_url is not None and "store" not in settings.model_fields_set):
+        return "postgres"
+    return settings.store
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -204,13 +216,10 @@ def bootstrap(
     rules: PolicyRules | None = None,
     sealer: Sealer | None = None,
     extra_issuers: list[TrustedIssuer] | None = None,
+    checkpoint_policy: CheckpointPolicy | None = None,
 ) -> Runtime:
     data_dir = settings.data_dir
-    # A database URL means PostgreSQL unless another store was asked for by name
-    # (``backa demo`` always loads into its own folder, never into a database).
-    postgres = settings.store == "postgres" or (
-        settings.database_url is not None and "store" not in settings.model_fields_set
-    )
+    postgres = store_kind(settings) == "postgres"
     if postgres and not settings.database_url:
         raise ValueError("the postgres store needs BACKA_DATABASE_URL")
     memory = settings.store == "memory" and not postgres
@@ -282,13 +291,18 @@ def bootstrap(
     except BaseException:
         hub.close()
         raise
+    transparency = build_transparency(
+        hub.recorder, None if memory else data_dir, tenant_ids=list(directory.tenants), policy=checkpoint_policy
+    )
+    hub.transparency = transparency  # type: ignore[attr-defined]  # for the HTTP layer, which is handed the hub
+    hub.committer = GroupCommitter(transparency.observing(hub.save))
     issuers = list(extra_issuers or [])
     demo_issuer = None
     if settings.demo_mode:
         demo_issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, clock) if not memory else _memory_issuer(settings, clock)
         issuers.append(demo_issuer.trusted())
     verifier = TokenVerifier(issuers, directory, blind_index, clock)
-    return Runtime(settings, hub, verifier, demo_issuer)
+    return Runtime(settings, hub, verifier, demo_issuer, transparency)
 
 
 def _memory_issuer(settings: Settings, clock: Clock) -> DemoIssuer:

@@ -9,6 +9,8 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa relay [--data-dir DIR] [--nats URL] [--keys DIR]
     backa subscribe --unit UNIT --key KEYFILE [--tenant T] [--nats URL] [--out FILE.jsonl | --post URL]
     backa keys generate --unit UNIT --out DIR
+    backa audit verify [--data-dir DIR] [--key KEY] [--checkpoint FILE ...]
+    backa audit checkpoint [--data-dir DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -261,6 +263,79 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_FAILED = 1
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    from hub.checkpoint import NoteError
+    from hub.transparency import TransparencyError, audit, open_log_recorder, read_verifier_arg, read_verifier_key
+
+    settings = _settings(args)
+    try:
+        key = read_verifier_arg(args.key) if args.key else read_verifier_key(settings.data_dir)
+    except (NoteError, OSError) as e:
+        _say(f"backa audit: no verifier key to check the checkpoints with: {e}")
+        return EXIT_REFUSED
+    kept = []
+    for path in args.checkpoint:
+        try:
+            kept.append((str(path), Path(path).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError):
+            _say(f"backa audit: cannot read the kept checkpoint {path}")
+            return EXIT_REFUSED
+    try:
+        with open_log_recorder(settings) as recorder:
+            report = audit(recorder, settings.data_dir, key, kept)
+    except TransparencyError as e:
+        _say(f"backa audit: {e.detail}")
+        return EXIT_REFUSED
+    except (OperationalError, InterfaceError):
+        _say("backa audit: the event store cannot be reached")
+        return EXIT_REFUSED
+    for line in report.holds:
+        _say(f"  holds: {line}")
+    for line in report.problems:
+        _say(f"  FAILS: {line}")
+    if not report.ok:
+        where = f"; first bad log position {report.first_bad_position}" if report.first_bad_position is not None else ""
+        _say(f"backa audit: the log does NOT verify{where}")
+        return EXIT_FAILED
+    _say("backa audit: the log verifies")
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    from hub.directory import Directory
+    from hub.transparency import TransparencyError, build_transparency, open_log_recorder
+
+    settings = _settings(args)
+    try:
+        with open_log_recorder(settings) as recorder:
+            path = settings.data_dir / "directory.json"
+            tenants = list(Directory.load(path).tenants) if path.exists() else []
+            log = build_transparency(recorder, settings.data_dir, tenant_ids=tenants)
+            signed = log.checkpoint_now()
+            key = log.verifier().encode()
+    except TransparencyError as e:
+        _say(f"backa audit: {e.detail}")
+        return EXIT_FAILED
+    except (OperationalError, InterfaceError):
+        _say("backa audit: the event store cannot be reached")
+        return EXIT_REFUSED
+    if args.out:
+        Path(args.out).write_text(signed.note, encoding="utf-8")
+        _say(f"backa audit: checkpoint of size {signed.size} written to {args.out}")
+    else:
+        sys.stdout.write(signed.note)
+        sys.stdout.flush()
+    _say(f"backa audit: verifier key {key}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backa",
@@ -320,6 +395,23 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--unit", required=True, help="the unit id")
     generate.add_argument("--out", type=Path, required=True, help="folder to write UNIT.key and UNIT.pub into")
     generate.set_defaults(func=cmd_keys_generate)
+
+    audit = sub.add_parser("audit", help="the tamper-evident log: signed checkpoints and their verification")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute the log's Merkle tree and check it against the signed checkpoints (exit 1 if it fails)"
+    )
+    verify.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    verify.add_argument("--key", default=None, help="the verifier key, or a file holding it (default: transparency.pub in the data folder)")
+    verify.add_argument(
+        "--checkpoint", type=Path, action="append", default=[], metavar="FILE",
+        help="a signed checkpoint you kept earlier; its consistency with the latest is proven (repeatable)",
+    )
+    verify.set_defaults(func=cmd_audit_verify)
+    sign = audit_sub.add_parser("checkpoint", help="sign a checkpoint of the log now and print it")
+    sign.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    sign.add_argument("--out", type=Path, default=None, help="write the signed note here instead of to standard output")
+    sign.set_defaults(func=cmd_audit_checkpoint)
     return parser
 
 

@@ -1432,7 +1432,7 @@ def has_hub_data(data_dir: Path) -> bool:
     return (data_dir / "events.sqlite").exists() or (data_dir / "directory.json").exists()
 
 
-HUB_FILES = ("events.sqlite*", "view_*.sqlite*", "directory.json", "index.key")
+HUB_FILES = ("events.sqlite*", "view_*.sqlite*", "directory.json", "index.key", "transparency.*")
 
 
 def clear_demo_folder(data_dir: Path) -> None:

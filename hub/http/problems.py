@@ -41,6 +41,7 @@ from hub.errors import (
     UnknownUnitError,
 )
 from hub.http.schemas import Problem
+from hub.transparency import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:backa:problem:"
@@ -69,6 +70,10 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     ConflictError: (409, "conflict", None),
     ConsentError: (409, "consent-refused", None),
     StoreUnavailableError: (503, "store-unavailable", None),
+    TransparencyError: (422, "invalid-input", None),
+    CheckpointNotFoundError: (404, "checkpoint-not-found", None),
+    PositionNotFoundError: (404, "log-position-not-found", None),
+    LogIntegrityError: (500, "log-integrity", None),
 }
 
 HTTP_TITLES = {

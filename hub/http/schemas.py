@@ -322,6 +322,7 @@ class FamilyAccessEntry(ReadSchema):
     """One look at the child's information, as the family sees it."""
 
     event_id: UUID
+    position: int = Field(description="Its place in the log: ask /transparency/inclusion for a proof that it is there")
     accessed_at: datetime
     unit_id: UnitId | None
     unit_name: str | None
