@@ -1,0 +1,140 @@
+"""``python -m bench``: the whole benchmark in one run; see ``bench/__init__.py``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.env import DEFAULT_DATABASE_URL, Database, NatsServer, Result, machine, now_utc, say
+
+MEASURES = ("commands", "http", "delivery", "rebuild")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description="Backa barnet hub: the side-by-side benchmark.")
+    p.add_argument("--database-url", default=os.environ.get("BACKA_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+                   help=f"PostgreSQL to run on (default {DEFAULT_DATABASE_URL}); schemas of this run are dropped after it")
+    p.add_argument("--events", type=int, default=None, help="events in the log for the rebuild (default 1 000 000; 50 000 with --quick)")
+    p.add_argument("--seconds", type=float, default=None, help="measured seconds per load level (default 10; 4 with --quick)")
+    p.add_argument("--threads", type=int, default=16, help="threads for measure 1 (default 16)")
+    p.add_argument("--rebuild-budget", type=float, default=None, help="seconds the rebuild may run (default 240; 20 with --quick)")
+    p.add_argument("--rate", type=float, default=1000.0, help="facts per second for the delivery goal (default 1000)")
+    p.add_argument("--only", default=",".join(MEASURES), help=f"comma-separated subset of {','.join(MEASURES)}")
+    p.add_argument("--quick", action="store_true", help="a short run to check that everything works")
+    p.add_argument("--write-docs", nargs="?", const=str(ROOT / "docs" / "benchmarks.md"), default=None, metavar="PATH",
+                   help="write the results into docs/benchmarks.md (or PATH)")
+    args = p.parse_args(argv)
+    args.events = args.events or (50_000 if args.quick else 1_000_000)
+    args.seconds = args.seconds or (4.0 if args.quick else 10.0)
+    args.rebuild_budget = args.rebuild_budget or (20.0 if args.quick else 240.0)
+    args.only = [m.strip() for m in args.only.split(",") if m.strip()]
+    unknown = set(args.only) - set(MEASURES)
+    if unknown:
+        p.error(f"unknown measure(s): {', '.join(sorted(unknown))}")
+    if args.events < 1 or args.seconds <= 0 or args.threads < 1:
+        p.error("--events, --seconds and --threads must be positive")
+    return args
+
+
+def not_measured(key: str, title: str, goal: str, error: BaseException) -> Result:
+    r = Result(key=key, title=title, goal=goal)
+    r.notes.append(f"not measured: {type(error).__name__}: {error}")
+    r.data["measured"] = False
+    return r
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>` prints every thread's stack
+    started, began = now_utc(), time.perf_counter()
+    db = Database(args.database_url)
+    try:
+        version = db.check()
+    except Exception as e:  # noqa: BLE001 - a missing database ends the run with a clear message
+        say(f"bench: PostgreSQL cannot be reached ({type(e).__name__}); start it or pass --database-url")
+        return 2
+    say(f"bench: run {db.run_id} on PostgreSQL {version}; measures: {', '.join(args.only)}")
+    box = machine(db)
+    work = Path(tempfile.mkdtemp(prefix="backa-bench-"))
+    results: list[Result] = []
+    nats: NatsServer | None = None
+    nats_error: BaseException | None = None
+
+    def run(key: str, title: str, goal: str, body: Callable[[], list[Result]]) -> None:
+        if key not in args.only:
+            return
+        t = time.perf_counter()
+        try:
+            results.extend(body())
+        except Exception as e:  # noqa: BLE001 - one failed measure is reported, the others still run
+            traceback.print_exc(file=sys.stderr)
+            results.append(not_measured(key, title, goal, e))
+        say(f"bench: {key} took {time.perf_counter() - t:.0f} s")
+
+    try:
+        from bench import commands, delivery, over_http, rebuild
+
+        run("commands", "Consent-gated commands against the library's raw single saves", "hub ≥ raw single saves",
+            lambda: [commands.measure(db, work, threads=args.threads, seconds=args.seconds * 1.5)])
+        run("http", "Commands and audited reads over HTTP", "",
+            lambda: list(over_http.measure(db, work, levels=(50, 200), seconds=args.seconds, read_clients=50)))
+        if "delivery" in args.only:
+            try:
+                nats = NatsServer(work / "nats").start()
+            except Exception as e:  # noqa: BLE001 - reported as not measured
+                nats_error = e
+        run("delivery", "From commit to delivery on a unit's NATS subject", "p99 < 50 ms at 1,000 events per second",
+            lambda: [_delivery(delivery, db, work, nats, nats_error, args)])
+        run("rebuild", "Rebuilding the views from a long log, against the library's raw read rate",
+            "rebuild ≥ 0.5 × raw subscription read rate",
+            lambda: [rebuild.measure(db, work, events=args.events, budget=args.rebuild_budget,
+                                     profile_seconds=4.0 if args.quick else 8.0,
+                                     prototype_seconds=10.0 if args.quick else 60.0)])
+    finally:
+        if nats is not None:
+            nats.stop()
+        db.drop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+    from bench.report import markdown, terminal
+
+    elapsed = time.perf_counter() - began
+    print(terminal(results), flush=True)
+    say(f"bench: done in {elapsed / 60:.1f} min")
+    if args.write_docs:
+        command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        settings = {
+            "events": f"{args.events:,}".replace(",", " "), "seconds per level": f"{args.seconds:g}",
+            "threads": args.threads, "rebuild budget": f"{args.rebuild_budget:g} s", "delivery rate": f"{args.rate:g}/s",
+        }
+        path = Path(args.write_docs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown(results, box, command=command.strip(), started=started, seconds=elapsed, settings=settings), encoding="utf-8")
+        say(f"bench: results written to {path}")
+    return 0
+
+
+def _delivery(module, db: Database, work: Path, nats: NatsServer | None, error: BaseException | None, args: argparse.Namespace) -> Result:  # type: ignore[no-untyped-def]
+    if nats is None:
+        r = module.measure(db, work, None, per_second=args.rate, seconds=args.seconds)
+        if error is not None:
+            r.notes[:] = [f"not measured: the nats-server could not be started ({type(error).__name__}: {error})"]
+        r.data["measured"] = False
+        return r
+    return module.measure(db, work, nats, per_second=args.rate, seconds=args.seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""Measure 5: rebuilding the views from a long log, against the library's raw read rate.
+
+The log: the Ystad demo (``hub.demo``) is played through a hub on the in-memory store,
+giving a few thousand realistic facts for a couple of hundred children. Those stories
+are copied, generation after generation, with new child and event ids, until the log
+holds ``events`` facts for many thousands of children; each copy is a fact the hub's
+own mapper (``FactMapper``) turns into a ``StoredEvent``, and the stored events go
+into PostgreSQL through the hub's recorder in large batches.
+
+The raw rate: the library reads the same notifications with ``recorder.subscribe``
+(its subscription: a thread pulling pages of 500 while the caller iterates), and,
+for comparison, with ``recorder.select_notifications`` in pages of 500 (what the
+hub's follower asks for).
+
+The rebuild: fresh, empty views (the child record, the case list, the access log) in a
+schema of their own, fed by ``hub.application.LogFollower`` over the hub's log, as
+``bootstrap`` does when the hub starts. The follower is given a time budget: it reads
+through a wrapper that reports the log's end once the budget is spent, so a rebuild
+that would take hours is measured for a bounded time and its rate extrapolated. A
+short profile of the same follower then shows where the time goes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+from bench.env import Database, Result, directory, fmt_rate, profile_shares, rate, say
+from contracts.events import InformationAccessed
+from hub.application import LogFollower, Views
+from hub.bootstrap import PostgresConfig, Runtime, bootstrap
+from hub.clock import SettableClock
+from hub.demo import load_demo
+from hub.domainmodel import Recorded
+from hub.settings import Settings
+from projections.accesslog import AccessLogView
+from projections.caselist import CaseListView
+from projections.record import ChildRecordView
+
+TEMPLATE_CHILDREN = 200
+INSERT_BATCH = 5_000
+PAGE = 500
+DECODE_SAMPLE = 200_000
+
+
+@dataclass(frozen=True)
+class Template:
+    """One fact of the demo log and whose stream it belongs to."""
+
+    recorded: Recorded
+    child_stream: bool
+    """True for a child's own facts; a read (``InformationAccessed``) is a stream of its own."""
+
+
+def demo_templates(children: int = TEMPLATE_CHILDREN) -> list[Template]:
+    end = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(end), directory=directory())
+    try:
+        load_demo(runtime, children=children, until=end)
+        hub = runtime.hub
+        out = []
+        for n in hub.recorder.select_notifications(1, 10**7):
+            recorded = hub.mapper.to_domain_event(n)
+            out.append(Template(recorded, UUID(str(n.originator_id)) == recorded.fact.child_id))
+        return out
+    finally:
+        runtime.close()
+
+
+def copies(templates: Sequence[Template], mapper: Any, total: int) -> Any:
+    """Batches of stored events: the templates again and again with fresh ids, ``total`` in all."""
+    made = 0
+    batch: list[StoredEvent] = []
+    while made < total:
+        children: dict[UUID, UUID] = {}
+        events: dict[UUID, UUID] = {}
+        for t in templates:
+            if made >= total:
+                break
+            fact = t.recorded.fact
+            child_id = children.setdefault(fact.child_id, uuid4())
+            event_id = events.setdefault(fact.event_id, uuid4())
+            update: dict[str, Any] = {"child_id": child_id, "event_id": event_id}
+            ids = getattr(fact, "event_ids", None)
+            if ids is not None:
+                update["event_ids"] = tuple(events.get(i, i) for i in ids)
+            copy = fact.model_copy(update=update)
+            if t.child_stream:
+                recorded = Recorded(child_id, t.recorded.originator_version, t.recorded.timestamp, copy, t.recorded.traceparent)
+            else:
+                recorded = Recorded(event_id, 1, t.recorded.timestamp, copy, t.recorded.traceparent)
+            batch.append(mapper.to_stored_event(recorded))
+            made += 1
+            if len(batch) >= INSERT_BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def fill(runtime: Runtime, templates: Sequence[Template], total: int) -> tuple[float, int]:
+    """Insert ``total`` stored events through the hub's recorder; mapping and inserting overlap."""
+    hub = runtime.hub
+    batches: queue.Queue[list[StoredEvent] | None] = queue.Queue(maxsize=4)
+    errors: list[BaseException] = []
+
+    def insert() -> None:
+        try:
+            while (batch := batches.get()) is not None:
+                hub.recorder.insert_events(batch)
+        except BaseException as e:  # noqa: BLE001 - reported after the fill
+            errors.append(e)
+
+    writer = threading.Thread(target=insert, daemon=True)
+    began = time.perf_counter()
+    writer.start()
+    done, said = 0, 0
+    for batch in copies(templates, hub.mapper, total):
+        if errors:
+            break
+        batches.put(batch)
+        done += len(batch)
+        if done - said >= max(100_000, total // 10):
+            said = done
+            say(f"[5]   {done:,} events written ({time.perf_counter() - began:.0f} s)".replace(",", " "))
+    batches.put(None)
+    writer.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - began, done
+
+
+def raw_subscription(runtime: Runtime, last: int) -> float:
+    """Seconds for the library's subscription to hand over every notification up to ``last``."""
+    began = time.perf_counter()
+    count = 0
+    with runtime.hub.recorder.subscribe(gt=0) as subscription:
+        for n in subscription:
+            count += 1
+            if n.id >= last:
+                break
+    return time.perf_counter() - began
+
+
+def raw_pages(runtime: Runtime, last: int) -> float:
+    began = time.perf_counter()
+    start = 1
+    while start <= last:
+        page = runtime.hub.recorder.select_notifications(start, PAGE)
+        if not page:
+            break
+        start = page[-1].id + 1
+    return time.perf_counter() - began
+
+
+def decode_only(runtime: Runtime, last: int) -> tuple[int, float]:
+    """The subscription again, each notification decoded by the hub's mapper: the most any
+    rebuild that turns every stored event into a fact in one Python process could reach."""
+    mapper = runtime.hub.mapper
+    began = time.perf_counter()
+    count = 0
+    with runtime.hub.recorder.subscribe(gt=0) as subscription:
+        for n in subscription:
+            mapper.to_domain_event(n)
+            count += 1
+            if n.id >= last or count >= DECODE_SAMPLE:
+                break
+    return count, time.perf_counter() - began
+
+
+class _Budgeted:
+    """The hub's recorder as the follower sees it, with an end that comes when time is up."""
+
+    def __init__(self, recorder: Any, deadline: float) -> None:
+        self.recorder = recorder
+        self.deadline = deadline
+
+    def select_notifications(self, start: int, limit: int, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        if time.perf_counter() >= self.deadline:
+            return []
+        return self.recorder.select_notifications(start, limit, *args, **kwargs)  # type: ignore[no-any-return]
+
+
+class _BudgetedLog:
+    """What ``LogFollower`` needs of an application: its name, recorder and mapper."""
+
+    def __init__(self, hub: Any, deadline: float) -> None:
+        self.name = hub.name
+        self.mapper = hub.mapper
+        self.recorder = _Budgeted(hub.recorder, deadline)
+
+
+def fresh_views(db: Database, schema: str) -> Views:
+    database = PostgresConfig.from_url(db.hub_url(schema)).views()
+    database.create_schema()
+    views = Views(ChildRecordView(database), CaseListView(database), AccessLogView(database))
+    for view in (views.record, views.cases, views.access):
+        view.create_table()
+    return views
+
+
+PROFILE_GROUPS = (
+    ("views: rows and tracking, one transaction per fact per view", "projections/base.py", "write"),
+    ("  of which waiting for PostgreSQL's answers (psycopg wait)", "psycopg/connection.py", "wait"),
+    ("  of which checking each pooled connection before use (pre_ping)", "psycopg_pool/pool.py", "_check_connection"),
+    ("  of which committing", "psycopg/transaction.py", "__exit__"),
+    ("asking each view for its position", "hub/application.py", "position"),
+    ("reading the log (select_notifications)", "eventsourcing/postgres.py", "select_notifications"),
+    ("decoding stored events into facts (FactMapper)", "hub/storage.py", "to_domain_event"),
+)
+
+
+class _PageStore:
+    """A view's store whose writes share one transaction until :meth:`flush`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._open: Any = None
+        self._cursor: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def transaction(self, *, commit: bool) -> Any:
+        if not commit:
+            return self.inner.transaction(commit=False)
+        return self._shared()
+
+    @contextmanager
+    def _shared(self) -> Iterator[Any]:
+        if self._cursor is None:
+            self._open = self.inner.transaction(commit=True)
+            self._cursor = self._open.__enter__()
+        yield self._cursor
+
+    def flush(self) -> None:
+        if self._open is not None:
+            opened, self._open, self._cursor = self._open, None, None
+            opened.__exit__(None, None, None)
+
+
+class _PagedLog(_BudgetedLog):
+    """As :class:`_BudgetedLog`, committing every view's open transaction before the next page."""
+
+    def __init__(self, hub: Any, deadline: float, stores: list[_PageStore]) -> None:
+        super().__init__(hub, deadline)
+        recorder = self.recorder
+
+        class _Recorder:
+            def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+                for store in stores:
+                    store.flush()
+                return recorder.select_notifications(*args, **kwargs)
+
+        self.recorder = _Recorder()  # type: ignore[assignment]
+
+
+def page_transactions_prototype(hub: Any, views: Views, seconds: float) -> tuple[int, float]:
+    """What the rebuild would do with one transaction per view per page of facts instead of
+    one per fact: the same follower and projections, the views' stores wrapped. A
+    prototype of the core change, measured here only; the hub does not work this way."""
+    stores = []
+    for view in (views.record, views.cases, views.access):
+        store = _PageStore(view.store)
+        view.store = store  # type: ignore[assignment]
+        stores.append(store)
+    follower = LogFollower(_PagedLog(hub, time.perf_counter() + seconds, stores), views.projections())  # type: ignore[arg-type]
+    began = time.perf_counter()
+    applied = follower.catch_up()
+    return applied, time.perf_counter() - began
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}".replace(",", " ")
+
+
+def measure(db: Database, work: Path, *, events: int, budget: float, profile_seconds: float = 8.0, prototype_seconds: float = 60.0) -> Result:
+    result = Result(
+        key="rebuild",
+        title="Rebuilding the views from a long log, against the library's raw read rate",
+        goal="rebuild ≥ 0.5 × raw subscription read rate",
+        ratio_label="rebuild facts/s ÷ subscription notifications/s",
+    )
+    say(f"[5] playing the demo ({TEMPLATE_CHILDREN} children) for template stories")
+    templates = demo_templates()
+    child_count = len({t.recorded.fact.child_id for t in templates})
+    reads = sum(1 for t in templates if isinstance(t.recorded.fact, InformationAccessed))
+    schema = db.schema("rebuild_log")
+    views_schema = db.schema("rebuild_views")
+    runtime = bootstrap(Settings(database_url=db.hub_url(schema), data_dir=work / "rebuild"), directory=directory())
+    try:
+        say(f"[5] writing {events:,} events into the log".replace(",", " "))
+        fill_seconds, written = fill(runtime, templates, events)
+        last = runtime.hub.log_length()
+        generations = written / len(templates)
+        say(f"[5] raw reads of {last:,} notifications".replace(",", " "))
+        with db.admin() as conn:
+            conn.execute(f'VACUUM ANALYZE "{schema}"."{runtime.hub.recorder.events_table_name}"')
+        raw_pages(runtime, last)  # warm the cache the same way for both
+        sub_seconds = raw_subscription(runtime, last)
+        page_seconds = raw_pages(runtime, last)
+        sub_rate, page_rate = rate(last, sub_seconds), rate(last, page_seconds)
+        decoded, decode_seconds = decode_only(runtime, last)
+
+        say(f"[5] rebuilding fresh views with LogFollower (budget {budget:.0f} s)")
+        views = fresh_views(db, views_schema)
+        try:
+            follower = LogFollower(_BudgetedLog(runtime.hub, time.perf_counter() + budget), views.projections())  # type: ignore[arg-type]
+            began = time.perf_counter()
+            applied = follower.catch_up()
+            rebuild_seconds = time.perf_counter() - began
+            complete = applied >= last
+            shares: list[tuple[str, float]] = []
+            top: list[str] = []
+            if not complete and profile_seconds > 0:
+                say(f"[5] profiling the rebuild for {profile_seconds:.0f} s")
+                profiled = LogFollower(_BudgetedLog(runtime.hub, time.perf_counter() + profile_seconds), views.projections())  # type: ignore[arg-type]
+                _, _, shares, top = profile_shares(profiled.catch_up, PROFILE_GROUPS, top=6)
+        finally:
+            views.close()
+        prototype: tuple[int, float] | None = None
+        if not complete and prototype_seconds > 0:
+            say(f"[5] prototype: one transaction per view per page, {prototype_seconds:.0f} s on fresh views")
+            paged_views = fresh_views(db, db.schema("rebuild_paged"))
+            try:
+                prototype = page_transactions_prototype(runtime.hub, paged_views, prototype_seconds)
+            finally:
+                paged_views.close()
+    finally:
+        runtime.close()
+    for made in [m for m in db.made if m.endswith(("_rebuild_log", "_rebuild_views", "_rebuild_paged"))]:
+        db.drop(made)
+
+    rebuild_rate = rate(applied, rebuild_seconds)
+    result.add(
+        "log",
+        f"{_n(last)} events: the {_n(len(templates))} facts of {child_count} demo children "
+        f"({reads} of them reads) copied {generations:.0f} times, for about {_n(child_count * generations)} children",
+    )
+    result.add("filling the log (mapper + recorder, batches of 5 000)", f"{fmt_rate(rate(written, fill_seconds))} ({fill_seconds:.0f} s)")
+    result.add("library subscription (recorder.subscribe)", f"{fmt_rate(sub_rate)} ({sub_seconds:.1f} s for the whole log)")
+    result.add("library pages (select_notifications, 500 a page)", f"{fmt_rate(page_rate)} ({page_seconds:.1f} s)")
+    decode_rate = rate(decoded, decode_seconds)
+    result.add(
+        "subscription + decoding each fact (FactMapper), no views",
+        f"{fmt_rate(decode_rate)} over {decoded:,} events ({decode_rate / sub_rate:.2f} of the subscription rate)".replace(",", " "),
+    )
+    if complete:
+        result.add("rebuild with LogFollower (3 views)", f"{fmt_rate(rebuild_rate)} ({rebuild_seconds:.0f} s for the whole log)")
+    else:
+        result.add(
+            "rebuild with LogFollower (3 views)",
+            f"{fmt_rate(rebuild_rate)} over the first {applied:,} events in {rebuild_seconds:.0f} s "
+            f"(the whole log would take about {last / max(rebuild_rate, 1e-9) / 60:.0f} min)".replace(",", " "),
+        )
+    for label, share in shares:
+        result.add(f"profile: {label}", f"{share:.0%}")
+    result.notes.extend(f"profile, most own time: {line.strip()}" for line in top)
+    if prototype is not None:
+        proto_rate = rate(prototype[0], prototype[1])
+        result.add(
+            "prototype, not the hub's code: one transaction per view per page of 500",
+            f"{fmt_rate(proto_rate)} ({proto_rate / sub_rate:.3f} of the subscription rate)",
+        )
+        result.data["prototype"] = proto_rate
+    result.ratio = rebuild_rate / sub_rate
+    result.met = result.ratio >= 0.5
+    result.data.update(
+        events=last, subscription=sub_rate, pages=page_rate, rebuild=rebuild_rate,
+        rebuilt=applied, complete=complete, fill=rate(written, fill_seconds), decode=decode_rate,
+    )
+    return result

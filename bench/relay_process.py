@@ -1,0 +1,49 @@
+"""The relay in a process of its own, built by ``hub.relay.build_relay`` as ``backa relay`` builds it.
+
+    python -m bench.relay_process [--poll-interval SECONDS]
+
+Settings come from the ``BACKA_*`` variables (database URL, data folder, NATS URL, unit
+keys folder). Without ``--poll-interval`` the relay runs with its defaults, as in
+production; SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from hub.bootstrap import bootstrap
+from hub.relay import build_relay
+from hub.settings import Settings
+
+
+async def _run(relay: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await relay.run(stop)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.relay_process")
+    parser.add_argument("--poll-interval", type=float, default=None)
+    args = parser.parse_args()
+    runtime = bootstrap(Settings.from_env())
+    options: dict[str, Any] = {}
+    if args.poll_interval is not None:
+        options["poll_interval"] = args.poll_interval
+    relay = build_relay(runtime, **options)
+    try:
+        asyncio.run(_run(relay))
+    finally:
+        close = getattr(relay.positions, "close", None)
+        if close is not None:
+            close()
+        runtime.close()
+
+
+if __name__ == "__main__":
+    main()
