@@ -23,6 +23,7 @@ from projections.accesslog import AccessLogView
 from projections.base import PostgresViews
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
+from tests.crashes import Crash, crash_on_nth_write
 from tests.conftest import POSTGRES_URL, family, postgres_url
 from tests.factories import (
     CHILD_PNR,
@@ -37,10 +38,6 @@ from tests.factories import (
 
 BK = "rektor.ostra"
 OTHER_CHILD_PNR = "201103202386"
-
-
-class Crash(Exception):
-    """The process dies here."""
 
 
 def settings(schema: str, data_dir: Path) -> Settings:
@@ -118,20 +115,6 @@ def dump(schema: str) -> dict[str, list[str]]:
         }
 
 
-def crash_inside_nth_write(view: Any, n: int) -> None:
-    """Make the view die inside its n-th write: after its rows, before its commit."""
-    original = view._insert_tracking
-    calls = {"count": 0}
-
-    def insert_tracking(cursor: Any, tracking: Tracking) -> None:
-        calls["count"] += 1
-        if calls["count"] == n:
-            raise Crash
-        original(cursor, tracking)
-
-    view._insert_tracking = insert_tracking
-
-
 def crash_before_nth_event(projection: Any, n: int) -> None:
     """Make the projection die as it takes its n-th event, before it writes anything."""
     original = projection.process_event
@@ -174,7 +157,7 @@ def test_views_killed_mid_batch_and_restarted_end_with_the_rows_of_views_that_ne
     # its document already updated, before the commit.
     crashed_schema = pg_schemas()
     crashed = views_in(crashed_schema)
-    crash_inside_nth_write(crashed.cases, card_at)
+    crash_on_nth_write(crashed.cases, card_at)
     catch_up_until_crash(LogFollower(rt.hub, crashed.projections(), batch=batch))
     assert crashed.cases.max_tracking_id(rt.hub.name) == card_at - 1
     assert crashed.cases.document(second)["cards"] == []  # type: ignore[index]

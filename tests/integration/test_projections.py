@@ -21,6 +21,7 @@ from hub.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
+from tests.crashes import Crash, crash_on_nth_write
 from tests.conftest import family
 from tests.factories import (
     CHILD_PNR,
@@ -37,10 +38,6 @@ from tests.factories import (
 BK = "rektor.ostra"
 OTHER_CHILD_PNR = "201103202386"
 VIEW_FILES = ("record.sqlite", "cases.sqlite", "access.sqlite")
-
-
-class Crash(Exception):
-    """The process dies here."""
 
 
 @pytest.fixture
@@ -118,20 +115,6 @@ def dump(folder: Path) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             out[name] = {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}  # noqa: S608
     return out
-
-
-def crash_on_nth_write(view: Any, n: int) -> None:
-    """Make the view die inside its n-th write, after its rows, before its commit."""
-    original = view._insert_tracking
-    calls = {"count": 0}
-
-    def insert_tracking(cursor: Any, tracking: Tracking) -> None:
-        calls["count"] += 1
-        if calls["count"] == n:
-            raise Crash
-        original(cursor, tracking)
-
-    view._insert_tracking = insert_tracking
 
 
 def test_views_killed_mid_batch_and_restarted_end_as_views_that_never_stopped(
