@@ -23,6 +23,10 @@ import nats
 import pytest
 
 from adapters.sealed_box import generate_key_pair
+from hub.bootstrap import Runtime, bootstrap
+from hub.clock import SettableClock
+from hub.settings import Settings
+from tests.factories import UNITS, directory
 
 START_TIMEOUT = 10.0
 
@@ -165,3 +169,19 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not come about within {timeout} s")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    """A key pair for every unit of the test area."""
+    return generate_unit_keys(tmp_path / "keys", UNITS)
+
+
+@pytest.fixture
+def rt(tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path) -> Iterator[Runtime]:
+    settings = Settings(
+        store="sqlite", data_dir=tmp_path / "data", demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys
+    )
+    runtime = bootstrap(settings, clock=clock, directory=directory())
+    yield runtime
+    runtime.close()

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,30 +32,15 @@ from hub.clock import SettableClock
 from hub.relay import build_relay
 from hub.settings import Settings
 from tests.conftest import family, register_child
-from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, UNITS, card_payload, conversation_payload, directory, staff
-from tests.nats_server import NatsServer, free_port, generate_unit_keys, nats_server, stored_messages
+from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, card_payload, conversation_payload, directory, staff
+from tests.nats_server import NatsServer, free_port, nats_server, stored_messages, keys, rt
 
-__all__ = ["nats_server"]
+__all__ = ["keys", "nats_server", "rt"]
 
 BK = "rektor.ostra"
 UNIT = "elevhalsa-ostra"
 MARKER = "markord-4410-hemligt"
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    return generate_unit_keys(tmp_path / "keys", UNITS)
-
-
-@pytest.fixture
-def rt(tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path) -> Iterator[Runtime]:
-    settings = Settings(
-        store="sqlite", data_dir=tmp_path / "data", demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys
-    )
-    runtime = bootstrap(settings, clock=clock, directory=directory())
-    yield runtime
-    runtime.close()
 
 
 async def deliver(rt: Runtime) -> None:

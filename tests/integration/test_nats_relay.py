@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,28 +24,13 @@ from hub.clock import SettableClock
 from hub.relay import build_relay, facts_reader, log_reader, unit_keys
 from hub.settings import Settings
 from tests.conftest import family, register_child
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, UNITS, card_payload, conversation_payload, directory, staff
-from tests.nats_server import NatsServer, StoredMessage, generate_unit_keys, nats_server, stored_messages, until
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, directory, staff
+from tests.nats_server import NatsServer, StoredMessage, nats_server, stored_messages, until, keys, rt
 
-__all__ = ["nats_server"]
+__all__ = ["keys", "nats_server", "rt"]
 
 BK = "rektor.ostra"
 MARKER = "markord-7731-hemligt"
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    return generate_unit_keys(tmp_path / "keys", UNITS)
-
-
-@pytest.fixture
-def rt(tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path) -> Iterator[Runtime]:
-    settings = Settings(
-        store="sqlite", data_dir=tmp_path / "data", demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys
-    )
-    runtime = bootstrap(settings, clock=clock, directory=directory())
-    yield runtime
-    runtime.close()
 
 
 def make_relay(rt: Runtime, **options: Any) -> JetStreamRelay:
