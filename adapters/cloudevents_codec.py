@@ -44,15 +44,26 @@ def encode_sealed(delivery: Delivery, public_key: X25519PublicKey) -> bytes:
     """The message for one unit: a CloudEvent whose data only that unit's key opens."""
     info = context_info(delivery.msg_id, delivery.subject, delivery.type_name)
     sealed = seal(public_key, _plain_bytes(delivery.body), info)
-    attributes = {
-        "specversion": SPEC_VERSION,
-        "id": delivery.msg_id,
-        "source": source_of(delivery.tenant_id),
-        "type": delivery.type_name,
-        "time": delivery.occurred_at.isoformat(),
-        "datacontenttype": "application/json",
-    }
-    return to_json(CloudEvent(attributes, sealed.to_json()))
+    return structured_json(
+        delivery.msg_id, source_of(delivery.tenant_id), delivery.type_name, delivery.occurred_at.isoformat(), sealed.to_json()
+    )
+
+
+def structured_json(event_id: str, source: str, type_name: str, time: str, data: dict[str, str]) -> bytes:
+    """The bytes ``cloudevents.conversion.to_json`` makes of a CloudEvent with these
+    attributes and JSON data, written directly: the library's event object and its
+    checks cost more than sealing on the relay's path."""
+    return json.dumps(
+        {
+            "specversion": SPEC_VERSION,
+            "id": event_id,
+            "source": source,
+            "type": type_name,
+            "datacontenttype": "application/json",
+            "time": time,
+            "data": data,
+        }
+    ).encode()
 
 
 @dataclass(frozen=True)
@@ -132,4 +143,5 @@ __all__ = [
     "open_event",
     "parse_sealed",
     "source_of",
+    "structured_json",
 ]

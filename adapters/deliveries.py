@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from contracts.events import (
     FeedbackSent,
     InformationAccessed,
 )
-from contracts.vocabulary import Category, UnitKind
+from contracts.vocabulary import UnitKind
 from consent import (
     ChildFacts,
     ConsentStatus,
@@ -78,6 +79,7 @@ class UnitRecipient:
     unit_id: str
     kind: UnitKind
 
+    @cached_property
     def viewer(self) -> Viewer:
         return Viewer(ViewerKind.STAFF, self.tenant_id, f"unit:{self.unit_id}", unit_id=self.unit_id, unit_kind=self.kind)
 
@@ -136,51 +138,66 @@ def plan_deliveries(
     if isinstance(fact, InformationAccessed):
         return []
     units = sorted((r for r in recipients if r.tenant_id == fact.tenant_id), key=lambda r: r.unit_id)
-    out = [d for r in units if (d := _redacted_delivery(fact, r, facts_now, at, rules)) is not None]
+    parts = _Parts(fact)
+    out = [d for r in units if (d := parts.delivery(r, facts_now, at, rules, entry.traceparent)) is not None]
     if isinstance(fact, ConsentWithdrawn) and facts_before is not None:
-        out.extend(revocation_notices(fact, units, facts_before, facts_now, at, rules))
-    if entry.traceparent:
-        out = [replace(d, traceparent=entry.traceparent) for d in out]
+        for notice in revocation_notices(fact, units, facts_before, facts_now, at, rules):
+            out.append(replace(notice, traceparent=entry.traceparent) if entry.traceparent else notice)
     return out
 
 
-def _redacted_delivery(
-    fact: Event, unit: UnitRecipient, facts: ChildFacts, at: datetime, rules: PolicyRules
-) -> Delivery | None:
-    viewer = unit.viewer()
-    to_unit = sent_to(fact)
-    groups = fact.split_by_category()
-    allowed: dict[Category, dict[str, Any]] = {}
-    access = []
-    for category in sorted(groups, key=lambda c: c.value):
-        fields = groups[category]
-        if all(_is_empty(v) for v in fields.values()):
-            continue
-        info = Information(category, fact.actor.unit_id, to_unit, fact.withheld_from_guardians)
-        decision = decide(viewer, facts, info, at, rules)
-        if not decision.allowed or decision.basis is None:
-            continue
-        allowed[category] = fields
-        access.append(
-            {
-                "category": category.value,
-                "basis": decision.basis.value,
-                "consent_id": str(decision.consent_id) if decision.consent_id else None,
-            }
+class _Parts:
+    """One fact split once by category, for every unit it is redacted for: the split, the
+    envelope and what the policy is asked depend on the fact alone, not on the unit."""
+
+    __slots__ = ("envelope", "fact", "groups")
+
+    def __init__(self, fact: Event) -> None:
+        self.fact = fact
+        to_unit = sent_to(fact)
+        split = fact.split_by_category()
+        self.groups = [
+            (Information(category, fact.actor.unit_id, to_unit, fact.withheld_from_guardians), split[category])
+            for category in sorted(split, key=lambda c: c.value)
+            if not all(_is_empty(v) for v in split[category].values())
+        ]
+        self.envelope: dict[str, Any] | None = None
+
+    def delivery(
+        self, unit: UnitRecipient, facts: ChildFacts, at: datetime, rules: PolicyRules, traceparent: str | None
+    ) -> Delivery | None:
+        if not self.groups:
+            return None
+        viewer = unit.viewer
+        fact = self.fact
+        fields: dict[str, Any] = {}
+        access = []
+        for info, group in self.groups:
+            decision = decide(viewer, facts, info, at, rules)
+            if not decision.allowed or decision.basis is None:
+                continue
+            fields.update(group)
+            access.append(
+                {
+                    "category": info.category.value,
+                    "basis": decision.basis.value,
+                    "consent_id": str(decision.consent_id) if decision.consent_id else None,
+                }
+            )
+        if not access:
+            return None
+        if self.envelope is None:
+            self.envelope = fact.model_dump(mode="json", include=set(ENVELOPE_FIELDS))
+        return Delivery(
+            tenant_id=fact.tenant_id,
+            unit_id=unit.unit_id,
+            subject=unit_subject(fact.tenant_id, unit.unit_id, fact.type_name),
+            msg_id=f"{fact.event_id}:{unit.unit_id}",
+            type_name=fact.type_name,
+            occurred_at=fact.occurred_at,
+            body={"event": {**self.envelope, **fields}, "access": access},
+            traceparent=traceparent,
         )
-    if not allowed:
-        return None
-    envelope = fact.model_dump(mode="json", include=set(ENVELOPE_FIELDS))
-    event = {**envelope, **{k: v for fields in allowed.values() for k, v in fields.items()}}
-    return Delivery(
-        tenant_id=fact.tenant_id,
-        unit_id=unit.unit_id,
-        subject=unit_subject(fact.tenant_id, unit.unit_id, fact.type_name),
-        msg_id=f"{fact.event_id}:{unit.unit_id}",
-        type_name=fact.type_name,
-        occurred_at=fact.occurred_at,
-        body={"event": event, "access": access},
-    )
 
 
 def revocation_notices(
@@ -200,7 +217,7 @@ def revocation_notices(
     for unit in units:
         if not consent.names_recipient(unit.unit_id, unit.kind):
             continue
-        viewer = unit.viewer()
+        viewer = unit.viewer
         lost = sorted(
             c.value for c in consent.categories if not decide(viewer, facts_now, Information(c), at, rules).allowed
         )

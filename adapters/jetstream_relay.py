@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from consent import ChildFacts, PolicyRules
@@ -58,6 +58,40 @@ ReadLog = Callable[[int, int], Sequence[LogEntry]]
 
 FactsFor = Callable[[str, UUID, "int | None"], "ChildFacts | None"]
 """``facts_for(tenant_id, child_id, version)``: the child's facts now (``None``) or as of a version."""
+
+
+@runtime_checkable
+class ChildFactsSource(Protocol):
+    """Children's facts that follow the log as the relay reads it, rather than being read
+    from the store for every batch."""
+
+    def advance(self, entries: Sequence[LogEntry], *, complete: bool) -> None:
+        """Take in a batch of facts read in log order; ``complete`` when it reached the end
+        of the log, so that nothing was committed after it when it was read."""
+
+    def facts_for(self, tenant_id: str, child_id: UUID, version: int | None) -> ChildFacts | None:
+        """The child's facts now (``None``), or as of one version of its record."""
+
+
+class _ReadEachTime:
+    """A plain ``facts_for`` callable as a :class:`ChildFactsSource` that reads every time."""
+
+    def __init__(self, facts_for: FactsFor) -> None:
+        self.facts_for = facts_for
+
+    def advance(self, entries: Sequence[LogEntry], *, complete: bool) -> None:
+        pass
+
+
+class CommitListener(Protocol):
+    """Tells the relay as soon as the hub commits, so it need not poll the log often."""
+
+    listening: bool
+    """Whether it is listening now; while it is not, the relay polls at its short interval."""
+
+    async def listen(self, committed: asyncio.Event, stop: asyncio.Event) -> None:
+        """Set ``committed`` on every commit until ``stop`` is set, listening again after a
+        fault; also set it when listening (re)starts, for what came while it did not."""
 
 MAX_SCAN = 100_000
 
@@ -145,6 +179,38 @@ class PostgresPositionStore:
         self._db.close()
 
 
+class PostgresCommitListener:
+    """LISTENs on the channel the hub's PostgreSQL recorder NOTIFYs in every insert of
+    facts (eventsourcing names it after the events table), on a connection of its own."""
+
+    def __init__(self, conninfo: str, channel: str, retry_after: float = 1.0) -> None:
+        self.conninfo = conninfo
+        self.channel = channel
+        self.retry_after = retry_after
+        self.listening = False
+
+    async def listen(self, committed: asyncio.Event, stop: asyncio.Event) -> None:
+        import psycopg
+        from psycopg import sql
+
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    self.listening = True
+                    committed.set()
+                    while not stop.is_set():
+                        async for _ in conn.notifies(timeout=1.0):
+                            committed.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - the relay polls meanwhile; listen again later
+                log.warning("relay: not notified of commits (%s); polling the log until listening again", type(e).__name__)
+            finally:
+                self.listening = False
+            await _wait(stop, self.retry_after)
+
+
 @dataclass(frozen=True)
 class Backoff:
     initial: float = 0.2
@@ -173,7 +239,7 @@ class JetStreamRelay:
         *,
         nats_url: str,
         read_log: ReadLog,
-        facts_for: FactsFor,
+        facts_for: FactsFor | ChildFactsSource,
         recipients: Sequence[UnitRecipient],
         keys: Mapping[tuple[str, str], X25519PublicKey],
         clock: Callable[[], datetime],
@@ -181,8 +247,11 @@ class JetStreamRelay:
         positions: PositionStore,
         stream: StreamSettings | None = None,
         batch_size: int = 200,
+        read_ahead: int = 2000,
         publish_timeout: float = 5.0,
         poll_interval: float = 0.05,
+        listener: CommitListener | None = None,
+        listening_poll_interval: float = 1.0,
         backoff: Backoff | None = None,
         reconnect_wait: float = 0.5,
         tracer: Tracer | None = None,
@@ -192,14 +261,20 @@ class JetStreamRelay:
         self.tracer = tracer or trace.get_tracer("backa.relay")
         self.on_delivered = on_delivered
         self.read_log = read_log
-        self.facts_for = facts_for
+        self.facts = facts_for if isinstance(facts_for, ChildFactsSource) else _ReadEachTime(facts_for)
         self.clock = clock
         self.rules = rules
         self.positions = positions
         self.stream = stream or StreamSettings()
         self.batch_size = batch_size
+        self.read_ahead = max(read_ahead, batch_size)
+        """Facts read from the log at once and taken into the children's facts before any
+        of them is decided: the policy decides with facts that are as new as possible, and
+        a relay that is behind rarely needs to read a child's newer facts from the store."""
         self.publish_timeout = publish_timeout
         self.poll_interval = poll_interval
+        self.listener = listener
+        self.listening_poll_interval = listening_poll_interval
         self.backoff = backoff or Backoff()
         self.reconnect_wait = reconnect_wait
         self.keys = dict(keys)
@@ -279,25 +354,47 @@ class JetStreamRelay:
             await self.start()
         read = 0
         while True:
-            entries = self.read_log(self.position.position, self.batch_size)
-            if not entries:
+            ahead = self.read_log(self.position.position, self.read_ahead)
+            if not ahead:
                 return read
-            deliveries = self.plan(entries)
-            acks = await self._publish_all(deliveries)
-            seq = max([self.position.stream_seq, *(a.seq for a in acks if a.seq)])
-            new = RelayPosition(entries[-1].position, seq)
-            self.record(new)
-            read += len(entries)
-            self.stats.facts += sum(1 for e in entries if e.fact is not None)
-            self.stats.batches += 1
+            self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
+            in_flight: list[tuple[Sequence[LogEntry], asyncio.Future[list[PubAck]]]] = []
+            try:
+                for start in range(0, len(ahead), self.batch_size):
+                    entries = ahead[start : start + self.batch_size]
+                    in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
+                    if len(in_flight) > 1:
+                        done, publishing = in_flight.pop(0)
+                        self._settle(done, await publishing)
+                while in_flight:
+                    done, publishing = in_flight.pop(0)
+                    self._settle(done, await publishing)
+            finally:
+                for _, publishing in in_flight:
+                    publishing.cancel()
+                await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
+            read += len(ahead)
+
+    def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck]) -> None:
+        """A batch's deliveries are all acknowledged: record the position after it. The next
+        batch is sealed and sent meanwhile, but positions are recorded in log order."""
+        seq = max([self.position.stream_seq, *(a.seq for a in acks if a.seq)])
+        self.record(RelayPosition(entries[-1].position, seq))
+        self.stats.facts += sum(1 for e in entries if e.fact is not None)
+        self.stats.batches += 1
 
     def record(self, position: RelayPosition) -> None:
         """Record the position once every delivery up to it is acknowledged."""
         self.positions.save(position)
         self.position = position
 
-    def plan(self, entries: Sequence[LogEntry]) -> list[Delivery]:
-        """Every delivery a batch of facts makes, deciding with the children's facts now."""
+    def plan(self, entries: Sequence[LogEntry], *, complete: bool = False) -> list[Delivery]:
+        """Every delivery a batch of facts makes, deciding with the children's facts now.
+        ``complete``: the batch reached the end of the log when it was read."""
+        self.facts.advance(entries, complete=complete)
+        return self._decide(entries)
+
+    def _decide(self, entries: Sequence[LogEntry]) -> list[Delivery]:
         at = self.clock()
         now_cache: dict[tuple[str, UUID], ChildFacts | None] = {}
         out: list[Delivery] = []
@@ -307,14 +404,14 @@ class JetStreamRelay:
                 continue
             key = (fact.tenant_id, fact.child_id)
             if key not in now_cache:
-                now_cache[key] = self.facts_for(fact.tenant_id, fact.child_id, None)
+                now_cache[key] = self.facts.facts_for(fact.tenant_id, fact.child_id, None)
             facts_now = now_cache[key]
             if facts_now is None:
                 log.warning("log position %d: the child's record cannot be read; nothing delivered for it", entry.position)
                 continue
             before = None
             if isinstance(fact, ConsentWithdrawn) and entry.version > 1:
-                before = self.facts_for(fact.tenant_id, fact.child_id, entry.version - 1)
+                before = self.facts.facts_for(fact.tenant_id, fact.child_id, entry.version - 1)
             out.extend(plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before))
         return out
 
@@ -323,7 +420,12 @@ class JetStreamRelay:
         self.stats.already_stored += len(deliveries) - len(todo)
         if not todo:
             return []
-        results = await asyncio.gather(*(self.publish_one(d) for d in todo), return_exceptions=True)
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(*(self.publish_one(d) for d in todo), return_exceptions=True), self.publish_timeout
+            )
+        except TimeoutError:
+            raise TimeoutError("JetStream did not acknowledge every delivery of a batch in time") from None
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
@@ -334,7 +436,9 @@ class JetStreamRelay:
 
     async def publish_one(self, delivery: Delivery) -> PubAck:
         """Seal one delivery to its unit's key and publish it with its message id, in the
-        trace of the request that appended the fact (W3C ``traceparent`` in the headers)."""
+        trace of the request that appended the fact (W3C ``traceparent`` in the headers).
+        Publishes are pipelined: a batch's are all sent before their acknowledgements are
+        awaited together (within ``publish_timeout``)."""
         payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
         parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
         with self.tracer.start_as_current_span(
@@ -345,13 +449,8 @@ class JetStreamRelay:
         ):
             headers = {Header.MSG_ID.value: delivery.msg_id}
             propagate.inject(headers)
-            ack = await self.js.publish(
-                delivery.subject,
-                payload,
-                timeout=self.publish_timeout,
-                stream=self.stream.name,
-                headers=headers,
-            )
+            acknowledged = await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
+            ack = await acknowledged
         if self.on_delivered is not None and not ack.duplicate:
             self.on_delivered(delivery)
         return ack
@@ -360,14 +459,17 @@ class JetStreamRelay:
         """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or
         the store is unavailable."""
         stop = stop or asyncio.Event()
+        committed = asyncio.Event()
+        listening = asyncio.create_task(self.listener.listen(committed, stop)) if self.listener else None
         delay = self.backoff.initial
         try:
             while not stop.is_set():
                 try:
+                    committed.clear()
                     read = await unless_stopped(stop, self.pump())
                     delay = self.backoff.initial
                     if read == 0:
-                        await _wait(stop, self.poll_interval)
+                        await self._idle(stop, committed)
                 except Stopped:
                     break
                 except (asyncio.CancelledError, StreamSetupError):
@@ -380,7 +482,22 @@ class JetStreamRelay:
                     await _wait(stop, delay)
                     delay = self.backoff.next(delay)
         finally:
+            if listening is not None:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
             await self.close()
+
+    async def _idle(self, stop: asyncio.Event, committed: asyncio.Event) -> None:
+        """Wait for a commit, for ``stop``, or for the poll interval: the short one unless
+        the listener is listening."""
+        listening = self.listener is not None and self.listener.listening
+        timeout = max(self.poll_interval, self.listening_poll_interval) if listening else self.poll_interval
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(committed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
@@ -392,8 +509,11 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 __all__ = [
     "Backoff",
+    "ChildFactsSource",
+    "CommitListener",
     "JetStreamRelay",
     "PositionStore",
+    "PostgresCommitListener",
     "RelayPosition",
     "RelayStats",
     "SQLitePositionStore",

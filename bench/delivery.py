@@ -2,7 +2,11 @@
 
 The relay runs in a process of its own (``python -m bench.relay_process``), built by
 ``hub.relay.build_relay`` exactly as ``backa relay`` builds it, against a nats-server
-this benchmark started (JetStream file storage, ``sync_interval: always``).
+this benchmark started (JetStream file storage, ``sync_interval: always``). As built it
+keeps the children's facts in memory, brought forward with the facts it reads, and on
+PostgreSQL wakes on every commit (LISTEN on the channel the recorder NOTIFYs); the last
+run turns the notifications off and polls the log every 10 ms instead. Each run starts a
+new relay process, so its first facts for each child read the child from the store.
 
 Facts are appended at a steady 1,000 per second: ``producers`` threads, each paced,
 make discovery cards with the child aggregate's own verb and append them through the
@@ -215,12 +219,14 @@ def wait_for(subscriber: Subscriber, ids: list[UUID], timeout: float) -> None:
 
 def one_run(
     runtime: Runtime, children: list[Child], env: dict[str, str], work: Path, nats_url: str, *,
-    poll_interval: float | None, per_second: float, seconds: float, producers: int,
+    poll_interval: float | None, per_second: float, seconds: float, producers: int, listen: bool = True,
 ) -> dict[str, Any]:
     args = [sys.executable, "-m", "bench.relay_process"]
     if poll_interval is not None:
         args += ["--poll-interval", str(poll_interval)]
-    label = "default" if poll_interval is None else f"poll{poll_interval}"
+    if not listen:
+        args.append("--no-listen")
+    label = ("default" if poll_interval is None else f"poll{poll_interval}") + ("" if listen else "-nolisten")
     with open(work / f"relay-{label}.log", "ab") as log:
         process = subprocess.Popen(
             args, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent
@@ -261,7 +267,8 @@ def one_run(
 
 RELAY_PROFILE = (
     ("reading the log and decoding facts (read_log)", "hub/relay.py", "read_log"),
-    ("loading each child's facts for the policy (facts_for, replays the child)", "hub/relay.py", "facts_for"),
+    ("bringing each child's facts in memory forward with the facts read (advance)", "hub/relay.py", "advance"),
+    ("the children's facts for the policy, from memory or read once (facts_for)", "hub/relay.py", "facts_for"),
     ("deciding what each unit may see (plan_deliveries)", "adapters/deliveries.py", "plan_deliveries"),
     ("sealing and encoding each delivery (encode_sealed)", "adapters/cloudevents_codec.py", "encode_sealed"),
     ("recording the position", "adapters/jetstream_relay.py", "record"),
@@ -271,8 +278,9 @@ RELAY_PROFILE = (
 def profile_relay(runtime: Runtime, children: list[Child], *, backlog_seconds: float, producers: int) -> tuple[int, float, list[tuple[str, float]]]:
     """A backlog appended while no relay runs, then delivered by one ``pump`` of a relay built
     in this process by ``build_relay`` (resuming from the position the relay process kept),
-    under cProfile. What is not in the listed groups is mostly waiting for JetStream's
-    acknowledgements and the event loop."""
+    under cProfile. The relay starts with no child in memory, so ``advance`` includes
+    reading each child once. What is not in the listed groups is mostly publishing, waiting
+    for JetStream's acknowledgements, tracing and the event loop."""
     from hub.relay import build_relay
 
     produce(runtime, children, per_second=5000, seconds=backlog_seconds, producers=producers)
@@ -329,15 +337,15 @@ def measure(
         kids = register_quickly(runtime, children)
         runs = {}
         variants = (
-            ("goal", per_second, None, "relay as built (defaults)"),
-            ("low", low_rate, None, "relay as built (defaults)"),
-            ("low_poll", low_rate, 0.01, "relay with poll_interval=10 ms"),
+            ("goal", per_second, None, True, "relay as built (defaults)"),
+            ("low", low_rate, None, True, "relay as built (defaults)"),
+            ("low_poll", low_rate, 0.01, False, "relay polling only, poll_interval=10 ms, no commit notifications"),
         )
-        for key, target, poll, label in variants:
+        for key, target, poll, listen, label in variants:
             say(f"[4] {label}: {target:.0f} facts/s for {seconds:.0f} s")
             r = runs[key] = one_run(
                 runtime, kids, env, work, nats_server.url,
-                poll_interval=poll, per_second=target, seconds=seconds, producers=producers,
+                poll_interval=poll, per_second=target, seconds=seconds, producers=producers, listen=listen,
             )
             line = (
                 f"p50 {fmt_ms(r['p50'])}, p99 {fmt_ms(r['p99'])}, max {fmt_ms(r['max'])}; "
@@ -352,7 +360,7 @@ def measure(
         for label, share in shares:
             result.add(f"profile of the relay: {label}", f"{share:.0%}")
         result.add(
-            "profile of the relay: the rest (awaiting JetStream's acknowledgements, the event loop)",
+            "profile of the relay: the rest (publishing, awaiting JetStream's acknowledgements, tracing, the event loop)",
             f"{max(0.0, 1 - sum(x for _, x in shares)):.0%}",
         )
     finally:

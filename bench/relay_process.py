@@ -1,10 +1,11 @@
 """The relay in a process of its own, built by ``hub.relay.build_relay`` as ``backa relay`` builds it.
 
-    python -m bench.relay_process [--poll-interval SECONDS]
+    python -m bench.relay_process [--poll-interval SECONDS] [--no-listen]
 
 Settings come from the ``BACKA_*`` variables (database URL, data folder, NATS URL, unit
-keys folder). Without ``--poll-interval`` the relay runs with its defaults, as in
-production; SIGTERM stops it cleanly.
+keys folder). Without options the relay runs with its defaults, as in production (on
+PostgreSQL it wakes on every commit); ``--no-listen`` makes it only poll the log.
+SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ async def _run(relay: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.relay_process")
     parser.add_argument("--poll-interval", type=float, default=None)
+    parser.add_argument("--no-listen", action="store_true", help="poll the log only; no commit notifications")
     args = parser.parse_args()
     runtime = bootstrap(Settings.from_env())
     options: dict[str, Any] = {}
     if args.poll_interval is not None:
         options["poll_interval"] = args.poll_interval
-    relay = build_relay(runtime, **options)
+    relay = build_relay(runtime, listen=not args.no_listen, **options)
     try:
         asyncio.run(_run(relay))
     finally:

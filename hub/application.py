@@ -32,7 +32,7 @@ from contracts.vocabulary import (
 )
 from consent import age_on, ChildFacts, Information, PolicyRules, Viewer, ViewerKind, consent_status, decide, required_parties
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper, OperationalError, InterfaceError, Tracking
+from eventsourcing.persistence import IntegrityError, Mapper, OperationalError, InterfaceError
 from projections.accesslog import AccessEntry, AccessLogProjection, AccessLogView
 from projections.caselist import CaseListProjection, CaseListView, case_row, concerns_unit
 from projections.record import ChildRecordProjection, ChildRecordView, RecordItem, VisibleRecord, visible_items
@@ -42,6 +42,7 @@ from hub.clock import Clock
 from hub.commit import GroupCommitter
 from hub.directory import Directory
 from hub.domainmodel import Child, Recorded, project_child
+from hub.follower import LogFollower, ViewStalledError
 from hub.errors import (
     HubError,
     ChildAlreadyRegisteredError,
@@ -105,63 +106,6 @@ class Views:
             view.close()
 
 
-class LogFollower:
-    """Feeds every new notification to every projection, once each.
-
-    The embedded store offers no subscription, so the follower reads the notification
-    log from the lowest position any view has tracked. A view's rows and its position
-    commit together; an event a view already holds is refused by its tracking insert
-    and skipped, so a follower stopped at any point and started again loses nothing
-    and applies nothing twice.
-    """
-
-    def __init__(self, app: Application, projections: list[Any], batch: int = 500) -> None:
-        self.app = app
-        self.projections = projections
-        self.batch = batch
-        self._lock = threading.Lock()
-
-    def position(self, projection: Any) -> int:
-        return projection.view.max_tracking_id(self.app.name) or 0
-
-    def catch_up(self) -> int:
-        """Apply every new notification to every view; a view that fails on a fact stops
-        there (and is retried next time) while the others go on."""
-        with self._lock:
-            positions = {id(p): self.position(p) for p in self.projections}
-            stalled: dict[int, Exception] = {}
-            start = min(positions.values(), default=0) + 1
-            applied = 0
-            while True:
-                notifications = self.app.recorder.select_notifications(start, self.batch)
-                if not notifications:
-                    break
-                for n in notifications:
-                    event = self.app.mapper.to_domain_event(n)
-                    tracking = Tracking(self.app.name, n.id)
-                    for p in self.projections:
-                        if id(p) in stalled or positions[id(p)] >= n.id:
-                            continue
-                        try:
-                            p.process_event(event, tracking)
-                        except IntegrityError:
-                            pass
-                        except Exception as e:  # noqa: BLE001 - reported below, after the other views
-                            stalled[id(p)] = e
-                            continue
-                        positions[id(p)] = n.id
-                    applied += 1
-                start = notifications[-1].id + 1
-            if stalled:
-                names = ", ".join(sorted(p.name for p in self.projections if id(p) in stalled))
-                raise ViewStalledError(f"views stalled: {names}") from next(iter(stalled.values()))
-            return applied
-
-
-class ViewStalledError(RuntimeError):
-    """A view could not apply a fact; it stays at the fact before and is retried."""
-
-
 class BackaHub(Application):
     """The log of every child's support process, with the commands and reads on it."""
 
@@ -191,6 +135,13 @@ class BackaHub(Application):
         self.record_reads = record_reads
         self.follower = LogFollower(self, views.projections())
         self.committer = GroupCommitter(self.save)
+        self._committed = 0
+        """The last log position a commit of this process reached."""
+        self._committed_facts = 0
+        """The same, for facts other than reads: what the record and case views must hold."""
+        self._position_lock = threading.Lock()
+        self.on_store_error: Callable[[], None] = lambda: None
+        """Called when the store cannot be reached (the composition root checks its pools)."""
 
     def construct_mapper(self) -> Mapper:
         mapper = FactMapper(self.construct_transcoder())
@@ -198,6 +149,7 @@ class BackaHub(Application):
         return mapper
 
     def close(self) -> None:
+        self.follower.stop()
         super().close()
         self.views.close()
         self.telemetry.shutdown()
@@ -213,6 +165,7 @@ class BackaHub(Application):
         except AggregateNotFoundError:
             raise ChildNotFoundError(child_id) from None
         except (OperationalError, InterfaceError):
+            self.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached") from None
         if not isinstance(child, Child) or child.tenant_id != tenant_id:
             raise ChildNotFoundError(child_id)
@@ -227,23 +180,34 @@ class BackaHub(Application):
         started = time.perf_counter()
         try:
             with self.telemetry.span("backa.append", **{"backa.facts": len(facts)}):
-                self.committer.commit(facts)
+                position = self.committer.commit(facts)
         except IntegrityError:
             raise
         except (OperationalError, InterfaceError):
+            self.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached") from None
         self.telemetry.append_latency.record((time.perf_counter() - started) * 1000, {"backa.facts": len(facts)})
-        self.refresh_views()
+        if position:
+            with self._position_lock:
+                self._committed = max(self._committed, position)
+                if any(not isinstance(f.fact, InformationAccessed) for f in facts):
+                    self._committed_facts = max(self._committed_facts, position)
+        self.follower.wake()
 
-    def refresh_views(self) -> None:
-        """Bring the views up to the log. A fact is committed before its views follow, so a
-        view that cannot follow now is left behind (and retried on the next call) rather
-        than turning a committed command into a failure; consent is decided from the log,
-        so a view that lags never shows more than the policy allows."""
+    def _views_hold(self, position: int) -> None:
+        """Let a read see what its process committed: wait until the views hold
+        ``position`` (at once when they already do)."""
+        if position > self.follower.reached:
+            self.refresh_views(upto=position)
+
+    def refresh_views(self, upto: int | None = None) -> None:
+        """Bring the views up to the log (unless they already hold ``upto``). A fact is
+        committed before its views follow, so a view that cannot follow now is left behind
+        (and retried later) rather than turning a committed command or a read into a
+        failure; consent is decided from the log, so a view that lags never shows more
+        than the policy allows."""
         try:
-            with self.telemetry.span("backa.project"):
-                applied = self.follower.catch_up()
-            self.telemetry.projection_lag.record(applied)
+            self.follower.catch_up(upto)
         except ViewStalledError as e:
             log.error("%s (%s)", e, type(e.__cause__).__name__)
         except Exception as e:  # noqa: BLE001 - any projection fault must not undo a committed fact
@@ -752,7 +716,7 @@ class BackaHub(Application):
 
     def _visible(self, p: Principal, child_id: UUID, at: datetime) -> tuple[Child, VisibleRecord]:
         child = self._load(p.tenant_id, child_id)
-        self.refresh_views()
+        self._views_hold(self._committed_facts)
         items = self.views.record.items(child_id)
         visible = visible_items(self.viewer(p), child.facts(), items, at, self.rules)
         for decision in visible.decisions.values():
@@ -825,7 +789,7 @@ class BackaHub(Application):
         """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
         unit_id = self._require_staff(p, *CASE_ROLES)
         at = self.now()
-        self.refresh_views()
+        self._views_hold(self._committed_facts)
         rows = []
         for doc in self.views.cases.documents(p.tenant_id):
             if not concerns_unit(doc, unit_id):
@@ -869,7 +833,7 @@ class BackaHub(Application):
         """The children a guardian has custody of, or the child itself."""
         if p.kind not in FAMILY or p.party_id is None:
             raise NotPermittedError("only a guardian or the child")
-        self.refresh_views()
+        self._views_hold(self._committed_facts)
         if p.kind is ViewerKind.GUARDIAN:
             ids = self.views.record.children_of_guardian(p.tenant_id, p.party_id)
         else:
@@ -942,7 +906,7 @@ class BackaHub(Application):
         if not d.allowed:
             self._record_access(p, child_id, view="family_access_log", purpose="who has seen my child's information", categories=[], bases=[], denied=[Category.ACCESS_LOG], at=at)
             raise NoBasisError("you may not see this child's access log")
-        self.refresh_views()
+        self._views_hold(self._committed)
         entries = [
             e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000)
             if e.allowed and not e.withheld_from_guardians
@@ -991,7 +955,7 @@ class BackaHub(Application):
         if p.kind is not ViewerKind.AUDITOR:
             raise NotPermittedError("only an auditor searches the access log")
         at = self.now()
-        self.refresh_views()
+        self._views_hold(self._committed)
         entries = self.views.access.search(
             p.tenant_id, child_id=child_id, accessor_id=accessor_id, unit_id=unit_id, since=since, until=until,
             limit=max(1, min(limit, 1000)), offset=max(0, offset),

@@ -6,8 +6,11 @@ a directory they make; ``backa serve`` passes what the settings say.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +62,9 @@ class PostgresConfig:
     ``pool_size`` and ``max_overflow`` (the log's pool; the views share one half its
     size), ``connect_timeout`` (whole seconds to wait for a connection before a request is
     answered 503), ``conn_max_age`` (seconds) and ``pre_ping`` (check each connection
-    before use, on by default, so the hub recovers by itself after an outage).
+    before every use). ``pre_ping`` is off by default: it costs a round trip per use, and
+    the hub recovers from an outage without it, because the first failure makes a
+    :class:`PoolChecker` replace the broken connections of both pools.
     """
 
     dbname: str
@@ -72,7 +77,7 @@ class PostgresConfig:
     max_overflow: int = 10
     connect_timeout: int = 5
     conn_max_age: float = 30 * 60.0
-    pre_ping: bool = True
+    pre_ping: bool = False
 
     OPTIONS: ClassVar[tuple[str, ...]] = ("schema", "pool_size", "max_overflow", "connect_timeout", "conn_max_age", "pre_ping")
 
@@ -156,6 +161,8 @@ class PostgresConfig:
         )
 
 
+log = logging.getLogger("backa.store")
+
 _READ_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
 
 
@@ -183,8 +190,38 @@ class LogRecorder(PostgresApplicationRecorder):
         return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[attr-defined,no-any-return]
 
 
-def _store_unavailable() -> StoreUnavailableError:
-    return StoreUnavailableError("the store cannot be reached")
+class PoolChecker:
+    """After a connection error, checks the pools' idle connections in the background and
+    replaces the broken ones, so that a database that went away and came back costs each
+    stale connection at most one failed request, without a ping before every use."""
+
+    def __init__(self, pools: Sequence[Any], min_interval: float = 1.0) -> None:
+        self.pools = list(pools)
+        self.min_interval = min_interval
+        self._lock = threading.Lock()
+        self._running = False
+        self._last = float("-inf")
+        self.checks = 0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._running or now - self._last < self.min_interval:
+                return
+            self._running, self._last = True, now
+        threading.Thread(target=self._check, name="backa-pool-check", daemon=True).start()
+
+    def _check(self) -> None:
+        try:
+            for pool in self.pools:
+                try:
+                    pool.check()
+                except Exception:  # noqa: BLE001 - the database may still be away; the next error checks again
+                    log.info("connection pool check failed; will check again after the next error")
+            self.checks += 1
+        finally:
+            with self._lock:
+                self._running = False
 
 
 def _read_or_create_key(path: Path) -> bytes:
@@ -236,10 +273,18 @@ def bootstrap(
         default_validity_days=settings.consent_validity_days,
         staff_names_visible_to_family=settings.staff_names_visible_to_family,
     )
+    pools: list[Any] = []
+    checker = PoolChecker(pools)
+
+    def _store_unavailable() -> StoreUnavailableError:
+        checker()
+        return StoreUnavailableError("the store cannot be reached")
+
     if postgres:
         config = PostgresConfig.from_url(settings.database_url or "")
         env = config.log_env()
         database = config.views()
+        pools.append(database.datastore.pool)
         try:
             database.create_schema()
         except BaseException:
@@ -269,6 +314,8 @@ def bootstrap(
             AccessLogView(str(data_dir / "view_access_log.sqlite"), unreachable=_store_unavailable),
         )
     env["CREATE_TABLE"] = "y"
+    if settings.aggregate_cache:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
     blind_index = BlindIndex(index_key)
     try:
         for view in (views.record, views.cases, views.access):
@@ -286,6 +333,9 @@ def bootstrap(
     except BaseException:
         views.close()
         raise
+    if postgres:
+        pools.append(hub.recorder.datastore.pool)  # type: ignore[attr-defined]
+        hub.on_store_error = checker
     try:
         hub.follower.catch_up()
     except BaseException:
@@ -302,6 +352,7 @@ def bootstrap(
         demo_issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, clock) if not memory else _memory_issuer(settings, clock)
         issuers.append(demo_issuer.trusted())
     verifier = TokenVerifier(issuers, directory, blind_index, clock)
+    hub.follower.start(settings.views_poll_seconds)
     return Runtime(settings, hub, verifier, demo_issuer, transparency)
 
 

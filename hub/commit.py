@@ -23,6 +23,7 @@ class _Ticket:
     facts: Sequence[Any]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    position: int = 0
 
 
 class GroupCommitter:
@@ -35,9 +36,10 @@ class GroupCommitter:
         self.batches = 0
         """How many transactions were used (for the benchmark's ratios)."""
 
-    def commit(self, facts: Sequence[Any]) -> None:
+    def commit(self, facts: Sequence[Any]) -> int:
         """Save ``facts`` in one transaction with whatever else is waiting; raise this
-        command's own error, if it had one."""
+        command's own error, if it had one. Returns the last log position of the
+        transaction (0 when the store does not say), which holds this command's facts."""
         ticket = _Ticket(facts)
         with self._lock:
             self._waiting.append(ticket)
@@ -49,6 +51,7 @@ class GroupCommitter:
         ticket.done.wait()
         if ticket.error is not None:
             raise ticket.error
+        return ticket.position
 
     def _lead(self) -> None:
         while True:
@@ -61,8 +64,9 @@ class GroupCommitter:
             self._commit_batch(batch)
 
     def _commit_batch(self, batch: list[_Ticket]) -> None:
+        recordings: Any = None
         try:
-            self._save(*[f for t in batch for f in t.facts])
+            recordings = self._save(*[f for t in batch for f in t.facts])
             self.batches += 1
         except IntegrityError:
             if len(batch) == 1:
@@ -74,5 +78,13 @@ class GroupCommitter:
         except BaseException as e:  # noqa: BLE001 - every waiting command gets the store's failure
             for ticket in batch:
                 ticket.error = e
+        position = _last_position(recordings)
         for ticket in batch:
+            ticket.position = position
             ticket.done.set()
+
+
+def _last_position(recordings: Any) -> int:
+    """The highest notification id among the library's recordings of one save."""
+    ids = [r.notification.id for r in recordings or () if getattr(r, "notification", None) is not None]
+    return max((i for i in ids if i is not None), default=0)

@@ -7,6 +7,7 @@ steps come in is the aggregate's.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -116,6 +117,24 @@ class Child:
         self.home_visits: set[HomeVisit] = set()
         self.event_origins: dict[UUID, str | None] = {}
         self.withheld: set[UUID] = set()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Child:
+        """A copy a command may change without touching the original (the repository's
+        cache). Facts, consent states and the other values are immutable and shared; only
+        the containers and the per-card and per-action state are copied, so taking a
+        cached child costs little however long its record is."""
+        other = copy.copy(self)
+        other._pending = list(self._pending)
+        other.cards = {k: replace(v) for k, v in self.cards.items()}
+        other.consents = dict(self.consents)
+        other.ratings = list(self.ratings)
+        other.actions = {k: replace(v) for k, v in self.actions.items()}
+        other.concern_report_units = set(self.concern_report_units)
+        other.units_sent_to = set(self.units_sent_to)
+        other.home_visits = set(self.home_visits)
+        other.event_origins = dict(self.event_origins)
+        other.withheld = set(self.withheld)
+        return other
 
     # -- creation ---------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 
 The relay (``adapters.jetstream_relay``) knows nothing of the hub. This module hands it
 what it needs as plain callables and values: the log, read from the hub's recorder; each
-child's facts for the policy, from the child's record; the units of the directory with
-their public keys from ``unit_keys_dir``; the clock and the policy rules.
+child's facts for the policy, kept in memory and brought forward with the facts the relay
+reads (:class:`ChildFactsCache`); on PostgreSQL, a listener that wakes the relay on every
+commit; the units of the directory with their public keys from ``unit_keys_dir``; the
+clock and the policy rules.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,18 +20,23 @@ from uuid import UUID
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient
 import psycopg.conninfo
 
-from adapters.jetstream_relay import JetStreamRelay, PositionStore, PostgresPositionStore, SQLitePositionStore
+from adapters.jetstream_relay import (
+    JetStreamRelay,
+    PositionStore,
+    PostgresCommitListener,
+    PostgresPositionStore,
+    SQLitePositionStore,
+)
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
-from contracts.events import InformationAccessed
+from contracts.events import ConsentWithdrawn, InformationAccessed
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from eventsourcing.application import AggregateNotFoundError
 
 from hub.application import BackaHub
 from hub.bootstrap import PostgresConfig, Runtime
 from hub.directory import Directory
-from hub.domainmodel import Child, project_child
+from hub.domainmodel import Child, Recorded, project_child
 
 log = logging.getLogger("backa.relay")
 
@@ -77,18 +85,132 @@ def log_reader(hub: BackaHub) -> Any:
 
 def facts_reader(hub: BackaHub) -> Any:
     """``facts_for(tenant_id, child_id, version)``: what the policy needs about a child, now
-    or as of one version of its record."""
+    or as of one version of its record, read from the store on every call."""
 
     def facts_for(tenant_id: str, child_id: UUID, version: int | None) -> ChildFacts | None:
-        try:
-            child = hub.repository.get(child_id, version=version, projector_func=project_child)
-        except AggregateNotFoundError:
-            return None
-        if not isinstance(child, Child) or child.tenant_id != tenant_id:
+        child = _load_child(hub, child_id, version)
+        if child is None or child.tenant_id != tenant_id:
             return None
         return child.facts()
 
     return facts_for
+
+
+def _load_child(hub: BackaHub, child_id: UUID, version: int | None = None) -> Child | None:
+    """A child's record replayed from its stored facts, apart from any aggregate the hub
+    keeps in memory (the relay brings its copy forward itself)."""
+    stored = hub.recorder.select_events(child_id, lte=version)
+    child = project_child(None, (hub.mapper.to_domain_event(e) for e in stored))
+    return child if isinstance(child, Child) else None
+
+
+DEFAULT_CACHED_CHILDREN = 10_000
+
+
+class ChildFactsCache:
+    """Each child's facts for the policy, kept in memory and brought forward with every fact
+    the relay reads, instead of replaying the child's record from the store for each batch.
+
+    A child is read from the store once: when it is first needed, after it was evicted
+    (least recently used beyond ``capacity``), or when the facts read skip a version of
+    its record. Each fact read in log order is then applied to the cached record with the
+    aggregate's own ``apply``. When a batch did not reach the end of the log
+    (``complete=False``), each child in it is also brought forward to what is stored now,
+    so the policy always decides with the child's facts as they are now. The facts just
+    before each withdrawal read are kept for the batch: its revocation notices need them.
+    """
+
+    def __init__(self, hub: BackaHub, capacity: int = DEFAULT_CACHED_CHILDREN) -> None:
+        if capacity < 1:
+            raise RelayConfigError("the relay must keep at least one child in memory")
+        self.hub = hub
+        self.capacity = capacity
+        self.loads = 0
+        """How many times a child's record was replayed from the store."""
+        self._children: OrderedDict[UUID, Child] = OrderedDict()
+        self._facts: dict[UUID, ChildFacts] = {}
+        self._before: dict[tuple[UUID, int], ChildFacts] = {}
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def advance(self, entries: Sequence[LogEntry], *, complete: bool) -> None:
+        """Apply a batch of facts read in log order; see the class docstring."""
+        self._before.clear()
+        touched: dict[UUID, None] = {}
+        for entry in entries:
+            fact = entry.fact
+            if fact is None:
+                continue
+            touched[fact.child_id] = None
+            child = self._children.get(fact.child_id)
+            if child is None or entry.version > child.version + 1:
+                self._load(fact.child_id)  # as stored now, which holds this fact too
+                continue
+            if entry.version <= child.version:
+                continue  # already applied: read again after a failed delivery, or brought forward
+            if isinstance(fact, ConsentWithdrawn):
+                self._before[(child.id, child.version)] = self._facts_of(child)
+            self._apply(child, Recorded(child.id, entry.version, fact.occurred_at, fact, entry.traceparent))
+        if not complete:
+            for child_id in touched:
+                self._bring_forward(child_id)
+
+    def facts_for(self, tenant_id: str, child_id: UUID, version: int | None) -> ChildFacts | None:
+        """The child's facts now (``version=None``), or as of one version of its record."""
+        facts = self._before.get((child_id, version)) if version is not None else None
+        if facts is None:
+            child = self._children.get(child_id)
+            if child is not None:
+                self._children.move_to_end(child_id)
+            if version is None:
+                child = child or self._load(child_id)
+                if child is None:
+                    return None
+                facts = self._facts_of(child)
+            elif child is not None and child.version == version:
+                facts = self._facts_of(child)
+            else:
+                past = _load_child(self.hub, child_id, version)
+                self.loads += 1
+                if past is None:
+                    return None
+                facts = past.facts()
+        return facts if facts.tenant_id == tenant_id else None
+
+    __call__ = facts_for
+
+    def _facts_of(self, child: Child) -> ChildFacts:
+        facts = self._facts.get(child.id)
+        if facts is None:
+            facts = self._facts[child.id] = child.facts()
+        return facts
+
+    def _apply(self, child: Child, recorded: Recorded) -> None:
+        child.apply(recorded)
+        self._facts.pop(child.id, None)
+        self._children.move_to_end(child.id)
+
+    def _load(self, child_id: UUID) -> Child | None:
+        child = _load_child(self.hub, child_id)
+        self.loads += 1
+        self._facts.pop(child_id, None)
+        if child is None:
+            self._children.pop(child_id, None)
+            return None
+        self._children[child_id] = child
+        self._children.move_to_end(child_id)
+        while len(self._children) > self.capacity:
+            evicted, _ = self._children.popitem(last=False)
+            self._facts.pop(evicted, None)
+        return child
+
+    def _bring_forward(self, child_id: UUID) -> None:
+        child = self._children.get(child_id)
+        if child is None:
+            return  # evicted within the batch: read as it is now when it is asked for
+        for stored in self.hub.recorder.select_events(child_id, gt=child.version):
+            self._apply(child, self.hub.mapper.to_domain_event(stored))
 
 
 def position_store(runtime: Runtime, path: Path | None = None) -> PositionStore:
@@ -97,11 +219,23 @@ def position_store(runtime: Runtime, path: Path | None = None) -> PositionStore:
     settings = runtime.settings
     if path is None and settings.database_url and _on_postgres(runtime):
         config = PostgresConfig.from_url(settings.database_url)
-        conninfo = psycopg.conninfo.make_conninfo(
-            dbname=config.dbname, host=config.host, port=config.port, user=config.user, password=config.password or None
-        )
-        return PostgresPositionStore(conninfo, config.schema)
+        return PostgresPositionStore(_conninfo(config), config.schema)
     return SQLitePositionStore(path or settings.data_dir / POSITION_FILE)
+
+
+def commit_listener(runtime: Runtime) -> PostgresCommitListener | None:
+    """On PostgreSQL, a listener to the channel the hub's recorder notifies on every
+    commit, so the relay wakes when a fact is committed; elsewhere none (it polls)."""
+    channel = getattr(runtime.hub.recorder, "channel_name", None)
+    if not (runtime.settings.database_url and _on_postgres(runtime) and channel):
+        return None
+    return PostgresCommitListener(_conninfo(PostgresConfig.from_url(runtime.settings.database_url)), channel)
+
+
+def _conninfo(config: PostgresConfig) -> str:
+    return psycopg.conninfo.make_conninfo(
+        dbname=config.dbname, host=config.host, port=config.port, user=config.user, password=config.password or None
+    )
 
 
 def _on_postgres(runtime: Runtime) -> bool:
@@ -115,9 +249,13 @@ def build_relay(
     keys_dir: Path | None = None,
     position_path: Path | None = None,
     stream: StreamSettings | None = None,
+    cached_children: int = DEFAULT_CACHED_CHILDREN,
+    listen: bool = True,
     **options: Any,
 ) -> JetStreamRelay:
-    """The relay for a built hub, from its settings unless told otherwise."""
+    """The relay for a built hub, from its settings unless told otherwise: it keeps up to
+    ``cached_children`` children's facts in memory and, on PostgreSQL unless ``listen`` is
+    false, wakes on every commit rather than only polling the log."""
     settings = runtime.settings
     url = nats_url or settings.nats_url
     if not url:
@@ -136,10 +274,12 @@ def build_relay(
 
     options.setdefault("tracer", hub.telemetry.tracer)
     options.setdefault("on_delivered", delivered)
+    if listen:
+        options.setdefault("listener", commit_listener(runtime))
+    options.setdefault("facts_for", ChildFactsCache(hub, cached_children))
     return JetStreamRelay(
         nats_url=url,
         read_log=log_reader(hub),
-        facts_for=facts_reader(hub),
         recipients=recipients,
         keys=keys,
         clock=hub.clock,
@@ -150,4 +290,14 @@ def build_relay(
     )
 
 
-__all__ = ["POSITION_FILE", "RelayConfigError", "build_relay", "facts_reader", "log_reader", "unit_keys"]
+__all__ = [
+    "DEFAULT_CACHED_CHILDREN",
+    "POSITION_FILE",
+    "ChildFactsCache",
+    "RelayConfigError",
+    "build_relay",
+    "commit_listener",
+    "facts_reader",
+    "log_reader",
+    "unit_keys",
+]

@@ -34,6 +34,12 @@ class Settings(BaseModel):
     staff_names_visible_to_family: bool = False
     record_reads: bool = True
     """Off only in the benchmark that measures what auditing costs."""
+    views_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often the views look for facts another process appended; this process's own
+    commits wake them at once."""
+    aggregate_cache: int = Field(default=10_000, ge=0)
+    """Children kept in memory between commands (0: none); each use first reads what
+    was appended since, so a cached child is never stale."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from contracts.events import Event, InformationAccessed
+from contracts.events import InformationAccessed
 from contracts.vocabulary import Category, LegalBasis, Role
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
-
-from projections.base import View, dumps, loads
+from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
 
 
 @dataclass(frozen=True)
@@ -115,32 +111,30 @@ def _entry(row: Any) -> AccessEntry:
     )
 
 
-class AccessLogProjection(Projection[AccessLogView]):
+class AccessLogProjection(PageProjection[AccessLogView]):
     name = "access_log"
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self._on(domain_event.fact, tracking)
-
-    @singledispatchmethod
-    def _on(self, fact: Event, tracking: Tracking) -> None:
-        self.view.write(tracking, lambda c: None)
-
-    @_on.register
-    def _(self, fact: InformationAccessed, tracking: Tracking) -> None:
-        row = (
-            tracking.notification_id,
-            str(fact.event_id),
-            fact.tenant_id,
-            str(fact.child_id),
-            fact.occurred_at.astimezone(UTC).isoformat(),
-            fact.accessor_id,
-            fact.accessor_unit_id,
-            fact.accessor_role.value,
-            fact.view,
-            fact.purpose,
-            dumps([c.value for c in fact.categories]),
-            dumps([b.value for b in fact.bases]),
-            dumps([c.value for c in fact.denied_categories]),
-            int(fact.withheld_from_guardians),
+    def apply(self, c: ViewCursor, page: Page) -> None:
+        c.executemany(
+            "INSERT INTO access_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [_row(position, fact) for position, fact in page if isinstance(fact, InformationAccessed)],
         )
-        self.view.write(tracking, lambda c: c.execute("INSERT INTO access_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
+
+
+def _row(position: int, fact: InformationAccessed) -> tuple[Any, ...]:
+    return (
+        position,
+        str(fact.event_id),
+        fact.tenant_id,
+        str(fact.child_id),
+        fact.occurred_at.astimezone(UTC).isoformat(),
+        fact.accessor_id,
+        fact.accessor_unit_id,
+        fact.accessor_role.value,
+        fact.view,
+        fact.purpose,
+        dumps([c.value for c in fact.categories]),
+        dumps([b.value for b in fact.bases]),
+        dumps([c.value for c in fact.denied_categories]),
+        int(fact.withheld_from_guardians),
+    )

@@ -6,7 +6,8 @@ is a :class:`ViewStore`: an SQLite file (or shared in-memory database), or a sch
 PostgreSQL where every view has its own tracking table.
 
 ``write`` runs the rows' statements and records the tracking position in one
-transaction. The tracking record is a single row per application, moved forward only
+transaction. A :class:`PageProjection` hands it a page of facts at a time, so a view
+pays one transaction per page rather than one per fact. The tracking record is a single row per application, moved forward only
 by a higher position; an event the view already holds makes that upsert fail with
 :class:`IntegrityError` and its rows roll back with it. So a projection stopped at any
 point and started again ends in the same state as one that never stopped.
@@ -19,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import uuid4
 
 from eventsourcing.persistence import (
@@ -30,6 +31,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
     Tracking,
 )
+from eventsourcing.projection import Projection
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Connection
@@ -64,8 +66,18 @@ class ViewCursor:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.raw.execute(self._translate(sql) if self._translate else sql, tuple(params))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (pipelined by psycopg, one loop in SQLite)."""
+        if rows:
+            self.raw.executemany(self._translate(sql) if self._translate else sql, [tuple(r) for r in rows])
+
     def fetchone(self) -> Row | None:
         return self.raw.fetchone()  # type: ignore[no-any-return]
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed (the library wraps SQLite's cursor)."""
+        return int(getattr(self.raw, "sqlite_cursor", self.raw).rowcount)
 
     def fetchall(self) -> list[Row]:
         return list(self.raw.fetchall())
@@ -81,8 +93,29 @@ class ViewStore(ABC):
         """A transaction on the view's tables, committed only when asked and nothing failed."""
 
     @abstractmethod
-    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
-        """Move the view's position to ``tracking`` inside the cursor's transaction."""
+    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
+        """Move the view's position to ``tracking`` inside the cursor's transaction.
+
+        With ``after`` the move is a compare-and-set: it succeeds only if the view is at
+        exactly ``after``, so a page of facts is never applied on top of a part of it
+        that another follower wrote meanwhile. Without it the position only moves forward
+        (the library's own rule, enough for one fact at a time). Either way a refusal is
+        :class:`IntegrityError` and the transaction rolls back."""
+
+    @staticmethod
+    def _compare_and_set(cursor: ViewCursor, table: str, tracking: Tracking, after: int) -> None:
+        if after == 0:
+            cursor.execute(
+                f"INSERT INTO {table} VALUES (?, ?) ON CONFLICT (application_name) DO NOTHING",  # noqa: S608 - our table
+                (tracking.application_name, tracking.notification_id),
+            )
+        else:
+            cursor.execute(
+                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ?",  # noqa: S608
+                (tracking.notification_id, tracking.application_name, after),
+            )
+        if cursor.rowcount != 1:
+            raise IntegrityError(f"the view is no longer at position {after}")
 
     def create_table(self) -> None:
         self.recorder.create_table()
@@ -117,8 +150,11 @@ class SQLiteViewStore(ViewStore):
         with self.recorder.datastore.transaction(commit=commit) as c:
             yield ViewCursor(c)
 
-    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
-        self.recorder._insert_tracking(cursor.raw, tracking)
+    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
+        if after is None:
+            self.recorder._insert_tracking(cursor.raw, tracking)
+        else:
+            self._compare_and_set(cursor, "tracking", tracking, after)
 
     def close(self) -> None:
         self.recorder.datastore.close()
@@ -223,8 +259,11 @@ class PostgresViewStore(ViewStore):
         with self.database.datastore.transaction(commit=commit) as c:
             yield ViewCursor(c, _pyformat)
 
-    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
-        self.recorder._insert_tracking(cursor.raw, tracking)
+    def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
+        if after is None:
+            self.recorder._insert_tracking(cursor.raw, tracking)
+        else:
+            self._compare_and_set(cursor, self.recorder.tracking_table_name, tracking, after)
 
     def close(self) -> None:
         self.database.close()
@@ -258,14 +297,15 @@ class View:
     def max_tracking_id(self, application_name: str) -> int | None:
         return self.store.max_tracking_id(application_name)
 
-    def write(self, tracking: Tracking, apply: Callable[[ViewCursor], None]) -> None:
-        """Apply one event's rows and move the position to it, all or nothing."""
+    def write(self, tracking: Tracking, apply: Callable[[ViewCursor], None], *, after: int | None = None) -> None:
+        """Apply the rows and move the position to ``tracking``, all or nothing (from
+        exactly ``after``, when given: see :meth:`ViewStore.insert_tracking`)."""
         with self.store.transaction(commit=True) as c:
             apply(c)
-            self._insert_tracking(c, tracking)
+            self._insert_tracking(c, tracking, after)
 
-    def _insert_tracking(self, cursor: ViewCursor, tracking: Tracking) -> None:
-        self.store.insert_tracking(cursor, tracking)
+    def _insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
+        self.store.insert_tracking(cursor, tracking, after)
 
     @contextmanager
     def read(self) -> Iterator[ViewCursor]:
@@ -281,6 +321,32 @@ class View:
         self.store.close()
 
 
+Page = Sequence[tuple[int, Any]]
+"""Facts in log order, each with its position in the log."""
+
+V = TypeVar("V", bound=View)
+
+
+class PageProjection(Projection[V], Generic[V]):  # type: ignore[type-var]
+    """A projection that turns a page of facts into rows in one transaction.
+
+    ``apply`` writes the rows for every fact of the page; the tracking position of the
+    page's last fact commits with them. One fact at a time (``process_event``, the
+    library's interface) is a page of one.
+    """
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_page([(tracking.notification_id, domain_event.fact)], tracking)
+
+    def process_page(self, page: Page, tracking: Tracking, *, after: int | None = None) -> None:
+        """Write the page's rows and move the view from ``after`` to ``tracking``."""
+        self.view.write(tracking, lambda c: self.apply(c, page), after=after)
+
+    @abstractmethod
+    def apply(self, c: ViewCursor, page: Page) -> None:
+        """Write the rows for the facts of ``page``, in order, inside ``c``'s transaction."""
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
@@ -291,6 +357,8 @@ def loads(text: str) -> Any:
 
 __all__ = [
     "IntegrityError",
+    "Page",
+    "PageProjection",
     "PostgresViewStore",
     "PostgresViews",
     "SQLiteViewStore",

@@ -32,11 +32,11 @@ from contracts.events import (
     TeamDecided,
     TeamMeetingHeld,
 )
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
-from projections.base import View, ViewCursor, dumps, loads
+from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
 
 STALE_AFTER = timedelta(days=30)
+IN_LIST = 200
+"""Children asked for in one ``IN (...)`` query."""
 
 
 class CaseListView(View):
@@ -59,28 +59,36 @@ class CaseListView(View):
             return loads(row["doc"]) if row else None
 
 
-class CaseListProjection(Projection[CaseListView]):
+class CaseListProjection(PageProjection[CaseListView]):
     name = "case_list"
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        fact: Event = domain_event.fact
-        if isinstance(fact, InformationAccessed):
-            self.view.write(tracking, lambda c: None)
-            return
-
-        def apply(c: ViewCursor) -> None:
-            c.execute("SELECT doc FROM cases WHERE child_id = ?", (str(fact.child_id),))
-            row = c.fetchone()
-            doc = loads(row["doc"]) if row else _new_doc(fact)
+    def apply(self, c: ViewCursor, page: Page) -> None:
+        """Each child's document is read once per page, changed by each of its facts in
+        order, and written once."""
+        facts = [fact for _, fact in page if not isinstance(fact, InformationAccessed)]
+        wanted = list(dict.fromkeys(str(f.child_id) for f in facts))
+        docs: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), IN_LIST):
+            chunk = wanted[i : i + IN_LIST]
+            c.execute(
+                f"SELECT child_id, doc FROM cases WHERE child_id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
+                chunk,
+            )
+            docs.update((r["child_id"], loads(r["doc"])) for r in c.fetchall())
+        tenants: dict[str, str] = {}
+        for fact in facts:
+            key = str(fact.child_id)
+            doc = docs.get(key)
+            if doc is None:
+                doc = docs[key] = _new_doc(fact)
             self._on(fact, doc)
             doc["last_activity"] = fact.occurred_at.isoformat()
-            c.execute(
-                "INSERT INTO cases VALUES (?, ?, ?) ON CONFLICT (child_id) "
-                "DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc",
-                (str(fact.child_id), fact.tenant_id, dumps(doc)),
-            )
-
-        self.view.write(tracking, apply)
+            tenants[key] = fact.tenant_id
+        c.executemany(
+            "INSERT INTO cases VALUES (?, ?, ?) ON CONFLICT (child_id) "
+            "DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc",
+            [(key, tenants[key], dumps(docs[key])) for key in tenants],
+        )
 
     @singledispatchmethod
     def _on(self, fact: Event, doc: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +23,7 @@ from contracts.events import (
 )
 from contracts.vocabulary import Category, LegalBasis
 from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
-from projections.base import View, ViewCursor, dumps, loads
+from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,70 +117,65 @@ def _is_empty(value: Any) -> bool:
     return value in ("", None, (), [], {})
 
 
-class ChildRecordProjection(Projection[ChildRecordView]):
+class ChildRecordProjection(PageProjection[ChildRecordView]):
     """Writes each fact's categories as rows; marks facts withheld from guardians."""
 
     name = "child_record"
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self._on(domain_event.fact, tracking)
+    def apply(self, c: ViewCursor, page: Page) -> None:
+        items: list[tuple[Any, ...]] = []
+        children: list[tuple[str, str]] = []
+        guardianships: list[tuple[Any, ...]] = []
 
-    @singledispatchmethod
-    def _on(self, fact: Event, tracking: Tracking) -> None:
-        self.view.write(tracking, lambda c: self._insert(c, fact, tracking.notification_id))
-
-    @_on.register
-    def _(self, fact: ChildRegistered, tracking: Tracking) -> None:
-        def apply(c: ViewCursor) -> None:
-            self._insert(c, fact, tracking.notification_id)
-            c.execute(
-                "INSERT INTO children VALUES (?, ?) ON CONFLICT (child_id) DO NOTHING",
-                (str(fact.child_id), fact.tenant_id),
+        def flush() -> None:
+            c.executemany("INSERT INTO children VALUES (?, ?) ON CONFLICT (child_id) DO NOTHING", children)
+            c.executemany(
+                "INSERT INTO guardianships VALUES (?, ?, ?, ?) ON CONFLICT (guardian_id, child_id) "
+                "DO UPDATE SET tenant_id = excluded.tenant_id, has_custody = excluded.has_custody",
+                guardianships,
             )
-            for g in fact.guardians:
-                c.execute(
-                    "INSERT INTO guardianships VALUES (?, ?, ?, ?) ON CONFLICT (guardian_id, child_id) "
-                    "DO UPDATE SET tenant_id = excluded.tenant_id, has_custody = excluded.has_custody",
-                    (fact.tenant_id, g.guardian_id, str(fact.child_id), int(g.has_custody)),
-                )
+            c.executemany("INSERT INTO record_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", items)
+            items.clear()
+            children.clear()
+            guardianships.clear()
 
-        self.view.write(tracking, apply)
-
-    @_on.register
-    def _(self, fact: InformationWithheld, tracking: Tracking) -> None:
-        def apply(c: ViewCursor) -> None:
-            self._insert(c, fact, tracking.notification_id)
-            for event_id in fact.event_ids:
-                c.execute("UPDATE record_items SET withheld = 1 WHERE event_id = ?", (str(event_id),))
-
-        self.view.write(tracking, apply)
-
-    @_on.register
-    def _(self, fact: InformationAccessed, tracking: Tracking) -> None:
-        self.view.write(tracking, lambda c: None)
-
-    @staticmethod
-    def _insert(c: ViewCursor, fact: Event, position: int) -> None:
-        for category, fields in fact.split_by_category().items():
-            if all(_is_empty(v) for v in fields.values()):
+        for position, fact in page:
+            if isinstance(fact, InformationAccessed):
                 continue
-            c.execute(
-                "INSERT INTO record_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    str(fact.child_id),
-                    position,
-                    str(fact.event_id),
-                    fact.type_name,
-                    category.value,
-                    fact.actor.unit_id,
-                    _sent_to(fact),
-                    fact.occurred_at.isoformat(),
-                    fact.actor.user_id,
-                    fact.actor.role.value,
-                    int(fact.withheld_from_guardians),
-                    dumps(fields),
-                ),
-            )
+            items.extend(_rows(fact, position))
+            if isinstance(fact, ChildRegistered):
+                children.append((str(fact.child_id), fact.tenant_id))
+                guardianships.extend(
+                    (fact.tenant_id, g.guardian_id, str(fact.child_id), int(g.has_custody)) for g in fact.guardians
+                )
+            elif isinstance(fact, InformationWithheld):
+                flush()  # the facts it marks may be earlier in this page
+                c.executemany(
+                    "UPDATE record_items SET withheld = 1 WHERE event_id = ?", [(str(e),) for e in fact.event_ids]
+                )
+        flush()
+
+
+def _rows(fact: Event, position: int) -> list[tuple[Any, ...]]:
+    """One row per category the fact carries something in."""
+    return [
+        (
+            str(fact.child_id),
+            position,
+            str(fact.event_id),
+            fact.type_name,
+            category.value,
+            fact.actor.unit_id,
+            _sent_to(fact),
+            fact.occurred_at.isoformat(),
+            fact.actor.user_id,
+            fact.actor.role.value,
+            int(fact.withheld_from_guardians),
+            dumps(fields),
+        )
+        for category, fields in fact.split_by_category().items()
+        if not all(_is_empty(v) for v in fields.values())
+    ]
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ def create_app(runtime: Runtime) -> Litestar:
         try:
             runtime.hub.log_length()
         except Exception:  # noqa: BLE001 - any failure to reach the store means not healthy
+            runtime.hub.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached") from None
         return Health(status="ok")
 

@@ -386,3 +386,52 @@ def test_on_postgresql_the_relay_keeps_its_place_beside_the_log(
         again.positions.close()  # type: ignore[attr-defined]
     finally:
         runtime.close()
+
+
+def test_on_postgresql_a_commit_wakes_the_relay_without_waiting_for_its_poll(
+    tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path, pg_schema: str
+) -> None:
+    from tests.conftest import postgres_url
+
+    settings = Settings(
+        database_url=postgres_url(pg_schema), data_dir=tmp_path / "pgdata", demo_mode=True,
+        nats_url=nats_server.url, unit_keys_dir=keys,
+    )
+    runtime = bootstrap(settings, clock=clock, directory=directory())
+    hub = runtime.hub
+
+    async def scenario() -> JetStreamRelay:
+        relay = build_relay(runtime, poll_interval=600.0, listening_poll_interval=600.0, backoff=Backoff(0.05, 0.5))
+        assert relay.listener is not None
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            child = child_with_barnkontakt(runtime)
+            await until(lambda: relay.listener.listening and relay.position.position == hub.log_length(), what="listening")
+            hub.hold_conversation(staff(BK), child, **conversation_payload())  # only the commit's notice wakes it now
+            await until(lambda: relay.position.position == hub.log_length(), what="delivery on commit")
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=10)
+        return relay
+
+    try:
+        relay = asyncio.run(scenario())
+        assert relay.listener is not None and not relay.listener.listening
+        relay.positions.close()  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
+    assert build_relay_without_listener_on_sqlite(tmp_path, clock, nats_server, keys) is None
+
+
+def build_relay_without_listener_on_sqlite(tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path) -> Any:
+    runtime = bootstrap(
+        Settings(store="sqlite", data_dir=tmp_path / "sqlite", demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys),
+        clock=clock, directory=directory(),
+    )
+    try:
+        relay = build_relay(runtime)
+        relay.positions.close()  # type: ignore[attr-defined]
+        return relay.listener
+    finally:
+        runtime.close()

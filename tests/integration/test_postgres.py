@@ -115,62 +115,62 @@ def dump(schema: str) -> dict[str, list[str]]:
         }
 
 
-def crash_before_nth_event(projection: Any, n: int) -> None:
-    """Make the projection die as it takes its n-th event, before it writes anything."""
-    original = projection.process_event
+def crash_before_nth_page(projection: Any, n: int) -> None:
+    """Make the projection die as it takes its n-th page of facts, before it writes anything."""
+    original = projection.process_page
     calls = {"count": 0}
 
-    def process_event(event: Any, tracking: Tracking) -> None:
+    def process_page(*args: Any, **kwargs: Any) -> None:
         calls["count"] += 1
         if calls["count"] == n:
             raise Crash
-        original(event, tracking)
+        original(*args, **kwargs)
 
-    projection.process_event = process_event
-
-
-def catch_up_until_crash(follower: LogFollower) -> None:
-    with pytest.raises(Exception) as raised:  # noqa: PT011 - the crash, or the follower's report of it
-        follower.catch_up()
-    assert isinstance(raised.value, Crash) or isinstance(raised.value.__cause__, Crash)
+    projection.process_page = process_page
 
 
 def test_views_killed_mid_batch_and_restarted_end_with_the_rows_of_views_that_never_stopped(
     rt: Runtime, clock: SettableClock, pg_schemas: Callable[[], str]
 ) -> None:
     (_, second) = busy_log(rt, clock)
+    rt.hub.refresh_views()
     total = rt.hub.log_length()
+    assert [n.id for n in rt.hub.recorder.select_notifications(1, total)] == list(range(1, total + 1))
     (card_at,) = [
         n.id for n in rt.hub.recorder.select_notifications(1, total)
         if n.topic.endswith("DiscoveryCardSubmitted") and n.originator_id == second
     ]
-    later = (card_at + total) // 2
-    batch = 7
-    assert (card_at - 1) % batch and (later - 1) % batch  # neither crash is at the start of a batch
+    batch = 4
+    card_page = (card_at - 1) // batch + 1
+    later_page = card_page + 2
+    assert later_page * batch < total
+    assert (card_at - 1) % batch  # the card is not the first fact of its page
 
     reference_schema = pg_schemas()
     reference = views_in(reference_schema)
     LogFollower(rt.hub, reference.projections(), batch=500).catch_up()
     reference.close()
 
-    # First process: the case list dies inside the write of the second child's card,
-    # its document already updated, before the commit.
+    # First process: the case list dies inside the write of the page holding the second
+    # child's card, the card already in its document, before the commit.
     crashed_schema = pg_schemas()
     crashed = views_in(crashed_schema)
-    crash_on_nth_write(crashed.cases, card_at)
-    catch_up_until_crash(LogFollower(rt.hub, crashed.projections(), batch=batch))
-    assert crashed.cases.max_tracking_id(rt.hub.name) == card_at - 1
-    assert crashed.cases.document(second)["cards"] == []  # type: ignore[index]
+    crash_on_nth_write(crashed.cases, card_page)
+    with pytest.raises(Crash):
+        LogFollower(rt.hub, crashed.projections(), batch=batch).catch_up()
+    assert crashed.cases.max_tracking_id(rt.hub.name) == (card_page - 1) * batch
+    assert (crashed.cases.document(second) or {"cards": []})["cards"] == []
     crashed.close()
 
     # Second process on the same schema: the case list dies again as it takes a later
-    # fact, this time before writing anything.
+    # page, this time before writing anything.
     crashed = views_in(crashed_schema)
     projections = crashed.projections()
     case_list = next(p for p in projections if p.view is crashed.cases)
-    crash_before_nth_event(case_list, later - card_at + 1)
-    catch_up_until_crash(LogFollower(rt.hub, projections, batch=batch))
-    assert crashed.cases.max_tracking_id(rt.hub.name) == later - 1
+    crash_before_nth_page(case_list, later_page - card_page + 1)
+    with pytest.raises(Crash):
+        LogFollower(rt.hub, projections, batch=batch).catch_up()
+    assert crashed.cases.max_tracking_id(rt.hub.name) == (later_page - 1) * batch
     assert len(crashed.cases.document(second)["cards"]) == 1  # type: ignore[index]
     crashed.close()
     assert dump(crashed_schema) != dump(reference_schema)
@@ -185,9 +185,49 @@ def test_views_killed_mid_batch_and_restarted_end_with_the_rows_of_views_that_ne
     assert dump(crashed_schema) == dump(reference_schema)
 
 
+def test_a_page_is_not_applied_over_a_part_another_follower_wrote_meanwhile(
+    rt: Runtime, clock: SettableClock, pg_schemas: Callable[[], str]
+) -> None:
+    """Two followers on one schema: the slow one reads a page; before it writes, the quick
+    one writes the same facts in smaller pages. The compare-and-set on the position
+    refuses the slow one's page; it learns where the view is and each fact counts once."""
+    busy_log(rt, clock)
+    rt.hub.refresh_views()
+    total = rt.hub.log_length()
+    reference_schema = pg_schemas()
+    reference = views_in(reference_schema)
+    LogFollower(rt.hub, reference.projections()).catch_up()
+    reference.close()
+
+    schema = pg_schemas()
+    views = views_in(schema)
+    first_part = [(n.id, rt.hub.mapper.to_domain_event(n).fact) for n in rt.hub.recorder.select_notifications(1, 12)]
+    slow_projections = views.projections()
+    case_list = next(p for p in slow_projections if p.view is views.cases)
+    original = case_list.process_page
+    overtaken = {"pages": 0}
+
+    def overtaken_first(*args: Any, **kwargs: Any) -> None:
+        if overtaken["pages"] == 0:
+            overtaken["pages"] += 1
+            # the other follower writes the first 12 facts while this one prepares its page
+            other = next(p for p in views.projections() if p.view is views.cases)
+            other.process_page(first_part, Tracking(rt.hub.name, 12), after=0)
+        original(*args, **kwargs)
+
+    case_list.process_page = overtaken_first  # type: ignore[method-assign]
+    LogFollower(rt.hub, slow_projections, batch=30).catch_up()
+    assert overtaken["pages"] == 1
+    for view in (views.record, views.cases, views.access):
+        assert view.max_tracking_id(rt.hub.name) == total
+    views.close()
+    assert dump(schema) == dump(reference_schema)
+
+
 def test_an_event_a_view_already_holds_is_refused_and_its_rows_roll_back(rt: Runtime, clock: SettableClock) -> None:
     (first, _) = busy_log(rt, clock)
     hub = rt.hub
+    hub.refresh_views()
     cards_before = hub.views.cases.document(first)["cards"]  # type: ignore[index]
     items_before = record_rows(rt, first)
     (card_fact,) = [

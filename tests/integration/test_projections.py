@@ -21,7 +21,7 @@ from hub.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
-from tests.crashes import Crash, crash_on_nth_write
+from tests.crashes import Crash, Fault, crash_on_nth_write, fail_on_position
 from tests.conftest import family
 from tests.factories import (
     CHILD_PNR,
@@ -121,42 +121,37 @@ def test_views_killed_mid_batch_and_restarted_end_as_views_that_never_stopped(
     rt: Runtime, clock: SettableClock, tmp_path: Path
 ) -> None:
     busy_log(rt, clock)
+    rt.hub.refresh_views()
     total = rt.hub.log_length()
-    assert total > 30
-    third = total // 3
+    page = 7
+    assert total > 4 * page
 
     reference = fresh_views(tmp_path / "reference")
     LogFollower(rt.hub, reference.projections(), batch=500).catch_up()
     reference.close()
 
-    # First run: the record view dies inside a write, in the middle of a batch of 7;
-    # the other views go on to the end of the log without it.
+    # First process: the record view dies inside the write of its second page, its rows
+    # written and not committed; the process dies with it.
     crashed = fresh_views(tmp_path / "crashed")
-    crash_on_nth_write(crashed.record, third + 1)
-    with pytest.raises(ViewStalledError) as stalled:
-        LogFollower(rt.hub, crashed.projections(), batch=7).catch_up()
-    assert isinstance(stalled.value.__cause__, Crash)
-    assert third % 7 != 0
-    assert crashed.record.max_tracking_id(rt.hub.name) == third
-    assert crashed.cases.max_tracking_id(rt.hub.name) == total
+    crash_on_nth_write(crashed.record, 2)
+    with pytest.raises(Crash):
+        LogFollower(rt.hub, crashed.projections(), batch=page).catch_up()
+    assert crashed.record.max_tracking_id(rt.hub.name) == page
+    assert crashed.cases.max_tracking_id(rt.hub.name) == page
     crashed.close()
 
-    # Second run, a new process on the same files: the record view dies again further on,
-    # while the other views, already at the end of the log, are left as they are.
+    # Second process on the same files dies the same way, one page further on.
     crashed = fresh_views(tmp_path / "crashed")
-    assert crashed.cases.max_tracking_id(rt.hub.name) == total
-    crash_on_nth_write(crashed.record, third + 1)
-    with pytest.raises(ViewStalledError) as stalled:
-        LogFollower(rt.hub, crashed.projections(), batch=7).catch_up()
-    assert isinstance(stalled.value.__cause__, Crash)
-    assert crashed.record.max_tracking_id(rt.hub.name) == 2 * third
-    assert crashed.cases.max_tracking_id(rt.hub.name) == total
+    crash_on_nth_write(crashed.record, 2)
+    with pytest.raises(Crash):
+        LogFollower(rt.hub, crashed.projections(), batch=page).catch_up()
+    assert crashed.record.max_tracking_id(rt.hub.name) == 2 * page
     crashed.close()
     assert dump(tmp_path / "crashed") != dump(tmp_path / "reference")
 
-    # Third run goes through.
+    # Third process goes through.
     crashed = fresh_views(tmp_path / "crashed")
-    LogFollower(rt.hub, crashed.projections(), batch=7).catch_up()
+    LogFollower(rt.hub, crashed.projections(), batch=page).catch_up()
     for view in (crashed.record, crashed.cases, crashed.access):
         assert view.max_tracking_id(rt.hub.name) == total
     crashed.close()
@@ -164,12 +159,41 @@ def test_views_killed_mid_batch_and_restarted_end_as_views_that_never_stopped(
     assert dump(tmp_path / "crashed") == dump(tmp_path / "reference")
 
 
+def test_a_view_that_cannot_apply_a_fact_stops_just_before_it_while_the_others_go_on(
+    rt: Runtime, clock: SettableClock, tmp_path: Path
+) -> None:
+    busy_log(rt, clock)
+    total = rt.hub.log_length()
+    bad = total // 3 + 2
+
+    reference = fresh_views(tmp_path / "reference")
+    LogFollower(rt.hub, reference.projections()).catch_up()
+    reference.close()
+
+    views = fresh_views(tmp_path / "views")
+    projections = views.projections()
+    fail_on_position(projections[0], bad)
+    with pytest.raises(ViewStalledError) as stalled:
+        LogFollower(rt.hub, projections).catch_up()
+    assert isinstance(stalled.value.__cause__, Fault)
+    assert views.record.max_tracking_id(rt.hub.name) == bad - 1
+    assert views.cases.max_tracking_id(rt.hub.name) == total
+    assert views.access.max_tracking_id(rt.hub.name) == total
+    views.close()
+
+    views = fresh_views(tmp_path / "views")
+    LogFollower(rt.hub, views.projections()).catch_up()
+    assert views.record.max_tracking_id(rt.hub.name) == total
+    views.close()
+    assert dump(tmp_path / "views") == dump(tmp_path / "reference")
+
+
 def test_a_crash_inside_a_write_leaves_neither_its_rows_nor_its_position(rt: Runtime, tmp_path: Path) -> None:
     child = register(rt)
     views = fresh_views(tmp_path / "views")
     crash_on_nth_write(views.record, 1)
     record_only = [p for p in views.projections() if p.view is views.record]
-    with pytest.raises(ViewStalledError):
+    with pytest.raises(Crash):
         LogFollower(rt.hub, record_only).catch_up()
     assert views.record.items(child) == []
     assert views.record.children_of_guardian("ystad", rt.hub.child_facts(staff(BK), child).guardians[0].guardian_id) == []
@@ -227,7 +251,8 @@ def test_withdrawal_takes_effect_on_the_next_read_even_when_the_views_lag(rt: Ru
     seen = hub.read_child(staff("bup.ystad"), child, purpose="Förbereda möte")["items"]
     assert [i["type"] for i in seen] == ["ConversationHeld"]
 
-    hub.follower.catch_up = lambda: 0  # the views stop following the log
+    hub.follower.stop()
+    hub.follower.catch_up = lambda *args, **kwargs: 0  # the views stop following the log
     hub.withdraw_consent(g2, child, consent)
     assert (hub.views.record.max_tracking_id(hub.name) or 0) < hub.log_length()
     assert "backa.v1.ConsentWithdrawn" not in {i.event_type for i in hub.views.record.items(child)}

@@ -170,12 +170,14 @@ class ConsentMachine(RuleBasedStateMachine):
     def audited(self, p: Principal, read: Any) -> tuple[Any, bool, AccessEntry]:
         """Run one read; check it added exactly one access-log entry naming the reader."""
         hub = self.rt.hub
+        hub.refresh_views()
         log_before, entries_before = hub.log_length(), hub.views.access.count()
         try:
             result, allowed = read(), True
         except NoBasisError:
             result, allowed = None, False
         assert hub.log_length() == log_before + 1
+        hub.refresh_views()
         assert hub.views.access.count() == entries_before + 1
         (entry,) = hub.views.access.search(TENANT, limit=1, offset=entries_before)
         assert entry.child_id == self.child_id

@@ -5,6 +5,7 @@ Each refusal is checked twice over: the right error, and an unchanged log.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from contracts.events import Actor, AreaScore, Guardian, IndicatorScore, RatingSubmitted
 from contracts.vocabulary import Area, Category, Role
 from hub.bootstrap import Runtime
-from hub.domainmodel import Child, joint_compass
+from hub.domainmodel import Child, joint_compass, project_child
 from hub.errors import (
     ConsentError,
     HubError,
@@ -31,6 +32,7 @@ from tests.factories import (
     NON_CUSTODIAL_PNR,
     START,
     TENANT,
+    card_payload,
     conversation_payload,
     plan_payload,
     staff,
@@ -419,3 +421,39 @@ def test_consent_runs_twelve_months_by_default(rt: Runtime, child_id: UUID) -> N
     (c,) = rt.hub.child_facts(staff(BK), child_id).consents
     assert c.consent_id == consent_id
     assert c.valid_until - c.valid_from == timedelta(days=365)
+
+
+# -- the repository's cache ----------------------------------------------------------------
+
+
+def _is_immutable(value: Any) -> bool:
+    if isinstance(value, str | int | float | bool | date | datetime | UUID | tuple | frozenset | type(None)):
+        return True
+    params = getattr(type(value), "__dataclass_params__", None)
+    return bool(params and params.frozen) or bool(getattr(type(value), "model_config", {}).get("frozen"))
+
+
+def test_a_copied_child_shares_no_mutable_state_with_the_cached_original(rt: Runtime, child_id: UUID) -> None:
+    """Commands change a copy of the cached child; whatever a command does to its copy,
+    the cached original must not change, and a state added to the record later must be
+    copied too (this test names it)."""
+    hub = rt.hub
+    hub.submit_discovery_card(staff("polis.ystad"), child_id, **card_payload())
+    with_decision(rt, child_id, "individual_team")
+    hub.update_plan(staff(BK), child_id, **plan_payload(today(rt)))
+    original = hub.repository.get(child_id, projector_func=project_child)
+    copied = copy.deepcopy(original)
+    for name, value in vars(original).items():
+        if _is_immutable(value):
+            continue
+        assert getattr(copied, name) is not value, f"{name} is shared with the cached child"
+        items = value.values() if isinstance(value, dict) else value
+        for item in items:
+            if not _is_immutable(item):
+                assert all(item is not other for other in (getattr(copied, name).values() if isinstance(value, dict) else getattr(copied, name))), f"an item of {name} is shared"
+
+    before = {name: repr(value) for name, value in vars(original).items()}
+    actor = Actor(user_id=BK, unit_id="skola-ostra", role=Role.BARNKONTAKT)
+    copied.complete_plan_action(actor=actor, at=hub.now(), action_id="a1")
+    assert copied.actions["a1"].completed_at is not None
+    assert {name: repr(value) for name, value in vars(original).items()} == before

@@ -1,0 +1,214 @@
+"""The views follow the log: a page of facts at a time, off the command path.
+
+A command commits its facts and returns; it does not wait for the views. One follower
+per hub brings them up to the log: a background thread, woken after each commit (and
+now and then by itself, for facts another process appended), applies each page of new
+facts to each view in one transaction. A read that needs the views to hold what its
+caller committed waits for that position only (:meth:`LogFollower.catch_up` with
+``upto``); when the follower is already there it does not wait at all.
+
+The embedded store offers no subscription, so the follower reads the notification log
+from the lowest position any view has tracked. A view's rows and its position commit
+together; a page a view already holds (in part) is refused by its tracking insert, the
+follower learns the view's true position and applies only the rest, so a follower
+stopped at any point and started again loses nothing and applies nothing twice.
+
+A page that fails for another reason is applied again one fact per transaction, so the
+view stops at the fact before the one it cannot apply (retried next time) while the
+other views go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Tracking
+from opentelemetry.propagate import extract
+from opentelemetry.trace import Link, get_current_span
+
+log = logging.getLogger("backa.views")
+
+PAGE = 500
+"""Facts per page: read from the log in one query, written to each view in one transaction."""
+LINKS = 32
+"""Traces a page's span links to besides its parent (the first fact's)."""
+
+
+class ViewStalledError(RuntimeError):
+    """A view could not apply a fact; it stays at the fact before and is retried."""
+
+
+class LogFollower:
+    """Feeds every new notification to every projection, once each, a page at a time."""
+
+    def __init__(self, app: Application, projections: list[Any], batch: int = PAGE) -> None:
+        self.app = app
+        self.projections = projections
+        self.batch = batch
+        self._lock = threading.Lock()
+        self._positions: dict[int, int] | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- positions ---------------------------------------------------------------------
+
+    def position(self, projection: Any) -> int:
+        """The view's tracked position, as its store has it."""
+        return projection.view.max_tracking_id(self.app.name) or 0
+
+    @property
+    def reached(self) -> int:
+        """The position every view is known to hold (0 until the follower has looked)."""
+        positions = self._positions
+        return min(positions.values(), default=0) if positions else 0
+
+    # -- catching up -------------------------------------------------------------------
+
+    def catch_up(self, upto: int | None = None) -> int:
+        """Apply every new notification to every view, unless they already hold ``upto``.
+
+        Returns how many notifications were read. A view that fails on a fact stops
+        there (and is retried next time) while the others go on; the failure is then
+        raised as :class:`ViewStalledError`.
+        """
+        with self._lock:
+            if upto is not None and self.reached >= upto:
+                return 0
+            try:
+                return self._catch_up()
+            except BaseException:
+                self._positions = None  # asked again next time: a write may have landed or not
+                raise
+
+    def _catch_up(self) -> int:
+        if self._positions is None:
+            self._positions = {id(p): self.position(p) for p in self.projections}
+        positions = self._positions
+        stalled: dict[int, Exception] = {}
+        start = min(positions.values(), default=0) + 1
+        read = 0
+        while True:
+            notifications = self.app.recorder.select_notifications(start, self.batch)
+            if not notifications:
+                break
+            page = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+            last = notifications[-1].id
+            with self._span(page):
+                for p in self.projections:
+                    if id(p) in stalled or positions[id(p)] >= last:
+                        continue
+                    try:
+                        positions[id(p)] = self._apply(p, page, positions[id(p)])
+                    except _Stalled as e:
+                        positions[id(p)] = e.position
+                        stalled[id(p)] = e.cause
+            read += len(page)
+            start = last + 1
+        telemetry = getattr(self.app, "telemetry", None)
+        if telemetry is not None and read:
+            telemetry.projection_lag.record(read)
+        if stalled:
+            names = ", ".join(sorted(p.name for p in self.projections if id(p) in stalled))
+            raise ViewStalledError(f"views stalled: {names}") from next(iter(stalled.values()))
+        return read
+
+    @contextmanager
+    def _span(self, page: Sequence[tuple[int, Any]]) -> Iterator[None]:
+        """A span in the trace of the request that appended the page's first fact, linked
+        to the others', so a request's trace goes on into its views."""
+        telemetry = getattr(self.app, "telemetry", None)
+        if telemetry is None:
+            yield
+            return
+        parents = list(dict.fromkeys(e.traceparent for _, e in page if getattr(e, "traceparent", None)))
+        context = extract({"traceparent": parents[0]}) if parents else None
+        links = []
+        for tp in parents[1 : LINKS + 1]:
+            linked = get_current_span(extract({"traceparent": tp})).get_span_context()
+            if linked.is_valid:
+                links.append(Link(linked))
+        with telemetry.tracer.start_as_current_span(
+            "backa.project", context=context, links=links, attributes={"backa.facts": len(page)}
+        ):
+            yield
+
+    def _apply(self, projection: Any, page: Sequence[tuple[int, Any]], held: int) -> int:
+        """Apply the part of ``page`` after ``held`` to one view; return its new position."""
+        last = page[-1][0]
+        for _ in range(3):
+            mine = [(position, event.fact) for position, event in page if position > held]
+            if not mine:
+                return held
+            try:
+                projection.process_page(mine, Tracking(self.app.name, last), after=held)
+                return last
+            except IntegrityError:
+                held = self.position(projection)  # another follower got there first
+            except Exception:  # noqa: BLE001 - find the one fact that fails, below
+                break
+        for position, event in page:
+            if position <= held:
+                continue
+            try:
+                projection.process_event(event, Tracking(self.app.name, position))
+            except IntegrityError:
+                pass
+            except Exception as e:  # noqa: BLE001 - reported by the caller, after the other views
+                raise _Stalled(held, e) from e
+            held = position
+        return held
+
+    # -- in the background -------------------------------------------------------------
+
+    def start(self, poll_interval: float = 1.0) -> None:
+        """Follow in a background thread: after each :meth:`wake`, and every
+        ``poll_interval`` seconds for facts appended by another process."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(poll_interval,), name="backa-views", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        thread.join(timeout)
+
+    def _run(self, poll_interval: float) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._wake.wait(poll_interval if failures == 0 else min(30.0, poll_interval * 2**failures))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.catch_up()
+                failures = 0
+            except ViewStalledError as e:
+                failures += 1
+                log.error("%s (%s)", e, type(e.__cause__).__name__)
+            except Exception as e:  # noqa: BLE001 - the thread must outlive a store that is away
+                failures += 1
+                log.warning("views cannot follow the log now (%s); trying again", type(e).__name__)
+
+
+class _Stalled(Exception):
+    def __init__(self, position: int, cause: Exception) -> None:
+        super().__init__(position)
+        self.position = position
+        self.cause = cause
+
+
+__all__ = ["PAGE", "LogFollower", "ViewStalledError"]
