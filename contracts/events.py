@@ -58,6 +58,10 @@ class Actor(Value):
     role: Role
 
 
+_FIELD_CATEGORIES: dict[type, dict[str, Category]] = {}
+"""Each event class's declared categories, read once (they are fixed when the class is)."""
+
+
 class Event(Value):
     """The common envelope of every fact about a child."""
 
@@ -79,6 +83,13 @@ class Event(Value):
     @classmethod
     def field_categories(cls) -> dict[str, Category]:
         """The category of each payload field, as declared on the field."""
+        known = _FIELD_CATEGORIES.get(cls)
+        if known is None:
+            known = _FIELD_CATEGORIES[cls] = cls._declared_categories()
+        return dict(known)
+
+    @classmethod
+    def _declared_categories(cls) -> dict[str, Category]:
         out: dict[str, Category] = {}
         for name, info in cls.model_fields.items():
             if name in ENVELOPE_FIELDS:
@@ -95,9 +106,10 @@ class Event(Value):
 
     def split_by_category(self) -> dict[Category, dict[str, Any]]:
         """The payload as JSON values, grouped by the category each field carries."""
-        data = self.model_dump(mode="json")
+        categories = _FIELD_CATEGORIES.get(type(self)) or self.field_categories()
+        data = self.model_dump(mode="json", include=set(categories))
         groups: dict[Category, dict[str, Any]] = {}
-        for name, category in self.field_categories().items():
+        for name, category in categories.items():
             groups.setdefault(category, {})[name] = data[name]
         return groups
 

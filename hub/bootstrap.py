@@ -345,7 +345,7 @@ def bootstrap(
         hub.recorder, None if memory else data_dir, tenant_ids=list(directory.tenants), policy=checkpoint_policy
     )
     hub.transparency = transparency  # type: ignore[attr-defined]  # for the HTTP layer, which is handed the hub
-    hub.committer = GroupCommitter(transparency.observing(hub.save))
+    hub.committer = GroupCommitter(transparency.observing(hub.save), on_commit=hub.follower.remember)
     issuers = list(extra_issuers or [])
     demo_issuer = None
     if settings.demo_mode:

@@ -27,8 +27,15 @@ class _Ticket:
 
 
 class GroupCommitter:
-    def __init__(self, save: Callable[..., Any], max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        save: Callable[..., Any],
+        max_batch: int = 500,
+        on_commit: Callable[[list[tuple[int, Any]]], None] | None = None,
+    ) -> None:
         self._save = save
+        self._on_commit = on_commit
+        """Told each committed fact with its log position (the views' follower)."""
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._waiting: list[_Ticket] = []
@@ -79,6 +86,8 @@ class GroupCommitter:
             for ticket in batch:
                 ticket.error = e
         position = _last_position(recordings)
+        if self._on_commit is not None and recordings:
+            self._on_commit([(r.notification.id, r.domain_event) for r in recordings if r.notification.id is not None])
         for ticket in batch:
             ticket.position = position
             ticket.done.set()

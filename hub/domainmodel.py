@@ -71,7 +71,7 @@ class Recorded:
     """The W3C trace context the fact was appended under, so delivery continues its trace."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Card:
     card_id: str
     to_unit_id: str
@@ -80,7 +80,7 @@ class Card:
     feedback_sent: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionState:
     action: PlanAction
     completed_at: datetime | None = None
@@ -120,15 +120,15 @@ class Child:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
         """A copy a command may change without touching the original (the repository's
-        cache). Facts, consent states and the other values are immutable and shared; only
-        the containers and the per-card and per-action state are copied, so taking a
-        cached child costs little however long its record is."""
+        cache). Facts, cards, actions, consent states and the other values are immutable
+        and shared; only the containers are copied, so taking a cached child costs little
+        however long its record is."""
         other = copy.copy(self)
         other._pending = list(self._pending)
-        other.cards = {k: replace(v) for k, v in self.cards.items()}
+        other.cards = dict(self.cards)
         other.consents = dict(self.consents)
         other.ratings = list(self.ratings)
-        other.actions = {k: replace(v) for k, v in self.actions.items()}
+        other.actions = dict(self.actions)
         other.concern_report_units = set(self.concern_report_units)
         other.units_sent_to = set(self.units_sent_to)
         other.home_visits = set(self.home_visits)
@@ -475,7 +475,7 @@ class Child:
 
     @_when.register
     def _(self, fact: FeedbackSent) -> None:
-        self.cards[fact.card_id].feedback_sent = True
+        self.cards[fact.card_id] = replace(self.cards[fact.card_id], feedback_sent=True)
         self.units_sent_to.add(fact.to_unit_id)
 
     @_when.register
@@ -540,7 +540,7 @@ class Child:
 
     @_when.register
     def _(self, fact: PlanActionCompleted) -> None:
-        self.actions[fact.action_id].completed_at = fact.occurred_at
+        self.actions[fact.action_id] = replace(self.actions[fact.action_id], completed_at=fact.occurred_at)
 
     @_when.register
     def _(self, fact: NeedsMet) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,6 +36,14 @@ log = logging.getLogger("backa.views")
 
 PAGE = 500
 """Facts per page: read from the log in one query, written to each view in one transaction."""
+PARALLEL_FROM = 100
+"""Pages this long are written by the views side by side; shorter ones in turn, which
+costs less than handing them to other threads."""
+COALESCE = 0.05
+"""Seconds the background follower waits after a commit wakes it, so that a busy hub
+writes each view once per many facts; a read that needs them sooner applies them itself."""
+RECENT = 10_000
+"""Committed facts kept for the follower, beyond which it decodes from the log."""
 LINKS = 32
 """Traces a page's span links to besides its parent (the first fact's)."""
 
@@ -55,6 +64,10 @@ class LogFollower:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._recent: dict[int, Any] = {}
+        self._recent_lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view")
+        """One writer per view: while one waits for its database, another turns facts into rows."""
 
     # -- positions ---------------------------------------------------------------------
 
@@ -91,25 +104,27 @@ class LogFollower:
             self._positions = {id(p): self.position(p) for p in self.projections}
         positions = self._positions
         stalled: dict[int, Exception] = {}
-        start = min(positions.values(), default=0) + 1
         read = 0
-        while True:
-            notifications = self.app.recorder.select_notifications(start, self.batch)
-            if not notifications:
-                break
-            page = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-            last = notifications[-1].id
+        pending = self._read_page(min(positions.values(), default=0) + 1)
+        while pending:
+            page, last = pending
             with self._span(page):
-                for p in self.projections:
-                    if id(p) in stalled or positions[id(p)] >= last:
-                        continue
+                todo = [p for p in self.projections if id(p) not in stalled and positions[id(p)] < last]
+                if len(page) < PARALLEL_FROM:
+                    outcomes = [(id(p), _outcome(self._apply, p, page, positions[id(p)])) for p in todo]
+                    pending = self._read_page(last + 1)
+                else:
+                    futures = {id(p): self._workers.submit(self._apply, p, page, positions[id(p)]) for p in todo}
                     try:
-                        positions[id(p)] = self._apply(p, page, positions[id(p)])
-                    except _Stalled as e:
-                        positions[id(p)] = e.position
-                        stalled[id(p)] = e.cause
+                        pending = self._read_page(last + 1)  # the next page is read while the views write
+                    finally:
+                        wait(futures.values())
+                    outcomes = [(key, _outcome(f.result)) for key, f in futures.items()]
+                for key, (position, cause) in outcomes:
+                    positions[key] = position
+                    if cause is not None:
+                        stalled[key] = cause
             read += len(page)
-            start = last + 1
         telemetry = getattr(self.app, "telemetry", None)
         if telemetry is not None and read:
             telemetry.projection_lag.record(read)
@@ -117,6 +132,23 @@ class LogFollower:
             names = ", ".join(sorted(p.name for p in self.projections if id(p) in stalled))
             raise ViewStalledError(f"views stalled: {names}") from next(iter(stalled.values()))
         return read
+
+    def _read_page(self, start: int) -> tuple[list[tuple[int, Any]], int] | None:
+        notifications = self.app.recorder.select_notifications(start, self.batch)
+        if not notifications:
+            return None
+        recent, decode = self._recent, self.app.mapper.to_domain_event
+        with self._recent_lock:
+            page = [(n.id, recent.pop(n.id, None) or decode(n)) for n in notifications]
+        return page, notifications[-1].id
+
+    def remember(self, committed: Sequence[tuple[int, Any]]) -> None:
+        """Facts this process just committed, with their positions: the follower takes
+        them from here instead of decoding what it reads back from the log."""
+        with self._recent_lock:
+            self._recent.update(committed)
+            while len(self._recent) > RECENT:
+                self._recent.pop(next(iter(self._recent)))
 
     @contextmanager
     def _span(self, page: Sequence[tuple[int, Any]]) -> Iterator[None]:
@@ -179,17 +211,23 @@ class LogFollower:
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop following in the background; :meth:`catch_up` still works."""
         thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        self._stop.set()
-        self._wake.set()
-        thread.join(timeout)
+        if thread is not None:
+            self._stop.set()
+            self._wake.set()
+            thread.join(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        self._workers.shutdown(wait=False)
 
     def _run(self, poll_interval: float) -> None:
         failures = 0
         while not self._stop.is_set():
-            self._wake.wait(poll_interval if failures == 0 else min(30.0, poll_interval * 2**failures))
+            woken = self._wake.wait(poll_interval if failures == 0 else min(30.0, poll_interval * 2**failures))
+            if woken and self._stop.wait(COALESCE):
+                return  # let the commits that follow this one join its page
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -202,6 +240,14 @@ class LogFollower:
             except Exception as e:  # noqa: BLE001 - the thread must outlive a store that is away
                 failures += 1
                 log.warning("views cannot follow the log now (%s); trying again", type(e).__name__)
+
+
+def _outcome(call: Any, *args: Any) -> tuple[int, Exception | None]:
+    """A view's new position, and what stalled it there (if anything did)."""
+    try:
+        return call(*args), None
+    except _Stalled as e:
+        return e.position, e.cause
 
 
 class _Stalled(Exception):

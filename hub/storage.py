@@ -11,11 +11,12 @@ because a reader sees only the stored bytes.
 from __future__ import annotations
 
 import json
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
-from contracts.events import EVENT_TYPES, parse_event
+from contracts.events import EVENT_TYPES
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from pydantic import BaseModel, ConfigDict, create_model
 
 from hub.domainmodel import Recorded
 
@@ -60,14 +61,29 @@ class FactMapper(Mapper):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Recorded:  # type: ignore[override]
-        if stored_event.topic not in EVENT_TYPES:
+        envelope = _ENVELOPES.get(stored_event.topic)
+        if envelope is None:
             raise ValueError(f"unknown stored event type {stored_event.topic!r}")
-        record = json.loads(self.sealer.open(stored_event.state))
-        fact = parse_event(stored_event.topic, record["fact"])
+        record = envelope.model_validate_json(self.sealer.open(stored_event.state))
+        fact = record.fact
         return Recorded(
             originator_id=UUID(str(stored_event.originator_id)),
             originator_version=stored_event.originator_version,
             timestamp=fact.occurred_at,
             fact=fact,
-            traceparent=record.get("traceparent"),
+            traceparent=record.traceparent,
         )
+
+
+class _Envelope(BaseModel):
+    """The stored state as pydantic reads it: parsed and validated in one pass over the
+    bytes, without building a dictionary first (what makes rebuilding views fast)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    traceparent: str | None = None
+
+
+_ENVELOPES: dict[str, type[Any]] = {
+    name: create_model(f"Stored{cls.__name__}", __base__=_Envelope, fact=(cls, ...))
+    for name, cls in EVENT_TYPES.items()
+}

@@ -115,10 +115,7 @@ class AccessLogProjection(PageProjection[AccessLogView]):
     name = "access_log"
 
     def apply(self, c: ViewCursor, page: Page) -> None:
-        c.executemany(
-            "INSERT INTO access_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [_row(position, fact) for position, fact in page if isinstance(fact, InformationAccessed)],
-        )
+        c.insert_rows("access_log", [_row(position, fact) for position, fact in page if isinstance(fact, InformationAccessed)])
 
 
 def _row(position: int, fact: InformationAccessed) -> tuple[Any, ...]:

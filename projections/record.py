@@ -134,7 +134,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                 "DO UPDATE SET tenant_id = excluded.tenant_id, has_custody = excluded.has_custody",
                 guardianships,
             )
-            c.executemany("INSERT INTO record_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", items)
+            c.insert_rows("record_items", items)
             items.clear()
             children.clear()
             guardianships.clear()

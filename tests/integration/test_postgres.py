@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from hub.application import LogFollower, Views
 from hub.bootstrap import PostgresConfig, Runtime, bootstrap
 from hub.clock import SettableClock
+from hub.errors import OutOfOrderError
 from hub.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews
@@ -346,3 +347,33 @@ def test_a_bad_database_url_is_refused_at_start_without_echoing_the_password(url
     with pytest.raises(ValueError, match="database URL") as refused:
         bootstrap(Settings(database_url=url, data_dir=tmp_path / "data"))
     assert "hunter2" not in str(refused.value)
+
+
+def test_a_command_in_one_hub_is_decided_on_what_another_hub_appended_meanwhile(
+    pg_schema: str, clock: SettableClock, tmp_path: Path
+) -> None:
+    """A hub keeps the children it worked on in memory and starts a command from there.
+    When another hub has appended to the child since, the append conflicts and the command
+    is decided again on the child as stored: here it is refused, as the step is done."""
+    data = tmp_path / "data"
+    one = bootstrap(settings(pg_schema, data), clock=clock, directory=directory())
+    two = bootstrap(settings(pg_schema, data), clock=clock, directory=directory())
+    try:
+        child = register(one)
+        one.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+        one.hub.hold_conversation(staff(BK), child, **conversation_payload())
+        one.hub.decide_team(staff(BK), child, decision="own_support", family_informed=True)
+        two.hub.record_needs_met(staff(BK), child, follow_up_compass=[{"area": "trygghet", "score": 4}])
+
+        with pytest.raises(OutOfOrderError):
+            one.hub.record_needs_met(staff(BK), child, follow_up_compass=[{"area": "trygghet", "score": 5}])
+        stored = [n.topic for n in one.hub.recorder.select_notifications(1, one.hub.log_length())]
+        assert stored.count("backa.v1.NeedsMet") == 1
+
+        # and the hub that was behind now works from the child as stored
+        one.hub.hold_follow_up(staff(BK), child, summary="Uppföljning efter avslut")
+        stored = [n.topic for n in two.hub.recorder.select_notifications(1, two.hub.log_length())]
+        assert stored[-2:] == ["backa.v1.NeedsMet", "backa.v1.FollowUpHeld"]
+    finally:
+        one.close()
+        two.close()

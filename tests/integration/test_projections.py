@@ -131,13 +131,14 @@ def test_views_killed_mid_batch_and_restarted_end_as_views_that_never_stopped(
     reference.close()
 
     # First process: the record view dies inside the write of its second page, its rows
-    # written and not committed; the process dies with it.
+    # written and not committed; the process dies with it (the other views, which write
+    # beside it, may or may not have committed that page).
     crashed = fresh_views(tmp_path / "crashed")
     crash_on_nth_write(crashed.record, 2)
     with pytest.raises(Crash):
         LogFollower(rt.hub, crashed.projections(), batch=page).catch_up()
     assert crashed.record.max_tracking_id(rt.hub.name) == page
-    assert crashed.cases.max_tracking_id(rt.hub.name) == page
+    assert crashed.cases.max_tracking_id(rt.hub.name) in (page, 2 * page)
     crashed.close()
 
     # Second process on the same files dies the same way, one page further on.
