@@ -100,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         run("rebuild", "Rebuilding the views from a long log, against the library's raw read rate",
             "rebuild ≥ 0.5 × raw subscription read rate",
             lambda: [rebuild.measure(db, work, events=args.events, budget=args.rebuild_budget,
-                                     profile_seconds=4.0 if args.quick else 8.0,
-                                     prototype_seconds=10.0 if args.quick else 60.0)])
+                                     profile_seconds=4.0 if args.quick else 8.0)])
     finally:
         if nats is not None:
             nats.stop()

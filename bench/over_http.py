@@ -65,6 +65,8 @@ class Load:
     latencies: list[float]
     statuses: Counter[int | str]
     """HTTP status codes, and the names of transport errors for requests that got no answer."""
+    client_cpu: float = 0.0
+    """The load generator's own CPU, as a share of one core over the whole drive."""
 
     @property
     def per_second(self) -> float:
@@ -76,6 +78,7 @@ class Load:
             f"{fmt_rate(self.per_second)}, p50 {fmt_ms(percentile(self.latencies, 50))}, "
             f"p99 {fmt_ms(percentile(self.latencies, 99))}"
         )
+        text += f"; the load generator (httpx) used {self.client_cpu:.0%} of a core"
         if failed:
             text += f", {failed} failed ({', '.join(f'{s} ×{n}' for s, n in sorted(self.statuses.items(), key=str) if not _ok(s))})"
         return text
@@ -123,7 +126,10 @@ async def _drive(base: str, clients: int, seconds: float, warmup: float, request
 
 
 def drive(base: str, clients: int, seconds: float, warmup: float, request: Request) -> Load:
-    return asyncio.run(_drive(base, clients, seconds, warmup, request))
+    cpu, wall = time.process_time(), time.perf_counter()
+    load = asyncio.run(_drive(base, clients, seconds, warmup, request))
+    load.client_cpu = (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9)
+    return load
 
 
 class Server:

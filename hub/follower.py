@@ -64,6 +64,7 @@ class LogFollower:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.parallel_from = PARALLEL_FROM
         self._recent: dict[int, Any] = {}
         self._recent_lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view")
@@ -110,7 +111,7 @@ class LogFollower:
             page, last = pending
             with self._span(page):
                 todo = [p for p in self.projections if id(p) not in stalled and positions[id(p)] < last]
-                if len(page) < PARALLEL_FROM:
+                if len(page) < self.parallel_from:
                     outcomes = [(id(p), _outcome(self._apply, p, page, positions[id(p)])) for p in todo]
                     pending = self._read_page(last + 1)
                 else:

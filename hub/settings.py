@@ -34,6 +34,9 @@ class Settings(BaseModel):
     staff_names_visible_to_family: bool = False
     record_reads: bool = True
     """Off only in the benchmark that measures what auditing costs."""
+    http_threads: int = Field(default=32, ge=1, le=256)
+    """Threads that run HTTP handlers: commands mostly wait for the database, and those
+    that wait together share a transaction."""
     views_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often the views look for facts another process appended; this process's own
     commits wake them at once."""

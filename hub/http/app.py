@@ -9,9 +9,11 @@ information must not stay in a browser's or a proxy's cache.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from litestar import Litestar, Request, Router, get
+from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -85,8 +87,24 @@ async def _private_answers(message: Message, scope: Scope) -> None:
         headers["Cache-Control"] = "no-store"
 
 
+def _request_threads(count: int) -> None:
+    """Handlers run in worker threads; most of a command's time is spent waiting for the
+    database, and concurrent commands share its transactions, so the hub wants more of
+    them than the interpreter's default (CPUs + 4). Set before the server's loop runs."""
+    current = get_asyncio_executor()
+    if current is not None and current._max_workers == count:  # noqa: SLF001 - no public getter
+        return
+    try:
+        set_asyncio_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="backa-request"))
+    except RuntimeError:
+        pass  # an app made inside a running loop (tests) keeps the loop's own threads
+    if current is not None:
+        current.shutdown(wait=False)
+
+
 def create_app(runtime: Runtime) -> Litestar:
     """The HTTP API over ``runtime.hub``, authenticating with ``runtime.verifier``."""
+    _request_threads(runtime.settings.http_threads)
 
     # Closures over the runtime, never the runtime's parts as arguments: Litestar
     # deep-copies routers, and a copied hub, verifier or clock would drift from the real one.
