@@ -39,9 +39,10 @@ PAGE = 500
 PARALLEL_FROM = 100
 """Pages this long are written by the views side by side; shorter ones in turn, which
 costs less than handing them to other threads."""
-COALESCE = 0.05
+COALESCE = 0.2
 """Seconds the background follower waits after a commit wakes it, so that a busy hub
-writes each view once per many facts; a read that needs them sooner applies them itself."""
+writes each view once per many facts; a read that needs them sooner applies them itself,
+so no reader waits this long."""
 RECENT = 10_000
 """Committed facts kept for the follower, beyond which it decodes from the log."""
 LINKS = 32

@@ -222,6 +222,7 @@ def test_redelivering_the_whole_log_changes_no_row(rt: Runtime, clock: SettableC
 def test_an_event_already_tracked_is_refused_by_each_view(rt: Runtime, clock: SettableClock) -> None:
     busy_log(rt, clock)
     hub = rt.hub
+    hub.refresh_views()
     for notification in hub.recorder.select_notifications(1, hub.log_length()):
         event = hub.mapper.to_domain_event(notification)
         for projection in hub.views.projections():
