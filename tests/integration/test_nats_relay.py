@@ -361,6 +361,17 @@ def test_a_delivery_continues_the_trace_of_the_request_that_appended_the_fact(
     assert lags and sum(p.count for p in lags[0].data.data_points) == len(messages)
 
 
+def on_postgres(tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path, schema: str) -> Runtime:
+    """A hub on PostgreSQL with a relay's settings, its data folder under ``tmp_path``."""
+    from tests.conftest import postgres_url
+
+    settings = Settings(
+        database_url=postgres_url(schema), data_dir=tmp_path / "pgdata", demo_mode=True,
+        nats_url=nats_server.url, unit_keys_dir=keys,
+    )
+    return bootstrap(settings, clock=clock, directory=directory())
+
+
 def test_on_postgresql_the_relay_keeps_its_place_beside_the_log(
     tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path, pg_schema: str
 ) -> None:
@@ -368,11 +379,7 @@ def test_on_postgresql_the_relay_keeps_its_place_beside_the_log(
 
     from tests.conftest import postgres_url
 
-    settings = Settings(
-        database_url=postgres_url(pg_schema), data_dir=tmp_path / "pgdata", demo_mode=True,
-        nats_url=nats_server.url, unit_keys_dir=keys,
-    )
-    runtime = bootstrap(settings, clock=clock, directory=directory())
+    runtime = on_postgres(tmp_path, clock, nats_server, keys, pg_schema)
     try:
         child_with_barnkontakt(runtime)
         relay = asyncio.run(pump_once(runtime))
@@ -391,13 +398,7 @@ def test_on_postgresql_the_relay_keeps_its_place_beside_the_log(
 def test_on_postgresql_a_commit_wakes_the_relay_without_waiting_for_its_poll(
     tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path, pg_schema: str
 ) -> None:
-    from tests.conftest import postgres_url
-
-    settings = Settings(
-        database_url=postgres_url(pg_schema), data_dir=tmp_path / "pgdata", demo_mode=True,
-        nats_url=nats_server.url, unit_keys_dir=keys,
-    )
-    runtime = bootstrap(settings, clock=clock, directory=directory())
+    runtime = on_postgres(tmp_path, clock, nats_server, keys, pg_schema)
     hub = runtime.hub
 
     async def scenario() -> JetStreamRelay:
