@@ -32,9 +32,10 @@ from hub.commit import GroupCommitter
 from hub.directory import Directory
 from hub.errors import StoreUnavailableError
 from hub.identity import BlindIndex
+from hub.issuers import IssuerConfigError, load_issuers
 from hub.settings import Settings
 from hub.storage import Sealer
-from hub.tokens import DemoIssuer, TokenVerifier, TrustedIssuer
+from hub.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
 from hub.transparency import CheckpointPolicy, TransparencyLog, build_transparency
 
 
@@ -260,6 +261,7 @@ def bootstrap(
     if postgres and not settings.database_url:
         raise ValueError("the postgres store needs BACKA_DATABASE_URL")
     memory = settings.store == "memory" and not postgres
+    issuers = trusted_issuers(settings, clock, extra_issuers)
     if not memory:
         data_dir.mkdir(parents=True, exist_ok=True)
     if directory is None:
@@ -346,7 +348,6 @@ def bootstrap(
     )
     hub.transparency = transparency  # type: ignore[attr-defined]  # for the HTTP layer, which is handed the hub
     hub.committer = GroupCommitter(transparency.observing(hub.save), on_commit=hub.follower.remember)
-    issuers = list(extra_issuers or [])
     demo_issuer = None
     if settings.demo_mode:
         demo_issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, clock) if not memory else _memory_issuer(settings, clock)
@@ -354,6 +355,43 @@ def bootstrap(
     verifier = TokenVerifier(issuers, directory, blind_index, clock)
     hub.follower.start(settings.views_poll_seconds)
     return Runtime(settings, hub, verifier, demo_issuer, transparency)
+
+
+def trusted_issuers(settings: Settings, clock: Clock, extra: list[TrustedIssuer] | None = None) -> list[TrustedIssuer]:
+    """The configured issuers. Outside demo mode, refuses to start if anything would
+    trust the demo issuer: its key sits in the data folder, readable by whoever can
+    read the folder, so a token it signed proves nothing."""
+    demo_folder = None if settings.demo_mode else (settings.data_dir / "demo").resolve()
+    issuers = list(extra or [])
+    if settings.issuers_file is not None:
+        issuers += load_issuers(settings.issuers_file, clock, forbidden_folder=demo_folder)
+    if demo_folder is not None:
+        if any(i.issuer == DEMO_ISSUER for i in issuers):
+            raise IssuerConfigError("the demo issuer is trusted only in demo mode; remove it from the trusted issuers")
+        demo_key = _demo_public_key(demo_folder / "demo-issuer.pem")
+        if demo_key is not None and any(_raw(k) == demo_key for i in issuers for k in i.keys):
+            raise IssuerConfigError("a trusted issuer holds the demo issuer's key, which is trusted only in demo mode")
+    return issuers
+
+
+def _demo_public_key(path: Path) -> bytes | None:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return None
+    return _raw(key.public_key())
+
+
+def _raw(key: Any) -> bytes | None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = getattr(key, "key", key)
+    if not isinstance(key, Ed25519PublicKey):
+        return None
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _memory_issuer(settings: Settings, clock: Clock) -> DemoIssuer:

@@ -26,6 +26,9 @@ class Settings(BaseModel):
     otlp_endpoint: str | None = None
     """OpenTelemetry export; none means telemetry is recorded nowhere."""
     demo_mode: bool = False
+    issuers_file: Path | None = None
+    """The token issuers the hub trusts (TOML, see :mod:`hub.issuers`); outside demo mode,
+    without it no token is accepted."""
     audience: str = "backa-hub"
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     child_consent_age: int = Field(default=15, ge=0, le=18)

@@ -10,7 +10,10 @@ roles name things the directory knows.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,14 +35,128 @@ from hub.principals import Principal
 DEMO_ISSUER = "https://demo.backa.invalid/issuer"
 LEEWAY = timedelta(seconds=30)
 
+log = logging.getLogger("backa.tokens")
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ClaimMapping:
+    """Where an issuer puts what the hub needs. The defaults are the demo issuer's claim
+    names; a real issuer's configuration names its own (see :mod:`hub.issuers`)."""
+
+    tenant_claim: str | None = "tenant"
+    tenant: str | None = None
+    """A fixed cooperation area, for an issuer that serves only one."""
+    unit_claim: str | None = "unit"
+    roles_claim: str = "roles"
+    role_map: Mapping[str, Role] | None = None
+    """The issuer's role or group values and the hub role each means; values not in it
+    are ignored. None: the claim holds the hub's role names themselves."""
+    subject_claim: str = "sub"
+    """Staff: the user id. Families: the personal identity number."""
+    kind_claim: str | None = "kind"
+    kind: Literal["staff", "guardian", "child"] | None = None
+    """A fixed kind, for an issuer whose tokens all sign in one kind of person."""
+    kind_map: Mapping[str, str] | None = None
+    """The issuer's values of ``kind_claim`` and the kind each means."""
+
+
+def claim(claims: Mapping[str, Any], name: str) -> Any:
+    """A claim by name, or by a dotted path into nested objects (``realm_access.roles``)."""
+    if name in claims:
+        return claims[name]
+    value: Any = claims
+    for part in name.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+class JwksKeys:
+    """The keys an issuer publishes at its JWKS address, fetched with PyJWT's client.
+
+    The key set is cached; a token whose ``kid`` is not in it makes the set be fetched
+    again, at most once per ``refetch`` on the hub's clock, so that a rotated key is
+    picked up and a stream of made-up kids cannot make the hub hammer the issuer. After
+    a failed fetch the hub waits ``retry`` before trying again.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        issuer: str,
+        clock: Clock,
+        *,
+        refetch: timedelta = timedelta(seconds=60),
+        retry: timedelta = timedelta(seconds=5),
+        timeout: float = 5.0,
+    ) -> None:
+        self.uri = uri
+        self.issuer = issuer
+        self.clock = clock
+        self.refetch = refetch
+        self.retry = retry
+        self.client = jwt.PyJWKClient(uri, cache_jwk_set=True, lifespan=3600, timeout=timeout, cooldown_duration=0)
+        self._lock = threading.Lock()
+        self._refetched: datetime | None = None
+        self._failed: datetime | None = None
+
+    def keys_for(self, kid: str | None) -> list[Any]:
+        keys = self._signing_keys(refresh=False)
+        if kid is None:
+            return keys
+        found = [k for k in keys if k.key_id == kid]
+        if found:
+            return found
+        with self._lock:
+            now = self.clock()
+            if self._refetched is not None and now - self._refetched < self.refetch:
+                return []
+            self._refetched = now
+        return [k for k in self._signing_keys(refresh=True) if k.key_id == kid]
+
+    def _signing_keys(self, refresh: bool) -> list[Any]:
+        now = self.clock()
+        recently_failed = self._failed is not None and now - self._failed < self.retry
+        if recently_failed and (refresh or not self._cached()):
+            raise NotAuthenticatedError("the issuer's keys cannot be fetched")
+        try:
+            keys = self.client.get_signing_keys(refresh=refresh)
+        except jwt.PyJWKClientConnectionError as e:
+            self._failed = now
+            log.warning("the keys of issuer %s cannot be fetched from %s: %s", self.issuer, self.uri, type(e.__cause__ or e).__name__)
+            raise NotAuthenticatedError("the issuer's keys cannot be fetched") from None
+        except jwt.PyJWTError as e:
+            self._failed = now
+            log.warning("the keys issuer %s publishes at %s cannot be read: %s", self.issuer, self.uri, type(e).__name__)
+            raise NotAuthenticatedError("the issuer's published keys cannot be read") from None
+        self._failed = None
+        return keys
+
+    def _cached(self) -> bool:
+        cache = self.client.jwk_set_cache
+        return cache is not None and cache.get() is not None
+
 
 @dataclass(frozen=True)
 class TrustedIssuer:
     issuer: str
     audience: str
-    keys: tuple[Any, ...]
+    keys: tuple[Any, ...] = ()
+    """Keys the hub holds: raw public keys (tried in turn) or :class:`jwt.PyJWK` (chosen by ``kid``)."""
     algorithms: tuple[str, ...] = ("EdDSA",)
     kind: Literal["staff", "family", "any"] = "any"
+    claims: ClaimMapping = ClaimMapping()
+    jwks: JwksKeys | None = None
+    """Keys the issuer publishes, fetched when needed."""
+
+    def keys_for(self, kid: str | None) -> Sequence[Any]:
+        held = [k for k in self.keys if kid is None or getattr(k, "key_id", None) in (None, kid)]
+        if self.jwks is None:
+            return held
+        return held + self.jwks.keys_for(kid)
 
 
 @dataclass
@@ -60,12 +177,13 @@ class TokenVerifier:
             raise NotAuthenticatedError("the token's issuer is not trusted")
         if header.get("alg") not in issuer.algorithms:
             raise NotAuthenticatedError("the token's signing algorithm is not allowed")
-        claims = self._verified_claims(token, issuer)
+        kid = header.get("kid")
+        claims = self._verified_claims(token, issuer, kid if isinstance(kid, str) else None)
         self._check_times(claims)
         return self._principal(claims, issuer)
 
-    def _verified_claims(self, token: str, issuer: TrustedIssuer) -> dict[str, Any]:
-        for key in issuer.keys:
+    def _verified_claims(self, token: str, issuer: TrustedIssuer, kid: str | None) -> dict[str, Any]:
+        for key in issuer.keys_for(kid):
             try:
                 return jwt.decode(
                     token,
@@ -80,8 +198,8 @@ class TokenVerifier:
                         "verify_iat": False,
                     },
                 )
-            except jwt.InvalidSignatureError:
-                continue
+            except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+                continue  # the algorithm is on the allow-list; a published key is bound to one of its own
             except jwt.InvalidAudienceError:
                 raise NotAuthenticatedError("the token is for another audience") from None
             except jwt.MissingRequiredClaimError as e:
@@ -103,15 +221,20 @@ class TokenVerifier:
             raise NotAuthenticatedError("the token is not valid yet")
 
     def _principal(self, claims: dict[str, Any], issuer: TrustedIssuer) -> Principal:
-        tenant_id = claims.get("tenant")
+        """Every issuer's claims, the demo issuer's included, are read through its mapping."""
+        mapping = issuer.claims
+        tenant_id = mapping.tenant if mapping.tenant is not None else _get(claims, mapping.tenant_claim)
         if not isinstance(tenant_id, str) or tenant_id not in self.directory.tenants:
             raise NotAuthenticatedError("the token names no cooperation area this hub serves")
-        kind = claims.get("kind", "staff")
+        kind = self._kind(claims, mapping)
+        subject = claim(claims, mapping.subject_claim)
+        if subject is _MISSING or subject is None or subject == "":
+            raise NotAuthenticatedError(f"the token lacks the {mapping.subject_claim} claim")
         if kind in ("guardian", "child"):
             if issuer.kind == "staff":
                 raise NotAuthenticatedError("this issuer may not sign in families")
             try:
-                number = parse_identity_number(str(claims["sub"]), field="sub")
+                number = parse_identity_number(str(subject), field=mapping.subject_claim)
             except Exception:
                 raise NotAuthenticatedError("the token's subject is not an identity number") from None
             if kind == "guardian":
@@ -121,18 +244,46 @@ class TokenVerifier:
             return Principal(ViewerKind.CHILD, tenant_id, child, frozenset({Role.CHILD}), party_id=child)
         if kind != "staff" or issuer.kind == "family":
             raise NotAuthenticatedError("the token's kind is not accepted from this issuer")
-        try:
-            roles = frozenset(Role(r) for r in claims.get("roles", []))
-        except ValueError:
-            raise NotAuthenticatedError("the token names an unknown role") from None
+        roles = self._roles(claims, mapping)
         if roles & {Role.GUARDIAN, Role.CHILD} or not roles:
             raise NotAuthenticatedError("a staff token needs staff roles")
-        unit_id = claims.get("unit")
+        unit_id = _get(claims, mapping.unit_claim)
         tenant = self.directory.tenants[tenant_id]
-        if unit_id is not None and unit_id not in tenant.units:
+        if unit_id is not None and (not isinstance(unit_id, str) or unit_id not in tenant.units):
             raise NotAuthenticatedError("the token names a unit this cooperation area does not have")
         viewer_kind = ViewerKind.AUDITOR if Role.AUDITOR in roles else ViewerKind.STAFF
-        return Principal(viewer_kind, tenant_id, str(claims["sub"]), roles, unit_id=unit_id)
+        return Principal(viewer_kind, tenant_id, str(subject), roles, unit_id=unit_id)
+
+    @staticmethod
+    def _kind(claims: dict[str, Any], mapping: ClaimMapping) -> Any:
+        if mapping.kind is not None:
+            return mapping.kind
+        value = _get(claims, mapping.kind_claim)
+        if value is None:
+            return "staff"
+        if mapping.kind_map is not None:
+            return mapping.kind_map.get(value) if isinstance(value, str) else None
+        return value
+
+    @staticmethod
+    def _roles(claims: dict[str, Any], mapping: ClaimMapping) -> frozenset[Role]:
+        raw = _get(claims, mapping.roles_claim)
+        values = [] if raw is None else raw.split() if isinstance(raw, str) else raw
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise NotAuthenticatedError("the token's roles claim is malformed")
+        if mapping.role_map is not None:
+            return frozenset(mapping.role_map[v] for v in values if v in mapping.role_map)
+        try:
+            return frozenset(Role(r) for r in values)
+        except ValueError:
+            raise NotAuthenticatedError("the token names an unknown role") from None
+
+
+def _get(claims: Mapping[str, Any], name: str | None) -> Any:
+    if name is None:
+        return None
+    value = claim(claims, name)
+    return None if value is _MISSING else value
 
 
 @dataclass

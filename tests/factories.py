@@ -71,6 +71,21 @@ def staff(user_id: str, tenant: str = TENANT) -> Principal:
     return Principal(kind, tenant, user_id, frozenset(roles), unit_id=unit)
 
 
+def registration_payload(*, second_guardian_has_custody: bool = True) -> dict[str, Any]:
+    """Alva Lind and her guardians, as a registration request's body."""
+    second = (
+        {"name": "Bo Lind", "personnummer": GUARDIAN_2_PNR, "has_custody": True}
+        if second_guardian_has_custody
+        else {"name": "Bo Lind", "personnummer": NON_CUSTODIAL_PNR, "has_custody": False}
+    )
+    return {
+        "personnummer": CHILD_PNR,
+        "given_name": "Alva",
+        "family_name": "Lind",
+        "guardians": [{"name": "Anna Lind", "personnummer": GUARDIAN_1_PNR, "has_custody": True}, second],
+    }
+
+
 def card_payload(to_unit_id: str = "skola-ostra") -> dict[str, Any]:
     return {
         "to_unit_id": to_unit_id,

@@ -36,6 +36,7 @@ from tests.factories import (
     card_payload,
     conversation_payload,
     plan_payload,
+    registration_payload,
 )
 
 API = "/api/v1"
@@ -66,15 +67,7 @@ def child_id(runtime: Runtime, client: TestClient[Any]) -> UUID:
     """A child with a discovery card from the police and the school's Barnkontakt, but no decision yet."""
     registered = client.post(
         f"{API}/children",
-        json={
-            "personnummer": CHILD_PNR,
-            "given_name": "Alva",
-            "family_name": "Lind",
-            "guardians": [
-                {"name": "Anna Lind", "personnummer": GUARDIAN_1_PNR, "has_custody": True},
-                {"name": "Bo Lind", "personnummer": GUARDIAN_2_PNR, "has_custody": True},
-            ],
-        },
+        json=registration_payload(),
         headers=as_staff(runtime, "rektor.ostra"),
     )
     assert registered.status_code == 201, registered.text

@@ -21,7 +21,6 @@ from hub.clock import SettableClock
 from hub.errors import OutOfOrderError
 from hub.settings import Settings
 from projections.accesslog import AccessLogView
-from projections.base import PostgresViews
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
 from tests.crashes import Crash, crash_on_nth_write

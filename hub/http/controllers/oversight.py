@@ -10,7 +10,7 @@ from litestar import Controller
 from litestar.params import QueryParameter
 
 from hub.errors import InvalidInputError
-from hub.http.controllers._base import Caller, ChildId, Hub, query
+from hub.http.controllers._base import Caller, Hub, query
 from hub.http.problems import problem_responses
 from hub.http.schemas import AuditEntry, CaseRow, FamilyChild
 
