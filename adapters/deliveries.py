@@ -8,8 +8,8 @@ relay's (:mod:`adapters.jetstream_relay`).
 - A fact's payload is split by the information category each field carries. A unit gets
   the fact with the envelope (ids, time, actor) and only the categories the policy
   allows it now; a unit allowed no category gets nothing.
-- Reads (``InformationAccessed``) are never delivered to units: the access log belongs
-  to the family and the auditors.
+- Reads (``InformationAccessed``) and auditors' findings on them (``AccessReviewed``) are
+  never delivered to units: the access log belongs to the family and the auditors.
 - A withdrawal (``ConsentWithdrawn``) of a consent that was in effect sends every unit it
   named a revocation notice (``backa.v1.ConsentRevoked``) that lists the categories the
   unit may no longer use for that child: those it could see through the consent and
@@ -27,6 +27,7 @@ from typing import Any
 
 from contracts.events import (
     ENVELOPE_FIELDS,
+    AccessReviewed,
     ConcernReportFiled,
     ConsentWithdrawn,
     DiscoveryCardSubmitted,
@@ -135,7 +136,7 @@ def plan_deliveries(
     then, for a withdrawal, the revocation notices. ``facts_before`` is the child's facts
     just before this fact; it is needed only for a withdrawal."""
     fact = entry.fact
-    if isinstance(fact, InformationAccessed):
+    if isinstance(fact, (InformationAccessed, AccessReviewed)):
         return []
     units = sorted((r for r in recipients if r.tenant_id == fact.tenant_id), key=lambda r: r.unit_id)
     parts = _Parts(fact)

@@ -324,9 +324,10 @@ def measure(
     for unit in area.tenants[TENANT].units:
         generate_key_pair(unit, keys)
     url = db.hub_url(schema, pool_size=producers + 2, max_overflow=producers)
-    settings = Settings(database_url=url, data_dir=data_dir, nats_url=nats_server.url, unit_keys_dir=keys)
+    settings = Settings(database_url=url, data_dir=data_dir, nats_url=nats_server.url, unit_keys_dir=keys, kek=db.kek)
     env = {
         "BACKA_DATABASE_URL": url,
+        "BACKA_KEK": db.kek,
         "BACKA_DATA_DIR": str(data_dir),
         "BACKA_NATS_URL": nats_server.url,
         "BACKA_UNIT_KEYS_DIR": str(keys),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import secrets
 import shutil
 import socket
 import subprocess
@@ -115,6 +116,8 @@ class Database:
         self.url = url
         self.run_id = uuid4().hex[:8]
         self.made: list[str] = []
+        self.kek = secrets.token_hex(32)
+        """The run's key-encryption key: the hubs it starts seal the log as in production."""
 
     def admin(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, connect_timeout=5)

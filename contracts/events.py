@@ -26,6 +26,7 @@ from contracts.vocabulary import (
     HomeVisit,
     LegalBasis,
     PartyKind,
+    ReviewOutcome,
     Role,
     UnitKind,
 )
@@ -385,6 +386,18 @@ class InformationAccessed(Event):
     denied_categories: tuple[Category, ...] = carries(Category.ACCESS_LOG, default=())
 
 
+class AccessReviewed(Event):
+    """An auditor's finding on reads of the child's information (loggkontroll, PDL 4 kap. 3 §).
+
+    The reviewer is the actor. A stream of its own, like a read; never delivered to units,
+    and withheld from the family, since a reviewer's note is the auditors' working material.
+    """
+
+    access_event_ids: tuple[UUID, ...] = carries(Category.ACCESS_LOG, min_length=1, max_length=100)
+    outcome: ReviewOutcome = carries(Category.ACCESS_LOG)
+    note: Text = carries(Category.ACCESS_LOG, default="", max_length=4000)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -411,6 +424,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgencySummaryShared,
         InformationWithheld,
         InformationAccessed,
+        AccessReviewed,
     )
 }
 """Every published event by its type name."""

@@ -252,6 +252,14 @@ class LegalBasis(str, Enum):
     AUDIT_DUTY = "audit_duty"  # loggkontroll (PDL 4 kap. 3 §, GDPR art. 32)
 
 
+class ReviewOutcome(str, Enum):
+    """An auditor's finding on reviewed reads (loggkontroll)."""
+
+    JUSTIFIED = "justified"
+    UNJUSTIFIED = "unjustified"
+    NEEDS_FOLLOW_UP = "needs_follow_up"
+
+
 class Decision(str, Enum):
     """The three decisions after a child conversation."""
 

@@ -34,6 +34,7 @@ from hub.errors import StoreUnavailableError
 from hub.identity import BlindIndex
 from hub.issuers import IssuerConfigError, load_issuers
 from hub.settings import Settings
+from hub.keys import KEK_FILE, KEYS_DB, ChildKeySealer, Kek, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file
 from hub.storage import Sealer
 from hub.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
 from hub.transparency import CheckpointPolicy, TransparencyLog, build_transparency
@@ -49,9 +50,15 @@ class Runtime:
     demo_issuer: DemoIssuer | None
     transparency: TransparencyLog | None = None
     """The Merkle tree over the log and its signed checkpoints."""
+    keys: ChildKeySealer | None = None
+    """The children's keys, when ``bootstrap`` built the sealer."""
 
     def close(self) -> None:
-        self.hub.close()
+        try:
+            self.hub.close()
+        finally:
+            if self.keys is not None:
+                self.keys.close()
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,44 @@ def _read_or_create_key(path: Path) -> bytes:
     return key
 
 
+def encrypts(settings: Settings) -> bool:
+    """Whether the log is sealed per child: asked for, or a key-encryption key configured."""
+    return settings.encrypt_log or settings.kek_file is not None or settings.kek is not None
+
+
+def keyring(settings: Settings) -> Keyring:
+    """The configured key-encryption keys. Without any, the in-memory store makes one for
+    the process and demo mode one in the data folder (``kek.key``, like ``index.key``);
+    anywhere else the hub refuses to start rather than keep the key beside the data."""
+    keks = configured_keks(settings.kek_file, settings.kek.get_secret_value() if settings.kek else None)
+    if not keks:
+        if store_kind(settings) == "memory":
+            keks = [Kek.of(secrets.token_bytes(32))]
+        elif settings.demo_mode:
+            path = settings.data_dir / KEK_FILE
+            keks = read_kek_file(path) if path.exists() else [Kek.of(_read_or_create_key(path))]
+        else:
+            raise KekConfigError(
+                "no key-encryption key: set BACKA_KEK_FILE to a file holding 64 hex digits "
+                "(`backa keys new-kek --out FILE` writes one)"
+            )
+    return Keyring(keks)
+
+
+def child_key_sealer(settings: Settings, ring: Keyring | None = None) -> ChildKeySealer:
+    """The sealer of the stored log, refusing a KEK that does not open the stored keys."""
+    kind = store_kind(settings)
+    ring = ring or keyring(settings)
+    config = PostgresConfig.from_url(settings.database_url or "") if kind == "postgres" else None
+    store = key_store_for(kind, settings.data_dir, config)
+    try:
+        ring.check(store)
+    except BaseException:
+        store.close()
+        raise
+    return ChildKeySealer(store, ring)
+
+
 def store_kind(settings: Settings) -> str:
     """``postgres``, ``memory`` or ``sqlite``: a database URL means PostgreSQL unless another
     store was asked for by name (``backa demo`` always loads into its own folder)."""
@@ -262,6 +307,11 @@ def bootstrap(
         raise ValueError("the postgres store needs BACKA_DATABASE_URL")
     memory = settings.store == "memory" and not postgres
     issuers = trusted_issuers(settings, clock, extra_issuers)
+    if postgres:
+        PostgresConfig.from_url(settings.database_url or "")  # a bad URL is named before a missing key
+    ring = keyring(settings) if sealer is None and encrypts(settings) else None
+    if sealer is None and ring is None and not memory and not postgres and (data_dir / KEYS_DB).exists():
+        raise KekConfigError("this log is sealed per child: set BACKA_KEK_FILE (or BACKA_ENCRYPT_LOG in demo mode)")
     if not memory:
         data_dir.mkdir(parents=True, exist_ok=True)
     if directory is None:
@@ -315,6 +365,11 @@ def bootstrap(
             CaseListView(str(data_dir / "view_case_list.sqlite"), unreachable=_store_unavailable),
             AccessLogView(str(data_dir / "view_access_log.sqlite"), unreachable=_store_unavailable),
         )
+    try:
+        keys = child_key_sealer(settings, ring) if ring is not None else None
+    except BaseException:
+        views.close()
+        raise
     env["CREATE_TABLE"] = "y"
     if settings.aggregate_cache:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
@@ -329,11 +384,13 @@ def bootstrap(
             rules=rules,
             blind_index=blind_index,
             views=views,
-            sealer=sealer,
+            sealer=sealer or keys,
             record_reads=settings.record_reads,
         )
     except BaseException:
         views.close()
+        if keys is not None:
+            keys.close()
         raise
     if postgres:
         pools.append(hub.recorder.datastore.pool)  # type: ignore[attr-defined]
@@ -342,6 +399,8 @@ def bootstrap(
         hub.follower.catch_up()
     except BaseException:
         hub.close()
+        if keys is not None:
+            keys.close()
         raise
     transparency = build_transparency(
         hub.recorder, None if memory else data_dir, tenant_ids=list(directory.tenants), policy=checkpoint_policy
@@ -354,7 +413,7 @@ def bootstrap(
         issuers.append(demo_issuer.trusted())
     verifier = TokenVerifier(issuers, directory, blind_index, clock)
     hub.follower.start(settings.views_poll_seconds)
-    return Runtime(settings, hub, verifier, demo_issuer, transparency)
+    return Runtime(settings, hub, verifier, demo_issuer, transparency, keys)
 
 
 def trusted_issuers(settings: Settings, clock: Clock, extra: list[TrustedIssuer] | None = None) -> list[TrustedIssuer]:

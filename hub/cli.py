@@ -9,6 +9,8 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa relay [--data-dir DIR] [--nats URL] [--keys DIR]
     backa subscribe --unit UNIT --key KEYFILE [--tenant T] [--nats URL] [--out FILE.jsonl | --post URL]
     backa keys generate --unit UNIT --out DIR
+    backa keys new-kek --out FILE
+    backa keys rotate-kek --new FILE [--data-dir DIR]
     backa audit verify [--data-dir DIR] [--key KEY] [--checkpoint FILE ...]
     backa audit checkpoint [--data-dir DIR] [--out FILE]
 """
@@ -263,6 +265,50 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_new_kek(args: argparse.Namespace) -> int:
+    from hub.keys import KekConfigError, write_kek_file
+
+    try:
+        kek = write_kek_file(args.out)
+    except KekConfigError as e:
+        _say(f"backa keys: {e}")
+        return EXIT_REFUSED
+    _say(f"backa keys: key-encryption key {kek.id} written to {args.out} (mode 0600)")
+    return 0
+
+
+def cmd_keys_rotate_kek(args: argparse.Namespace) -> int:
+    """Rewrap every child key under the new KEK; the log is neither read nor written."""
+    from hub.bootstrap import PostgresConfig, store_kind
+    from hub.keys import KEK_FILE, KEYS_DB, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file, rotate_kek
+
+    settings = _settings(args)
+    kind = store_kind(settings)
+    if kind == "memory":
+        _say("backa keys: the memory store keeps no keys to rotate")
+        return EXIT_REFUSED
+    if kind == "sqlite" and not (settings.data_dir / KEYS_DB).exists():
+        _say(f"backa keys: {settings.data_dir.resolve()} holds no child keys")
+        return EXIT_REFUSED
+    new = read_kek_file(args.new)[0]
+    old = configured_keks(settings.kek_file, settings.kek.get_secret_value() if settings.kek else None)
+    if not old and (settings.data_dir / KEK_FILE).exists():
+        old = read_kek_file(settings.data_dir / KEK_FILE)
+    if not old:
+        raise KekConfigError("the current key-encryption key is needed to rotate: set BACKA_KEK_FILE")
+    ring = Keyring([new, *old])
+    config = PostgresConfig.from_url(settings.database_url or "") if kind == "postgres" else None
+    store = key_store_for(kind, settings.data_dir, config)
+    try:
+        ring.check(store)
+        count = rotate_kek(store, ring, new)
+    finally:
+        store.close()
+    _say(f"backa keys: {count} child keys rewrapped under key-encryption key {new.id}; the log was not touched")
+    _say(f"  start the hub with BACKA_KEK_FILE={args.new}; the old key-encryption key is no longer needed")
+    return 0
+
+
 EXIT_FAILED = 1
 
 
@@ -389,12 +435,21 @@ def build_parser() -> argparse.ArgumentParser:
     subscribe.add_argument("--durable", default=None, help="name of the durable consumer (default backa-[TENANT-]UNIT)")
     subscribe.set_defaults(func=cmd_subscribe)
 
-    keys = sub.add_parser("keys", help="key pairs for end-to-end encrypted delivery")
+    keys = sub.add_parser("keys", help="key pairs for end-to-end encrypted delivery; the key-encryption key of the stored log")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     generate = keys_sub.add_parser("generate", help="write an X25519 key pair for a unit")
     generate.add_argument("--unit", required=True, help="the unit id")
     generate.add_argument("--out", type=Path, required=True, help="folder to write UNIT.key and UNIT.pub into")
     generate.set_defaults(func=cmd_keys_generate)
+    new_kek = keys_sub.add_parser("new-kek", help="write a new random key-encryption key for BACKA_KEK_FILE")
+    new_kek.add_argument("--out", type=Path, required=True, help="the file to write (never overwritten)")
+    new_kek.set_defaults(func=cmd_keys_new_kek)
+    rotate = keys_sub.add_parser(
+        "rotate-kek", help="rewrap every child key under a new key-encryption key, without touching the log"
+    )
+    rotate.add_argument("--new", type=Path, required=True, metavar="FILE", help="the new key-encryption key's file")
+    rotate.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    rotate.set_defaults(func=cmd_keys_rotate_kek)
 
     audit = sub.add_parser("audit", help="the tamper-evident log: signed checkpoints and their verification")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -422,8 +477,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     from pydantic import ValidationError
 
+    from hub.keys import KekConfigError
+
     try:
         return int(args.func(args))
+    except KekConfigError as e:
+        _say(f"backa: {e}")
+        return EXIT_REFUSED
     except ValidationError as e:
         problems = "; ".join(f"BACKA_{'.'.join(str(x) for x in err['loc']).upper()}: {err['msg']}" for err in e.errors(include_input=False))
         _say(f"backa: the configuration is not valid: {problems}")

@@ -35,7 +35,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contracts.vocabulary import COMPASS, AgeGroup, Area, PartyKind, Role, UnitKind
+from contracts.vocabulary import COMPASS, AgeGroup, Area, PartyKind, ReviewOutcome, Role, UnitKind
 from consent import ViewerKind, age_on, required_parties
 
 from hub.application import BackaHub
@@ -1323,8 +1323,15 @@ def load_demo(
         if child_id is None:
             continue
         clock.set(at)
-        hub.audit_search(run.staff(auditor), child_id=child_id)
+        found = hub.audit_search(run.staff(auditor), child_id=child_id)
         counts["audit_search"] += 1
+        reads = [e for e in found if e["role"] != Role.AUDITOR.value]
+        if reads:
+            hub.record_review(
+                run.staff(auditor), child_id, access_event_ids=[UUID(reads[0]["event_id"])],
+                outcome=ReviewOutcome.JUSTIFIED, note="Läsningen hör till barnets stöd.",
+            )
+            counts["access_review"] += 1
     clock.set(end)
 
     users = _demo_users(hub, plans, states, end)
@@ -1432,7 +1439,7 @@ def has_hub_data(data_dir: Path) -> bool:
     return (data_dir / "events.sqlite").exists() or (data_dir / "directory.json").exists()
 
 
-HUB_FILES = ("events.sqlite*", "view_*.sqlite*", "directory.json", "index.key", "transparency.*")
+HUB_FILES = ("events.sqlite*", "view_*.sqlite*", "child_keys.sqlite*", "directory.json", "index.key", "kek.key", "transparency.*")
 
 
 def clear_demo_folder(data_dir: Path) -> None:

@@ -30,7 +30,7 @@ from adapters.jetstream_relay import (
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
-from contracts.events import ConsentWithdrawn, InformationAccessed
+from contracts.events import AccessReviewed, ConsentWithdrawn, InformationAccessed
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hub.application import BackaHub
@@ -68,12 +68,12 @@ def unit_keys(directory: Directory, keys_dir: Path) -> tuple[list[UnitRecipient]
 def log_reader(hub: BackaHub) -> Any:
     """``read_log(after, limit)`` on the hub's notification log. Reads are passed as
     positions without a fact: they are never delivered, and are not decoded."""
-    skipped = InformationAccessed.type_name
+    skipped = {InformationAccessed.type_name, AccessReviewed.type_name}
 
     def read_log(after: int, limit: int) -> Sequence[LogEntry]:
         out = []
         for n in hub.recorder.select_notifications(after + 1, limit):
-            if n.topic == skipped:
+            if n.topic in skipped:
                 out.append(LogEntry(n.id, n.originator_version, None))
                 continue
             recorded = hub.mapper.to_domain_event(n)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class Settings(BaseModel):
@@ -43,6 +43,15 @@ class Settings(BaseModel):
     views_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often the views look for facts another process appended; this process's own
     commits wake them at once."""
+    encrypt_log: bool = True
+    """Seal each child's stored facts with that child's own key (see :mod:`hub.keys`).
+    Off only for a log written in the clear before encryption was on."""
+    kek_file: Path | None = None
+    """The key-encryption key that wraps the children's keys: 64 hex digits; during a
+    rotation several, one a line, the new one first. Outside demo mode it is required
+    unless the store is in memory."""
+    kek: SecretStr | None = None
+    """The same keys given in the environment (``BACKA_KEK``, hex, comma-separated)."""
     aggregate_cache: int = Field(default=10_000, ge=0)
     """Children kept in memory between commands (0: none); each use first reads what
     was appended since, so a cached child is never stale."""

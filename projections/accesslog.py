@@ -2,7 +2,9 @@
 
 Families see their child's entries as the policy allows (dates, unit, purpose, basis;
 staff names only where the tenant says so; never an entry that touched information
-withheld from guardians, and never a bare denied attempt). Auditors search it all.
+withheld from guardians, and never a bare denied attempt). Auditors search it all, and
+keep their findings on reads (``AccessReviewed``) beside it, one row per review and one
+link per read it covers, so a review list and "was this read reviewed" are plain queries.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.events import InformationAccessed
-from contracts.vocabulary import Category, LegalBasis, Role
+from contracts.events import AccessReviewed, InformationAccessed
+from contracts.vocabulary import Category, LegalBasis, ReviewOutcome, Role
 from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
 
 
@@ -39,6 +41,21 @@ class AccessEntry:
         return bool(self.categories)
 
 
+@dataclass(frozen=True)
+class ReviewEntry:
+    """An auditor's finding on one or more reads of one child."""
+
+    position: int
+    event_id: UUID
+    tenant_id: str
+    child_id: UUID
+    reviewed_at: datetime
+    reviewer_id: str
+    outcome: ReviewOutcome
+    note: str
+    access_event_ids: tuple[UUID, ...]
+
+
 class AccessLogView(View):
     name = "access_log"
     table_statements = (
@@ -50,6 +67,17 @@ class AccessLogView(View):
         "CREATE INDEX IF NOT EXISTS access_log_child ON access_log (tenant_id, child_id, accessed_at)",
         "CREATE INDEX IF NOT EXISTS access_log_accessor ON access_log (tenant_id, accessor_id, accessed_at)",
         "CREATE INDEX IF NOT EXISTS access_log_unit ON access_log (tenant_id, accessor_unit, accessed_at)",
+        "CREATE INDEX IF NOT EXISTS access_log_time ON access_log (tenant_id, accessed_at)",
+        "CREATE INDEX IF NOT EXISTS access_log_event ON access_log (tenant_id, event_id)",
+        "CREATE TABLE IF NOT EXISTS access_reviews ("
+        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, tenant_id TEXT NOT NULL, child_id TEXT NOT NULL, "
+        "reviewed_at TEXT NOT NULL, reviewer_id TEXT NOT NULL, outcome TEXT NOT NULL, note TEXT NOT NULL, "
+        "access_event_ids TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS access_reviews_time ON access_reviews (tenant_id, reviewed_at)",
+        "CREATE TABLE IF NOT EXISTS access_review_links ("
+        "review_position BIGINT NOT NULL, access_event_id TEXT NOT NULL, tenant_id TEXT NOT NULL, "
+        "PRIMARY KEY (review_position, access_event_id))",
+        "CREATE INDEX IF NOT EXISTS access_review_links_access ON access_review_links (tenant_id, access_event_id)",
     )
 
     def search(
@@ -85,6 +113,87 @@ class AccessLogView(View):
             c.execute(sql, (*params, limit, offset))
             return [_entry(r) for r in c.fetchall()]
 
+    def positions(
+        self, tenant_id: str, *, since: datetime, until: datetime, exclude_role: Role | None = None
+    ) -> list[int]:
+        """The log positions of the reads in ``[since, until)``, in order: what a sample is drawn from."""
+        where, params = ["tenant_id = ?", "accessed_at >= ?", "accessed_at < ?"], [
+            tenant_id, since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()
+        ]
+        if exclude_role is not None:
+            where.append("accessor_role <> ?")
+            params.append(exclude_role.value)
+        with self.read() as c:
+            c.execute(f"SELECT position FROM access_log WHERE {' AND '.join(where)} ORDER BY position", params)  # noqa: S608
+            return [int(r["position"]) for r in c.fetchall()]
+
+    def at_positions(self, tenant_id: str, positions: list[int]) -> list[AccessEntry]:
+        """The reads at ``positions`` in the tenant, in log order."""
+        out: list[AccessEntry] = []
+        with self.read() as c:
+            for start in range(0, len(positions), 500):
+                chunk = positions[start : start + 500]
+                c.execute(
+                    f"SELECT * FROM access_log WHERE tenant_id = ? AND position IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    (tenant_id, *chunk),
+                )
+                out.extend(_entry(r) for r in c.fetchall())
+        return sorted(out, key=lambda e: e.position)
+
+    def by_event_ids(self, tenant_id: str, event_ids: list[UUID]) -> dict[UUID, AccessEntry]:
+        """The reads in the tenant with these event ids (those not found are left out)."""
+        if not event_ids:
+            return {}
+        with self.read() as c:
+            c.execute(
+                f"SELECT * FROM access_log WHERE tenant_id = ? AND event_id IN ({','.join('?' * len(event_ids))})",  # noqa: S608
+                (tenant_id, *(str(e) for e in event_ids)),
+            )
+            return {e.event_id: e for e in (_entry(r) for r in c.fetchall())}
+
+    def reviews(
+        self,
+        tenant_id: str,
+        *,
+        child_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[ReviewEntry]:
+        """Auditors' findings in the tenant, in log order."""
+        where, params = ["tenant_id = ?"], [tenant_id]
+        if child_id is not None:
+            where.append("child_id = ?")
+            params.append(str(child_id))
+        if since is not None:
+            where.append("reviewed_at >= ?")
+            params.append(since.astimezone(UTC).isoformat())
+        if until is not None:
+            where.append("reviewed_at < ?")
+            params.append(until.astimezone(UTC).isoformat())
+        sql = f"SELECT * FROM access_reviews WHERE {' AND '.join(where)} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608
+        with self.read() as c:
+            c.execute(sql, (*params, limit, offset))
+            return [_review(r) for r in c.fetchall()]
+
+    def outcomes_for(self, tenant_id: str, access_event_ids: list[UUID]) -> dict[UUID, list[ReviewOutcome]]:
+        """For each read that has been reviewed, its findings in log order."""
+        out: dict[UUID, list[ReviewOutcome]] = {}
+        with self.read() as c:
+            for start in range(0, len(access_event_ids), 500):
+                chunk = [str(e) for e in access_event_ids[start : start + 500]]
+                c.execute(
+                    "SELECT l.access_event_id AS access_event_id, r.outcome AS outcome FROM access_review_links l "
+                    "JOIN access_reviews r ON r.position = l.review_position "
+                    f"WHERE l.tenant_id = ? AND l.access_event_id IN ({','.join('?' * len(chunk))}) "  # noqa: S608
+                    "ORDER BY r.position",
+                    (tenant_id, *chunk),
+                )
+                for r in c.fetchall():
+                    out.setdefault(UUID(r["access_event_id"]), []).append(ReviewOutcome(r["outcome"]))
+        return out
+
     def count(self) -> int:
         with self.read() as c:
             c.execute("SELECT COUNT(*) AS n FROM access_log")
@@ -111,11 +220,46 @@ def _entry(row: Any) -> AccessEntry:
     )
 
 
+def _review(row: Any) -> ReviewEntry:
+    return ReviewEntry(
+        position=row["position"],
+        event_id=UUID(row["event_id"]),
+        tenant_id=row["tenant_id"],
+        child_id=UUID(row["child_id"]),
+        reviewed_at=datetime.fromisoformat(row["reviewed_at"]),
+        reviewer_id=row["reviewer_id"],
+        outcome=ReviewOutcome(row["outcome"]),
+        note=row["note"],
+        access_event_ids=tuple(UUID(e) for e in loads(row["access_event_ids"])),
+    )
+
+
 class AccessLogProjection(PageProjection[AccessLogView]):
     name = "access_log"
 
     def apply(self, c: ViewCursor, page: Page) -> None:
         c.insert_rows("access_log", [_row(position, fact) for position, fact in page if isinstance(fact, InformationAccessed)])
+        reviews = [(position, fact) for position, fact in page if isinstance(fact, AccessReviewed)]
+        if reviews:
+            c.insert_rows("access_reviews", [_review_row(position, fact) for position, fact in reviews])
+            c.insert_rows(
+                "access_review_links",
+                [(position, str(e), fact.tenant_id) for position, fact in reviews for e in dict.fromkeys(fact.access_event_ids)],
+            )
+
+
+def _review_row(position: int, fact: AccessReviewed) -> tuple[Any, ...]:
+    return (
+        position,
+        str(fact.event_id),
+        fact.tenant_id,
+        str(fact.child_id),
+        fact.occurred_at.astimezone(UTC).isoformat(),
+        fact.actor.user_id,
+        fact.outcome.value,
+        fact.note,
+        dumps([str(e) for e in fact.access_event_ids]),
+    )
 
 
 def _row(position: int, fact: InformationAccessed) -> tuple[Any, ...]:

@@ -18,6 +18,7 @@ from contracts.events import (
     DiscoveryCardSubmitted,
     Event,
     FeedbackSent,
+    AccessReviewed,
     InformationAccessed,
     InformationWithheld,
 )
@@ -140,7 +141,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
             guardianships.clear()
 
         for position, fact in page:
-            if isinstance(fact, InformationAccessed):
+            if isinstance(fact, (InformationAccessed, AccessReviewed)):
                 continue
             items.extend(_rows(fact, position))
             if isinstance(fact, ChildRegistered):

@@ -24,9 +24,11 @@ from contracts.vocabulary import (
     Decision,
     LegalBasis,
     PartyKind,
+    ReviewOutcome,
     Role,
     UnitKind,
 )
+from hub.review import RuleCode
 
 UnitId = str
 Id = str
@@ -192,6 +194,15 @@ class WithholdIn(WriteSchema):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class ReviewIn(WriteSchema):
+    """An auditor's finding on reads of one child: which reads, the outcome, a note."""
+
+    child_id: UUID
+    access_event_ids: list[UUID] = Field(min_length=1, max_length=100, description="Event ids from the access log")
+    outcome: ReviewOutcome
+    note: str = Field(default="", max_length=4000)
+
+
 # -- read schemas: answers to commands -------------------------------------------------
 
 
@@ -347,6 +358,57 @@ class AuditEntry(ReadSchema):
     bases: list[LegalBasis]
     denied_categories: list[Category]
     allowed: bool
+
+
+class ReviewedEntry(AuditEntry):
+    """A read in the access log, and whether auditors have reviewed it."""
+
+    reviewed: bool
+    review_outcomes: list[ReviewOutcome]
+
+
+class ReviewSample(ReadSchema):
+    """A random sample of reads; the same ``seed``, ``since`` and ``until`` draw it again."""
+
+    seed: int
+    since: datetime | None
+    until: datetime
+    population: int = Field(description="How many reads in the period it was drawn from")
+    entries: list[ReviewedEntry]
+
+
+class FlagOut(ReadSchema):
+    rule: RuleCode
+    detail: str
+
+
+class FlaggedEntry(ReviewedEntry):
+    flags: list[FlagOut]
+
+
+class FlaggedReads(ReadSchema):
+    """Reads the review rules flag; ``rules`` names the rules that ran (none: nothing is flagged)."""
+
+    rules: list[RuleCode]
+    since: datetime | None
+    until: datetime
+    entries: list[FlaggedEntry]
+
+
+class ReviewRecorded(ReadSchema):
+    review_id: UUID
+    child_id: UUID
+
+
+class ReviewOut(ReadSchema):
+    review_id: UUID
+    position: int
+    child_id: UUID
+    reviewed_at: datetime
+    reviewer_id: str
+    outcome: ReviewOutcome
+    note: str
+    access_event_ids: list[UUID]
 
 
 class Health(ReadSchema):

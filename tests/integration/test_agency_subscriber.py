@@ -360,7 +360,10 @@ def test_backa_relay_and_backa_subscribe_deliver_end_to_end_and_stop_cleanly_on_
 ) -> None:
     data = tmp_path / "data"
     keys = tmp_path / "hubkeys"
-    env = {**os.environ, "BACKA_DATA_DIR": str(data), "BACKA_NATS_URL": nats_server.url, "BACKA_UNIT_KEYS_DIR": str(keys)}
+    env = {
+        **os.environ, "BACKA_DATA_DIR": str(data), "BACKA_NATS_URL": nats_server.url, "BACKA_UNIT_KEYS_DIR": str(keys),
+        "BACKA_KEK_FILE": str(data / "kek.key"),  # the relay opens the children's facts with the hub's key-encryption key
+    }
     assert backa("keys", "generate", "--unit", "skola-ostra", "--out", str(tmp_path / "agency"), env=env).wait(timeout=30) == 0
     keys.mkdir()
     (keys / "skola-ostra.pub").write_bytes((tmp_path / "agency" / "skola-ostra.pub").read_bytes())

@@ -73,10 +73,9 @@ class EventTable:
         return [r[0] for r in self.rows()]
 
     def change_state(self, position: int) -> None:
-        """Rewrite one word of the stored fact, keeping it readable JSON."""
-        state = next(r[4] for r in self.rows() if r[0] == position)
-        altered = state.replace(b"custody", b"consent", 1)
-        assert altered != state
+        """Flip one bit of the stored fact, as it is stored (sealed to the child's key)."""
+        state = bytes(next(r[4] for r in self.rows() if r[0] == position))
+        altered = state[:-1] + bytes([state[-1] ^ 0x01])
         self._run([("UPDATE {table} SET state = ? WHERE {pos} = ?", (altered, position))])
 
     def delete(self, *positions: int) -> None:

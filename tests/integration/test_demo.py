@@ -175,7 +175,7 @@ def test_the_same_seed_tells_the_same_stories(loaded: LoadedDemo, tmp_path: Path
 
     again = demo.build_demo_data(Settings(data_dir=tmp_path / "again"), children=CHILDREN, until=UNTIL)
     other = demo.build_demo_data(Settings(data_dir=tmp_path / "other"), children=CHILDREN, until=UNTIL, seed=7)
-    with_runtime = [bootstrap(Settings(data_dir=tmp_path / name), clock=SettableClock(UNTIL)) for name in ("again", "other")]
+    with_runtime = [bootstrap(Settings(data_dir=tmp_path / name, demo_mode=True), clock=SettableClock(UNTIL)) for name in ("again", "other")]
     try:
         same, different = (_facts(rt) for rt in with_runtime)
     finally:

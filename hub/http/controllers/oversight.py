@@ -1,4 +1,5 @@
-"""Lists across children: a Barnkontakt's cases, a family's children, an auditor's search."""
+"""Lists across children: a Barnkontakt's cases, a family's children, an auditor's search,
+review samples, flagged reads and review findings."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from hub.errors import InvalidInputError
-from hub.http.controllers._base import Caller, Hub, query
+from hub.http.controllers._base import Caller, Hub, command, query
 from hub.http.problems import problem_responses
-from hub.http.schemas import AuditEntry, CaseRow, FamilyChild
+from hub.http.schemas import (
+    AuditEntry,
+    CaseRow,
+    FamilyChild,
+    FlaggedReads,
+    ReviewIn,
+    ReviewOut,
+    ReviewRecorded,
+    ReviewSample,
+)
+from hub.review import RuleCode
 
 Moment = Annotated[
     datetime | None, QueryParameter(description="An ISO 8601 time with its offset, e.g. 2026-03-01T00:00:00Z")
@@ -73,3 +84,90 @@ class OversightController(Controller):
             offset=offset,
         )
         return [AuditEntry.model_validate(e) for e in entries]
+
+    @query(
+        "/audit/review-sample",
+        summary="A random sample of reads in a period for review, reproducible by its seed (auditors)",
+        tags=["audit"],
+        responses=problem_responses(403, 422),
+    )
+    def review_sample(
+        self,
+        hub: Hub,
+        caller: Caller,
+        size: Annotated[int, QueryParameter(ge=1, le=1000)] = 20,
+        seed: Annotated[int | None, QueryParameter(ge=0, le=2**63 - 1)] = None,
+        since: Moment = None,
+        until: Moment = None,
+    ) -> ReviewSample:
+        return ReviewSample.model_validate(
+            hub.review_sample(caller, size=size, seed=seed, since=_utc(since, "since"), until=_utc(until, "until"))
+        )
+
+    @query(
+        "/audit/flagged",
+        summary="Reads in a period that the review rules flag, each with its rules (auditors)",
+        tags=["audit"],
+        responses=problem_responses(403, 422),
+    )
+    def flagged(
+        self,
+        hub: Hub,
+        caller: Caller,
+        since: Moment = None,
+        until: Moment = None,
+        rules: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=200,
+                description="Comma-separated rule codes (" + ", ".join(c.value for c in RuleCode) + "); "
+                "all when left out, none when empty",
+            ),
+        ] = None,
+    ) -> FlaggedReads:
+        return FlaggedReads.model_validate(
+            hub.flagged_accesses(caller, since=_utc(since, "since"), until=_utc(until, "until"), rules=_rules(rules))
+        )
+
+    @command(
+        "/audit/reviews",
+        summary="Record an auditor's finding on reads of one child (auditors)",
+        tags=["audit"],
+        responses=problem_responses(403, 404, 422),
+    )
+    def record_review(self, hub: Hub, caller: Caller, data: JSONBody[ReviewIn]) -> ReviewRecorded:
+        review_id = hub.record_review(
+            caller, data.child_id, access_event_ids=data.access_event_ids, outcome=data.outcome, note=data.note
+        )
+        return ReviewRecorded(review_id=review_id, child_id=data.child_id)
+
+    @query("/audit/reviews", summary="The auditors' findings (auditors)", tags=["audit"], responses=problem_responses(403, 422))
+    def reviews(
+        self,
+        hub: Hub,
+        caller: Caller,
+        child_id: Annotated[UUID | None, QueryParameter()] = None,
+        since: Moment = None,
+        until: Moment = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> list[ReviewOut]:
+        found = hub.review_outcomes(
+            caller, child_id=child_id, since=_utc(since, "since"), until=_utc(until, "until"), limit=limit, offset=offset
+        )
+        return [ReviewOut.model_validate(r) for r in found]
+
+
+def _rules(value: str | None) -> list[RuleCode] | None:
+    """Rule codes from a comma-separated list; an unknown code is refused, naming the parameter."""
+    if value is None:
+        return None
+    codes = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            codes.append(RuleCode(part))
+        except ValueError:
+            raise InvalidInputError("unknown rule code", field="rules") from None
+    return codes

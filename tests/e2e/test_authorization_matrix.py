@@ -1,0 +1,493 @@
+"""Authorization as an attacker tries it: every endpoint, every kind of caller, every consent state.
+
+One cooperation area is built once for the module on the in-memory store: a child in each
+consent state (never asked, asked but not answered by all, granted by all, withdrawn,
+expired), a bystander child with guardians of its own, and a child of another area. Then
+each cell of the matrix (endpoint x caller x state) is one request, checked against the
+table below: the status the API must answer and, for reads it allows, that nothing the
+caller may not see is in the answer. The table must name every operation the OpenAPI
+document publishes, so an endpoint added without deciding who may call it fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar.testing import TestClient
+
+from hub.bootstrap import Runtime, bootstrap
+from hub.clock import SettableClock
+from hub.http import create_app
+from hub.settings import Settings
+from hub.tokens import DemoIssuer
+from tests.factories import OTHER_TENANT, START, STAFF, TENANT, card_payload, directory, plan_payload
+
+API = "/api/v1"
+SCHEMA = f"{API}/schema/openapi.json"
+STATES = ("none", "pending", "granted", "withdrawn", "expired")
+CONSENTED = ["conversations", "identity", "needs"]
+RECIPIENT_UNIT = "elevhalsa-ostra"
+MATRIX_TIME = START + timedelta(days=2)
+"""When the matrix runs: after the expiring consent's end, well within the others'."""
+
+
+def personnummer(birth: str, serial: str) -> str:
+    """A valid twelve-digit identity number: ``birth`` YYYYMMDD, ``serial`` three digits, Luhn check digit."""
+    digits = birth[2:] + serial
+    total = 0
+    for n, d in enumerate(digits):
+        v = int(d) * (2 if n % 2 == 0 else 1)
+        total += v - 9 if v > 9 else v
+    return f"{birth}{serial}{(10 - total % 10) % 10}"
+
+
+GUARDIAN_1 = personnummer("19800101", "123")
+GUARDIAN_2 = personnummer("19810202", "234")
+BYSTANDER_GUARDIAN = personnummer("19790505", "345")
+CHILDREN = {state: personnummer("20090915", f"{300 + 2 * n:03d}") for n, state in enumerate(STATES)}
+"""Sixteen: old enough (``child_access_age``, ``child_consent_age``: 15) to see their own information and to
+be asked for consent, so "granted by all" takes the child's answer too."""
+BYSTANDER = personnummer("20120606", "412")
+FOREIGN = personnummer("20110707", "523")
+
+
+@dataclass
+class Child:
+    state: str
+    personnummer: str
+    child_id: str = ""
+    card_id: str = ""
+    consent_id: str = ""
+    event_ids: list[str] = field(default_factory=list)
+    access_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class World:
+    rt: Runtime
+    clock: SettableClock
+    client: TestClient[Any]
+    children: dict[str, Child]
+    bystander: str
+    foreign: str
+    shared_case: Child = field(default_factory=lambda: Child("case", ""))
+
+    def headers(self, caller: str, child: Child | None = None) -> dict[str, str]:
+        """``child``: whose token a 'child' caller carries."""
+        issuer = self.rt.demo_issuer
+        assert issuer is not None
+        if caller == "no_token":
+            return {}
+        if caller == "expired_token":
+            token = issuer.staff_token(TENANT, "rektor.ostra", "skola-ostra", ["barnkontakt", "team_member"], lifetime=timedelta(hours=-1))
+        elif caller == "unknown_key":
+            token = DemoIssuer(Ed25519PrivateKey.generate(), issuer.audience, issuer.clock).staff_token(
+                TENANT, "rektor.ostra", "skola-ostra", ["barnkontakt", "team_member"]
+            )
+        elif caller == "other_tenant":
+            token = issuer.staff_token(OTHER_TENANT, "rektor.lidingo", "skola-lidingo", ["barnkontakt"])
+        elif caller == "guardian":
+            token = issuer.family_token(TENANT, "guardian", GUARDIAN_1)
+        elif caller == "other_guardian":
+            token = issuer.family_token(TENANT, "guardian", BYSTANDER_GUARDIAN)
+        elif caller == "child":
+            token = issuer.family_token(TENANT, "child", (child or self.children["granted"]).personnummer)
+        else:
+            user = CALLERS[caller]
+            unit, roles = STAFF[user]
+            token = issuer.staff_token(TENANT, user, unit, sorted(r.value for r in roles))
+        return {"Authorization": f"Bearer {token}"}
+
+
+CALLERS = {
+    "own_unit": "rektor.ostra",  # the children's Barnkontakt, at the school
+    "recipient_unit": "kurator.ostra",  # pupil health: team member, named in each consent
+    "other_unit": "forskola.solen",  # same area, no part in any child's process
+    "auditor": "granskare.ystad",
+    "tenant_admin": "admin.ystad",
+}
+PRINCIPALS = (
+    "own_unit",
+    "recipient_unit",
+    "other_unit",
+    "other_tenant",
+    "guardian",
+    "other_guardian",
+    "child",
+    "auditor",
+    "tenant_admin",
+    "no_token",
+    "expired_token",
+    "unknown_key",
+)
+
+
+
+def _ok(response: Any, expect: int = 201) -> dict[str, Any]:
+    assert response.status_code == expect, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _guardians(*numbers: str) -> list[dict[str, Any]]:
+    return [{"name": f"Vårdnadshavare {n}", "personnummer": p, "has_custody": True} for n, p in enumerate(numbers, 1)]
+
+
+def _register(w: World, number: str, guardians: list[dict[str, Any]], headers: dict[str, str]) -> str:
+    body = {"personnummer": number, "given_name": "Elsa", "family_name": "Ek", "guardians": guardians}
+    return str(_ok(w.client.post(f"{API}/children", json=body, headers=headers))["child_id"])
+
+
+def build_child(w: World, child: Child, *, consent_until: str | None = None) -> None:
+    """Registered by the school, a card from the police, the school's Barnkontakt, a conversation,
+    a Barnteam with pupil health and the police, the police's own summary, then the consent as
+    ``child.state`` says."""
+    school = w.headers("own_unit")
+    issuer = w.rt.demo_issuer
+    assert issuer is not None
+    unit, roles = STAFF["polis.ystad"]
+    police = {"Authorization": f"Bearer {issuer.staff_token(TENANT, 'polis.ystad', unit, sorted(r.value for r in roles))}"}
+    child.child_id = _register(w, child.personnummer, _guardians(GUARDIAN_1, GUARDIAN_2), school)
+    base = f"{API}/children/{child.child_id}"
+    child.card_id = _ok(w.client.post(f"{base}/discovery-cards", json=card_payload("skola-ostra"), headers=police))["card_id"]
+    _ok(w.client.post(f"{base}/barnkontakt", json={"staff_id": "rektor.ostra"}, headers=school))
+    talk = {"with_whom": "child", "age_group": "13-15", "views": [{"area": "trygghet", "view": "Rasterna"}], "summary": "Samtal"}
+    _ok(w.client.post(f"{base}/conversations", json=talk, headers=school))
+    team = {"decision": "barnteam", "family_informed": True, "member_unit_ids": [RECIPIENT_UNIT, "polis-ystad"]}
+    _ok(w.client.post(f"{base}/team-decisions", json=team, headers=school))
+    _ok(w.client.post(f"{base}/agency-summaries", json={"police": "Polisens egen uppgift"}, headers=police))
+    if child.state == "none":
+        return
+    request: dict[str, Any] = {"recipients": [{"unit_id": RECIPIENT_UNIT}], "categories": CONSENTED, "purpose": "Stöd i skolan"}
+    if consent_until is not None:
+        request["valid_until"] = consent_until
+    child.consent_id = _ok(w.client.post(f"{base}/consents", json=request, headers=school))["consent_id"]
+    answerers = [w.headers("guardian")]
+    if child.state != "pending":
+        answerers += [{"Authorization": f"Bearer {issuer.family_token(TENANT, 'guardian', GUARDIAN_2)}"}, w.headers("child", child)]
+    for headers in answerers:
+        _ok(w.client.post(f"{base}/consents/{child.consent_id}/grant", headers=headers))
+    if child.state == "withdrawn":
+        _ok(w.client.post(f"{base}/consents/{child.consent_id}/withdraw", headers=w.headers("guardian")))
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    clock = SettableClock(START)
+    rt = bootstrap(Settings(store="memory", demo_mode=True), clock=clock, directory=directory())
+    with TestClient(create_app(rt)) as client:
+        w = World(rt, clock, client, {s: Child(s, CHILDREN[s]) for s in STATES}, "", "")
+        for state, child in w.children.items():
+            until = (START + timedelta(days=1)).isoformat() if state == "expired" else None
+            build_child(w, child, consent_until=until)
+        w.bystander = _register(w, BYSTANDER, _guardians(BYSTANDER_GUARDIAN), w.headers("own_unit"))
+        w.foreign = _register(w, FOREIGN, _guardians(GUARDIAN_1), w.headers("other_tenant"))
+        clock.set(MATRIX_TIME)
+        w.shared_case = build_case(w)
+        yield w
+    rt.close()
+
+
+# -- commands: each allowed cell runs on a child of its own, built up to where the step fits ----------------
+
+_serials = iter(range(100, 1000))
+
+
+def fresh_number() -> str:
+    return personnummer("20090916", f"{next(_serials):03d}")
+
+
+def build_case(w: World, *, with_barnkontakt: bool = True) -> Child:
+    """A child with a card, a Barnkontakt, an individual team with a coordinator, a rating, a plan and a
+    consent no one has answered yet: far enough along for every step to be possible. Without a
+    Barnkontakt, only the card."""
+    child = Child("case", fresh_number())
+    school = w.headers("own_unit")
+    issuer = w.rt.demo_issuer
+    assert issuer is not None
+    unit, roles = STAFF["polis.ystad"]
+    police = {"Authorization": f"Bearer {issuer.staff_token(TENANT, 'polis.ystad', unit, sorted(r.value for r in roles))}"}
+    child.child_id = _register(w, child.personnummer, _guardians(GUARDIAN_1, GUARDIAN_2), school)
+    base = f"{API}/children/{child.child_id}"
+    child.card_id = _ok(w.client.post(f"{base}/discovery-cards", json=card_payload("skola-ostra"), headers=police))["card_id"]
+    if not with_barnkontakt:
+        return child
+    _ok(w.client.post(f"{base}/barnkontakt", json={"staff_id": "rektor.ostra"}, headers=school))
+    _ok(w.client.post(f"{base}/conversations", json={"with_whom": "child", "age_group": "13-15"}, headers=school))
+    team = {"decision": "individual_team", "family_informed": True, "member_unit_ids": ["skola-ostra", RECIPIENT_UNIT]}
+    _ok(w.client.post(f"{base}/team-decisions", json=team, headers=school))
+    _ok(w.client.post(f"{base}/support-coordinator", json={"staff_id": "kurator.ostra"}, headers=school))
+    rating = {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 2}]}
+    _ok(w.client.post(f"{base}/ratings", json=rating, headers=school))
+    _ok(w.client.put(f"{base}/plan", json=plan_payload(MATRIX_TIME.date()), headers=w.headers("recipient_unit")), 200)
+    request = {"recipients": [{"unit_id": RECIPIENT_UNIT}], "categories": CONSENTED, "purpose": "Stöd i skolan"}
+    child.consent_id = _ok(w.client.post(f"{base}/consents", json=request, headers=school))["consent_id"]
+    steps = _ok(w.client.get(f"{base}/timeline", headers=school), 200)["steps"]
+    child.event_ids = [s["event_id"] for s in steps]
+    reads = _ok(w.client.get(f"{API}/audit/access-log", params={"child_id": child.child_id}, headers=w.headers("auditor")), 200)
+    child.access_ids = [e["event_id"] for e in reads]
+    return child
+
+
+def command_body(path: str, child: Child) -> Any:
+    needs = [{"area": "trygghet", "statements": [], "note": "Oro"}]
+    bodies: dict[str, Any] = {
+        "/children": {"personnummer": fresh_number(), "given_name": "Ny", "family_name": "Elev", "guardians": []},
+        "/discovery-cards": card_payload("skola-ostra"),
+        "/barnkontakt": {"staff_id": "rektor.ostra"},
+        "/barnkontakt/delegations": {"staff_id": "sjukskoterska.bvc", "reason": "Ledighet"},
+        "/discovery-cards/{card_id}/feedback": {"message": "Barnkontakt utsedd"},
+        "/conversations": {"with_whom": "child", "age_group": "13-15", "summary": "Samtal"},
+        "/team-decisions": {"decision": "individual_team", "family_informed": True, "member_unit_ids": ["skola-ostra", RECIPIENT_UNIT]},
+        "/ratings": {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 3}]},
+        "/team-meetings": {"participant_unit_ids": ["skola-ostra", RECIPIENT_UNIT], "advice": "Fortsätt"},
+        "/support-coordinator": {"staff_id": "kurator.ostra"},
+        "/plan": plan_payload(MATRIX_TIME.date()),
+        "/plan/actions/{action_id}/completion": {"note": "Klart"},
+        "/follow-ups": {"summary": "Uppföljning", "compass": [{"area": "trygghet", "score": 4.0}]},
+        "/needs-met": {"follow_up_compass": [{"area": "trygghet", "score": 5.0}], "summary": "Klart"},
+        "/concern-reports": {"to_unit_id": "soc-ystad", "unmet_needs": needs, "description": "Oro för barnet"},
+        "/home-visits": {"visit": 1, "notes": "Första besöket"},
+        "/agency-summaries": {"health": "Egen uppgift"},
+        "/withheld-information": {"event_ids": child.event_ids[-1:], "reason": "Sekretess mot vårdnadshavare"},
+        "/consents": {"recipients": [{"unit_id": RECIPIENT_UNIT}], "categories": ["needs"], "purpose": "Stöd"},
+        "/audit/reviews": {"child_id": child.child_id, "access_event_ids": child.access_ids[:1], "outcome": "justified"},
+    }
+    for key, body in bodies.items():
+        if path.endswith(key):
+            return body
+    return None
+
+
+def command_url(path: str, child: Child) -> str:
+    return path.format(child_id=child.child_id, card_id=child.card_id, consent_id=child.consent_id, action_id="a1")
+
+
+# -- the table ------------------------------------------------------------------------------------------
+
+UNAUTHENTICATED = {"no_token": 401, "expired_token": 401, "unknown_key": 401}
+FAMILY_ONLY_READ = {"guardian": 200, "child": 200}
+AUDITORS_ONLY = {"auditor": 200}
+REFUSED = (403, 404, 409, 422)
+"""Another area's staff or an unrelated caller: never a 2xx; the API may answer 403 or 404 before the
+body is checked, or 409/422 when the body names units or staff of an area that is not the caller's."""
+
+
+def row(allowed: dict[str, Any], default: Any = 403, **overrides: Any) -> dict[str, Any]:
+    """Every caller's expected status: ``allowed``, then ``overrides``, else ``default``; no token, 401."""
+    table = {p: default for p in PRINCIPALS}
+    table.update(allowed)
+    table.update(overrides)
+    table.update(UNAUTHENTICATED)
+    return table
+
+
+OPEN = {p: 200 for p in PRINCIPALS}
+CHILD_READ = {"own_unit": 200, "guardian": 200, "child": 200}
+"""A child's record: its Barnkontakt's unit (own record and what was sent to it), the family;
+pupil health only while the consent is in effect (see ``expected``)."""
+
+READS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/health"): OPEN,
+    ("get", "/api/v1/children/{child_id}"): row(CHILD_READ, other_tenant=404),
+    ("get", "/api/v1/children/{child_id}/timeline"): row(CHILD_READ, other_tenant=404),
+    ("get", "/api/v1/children/{child_id}/access-log"): row(FAMILY_ONLY_READ),
+    ("get", "/api/v1/children/{child_id}/consents"): row(CHILD_READ, other_tenant=404),
+    ("get", "/api/v1/case-list"): row({"own_unit": 200, "recipient_unit": 200, "other_tenant": 200}),
+    ("get", "/api/v1/me/children"): row({"guardian": 200, "other_guardian": 200, "child": 200}),
+    ("get", "/api/v1/audit/access-log"): row(AUDITORS_ONLY),
+    ("get", "/api/v1/audit/flagged"): row(AUDITORS_ONLY),
+    ("get", "/api/v1/audit/reviews"): row(AUDITORS_ONLY),
+    ("get", "/api/v1/audit/review-sample"): row(AUDITORS_ONLY),
+    ("get", "/api/v1/transparency/checkpoint"): row({}, 200),
+    ("get", "/api/v1/transparency/key"): row({}, 200),
+    # Every signed-in caller may ask; without its required query parameters the answer is 422.
+    ("get", "/api/v1/transparency/consistency"): row({}, 422),
+    ("get", "/api/v1/transparency/inclusion"): row({}, 422),
+}
+
+STAFF_STEP = {"own_unit": 201, "recipient_unit": 201}
+"""A step any unit of the child's team may take."""
+BARNKONTAKT_STEP = {"own_unit": 201}
+FAMILY_ANSWER = {"guardian": 201, "child": 201, "other_guardian": 409}
+"""A guardian without custody of this child is refused as a party that may not answer (409 Consent refused)."""
+
+COMMANDS: dict[tuple[str, str], dict[str, Any]] = {
+    # Any member of staff of the area registers a child, submits a card or files a concern report.
+    ("post", "/api/v1/children"): row({"own_unit": 201, "recipient_unit": 201, "other_unit": 201, "other_tenant": 201, "tenant_admin": 201}),
+    ("post", "/api/v1/children/{child_id}/discovery-cards"): row({**STAFF_STEP, "other_unit": 201}, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/concern-reports"): row({**STAFF_STEP, "other_unit": 201}, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/barnkontakt"): row({**BARNKONTAKT_STEP, "tenant_admin": 201}, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/barnkontakt/delegations"): row({**BARNKONTAKT_STEP, "tenant_admin": 201}, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/discovery-cards/{card_id}/feedback"): row(BARNKONTAKT_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/team-decisions"): row(BARNKONTAKT_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/support-coordinator"): row(BARNKONTAKT_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/conversations"): row(STAFF_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/ratings"): row(STAFF_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/team-meetings"): row(STAFF_STEP, other_tenant=REFUSED),
+    ("put", "/api/v1/children/{child_id}/plan"): row({"own_unit": 200, "recipient_unit": 200}, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/plan/actions/{action_id}/completion"): row(STAFF_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/follow-ups"): row(STAFF_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/needs-met"): row(STAFF_STEP, other_tenant=REFUSED),
+    ("post", "/api/v1/children/{child_id}/consents"): row(STAFF_STEP, other_tenant=REFUSED),
+    # The extended home-visit programme is child health care's (BVC); no caller here is of such a unit.
+    ("post", "/api/v1/children/{child_id}/home-visits"): row({}),
+    # A school and pupil health keep no agency summary of their own: the body is refused, whoever they are.
+    ("post", "/api/v1/children/{child_id}/agency-summaries"): row({}, own_unit=422, recipient_unit=422, other_unit=422, other_tenant=REFUSED),
+    # Only the unit that recorded a fact puts it under secrecy; the fact here is the school's.
+    ("post", "/api/v1/children/{child_id}/withheld-information"): row(
+        BARNKONTAKT_STEP, recipient_unit=422, other_unit=(403, 422), other_tenant=REFUSED
+    ),
+    ("post", "/api/v1/children/{child_id}/consents/{consent_id}/grant"): row(FAMILY_ANSWER),
+    ("post", "/api/v1/children/{child_id}/consents/{consent_id}/decline"): row(FAMILY_ANSWER),
+    ("post", "/api/v1/children/{child_id}/consents/{consent_id}/withdraw"): row(FAMILY_ANSWER),
+    ("post", "/api/v1/audit/reviews"): row({"auditor": 201}),
+}
+
+
+
+def expected(method: str, path: str, principal: str, state: str) -> Any:
+    want = READS[(method, path)][principal]
+    if principal == "recipient_unit" and path in {"/api/v1/children/{child_id}", "/api/v1/children/{child_id}/timeline"}:
+        return 200 if state == "granted" else 403
+    return want
+
+
+def published(client: TestClient[Any]) -> set[tuple[str, str]]:
+    document = client.get(SCHEMA).json()
+    return {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def matches(status: int, want: Any) -> bool:
+    return status in want if isinstance(want, tuple) else status == want
+
+
+# -- the tests ------------------------------------------------------------------------------------------
+
+
+def test_the_table_names_every_published_operation_and_every_route(world: World) -> None:
+    table = set(READS) | set(COMMANDS)
+    routes = {
+        (method.lower(), route.path.replace(":uuid", "").replace(":str", ""))
+        for route in world.client.app.routes
+        for method in getattr(route, "methods", ())
+        if method not in {"HEAD", "OPTIONS"} and not route.path.startswith(f"{API}/schema")
+    }
+    assert published(world.client) - table == set()
+    assert routes - table == set()
+    assert table - published(world.client) == set()
+    for cells in (*READS.values(), *COMMANDS.values()):
+        assert set(cells) == set(PRINCIPALS)
+
+
+CHILD_READS = sorted(k for k in READS if "{child_id}" in k[1])
+READ_CELLS = [
+    pytest.param(m, p, who, state, id=f"{m} {p.removeprefix(API)} {who} {state}")
+    for m, p in CHILD_READS
+    for state in STATES
+    for who in PRINCIPALS
+]
+
+
+@pytest.mark.parametrize(("method", "path", "who", "state"), READ_CELLS)
+def test_reads_of_a_child(world: World, method: str, path: str, who: str, state: str) -> None:
+    child = world.children[state]
+    response = world.client.get(path.format(child_id=child.child_id), headers=world.headers(who, child))
+    want = expected(method, path, who, state)
+
+    assert matches(response.status_code, want), response.text
+    assert response.headers["cache-control"] == "no-store"
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert child.personnummer not in response.text and "Elsa" not in response.text
+        return
+    others = [c.child_id for c in world.children.values() if c is not child] + [world.bystander, world.foreign]
+    assert not any(other in response.text for other in others)
+    if path.endswith("{child_id}"):
+        view = response.json()
+        assert view["child_id"] == child.child_id
+        categories = {i["category"] for i in view["items"]}
+        if who == "own_unit":
+            # Its own record and the card sent to it; never the police's own summary, nothing by consent.
+            assert "police" not in categories
+            assert {i["basis"] for i in view["items"]} <= {"own_record", "sent_to_unit"}
+        if who == "recipient_unit":
+            assert categories <= set(CONSENTED)
+            assert {i["basis"] for i in view["items"]} == {"consent"}
+        if who in ("guardian", "child"):
+            assert {i["basis"] for i in view["items"]} == {"custody" if who == "guardian" else "data_subject"}
+
+
+LIST_READS = sorted(k for k in READS if "{child_id}" not in k[1])
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+@pytest.mark.parametrize(("method", "path"), LIST_READS, ids=[p for _, p in LIST_READS])
+def test_reads_across_children(world: World, method: str, path: str, who: str) -> None:
+    response = world.client.get(path, headers=world.headers(who))
+
+    assert matches(response.status_code, READS[(method, path)][who]), response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        return
+    ystad = {c.child_id for c in world.children.values()} | {world.bystander}
+    if who == "other_tenant":
+        assert not any(child_id in response.text for child_id in ystad)
+    elif path.startswith(API) and response.headers["content-type"].startswith("application/json"):
+        assert world.foreign not in response.text
+    if path.endswith("/me/children"):
+        # The first guardian is also a guardian of the child in the other area, and of each command's child.
+        mine = {c["child_id"] for c in response.json()}
+        states = {c.child_id for c in world.children.values()}
+        if who == "guardian":
+            assert states <= mine and not mine & {world.bystander, world.foreign}
+        else:
+            assert mine == ({world.bystander} if who == "other_guardian" else {world.children["granted"].child_id})
+
+
+COMMAND_CELLS = [
+    pytest.param(m, p, who, id=f"{m} {p.removeprefix(API)} {who}") for (m, p) in sorted(COMMANDS) for who in PRINCIPALS
+]
+
+
+@pytest.mark.parametrize(("method", "path", "who"), COMMAND_CELLS)
+def test_commands(world: World, method: str, path: str, who: str) -> None:
+    """Each command on a child of its own; a refused command records nothing."""
+    want = COMMANDS[(method, path)][who]
+    allowed = isinstance(want, int) and 200 <= want < 300
+    child = build_case(world, with_barnkontakt=not path.endswith("/barnkontakt")) if allowed else world.shared_case
+    before = world.rt.hub.log_length()
+    response = world.client.request(
+        method.upper(), command_url(path, child), json=command_body(path, child), headers=world.headers(who, child)
+    )
+
+    assert matches(response.status_code, want), response.text
+    if not allowed:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert world.rt.hub.log_length() == before
+
+
+def test_denied_reads_of_a_child_are_in_the_auditors_access_log(world: World) -> None:
+    child = world.children["granted"]
+    for who in ("other_unit", "auditor", "other_guardian", "tenant_admin"):
+        assert world.client.get(f"{API}/children/{child.child_id}", params={"purpose": f"attempt by {who}"}, headers=world.headers(who, child)).status_code == 403
+
+    log = world.client.get(f"{API}/audit/access-log", params={"child_id": child.child_id, "limit": 1000}, headers=world.headers("auditor"))
+
+    assert log.status_code == 200
+    denied = [e for e in log.json() if e["allowed"] is False]
+    by = {e["accessor_id"] for e in denied}
+    assert {"forskola.solen", "granskare.ystad", "admin.ystad"} <= by
+    school = [e for e in denied if e["accessor_id"] == "forskola.solen" and e["purpose"] == "attempt by other_unit"]
+    assert school and school[0]["unit_id"] == "forskola-solen" and school[0]["categories"] == []
+    assert set(school[0]["denied_categories"]) >= {"identity", "needs"}
+    assert any(e["purpose"] == "attempt by other_guardian" and e["role"] == "guardian" for e in denied)
