@@ -92,23 +92,12 @@ class AccessLogView(View):
         limit: int = 500,
         offset: int = 0,
     ) -> list[AccessEntry]:
-        where, params = ["tenant_id = ?"], [tenant_id]
-        if child_id is not None:
-            where.append("child_id = ?")
-            params.append(str(child_id))
-        if accessor_id is not None:
-            where.append("accessor_id = ?")
-            params.append(accessor_id)
-        if unit_id is not None:
-            where.append("accessor_unit = ?")
-            params.append(unit_id)
-        if since is not None:
-            where.append("accessed_at >= ?")
-            params.append(since.astimezone(UTC).isoformat())
-        if until is not None:
-            where.append("accessed_at < ?")
-            params.append(until.astimezone(UTC).isoformat())
-        sql = f"SELECT * FROM access_log WHERE {' AND '.join(where)} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608 - fixed clauses
+        where, params = _filters(
+            tenant_id,
+            {"child_id": str(child_id) if child_id else None, "accessor_id": accessor_id, "accessor_unit": unit_id},
+            "accessed_at", since, until,
+        )
+        sql = f"SELECT * FROM access_log WHERE {where} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608 - fixed clauses
         with self.read() as c:
             c.execute(sql, (*params, limit, offset))
             return [_entry(r) for r in c.fetchall()]
@@ -117,14 +106,12 @@ class AccessLogView(View):
         self, tenant_id: str, *, since: datetime, until: datetime, exclude_role: Role | None = None
     ) -> list[int]:
         """The log positions of the reads in ``[since, until)``, in order: what a sample is drawn from."""
-        where, params = ["tenant_id = ?", "accessed_at >= ?", "accessed_at < ?"], [
-            tenant_id, since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()
-        ]
+        where, params = _filters(tenant_id, {}, "accessed_at", since, until)
         if exclude_role is not None:
-            where.append("accessor_role <> ?")
+            where += " AND accessor_role <> ?"
             params.append(exclude_role.value)
         with self.read() as c:
-            c.execute(f"SELECT position FROM access_log WHERE {' AND '.join(where)} ORDER BY position", params)  # noqa: S608
+            c.execute(f"SELECT position FROM access_log WHERE {where} ORDER BY position", params)  # noqa: S608
             return [int(r["position"]) for r in c.fetchall()]
 
     def at_positions(self, tenant_id: str, positions: list[int]) -> list[AccessEntry]:
@@ -162,17 +149,8 @@ class AccessLogView(View):
         offset: int = 0,
     ) -> list[ReviewEntry]:
         """Auditors' findings in the tenant, in log order."""
-        where, params = ["tenant_id = ?"], [tenant_id]
-        if child_id is not None:
-            where.append("child_id = ?")
-            params.append(str(child_id))
-        if since is not None:
-            where.append("reviewed_at >= ?")
-            params.append(since.astimezone(UTC).isoformat())
-        if until is not None:
-            where.append("reviewed_at < ?")
-            params.append(until.astimezone(UTC).isoformat())
-        sql = f"SELECT * FROM access_reviews WHERE {' AND '.join(where)} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608
+        where, params = _filters(tenant_id, {"child_id": str(child_id) if child_id else None}, "reviewed_at", since, until)
+        sql = f"SELECT * FROM access_reviews WHERE {where} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608
         with self.read() as c:
             c.execute(sql, (*params, limit, offset))
             return [_review(r) for r in c.fetchall()]
@@ -199,6 +177,25 @@ class AccessLogView(View):
             c.execute("SELECT COUNT(*) AS n FROM access_log")
             row = c.fetchone()
             return int(row["n"]) if row else 0
+
+
+def _filters(
+    tenant_id: str, equal: dict[str, Any], time_column: str, since: datetime | None, until: datetime | None
+) -> tuple[str, list[Any]]:
+    """A ``WHERE`` clause over fixed column names: the tenant, each given column equal to
+    its value (``None`` leaves it out), and ``[since, until)`` on ``time_column``."""
+    where, params = ["tenant_id = ?"], [tenant_id]
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        where.append(f"{time_column} >= ?")
+        params.append(since.astimezone(UTC).isoformat())
+    if until is not None:
+        where.append(f"{time_column} < ?")
+        params.append(until.astimezone(UTC).isoformat())
+    return " AND ".join(where), params
 
 
 def _entry(row: Any) -> AccessEntry:
