@@ -14,6 +14,10 @@ relay's (:mod:`adapters.jetstream_relay`).
   named a revocation notice (``backa.v1.ConsentRevoked``) that lists the categories the
   unit may no longer use for that child: those it could see through the consent and
   cannot see now on any other basis.
+- An erasure (``RecordErased``) sends every unit of the tenant an erasure notice
+  (``backa.v1.RecordErasedNotice``) with the child's id and nothing else: the hub can no
+  longer tell which unit was sent what, and a copy an agency keeps is its own to erase
+  under the law it keeps records by.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from contracts.events import (
     Event,
     FeedbackSent,
     InformationAccessed,
+    RecordErased,
 )
 from contracts.vocabulary import UnitKind
 from consent import (
@@ -50,6 +55,7 @@ from consent import (
 SUBJECT_ROOT = "backa.v1"
 STREAM_SUBJECTS = f"{SUBJECT_ROOT}.>"
 REVOCATION_TYPE = "backa.v1.ConsentRevoked"
+ERASURE_TYPE = "backa.v1.RecordErasedNotice"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
@@ -110,6 +116,9 @@ class Delivery:
     body: dict[str, Any] = field(compare=False)
     """The plaintext: never leaves the relay unsealed."""
     traceparent: str | None = field(default=None, compare=False)
+    child_id: str | None = field(default=None, compare=False)
+    """Whose information the message carries, so that an erasure can take it back out of
+    the stream; ``None`` for an erasure notice, which must stay."""
 
 
 def sent_to(fact: Event) -> str | None:
@@ -139,6 +148,8 @@ def plan_deliveries(
     if isinstance(fact, (InformationAccessed, AccessReviewed)):
         return []
     units = sorted((r for r in recipients if r.tenant_id == fact.tenant_id), key=lambda r: r.unit_id)
+    if isinstance(fact, RecordErased):
+        return [replace(n, traceparent=entry.traceparent) for n in erasure_notices(fact, units)]
     parts = _Parts(fact)
     out = [d for r in units if (d := parts.delivery(r, facts_now, at, rules, entry.traceparent)) is not None]
     if isinstance(fact, ConsentWithdrawn) and facts_before is not None:
@@ -198,6 +209,7 @@ class _Parts:
             occurred_at=fact.occurred_at,
             body={"event": {**self.envelope, **fields}, "access": access},
             traceparent=traceparent,
+            child_id=str(fact.child_id),
         )
 
 
@@ -242,18 +254,44 @@ def revocation_notices(
                     "withdrawal_event_id": str(fact.event_id),
                     "withdrawn_by": fact.party.kind.value,
                 },
+                child_id=str(fact.child_id),
             )
         )
     return out
 
 
+def erasure_notices(fact: RecordErased, units: Iterable[UnitRecipient]) -> list[Delivery]:
+    """A notice to each unit that the child's record in the hub is erased. The reason is
+    the administrator's and stays in the hub."""
+    return [
+        Delivery(
+            tenant_id=fact.tenant_id,
+            unit_id=unit.unit_id,
+            subject=unit_subject(fact.tenant_id, unit.unit_id, ERASURE_TYPE),
+            msg_id=f"{fact.event_id}:{unit.unit_id}:erased",
+            type_name=ERASURE_TYPE,
+            occurred_at=fact.occurred_at,
+            body={
+                "notice": "record_erased",
+                "tenant_id": fact.tenant_id,
+                "child_id": str(fact.child_id),
+                "erased_at": fact.occurred_at.isoformat(),
+                "erasure_event_id": str(fact.event_id),
+            },
+        )
+        for unit in units
+    ]
+
+
 __all__ = [
+    "ERASURE_TYPE",
     "REVOCATION_TYPE",
     "STREAM_SUBJECTS",
     "SUBJECT_ROOT",
     "Delivery",
     "LogEntry",
     "UnitRecipient",
+    "erasure_notices",
     "is_subject_token",
     "plan_deliveries",
     "revocation_notices",

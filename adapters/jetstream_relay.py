@@ -13,6 +13,11 @@ message ids, however long it was away.
 The relay is not in the command path: commands commit whether NATS is up or not. When
 NATS is down the relay retries with growing pauses and catches up when it returns.
 
+An erasure takes the child's messages back: the relay remembers, beside its position,
+the stream sequence of every message that carries a child's information, and when it
+reads the child's ``RecordErased`` it deletes those from the stream before it moves
+past the erasure. What an agency has already fetched is the agency's.
+
 Only one relay may follow a hub's log into one stream at a time.
 """
 
@@ -30,7 +35,7 @@ from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from consent import ChildFacts, PolicyRules
-from contracts.events import ConsentWithdrawn
+from contracts.events import ConsentWithdrawn, RecordErased
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -105,9 +110,21 @@ class RelayPosition:
 
 
 class PositionStore(Protocol):
+    """The relay's position, and which stream messages carry which child's information."""
+
     def load(self) -> RelayPosition: ...
 
     def save(self, position: RelayPosition) -> None: ...
+
+    def remember(self, sent: Sequence[tuple[str, int]]) -> None:
+        """``(child id, stream sequence)`` of messages just acknowledged."""
+        ...
+
+    def sent(self, child_id: str) -> list[int]:
+        """The stream sequences of the child's messages not yet taken back."""
+        ...
+
+    def forget(self, child_id: str, seqs: Sequence[int]) -> None: ...
 
 
 class SQLitePositionStore:
@@ -124,6 +141,11 @@ class SQLitePositionStore:
             "CREATE TABLE IF NOT EXISTS relay_position ("
             "name TEXT PRIMARY KEY, position INTEGER NOT NULL, stream_seq INTEGER NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS relay_sent ("
+            "name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq INTEGER NOT NULL, "
+            "PRIMARY KEY (name, child_id, stream_seq))"
+        )
 
     def load(self) -> RelayPosition:
         row = self._db.execute(
@@ -136,6 +158,23 @@ class SQLitePositionStore:
             "INSERT INTO relay_position (name, position, stream_seq) VALUES (?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET position = excluded.position, stream_seq = excluded.stream_seq",
             (self.name, position.position, position.stream_seq),
+        )
+
+    def remember(self, sent: Sequence[tuple[str, int]]) -> None:
+        if sent:
+            self._db.executemany(
+                "INSERT INTO relay_sent VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [(self.name, c, q) for c, q in sent]
+            )
+
+    def sent(self, child_id: str) -> list[int]:
+        rows = self._db.execute(
+            "SELECT stream_seq FROM relay_sent WHERE name = ? AND child_id = ? ORDER BY stream_seq", (self.name, child_id)
+        )
+        return [int(r[0]) for r in rows]
+
+    def forget(self, child_id: str, seqs: Sequence[int]) -> None:
+        self._db.executemany(
+            "DELETE FROM relay_sent WHERE name = ? AND child_id = ? AND stream_seq = ?", [(self.name, child_id, q) for q in seqs]
         )
 
     def close(self) -> None:
@@ -153,11 +192,18 @@ class PostgresPositionStore:
         self.name = name
         self._db = psycopg.connect(conninfo, autocommit=True)
         self._table = sql.Identifier(schema, "relay_position")
+        self._sent = sql.Identifier(schema, "relay_sent")
         self._sql = sql
         self._db.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, position BIGINT NOT NULL, stream_seq BIGINT NOT NULL)"
             ).format(self._table)
+        )
+        self._db.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq BIGINT NOT NULL, "
+                "PRIMARY KEY (name, child_id, stream_seq))"
+            ).format(self._sent)
         )
 
     def load(self) -> RelayPosition:
@@ -174,6 +220,28 @@ class PostgresPositionStore:
             ).format(self._table),
             (self.name, position.position, position.stream_seq),
         )
+
+    def remember(self, sent: Sequence[tuple[str, int]]) -> None:
+        if sent:
+            with self._db.cursor() as cur:
+                cur.executemany(
+                    self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(self._sent),
+                    [(self.name, c, q) for c, q in sent],
+                )
+
+    def sent(self, child_id: str) -> list[int]:
+        rows = self._db.execute(
+            self._sql.SQL("SELECT stream_seq FROM {} WHERE name = %s AND child_id = %s ORDER BY stream_seq").format(self._sent),
+            (self.name, child_id),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def forget(self, child_id: str, seqs: Sequence[int]) -> None:
+        with self._db.cursor() as cur:
+            cur.executemany(
+                self._sql.SQL("DELETE FROM {} WHERE name = %s AND child_id = %s AND stream_seq = %s").format(self._sent),
+                [(self.name, child_id, q) for q in seqs],
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -227,6 +295,8 @@ class RelayStats:
     already_stored: int = 0
     retries: int = 0
     batches: int = 0
+    taken_back: int = 0
+    """Messages deleted from the stream because their child was erased."""
     errors: Counter[str] = field(default_factory=Counter)
     """Failed attempts by kind of fault."""
 
@@ -283,7 +353,8 @@ class JetStreamRelay:
         self.position = positions.load()
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
-        self._already: set[str] = set()
+        self._already: dict[str, int] = {}
+        """Message id to stream sequence of what the stream holds beyond the recorded position."""
         self._ready = False
 
     def _deliverable(self, recipients: Sequence[UnitRecipient]) -> tuple[UnitRecipient, ...]:
@@ -325,7 +396,7 @@ class JetStreamRelay:
         recorded = self.position.stream_seq
         begin = first if recorded > last else recorded + 1  # a stream made anew starts again at 1
         begin = max(begin, first, last - MAX_SCAN + 1)
-        found: set[str] = set()
+        found: dict[str, int] = {}
         for seq in range(begin, last + 1):
             try:
                 msg = await self.js.get_msg(self.stream.name, seq=seq)
@@ -333,7 +404,7 @@ class JetStreamRelay:
                 continue
             msg_id = (msg.headers or {}).get(Header.MSG_ID.value)
             if msg_id:
-                found.add(msg_id)
+                found[msg_id] = seq
         if found:
             log.info("the stream already holds %d message(s) after the recorded position; they are not sent again", len(found))
         self._already = found
@@ -365,15 +436,39 @@ class JetStreamRelay:
                     in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
                     if len(in_flight) > 1:
                         done, publishing = in_flight.pop(0)
-                        self._settle(done, await publishing)
+                        await self._settled(done, publishing)
                 while in_flight:
                     done, publishing = in_flight.pop(0)
-                    self._settle(done, await publishing)
+                    await self._settled(done, publishing)
             finally:
                 for _, publishing in in_flight:
                     publishing.cancel()
                 await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
             read += len(ahead)
+
+    async def _settled(self, entries: Sequence[LogEntry], publishing: asyncio.Future[list[PubAck]]) -> None:
+        acks = await publishing
+        await self._take_back_erased(entries)
+        self._settle(entries, acks)
+
+    async def _take_back_erased(self, entries: Sequence[LogEntry]) -> None:
+        """For each erasure in the batch, delete the child's messages from the stream, so
+        that what no agency has fetched yet is never fetched. Done before the position
+        moves past the erasure: if it fails, the batch and this are done again."""
+        for entry in entries:
+            if not isinstance(entry.fact, RecordErased):
+                continue
+            child_id = str(entry.fact.child_id)
+            seqs = self.positions.sent(child_id)
+            for seq in seqs:
+                try:
+                    await self.js.delete_msg(self.stream.name, seq)
+                except NotFoundError:
+                    pass  # aged out, or deleted before a restart
+            self.positions.forget(child_id, seqs)
+            self.stats.taken_back += len(seqs)
+            if seqs:
+                log.info("an erasure took %d message(s) back out of the stream", len(seqs))
 
     def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck]) -> None:
         """A batch's deliveries are all acknowledged: record the position after it. The next
@@ -418,7 +513,9 @@ class JetStreamRelay:
     async def _publish_all(self, deliveries: Sequence[Delivery]) -> list[PubAck]:
         todo = [d for d in deliveries if d.msg_id not in self._already]
         self.stats.already_stored += len(deliveries) - len(todo)
+        stored = [(d.child_id, self._already[d.msg_id]) for d in deliveries if d.child_id and d.msg_id in self._already]
         if not todo:
+            self.positions.remember(stored)
             return []
         try:
             results = await asyncio.wait_for(
@@ -430,6 +527,7 @@ class JetStreamRelay:
         if errors:
             raise errors[0]
         acks = [r for r in results if isinstance(r, PubAck)]
+        self.positions.remember(stored + [(d.child_id, a.seq) for d, a in zip(todo, acks, strict=True) if d.child_id and a.seq])
         self.stats.published += sum(1 for a in acks if not a.duplicate)
         self.stats.already_stored += sum(1 for a in acks if a.duplicate)
         return acks

@@ -9,6 +9,7 @@ what happened, never to whom or why.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal
 from uuid import UUID
@@ -398,6 +399,31 @@ class AccessReviewed(Event):
     note: Text = carries(Category.ACCESS_LOG, default="", max_length=4000)
 
 
+class RecordErased(Event):
+    """The child's record was erased (GDPR art. 17; or registered in error): the child's
+    data key is destroyed, so every fact sealed under it is unreadable for good.
+
+    The last fact in the child's stream. It carries no personal data and is sealed under
+    the tenant's key rather than the child's, so the erasure itself stays on record for
+    the auditors after the child's key is gone. The actor is the tenant administrator.
+    """
+
+    reason: Text = carries(Category.ACCESS_LOG, min_length=1, max_length=1000)
+
+
+@dataclass(frozen=True)
+class ErasedFact:
+    """Stands in for a stored fact that no key opens any more: its child was erased.
+
+    The log keeps its place, so positions, versions and the Merkle tree stay as they
+    were; what it said, and when, is gone. Never stored, never published; whoever reads
+    the log passes over it.
+    """
+
+    child_id: UUID
+    type_name: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -425,6 +451,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         InformationWithheld,
         InformationAccessed,
         AccessReviewed,
+        RecordErased,
     )
 }
 """Every published event by its type name."""

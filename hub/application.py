@@ -60,9 +60,11 @@ from hub.errors import (
     ChildAlreadyRegisteredError,
     ChildNotFoundError,
     ConflictError,
+    ErasureUnavailableError,
     InvalidInputError,
     NoBasisError,
     NotPermittedError,
+    RecordErasedError,
     StoreUnavailableError,
 )
 from hub.identity import BlindIndex, parse_identity_number
@@ -146,7 +148,7 @@ class BackaHub(Application):
         self.blind_index = blind_index
         self.views = views
         self.record_reads = record_reads
-        self.follower = LogFollower(self, views.projections())
+        self.follower = LogFollower(self, views.projections(), on_erased=self._erased)
         self.committer = GroupCommitter(self.save, on_commit=self.follower.remember)
         self._committed = 0
         """The last log position a commit of this process reached."""
@@ -182,6 +184,7 @@ class BackaHub(Application):
             raise StoreUnavailableError("the event store cannot be reached") from None
         if not isinstance(child, Child) or child.tenant_id != tenant_id:
             raise ChildNotFoundError(child_id)
+        child.check_not_erased()
         return child
 
     def _save(self, *items: Any) -> None:
@@ -239,6 +242,7 @@ class BackaHub(Application):
         for attempt in range(SAVE_ATTEMPTS):
             child = self._cached(p.tenant_id, child_id) if attempt == 0 else None
             child = child or self._load(p.tenant_id, child_id)
+            child.check_not_erased()
             try:
                 result = verb(child)
             except ValidationError as e:
@@ -723,6 +727,64 @@ class BackaHub(Application):
         )
 
     @traced("command")
+    def erase_child(self, p: Principal, child_id: UUID, *, reason: str) -> None:
+        """Erase the child's record (GDPR art. 17): record the erasure, then destroy the
+        child's key, so that every fact sealed under it, in the log and in the views, is
+        unreadable for good; the views then drop what they held of the child.
+
+        Only the tenant's administrator may. The erasure is appended before the key is
+        destroyed: a process that stops in between destroys the key when its views reach
+        the erasure (:meth:`_erased`), so an erasure on record is never left undone.
+        """
+        if p.kind is not ViewerKind.STAFF or not p.has(Role.TENANT_ADMIN):
+            raise NotPermittedError("only the cooperation area's administrator may erase a child's record")
+        if not callable(getattr(self.sealer, "destroy", None)):
+            raise ErasureUnavailableError(
+                "this hub stores its log without per-child keys, so no record can be erased (turn on BACKA_ENCRYPT_LOG)"
+            )
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInputError("say why the record is erased", field="reason")
+
+        def verb(child: Child) -> Recorded:
+            child.erase(self._actor(p), self.now(), reason=reason)
+            return child._pending[-1]
+
+        erasure = self._command(p, child_id, verb)
+        try:
+            self._erased(erasure)
+        except Exception as e:
+            log.error("an erasure is on record but its key could not be destroyed yet (%s)", type(e).__name__)
+            raise StoreUnavailableError(
+                "the erasure is on record, but the key store could not be reached to destroy the key; "
+                "every hub process destroys it when it next reads the erasure"
+            ) from None
+
+    def _erased(self, erasure: Recorded) -> None:
+        """Make an erasure on record take effect in this process: the key destroyed (once),
+        and nothing of the child left in memory for the views or a command to use (the
+        follower calls this for every erasure it reads, whichever process recorded it)."""
+        child_id = erasure.originator_id
+        sealer: Any = self.sealer
+        if callable(getattr(sealer, "destroy", None)):
+            if not sealer.is_destroyed(child_id):
+                sealer.destroy(child_id)
+            sealer.forget_cached(child_id)
+        self.follower.forget(child_id)
+        cache = self.repository.cache
+        if cache is not None:
+            with self._position_lock:
+                try:
+                    known = cache.get(child_id)
+                except KeyError:
+                    known = None
+                if isinstance(known, Child) and known.version < erasure.originator_version:
+                    erased = copy.deepcopy(known)
+                    erased.apply(erasure)  # what it knew is dropped with it
+                    cache.put(child_id, erased)
+        self.follower.wake()
+
+    @traced("command")
     def withhold_information(self, p: Principal, child_id: UUID, *, event_ids: list[UUID], reason: str) -> None:
         self._require_staff(p)
         self._command(
@@ -846,7 +908,10 @@ class BackaHub(Application):
             if not concerns_unit(doc, unit_id):
                 continue
             row = case_row(doc, at.date())
-            child = self._load(p.tenant_id, row.child_id)
+            try:
+                child = self._load(p.tenant_id, row.child_id)
+            except RecordErasedError:
+                continue  # erased by another process; the views drop it when they follow
             facts = child.facts()
             viewer = self.viewer(p)
             name = None
@@ -893,7 +958,7 @@ class BackaHub(Application):
         for child_id in ids:
             try:
                 child = self._load(p.tenant_id, child_id)
-            except ChildNotFoundError:
+            except (ChildNotFoundError, RecordErasedError):
                 continue
             d = decide(self.viewer(p), child.facts(), Information(Category.IDENTITY), self.now(), self.rules)
             if d.allowed:

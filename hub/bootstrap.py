@@ -332,43 +332,46 @@ def bootstrap(
         checker()
         return StoreUnavailableError("the store cannot be reached")
 
-    if postgres:
-        config = PostgresConfig.from_url(settings.database_url or "")
-        env = config.log_env()
-        database = config.views()
-        pools.append(database.datastore.pool)
-        try:
-            database.create_schema()
-        except BaseException:
-            database.close()
-            raise
-        views = Views(
-            ChildRecordView(database, unreachable=_store_unavailable),
-            CaseListView(database, unreachable=_store_unavailable),
-            AccessLogView(database, unreachable=_store_unavailable),
-        )
-    elif memory:
-        env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-        views = Views(
-            ChildRecordView(memory_db_name("record"), unreachable=_store_unavailable),
-            CaseListView(memory_db_name("cases"), unreachable=_store_unavailable),
-            AccessLogView(memory_db_name("access"), unreachable=_store_unavailable),
-        )
-    else:
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(data_dir / "events.sqlite"),
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
-        views = Views(
-            ChildRecordView(str(data_dir / "view_child_record.sqlite"), unreachable=_store_unavailable),
-            CaseListView(str(data_dir / "view_case_list.sqlite"), unreachable=_store_unavailable),
-            AccessLogView(str(data_dir / "view_access_log.sqlite"), unreachable=_store_unavailable),
-        )
+    keys = child_key_sealer(settings, ring) if ring is not None else None
+    rows = sealer or keys  # view rows are sealed under the same per-child keys as the log
+    rows = rows if callable(getattr(rows, "seal_row", None)) else None
     try:
-        keys = child_key_sealer(settings, ring) if ring is not None else None
+        if postgres:
+            config = PostgresConfig.from_url(settings.database_url or "")
+            env = config.log_env()
+            database = config.views()
+            pools.append(database.datastore.pool)
+            try:
+                database.create_schema()
+            except BaseException:
+                database.close()
+                raise
+            views = Views(
+                ChildRecordView(database, unreachable=_store_unavailable, rows=rows),
+                CaseListView(database, unreachable=_store_unavailable, rows=rows),
+                AccessLogView(database, unreachable=_store_unavailable, rows=rows),
+            )
+        elif memory:
+            env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+            views = Views(
+                ChildRecordView(memory_db_name("record"), unreachable=_store_unavailable, rows=rows),
+                CaseListView(memory_db_name("cases"), unreachable=_store_unavailable, rows=rows),
+                AccessLogView(memory_db_name("access"), unreachable=_store_unavailable, rows=rows),
+            )
+        else:
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(data_dir / "events.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+            views = Views(
+                ChildRecordView(str(data_dir / "view_child_record.sqlite"), unreachable=_store_unavailable, rows=rows),
+                CaseListView(str(data_dir / "view_case_list.sqlite"), unreachable=_store_unavailable, rows=rows),
+                AccessLogView(str(data_dir / "view_access_log.sqlite"), unreachable=_store_unavailable, rows=rows),
+            )
     except BaseException:
-        views.close()
+        if keys is not None:
+            keys.close()
         raise
     env["CREATE_TABLE"] = "y"
     if settings.aggregate_cache:

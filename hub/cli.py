@@ -13,6 +13,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa keys rotate-kek --new FILE [--data-dir DIR]
     backa audit verify [--data-dir DIR] [--key KEY] [--checkpoint FILE ...]
     backa audit checkpoint [--data-dir DIR] [--out FILE]
+    backa forget CHILD --reason TEXT [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
 """
 
 from __future__ import annotations
@@ -352,6 +353,40 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Erase a child's record: the administrator's sign-in is checked like any request's,
+    the erasure is recorded in the log, and the child's key is destroyed. A running hub
+    on the same store drops the child from its views when it reads the erasure."""
+    import os
+    from uuid import UUID
+
+    from hub.bootstrap import bootstrap
+    from hub.errors import HubError
+
+    try:
+        child_id = UUID(args.child)
+    except ValueError:
+        _say("backa forget: CHILD must be a child id (a UUID)")
+        return EXIT_REFUSED
+    token = os.environ.get("BACKA_TOKEN", "").strip()
+    if not token:
+        _say("backa forget: set BACKA_TOKEN to the signed-in administrator's bearer token")
+        return EXIT_REFUSED
+    runtime = bootstrap(_settings(args))
+    try:
+        principal = runtime.verifier.verify(token)
+        runtime.hub.erase_child(principal, child_id, reason=args.reason)
+        runtime.hub.refresh_views()
+    except HubError as e:
+        _say(f"backa forget: refused: {e.detail}")
+        return EXIT_REFUSED
+    finally:
+        runtime.close()
+    _say(f"backa forget: the record of child {child_id} is erased; its key is destroyed and the erasure is on record")
+    _say("  copies already delivered to agencies are theirs to erase; each unit was sent an erasure notice by the relay")
+    return 0
+
+
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import InterfaceError, OperationalError
 
@@ -467,6 +502,15 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     sign.add_argument("--out", type=Path, default=None, help="write the signed note here instead of to standard output")
     sign.set_defaults(func=cmd_audit_checkpoint)
+
+    forget = sub.add_parser(
+        "forget",
+        help="erase a child's record by destroying its key (the administrator's token in BACKA_TOKEN)",
+    )
+    forget.add_argument("child", metavar="CHILD", help="the child's id")
+    forget.add_argument("--reason", required=True, help="why the record is erased (kept with the erasure, for the auditors)")
+    forget.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    forget.set_defaults(func=cmd_forget)
     return parser
 
 

@@ -1332,6 +1332,8 @@ def load_demo(
                 outcome=ReviewOutcome.JUSTIFIED, note="Läsningen hör till barnets stöd.",
             )
             counts["access_review"] += 1
+    if _erase_mistaken_registration(run, planner, end):
+        counts["erase_child"] += 1
     clock.set(end)
 
     users = _demo_users(hub, plans, states, end)
@@ -1347,6 +1349,32 @@ def load_demo(
     if data_dir is not None:
         write_demo_files(Path(data_dir), hub.directory, summary, seed=seed)
     return summary
+
+
+def _erase_mistaken_registration(run: _Run, planner: _Planner, end: datetime) -> bool:
+    """A child registered by mistake (a wrong number typed), whose record the administrator
+    erases half an hour later: the demo's erasure, for auditors to find. Only a log sealed per
+    child can be erased."""
+    hub = run.hub
+    if not callable(getattr(hub.sealer, "destroy", None)):
+        return False
+    at = hub.now() + timedelta(minutes=10)
+    if at + timedelta(minutes=30) > end:
+        return False
+    run.clock.set(at)
+    birth = at.astimezone(_local()).date() - timedelta(days=6 * 365)
+    child = planner.child_person(birth)
+    parent = planner.adult(birth, True, child.family_name)
+    child_id = hub.register_child(
+        run.staff("lena.ek"),
+        personnummer=child.personnummer,
+        given_name=child.given_name,
+        family_name=child.family_name,
+        guardians=[{"name": parent.name, "personnummer": parent.personnummer, "has_custody": True}],
+    )
+    run.clock.set(at + timedelta(minutes=30))
+    hub.erase_child(run.staff("birgitta.mattsson"), child_id, reason="Registrerad av misstag: fel personnummer angivet")
+    return True
 
 
 def _check_directory(directory: Directory) -> None:

@@ -30,6 +30,7 @@ from contracts.events import (
     ConsentWithdrawn,
     ConversationHeld,
     DiscoveryCardSubmitted,
+    ErasedFact,
     Event,
     FeedbackSent,
     FollowUpHeld,
@@ -37,6 +38,7 @@ from contracts.events import (
     InformationWithheld,
     NeedsMet,
     PlanAction,
+    RecordErased,
     PlanActionCompleted,
     PlanUpdated,
     RatingSubmitted,
@@ -56,7 +58,7 @@ from contracts.vocabulary import (
 from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_status, required_parties
 from consent.policy import ConsentStatus
 
-from hub.errors import ConsentError, InvalidInputError, OutOfOrderError
+from hub.errors import ConsentError, InvalidInputError, OutOfOrderError, RecordErasedError
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class Child:
         self.home_visits: set[HomeVisit] = set()
         self.event_origins: dict[UUID, str | None] = {}
         self.withheld: set[UUID] = set()
+        self.erased_at: datetime | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
         """A copy a command may change without touching the original (the repository's
@@ -419,11 +422,21 @@ class Child:
             consents=tuple(self.consents.values()),
             units_sent_to=frozenset(self.units_sent_to),
             concern_report_units=frozenset(self.concern_report_units),
+            erased=self.erased_at is not None,
         )
 
     # -- event mechanics -----------------------------------------------------------
 
+    def erase(self, actor: Actor, at: datetime, *, reason: str) -> None:
+        """Record that the child's record is erased; the application then destroys its key."""
+        self._trigger(RecordErased, actor, at, reason=reason)
+
+    def check_not_erased(self) -> None:
+        if self.erased_at is not None:
+            raise RecordErasedError(self.id)
+
     def _trigger(self, cls: type[Event], actor: Actor, at: datetime, **payload: Any) -> None:
+        self.check_not_erased()
         fact = cls(
             event_id=uuid4(),
             tenant_id=self.tenant_id,
@@ -443,6 +456,8 @@ class Child:
     def apply(self, recorded: Recorded) -> None:
         self.version = recorded.originator_version
         fact = recorded.fact
+        if isinstance(fact, ErasedFact):
+            return
         self.event_origins[fact.event_id] = fact.actor.unit_id
         self._when(fact)
 
@@ -557,6 +572,16 @@ class Child:
     @_when.register
     def _(self, fact: InformationWithheld) -> None:
         self.withheld.update(fact.event_ids)
+
+    @_when.register
+    def _(self, fact: RecordErased) -> None:
+        """What was known is dropped from memory too, not only from the store."""
+        fresh = Child(self.id)
+        fresh.version = self.version
+        fresh.tenant_id = fact.tenant_id
+        fresh.erased_at = fact.occurred_at
+        fresh._pending = self._pending
+        self.__dict__.update(fresh.__dict__)
 
 
 def project_child(child: Child | None, events: Iterable[Recorded]) -> Child | None:

@@ -45,6 +45,22 @@ class ChildNotFoundError(HubError):
         super().__init__(f"no child with id {child_id}", field="child_id")
 
 
+class RecordErasedError(HubError):
+    """The child's record was erased: nothing of it can be read or added to any more."""
+
+    title = "Record erased"
+
+    def __init__(self, child_id: object) -> None:
+        super().__init__(f"the record of child {child_id} has been erased", field="child_id")
+        self.child_id = child_id
+
+
+class ErasureUnavailableError(HubError):
+    """Erasure destroys the child's key; a log stored without per-child keys has none."""
+
+    title = "Erasure unavailable"
+
+
 class ChildAlreadyRegisteredError(HubError):
     title = "Child already registered"
 

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
+from contracts.events import ErasedFact, RecordErased
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 from opentelemetry.propagate import extract
@@ -56,8 +58,17 @@ class ViewStalledError(RuntimeError):
 class LogFollower:
     """Feeds every new notification to every projection, once each, a page at a time."""
 
-    def __init__(self, app: Application, projections: list[Any], batch: int = PAGE) -> None:
+    def __init__(
+        self,
+        app: Application,
+        projections: list[Any],
+        batch: int = PAGE,
+        *,
+        on_erased: Callable[[Any], None] | None = None,
+    ) -> None:
         self.app = app
+        self.on_erased = on_erased
+        """Called with each erasure read, before its page reaches the views."""
         self.projections = projections
         self.batch = batch
         self._lock = threading.Lock()
@@ -142,7 +153,19 @@ class LogFollower:
         recent, decode = self._recent, self.app.mapper.to_domain_event
         with self._recent_lock:
             page = [(n.id, recent.pop(n.id, None) or decode(n)) for n in notifications]
+        erased = {e.originator_id: e for _, e in page if isinstance(e.fact, RecordErased)}
+        if erased:
+            for erasure in erased.values():
+                if self.on_erased is not None:
+                    self.on_erased(erasure)
+            page = [(position, _passed_over(e) if _erased_by(e, erased) else e) for position, e in page]
         return page, notifications[-1].id
+
+    def forget(self, child_id: Any) -> None:
+        """Drop what this process remembers of an erased child's facts."""
+        with self._recent_lock:
+            for position in [p for p, e in self._recent.items() if e.fact.child_id == child_id]:
+                del self._recent[position]
 
     def remember(self, committed: Sequence[tuple[int, Any]]) -> None:
         """Facts this process just committed, with their positions: the follower takes
@@ -242,6 +265,16 @@ class LogFollower:
             except Exception as e:  # noqa: BLE001 - the thread must outlive a store that is away
                 failures += 1
                 log.warning("views cannot follow the log now (%s); trying again", type(e).__name__)
+
+
+def _erased_by(recorded: Any, erasures: dict[Any, Any]) -> bool:
+    """A fact of a child erased in the same page (taken from memory, so still readable)."""
+    fact = recorded.fact
+    return not isinstance(fact, RecordErased | ErasedFact) and fact.child_id in erasures
+
+
+def _passed_over(recorded: Any) -> Any:
+    return replace(recorded, fact=ErasedFact(recorded.fact.child_id, recorded.fact.type_name), traceparent=None)
 
 
 def _outcome(call: Any, *args: Any) -> tuple[int, Exception | None]:

@@ -21,6 +21,7 @@ wrapped key, which rotation changes, and the sealed fact must not change.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -40,6 +41,8 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 MAGIC = b"BK\x01"
 """Format and version of a sealed fact; stored JSON starts with ``{``, never with this."""
+ROW_MAGIC = b"BR\x01"
+"""Format and version of a sealed view row."""
 HEADER = len(MAGIC) + 16
 NONCE = 12
 TAG = 16
@@ -53,10 +56,20 @@ class ChildKeyError(Exception):
 
 
 class ChildKeyDestroyedError(ChildKeyError):
-    """No key opens this child's stored facts: it was destroyed (erased) or never made."""
+    """The child's key was destroyed (the record erased): its facts are unreadable for good,
+    and nothing new is sealed for the child."""
 
     def __init__(self, child_id: UUID) -> None:
-        super().__init__("no key opens this child's stored facts; it was destroyed or never made")
+        super().__init__("the child's key was destroyed; its record is erased")
+        self.child_id = child_id
+
+
+class ChildKeyMissingError(ChildKeyError):
+    """A sealed fact names a child the key store has no key for, not even a destroyed one:
+    the key store is not the one the log was written with, or was damaged."""
+
+    def __init__(self, child_id: UUID) -> None:
+        super().__init__("no key for a sealed fact is in the key store; is it the log's own key store?")
         self.child_id = child_id
 
 
@@ -174,6 +187,16 @@ class WrappedKey:
     kek_id: str
     wrapped: bytes
 
+    @property
+    def destroyed(self) -> bool:
+        return self.kek_id == DESTROYED
+
+
+DESTROYED = "destroyed"
+"""The ``kek_id`` of a tombstone: the row that stays where a destroyed key was, so that an
+erased child is told apart from an unknown one and never gets a new key."""
+TOMBSTONE = WrappedKey(DESTROYED, b"")
+
 
 class ChildKeyStore(Protocol):
     """Where the wrapped data keys live, one per child."""
@@ -185,7 +208,15 @@ class ChildKeyStore(Protocol):
         one, so that two processes sealing a new child's first fact end with one key."""
         ...
 
-    def kek_ids(self) -> list[str]: ...
+    def destroy(self, child_id: UUID) -> bool:
+        """Replace the child's key with a tombstone (or put one where there was no key),
+        leaving as little of the old key behind as the engine allows. True if a live key
+        was destroyed now, False if there was none or it was destroyed already."""
+        ...
+
+    def kek_ids(self) -> list[str]:
+        """The KEK ids live keys are wrapped under (never the tombstones')."""
+        ...
 
     def sample(self, kek_id: str) -> WrappedKey | None: ...
 
@@ -212,11 +243,17 @@ class MemoryKeyStore:
         with self._lock:
             return self._keys.setdefault(child_id, key)
 
+    def destroy(self, child_id: UUID) -> bool:
+        with self._lock:
+            old = self._keys.get(child_id)
+            self._keys[child_id] = TOMBSTONE
+        return old is not None and not old.destroyed
+
     def kek_ids(self) -> list[str]:
-        return sorted({k.kek_id for k in self._keys.values()})
+        return sorted({k.kek_id for k in self._keys.values() if not k.destroyed})
 
     def sample(self, kek_id: str) -> WrappedKey | None:
-        return next((k for k in self._keys.values() if k.kek_id == kek_id), None)
+        return next((k for k in self._keys.values() if k.kek_id == kek_id and not k.destroyed), None)
 
     def batch(self, after: UUID | None, limit: int) -> list[tuple[UUID, WrappedKey]]:
         with self._lock:
@@ -241,6 +278,7 @@ class SQLiteKeyStore:
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")  # freed and overwritten bytes are zeroed
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS child_keys ("
             "child_id BLOB PRIMARY KEY, kek_id TEXT NOT NULL, wrapped BLOB NOT NULL) WITHOUT ROWID"
@@ -266,11 +304,38 @@ class SQLiteKeyStore:
             raise ChildKeyDestroyedError(child_id)
         return stored
 
+    def destroy(self, child_id: UUID) -> bool:
+        """The tombstone is written with ``secure_delete`` on, and the write-ahead log is
+        then checkpointed and truncated, so the wrapped key is left neither in the file's
+        free space nor in an old frame of the WAL."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT kek_id FROM child_keys WHERE child_id = ?", (child_id.bytes,)).fetchone()
+                self._db.execute(
+                    "INSERT INTO child_keys (child_id, kek_id, wrapped) VALUES (?, ?, ?) "
+                    "ON CONFLICT (child_id) DO UPDATE SET kek_id = excluded.kek_id, wrapped = excluded.wrapped",
+                    (child_id.bytes, DESTROYED, b""),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return row is not None and row[0] != DESTROYED
+
     def kek_ids(self) -> list[str]:
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT DISTINCT kek_id FROM child_keys ORDER BY kek_id")]
+            return [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT DISTINCT kek_id FROM child_keys WHERE kek_id <> ? ORDER BY kek_id", (DESTROYED,)
+                )
+            ]
 
     def sample(self, kek_id: str) -> WrappedKey | None:
+        if kek_id == DESTROYED:
+            return None
         return self._one("SELECT kek_id, wrapped FROM child_keys WHERE kek_id = ? LIMIT 1", (kek_id,))
 
     def batch(self, after: UUID | None, limit: int) -> list[tuple[UUID, WrappedKey]]:
@@ -366,10 +431,33 @@ class PostgresKeyStore:
             raise ChildKeyDestroyedError(child_id)
         return stored
 
+    def destroy(self, child_id: UUID) -> bool:
+        """The old row version stays in the table's file until vacuumed, so the table is
+        vacuumed at once; what PostgreSQL's write-ahead log and backups still hold is
+        made useless by rotating the KEK (see the README)."""
+        from psycopg import sql
+
+        with self._errors(), self._pool.connection() as db:
+            with db.transaction():
+                old = db.execute(
+                    sql.SQL("SELECT kek_id FROM {t} WHERE child_id = %s FOR UPDATE").format(t=self._table), (child_id,)
+                ).fetchone()
+                db.execute(
+                    sql.SQL(
+                        "INSERT INTO {t} (child_id, kek_id, wrapped) VALUES (%s, %s, %s) ON CONFLICT (child_id) "
+                        "DO UPDATE SET kek_id = excluded.kek_id, wrapped = excluded.wrapped"
+                    ).format(t=self._table),
+                    (child_id, DESTROYED, b""),
+                )
+            db.execute(sql.SQL("VACUUM {t}").format(t=self._table))
+        return old is not None and old[0] != DESTROYED
+
     def kek_ids(self) -> list[str]:
-        return [r[0] for r in self._run("SELECT DISTINCT kek_id FROM {t} ORDER BY kek_id")]
+        return [r[0] for r in self._run("SELECT DISTINCT kek_id FROM {t} WHERE kek_id <> %s ORDER BY kek_id", (DESTROYED,))]
 
     def sample(self, kek_id: str) -> WrappedKey | None:
+        if kek_id == DESTROYED:
+            return None
         rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE kek_id = %s LIMIT 1", (kek_id,))
         return WrappedKey(rows[0][0], bytes(rows[0][1])) if rows else None
 
@@ -430,8 +518,51 @@ class ChildKeySealer:
         except InvalidTag:
             raise SealedFactError("a stored fact does not open: it was changed or sealed for another child") from None
 
+    def seal_row(self, child_id: UUID, text: str) -> str:
+        """A view row's personal part, sealed like a fact but under its own format byte
+        (so a row can never pass for a stored fact, nor a fact for a row), as base64 text
+        for the views' text columns."""
+        header = ROW_MAGIC + child_id.bytes
+        nonce = secrets.token_bytes(NONCE)
+        sealed = header + nonce + self._aead(child_id, create=True).encrypt(nonce, text.encode(), header)
+        return base64.b64encode(sealed).decode("ascii")
+
+    def open_row(self, text: str) -> str | None:
+        """The row's text, or ``None`` if its child's key was destroyed (the child erased)."""
+        try:
+            sealed = base64.b64decode(text, validate=True)
+        except (ValueError, TypeError):
+            raise SealedFactError("a view row is not sealed in a format this hub knows") from None
+        if len(sealed) < HEADER + NONCE + TAG or not sealed.startswith(ROW_MAGIC):
+            raise SealedFactError("a view row is not sealed in a format this hub knows")
+        header = sealed[:HEADER]
+        try:
+            aead = self._aead(UUID(bytes=header[len(ROW_MAGIC):]), create=False)
+        except ChildKeyDestroyedError:
+            return None
+        try:
+            return aead.decrypt(sealed[HEADER:HEADER + NONCE], sealed[HEADER + NONCE:], header).decode()
+        except InvalidTag:
+            raise SealedFactError("a view row does not open: it was changed or sealed for another child") from None
+
+    def is_destroyed(self, child_id: UUID) -> bool:
+        """Whether the child's key was destroyed (a key in use here never was)."""
+        with self._lock:
+            if child_id.bytes in self._cache:
+                return False
+        wrapped = self.store.get(child_id)
+        return wrapped is not None and wrapped.destroyed
+
+    def destroy(self, child_id: UUID) -> bool:
+        """Destroy the child's key for good, here and in the key store (see
+        :meth:`ChildKeyStore.destroy`); from now on nothing of the child's opens or seals."""
+        self.forget_cached(child_id)
+        destroyed = self.store.destroy(child_id)
+        self.forget_cached(child_id)  # a seal that raced the tombstone may have cached it again
+        return destroyed
+
     def forget_cached(self, child_id: UUID) -> None:
-        """Drop a child's unwrapped key from this process (what erasure will call)."""
+        """Drop a child's unwrapped key from this process."""
         with self._lock:
             self._cache.pop(child_id.bytes, None)
 
@@ -450,8 +581,10 @@ class ChildKeySealer:
         wrapped = self.store.get(child_id)
         if wrapped is None:
             if not create:
-                raise ChildKeyDestroyedError(child_id)
+                raise ChildKeyMissingError(child_id)
             wrapped = self.store.add(child_id, self.keyring.wrap(AESGCM.generate_key(256)))
+        if wrapped.destroyed:
+            raise ChildKeyDestroyedError(child_id)
         aead = AESGCM(self.keyring.unwrap(wrapped))
         with self._lock:
             self._cache[key] = aead
@@ -474,7 +607,7 @@ def rotate_kek(store: ChildKeyStore, keyring: Keyring, new: Kek, *, batch_size: 
     rewrapped = 0
     while rows := store.batch(after, batch_size):
         after = rows[-1][0]
-        changes = [(c, k, target.wrap(keyring.unwrap(k))) for c, k in rows if k.kek_id != new.id]
+        changes = [(c, k, target.wrap(keyring.unwrap(k))) for c, k in rows if k.kek_id != new.id and not k.destroyed]
         if changes:
             rewrapped += store.replace(changes)
     return rewrapped

@@ -30,7 +30,7 @@ from adapters.jetstream_relay import (
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
-from contracts.events import AccessReviewed, ConsentWithdrawn, InformationAccessed
+from contracts.events import AccessReviewed, ConsentWithdrawn, ErasedFact, InformationAccessed
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hub.application import BackaHub
@@ -77,6 +77,9 @@ def log_reader(hub: BackaHub) -> Any:
                 out.append(LogEntry(n.id, n.originator_version, None))
                 continue
             recorded = hub.mapper.to_domain_event(n)
+            if isinstance(recorded.fact, ErasedFact):  # its child was erased: nothing to deliver
+                out.append(LogEntry(n.id, n.originator_version, None))
+                continue
             out.append(LogEntry(n.id, recorded.originator_version, recorded.fact, recorded.traceparent))
         return out
 

@@ -11,14 +11,29 @@ because a reader sees only the stored bytes.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid5
 
-from contracts.events import EVENT_TYPES
+from contracts.events import EVENT_TYPES, ErasedFact, Event, RecordErased
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from pydantic import BaseModel, ConfigDict, create_model
 
 from hub.domainmodel import Recorded
+from hub.keys import ChildKeyDestroyedError
+
+TENANT_KEYS = UUID("6a1e4c52-3f0b-5d8e-9c47-b2a1d0e8f731")
+"""Namespace of the ids a tenant's own key is filed under (UUIDv5 of the tenant id)."""
+ERASED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+"""The timestamp an erased fact is read back with: when it happened is erased too."""
+
+
+def seal_key_id(fact: Event) -> UUID:
+    """Whose key seals a fact: the child's, except the erasure of the child's record,
+    which must outlive the child's key and is sealed under the tenant's."""
+    if isinstance(fact, RecordErased):
+        return uuid5(TENANT_KEYS, fact.tenant_id)
+    return fact.child_id
 
 
 class Sealer(Protocol):
@@ -57,17 +72,27 @@ class FactMapper(Mapper):
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=fact.type_name,
-            state=self.sealer.seal(fact.child_id, plaintext),
+            state=self.sealer.seal(seal_key_id(fact), plaintext),
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Recorded:  # type: ignore[override]
         envelope = _ENVELOPES.get(stored_event.topic)
         if envelope is None:
             raise ValueError(f"unknown stored event type {stored_event.topic!r}")
-        record = envelope.model_validate_json(self.sealer.open(stored_event.state))
+        originator_id = UUID(str(stored_event.originator_id))
+        try:
+            opened = self.sealer.open(stored_event.state)
+        except ChildKeyDestroyedError as e:
+            return Recorded(
+                originator_id=originator_id,
+                originator_version=stored_event.originator_version,
+                timestamp=ERASED_AT,
+                fact=ErasedFact(child_id=e.child_id, type_name=stored_event.topic),  # type: ignore[arg-type]
+            )
+        record = envelope.model_validate_json(opened)
         fact = record.fact
         return Recorded(
-            originator_id=UUID(str(stored_event.originator_id)),
+            originator_id=originator_id,
             originator_version=stored_event.originator_version,
             timestamp=fact.occurred_at,
             fact=fact,

@@ -9,12 +9,13 @@ link per read it covers, so a review list and "was this read reviewed" are plain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.events import AccessReviewed, InformationAccessed
+from contracts.events import AccessReviewed, InformationAccessed, RecordErased
 from contracts.vocabulary import Category, LegalBasis, ReviewOutcome, Role
 from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
 
@@ -100,7 +101,7 @@ class AccessLogView(View):
         sql = f"SELECT * FROM access_log WHERE {where} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608 - fixed clauses
         with self.read() as c:
             c.execute(sql, (*params, limit, offset))
-            return [_entry(r) for r in c.fetchall()]
+            return self._entries(c.fetchall())
 
     def positions(
         self, tenant_id: str, *, since: datetime, until: datetime, exclude_role: Role | None = None
@@ -124,7 +125,7 @@ class AccessLogView(View):
                     f"SELECT * FROM access_log WHERE tenant_id = ? AND position IN ({','.join('?' * len(chunk))})",  # noqa: S608
                     (tenant_id, *chunk),
                 )
-                out.extend(_entry(r) for r in c.fetchall())
+                out.extend(self._entries(c.fetchall()))
         return sorted(out, key=lambda e: e.position)
 
     def by_event_ids(self, tenant_id: str, event_ids: list[UUID]) -> dict[UUID, AccessEntry]:
@@ -136,7 +137,7 @@ class AccessLogView(View):
                 f"SELECT * FROM access_log WHERE tenant_id = ? AND event_id IN ({','.join('?' * len(event_ids))})",  # noqa: S608
                 (tenant_id, *(str(e) for e in event_ids)),
             )
-            return {e.event_id: e for e in (_entry(r) for r in c.fetchall())}
+            return {e.event_id: e for e in self._entries(c.fetchall())}
 
     def reviews(
         self,
@@ -153,7 +154,13 @@ class AccessLogView(View):
         sql = f"SELECT * FROM access_reviews WHERE {where} ORDER BY position LIMIT ? OFFSET ?"  # noqa: S608
         with self.read() as c:
             c.execute(sql, (*params, limit, offset))
-            return [_review(r) for r in c.fetchall()]
+            rows = c.fetchall()
+        out = []
+        for r in rows:
+            note = self.open(r["note"])
+            if note is not None:
+                out.append(_review(r, note))
+        return out
 
     def outcomes_for(self, tenant_id: str, access_event_ids: list[UUID]) -> dict[UUID, list[ReviewOutcome]]:
         """For each read that has been reviewed, its findings in log order."""
@@ -170,6 +177,15 @@ class AccessLogView(View):
                 )
                 for r in c.fetchall():
                     out.setdefault(UUID(r["access_event_id"]), []).append(ReviewOutcome(r["outcome"]))
+        return out
+
+    def _entries(self, rows: list[Any]) -> list[AccessEntry]:
+        """Rows as entries, their purpose opened; a read of a child erased meanwhile is left out."""
+        out = []
+        for r in rows:
+            purpose = self.open(r["purpose"])
+            if purpose is not None:
+                out.append(_entry(r, purpose))
         return out
 
     def count(self) -> int:
@@ -198,7 +214,7 @@ def _filters(
     return " AND ".join(where), params
 
 
-def _entry(row: Any) -> AccessEntry:
+def _entry(row: Any, purpose: str) -> AccessEntry:
     return AccessEntry(
         position=row["position"],
         event_id=UUID(row["event_id"]),
@@ -209,7 +225,7 @@ def _entry(row: Any) -> AccessEntry:
         accessor_unit_id=row["accessor_unit"],
         accessor_role=Role(row["accessor_role"]),
         view=row["view"],
-        purpose=row["purpose"],
+        purpose=purpose,
         categories=tuple(Category(c) for c in loads(row["categories"])),
         bases=tuple(LegalBasis(b) for b in loads(row["bases"])),
         denied_categories=tuple(Category(c) for c in loads(row["denied"])),
@@ -217,7 +233,7 @@ def _entry(row: Any) -> AccessEntry:
     )
 
 
-def _review(row: Any) -> ReviewEntry:
+def _review(row: Any, note: str) -> ReviewEntry:
     return ReviewEntry(
         position=row["position"],
         event_id=UUID(row["event_id"]),
@@ -226,7 +242,7 @@ def _review(row: Any) -> ReviewEntry:
         reviewed_at=datetime.fromisoformat(row["reviewed_at"]),
         reviewer_id=row["reviewer_id"],
         outcome=ReviewOutcome(row["outcome"]),
-        note=row["note"],
+        note=note,
         access_event_ids=tuple(UUID(e) for e in loads(row["access_event_ids"])),
     )
 
@@ -235,17 +251,38 @@ class AccessLogProjection(PageProjection[AccessLogView]):
     name = "access_log"
 
     def apply(self, c: ViewCursor, page: Page) -> None:
-        c.insert_rows("access_log", [_row(position, fact) for position, fact in page if isinstance(fact, InformationAccessed)])
+        """Reads and reviews as rows, their free text sealed. An erasure takes the child's
+        reads and reviews with it: they were sealed under the child's key, so a view
+        rebuilt from the log could not have them either."""
+        seal = self.view.seal
+        for start, (_, fact) in enumerate(page):
+            if isinstance(fact, RecordErased):
+                self.apply(c, page[:start])
+                _erase(c, str(fact.child_id))
+                self.apply(c, page[start + 1 :])
+                return
+        c.insert_rows(
+            "access_log", [_row(position, fact, seal) for position, fact in page if isinstance(fact, InformationAccessed)]
+        )
         reviews = [(position, fact) for position, fact in page if isinstance(fact, AccessReviewed)]
         if reviews:
-            c.insert_rows("access_reviews", [_review_row(position, fact) for position, fact in reviews])
+            c.insert_rows("access_reviews", [_review_row(position, fact, seal) for position, fact in reviews])
             c.insert_rows(
                 "access_review_links",
                 [(position, str(e), fact.tenant_id) for position, fact in reviews for e in dict.fromkeys(fact.access_event_ids)],
             )
 
 
-def _review_row(position: int, fact: AccessReviewed) -> tuple[Any, ...]:
+def _erase(c: ViewCursor, child: str) -> None:
+    c.execute(
+        "DELETE FROM access_review_links WHERE review_position IN (SELECT position FROM access_reviews WHERE child_id = ?)",
+        (child,),
+    )
+    c.execute("DELETE FROM access_reviews WHERE child_id = ?", (child,))
+    c.execute("DELETE FROM access_log WHERE child_id = ?", (child,))
+
+
+def _review_row(position: int, fact: AccessReviewed, seal: Callable[[UUID, Any], str]) -> tuple[Any, ...]:
     return (
         position,
         str(fact.event_id),
@@ -254,12 +291,12 @@ def _review_row(position: int, fact: AccessReviewed) -> tuple[Any, ...]:
         fact.occurred_at.astimezone(UTC).isoformat(),
         fact.actor.user_id,
         fact.outcome.value,
-        fact.note,
+        seal(fact.child_id, fact.note),
         dumps([str(e) for e in fact.access_event_ids]),
     )
 
 
-def _row(position: int, fact: InformationAccessed) -> tuple[Any, ...]:
+def _row(position: int, fact: InformationAccessed, seal: Callable[[UUID, Any], str]) -> tuple[Any, ...]:
     return (
         position,
         str(fact.event_id),
@@ -270,7 +307,7 @@ def _row(position: int, fact: InformationAccessed) -> tuple[Any, ...]:
         fact.accessor_unit_id,
         fact.accessor_role.value,
         fact.view,
-        fact.purpose,
+        seal(fact.child_id, fact.purpose),
         dumps([c.value for c in fact.categories]),
         dumps([b.value for b in fact.bases]),
         dumps([c.value for c in fact.denied_categories]),

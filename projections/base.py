@@ -20,8 +20,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
-from typing import Any, ClassVar, Generic, TypeVar
-from uuid import uuid4
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from contracts.events import ErasedFact
 
 from eventsourcing.persistence import (
     IntegrityError,
@@ -285,6 +287,29 @@ class PostgresViewStore(ViewStore):
 # -- the view ----------------------------------------------------------------------------
 
 
+class RowSealer(Protocol):
+    """Seals the personal part of a view row under its child's key, as text.
+
+    ``open_row`` gives ``None`` for a row whose child's key was destroyed: the child was
+    erased, and a reader passes over the row (which the views delete when they reach the
+    erasure)."""
+
+    def seal_row(self, child_id: UUID, text: str) -> str: ...
+
+    def open_row(self, text: str) -> str | None: ...
+
+
+class PlainRows:
+    """Rows as they are, for a hub whose log is not sealed per child."""
+
+    def seal_row(self, child_id: UUID, text: str) -> str:
+        return text
+
+    def open_row(self, text: str) -> str | None:
+        return text
+
+
+
 class View:
     """A view's tables and queries, on whichever engine its store is.
 
@@ -297,12 +322,28 @@ class View:
     name: ClassVar[str] = ""
     table_statements: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, where: str | PostgresViews, *, unreachable: Callable[[], Exception] | None = None) -> None:
+    def __init__(
+        self,
+        where: str | PostgresViews,
+        *,
+        unreachable: Callable[[], Exception] | None = None,
+        rows: RowSealer | None = None,
+    ) -> None:
         if isinstance(where, str):
             self.store: ViewStore = SQLiteViewStore(where, self.table_statements)
         else:
             self.store = where.store(self.name, self.table_statements)
         self.unreachable = unreachable
+        self.rows: RowSealer = rows or PlainRows()
+
+    def seal(self, child_id: UUID, value: Any) -> str:
+        """``value`` as JSON, sealed under the child's key."""
+        return self.rows.seal_row(child_id, dumps(value))
+
+    def open(self, text: str) -> Any:
+        """What :meth:`seal` sealed; ``None`` if the child has been erased meanwhile."""
+        opened = self.rows.open_row(text)
+        return None if opened is None else loads(opened)
 
     def create_table(self) -> None:
         self.store.create_table()
@@ -352,8 +393,11 @@ class PageProjection(Projection[V], Generic[V]):  # type: ignore[type-var]
         self.process_page([(tracking.notification_id, domain_event.fact)], tracking)
 
     def process_page(self, page: Page, tracking: Tracking, *, after: int | None = None) -> None:
-        """Write the page's rows and move the view from ``after`` to ``tracking``."""
-        self.view.write(tracking, lambda c: self.apply(c, page), after=after)
+        """Write the page's rows and move the view from ``after`` to ``tracking``. Facts
+        of erased children (which no key opens) keep their place in the log and are
+        passed over."""
+        readable = [(position, fact) for position, fact in page if not isinstance(fact, ErasedFact)]
+        self.view.write(tracking, lambda c: self.apply(c, readable), after=after)
 
     @abstractmethod
     def apply(self, c: ViewCursor, page: Page) -> None:
@@ -372,7 +416,9 @@ __all__ = [
     "IntegrityError",
     "Page",
     "PageProjection",
+    "PlainRows",
     "PostgresViewStore",
+    "RowSealer",
     "PostgresViews",
     "SQLiteViewStore",
     "View",

@@ -28,11 +28,12 @@ from contracts.events import (
     NeedsMet,
     PlanActionCompleted,
     PlanUpdated,
+    RecordErased,
     SupportCoordinatorAssigned,
     TeamDecided,
     TeamMeetingHeld,
 )
-from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
+from projections.base import Page, PageProjection, View, ViewCursor
 
 STALE_AFTER = timedelta(days=30)
 IN_LIST = 200
@@ -48,15 +49,17 @@ class CaseListView(View):
     )
 
     def documents(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The tenant's cases (a child erased since the views last followed is left out)."""
         with self.read() as c:
             c.execute("SELECT doc FROM cases WHERE tenant_id = ? ORDER BY child_id", (tenant_id,))
-            return [loads(r["doc"]) for r in c.fetchall()]
+            rows = c.fetchall()
+        return [doc for doc in (self.open(r["doc"]) for r in rows) if doc is not None]
 
     def document(self, child_id: UUID) -> dict[str, Any] | None:
         with self.read() as c:
             c.execute("SELECT doc FROM cases WHERE child_id = ?", (str(child_id),))
             row = c.fetchone()
-            return loads(row["doc"]) if row else None
+        return self.open(row["doc"]) if row else None
 
 
 class CaseListProjection(PageProjection[CaseListView]):
@@ -65,7 +68,12 @@ class CaseListProjection(PageProjection[CaseListView]):
     def apply(self, c: ViewCursor, page: Page) -> None:
         """Each child's document is read once per page, changed by each of its facts in
         order, and written once."""
-        facts = [fact for _, fact in page if not isinstance(fact, InformationAccessed)]
+        erased = {str(f.child_id) for _, f in page if isinstance(f, RecordErased)}
+        if erased:
+            c.executemany("DELETE FROM cases WHERE child_id = ?", [(key,) for key in erased])
+        facts = [
+            fact for _, fact in page if not isinstance(fact, InformationAccessed) and str(fact.child_id) not in erased
+        ]
         wanted = list(dict.fromkeys(str(f.child_id) for f in facts))
         docs: dict[str, dict[str, Any]] = {}
         for i in range(0, len(wanted), IN_LIST):
@@ -74,7 +82,7 @@ class CaseListProjection(PageProjection[CaseListView]):
                 f"SELECT child_id, doc FROM cases WHERE child_id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
                 chunk,
             )
-            docs.update((r["child_id"], loads(r["doc"])) for r in c.fetchall())
+            docs.update((r["child_id"], self.view.open(r["doc"])) for r in c.fetchall())
         tenants: dict[str, str] = {}
         for fact in facts:
             key = str(fact.child_id)
@@ -87,7 +95,7 @@ class CaseListProjection(PageProjection[CaseListView]):
         c.executemany(
             "INSERT INTO cases VALUES (?, ?, ?) ON CONFLICT (child_id) "
             "DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc",
-            [(key, tenants[key], dumps(docs[key])) for key in tenants],
+            [(key, tenants[key], self.view.seal(UUID(key), docs[key])) for key in tenants],
         )
 
     @singledispatchmethod

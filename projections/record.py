@@ -7,6 +7,7 @@ stores; it never decides: :func:`visible_items` asks the consent policy on every
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,10 +22,11 @@ from contracts.events import (
     AccessReviewed,
     InformationAccessed,
     InformationWithheld,
+    RecordErased,
 )
 from contracts.vocabulary import Category, LegalBasis
 from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
-from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
+from projections.base import Page, PageProjection, View, ViewCursor
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +69,8 @@ class ChildRecordView(View):
         "tenant_id TEXT NOT NULL, guardian_id TEXT NOT NULL, child_id TEXT NOT NULL, has_custody INTEGER NOT NULL, "
         "PRIMARY KEY (guardian_id, child_id))",
         "CREATE TABLE IF NOT EXISTS children (child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS erased_children ("
+        "child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, erased_at TEXT NOT NULL, erased_by TEXT NOT NULL)",
     )
 
     def items(self, child_id: UUID) -> list[RecordItem]:
@@ -74,7 +78,27 @@ class ChildRecordView(View):
             c.execute(
                 "SELECT * FROM record_items WHERE child_id = ? ORDER BY position, category", (str(child_id),)
             )
-            return [_item(row) for row in c.fetchall()]
+            rows = c.fetchall()
+        items = []
+        for row in rows:
+            fields = self.open(row["fields"])
+            if fields is None:
+                return []  # erased since the read began
+            items.append(_item(row, fields))
+        return items
+
+    def erasure(self, child_id: UUID) -> tuple[str, datetime, str] | None:
+        """The tenant, time and administrator of the child's erasure, if it was erased."""
+        with self.read() as c:
+            c.execute("SELECT * FROM erased_children WHERE child_id = ?", (str(child_id),))
+            row = c.fetchone()
+        return None if row is None else (row["tenant_id"], datetime.fromisoformat(row["erased_at"]), row["erased_by"])
+
+    def erasures(self, tenant_id: str) -> list[tuple[UUID, datetime, str]]:
+        """Every erased child of the tenant: id, when and by whom, in time order."""
+        with self.read() as c:
+            c.execute("SELECT * FROM erased_children WHERE tenant_id = ? ORDER BY erased_at, child_id", (tenant_id,))
+            return [(UUID(r["child_id"]), datetime.fromisoformat(r["erased_at"]), r["erased_by"]) for r in c.fetchall()]
 
     def children_of_guardian(self, tenant_id: str, guardian_id: str) -> list[UUID]:
         with self.read() as c:
@@ -91,7 +115,7 @@ class ChildRecordView(View):
             return int(row["n"]) if row else 0
 
 
-def _item(row: Any) -> RecordItem:
+def _item(row: Any, fields: dict[str, Any]) -> RecordItem:
     return RecordItem(
         child_id=UUID(row["child_id"]),
         position=row["position"],
@@ -104,7 +128,7 @@ def _item(row: Any) -> RecordItem:
         actor_id=row["actor_id"],
         actor_role=row["actor_role"],
         withheld_from_guardians=bool(row["withheld"]),
-        fields=loads(row["fields"]),
+        fields=fields,
     )
 
 
@@ -143,7 +167,11 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
         for position, fact in page:
             if isinstance(fact, (InformationAccessed, AccessReviewed)):
                 continue
-            items.extend(_rows(fact, position))
+            if isinstance(fact, RecordErased):
+                flush()
+                _erase(c, fact)
+                continue
+            items.extend(_rows(fact, position, self.view.seal))
             if isinstance(fact, ChildRegistered):
                 children.append((str(fact.child_id), fact.tenant_id))
                 guardianships.extend(
@@ -157,8 +185,19 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
         flush()
 
 
-def _rows(fact: Event, position: int) -> list[tuple[Any, ...]]:
-    """One row per category the fact carries something in."""
+def _erase(c: ViewCursor, fact: RecordErased) -> None:
+    """Nothing of the child stays but the fact that it was erased (no personal data)."""
+    child = str(fact.child_id)
+    for table in ("record_items", "guardianships", "children"):
+        c.execute(f"DELETE FROM {table} WHERE child_id = ?", (child,))  # noqa: S608 - our tables
+    c.execute(
+        "INSERT INTO erased_children VALUES (?, ?, ?, ?) ON CONFLICT (child_id) DO NOTHING",
+        (child, fact.tenant_id, fact.occurred_at.isoformat(), fact.actor.user_id),
+    )
+
+
+def _rows(fact: Event, position: int, seal: Callable[[UUID, Any], str]) -> list[tuple[Any, ...]]:
+    """One row per category the fact carries something in; the fields sealed."""
     return [
         (
             str(fact.child_id),
@@ -172,7 +211,7 @@ def _rows(fact: Event, position: int) -> list[tuple[Any, ...]]:
             fact.actor.user_id,
             fact.actor.role.value,
             int(fact.withheld_from_guardians),
-            dumps(fields),
+            seal(fact.child_id, fields),
         )
         for category, fields in fact.split_by_category().items()
         if not all(_is_empty(v) for v in fields.values())

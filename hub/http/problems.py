@@ -30,12 +30,14 @@ from hub.errors import (
     ChildNotFoundError,
     ConflictError,
     ConsentError,
+    ErasureUnavailableError,
     HubError,
     InvalidInputError,
     NoBasisError,
     NotAuthenticatedError,
     NotPermittedError,
     OutOfOrderError,
+    RecordErasedError,
     StoreUnavailableError,
     UnknownStaffError,
     UnknownUnitError,
@@ -69,6 +71,8 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     OutOfOrderError: (409, "out-of-order", None),
     ConflictError: (409, "conflict", None),
     ConsentError: (409, "consent-refused", None),
+    RecordErasedError: (410, "record-erased", "this child's record has been erased"),
+    ErasureUnavailableError: (409, "erasure-unavailable", None),
     StoreUnavailableError: (503, "store-unavailable", None),
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
@@ -84,6 +88,7 @@ HTTP_TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     409: "Conflict",
+    410: "Gone",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -229,9 +234,11 @@ def problem_responses(*statuses: int, authenticated: bool = True) -> dict[int, R
     """The problem answers a handler may give, for the OpenAPI document.
 
     400 (malformed JSON) and 422 (invalid fields) are always listed, replacing the
-    framework's own 400 entry, whose shape this API does not use.
+    framework's own 400 entry, whose shape this API does not use; 410 goes with 404.
     """
     codes = {400, 422, 500, *statuses} | ({401} if authenticated else set())
+    if 404 in codes and authenticated:
+        codes.add(410)  # what addresses a child may find its record erased
     return {
         s: ResponseSpec(
             data_container=Problem,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from hub.keys import (
     MAGIC,
     NONCE,
     ChildKeyDestroyedError,
+    ChildKeyMissingError,
     ChildKeySealer,
     Kek,
     KekConfigError,
@@ -76,7 +78,7 @@ def _flip(index: int) -> Callable[[bytes], bytes]:
         pytest.param(lambda s: s + b"\x00", SealedFactError, id="bytes appended"),
         pytest.param(lambda s: FACT, SealedFactError, id="plaintext put in its place"),
         pytest.param(lambda s: MAGIC + BO.bytes + s[HEADER:], SealedFactError, id="moved under another child's id"),
-        pytest.param(lambda s: MAGIC + uuid4().bytes + s[HEADER:], ChildKeyDestroyedError, id="moved under an unknown child"),
+        pytest.param(lambda s: MAGIC + uuid4().bytes + s[HEADER:], ChildKeyMissingError, id="moved under an unknown child"),
     ],
 )
 def test_a_changed_or_moved_ciphertext_is_refused(change: Callable[[bytes], bytes], error: type[Exception]) -> None:
@@ -103,13 +105,75 @@ def test_a_destroyed_key_leaves_the_childs_facts_unreadable_and_others_readable(
     store = MemoryKeyStore()
     s = sealer(store)
     alva, bo = s.seal(ALVA, FACT), s.seal(BO, FACT)
-    del store._keys[ALVA]
-    s.forget_cached(ALVA)
+    assert s.destroy(ALVA) is True
     with pytest.raises(ChildKeyDestroyedError) as destroyed:
         s.open(alva)
     assert destroyed.value.child_id == ALVA
     assert str(ALVA) not in str(destroyed.value)
     assert s.open(bo) == FACT
+    assert s.is_destroyed(ALVA) and not s.is_destroyed(BO)
+
+
+def test_a_destroyed_key_is_never_replaced_by_a_new_one() -> None:
+    """An erased child gets no new key: nothing more is sealed for it, in any process."""
+    store = MemoryKeyStore()
+    s = sealer(store)
+    s.seal(ALVA, FACT)
+    s.destroy(ALVA)
+    for anyone in (s, sealer(store)):
+        with pytest.raises(ChildKeyDestroyedError):
+            anyone.seal(ALVA, FACT)
+        with pytest.raises(ChildKeyDestroyedError):
+            anyone.seal_row(ALVA, "Alva")
+    assert s.destroy(ALVA) is False, "destroying again changes nothing"
+
+
+def test_a_child_never_seen_can_be_destroyed_ahead_and_then_gets_no_key() -> None:
+    store = MemoryKeyStore()
+    s = sealer(store)
+    assert s.destroy(ALVA) is False
+    with pytest.raises(ChildKeyDestroyedError):
+        s.seal(ALVA, FACT)
+
+
+def test_a_fact_whose_key_was_never_stored_is_a_missing_key_not_an_erasure() -> None:
+    """A lost or wrong key store must not pass for erased children."""
+    sealed = sealer().seal(ALVA, FACT)
+    with pytest.raises(ChildKeyMissingError):
+        sealer(MemoryKeyStore()).open(sealed)
+
+
+def test_tombstones_are_skipped_by_the_kek_check_and_by_rotation() -> None:
+    store = MemoryKeyStore()
+    s = sealer(store, KEK_A)
+    s.seal(ALVA, FACT)
+    s.seal(BO, FACT)
+    s.destroy(ALVA)
+    assert store.kek_ids() == [KEK_A.id]
+    Keyring([KEK_A]).check(store)
+    assert rotate_kek(store, Keyring([KEK_A]), KEK_B) == 1
+    assert store.kek_ids() == [KEK_B.id]
+    assert store.get(ALVA).destroyed
+    Keyring([KEK_B]).check(store)
+
+
+def test_a_sealed_view_row_opens_only_as_a_row_of_its_own_child() -> None:
+    store = MemoryKeyStore()
+    s = sealer(store)
+    row = s.seal_row(ALVA, '{"given_name":"Alva"}')
+    assert "Alva" not in row
+    assert s.open_row(row) == '{"given_name":"Alva"}'
+    raw = base64.b64decode(row)
+    with pytest.raises(SealedFactError):
+        s.open(raw)  # a row never passes for a stored fact
+    with pytest.raises(SealedFactError):
+        s.open_row(base64.b64encode(s.seal(ALVA, b"{}")).decode())  # nor a fact for a row
+    s.seal_row(BO, "{}")
+    moved = base64.b64encode(raw[:3] + BO.bytes + raw[HEADER:]).decode()
+    with pytest.raises(SealedFactError):
+        s.open_row(moved)
+    with pytest.raises(SealedFactError):
+        s.open_row("not base64 at all!")
 
 
 def test_a_wrong_kek_is_refused_at_the_check_and_on_use() -> None:
