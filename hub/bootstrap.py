@@ -35,6 +35,14 @@ from hub.identity import BlindIndex
 from hub.issuers import IssuerConfigError, load_issuers
 from hub.settings import Settings
 from hub.keys import KEK_FILE, KEYS_DB, ChildKeySealer, Kek, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file
+from hub.sessions import (
+    SESSIONS_DB,
+    MemorySessionStore,
+    PostgresSessionStore,
+    Sessions,
+    SessionStore,
+    SQLiteSessionStore,
+)
 from hub.storage import Sealer
 from hub.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
 from hub.transparency import CheckpointPolicy, TransparencyLog, build_transparency
@@ -52,6 +60,8 @@ class Runtime:
     """The Merkle tree over the log and its signed checkpoints."""
     keys: ChildKeySealer | None = None
     """The children's keys, when ``bootstrap`` built the sealer."""
+    sessions: Sessions | None = None
+    """The web pages' sessions."""
 
     def close(self) -> None:
         try:
@@ -59,6 +69,8 @@ class Runtime:
         finally:
             if self.keys is not None:
                 self.keys.close()
+            if self.sessions is not None:
+                self.sessions.close()
 
 
 @dataclass(frozen=True)
@@ -415,8 +427,29 @@ def bootstrap(
         demo_issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, clock) if not memory else _memory_issuer(settings, clock)
         issuers.append(demo_issuer.trusted())
     verifier = TokenVerifier(issuers, directory, blind_index, clock)
+    try:
+        sessions = Sessions(session_store(settings, memory, postgres), clock, settings.session_policy())
+    except BaseException:
+        hub.close()
+        if keys is not None:
+            keys.close()
+        raise
     hub.follower.start(settings.views_poll_seconds)
-    return Runtime(settings, hub, verifier, demo_issuer, transparency, keys)
+    return Runtime(settings, hub, verifier, demo_issuer, transparency, keys, sessions)
+
+
+def session_store(settings: Settings, memory: bool, postgres: bool) -> SessionStore:
+    """Sessions where the log is, so every process of the hub shares them."""
+    if memory:
+        return MemorySessionStore()
+    if postgres:
+        config = PostgresConfig.from_url(settings.database_url or "")
+        return PostgresSessionStore(
+            {"dbname": config.dbname, "host": config.host, "port": config.port, "user": config.user,
+             "password": config.password, "connect_timeout": config.connect_timeout},
+            config.schema,
+        )
+    return SQLiteSessionStore(settings.data_dir / SESSIONS_DB)
 
 
 def trusted_issuers(settings: Settings, clock: Clock, extra: list[TrustedIssuer] | None = None) -> list[TrustedIssuer]:

@@ -101,3 +101,9 @@ class ConsentError(HubError):
 
 class StoreUnavailableError(HubError):
     title = "Store unavailable"
+
+
+class NoSessionError(HubError):
+    """The request was signed with a bearer token, not within a web session."""
+
+    title = "No session"

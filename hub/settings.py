@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from hub.sessions import SessionPolicy
 
 
 class Settings(BaseModel):
@@ -55,6 +58,17 @@ class Settings(BaseModel):
     aggregate_cache: int = Field(default=10_000, ge=0)
     """Children kept in memory between commands (0: none); each use first reads what
     was appended since, so a cached child is never stale."""
+
+    session_idle_minutes: float = Field(default=15, gt=0, le=12 * 60)
+    """A web session ends after this long without use (OWASP ASVS 4.0 V3.3.2)."""
+    session_absolute_hours: float = Field(default=8, gt=0, le=24)
+    """...and this long after it started, however much it was used."""
+    session_cookie_secure: bool = True
+    """Send the session cookie over HTTPS only. Browsers count http://localhost and
+    127.0.0.1 as secure, so the demo works with it on."""
+
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(timedelta(minutes=self.session_idle_minutes), timedelta(hours=self.session_absolute_hours))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

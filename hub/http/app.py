@@ -3,7 +3,7 @@
 ``create_app(runtime)`` builds everything from the runtime ``bootstrap`` made; nothing
 happens at import time. Routes live under ``/api/v1`` and need a bearer token; the
 health check (``/health``) and the OpenAPI document (``/api/v1/schema/openapi.json``)
-do not. Every answer under ``/api/v1`` carries ``Cache-Control: no-store``: a child's
+do not. The web pages sign in once and carry a session cookie instead (``/api/v1/sessions``). Every answer under ``/api/v1`` carries ``Cache-Control: no-store``: a child's
 information must not stay in a browser's or a proxy's cache.
 """
 
@@ -30,9 +30,11 @@ from hub.errors import StoreUnavailableError
 from hub.http import schemas
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
+from hub.http.controllers.sessions import session_controller
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.schemas import Health
 from hub.principals import Principal
+from hub.sessions import Session, SessionEndedError
 from hub.telemetry import continued
 from opentelemetry.trace import SpanKind
 
@@ -114,6 +116,15 @@ def create_app(runtime: Runtime) -> Litestar:
     def verify(token: str) -> Principal:
         return runtime.verifier.verify(token)
 
+    def resume(session_id: str) -> Session:
+        if runtime.sessions is None:
+            raise SessionEndedError()
+        return runtime.sessions.resume(session_id)
+
+    controllers = list(API_CONTROLLERS)
+    if runtime.sessions is not None:
+        controllers.append(session_controller(runtime.sessions, runtime.settings.session_cookie_secure))
+
     @get(
         "/health",
         sync_to_thread=False,
@@ -131,12 +142,14 @@ def create_app(runtime: Runtime) -> Litestar:
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=API_CONTROLLERS,
+        route_handlers=controllers,
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),
             "caller": Provide(_caller, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(BearerTokenMiddleware, verify=verify)],
+        middleware=[
+            DefineMiddleware(BearerTokenMiddleware, verify=verify, resume=resume)
+        ],
         security=[{SECURITY_SCHEME: []}],
     )
     openapi = OpenAPIConfig(
@@ -166,6 +179,7 @@ def create_app(runtime: Runtime) -> Litestar:
             Tag(name="cases"),
             Tag(name="family"),
             Tag(name="audit"),
+            Tag(name="sessions"),
             Tag(name="system"),
         ],
     )

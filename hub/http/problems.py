@@ -34,6 +34,7 @@ from hub.errors import (
     HubError,
     InvalidInputError,
     NoBasisError,
+    NoSessionError,
     NotAuthenticatedError,
     NotPermittedError,
     OutOfOrderError,
@@ -43,6 +44,7 @@ from hub.errors import (
     UnknownUnitError,
 )
 from hub.http.schemas import Problem
+from hub.sessions import SESSION_COOKIE, SessionEndedError
 from hub.transparency import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
 
 PROBLEM_JSON = "application/problem+json"
@@ -66,6 +68,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     NotAuthenticatedError: (401, "not-authenticated", None),
     NotPermittedError: (403, "not-permitted", None),
     NoBasisError: (403, "no-basis", None),
+    NoSessionError: (404, "no-session", None),
     ChildNotFoundError: (404, "child-not-found", "no child with this id in your cooperation area"),
     ChildAlreadyRegisteredError: (409, "child-already-registered", "this child is already registered; see child_id"),
     OutOfOrderError: (409, "out-of-order", None),
@@ -149,6 +152,9 @@ def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Resp
     extensions: dict[str, Any] = {}
     if isinstance(exc, NotAuthenticatedError):
         headers["WWW-Authenticate"] = _www_authenticate(exc)
+    if isinstance(exc, SessionEndedError):
+        # the browser stops sending a cookie that will never work again
+        headers["Set-Cookie"] = f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
     if isinstance(exc, StoreUnavailableError):
         headers["Retry-After"] = "5"
     if isinstance(exc, ChildAlreadyRegisteredError):

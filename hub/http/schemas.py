@@ -415,6 +415,21 @@ class Health(ReadSchema):
     status: str
 
 
+class SessionOut(ReadSchema):
+    """A web session: who it is for, when it ends, and the token that must accompany
+    every request that changes something (header ``X-CSRF-Token``)."""
+
+    kind: str
+    tenant_id: str
+    user_id: str
+    unit_id: str | None
+    roles: list[str]
+    started_at: datetime
+    expires_at: datetime = Field(description="The absolute end, however much the session is used")
+    idle_timeout_seconds: int = Field(description="The session ends after this long without a request")
+    csrf_token: str
+
+
 class FieldProblem(ReadSchema):
     field: str
     message: str

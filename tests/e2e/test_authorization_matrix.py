@@ -308,6 +308,8 @@ READS: dict[tuple[str, str], dict[str, Any]] = {
     # Every signed-in caller may ask; without its required query parameters the answer is 422.
     ("get", "/api/v1/transparency/consistency"): row({}, 422),
     ("get", "/api/v1/transparency/inclusion"): row({}, 422),
+    # A request signed with a bearer token has no web session to show.
+    ("get", "/api/v1/sessions/current"): row({}, 404),
 }
 
 STAFF_STEP = {"own_unit": 201, "recipient_unit": 201}
@@ -346,6 +348,9 @@ COMMANDS: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/children/{child_id}/consents/{consent_id}/decline"): row(FAMILY_ANSWER),
     ("post", "/api/v1/children/{child_id}/consents/{consent_id}/withdraw"): row(FAMILY_ANSWER),
     ("post", "/api/v1/audit/reviews"): row({"auditor": 201}),
+    # Whoever holds a valid token may start a web session for it; a token's request has none to end.
+    ("post", "/api/v1/sessions"): row({}, 201),
+    ("delete", "/api/v1/sessions/current"): row({}, 404),
 }
 
 
@@ -464,11 +469,17 @@ def test_commands(world: World, method: str, path: str, who: str) -> None:
     """Each command on a child of its own; a refused command records nothing."""
     want = COMMANDS[(method, path)][who]
     allowed = isinstance(want, int) and 200 <= want < 300
-    child = build_case(world, with_barnkontakt=not path.endswith("/barnkontakt")) if allowed else world.shared_case
+    child = (
+        build_case(world, with_barnkontakt=not path.endswith("/barnkontakt"))
+        if allowed and "{child_id}" in path
+        else world.shared_case
+    )
     before = world.rt.hub.log_length()
     response = world.client.request(
         method.upper(), command_url(path, child), json=command_body(path, child), headers=world.headers(who, child)
     )
+
+    world.client.cookies.clear()  # a session started here must not sign in the next cell's caller
 
     assert matches(response.status_code, want), response.text
     if not allowed:

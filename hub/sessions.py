@@ -1,0 +1,353 @@
+"""Sessions for the web pages: a signed-in caller without a token on every request.
+
+A session starts from a token the verifier accepted (``POST /api/v1/sessions``) and is
+then carried by a cookie. The rules are OWASP ASVS 4.0 V3:
+
+- the session id is 256 random bits (V3.2.2) and is never stored: the store keeps its
+  SHA-256, so a copy of the store resumes no session (V3.2.3's intent for stored tokens);
+- it ends after ``idle`` without use and after ``absolute`` in any case, whatever its use
+  (V3.3.2), and when its holder ends it (V3.3.1); an ended session cannot be resumed;
+- each session has its own anti-forgery token, which a request that changes something
+  must echo in a header (V4.2.2), besides the cookie being ``SameSite=Strict``.
+
+Time is a parameter: every rule takes the moment it decides at. The store is the only
+I/O, in memory, in an SQLite file beside the log, or in the hub's PostgreSQL schema, so
+every process of a hub on one database honours every session and every logout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from contracts.vocabulary import Role
+from consent import ViewerKind
+
+from hub.clock import Clock
+from hub.errors import NotAuthenticatedError
+from hub.principals import Principal
+
+SESSIONS_DB = "sessions.sqlite"
+SESSION_COOKIE = "backa_session"
+TOUCH_EVERY = timedelta(seconds=30)
+"""A session's last use is written at most this often: the idle rule is kept to within
+this, and a page that fetches many parts does not write once per part."""
+
+
+class SessionEndedError(NotAuthenticatedError):
+    """The session is unknown, was ended, or timed out: sign in again. The message never
+    says which, so a guessed id learns nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("the session has ended; sign in again", field="session")
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(minutes=15)
+    absolute: timedelta = timedelta(hours=8)
+
+    def __post_init__(self) -> None:
+        if self.idle <= timedelta(0) or self.absolute <= timedelta(0):
+            raise ValueError("session timeouts must be positive")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session as stored: who, and the moments its rules are decided on."""
+
+    principal: Principal
+    csrf_token: str
+    started_at: datetime
+    last_seen: datetime
+    expires_at: datetime
+    """The absolute end, fixed at the start."""
+
+    def idle_until(self, policy: SessionPolicy) -> datetime:
+        return min(self.last_seen + policy.idle, self.expires_at)
+
+    def csrf_matches(self, offered: str | None) -> bool:
+        return offered is not None and hmac.compare_digest(offered.encode(), self.csrf_token.encode())
+
+
+class SessionStore(Protocol):
+    """Sessions by the SHA-256 of their id."""
+
+    def add(self, key: str, session: Session) -> None: ...
+
+    def get(self, key: str) -> Session | None: ...
+
+    def touch(self, key: str, at: datetime) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+    def remove_ended(self, at: datetime, idle: timedelta) -> int:
+        """Drop sessions past their absolute end or idle longer than ``idle``; how many."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Sessions:
+    """Starts, resumes and ends sessions under one policy."""
+
+    def __init__(self, store: SessionStore, clock: Clock, policy: SessionPolicy | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.policy = policy or SessionPolicy()
+
+    def start(self, principal: Principal) -> tuple[str, Session]:
+        """A new session for ``principal``; returns the id for the cookie (shown only now).
+
+        The token it starts from authenticated this moment, as an OpenID Connect ID token
+        does: its ``exp`` bounds when the token itself may be accepted, not how long the
+        session it opened lasts, which is this policy's (ASVS V3.3.2). An e-ID sign-in's
+        token often lives a few minutes; a family must not be signed out with it."""
+        at = self.clock()
+        self.store.remove_ended(at, self.policy.idle)
+        session_id = secrets.token_urlsafe(32)
+        session = Session(principal, secrets.token_urlsafe(32), at, at, at + self.policy.absolute)
+        self.store.add(_key(session_id), session)
+        return session_id, session
+
+    def resume(self, session_id: str) -> Session:
+        """The live session with this id, its use recorded; else :class:`SessionEndedError`."""
+        at = self.clock()
+        key = _key(session_id)
+        session = self.store.get(key)
+        if session is None:
+            raise SessionEndedError()
+        if at >= session.expires_at or at >= session.last_seen + self.policy.idle:
+            self.store.remove(key)
+            raise SessionEndedError()
+        if at - session.last_seen >= TOUCH_EVERY:
+            self.store.touch(key, at)
+            session = replace(session, last_seen=at)
+        return session
+
+    def end(self, session_id: str) -> None:
+        self.store.remove(_key(session_id))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _key(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+# -- stores ----------------------------------------------------------------------------------
+
+
+def _principal_json(p: Principal) -> str:
+    return json.dumps(
+        {
+            "kind": p.kind.value,
+            "tenant_id": p.tenant_id,
+            "user_id": p.user_id,
+            "roles": sorted(r.value for r in p.roles),
+            "unit_id": p.unit_id,
+            "party_id": p.party_id,
+        },
+        separators=(",", ":"),
+    )
+
+
+def _principal(text: str) -> Principal:
+    d = json.loads(text)
+    return Principal(
+        ViewerKind(d["kind"]), d["tenant_id"], d["user_id"], frozenset(Role(r) for r in d["roles"]),
+        unit_id=d["unit_id"], party_id=d["party_id"],
+    )
+
+
+def _iso(at: datetime) -> str:
+    """UTC with a fixed width, so that stored times compare as text in both engines."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _row(session: Session) -> tuple[str, str, str, str, str]:
+    return (
+        _principal_json(session.principal),
+        session.csrf_token,
+        _iso(session.started_at),
+        _iso(session.last_seen),
+        _iso(session.expires_at),
+    )
+
+
+def _session(row: Any) -> Session:
+    principal, csrf, started, seen, expires = row
+    return Session(
+        _principal(principal), csrf, datetime.fromisoformat(started), datetime.fromisoformat(seen),
+        datetime.fromisoformat(expires),
+    )
+
+
+class MemorySessionStore:
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: str, session: Session) -> None:
+        with self._lock:
+            self._sessions[key] = session
+
+    def get(self, key: str) -> Session | None:
+        return self._sessions.get(key)
+
+    def touch(self, key: str, at: datetime) -> None:
+        with self._lock:
+            known = self._sessions.get(key)
+            if known is not None:
+                self._sessions[key] = replace(known, last_seen=max(known.last_seen, at))
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            self._sessions.pop(key, None)
+
+    def remove_ended(self, at: datetime, idle: timedelta) -> int:
+        with self._lock:
+            ended = [k for k, s in self._sessions.items() if at >= s.expires_at or at >= s.last_seen + idle]
+            for k in ended:
+                del self._sessions[k]
+        return len(ended)
+
+    def close(self) -> None:
+        pass
+
+
+_COLUMNS = "key, principal, csrf, started_at, last_seen, expires_at"
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS {t} (key TEXT PRIMARY KEY, principal TEXT NOT NULL, csrf TEXT NOT NULL, "
+    "started_at TEXT NOT NULL, last_seen TEXT NOT NULL, expires_at TEXT NOT NULL)"
+)
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS {i}_seen ON {t} (last_seen)",
+    "CREATE INDEX IF NOT EXISTS {i}_expires ON {t} (expires_at)",
+)
+"""What finds ended sessions, swept at each sign-in, without reading them all."""
+
+
+class SQLiteSessionStore:
+    """A ``web_sessions`` table in ``sessions.sqlite`` beside the log."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_CREATE.format(t="web_sessions"))
+        for index in _INDEXES:
+            self._db.execute(index.format(t="web_sessions", i="web_sessions"))
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def add(self, key: str, session: Session) -> None:
+        self._run(f"INSERT INTO web_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", (key, *_row(session)))  # noqa: S608
+
+    def get(self, key: str) -> Session | None:
+        rows = self._run("SELECT principal, csrf, started_at, last_seen, expires_at FROM web_sessions WHERE key = ?", (key,))
+        return _session(rows[0]) if rows else None
+
+    def touch(self, key: str, at: datetime) -> None:
+        self._run("UPDATE web_sessions SET last_seen = ? WHERE key = ? AND last_seen < ?", (_iso(at), key, _iso(at)))
+
+    def remove(self, key: str) -> None:
+        self._run("DELETE FROM web_sessions WHERE key = ?", (key,))
+
+    def remove_ended(self, at: datetime, idle: timedelta) -> int:
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen <= ?",
+                (_iso(at), _iso(at - idle)),
+            ).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class PostgresSessionStore:
+    """A ``web_sessions`` table in the hub's PostgreSQL schema. Times are stored as UTC ISO
+    text, as in SQLite, so that both compare them the same way."""
+
+    def __init__(self, conninfo: dict[str, Any], schema: str) -> None:
+        from psycopg import sql
+        from psycopg_pool import ConnectionPool
+
+        self._sql = sql
+        self._table = sql.Identifier(schema, "web_sessions")
+        self._pool = ConnectionPool(
+            kwargs={**conninfo, "autocommit": True}, min_size=1, max_size=4, open=False, name="backa-sessions",
+            timeout=conninfo.get("connect_timeout", 5),
+        )
+        with self._errors():
+            self._pool.open(wait=True, timeout=conninfo.get("connect_timeout", 5))
+            self._run(_CREATE)
+            for index in _INDEXES:
+                self._run(index.replace("{i}", "web_sessions"))
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _errors() -> Iterator[None]:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        from hub.errors import StoreUnavailableError
+
+        try:
+            yield
+        except (psycopg.OperationalError, PoolTimeout):
+            raise StoreUnavailableError("the session store cannot be reached") from None
+
+    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
+        with self._errors(), self._pool.connection() as db:
+            cur = db.execute(self._sql.SQL(query).format(t=self._table), params)
+            return (cur.fetchall() if cur.description else []), cur.rowcount
+
+    def add(self, key: str, session: Session) -> None:
+        self._run(f"INSERT INTO {{t}} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)", (key, *_row(session)))
+
+    def get(self, key: str) -> Session | None:
+        rows, _ = self._run("SELECT principal, csrf, started_at, last_seen, expires_at FROM {t} WHERE key = %s", (key,))
+        return _session(rows[0]) if rows else None
+
+    def touch(self, key: str, at: datetime) -> None:
+        self._run("UPDATE {t} SET last_seen = %s WHERE key = %s AND last_seen < %s", (_iso(at), key, _iso(at)))
+
+    def remove(self, key: str) -> None:
+        self._run("DELETE FROM {t} WHERE key = %s", (key,))
+
+    def remove_ended(self, at: datetime, idle: timedelta) -> int:
+        _, count = self._run(
+            "DELETE FROM {t} WHERE expires_at <= %s OR last_seen <= %s", (_iso(at), _iso(at - idle))
+        )
+        return count
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+__all__ = [
+    "MemorySessionStore",
+    "PostgresSessionStore",
+    "SESSION_COOKIE",
+    "SQLiteSessionStore",
+    "Session",
+    "SessionEndedError",
+    "SessionPolicy",
+    "SessionStore",
+    "Sessions",
+]

@@ -1,0 +1,326 @@
+"""Web sessions' rules (OWASP ASVS 4.0 V3): idle and absolute timeouts, sign-out, no
+oracle for guessed ids, no session id at rest, principals kept whole. Each rule is
+checked on every store a hub can run on: memory, an SQLite file and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from contracts.vocabulary import Role
+from hub.bootstrap import PostgresConfig, Runtime, session_store
+from hub.clock import SettableClock
+from hub.principals import Principal, ViewerKind
+from hub.sessions import (
+    SESSIONS_DB,
+    TOUCH_EVERY,
+    SessionEndedError,
+    SessionPolicy,
+    Sessions,
+    SessionStore,
+)
+from hub.settings import Settings
+from tests.conftest import POSTGRES_URL, family, postgres_url
+from tests.factories import GUARDIAN_1_PNR, START, staff
+
+IDLE = timedelta(minutes=15)
+ABSOLUTE = timedelta(hours=8)
+POLICY = SessionPolicy(IDLE, ABSOLUTE)
+
+GUARDIAN = Principal(
+    ViewerKind.GUARDIAN, "ystad", "guardian-blind-id-1", frozenset({Role.GUARDIAN}), party_id="guardian-blind-id-1"
+)
+SCHOOL = staff("rektor.ostra")
+
+OpenStore = Callable[[], SessionStore]
+
+
+def _settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if kind == "postgres":
+        schema = request.getfixturevalue("pg_schema")
+        return Settings(store="postgres", database_url=postgres_url(schema), data_dir=tmp_path)
+    return Settings(store=kind, data_dir=tmp_path)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """Opens the store a hub of this kind would use; for SQLite and PostgreSQL every call is a
+    new connection to the same sessions, as another process of the hub would have."""
+    kind: str = request.param
+    settings = _settings(kind, tmp_path, request)
+    opened: list[SessionStore] = []
+    shared = session_store(settings, memory=True, postgres=False) if kind == "memory" else None
+
+    def open_one() -> SessionStore:
+        store = shared or session_store(settings, memory=False, postgres=kind == "postgres")
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def sessions(open_store: OpenStore, clock: SettableClock) -> Sessions:
+    return Sessions(open_store(), clock, POLICY)
+
+
+def sha256(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+# -- idle timeout ------------------------------------------------------------------------
+
+
+def test_a_session_resumes_within_the_idle_time_and_each_use_moves_the_deadline(
+    sessions: Sessions, clock: SettableClock
+) -> None:
+    """Someone who keeps working is not signed out 15 minutes after signing in."""
+    session_id, _ = sessions.start(SCHOOL)
+
+    clock.advance(IDLE - timedelta(minutes=1))
+    assert sessions.resume(session_id).principal == SCHOOL
+    clock.advance(IDLE - timedelta(minutes=1))  # 28 minutes after the start, 14 after the last use
+
+    resumed = sessions.resume(session_id)
+
+    assert resumed.principal == SCHOOL
+    assert resumed.last_seen == clock()
+    assert resumed.idle_until(sessions.policy) == clock() + IDLE
+
+
+def test_a_session_ends_after_the_idle_time_without_use(sessions: Sessions, clock: SettableClock) -> None:
+    """A computer left signed in is signed out after 15 minutes (ASVS V3.3.2)."""
+    session_id, _ = sessions.start(SCHOOL)
+    clock.advance(IDLE - timedelta(seconds=1))
+    sessions.resume(session_id)
+    clock.advance(IDLE)
+
+    with pytest.raises(SessionEndedError):
+        sessions.resume(session_id)
+
+
+def test_an_ended_session_stays_ended_when_asked_again(sessions: Sessions, clock: SettableClock) -> None:
+    """Once timed out, going back to an earlier moment (or another process's clock) does not revive it."""
+    session_id, _ = sessions.start(SCHOOL)
+    clock.advance(IDLE)
+    with pytest.raises(SessionEndedError):
+        sessions.resume(session_id)
+
+    clock.set(START + timedelta(minutes=1))
+
+    with pytest.raises(SessionEndedError):
+        sessions.resume(session_id)
+
+
+def test_uses_closer_together_than_the_touch_interval_still_keep_the_session_alive(
+    sessions: Sessions, clock: SettableClock
+) -> None:
+    """Last use is written at most every 30 s; the idle rule must still hold to within that."""
+    session_id, _ = sessions.start(SCHOOL)
+    used_at = START
+    while clock() < START + 2 * IDLE:
+        clock.advance(TOUCH_EVERY / 3)
+        sessions.resume(session_id)
+        used_at = clock()
+    clock.set(used_at + IDLE - TOUCH_EVERY - timedelta(seconds=1))
+
+    assert sessions.resume(session_id).principal == SCHOOL
+
+
+# -- absolute timeout --------------------------------------------------------------------
+
+
+def test_a_session_ends_at_its_absolute_end_even_when_used_every_few_minutes(
+    sessions: Sessions, clock: SettableClock
+) -> None:
+    """However busy, a session lasts at most 8 hours: a stolen cookie is not good forever."""
+    session_id, started = sessions.start(SCHOOL)
+    assert started.expires_at == START + ABSOLUTE
+
+    while clock() + timedelta(minutes=5) < START + ABSOLUTE:
+        clock.advance(timedelta(minutes=5))
+        assert sessions.resume(session_id).principal == SCHOOL
+    clock.set(START + ABSOLUTE)
+
+    with pytest.raises(SessionEndedError):
+        sessions.resume(session_id)
+
+
+def test_the_idle_deadline_never_reaches_past_the_absolute_end(sessions: Sessions, clock: SettableClock) -> None:
+    """The page's "signed out at" shows the absolute end when that comes first."""
+    session_id, _ = sessions.start(SCHOOL)
+    while clock() < START + ABSOLUTE - timedelta(minutes=10):
+        clock.advance(timedelta(minutes=10))
+        resumed = sessions.resume(session_id)
+
+    assert resumed.idle_until(sessions.policy) == START + ABSOLUTE
+
+
+# -- sign-out and refusals -------------------------------------------------------------
+
+
+def test_a_signed_out_session_cannot_be_resumed(open_store: OpenStore, clock: SettableClock) -> None:
+    """Sign-out in one process ends the session for every process on the same store (ASVS V3.3.1)."""
+    here = Sessions(open_store(), clock, POLICY)
+    there = Sessions(open_store(), clock, POLICY)
+    session_id, _ = here.start(SCHOOL)
+    assert there.resume(session_id).principal == SCHOOL
+
+    here.end(session_id)
+
+    with pytest.raises(SessionEndedError):
+        here.resume(session_id)
+    with pytest.raises(SessionEndedError):
+        there.resume(session_id)
+
+
+def test_unknown_tampered_and_expired_ids_are_refused_alike(sessions: Sessions, clock: SettableClock) -> None:
+    """The refusal does not tell a guessed id from one that was real once: no oracle."""
+    live_id, _ = sessions.start(SCHOOL)
+    expired_id, _ = sessions.start(GUARDIAN)
+    clock.advance(timedelta(minutes=10))
+    sessions.resume(live_id)
+    clock.advance(timedelta(minutes=6))
+    tampered = live_id[:-1] + ("A" if live_id[-1] != "A" else "B")
+    refusals = []
+
+    for candidate in (expired_id, tampered, "not-a-session-id", ""):
+        with pytest.raises(SessionEndedError) as refused:
+            sessions.resume(candidate)
+        refusals.append((str(refused.value), refused.value.field))
+
+    assert len(set(refusals)) == 1
+    assert sessions.resume(live_id).principal == SCHOOL
+
+
+def test_each_session_has_its_own_unguessable_id_and_csrf_token(sessions: Sessions) -> None:
+    """256 random bits each (ASVS V3.2.2): no two starts share an id or an anti-forgery token."""
+    started = [sessions.start(SCHOOL) for _ in range(20)]
+    ids = {session_id for session_id, _ in started}
+    tokens = {session.csrf_token for _, session in started}
+
+    assert len(ids) == 20 and len(tokens) == 20
+    assert not ids & tokens
+    assert all(len(session_id) >= 43 for session_id in ids)  # 32 bytes in URL-safe base64
+
+
+# -- the store -----------------------------------------------------------------------------
+
+
+def test_the_store_drops_ended_sessions_when_a_new_one_starts(open_store: OpenStore, clock: SettableClock) -> None:
+    """Ended sessions do not pile up, and a live one is not swept away with them."""
+    store = open_store()
+    sessions = Sessions(store, clock, POLICY)
+    idle_id, _ = sessions.start(GUARDIAN)
+    busy_id, _ = sessions.start(SCHOOL)
+    clock.advance(timedelta(minutes=10))
+    sessions.resume(busy_id)
+    clock.advance(timedelta(minutes=6))
+    assert store.get(sha256(idle_id)) is not None  # ended, but nobody has looked yet
+
+    new_id, _ = sessions.start(SCHOOL)
+
+    assert store.get(sha256(idle_id)) is None
+    assert store.get(sha256(busy_id)) is not None
+    assert store.get(sha256(new_id)) is not None
+
+
+def test_the_store_drops_sessions_past_their_absolute_end_when_a_new_one_starts(
+    open_store: OpenStore, clock: SettableClock
+) -> None:
+    store = open_store()
+    sessions = Sessions(store, clock, SessionPolicy(idle=timedelta(hours=2), absolute=timedelta(hours=1)))
+    old_id, _ = sessions.start(SCHOOL)
+    clock.advance(timedelta(hours=1))
+
+    sessions.start(GUARDIAN)
+
+    assert store.get(sha256(old_id)) is None
+
+
+@pytest.mark.parametrize("principal", [GUARDIAN, SCHOOL, staff("granskare.ystad")], ids=["guardian", "staff", "auditor"])
+def test_the_principal_comes_back_equal_from_another_connection(
+    principal: Principal, open_store: OpenStore, clock: SettableClock
+) -> None:
+    """A guardian keeps their party id, staff their unit and every role: access decisions
+    under a session are the same as under the token."""
+    session_id, _ = Sessions(open_store(), clock, POLICY).start(principal)
+    clock.advance(TOUCH_EVERY)
+
+    resumed = Sessions(open_store(), clock, POLICY).resume(session_id)
+
+    assert resumed.principal == principal
+    assert resumed.started_at == START
+    assert resumed.expires_at == START + ABSOLUTE
+
+
+def test_csrf_matches_only_the_exact_token(sessions: Sessions) -> None:
+    _, session = sessions.start(SCHOOL)
+    _, other = sessions.start(SCHOOL)
+    token = session.csrf_token
+
+    assert session.csrf_matches(token)
+    for offered in (None, "", token[:-1], token + "x", token.upper() if token.upper() != token else token.lower(),
+                    " " + token, other.csrf_token):
+        assert not session.csrf_matches(offered), offered
+
+
+# -- nothing usable at rest ------------------------------------------------------------------
+
+
+def _sqlite_contents(data_dir: Path) -> str:
+    """Every byte of the session database, the write-ahead log included, and every row as text."""
+    raw = b"".join(p.read_bytes() for p in data_dir.glob(SESSIONS_DB + "*"))
+    with sqlite3.connect(data_dir / SESSIONS_DB) as db:
+        rows = db.execute("SELECT * FROM web_sessions").fetchall()
+    return raw.decode("latin-1") + repr(rows)
+
+
+def _postgres_contents(schema: str) -> str:
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
+        rows = db.execute(sql.SQL("SELECT * FROM {0}").format(sql.Identifier(schema, "web_sessions"))).fetchall()
+    return repr(rows)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_store_holds_no_session_id_in_the_clear(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock, memory_runtime: Runtime
+) -> None:
+    """A copy of the database resumes nobody's session: only the id's SHA-256 is kept, and
+    a guardian is kept by their blind id, never their personnummer."""
+    settings = _settings(kind, tmp_path, request)
+    guardian = family(memory_runtime, GUARDIAN_1_PNR)
+    store = session_store(settings, memory=False, postgres=kind == "postgres")
+    try:
+        sessions = Sessions(store, clock, POLICY)
+        ids = [sessions.start(guardian)[0], sessions.start(SCHOOL)[0]]
+        clock.advance(TOUCH_EVERY)
+        sessions.resume(ids[0])
+        if kind == "sqlite":
+            contents = _sqlite_contents(tmp_path)
+        else:
+            contents = _postgres_contents(PostgresConfig.from_url(settings.database_url or "").schema)
+    finally:
+        store.close()
+
+    assert SCHOOL.user_id in contents and guardian.user_id in contents  # the scan sees what was written
+    for session_id in ids:
+        assert sha256(session_id) in contents
+        assert session_id not in contents
+    assert GUARDIAN_1_PNR not in contents
+
+
+def test_a_policy_refuses_timeouts_that_are_not_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        SessionPolicy(idle=timedelta(0))
+    with pytest.raises(ValueError, match="positive"):
+        SessionPolicy(absolute=timedelta(minutes=-1))
