@@ -18,7 +18,7 @@ from hub.bootstrap import Runtime, bootstrap
 from hub.clock import SettableClock
 from hub.http import create_app
 from hub.settings import Settings
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, directory
+from tests.factories import GUARDIAN_1_PNR, STAFF, TENANT, directory, registration_payload
 
 API = "/api/v1"
 SESSIONS = f"{API}/sessions"
@@ -86,19 +86,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def register(client: TestClient[Any], rt: Runtime, headers: dict[str, str]) -> httpx.Response:
-    return client.post(
-        f"{API}/children",
-        json={
-            "personnummer": CHILD_PNR,
-            "given_name": "Alva",
-            "family_name": "Lind",
-            "guardians": [
-                {"name": "Anna Lind", "personnummer": GUARDIAN_1_PNR, "has_custody": True},
-                {"name": "Bo Lind", "personnummer": GUARDIAN_2_PNR, "has_custody": True},
-            ],
-        },
-        headers=headers,
-    )
+    return client.post(f"{API}/children", json=registration_payload(), headers=headers)
 
 
 def child_with_barnkontakt(client: TestClient[Any], rt: Runtime) -> UUID:
