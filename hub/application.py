@@ -47,6 +47,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper, OperationalError, InterfaceError
 from projections.accesslog import AccessEntry, AccessLogProjection, AccessLogView, ReviewEntry
 from projections.caselist import CaseListProjection, CaseListView, case_row, concerns_unit
+from projections.figures import TermFiguresProjection, TermFiguresView, term_order
 from projections.record import ChildRecordProjection, ChildRecordView, RecordItem, VisibleRecord, visible_items
 from pydantic import ValidationError
 
@@ -112,12 +113,20 @@ class Views:
     record: ChildRecordView
     cases: CaseListView
     access: AccessLogView
+    figures: TermFiguresView | None = None
+    """The evaluation's figures per term; a hub built without it offers no figures."""
+
+    def all(self) -> list[Any]:
+        return [v for v in (self.record, self.cases, self.access, self.figures) if v is not None]
 
     def projections(self) -> list[Any]:
-        return [ChildRecordProjection(self.record), CaseListProjection(self.cases), AccessLogProjection(self.access)]
+        out: list[Any] = [ChildRecordProjection(self.record), CaseListProjection(self.cases), AccessLogProjection(self.access)]
+        if self.figures is not None:
+            out.append(TermFiguresProjection(self.figures))
+        return out
 
     def close(self) -> None:
-        for view in (self.record, self.cases, self.access):
+        for view in self.all():
             view.close()
 
 
@@ -898,6 +907,31 @@ class BackaHub(Application):
         return {"child_id": str(child_id), "as_of": at.isoformat(), "steps": [steps[k] for k in sorted(steps)]}
 
     @traced("read")
+    def cards_sent_by(self, p: Principal) -> list[dict[str, Any]]:
+        """The discovery cards this member of staff sent, newest first, each with whether the
+        Barnkontakt has taken it up and sent feedback: what a discoverer follows up on. Ids,
+        units and dates only, so nothing of the child is read here; the feedback itself is
+        read (and recorded) on the child's page."""
+        self._require_staff(p)
+        self._views_hold(self._committed_facts)
+        out = []
+        for doc in self.views.cases.documents(p.tenant_id):
+            for card in doc["cards"]:
+                if card.get("from_user_id") == p.user_id:
+                    out.append(
+                        {
+                            "child_id": doc["child_id"],
+                            "card_id": card["card_id"],
+                            "kind": card["kind"],
+                            "to_unit_id": card["to_unit_id"],
+                            "submitted_at": card["submitted_at"],
+                            "taken_up": card["taken_up"],
+                            "feedback_sent": card["feedback_sent"],
+                        }
+                    )
+        return sorted(out, key=lambda c: c["submitted_at"], reverse=True)
+
+    @traced("read")
     def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[dict[str, Any]]:
         """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
         unit_id = self._require_staff(p, *CASE_ROLES)
@@ -1280,6 +1314,25 @@ class BackaHub(Application):
                 bases=[LegalBasis.AUDIT_DUTY], at=at,
             )
         return [_review_json(r) for r in found]
+
+    # -- uppföljning: the evaluation's figures ----------------------------------------------
+
+    @traced("read")
+    def term_figures(self, p: Principal, tenant: str) -> dict[str, Any]:
+        """The evaluation's figures per half-year term for a tenant, counted from the facts
+        alone (:mod:`projections.figures`): for its staff and its administrator. They are
+        anonymous counts, so reading them reads no child and records no read."""
+        if p.kind is not ViewerKind.STAFF or p.tenant_id != tenant:
+            raise NotPermittedError("only the cooperation area's staff and administrator see its figures")
+        if p.unit_id is None and not p.has(Role.TENANT_ADMIN):
+            raise NotPermittedError("only the cooperation area's staff and administrator see its figures")
+        figures = self.views.figures
+        if figures is None:
+            raise StoreUnavailableError("this hub keeps no figures")
+        self._views_hold(self._committed_facts)
+        rows = figures.counts(tenant)
+        terms = sorted({r["term"] for r in rows}, key=term_order)
+        return {"tenant_id": tenant, "terms": terms, "rows": rows}
 
     def log_length(self) -> int:
         """How many facts the log holds: what tests compare before and after a refusal."""

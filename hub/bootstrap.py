@@ -24,6 +24,7 @@ from eventsourcing.utils import get_topic, retry, strtobool
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews, memory_db_name
 from projections.caselist import CaseListView
+from projections.figures import TermFiguresView
 from projections.record import ChildRecordView
 
 from hub.application import BackaHub, Views
@@ -362,6 +363,7 @@ def bootstrap(
                 ChildRecordView(database, unreachable=_store_unavailable, rows=rows),
                 CaseListView(database, unreachable=_store_unavailable, rows=rows),
                 AccessLogView(database, unreachable=_store_unavailable, rows=rows),
+                TermFiguresView(database, unreachable=_store_unavailable, rows=rows),
             )
         elif memory:
             env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -369,6 +371,7 @@ def bootstrap(
                 ChildRecordView(memory_db_name("record"), unreachable=_store_unavailable, rows=rows),
                 CaseListView(memory_db_name("cases"), unreachable=_store_unavailable, rows=rows),
                 AccessLogView(memory_db_name("access"), unreachable=_store_unavailable, rows=rows),
+                TermFiguresView(memory_db_name("figures"), unreachable=_store_unavailable, rows=rows),
             )
         else:
             env = {
@@ -380,6 +383,7 @@ def bootstrap(
                 ChildRecordView(str(data_dir / "view_child_record.sqlite"), unreachable=_store_unavailable, rows=rows),
                 CaseListView(str(data_dir / "view_case_list.sqlite"), unreachable=_store_unavailable, rows=rows),
                 AccessLogView(str(data_dir / "view_access_log.sqlite"), unreachable=_store_unavailable, rows=rows),
+                TermFiguresView(str(data_dir / "view_term_figures.sqlite"), unreachable=_store_unavailable, rows=rows),
             )
     except BaseException:
         if keys is not None:
@@ -390,7 +394,7 @@ def bootstrap(
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
     blind_index = BlindIndex(index_key)
     try:
-        for view in (views.record, views.cases, views.access):
+        for view in views.all():
             view.create_table()
         hub = BackaHub(
             env,

@@ -115,6 +115,7 @@ def _print_demo_help(args: argparse.Namespace, data_dir: Path) -> None:
     folder = f" --data-dir {shlex.quote(str(args.data_dir))}" if args.data_dir else ""
     base = f"http://{args.host}:{args.port}"
     _say("")
+    _say(f"  Open {base}/ in a browser: the start page lets you sign in as any demo user.")
     _say(f"  Demo users are listed in {demo.demo_folder(data_dir) / demo.USERS_FILE}:")
     _say("    staff   karin.holm (BVC), henrik.olsson (Barnkontakt, Norreportskolan), eva.bjork (Stödsamordnare),")
     _say("            jonas.wikstrom (socialtjänsten), lars.ahlgren (loggranskare), ... ")

@@ -141,6 +141,7 @@ class CaseListProjection(PageProjection[CaseListView]):
     @_on.register
     def _(self, fact: TeamDecided, doc: dict[str, Any]) -> None:
         doc["decision"] = fact.decision.value
+        doc["team_unit_ids"] = list(fact.member_unit_ids)
         _take_up_cards(doc)
 
     @_on.register
@@ -242,9 +243,12 @@ def case_row(doc: dict[str, Any], today: date) -> CaseRow:
 
 
 def concerns_unit(doc: dict[str, Any], unit_id: str) -> bool:
-    """Whether a child belongs on this unit's Barnkontakt list."""
+    """Whether a child belongs on this unit's list: it is the Barnkontakt's or the
+    coordinator's unit, a unit of the child's team, or a card was sent to it."""
     if doc["barnkontakt"] and doc["barnkontakt"]["unit_id"] == unit_id:
         return True
     if doc["coordinator"] and doc["coordinator"]["unit_id"] == unit_id:
         return True
+    if unit_id in doc.get("team_unit_ids", ()):
+        return True  # a unit of the child's team follows the child too
     return any(c["to_unit_id"] == unit_id for c in doc["cards"])

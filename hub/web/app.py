@@ -1,0 +1,278 @@
+"""The pages' router, templates and static files, built from the runtime.
+
+Each area of the pages (``hub.web.pages.<area>``) offers ``routes(web)``: its handlers,
+made with the :class:`Web` they are given, so nothing is built at import time and every
+handler reaches the runtime through one object that Litestar does not copy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from typing_extensions import Annotated
+
+from hub.bootstrap import Runtime
+from hub.errors import ConflictError, HubError, NotAuthenticatedError
+from hub.sessions import SESSION_COOKIE
+from hub.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Catalogue, load_catalogues
+from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+AREAS = ("staff", "child", "family", "audit", "followup")
+"""The page areas, each a module of ``hub.web.pages`` with ``routes(web)``."""
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+FORM_ID_FIELD = "form_id"
+REMEMBERED_FORMS = 10_000
+
+
+class SubmittedForms:
+    """Forms already acted on, by session and form id, with where their answer was.
+
+    A page puts a fresh ``form_id`` in each form it renders; a form sent twice (a double
+    click, a reload, a resend after a lost answer) is answered with the first sending's
+    result instead of being acted on again. Kept in this process, the most recent
+    ``REMEMBERED_FORMS``: a browser's resend comes to the process that answered it.
+    """
+
+    def __init__(self, size: int = REMEMBERED_FORMS) -> None:
+        self._done: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._busy: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def once(self, session_id: str, form_id: str | None, act: Callable[[], str]) -> str:
+        """Run ``act`` (which returns where to go next) once per form; again, the same place."""
+        if not form_id:
+            return act()
+        key = (session_id, form_id[:64])
+        with self._lock:
+            if key in self._done:
+                return self._done[key]
+            if key in self._busy:
+                raise ConflictError("this form is already being sent; wait for its answer")
+            self._busy.add(key)
+        try:
+            target = act()
+        finally:
+            with self._lock:
+                self._busy.discard(key)
+        with self._lock:
+            self._done[key] = target
+            while len(self._done) > self.size:
+                self._done.popitem(last=False)
+        return target
+
+
+@dataclass
+class Web:
+    """What every page handler needs: the runtime, the catalogues, and how to answer."""
+
+    runtime: Runtime
+    catalogues: dict[str, Catalogue] = field(default_factory=load_catalogues)
+    forms: SubmittedForms = field(default_factory=SubmittedForms)
+
+    def act(self, who: Visitor, form: dict[str, Any], act: Callable[[], str]) -> Redirect:
+        """Act on a form once, after checking its anti-forgery token; then show where
+        ``act`` says (Post/Redirect/Get, so a reload does not send it again)."""
+        who.check_form(form)
+        form_id = form.get(FORM_ID_FIELD)
+        target = self.forms.once(who.session_id or "", form_id if isinstance(form_id, str) else None, act)
+        return Redirect(path=target, status_code=303)
+
+    @staticmethod
+    def new_form_id() -> str:
+        return secrets.token_urlsafe(16)
+
+    @property
+    def hub(self) -> Any:
+        return self.runtime.hub
+
+    def visitor(self, request: Request[Any, Any, Any]) -> Visitor:
+        return visitor(request, self.runtime.sessions, self.catalogues)
+
+    def render(self, who: Visitor, template: str, *, status_code: int = 200, **context: Any) -> Template:
+        """A page in the visitor's language, with what the layout needs."""
+        principal = who.principal
+        return Template(
+            template_name=template,
+            status_code=status_code,
+            context={
+                "t": who.t,
+                "lang": who.language,
+                "languages": LANGUAGES,
+                "user": principal,
+                "home": home_of(principal) if principal else "/",
+                "csrf_token": who.session.csrf_token if who.session else "",
+                "request_path": who.path,
+                "form_id": self.new_form_id(),
+                "demo": self.runtime.settings.demo_mode,
+                **context,
+            },
+        )
+
+    def signed_in(self, who: Visitor, session_id: str, to: str) -> Redirect:
+        lifetime = self.runtime.settings.session_policy().absolute
+        return Redirect(
+            path=to,
+            status_code=303,
+            cookies=[
+                Cookie(
+                    key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
+                    httponly=True, secure=self.runtime.settings.session_cookie_secure, samesite="strict",
+                )
+            ],
+        )
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site, never another site (an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def sign_in_routes(web: Web) -> list[Any]:
+    runtime = web.runtime
+
+    @get("/", sync_to_thread=False, include_in_schema=False)
+    def landing(request: Request[Any, Any, Any]) -> Redirect:
+        who = web.visitor(request)
+        if who.principal is not None:
+            return Redirect(path=home_of(who.principal), status_code=303)
+        return Redirect(path="/sign-in", status_code=303)
+
+    @get("/sign-in", sync_to_thread=True, include_in_schema=False)
+    def sign_in_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:  # noqa: A002 - the query's name
+        who = web.visitor(request)
+        return web.render(who, "common/sign_in.html", next=_safe_next(next) or "", **_demo_people(runtime))
+
+    def _start(request: Request[Any, Any, Any], token: str, next_page: str | None) -> Redirect:
+        who = web.visitor(request)
+        if runtime.sessions is None:
+            raise NotAuthenticatedError("web sessions are not available")
+        principal = runtime.verifier.verify(token)
+        session_id, _ = runtime.sessions.start(principal)
+        return web.signed_in(who, session_id, _safe_next(next_page) or home_of(principal))
+
+    @post("/sign-in/token", sync_to_thread=True, include_in_schema=False)
+    def sign_in_with_token(request: Request[Any, Any, Any], data: Form) -> Redirect:
+        return _start(request, str(data.get("token", "")).strip(), data.get("next"))
+
+    @post("/sign-in/demo", sync_to_thread=True, include_in_schema=False)
+    def sign_in_as_demo_user(request: Request[Any, Any, Any], data: Form) -> Redirect:
+        """Demo mode only: sign in as a member of staff of the directory, or as a guardian or
+        child by personnummer (the demo's stand-in for an e-ID)."""
+        issuer = runtime.demo_issuer
+        if issuer is None or not runtime.settings.demo_mode:
+            raise NotAuthenticatedError("demo sign-in is only offered in demo mode")
+        kind = str(data.get("kind", "staff"))
+        if kind == "staff":
+            staff = _staff(runtime, str(data.get("user", "")))
+            token = issuer.staff_token(staff.tenant_id, staff.user_id, staff.unit_id, sorted(r.value for r in staff.roles))
+        else:
+            tenant = str(data.get("tenant") or next(iter(runtime.hub.directory.tenants)))
+            token = issuer.family_token(tenant, "child" if kind == "child" else "guardian", str(data.get("personnummer", "")).strip())
+        return _start(request, token, data.get("next"))
+
+    @post("/sign-out", sync_to_thread=True, include_in_schema=False)
+    def sign_out(request: Request[Any, Any, Any], data: Form) -> Redirect:
+        who = web.visitor(request)
+        if who.session_id is not None and runtime.sessions is not None:
+            who.check_form(data)
+            runtime.sessions.end(who.session_id)
+        return Redirect(
+            path="/sign-in?signed_out=1", status_code=303,
+            cookies=[Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")],
+        )
+
+    @get("/language/{code:str}", sync_to_thread=False, include_in_schema=False)
+    def language(code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:  # noqa: A002
+        chosen = code if code in LANGUAGES else LANGUAGES[0]
+        return Redirect(
+            path=_safe_next(next) or "/", status_code=303,
+            cookies=[Cookie(key=LANGUAGE_COOKIE, value=chosen, path="/", max_age=365 * 24 * 3600, samesite="lax")],
+        )
+
+    return [landing, sign_in_page, sign_in_with_token, sign_in_as_demo_user, sign_out, language]
+
+
+def _staff(runtime: Runtime, user_id: str) -> Any:
+    for tenant in runtime.hub.directory.tenants.values():
+        staff = tenant.staff.get(user_id)
+        if staff is not None:
+            return staff
+    raise NotAuthenticatedError("no such member of staff in the demo")
+
+
+def _demo_people(runtime: Runtime) -> dict[str, Any]:
+    """The demo's people, by role, for the sign-in page."""
+    if not runtime.settings.demo_mode:
+        return {"staff": [], "families": []}
+    staff = [s for t in runtime.hub.directory.tenants.values() for s in t.staff.values()]
+    families: list[dict[str, Any]] = []
+    try:
+        from hub import demo
+
+        users = demo.demo_users(runtime.settings.data_dir)
+        families = [
+            {"kind": u["kind"], "name": u["name"], "personnummer": u["personnummer"], "tenant": u["tenant"]}
+            for u in users.values() if u["kind"] in ("guardian", "child") and u.get("personnummer")
+        ][:12]
+    except Exception:  # noqa: BLE001 - a hub without the demo's users still offers staff sign-in
+        families = []
+    return {"staff": sorted(staff, key=lambda s: (s.unit_id or "", s.user_id)), "families": families}
+
+
+def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEngine], Router]:
+    """The pages, the template configuration and the static files."""
+    web = Web(runtime)
+    handlers: list[Any] = sign_in_routes(web)
+    for area in AREAS:
+        module = importlib.import_module(f"hub.web.pages.{area}")
+        handlers.extend(module.routes(web))
+    router = Router(
+        path="/",
+        route_handlers=handlers,
+        exception_handlers={SignInRequiredError: _to_sign_in, HubError: _page_error(web)},
+        include_in_schema=False,
+    )
+    templates = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)
+    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
+    return router, templates, static
+
+
+def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequiredError) -> Response[Any]:
+    return Redirect(path=exc.location, status_code=303)
+
+
+def _page_error(web: Web) -> Any:
+    """A refusal from the core as a page: what happened, in the visitor's language, never
+    the data (the core's messages name no person)."""
+    from hub.http.problems import _lookup
+
+    def handler(request: Request[Any, Any, Any], exc: HubError) -> Template:
+        status, kind, fixed = _lookup(exc)
+        who = web.visitor(request)
+        return web.render(who, "common/error.html", status_code=status, kind=kind, detail=fixed or exc.detail)
+
+    return handler

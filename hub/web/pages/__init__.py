@@ -1,0 +1,1 @@
+"""The page areas: each module offers ``routes(web)``."""

@@ -1,0 +1,399 @@
+"""The family pages: a guardian (or the child, from the age the cooperation area set)
+sees the child's team and plan, answers consent requests, keeps a receipt of each, and
+sees who has looked at the child's information, with proof from the tamper-evident log.
+
+Every read goes through the core, which decides what the family may see and records
+the read; these pages only put what the core answers into plain words.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from consent import ViewerKind
+from contracts.vocabulary import COMPASS, Area
+from hub.errors import ConsentError, NoBasisError, NotPermittedError
+from hub.principals import Principal
+from hub.transparency import TransparencyError
+from hub.web.app import Form, Web
+from hub.web.session import Visitor
+
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+
+# The purposes the family's own reads are recorded with (fixed, so the access log reads
+# the same in every language; the log page words them in the reader's language).
+PURPOSE_LIST = "Family: list of my children"
+PURPOSE_CHILD = "Family: the child's team and plan"
+PURPOSE_CONSENTS = "Family: consent requests"
+PURPOSE_RECEIPT = "Family: consent receipt"
+
+ANSWERS = {"grant": "granted", "decline": "declined", "withdraw": "withdrawn"}
+"""The three answers a family member can give, and the confirmation each shows."""
+
+STALE_REASONS = ("withdrawn", "expired", "declined", "granted", "not_yet_valid")
+
+
+# -- plain values for the templates ------------------------------------------------------
+
+
+def _when(value: str | datetime | None, language: str) -> str:
+    """A moment as a person reads it: the day and the Swedish clock time."""
+    if value is None:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(LOCAL_TIME)
+    return f"{format_date(local.date(), 'long', locale=language)} {format_time(local.time(), 'HH:mm', locale=language)}"
+
+
+def _day(value: str | date | None, language: str) -> str:
+    if value is None:
+        return ""
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return format_date(day, "long", locale=language)
+
+
+def _area(value: str | None, language: str) -> str:
+    if not value:
+        return ""
+    try:
+        described = COMPASS[Area(value)]
+    except ValueError:
+        return value
+    return described.label_sv if language == "sv" else described.label_en
+
+
+def _require_family(p: Principal) -> None:
+    if p.kind not in (ViewerKind.GUARDIAN, ViewerKind.CHILD):
+        raise NotPermittedError("these pages are for the child's guardians and the child")
+
+
+def _unit_name(web: Web, tenant_id: str, unit_id: str | None) -> str:
+    if not unit_id:
+        return ""
+    tenant = web.hub.directory.tenants.get(tenant_id)
+    unit = tenant.units.get(unit_id) if tenant else None
+    return unit.name if unit else unit_id
+
+
+def _staff_name(web: Web, tenant_id: str, staff_id: str | None) -> dict[str, str]:
+    tenant = web.hub.directory.tenants.get(tenant_id)
+    staff = tenant.staff.get(staff_id) if tenant and staff_id else None
+    return {"name": staff.name if staff else "", "title": staff.title if staff else ""}
+
+
+def _family_read(web: Web, p: Principal, child_id: UUID, purpose: str) -> list[dict[str, Any]]:
+    """The family's view of the child's facts, as the API's family read gives it."""
+    try:
+        view = web.hub.read_child(p, child_id, purpose=purpose, view="family_view")
+    except NoBasisError:
+        return []
+    return list(view["items"])
+
+
+def _of_type(items: list[dict[str, Any]], name: str, category: str | None = None) -> list[dict[str, Any]]:
+    return [i for i in items if i["type"] == name and (category is None or i["category"] == category)]
+
+
+def _identity(items: list[dict[str, Any]]) -> dict[str, Any]:
+    found = _of_type(items, "ChildRegistered", "identity")
+    if not found:
+        return {"name": "", "guardians": {}}
+    fields = found[-1]["fields"]
+    return {
+        "name": f"{fields.get('given_name', '')} {fields.get('family_name', '')}".strip(),
+        "guardians": {g["guardian_id"]: g["name"] for g in fields.get("guardians", [])},
+    }
+
+
+# -- the child's page ----------------------------------------------------------------------
+
+
+def _child_page(web: Web, p: Principal, items: list[dict[str, Any]], language: str) -> dict[str, Any]:
+    tenant = p.tenant_id
+    contact = None
+    for item in _of_type(items, "BarnkontaktAssigned", "team") + _of_type(items, "BarnkontaktDelegated", "team"):
+        if contact is None or item["occurred_at"] >= contact["at"]:
+            f = item["fields"]
+            contact = {"at": item["occurred_at"], **_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
+    coordinator = None
+    for item in _of_type(items, "SupportCoordinatorAssigned", "team"):
+        f = item["fields"]
+        coordinator = {**_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
+    decision = None
+    decided = _of_type(items, "TeamDecided", "team")
+    if decided:
+        last = decided[-1]
+        why = [i for i in _of_type(items, "TeamDecided", "needs") if i["event_id"] == last["event_id"]]
+        decision = {
+            "decision": last["fields"].get("decision"),
+            "when": _day(last["occurred_at"], language),
+            "units": [_unit_name(web, tenant, u) for u in last["fields"].get("member_unit_ids", [])],
+            "shared": list(last["fields"].get("shared_categories", [])),
+            "rationale": why[0]["fields"].get("rationale", "") if why else "",
+        }
+    plan = None
+    plans = _of_type(items, "PlanUpdated", "plan")
+    if plans:
+        latest = max(plans, key=lambda i: (i["fields"].get("plan_version", 0), i["occurred_at"]))
+        f = latest["fields"]
+        completed = {i["fields"].get("action_id"): i for i in _of_type(items, "PlanActionCompleted", "plan")}
+        actions = []
+        for a in f.get("actions", []):
+            done = completed.get(a.get("action_id"))
+            actions.append(
+                {
+                    "what": a.get("what", ""),
+                    "who": a.get("responsible_person", ""),
+                    "unit": _unit_name(web, tenant, a.get("unit_id")),
+                    "due": _day(a.get("due"), language),
+                    "status": "done" if done else a.get("status", "planned"),
+                    "area": _area(a.get("area"), language),
+                    "note": done["fields"].get("note", "") if done else "",
+                }
+            )
+        plan = {
+            "version": f.get("plan_version"),
+            "updated": _day(latest["occurred_at"], language),
+            "goals": [{"area": _area(g.get("area"), language), "goal": g.get("goal", "")} for g in f.get("goals", [])],
+            "actions": actions,
+            "child_view": f.get("child_view", ""),
+            "guardian_view": f.get("guardian_view", ""),
+            "next_follow_up": _day(f.get("next_follow_up"), language),
+        }
+    return {"contact": contact, "coordinator": coordinator, "decision": decision, "plan": plan}
+
+
+# -- consents -------------------------------------------------------------------------------
+
+
+def _answer_times(items: list[dict[str, Any]], consent_id: str, language: str) -> dict[str, list[dict[str, str]]]:
+    """When each party answered, from the consent facts the family may see."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for name, answer in (("ConsentGranted", "granted"), ("ConsentDeclined", "declined"), ("ConsentWithdrawn", "withdrawn")):
+        for item in _of_type(items, name, "consent"):
+            f = item["fields"]
+            if str(f.get("consent_id")) != consent_id:
+                continue
+            party = f.get("party") or {}
+            out.setdefault(str(party.get("party_id")), []).append(
+                {"answer": answer, "when": _when(item["occurred_at"], language), "at": item["occurred_at"]}
+            )
+    for answers in out.values():
+        answers.sort(key=lambda a: a["at"])
+    return out
+
+
+def _requested_at(items: list[dict[str, Any]], consent_id: str, language: str) -> str:
+    for item in _of_type(items, "ConsentRequested", "consent"):
+        if str(item["fields"].get("consent_id")) == consent_id:
+            return _when(item["occurred_at"], language)
+    return ""
+
+
+def _consent(web: Web, p: Principal, c: dict[str, Any], items: list[dict[str, Any]], language: str) -> dict[str, Any]:
+    tenant = p.tenant_id
+    identity = _identity(items)
+    times = _answer_times(items, c["consent_id"], language)
+    parties = []
+    mine = None
+    for party in c["parties"]:
+        entry = {
+            "kind": party["kind"],
+            "is_you": party["is_you"],
+            "name": identity["guardians"].get(party["party_id"], "") if party["kind"] == "guardian" else identity["name"],
+            "answer": party["answer"],
+            "times": times.get(party["party_id"], []),
+        }
+        parties.append(entry)
+        if party["is_you"]:
+            mine = entry
+    status = c["status"]
+    can_answer = mine is not None and mine["answer"] == "awaiting" and status in ("pending", "in_effect", "not_yet_valid")
+    can_withdraw = mine is not None and status in ("pending", "in_effect", "not_yet_valid") and mine["answer"] != "withdrawn" and (
+        status == "in_effect" or mine["answer"] == "granted"
+    )
+    return {
+        "id": c["consent_id"],
+        "status": status,
+        "purpose": c["purpose"],
+        "categories": c["categories"],
+        "units": [_unit_name(web, tenant, u) for u in c["recipient_unit_ids"]],
+        "unit_kinds": c["recipient_unit_kinds"],
+        "asked_by": _unit_name(web, tenant, c.get("requested_by_unit_id")),
+        "requested": _requested_at(items, c["consent_id"], language),
+        "valid_from": _when(c["valid_from"], language),
+        "valid_until": _when(c["valid_until"], language),
+        "parties": parties,
+        "mine": mine,
+        "can_answer": can_answer,
+        "can_withdraw": can_withdraw,
+        "waiting_for_others": [x for x in parties if not x["is_you"] and x["answer"] == "awaiting"],
+    }
+
+
+def _stale_reason(error: ConsentError) -> str:
+    """Which of the known reasons the core gave (its messages name no person)."""
+    text = str(error.detail if hasattr(error, "detail") else error)
+    for reason in STALE_REASONS:
+        if reason in text:
+            return reason
+    return "other"
+
+
+# -- the access log ---------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _proof(web: Web, position: int) -> dict[str, Any]:
+    """The inclusion proof of one entry the core showed this family (by its log position)."""
+    log = getattr(web.runtime, "transparency", None) or getattr(web.hub, "transparency", None)
+    if log is None:
+        return {"available": False}
+    try:
+        proof = log.inclusion(position)
+    except TransparencyError:
+        return {"available": False}
+    return {
+        "available": True,
+        "position": proof.position,
+        "leaf_index": proof.leaf_index,
+        "tree_size": proof.checkpoint.size,
+        "leaf_hash": _b64(proof.leaf_hash),
+        "audit_path": [_b64(h) for h in proof.audit_path],
+        "checkpoint": proof.checkpoint.note,
+    }
+
+
+# -- the routes ------------------------------------------------------------------------------
+
+
+def routes(web: Web) -> list[Any]:
+    def family_visitor(request: Request[Any, Any, Any]) -> tuple[Visitor, Principal]:
+        who = web.visitor(request)
+        p = who.require(who.path)
+        _require_family(p)
+        return who, p
+
+    def lang_query(who: Visitor) -> str:
+        return f"?lang={who.language}"
+
+    def page(who: Visitor, template: str, *, status_code: int = 200, **context: Any) -> Template:
+        return web.render(who, template, status_code=status_code, active="family", lang_query=lang_query(who), **context)
+
+    @get("/family", sync_to_thread=True)
+    def children(request: Request[Any, Any, Any]) -> Template:
+        who, p = family_visitor(request)
+        rows = []
+        for child in web.hub.family_children(p):
+            child_id = UUID(child["child_id"])
+            identity = _identity(_family_read(web, p, child_id, PURPOSE_LIST))
+            rows.append({"id": child["child_id"], "name": identity["name"]})
+        return page(who, "family/children.html", children=rows, is_child=p.kind is ViewerKind.CHILD)
+
+    @get("/family/children/{child_id:uuid}", sync_to_thread=True)
+    def child_page(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
+        who, p = family_visitor(request)
+        view = web.hub.read_child(p, child_id, purpose=PURPOSE_CHILD, view="family_view")
+        items = list(view["items"])
+        return page(
+            who,
+            "family/child.html",
+            child_id=str(child_id),
+            child_name=_identity(items)["name"],
+            is_child=p.kind is ViewerKind.CHILD,
+            as_of=_when(view["as_of"], who.language),
+            **_child_page(web, p, items, who.language),
+        )
+
+    @get("/family/children/{child_id:uuid}/consents", sync_to_thread=True)
+    def consents(request: Request[Any, Any, Any], child_id: FromPath[UUID], done: FromQuery[str | None] = None) -> Template:
+        who, p = family_visitor(request)
+        overview = web.hub.consent_overview(p, child_id)
+        items = _family_read(web, p, child_id, PURPOSE_CONSENTS)
+        shown = [_consent(web, p, c, items, who.language) for c in overview]
+        return page(
+            who,
+            "family/consents.html",
+            child_id=str(child_id),
+            child_name=_identity(items)["name"],
+            consents=shown,
+            done=done if done in ANSWERS.values() else None,
+        )
+
+    def answer(verb: str) -> Any:
+        @post(f"/family/children/{{child_id:uuid}}/consents/{{consent_id:uuid}}/{verb}", sync_to_thread=True, name=f"family-consent-{verb}")
+        def handler(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID], data: Form) -> Template | Redirect:
+            who, p = family_visitor(request)
+            act = {"grant": web.hub.grant_consent, "decline": web.hub.decline_consent, "withdraw": web.hub.withdraw_consent}[verb]
+
+            def run() -> str:
+                act(p, child_id, consent_id)
+                return f"/family/children/{child_id}/consents?done={ANSWERS[verb]}&lang={who.language}#consent-{consent_id}"
+
+            try:
+                return web.act(who, data, run)
+            except ConsentError as e:
+                return page(
+                    who,
+                    "family/stale.html",
+                    status_code=409,
+                    child_id=str(child_id),
+                    reason=_stale_reason(e),
+                    verb=verb,
+                )
+
+        return handler
+
+    @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/receipt", sync_to_thread=True)
+    def receipt(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID]) -> Template:
+        who, p = family_visitor(request)
+        overview = web.hub.consent_overview(p, child_id)
+        found = [c for c in overview if c["consent_id"] == str(consent_id)]
+        if not found:
+            return page(who, "family/missing.html", status_code=404, child_id=str(child_id))
+        items = _family_read(web, p, child_id, PURPOSE_RECEIPT)
+        return page(
+            who,
+            "family/receipt.html",
+            child_id=str(child_id),
+            child_name=_identity(items)["name"],
+            consent=_consent(web, p, found[0], items, who.language),
+            printed=_when(web.hub.now(), who.language),
+        )
+
+    @get("/family/children/{child_id:uuid}/access-log", sync_to_thread=True)
+    def access_log(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
+        who, p = family_visitor(request)
+        entries = web.hub.family_access_log(p, child_id)
+        rows = []
+        for e in reversed(entries):
+            rows.append(
+                {
+                    "id": e["event_id"],
+                    "when": _when(e["accessed_at"], who.language),
+                    "unit": e.get("unit_name") or "",
+                    "staff": e.get("staff_name") or "",
+                    "role": e["role"],
+                    "purpose": e["purpose"],
+                    "categories": e["categories"],
+                    "bases": e["bases"],
+                    "proof": _proof(web, int(e["position"])),
+                }
+            )
+        return page(
+            who, "family/access_log.html", child_id=str(child_id), entries=rows
+        )
+
+    return [children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), receipt, access_log]

@@ -1,0 +1,136 @@
+"""The evaluation's figures per term come from the facts alone: they match what was done,
+term by term in Swedish time, whether kept while the log grows or rebuilt from scratch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from hub.bootstrap import Runtime, bootstrap
+from hub.clock import SettableClock
+from hub.errors import NotPermittedError
+from hub.follower import LogFollower
+from hub.settings import Settings
+from projections.figures import TermFiguresProjection, TermFiguresView
+from tests.conftest import family
+from tests.factories import (
+    CHILD_PNR,
+    GUARDIAN_1_PNR,
+    GUARDIAN_2_PNR,
+    TENANT,
+    card_payload,
+    conversation_payload,
+    directory,
+    plan_payload,
+    staff,
+)
+
+BK = "rektor.ostra"
+SECOND_CHILD_PNR = "201103202386"
+Key = tuple[str, str, str]
+
+
+@pytest.fixture
+def rt(clock: SettableClock, tmp_path: Path) -> Iterator[Runtime]:
+    runtime = bootstrap(Settings(store="sqlite", data_dir=tmp_path / "data", demo_mode=True), clock=clock, directory=directory())
+    yield runtime
+    runtime.close()
+
+
+def register(rt: Runtime, pnr: str) -> UUID:
+    return rt.hub.register_child(
+        staff("larare.ostra"), personnummer=pnr, given_name="Alva", family_name="Lind",
+        guardians=[
+            {"name": "Anna Lind", "personnummer": GUARDIAN_1_PNR, "has_custody": True},
+            {"name": "Bo Lind", "personnummer": GUARDIAN_2_PNR, "has_custody": True},
+        ],
+    )
+
+
+def run_process(rt: Runtime, clock: SettableClock) -> Counter[Key]:
+    """Two children through the process over two terms; returns what was done, tallied
+    by the test as it acts: (term, figure, key) -> how many."""
+    hub, done = rt.hub, Counter[Key]()
+    first, second = register(rt, CHILD_PNR), register(rt, SECOND_CHILD_PNR)
+
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))  # spring term
+    hub.submit_discovery_card(staff("polis.ystad"), first, **card_payload())  # the police: another organisation
+    hub.submit_discovery_card(staff("larare.ostra"), first, **card_payload())  # the school's own teacher
+    hub.submit_discovery_card(staff("larare.ostra"), second, **card_payload())
+    done.update({("2026 vt", "discovery_cards", "external"): 1, ("2026 vt", "discovery_cards", "internal"): 2})
+    for child in (first, second):
+        hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+        hub.hold_conversation(staff(BK), child, **conversation_payload("child"))
+        done[("2026 vt", "child_conversations", "child")] += 1
+    hub.hold_conversation(staff(BK), first, **conversation_payload("guardian"))
+    done[("2026 vt", "child_conversations", "guardian")] += 1
+    hub.read_child(staff(BK), first, purpose="Barnkontakt: case page")  # a read counts for nothing
+    hub.decide_team(staff(BK), first, decision="barnteam", family_informed=True, member_unit_ids=["elevhalsa-ostra"])
+    hub.decide_team(staff(BK), second, decision="own_support", family_informed=True)
+    done.update({("2026 vt", "decisions", "barnteam"): 1, ("2026 vt", "decisions", "own_support"): 1})
+    for _ in range(2):
+        hub.submit_rating(staff("kurator.ostra"), first, scores=[{"area": "trygghet", "indicator": "Rast", "score": 2}])
+        hub.hold_team_meeting(staff(BK), first, participant_unit_ids=["elevhalsa-ostra"])
+    done.update({("2026 vt", "barnteam_meetings", ""): 2, ("2026 vt", "barnteam_children", ""): 1, ("2026 vt", "joint_compasses", ""): 2})
+
+    # 22:30 UTC on 30 June is half past midnight on 1 July in Sweden: the autumn term.
+    clock.set(datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
+    hub.submit_discovery_card(staff("polis.ystad"), second, **card_payload())
+    done[("2026 ht", "discovery_cards", "external")] += 1
+    hub.hold_follow_up(staff(BK), first, summary="Bättre på rasten")
+    done[("2026 ht", "follow_up_conversations", "")] += 1
+    hub.decide_team(staff(BK), first, decision="individual_team", family_informed=True, member_unit_ids=["elevhalsa-ostra", "soc-ystad"])
+    done.update({("2026 ht", "decisions", "individual_team"): 1, ("2026 ht", "individual_teams", ""): 1})
+    hub.assign_support_coordinator(staff(BK), first, staff_id="kurator.ostra")
+    hub.update_plan(staff(BK), first, **plan_payload(hub.now().date()))
+    hub.complete_plan_action(staff("kurator.ostra"), first, action_id="a2")
+    done[("2026 ht", "individual_teams_with_plan", "")] += 1  # one child, however often its plan is worked on
+    hub.record_needs_met(staff(BK), second, follow_up_compass=[{"area": "trygghet", "score": 4}])
+    done[("2026 ht", "needs_met", "")] += 1
+    for child, visit in ((second, 1), (second, 2), (first, 1)):
+        hub.record_home_visit(staff("sjukskoterska.bvc"), child, visit=visit)
+        done[("2026 ht", "home_visits", str(visit))] += 1
+    return done
+
+
+def as_counter(figures: dict[str, object]) -> Counter[Key]:
+    return Counter({(r["term"], r["figure"], r["key"]): r["count"] for r in figures["rows"]})  # type: ignore[index,union-attr]
+
+
+def test_the_figures_per_term_are_what_the_process_did_counted_in_swedish_time(rt: Runtime, clock: SettableClock) -> None:
+    done = run_process(rt, clock)
+    figures = rt.hub.term_figures(staff("admin.ystad"), TENANT)
+    assert figures["terms"] == ["2026 vt", "2026 ht"]
+    assert as_counter(figures) == done
+    assert rt.hub.term_figures(staff("rektor.ostra"), TENANT) == figures
+
+
+def test_the_figures_rebuilt_from_the_log_equal_the_ones_kept_while_it_grew(
+    rt: Runtime, clock: SettableClock, tmp_path: Path
+) -> None:
+    """Whole log in one page or in pages of three facts: the same counts as the live view."""
+    run_process(rt, clock)
+    rt.hub.refresh_views()
+    live = rt.hub.views.figures
+    assert live is not None
+    for batch, name in ((500, "one_page.sqlite"), (3, "small_pages.sqlite")):
+        rebuilt = TermFiguresView(str(tmp_path / name))
+        rebuilt.create_table()
+        LogFollower(rt.hub, [TermFiguresProjection(rebuilt)], batch=batch).catch_up()
+        assert rebuilt.max_tracking_id(rt.hub.name) == rt.hub.log_length()
+        assert rebuilt.counts(TENANT) == live.counts(TENANT)
+        assert rebuilt.counts(TENANT)  # not trivially equal
+        rebuilt.close()
+
+
+def test_only_the_areas_staff_and_administrator_see_its_figures(rt: Runtime, clock: SettableClock) -> None:
+    run_process(rt, clock)
+    for outsider in (family(rt, GUARDIAN_1_PNR), staff("granskare.ystad"), staff("rektor.lidingo", "lidingo")):
+        with pytest.raises(NotPermittedError):
+            rt.hub.term_figures(outsider, TENANT)
+    assert rt.hub.term_figures(staff("rektor.lidingo", "lidingo"), "lidingo")["rows"] == []

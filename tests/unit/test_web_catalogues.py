@@ -1,0 +1,61 @@
+"""Every text a page shows is in the Swedish catalogue, and keyed texts are worded in English too."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from contracts.vocabulary import Role
+from hub.http.problems import HUB_ERRORS
+from hub.web.i18n import LOCALES, load_catalogues
+
+WEB = Path(__file__).resolve().parents[2] / "hub" / "web"
+LITERAL_CALL = re.compile(r"""\bt\(\s*(?P<q>["'])(?P<id>(?:(?!(?P=q)).)+)(?P=q)\s*[,)]""")
+
+
+def used_message_ids() -> set[str]:
+    found: set[str] = set()
+    for path in [*WEB.rglob("*.html"), *WEB.rglob("*.py")]:
+        found.update(m.group("id") for m in LITERAL_CALL.finditer(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_the_scan_finds_the_texts_of_the_layout() -> None:
+    assert {"Skip to content", "Sign out", "Sign in"} <= used_message_ids()
+
+
+def test_every_literal_text_of_the_pages_has_a_swedish_wording() -> None:
+    swedish = load_catalogues()["sv"].messages
+    missing = sorted(i for i in used_message_ids() if i not in swedish)
+    assert missing == []
+
+
+def test_every_role_and_every_refusal_is_worded_in_both_languages() -> None:
+    catalogues = load_catalogues()
+    keys = {f"role:{r.value}" for r in Role} | {f"problem:{kind}" for _, kind, _ in HUB_ERRORS.values()}
+    for language in ("sv", "en"):
+        missing = sorted(k for k in keys if k not in catalogues[language].messages)
+        assert missing == [], language
+
+
+def test_the_catalogues_are_valid_gettext_files_in_each_language_folder() -> None:
+    for language in ("sv", "en"):
+        files = list((LOCALES / language).glob("*.po"))
+        assert files, language
+        for path in files:
+            assert '"Language: ' + language in path.read_text(encoding="utf-8"), path
+
+
+def test_each_text_is_worded_in_one_place_per_language() -> None:
+    """Catalogues are merged: a text worded in two files would show whichever was read last."""
+    from babel.messages.pofile import read_po
+
+    for language in ("sv", "en"):
+        defined: dict[str, list[str]] = {}
+        for path in sorted((LOCALES / language).glob("*.po")):
+            with path.open("rb") as f:
+                for message in read_po(f, locale=language):
+                    if message.id and message.string:
+                        defined.setdefault(str(message.id), []).append(path.name)
+        twice = {i: files for i, files in defined.items() if len(files) > 1}
+        assert twice == {}, language

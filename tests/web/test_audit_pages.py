@@ -1,0 +1,145 @@
+"""The auditors' pages: search the access log and find a read, record a finding through
+the form once however often it is sent, see it among the findings, and see the signed
+checkpoint; nobody but an auditor gets in."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from hub.bootstrap import Runtime, bootstrap
+from hub.clock import SettableClock
+from hub.http import create_app
+from hub.settings import Settings
+from tests.conftest import register_child
+from tests.factories import card_payload, directory, staff
+
+BASE_URL = "https://testserver.local"
+BK = "rektor.ostra"
+
+
+@pytest.fixture
+def rt(clock: SettableClock) -> Iterator[Runtime]:
+    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=clock, directory=directory())
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def client(rt: Runtime) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(rt), base_url=BASE_URL) as c:
+        yield c
+
+
+def sign_in(client: TestClient[Any], user: str) -> None:
+    response = client.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def a_read(rt: Runtime) -> Any:
+    """A card to the school, and its Barnkontakt reads the child; the auditor comes later."""
+    child = register_child(rt)
+    rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+    rt.hub.read_child(staff(BK), child, purpose="Barnkontakt: case page")
+    assert isinstance(rt.hub.clock, SettableClock)
+    rt.hub.clock.advance(timedelta(minutes=5))
+    return child
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, name
+    return found.group(1)
+
+
+def test_an_auditor_searches_the_log_and_finds_the_barnkontakts_read(rt: Runtime, client: TestClient[Any]) -> None:
+    child = a_read(rt)
+    sign_in(client, "granskare.ystad")
+    page = client.get("/audit", params={"child_id": str(child), "accessor_id": BK, "since": "2026-03-01", "until": "2026-03-02"})
+    assert page.status_code == 200
+    assert "Barnkontakt: case page" in page.text
+    assert f"<code>{child}</code>" in page.text
+    assert "Tillåten" in page.text  # allowed, in words
+    nothing = client.get("/audit", params={"child_id": str(child), "since": "2026-03-03"})
+    assert "Barnkontakt: case page" not in nothing.text
+
+
+def test_a_search_with_a_malformed_child_id_keeps_what_was_typed_and_marks_the_field(rt: Runtime, client: TestClient[Any]) -> None:
+    a_read(rt)
+    sign_in(client, "granskare.ystad")
+    page = client.get("/audit", params={"child_id": "not-an-id", "accessor_id": BK})
+    assert page.status_code == 422
+    assert 'value="not-an-id" aria-invalid="true" aria-describedby="child_id-error"' in page.text
+    assert f'value="{BK}"' in page.text
+
+
+def test_a_finding_sent_twice_is_recorded_once_and_shown_among_the_findings(rt: Runtime, client: TestClient[Any]) -> None:
+    a_read(rt)
+    sign_in(client, "granskare.ystad")
+    review = client.get("/audit/review")
+    assert review.status_code == 200
+    form_html = review.text[review.text.index('action="/audit/reviews"'):]
+    form = {
+        name: hidden(form_html, name) for name in ("csrf_token", "form_id", "child_id", "access_event_id", "back")
+    }
+    form["back"] = form["back"].replace("&amp;", "&")
+    sent = {**form, "outcome": "needs_follow_up", "note": "Fråga rektorn om syftet"}
+    before = rt.hub.log_length()
+    first = client.post("/audit/reviews", data=sent, follow_redirects=False)
+    again = client.post("/audit/reviews", data=sent, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert first.headers["location"].startswith("/audit/review?")
+    assert rt.hub.log_length() == before + 1
+    rt.hub.refresh_views()
+    assert [r.outcome.value for r in rt.hub.views.access.reviews("ystad")] == ["needs_follow_up"]
+
+    shown = client.get("/audit/reviews")
+    assert "Behöver följas upp" in shown.text
+    assert "Fråga rektorn om syftet" in shown.text
+    assert form["access_event_id"] in shown.text
+
+
+def test_a_finding_without_an_outcome_is_not_recorded_and_the_note_is_kept(rt: Runtime, client: TestClient[Any]) -> None:
+    a_read(rt)
+    sign_in(client, "granskare.ystad")
+    review = client.get("/audit/review").text
+    form_html = review[review.index('action="/audit/reviews"'):]
+    form = {name: hidden(form_html, name) for name in ("csrf_token", "form_id", "child_id", "access_event_id", "back")}
+    before = rt.hub.log_length()
+    response = client.post("/audit/reviews", data={**form, "note": "Mitt utkast"})
+    assert rt.hub.log_length() == before
+    assert response.status_code == 422
+    assert "Mitt utkast</textarea>" in response.text
+    assert 'class="field-error"' in response.text
+    rt.hub.refresh_views()
+    assert rt.hub.views.access.reviews("ystad") == []
+
+
+def test_a_barnkontakt_is_refused_every_audit_page(rt: Runtime, client: TestClient[Any]) -> None:
+    child = a_read(rt)
+    sign_in(client, BK)
+    for path in ("/audit", "/audit/review", "/audit/reviews", "/audit/checkpoint"):
+        page = client.get(path, params={"child_id": str(child)} if path == "/audit" else None)
+        assert page.status_code == 403, path
+        assert "Barnkontakt: case page" not in page.text
+
+
+def test_the_checkpoint_page_shows_the_signed_size_and_root_and_that_the_log_verifies(rt: Runtime, client: TestClient[Any]) -> None:
+    a_read(rt)
+    sign_in(client, "granskare.ystad")
+    assert "Ingen kontrollpunkt har signerats ännu." in client.get("/audit/checkpoint").text
+    assert rt.transparency is not None
+    signed = rt.transparency.checkpoint_now()
+    page = client.get("/audit/checkpoint")
+    assert page.status_code == 200
+    assert re.search(rf"<dd>{signed.size}</dd>", page.text)
+    assert base64.b64encode(signed.root_hash).decode() in page.text
+    assert rt.transparency.verifier().encode() in page.text
+    assert "Loggen stämmer:" in page.text

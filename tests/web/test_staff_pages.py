@@ -1,0 +1,369 @@
+"""The staff pages: a discoverer files a card through the form, the Barnkontakt finds it on
+the case list and takes the child through the steps; wrong input is shown again with the
+problems in place and nothing appended; a double submission appends once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from hub.bootstrap import Runtime, bootstrap
+from hub.clock import SettableClock
+from hub.http import create_app
+from hub.settings import Settings
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, directory, registration_payload, staff
+
+BASE_URL = "https://testserver.local"
+STATEMENT = "Barnet är inte tryggt i hemmet, skolan, på nätet eller i sin närmiljö"
+
+
+@pytest.fixture
+def rt(clock: SettableClock) -> Iterator[Runtime]:
+    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=clock, directory=directory())
+    yield runtime
+    runtime.close()
+
+
+def browser(rt: Runtime, user: str | None = None) -> TestClient[Any]:
+    client = TestClient(create_app(rt), base_url=BASE_URL)
+    client.__enter__()
+    if user is not None:
+        r = client.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+    return client
+
+
+@pytest.fixture
+def clients(rt: Runtime) -> Iterator[dict[str, TestClient[Any]]]:
+    opened: dict[str, TestClient[Any]] = {}
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, user: str) -> TestClient[Any]:
+            opened[user] = browser(rt, user)
+            return opened[user]
+
+    yield Lazy()
+    for c in opened.values():
+        c.__exit__(None, None, None)
+
+
+def hidden(page: str) -> dict[str, str]:
+    """The anti-forgery token and the form id of the first form on the page."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    form_id = re.search(r'name="form_id" value="([^"]+)"', page)
+    assert token and form_id, "the page has no form with csrf_token and form_id"
+    return {"csrf_token": token.group(1), "form_id": form_id.group(1)}
+
+
+def register(rt: Runtime) -> UUID:
+    return rt.hub.register_child(staff("rektor.ostra"), **registration_payload())
+
+
+def card_form(child_id: UUID, to_unit: str = "skola-ostra") -> dict[str, Any]:
+    return {
+        "child_id": str(child_id),
+        "need_trygghet": [STATEMENT],
+        "note_trygghet": "Oro efter rasten",
+        "note_fritid": "Slutat på fotbollen",
+        "q_unmet_needs": "Trygghet och fritid",
+        "q_what_i_can_do": "Extra vuxen på rasten",
+        "own_support_taken": "Rastvakt",
+        "guardians_informed": "yes",
+        "to_unit_id": to_unit,
+    }
+
+
+def steps(rt: Runtime, child_id: UUID) -> list[str]:
+    """The child's steps as its Barnkontakt sees them."""
+    return [s["type"] for s in rt.hub.timeline(staff("rektor.ostra"), child_id, purpose="test: the steps")["steps"]]
+
+
+def with_barnkontakt(rt: Runtime) -> UUID:
+    child_id = register(rt)
+    rt.hub.assign_barnkontakt(staff("rektor.ostra"), child_id, staff_id="rektor.ostra")
+    return child_id
+
+
+def test_a_teacher_files_a_card_through_the_form_and_the_barnkontakt_sees_it_on_the_case_list(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    """The whole discoverer's path: register, fill in the card, see to whom it went; the
+    receiving unit's Barnkontakt then has the child among the new cards."""
+    teacher = clients["larare.ostra"]
+    page = teacher.get("/staff/children/new")
+    assert page.status_code == 200
+    r = teacher.post(
+        "/staff/children/new",
+        data={
+            **hidden(page.text), "personnummer": CHILD_PNR, "given_name": "Alva", "family_name": "Lind",
+            "guardian1_name": "Anna Lind", "guardian1_personnummer": GUARDIAN_1_PNR, "guardian1_custody": "yes",
+            "guardian2_name": "Bo Lind", "guardian2_personnummer": GUARDIAN_2_PNR, "guardian2_custody": "yes",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/staff/cards/new?child_id=")
+    child_id = UUID(re.search(r"child_id=([0-9a-f-]+)", r.headers["location"]).group(1))  # type: ignore[union-attr]
+
+    form = teacher.get(f"/staff/cards/new?child_id={child_id}")
+    assert form.status_code == 200
+    assert STATEMENT in form.text and "Upptäckarkort" in form.text
+    sent = teacher.post("/staff/cards/new", data={**hidden(form.text), **card_form(child_id)})
+    assert sent.status_code == 200
+    assert "Upptäckarkortet är skickat" in sent.text
+    assert "Skola Ostra" in sent.text and "Rektor Ostra" in sent.text
+
+    cases = clients["rektor.ostra"].get("/staff")
+    assert cases.status_code == 200
+    assert f"/staff/children/{child_id}" in cases.text
+    assert "Alva Lind" in cases.text
+    new_section = cases.text.split('id="section-new"')[1].split("</section>")[0]
+    assert f"/staff/children/{child_id}" in new_section
+
+    mine = teacher.get("/staff/cards")
+    assert mine.status_code == 200
+    assert "Skola Ostra" in mine.text and "Väntar på återkoppling" in mine.text
+
+
+def test_the_discoverer_sees_the_barnkontakts_feedback_under_my_cards(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    child_id = register(rt)
+    teacher = clients["larare.ostra"]
+    form = teacher.get(f"/staff/cards/new?child_id={child_id}")
+    sent = teacher.post("/staff/cards/new", data={**hidden(form.text), **card_form(child_id)}, follow_redirects=False)
+    card_id = re.search(r"card_id=([\w-]+)", sent.headers["location"]).group(1)  # type: ignore[union-attr]
+    bk = clients["rektor.ostra"]
+    rt.hub.assign_barnkontakt(staff("rektor.ostra"), child_id, staff_id="rektor.ostra")
+    page = bk.get(f"/staff/children/{child_id}/cards/{card_id}/feedback")
+    assert page.status_code == 200
+    r = bk.post(
+        f"/staff/children/{child_id}/cards/{card_id}/feedback",
+        data={**hidden(page.text), "message": "Jag pratar med Alva i veckan"}, follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/children/{child_id}"
+    mine = teacher.get("/staff/cards")
+    assert "Jag pratar med Alva i veckan" in mine.text
+    assert "Återkoppling mottagen" in mine.text
+
+
+def test_a_bad_personnummer_gives_422_with_the_field_error_and_the_typed_values_kept(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    teacher = clients["larare.ostra"]
+    page = teacher.get("/staff/children/new")
+    before = rt.hub.log_length()
+    r = teacher.post(
+        "/staff/children/new",
+        data={**hidden(page.text), "personnummer": "201507122389", "given_name": "Alva", "family_name": "Lind",
+              "guardian1_name": "Anna Lind", "guardian1_personnummer": GUARDIAN_1_PNR, "guardian1_custody": "yes"},
+    )
+    assert r.status_code == 422
+    assert 'id="personnummer-error"' in r.text
+    assert "Inte ett giltigt personnummer" in r.text
+    assert re.search(r'id="personnummer"[^>]*aria-invalid="true"', r.text)
+    assert 'value="201507122389"' in r.text and 'value="Alva"' in r.text and 'value="Anna Lind"' in r.text
+    assert rt.hub.log_length() == before
+
+
+def test_a_card_without_any_need_gives_422_and_keeps_what_was_written(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    child_id = register(rt)
+    teacher = clients["larare.ostra"]
+    form = teacher.get(f"/staff/cards/new?child_id={child_id}")
+    before = rt.hub.log_length()
+    data = {**hidden(form.text), **card_form(child_id)}
+    del data["need_trygghet"], data["note_trygghet"], data["note_fritid"]
+    data["q_what_i_can_do"] = "Prata med mentorn"
+    r = teacher.post("/staff/cards/new", data=data)
+    assert r.status_code == 422
+    assert 'id="needs-error"' in r.text
+    assert "Prata med mentorn" in r.text
+    assert rt.hub.log_length() == before
+
+
+def test_a_double_sent_card_form_appends_once(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:
+    child_id = register(rt)
+    teacher = clients["larare.ostra"]
+    form = teacher.get(f"/staff/cards/new?child_id={child_id}")
+    data = {**hidden(form.text), **card_form(child_id)}
+    before = rt.hub.log_length()
+    first = teacher.post("/staff/cards/new", data=data, follow_redirects=False)
+    second = teacher.post("/staff/cards/new", data=data, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert rt.hub.log_length() == before + 1
+
+
+def test_a_child_typed_by_personnummer_is_found_or_sent_to_registration(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    teacher = clients["larare.ostra"]
+    page = teacher.get("/staff/cards/new")
+    unknown = teacher.post("/staff/cards/find", data={**hidden(page.text), "personnummer": CHILD_PNR})
+    assert unknown.status_code == 200
+    assert "inte registrerat" in unknown.text and f'value="{CHILD_PNR}"' in unknown.text
+    child_id = register(rt)
+    found = teacher.post("/staff/cards/find", data={**hidden(page.text), "personnummer": CHILD_PNR}, follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"] == f"/staff/cards/new?child_id={child_id}"
+
+
+def test_registering_a_child_twice_goes_on_to_its_card(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:
+    child_id = register(rt)
+    teacher = clients["larare.ostra"]
+    page = teacher.get("/staff/children/new")
+    r = teacher.post(
+        "/staff/children/new",
+        data={**hidden(page.text), "personnummer": CHILD_PNR, "given_name": "Alva", "family_name": "Lind"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/staff/cards/new?child_id={child_id}")
+
+
+def test_staff_without_a_case_role_get_the_start_page_and_are_refused_the_barnkontakt_steps(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    child_id = with_barnkontakt(rt)
+    teacher = clients["larare.ostra"]
+    start = teacher.get("/staff")
+    assert start.status_code == 200
+    assert 'href="/staff/cards/new"' in start.text and 'href="/staff/children/new"' in start.text
+    assert f"/staff/children/{child_id}" not in start.text
+    for step in ("barnkontakt", "conversation", "decision", "consent-request", "cards/card-x/feedback"):
+        r = teacher.get(f"/staff/children/{child_id}/{step}")
+        assert r.status_code == 403, step
+        assert "Alva" not in r.text
+
+
+def test_a_barnkontakt_of_another_unit_is_refused_and_nothing_is_appended(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    """The page lets a Barnkontakt open the form; the core refuses one who is not the child's."""
+    child_id = with_barnkontakt(rt)
+    other = clients["sjukskoterska.bvc"]
+    page = other.get(f"/staff/children/{child_id}/conversation")
+    assert page.status_code == 200
+    before = rt.hub.log_length()
+    r = other.post(
+        f"/staff/children/{child_id}/conversation",
+        data={**hidden(page.text), "with_whom": "child", "age_group": "10-12", "summary": "Samtal"},
+    )
+    assert r.status_code == 403
+    assert "Bara barnets Barnkontakt" in r.text
+    assert rt.hub.log_length() == before
+
+
+def test_pages_send_a_visitor_without_a_session_to_sign_in(rt: Runtime) -> None:
+    anonymous = browser(rt)
+    try:
+        for path in ("/staff", "/staff/children/new", "/staff/cards/new", "/staff/cards"):
+            r = anonymous.get(path, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"].startswith("/sign-in?next="), path
+    finally:
+        anonymous.__exit__(None, None, None)
+
+
+def test_the_conversation_form_shows_the_guide_for_the_childs_age_and_appends_the_conversation(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    child_id = with_barnkontakt(rt)
+    bk = clients["rektor.ostra"]
+    page = bk.get(f"/staff/children/{child_id}/conversation")
+    assert page.status_code == 200
+    assert "åldersgruppen 10-12 år" in page.text
+    assert re.search(r"<details open>\s*<summary>Samtalsunderlag för 10-12 år", page.text)
+    before = rt.hub.log_length()
+    r = bk.post(
+        f"/staff/children/{child_id}/conversation",
+        data={**hidden(page.text), "with_whom": "child", "age_group": "10-12",
+              "view_trygghet": "Vill ha en vuxen på rasten", "summary": "Barnsamtal"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/children/{child_id}"
+    assert rt.hub.log_length() == before + 1
+    assert "ConversationHeld" in steps(rt, child_id)
+
+
+def test_the_decision_form_appends_the_decision_after_a_conversation(
+    rt: Runtime, clients: dict[str, TestClient[Any]]
+) -> None:
+    child_id = with_barnkontakt(rt)
+    rt.hub.hold_conversation(staff("rektor.ostra"), child_id, with_whom="child", age_group="10-12", views=[], summary="Samtal")
+    bk = clients["rektor.ostra"]
+    page = bk.get(f"/staff/children/{child_id}/decision")
+    assert page.status_code == 200
+    before = rt.hub.log_length()
+    missing = bk.post(
+        f"/staff/children/{child_id}/decision",
+        data={**hidden(page.text), "decision": "barnteam", "member_unit_ids": ["skola-ostra", "elevhalsa-ostra"],
+              "rationale": "Behöver flera verksamheter"},
+    )
+    assert missing.status_code == 422 and 'id="family_informed-error"' in missing.text
+    assert "Behöver flera verksamheter" in missing.text
+    assert rt.hub.log_length() == before
+    r = bk.post(
+        f"/staff/children/{child_id}/decision",
+        data={**hidden(page.text), "decision": "barnteam", "family_informed": "yes",
+              "member_unit_ids": ["skola-ostra", "elevhalsa-ostra"], "shared_categories": ["needs"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert rt.hub.log_length() == before + 1
+    assert "TeamDecided" in steps(rt, child_id)
+
+
+def test_the_consent_request_form_appends_the_request(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:
+    child_id = with_barnkontakt(rt)
+    bk = clients["rektor.ostra"]
+    page = bk.get(f"/staff/children/{child_id}/consent-request")
+    assert page.status_code == 200
+    before = rt.hub.log_length()
+    bad = bk.post(
+        f"/staff/children/{child_id}/consent-request",
+        data={**hidden(page.text), "categories": ["needs"], "purpose": "Barnteam"},
+    )
+    assert bad.status_code == 422 and 'id="recipients-error"' in bad.text and "Barnteam" in bad.text
+    r = bk.post(
+        f"/staff/children/{child_id}/consent-request",
+        data={**hidden(page.text), "recipient_units": ["elevhalsa-ostra"], "recipient_kinds": ["bup"],
+              "categories": ["needs", "conversations"], "purpose": "Barnteam med elevhälsan", "valid_until": "2026-12-31"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert rt.hub.log_length() == before + 1
+    overview = rt.hub.consent_overview(staff("rektor.ostra"), child_id)
+    assert [c["purpose"] for c in overview] == ["Barnteam med elevhälsan"]
+    assert overview[0]["recipient_unit_kinds"] == ["bup"]
+
+
+def test_the_barnkontakt_assigns_the_child_to_themself(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:
+    child_id = register(rt)
+    bk = clients["rektor.ostra"]
+    page = bk.get(f"/staff/children/{child_id}/barnkontakt")
+    assert page.status_code == 200
+    before = rt.hub.log_length()
+    r = bk.post(
+        f"/staff/children/{child_id}/barnkontakt",
+        data={**hidden(page.text), "step": "assign", "staff_id": "rektor.ostra"}, follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert rt.hub.log_length() == before + 1
+    again = bk.post(
+        f"/staff/children/{child_id}/barnkontakt",
+        data={**hidden(page.text), "step": "assign", "staff_id": "rektor.ostra", "form_id": "another"},
+    )
+    assert again.status_code == 422 and "Barnet har redan en Barnkontakt" in again.text
+
+
+def test_pages_are_swedish_by_default_and_english_with_lang_en(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:
+    teacher = clients["larare.ostra"]
+    sv = teacher.get("/staff/children/new")
+    assert '<html lang="sv">' in sv.text and "Förnamn" in sv.text and "Given name" not in sv.text
+    en = teacher.get("/staff/children/new?lang=en")
+    assert '<html lang="en">' in en.text and "Given name" in en.text and "Förnamn" not in en.text
