@@ -6,35 +6,17 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
+from hub.bootstrap import Runtime
 from hub.clock import SettableClock
-from hub.http import create_app
-from hub.settings import Settings
 from tests.conftest import register_child
-from tests.factories import card_payload, directory, staff
+from tests.factories import card_payload, staff
 
-BASE_URL = "https://testserver.local"
 BK = "rektor.ostra"
-
-
-@pytest.fixture
-def rt(clock: SettableClock) -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=clock, directory=directory())
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def client(rt: Runtime) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(rt), base_url=BASE_URL) as c:
-        yield c
 
 
 def sign_in(client: TestClient[Any], user: str) -> None:

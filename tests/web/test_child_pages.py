@@ -4,36 +4,18 @@ the rating form, the joint Behovskompass and Barnets plan, over real HTTP with a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
+from hub.bootstrap import Runtime
 from hub.clock import SettableClock
-from hub.http import create_app
-from hub.settings import Settings
 from tests.conftest import family, register_child
-from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, directory, staff
+from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, staff
 
-BASE_URL = "https://testserver.local"
 CONSENTED = ["identity", "needs", "conversations", "team", "ratings", "plan"]
-
-
-@pytest.fixture
-def rt(clock: SettableClock) -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=clock, directory=directory())
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def client(rt: Runtime) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(rt), base_url=BASE_URL) as c:
-        yield c
 
 
 def sign_in(client: TestClient[Any], user: str) -> None:

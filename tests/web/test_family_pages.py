@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -14,32 +13,21 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.bootstrap import Runtime
 from hub.errors import NoBasisError
 from hub.http import create_app
-from hub.settings import Settings
 from tests.conftest import family, register_child
+from tests.web.conftest import BASE_URL
 from tests.factories import (
     GUARDIAN_1_PNR,
     GUARDIAN_2_PNR,
     NON_CUSTODIAL_PNR,
-    START,
     card_payload,
-    directory,
     staff,
 )
 
-BASE_URL = "https://testserver.local"
 BK = "rektor.ostra"
 PURPOSE = "Samordna stödet kring rasterna"
-
-
-@pytest.fixture
-def rt() -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(START), directory=directory())
-    yield runtime
-    runtime.close()
 
 
 def client(rt: Runtime) -> TestClient[Any]:

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
+from hub.bootstrap import bootstrap
 from hub.clock import SettableClock
 from hub.http import create_app
 from hub.settings import Settings
+from tests.web.conftest import BASE_URL
 from tests.factories import GUARDIAN_1_PNR, START, directory
 
-BASE_URL = "https://testserver.local"
-
-
-@pytest.fixture
-def rt() -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(START), directory=directory())
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def client(rt: Runtime) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(rt), base_url=BASE_URL) as c:
-        yield c
 
 
 def sign_in(client: TestClient[Any], **form: str) -> Any:

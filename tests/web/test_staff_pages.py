@@ -12,21 +12,12 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.bootstrap import Runtime
 from hub.http import create_app
-from hub.settings import Settings
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, directory, registration_payload, staff
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, registration_payload, staff
 
-BASE_URL = "https://testserver.local"
+from tests.web.conftest import BASE_URL
 STATEMENT = "Barnet är inte tryggt i hemmet, skolan, på nätet eller i sin närmiljö"
-
-
-@pytest.fixture
-def rt(clock: SettableClock) -> Iterator[Runtime]:
-    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=clock, directory=directory())
-    yield runtime
-    runtime.close()
 
 
 def browser(rt: Runtime, user: str | None = None) -> TestClient[Any]:
