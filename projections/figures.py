@@ -29,13 +29,10 @@ counted are kept (``figure_children``), so a second meeting for the same child i
 same term adds a meeting but not a child. Whether a child is in an individual team is
 the latest decision for the child (``figure_decisions``).
 
-**Erasure.** The figures are anonymous counts, so an erasure (``RecordErased``) takes
-nothing back from them: the child's part in a term's figures was a fact of the work
-done, and no count can lead back to the child. What the view kept about the child by id
-(the children already counted, its latest decision) is deleted. A view rebuilt from the
-log after an erasure no longer reads the erased child's facts (no key opens them), so it
-counts without them; the figures of terms that held an erased child's facts may then be
-lower than the ones kept while the view followed the log.
+**Erasure.** Counts are kept per child, and summed when read, so an erasure
+(``RecordErased``) takes the child's part out of every term, as a view rebuilt from the
+log would (no key opens the erased child's facts any more): the figures never depend on
+whether the view followed the erasure or was built after it.
 """
 
 from __future__ import annotations
@@ -105,9 +102,10 @@ def figure_order(figure: str, key: str) -> tuple[int, int]:
 class TermFiguresView(View):
     name = "term_figures"
     table_statements = (
-        "CREATE TABLE IF NOT EXISTS figures ("
+        "CREATE TABLE IF NOT EXISTS figure_counts ("
         "tenant_id TEXT NOT NULL, term TEXT NOT NULL, figure TEXT NOT NULL, key TEXT NOT NULL, "
-        "count BIGINT NOT NULL, PRIMARY KEY (tenant_id, term, figure, key))",
+        "child_id TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (tenant_id, term, figure, key, child_id))",
+        "CREATE INDEX IF NOT EXISTS figure_counts_child ON figure_counts (child_id)",
         "CREATE TABLE IF NOT EXISTS figure_children ("
         "tenant_id TEXT NOT NULL, term TEXT NOT NULL, figure TEXT NOT NULL, key TEXT NOT NULL, "
         "child_id TEXT NOT NULL, PRIMARY KEY (tenant_id, term, figure, key, child_id))",
@@ -120,7 +118,11 @@ class TermFiguresView(View):
         """The tenant's figures: ``{term, figure, key, count}``, terms in time order and
         figures in the evaluation's order."""
         with self.read() as c:
-            c.execute("SELECT term, figure, key, count FROM figures WHERE tenant_id = ?", (tenant_id,))
+            c.execute(
+                "SELECT term, figure, key, SUM(count) AS count FROM figure_counts WHERE tenant_id = ? "
+                "GROUP BY term, figure, key",
+                (tenant_id,),
+            )
             found = c.fetchall()
         out = [{"term": r["term"], "figure": r["figure"], "key": r["key"], "count": int(r["count"])} for r in found]
         out.sort(key=lambda r: (term_order(r["term"]), figure_order(r["figure"], r["key"])))
@@ -134,7 +136,7 @@ class TermFiguresProjection(PageProjection[TermFiguresView]):
         """Counts for the page's facts, added to the stored ones in one statement; the
         children already counted and the latest decisions are read once per page. Facts
         are counted wherever the page ends, so the figures do not depend on how the log
-        was cut into pages; an erasure only deletes what the view kept by the child's id."""
+        was cut into pages; an erasure deletes everything the view kept by the child's id."""
         facts = [fact for _, fact in page]
         erased = {str(f.child_id) for f in facts if isinstance(f, RecordErased)}
         wanted = list(dict.fromkeys(str(f.child_id) for f in facts))
@@ -148,51 +150,52 @@ class TermFiguresProjection(PageProjection[TermFiguresView]):
             c.execute(f"SELECT child_id, decision FROM figure_decisions WHERE child_id IN ({marks})", chunk)  # noqa: S608
             decisions.update((r["child_id"], r["decision"]) for r in c.fetchall())
 
-        counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
+        counts: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
         new_children: list[tuple[str, str, str, str, str]] = []
         changed: dict[str, tuple[str, str]] = {}
 
-        def add(tenant: str, term: str, figure: str, key: str = "", child: str | None = None) -> None:
-            if child is not None:
+        def add(tenant: str, term: str, figure: str, key: str = "", *, child: str, once_per_child: bool = False) -> None:
+            if once_per_child:
                 mark = (tenant, term, figure, key, child)
                 if mark in counted:
                     return
                 counted.add(mark)
                 new_children.append(mark)
-            counts[(tenant, term, figure, key)] += 1
+            counts[(tenant, term, figure, key, child)] += 1
 
         for fact in facts:
             child = str(fact.child_id)
             tenant, term = fact.tenant_id, term_of(fact.occurred_at)
             if isinstance(fact, DiscoveryCardSubmitted):
-                add(tenant, term, "discovery_cards", fact.kind.value)
+                add(tenant, term, "discovery_cards", fact.kind.value, child=child)
             elif isinstance(fact, ConversationHeld):
-                add(tenant, term, "child_conversations", fact.with_whom.value)
+                add(tenant, term, "child_conversations", fact.with_whom.value, child=child)
             elif isinstance(fact, TeamDecided):
-                add(tenant, term, "decisions", fact.decision.value)
+                add(tenant, term, "decisions", fact.decision.value, child=child)
                 decisions[child] = fact.decision.value
                 changed[child] = (tenant, fact.decision.value)
                 if fact.decision is Decision.INDIVIDUAL_TEAM:
-                    add(tenant, term, "individual_teams", child=child)
+                    add(tenant, term, "individual_teams", child=child, once_per_child=True)
             elif isinstance(fact, TeamMeetingHeld):
-                add(tenant, term, "barnteam_meetings")
-                add(tenant, term, "barnteam_children", child=child)
+                add(tenant, term, "barnteam_meetings", child=child)
+                add(tenant, term, "barnteam_children", child=child, once_per_child=True)
                 if any(score.score is not None for score in fact.joint_compass):
-                    add(tenant, term, "joint_compasses")
+                    add(tenant, term, "joint_compasses", child=child)
             elif isinstance(fact, FollowUpHeld):
-                add(tenant, term, "follow_up_conversations")
+                add(tenant, term, "follow_up_conversations", child=child)
             elif isinstance(fact, PlanUpdated | PlanActionCompleted):
                 if decisions.get(child) == Decision.INDIVIDUAL_TEAM.value:
-                    add(tenant, term, "individual_teams_with_plan", child=child)
+                    add(tenant, term, "individual_teams_with_plan", child=child, once_per_child=True)
             elif isinstance(fact, NeedsMet):
-                add(tenant, term, "needs_met", child=child)
+                add(tenant, term, "needs_met", child=child, once_per_child=True)
             elif isinstance(fact, HomeVisitRecorded):
-                add(tenant, term, "home_visits", str(int(fact.visit)))
+                add(tenant, term, "home_visits", str(int(fact.visit)), child=child)
 
         if erased:
             gone = [(key,) for key in erased]
             c.executemany("DELETE FROM figure_children WHERE child_id = ?", gone)
             c.executemany("DELETE FROM figure_decisions WHERE child_id = ?", gone)
+            c.executemany("DELETE FROM figure_counts WHERE child_id = ?", gone)
         c.executemany("INSERT INTO figure_children VALUES (?, ?, ?, ?, ?)", [m for m in new_children if m[4] not in erased])
         c.executemany(
             "INSERT INTO figure_decisions VALUES (?, ?, ?) ON CONFLICT (child_id) "
@@ -200,9 +203,9 @@ class TermFiguresProjection(PageProjection[TermFiguresView]):
             [(child, tenant, decision) for child, (tenant, decision) in changed.items() if child not in erased],
         )
         c.executemany(
-            "INSERT INTO figures VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, term, figure, key) "
-            "DO UPDATE SET count = figures.count + excluded.count",
-            [(*key, n) for key, n in counts.items()],
+            "INSERT INTO figure_counts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, term, figure, key, child_id) "
+            "DO UPDATE SET count = figure_counts.count + excluded.count",
+            [(*key, n) for key, n in counts.items() if key[4] not in erased],
         )
 
 

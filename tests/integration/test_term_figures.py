@@ -17,11 +17,12 @@ from hub.errors import NotPermittedError
 from hub.follower import LogFollower
 from hub.settings import Settings
 from projections.figures import TermFiguresProjection, TermFiguresView
-from tests.conftest import family
+from tests.conftest import family, register_child
 from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,
     GUARDIAN_2_PNR,
+    START,
     TENANT,
     card_payload,
     conversation_payload,
@@ -134,3 +135,34 @@ def test_only_the_areas_staff_and_administrator_see_its_figures(rt: Runtime, clo
         with pytest.raises(NotPermittedError):
             rt.hub.term_figures(outsider, TENANT)
     assert rt.hub.term_figures(staff("rektor.lidingo", "lidingo"), "lidingo")["rows"] == []
+
+
+def test_an_erased_childs_part_leaves_the_figures_as_a_rebuild_would_count_them(tmp_path: Path) -> None:
+    """Live and rebuilt figures agree after an erasure: the erased child's cards are no longer counted."""
+    clock = SettableClock(START)
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", demo_mode=True)
+    rt = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        child = register_child(rt)
+        rt.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload("skola-ostra"))
+        other = rt.hub.register_child(
+            staff("larare.ostra"), personnummer=SECOND_CHILD_PNR, given_name="Elis", family_name="Berg", guardians=[]
+        )
+        rt.hub.submit_discovery_card(staff("larare.ostra"), other, **card_payload("skola-ostra"))
+        before = rt.hub.term_figures(staff("admin.ystad"), TENANT)["rows"]
+        assert sum(r["count"] for r in before if r["figure"] == "discovery_cards") == 2
+
+        rt.hub.erase_child(staff("admin.ystad"), child, reason="Registrerad av misstag")
+        rt.hub.refresh_views()
+        live = rt.hub.term_figures(staff("admin.ystad"), TENANT)["rows"]
+    finally:
+        rt.close()
+    assert sum(r["count"] for r in live if r["figure"] == "discovery_cards") == 1
+
+    (settings.data_dir / "view_term_figures.sqlite").unlink()
+    again = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        again.hub.refresh_views()
+        assert again.hub.term_figures(staff("admin.ystad"), TENANT)["rows"] == live
+    finally:
+        again.close()
