@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -24,7 +24,6 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from typing_extensions import Annotated
 
 from hub.bootstrap import Runtime
 from hub.errors import ConflictError, HubError, NotAuthenticatedError
