@@ -47,8 +47,8 @@ from bench.env import (
     registration,
     say,
 )
-from hub.bootstrap import Runtime, bootstrap
-from hub.settings import Settings
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.settings import Settings
 
 
 class Note(Aggregate):
@@ -164,7 +164,7 @@ def profile_commands(runtime: Runtime, children: list[UUID], seconds: float) -> 
 def committer_only(runtime: Runtime, children: list[list[UUID]], seconds: float) -> tuple[int, float, list[float]]:
     """Facts made in memory by the child aggregate, appended through the hub's group commit."""
     hub = runtime.hub
-    from hub.domainmodel import project_child
+    from hub.domain.child import project_child
 
     discoverer = principal(DISCOVERER)
     actor = hub._actor(discoverer)

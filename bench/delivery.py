@@ -1,7 +1,7 @@
 """Measure 4: from a committed fact to its delivery on a unit's NATS subject.
 
 The relay runs in a process of its own (``python -m bench.relay_process``), built by
-``hub.relay.build_relay`` exactly as ``backa relay`` builds it, against a nats-server
+``hub.runtime.relay.build_relay`` exactly as ``backa relay`` builds it, against a nats-server
 this benchmark started (JetStream file storage, ``sync_interval: always``). As built it
 keeps the children's facts in memory, brought forward with the facts it reads, and on
 PostgreSQL wakes on every commit (LISTEN on the channel the recorder NOTIFYs); the last
@@ -61,10 +61,10 @@ from bench.env import (
 )
 from contracts.events import Guardian
 from contracts.vocabulary import CardKind
-from hub.bootstrap import Runtime, bootstrap
-from hub.domainmodel import Child
-from hub.identity import parse_identity_number
-from hub.settings import Settings
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.domain.child import Child
+from hub.identity.personnummer import parse_identity_number
+from hub.runtime.settings import Settings
 
 SUBJECT = f"backa.v1.{TENANT}.{CARD_TO_UNIT}.>"
 
@@ -281,7 +281,7 @@ def profile_relay(runtime: Runtime, children: list[Child], *, backlog_seconds: f
     under cProfile. The relay starts with no child in memory, so ``advance`` includes
     reading each child once. What is not in the listed groups is mostly publishing, waiting
     for JetStream's acknowledgements, tracing and the event loop."""
-    from hub.relay import build_relay
+    from hub.runtime.relay import build_relay
 
     produce(runtime, children, per_second=5000, seconds=backlog_seconds, producers=producers)
     relay = build_relay(runtime)

@@ -25,8 +25,8 @@ from psycopg import sql
 from consent import ViewerKind
 from contracts.vocabulary import Role
 from hub.demo import demo_directory, make_personnummer
-from hub.directory import Directory
-from hub.principals import Principal
+from hub.identity.directory import Directory
+from hub.identity.principals import Principal
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TENANT = "ystad"

@@ -13,7 +13,7 @@ for comparison, with ``recorder.select_notifications`` in pages of 500 (what the
 hub's follower asks for).
 
 The rebuild: fresh, empty views (the child record, the case list, the access log) in a
-schema of their own, fed by ``hub.follower.LogFollower`` over the hub's log, as
+schema of their own, fed by ``hub.runtime.follower.LogFollower`` over the hub's log, as
 ``bootstrap`` does when the hub starts. The follower is given a time budget: it reads
 through a wrapper that reports the log's end once the budget is spent, so a rebuild
 that would take hours is measured for a bounded time and its rate extrapolated. A
@@ -37,12 +37,12 @@ from eventsourcing.persistence import Notification, StoredEvent
 from bench.env import Database, Result, directory, fmt_rate, profile_shares, rate, say
 from contracts.events import ErasedFact, InformationAccessed, RecordErased
 from hub.application import Views
-from hub.follower import LogFollower
-from hub.bootstrap import PostgresConfig, Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.runtime.follower import LogFollower
+from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.demo import load_demo
-from hub.domainmodel import Recorded
-from hub.settings import Settings
+from hub.domain.child import Recorded
+from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView

@@ -1,4 +1,4 @@
-"""The relay in a process of its own, built by ``hub.relay.build_relay`` as ``backa relay`` builds it.
+"""The relay in a process of its own, built by ``hub.runtime.relay.build_relay`` as ``backa relay`` builds it.
 
     python -m bench.relay_process [--poll-interval SECONDS] [--no-listen]
 
@@ -15,9 +15,9 @@ import asyncio
 import signal
 from typing import Any
 
-from hub.bootstrap import bootstrap
-from hub.relay import build_relay
-from hub.settings import Settings
+from hub.runtime.bootstrap import bootstrap
+from hub.runtime.relay import build_relay
+from hub.runtime.settings import Settings
 
 
 async def _run(relay: Any) -> None:

@@ -34,7 +34,7 @@ EXPLANATIONS = {
         "what an audited read costs compared with an unrecorded one."
     ),
     "delivery": (
-        "The relay runs in a process of its own, built by `hub.relay.build_relay` as `backa relay` builds it, "
+        "The relay runs in a process of its own, built by `hub.runtime.relay.build_relay` as `backa relay` builds it, "
         "against a nats-server started by the benchmark (JetStream file storage, `sync_interval: always`). "
         "Facts are appended at a steady rate by paced threads: discovery cards made with the child "
         "aggregate's own verb and appended through the hub's group commit. An ordered JetStream consumer "
@@ -50,7 +50,7 @@ EXPLANATIONS = {
         "through the hub's recorder in batches of 5,000. The library's raw rate is `recorder.subscribe` "
         "reading every notification (no decoding); a second line decodes each into a fact with the hub's "
         "mapper, which any rebuild must do. The rebuild feeds fresh, empty views (child record, case list, "
-        "access log) in a schema of their own with `hub.follower.LogFollower`, as the hub does when it starts: "
+        "access log) in a schema of their own with `hub.runtime.follower.LogFollower`, as the hub does when it starts: "
         "pages of 500 facts, one transaction per view per page, plain rows by `COPY`, the three views written "
         "side by side while the next page is read. It runs for a time budget and its rate is extrapolated to "
         "the whole log; a short profile follows."

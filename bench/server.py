@@ -13,9 +13,9 @@ import argparse
 
 import uvicorn
 
-from hub.bootstrap import bootstrap
+from hub.runtime.bootstrap import bootstrap
 from hub.http.app import create_app
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 
 
 def main() -> None:

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
-from hub.principals import Principal
-from hub.settings import Settings
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.identity.principals import Principal
+from hub.runtime.settings import Settings
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, TENANT, directory, staff
 
 

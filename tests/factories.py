@@ -7,8 +7,8 @@ from typing import Any
 
 from contracts.vocabulary import Role, UnitKind
 from consent import ViewerKind
-from hub.directory import Directory, Staff, Tenant, Unit
-from hub.principals import Principal
+from hub.identity.directory import Directory, Staff, Tenant, Unit
+from hub.identity.principals import Principal
 
 TENANT = "ystad"
 OTHER_TENANT = "lidingo"

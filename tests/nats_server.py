@@ -23,9 +23,9 @@ import nats
 import pytest
 
 from adapters.sealed_box import generate_key_pair
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
-from hub.settings import Settings
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
 from tests.factories import UNITS, directory
 
 START_TIMEOUT = 10.0

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from contracts import events
 from hub.application import BackaHub
-from hub.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime
 from hub.errors import StoreUnavailableError
 from hub.http import schemas
 from hub.http.auth import BearerTokenMiddleware
@@ -34,9 +34,9 @@ from hub.http.controllers.sessions import session_controller
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.schemas import Health
 from hub.web.app import web_router
-from hub.principals import Principal
-from hub.sessions import Session, SessionEndedError
-from hub.telemetry import continued
+from hub.identity.principals import Principal
+from hub.identity.sessions import Session, SessionEndedError
+from hub.runtime.telemetry import continued
 from opentelemetry.trace import SpanKind
 
 API_PREFIX = "/api/v1"

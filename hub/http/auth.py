@@ -3,9 +3,9 @@ session's cookie.
 
 The middleware reads ``Authorization: Bearer <JWT>`` and asks the hub's verifier for
 the caller; without that header, it resumes the session named by the ``backa_session``
-cookie (:mod:`hub.sessions`), and a request that changes something must then also carry
+cookie (:mod:`hub.identity.sessions`), and a request that changes something must then also carry
 the session's anti-forgery token in ``X-CSRF-Token``. The
-:class:`~hub.principals.Principal` becomes the connection's user, and the session id (if
+:class:`~hub.identity.principals.Principal` becomes the connection's user, and the session id (if
 any) its ``auth``. It runs before a body is read, so an unauthenticated caller learns
 nothing about the request's shape.
 """
@@ -23,8 +23,8 @@ from litestar.types import ASGIApp
 
 from hub.errors import NotAuthenticatedError, NotPermittedError
 from hub.http.problems import AUTH_FIELD, MissingBearerTokenError
-from hub.principals import Principal
-from hub.sessions import SESSION_COOKIE, Session
+from hub.identity.principals import Principal
+from hub.identity.sessions import SESSION_COOKIE, Session
 
 Verify = Callable[[str], Principal]
 Resume = Callable[[str], Session]

@@ -44,8 +44,8 @@ from hub.errors import (
     UnknownUnitError,
 )
 from hub.http.schemas import Problem
-from hub.sessions import SESSION_COOKIE, SessionEndedError
-from hub.transparency import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
+from hub.identity.sessions import SESSION_COOKIE, SessionEndedError
+from hub.tlog.service import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:backa:problem:"

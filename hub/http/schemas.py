@@ -28,7 +28,7 @@ from contracts.vocabulary import (
     Role,
     UnitKind,
 )
-from hub.review import RuleCode
+from hub.application.review_rules import RuleCode
 
 UnitId = str
 Id = str

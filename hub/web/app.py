@@ -25,9 +25,9 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from hub.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime
 from hub.errors import ConflictError, HubError, NotAuthenticatedError
-from hub.sessions import SESSION_COOKIE
+from hub.identity.sessions import SESSION_COOKIE
 from hub.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Catalogue, load_catalogues
 from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
 

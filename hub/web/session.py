@@ -2,7 +2,7 @@
 anti-forgery token, and what a page that needs a signed-in user does without one.
 
 A page never takes a bearer token: it is signed in by its session cookie
-(:mod:`hub.sessions`), and a form that changes something must carry the session's
+(:mod:`hub.identity.sessions`), and a form that changes something must carry the session's
 anti-forgery token in the hidden ``csrf_token`` field. A request without a live session
 is sent to the sign-in page, with the page it wanted kept for afterwards.
 """
@@ -19,8 +19,8 @@ from litestar.exceptions import HTTPException
 from consent import ViewerKind
 from contracts.vocabulary import Role
 from hub.errors import NotAuthenticatedError, NotPermittedError
-from hub.principals import Principal
-from hub.sessions import SESSION_COOKIE, Session, Sessions
+from hub.identity.principals import Principal
+from hub.identity.sessions import SESSION_COOKIE, Session, Sessions
 from hub.web.i18n import LANGUAGE_COOKIE, Catalogue, choose_language
 
 CSRF_FIELD = "csrf_token"

@@ -20,10 +20,10 @@ from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.http import create_app
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.factories import GUARDIAN_1_PNR, OTHER_TENANT, START, STAFF, TENANT, directory, registration_payload
 
 API = "/api/v1"

@@ -11,8 +11,8 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from hub.http import create_app
 from tests.factories import (
     CHILD_PNR,

@@ -27,10 +27,10 @@ from adapters.cloudevents_codec import encode_sealed, open_event, parse_sealed
 from adapters.deliveries import Delivery
 from adapters.jetstream_relay import Backoff
 from adapters.sealed_box import SealError, generate_key_pair, key_id, load_private_key, load_public_key
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
-from hub.relay import build_relay
-from hub.settings import Settings
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.relay import build_relay
+from hub.runtime.settings import Settings
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, card_payload, conversation_payload, directory, staff
 from tests.nats_server import NatsServer, free_port, nats_server, stored_messages, keys, rt

@@ -19,12 +19,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.checkpoint import Checkpoint, NoteSigner, parse_signer_key, sign_checkpoint
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.tlog.checkpoint import Checkpoint, NoteSigner, parse_signer_key, sign_checkpoint
 from hub.cli import main
-from hub.clock import SettableClock
-from hub.settings import Settings
-from hub.transparency import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
+from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
+from hub.tlog.service import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
 from tests.conftest import POSTGRES_URL, family, postgres_url, register_child
 from tests.factories import GUARDIAN_1_PNR, START, directory
 

@@ -19,10 +19,10 @@ from consent import ViewerKind
 from contracts.events import EVENT_TYPES
 from contracts.vocabulary import Role
 from hub import demo
-from hub.bootstrap import bootstrap
+from hub.runtime.bootstrap import bootstrap
 from hub.cli import main
 from hub.errors import NotAuthenticatedError
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 
 BACKA = Path(sys.executable).parent / "backa"
 START_TIMEOUT = 30.0

@@ -24,9 +24,9 @@ from psycopg import sql
 from consent import ViewerKind
 from contracts.events import ErasedFact, RecordErased
 from contracts.vocabulary import Role
-from hub.bootstrap import Runtime, bootstrap
+from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.cli import main
-from hub.clock import SettableClock, system_clock
+from hub.runtime.clock import SettableClock, system_clock
 from hub.errors import (
     ChildNotFoundError,
     ErasureUnavailableError,
@@ -36,9 +36,9 @@ from hub.errors import (
     RecordErasedError,
 )
 from hub.http import create_app
-from hub.keys import DESTROYED, KEYS_DB, ChildKeyDestroyedError
-from hub.principals import Principal
-from hub.settings import Settings
+from hub.keys.child_keys import DESTROYED, KEYS_DB, ChildKeyDestroyedError
+from hub.identity.principals import Principal
+from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView

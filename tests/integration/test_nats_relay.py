@@ -19,10 +19,10 @@ from adapters.deliveries import REVOCATION_TYPE, plan_deliveries
 from adapters.jetstream_relay import Backoff, JetStreamRelay
 from adapters.nats_link import StreamSettings, StreamSetupError
 from adapters.sealed_box import load_private_key
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
-from hub.relay import build_relay, facts_reader, log_reader, unit_keys
-from hub.settings import Settings
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.relay import build_relay, facts_reader, log_reader, unit_keys
+from hub.runtime.settings import Settings
 from tests.conftest import family, register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, directory, staff
 from tests.nats_server import NatsServer, StoredMessage, nats_server, stored_messages, until, keys, rt
@@ -337,7 +337,7 @@ def test_a_delivery_continues_the_trace_of_the_request_that_appended_the_fact(
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from hub.telemetry import build_telemetry, continued
+    from hub.runtime.telemetry import build_telemetry, continued
 
     spans, metrics = InMemorySpanExporter(), InMemoryMetricReader()
     rt.hub.telemetry = build_telemetry(span_exporter=spans, metric_reader=metrics)

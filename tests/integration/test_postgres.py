@@ -15,11 +15,12 @@ import pytest
 from psycopg import sql
 
 from eventsourcing.persistence import IntegrityError, Tracking
-from hub.application import LogFollower, Views
-from hub.bootstrap import PostgresConfig, Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.application import Views
+from hub.runtime.follower import LogFollower
+from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.errors import OutOfOrderError
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView

@@ -13,11 +13,12 @@ from uuid import UUID
 import pytest
 
 from eventsourcing.persistence import IntegrityError, Tracking
-from hub.application import ViewStalledError, LogFollower, Views
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.application import Views
+from hub.runtime.follower import LogFollower, ViewStalledError
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.errors import NoBasisError
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView

@@ -17,10 +17,10 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.http import create_app
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL, postgres_url
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload, directory
 

@@ -11,11 +11,11 @@ from uuid import UUID
 
 import pytest
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.errors import NotPermittedError
-from hub.follower import LogFollower
-from hub.settings import Settings
+from hub.runtime.follower import LogFollower
+from hub.runtime.settings import Settings
 from projections.figures import TermFiguresProjection, TermFiguresView
 from tests.conftest import family, register_child
 from tests.factories import (

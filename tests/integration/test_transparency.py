@@ -19,13 +19,13 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime, bootstrap
-from hub.checkpoint import Checkpoint, Rejection, NoteError, parse_verifier_key, sign_checkpoint, verify_checkpoint
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.tlog.checkpoint import Checkpoint, Rejection, NoteError, parse_verifier_key, sign_checkpoint, verify_checkpoint
+from hub.runtime.clock import SettableClock
 from hub.http import create_app
-from hub.merkle import leaf_hash, root, verify_consistency, verify_inclusion
-from hub.settings import Settings
-from hub.transparency import (
+from hub.tlog.merkle import leaf_hash, root, verify_consistency, verify_inclusion
+from hub.runtime.settings import Settings
+from hub.tlog.service import (
     CHECKPOINTS_FILE,
     KEY_FILE,
     VERIFIER_FILE,

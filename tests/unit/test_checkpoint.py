@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.checkpoint import (
+from hub.tlog.checkpoint import (
     Checkpoint,
     NoteError,
     NoteSigner,
@@ -32,7 +32,7 @@ from hub.checkpoint import (
     split_note,
     verify_checkpoint,
 )
-from hub.merkle import MerkleLog
+from hub.tlog.merkle import MerkleLog
 
 # --- published vectors ---------------------------------------------------------------------
 # From golang.org/x/mod sumdb/note/note_test.go (BSD-3-Clause): TestNewVerifier, TestNewSigner,

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from hub.keys import (
+from hub.keys.child_keys import (
     HEADER,
     MAGIC,
     NONCE,

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from contracts.vocabulary import CONSENTABLE_CATEGORIES, Category, UnitKind
-from hub.bootstrap import bootstrap
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import bootstrap
+from hub.runtime.clock import SettableClock
 from hub.errors import ConsentError, NoBasisError
-from hub.principals import Principal
-from hub.settings import Settings
+from hub.identity.principals import Principal
+from hub.runtime.settings import Settings
 from projections.accesslog import AccessEntry
 from tests.conftest import family
 from tests.factories import (

@@ -15,8 +15,8 @@ import pytest
 
 from contracts.events import Actor, AreaScore, Guardian, IndicatorScore, RatingSubmitted
 from contracts.vocabulary import Area, Category, Role
-from hub.bootstrap import Runtime
-from hub.domainmodel import Child, joint_compass, project_child
+from hub.runtime.bootstrap import Runtime
+from hub.domain.child import Child, joint_compass, project_child
 from hub.errors import (
     ConsentError,
     HubError,

@@ -10,8 +10,8 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from hub.bootstrap import Runtime
-from hub.commit import GroupCommitter
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.commit import GroupCommitter
 from tests.factories import staff
 
 SERIALS = [f"{n:03d}" for n in range(900, 920)]

@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from contracts.vocabulary import Role
-from hub.clock import SettableClock
-from hub.issuers import DEFAULT_ALGORITHMS, IssuerConfigError, load_issuers, parse_issuers
-from hub.tokens import DEMO_ISSUER
+from hub.runtime.clock import SettableClock
+from hub.identity.issuers import DEFAULT_ALGORITHMS, IssuerConfigError, load_issuers, parse_issuers
+from hub.identity.tokens import DEMO_ISSUER
 from tests.factories import START
 
 STAFF_ISSUER = {

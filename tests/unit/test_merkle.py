@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import hub.merkle as merkle
-from hub.merkle import (
+import hub.tlog.merkle as merkle
+from hub.tlog.merkle import (
     EMPTY_ROOT,
     Failure,
     MerkleLog,

@@ -14,8 +14,8 @@ import pytest
 from adapters.deliveries import REVOCATION_TYPE, Delivery, LogEntry
 from adapters.jetstream_relay import JetStreamRelay
 from consent import ConsentStatus, consent_status
-from hub.bootstrap import Runtime
-from hub.relay import ChildFactsCache, RelayConfigError, build_relay, facts_reader, log_reader
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.relay import ChildFactsCache, RelayConfigError, build_relay, facts_reader, log_reader
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, UNITS, card_payload, conversation_payload, staff
 from tests.nats_server import generate_unit_keys

@@ -11,7 +11,7 @@ from adapters.deliveries import LogEntry, UnitRecipient, plan_deliveries
 from consent import ChildFacts, PolicyRules
 from contracts.events import AccessReviewed, Actor
 from contracts.vocabulary import Category, LegalBasis, ReviewOutcome, Role, UnitKind
-from hub.review import (
+from hub.application.review_rules import (
     ReviewFacts,
     ReviewRules,
     RuleCode,

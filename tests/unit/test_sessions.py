@@ -15,10 +15,10 @@ import pytest
 from psycopg import sql
 
 from contracts.vocabulary import Role
-from hub.bootstrap import PostgresConfig, Runtime, session_store
-from hub.clock import SettableClock
-from hub.principals import Principal, ViewerKind
-from hub.sessions import (
+from hub.runtime.bootstrap import PostgresConfig, Runtime, session_store
+from hub.runtime.clock import SettableClock
+from hub.identity.principals import Principal, ViewerKind
+from hub.identity.sessions import (
     SESSIONS_DB,
     TOUCH_EVERY,
     SessionEndedError,
@@ -26,7 +26,7 @@ from hub.sessions import (
     Sessions,
     SessionStore,
 )
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL, family, postgres_url
 from tests.factories import GUARDIAN_1_PNR, START, staff
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from tests.conftest import register_child
 from tests.factories import card_payload, staff
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, staff
 
 OLDER = "200909153041"

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, staff
 

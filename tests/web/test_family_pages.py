@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime
 from hub.errors import NoBasisError
 from hub.http import create_app
 from tests.conftest import family, register_child

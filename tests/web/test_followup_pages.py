@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime
 from tests.conftest import register_child
 from tests.factories import GUARDIAN_1_PNR, TENANT, card_payload, conversation_payload, staff
 

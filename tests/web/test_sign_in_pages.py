@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import bootstrap
-from hub.clock import SettableClock
+from hub.runtime.bootstrap import bootstrap
+from hub.runtime.clock import SettableClock
 from hub.http import create_app
-from hub.settings import Settings
+from hub.runtime.settings import Settings
 from tests.web.conftest import BASE_URL
 from tests.factories import GUARDIAN_1_PNR, START, directory
 

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from hub.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime
 from hub.http import create_app
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, registration_payload, staff
 

@@ -16,7 +16,7 @@ from litestar.params import FromPath
 
 from consent import ViewerKind
 from hub.application import BackaHub
-from hub.principals import Principal
+from hub.identity.principals import Principal
 
 Hub = NamedDependency[BackaHub]
 """The hub's core, as the app provides it."""

@@ -23,7 +23,7 @@ from hub.http.schemas import (
     ReviewRecorded,
     ReviewSample,
 )
-from hub.review import RuleCode
+from hub.application.review_rules import RuleCode
 
 Moment = Annotated[
     datetime | None, QueryParameter(description="An ISO 8601 time with its offset, e.g. 2026-03-01T00:00:00Z")

@@ -16,8 +16,8 @@ from hub.errors import NoSessionError, NotPermittedError
 from hub.http.controllers._base import command, query
 from hub.http.problems import problem_responses
 from hub.http.schemas import SessionOut
-from hub.principals import Principal
-from hub.sessions import SESSION_COOKIE, Session, Sessions
+from hub.identity.principals import Principal
+from hub.identity.sessions import SESSION_COOKIE, Session, Sessions
 
 
 def _out(session: Session, sessions: Sessions) -> SessionOut:

@@ -23,8 +23,8 @@ from hub.application import BackaHub
 from hub.errors import HubError, NotPermittedError, StoreUnavailableError
 from hub.http.controllers._base import Caller, Hub, is_family, query
 from hub.http.problems import problem_responses
-from hub.principals import Principal
-from hub.transparency import TransparencyLog
+from hub.identity.principals import Principal
+from hub.tlog.service import TransparencyLog
 
 MAX_POSITION = 2**63 - 1
 """Positions and sizes are 64-bit signed in the stores (and in the query parser)."""

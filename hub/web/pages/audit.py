@@ -22,9 +22,9 @@ from litestar.response import Redirect, Template
 from consent import ViewerKind
 from contracts.vocabulary import ReviewOutcome
 from hub.errors import HubError, InvalidInputError, NotPermittedError
-from hub.merkle import MerkleLog
-from hub.principals import Principal
-from hub.transparency import open_checkpoint, read_log
+from hub.tlog.merkle import MerkleLog
+from hub.identity.principals import Principal
+from hub.tlog.service import open_checkpoint, read_log
 from hub.web.app import Form
 from hub.web.session import Visitor
 

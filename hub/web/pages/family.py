@@ -22,8 +22,8 @@ from litestar.response import Redirect, Template
 from consent import ViewerKind
 from contracts.vocabulary import COMPASS, Area
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
-from hub.principals import Principal
-from hub.transparency import TransparencyError
+from hub.identity.principals import Principal
+from hub.tlog.service import TransparencyError
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
 

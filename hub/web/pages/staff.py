@@ -42,8 +42,8 @@ from hub.errors import (
     UnknownStaffError,
     UnknownUnitError,
 )
-from hub.identity import parse_identity_number
-from hub.principals import Principal
+from hub.identity.personnummer import parse_identity_number
+from hub.identity.principals import Principal
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
 

@@ -28,15 +28,15 @@ from projections.figures import TermFiguresView
 from projections.record import ChildRecordView
 
 from hub.application import BackaHub, Views
-from hub.clock import Clock, system_clock
-from hub.commit import GroupCommitter
-from hub.directory import Directory
+from hub.runtime.clock import Clock, system_clock
+from hub.runtime.commit import GroupCommitter
+from hub.identity.directory import Directory
 from hub.errors import StoreUnavailableError
-from hub.identity import BlindIndex
-from hub.issuers import IssuerConfigError, load_issuers
-from hub.settings import Settings
-from hub.keys import KEK_FILE, KEYS_DB, ChildKeySealer, Kek, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file
-from hub.sessions import (
+from hub.identity.personnummer import BlindIndex
+from hub.identity.issuers import IssuerConfigError, load_issuers
+from hub.runtime.settings import Settings
+from hub.keys.child_keys import KEK_FILE, KEYS_DB, ChildKeySealer, Kek, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file
+from hub.identity.sessions import (
     SESSIONS_DB,
     MemorySessionStore,
     PostgresSessionStore,
@@ -44,9 +44,9 @@ from hub.sessions import (
     SessionStore,
     SQLiteSessionStore,
 )
-from hub.storage import Sealer
-from hub.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
-from hub.transparency import CheckpointPolicy, TransparencyLog, build_transparency
+from hub.keys.sealing import Sealer
+from hub.identity.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
+from hub.tlog.service import CheckpointPolicy, TransparencyLog, build_transparency
 
 
 @dataclass

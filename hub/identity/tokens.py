@@ -26,11 +26,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from contracts.vocabulary import Role
 from consent import ViewerKind
 
-from hub.clock import Clock
-from hub.directory import Directory
+from hub.runtime.clock import Clock
+from hub.identity.directory import Directory
 from hub.errors import NotAuthenticatedError
-from hub.identity import BlindIndex, parse_identity_number
-from hub.principals import Principal
+from hub.identity.personnummer import BlindIndex, parse_identity_number
+from hub.identity.principals import Principal
 
 DEMO_ISSUER = "https://demo.backa.invalid/issuer"
 LEEWAY = timedelta(seconds=30)
@@ -43,7 +43,7 @@ _MISSING = object()
 @dataclass(frozen=True)
 class ClaimMapping:
     """Where an issuer puts what the hub needs. The defaults are the demo issuer's claim
-    names; a real issuer's configuration names its own (see :mod:`hub.issuers`)."""
+    names; a real issuer's configuration names its own (see :mod:`hub.identity.issuers`)."""
 
     tenant_claim: str | None = "tenant"
     tenant: str | None = None

@@ -51,11 +51,11 @@ from projections.figures import TermFiguresProjection, TermFiguresView, term_ord
 from projections.record import ChildRecordProjection, ChildRecordView, RecordItem, VisibleRecord, visible_items
 from pydantic import ValidationError
 
-from hub.clock import Clock
-from hub.commit import GroupCommitter
-from hub.directory import Directory
-from hub.domainmodel import Child, Recorded, project_child
-from hub.follower import LogFollower, ViewStalledError
+from hub.runtime.clock import Clock
+from hub.runtime.commit import GroupCommitter
+from hub.identity.directory import Directory
+from hub.domain.child import Child, Recorded, project_child
+from hub.runtime.follower import LogFollower, ViewStalledError
 from hub.errors import (
     HubError,
     ChildAlreadyRegisteredError,
@@ -68,11 +68,11 @@ from hub.errors import (
     RecordErasedError,
     StoreUnavailableError,
 )
-from hub.identity import BlindIndex, parse_identity_number
-from hub.principals import Principal
-from hub.review import ReviewFacts, ReviewRules, RuleCode, TeamChange, Withdrawal, draw_sample, flag
-from hub.storage import FactMapper, PlainSealer, Sealer
-from hub.telemetry import Telemetry, build_telemetry, current_traceparent
+from hub.identity.personnummer import BlindIndex, parse_identity_number
+from hub.identity.principals import Principal
+from hub.application.review_rules import ReviewFacts, ReviewRules, RuleCode, TeamChange, Withdrawal, draw_sample, flag
+from hub.keys.sealing import FactMapper, PlainSealer, Sealer
+from hub.runtime.telemetry import Telemetry, build_telemetry, current_traceparent
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

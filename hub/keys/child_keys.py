@@ -6,7 +6,7 @@ facts with AES-256-GCM. The data keys are stored only wrapped by the key-encrypt
 
 - the log, a copy of it or a backup reveals no fact without the KEK *and* the key store;
 - rotating the KEK rewraps the small key table and never touches the log, whose stored
-  bytes the Merkle tree of :mod:`hub.transparency` is built over;
+  bytes the Merkle tree of :mod:`hub.tlog.service` is built over;
 - destroying one child's data key makes that child's stored facts unreadable while every
   other child's, and every Merkle proof, stays as it was (erasure by key destruction).
 
@@ -488,7 +488,7 @@ class PostgresKeyStore:
 
 
 class ChildKeySealer:
-    """Seals each child's facts with that child's data key (the :class:`hub.storage.Sealer`).
+    """Seals each child's facts with that child's data key (the :class:`hub.keys.sealing.Sealer`).
 
     Unwrapped keys are kept in a bounded LRU cache, so that sealing and opening cost one
     AES-GCM pass and a dictionary look-up; only a child not seen lately costs a look-up
@@ -615,7 +615,7 @@ def rotate_kek(store: ChildKeyStore, keyring: Keyring, new: Kek, *, batch_size: 
 
 def key_store_for(kind: str, data_dir: Path, postgres: Any = None) -> ChildKeyStore:
     """The key store beside the log: ``memory``, ``sqlite`` (``child_keys.sqlite`` in the data
-    folder) or ``postgres`` (``postgres`` is the hub's :class:`~hub.bootstrap.PostgresConfig`)."""
+    folder) or ``postgres`` (``postgres`` is the hub's :class:`~hub.runtime.bootstrap.PostgresConfig`)."""
     if kind == "memory":
         return MemoryKeyStore()
     if kind == "postgres":

@@ -36,7 +36,7 @@ def _say(*parts: object) -> None:
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
-    from hub.settings import Settings
+    from hub.runtime.settings import Settings
 
     return Settings.from_env(data_dir=getattr(args, "data_dir", None), **overrides)
 
@@ -55,7 +55,7 @@ def _serve(runtime: Any, host: str, port: int) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from hub.bootstrap import bootstrap
+    from hub.runtime.bootstrap import bootstrap
 
     settings = _settings(args)
     runtime = bootstrap(settings)
@@ -78,7 +78,7 @@ def _progress_printer() -> Any:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hub import demo
-    from hub.bootstrap import bootstrap
+    from hub.runtime.bootstrap import bootstrap
 
     settings = _settings(args, demo_mode=True, store="sqlite")
     data_dir: Path = settings.data_dir
@@ -175,8 +175,8 @@ async def _until_signalled(run: Any) -> None:
 def cmd_relay(args: argparse.Namespace) -> int:
     import asyncio
 
-    from hub.bootstrap import bootstrap
-    from hub.relay import RelayConfigError, build_relay
+    from hub.runtime.bootstrap import bootstrap
+    from hub.runtime.relay import RelayConfigError, build_relay
 
     _log_to_stderr()
     settings = _settings(args, nats_url=args.nats, unit_keys_dir=args.keys)
@@ -268,7 +268,7 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_new_kek(args: argparse.Namespace) -> int:
-    from hub.keys import KekConfigError, write_kek_file
+    from hub.keys.child_keys import KekConfigError, write_kek_file
 
     try:
         kek = write_kek_file(args.out)
@@ -281,8 +281,8 @@ def cmd_keys_new_kek(args: argparse.Namespace) -> int:
 
 def cmd_keys_rotate_kek(args: argparse.Namespace) -> int:
     """Rewrap every child key under the new KEK; the log is neither read nor written."""
-    from hub.bootstrap import PostgresConfig, store_kind
-    from hub.keys import KEK_FILE, KEYS_DB, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file, rotate_kek
+    from hub.runtime.bootstrap import PostgresConfig, store_kind
+    from hub.keys.child_keys import KEK_FILE, KEYS_DB, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file, rotate_kek
 
     settings = _settings(args)
     kind = store_kind(settings)
@@ -317,8 +317,8 @@ EXIT_FAILED = 1
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import InterfaceError, OperationalError
 
-    from hub.checkpoint import NoteError
-    from hub.transparency import TransparencyError, audit, open_log_recorder, read_verifier_arg, read_verifier_key
+    from hub.tlog.checkpoint import NoteError
+    from hub.tlog.service import TransparencyError, audit, open_log_recorder, read_verifier_arg, read_verifier_key
 
     settings = _settings(args)
     try:
@@ -361,7 +361,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     import os
     from uuid import UUID
 
-    from hub.bootstrap import bootstrap
+    from hub.runtime.bootstrap import bootstrap
     from hub.errors import HubError
 
     try:
@@ -391,8 +391,8 @@ def cmd_forget(args: argparse.Namespace) -> int:
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import InterfaceError, OperationalError
 
-    from hub.directory import Directory
-    from hub.transparency import TransparencyError, build_transparency, open_log_recorder
+    from hub.identity.directory import Directory
+    from hub.tlog.service import TransparencyError, build_transparency, open_log_recorder
 
     settings = _settings(args)
     try:
@@ -522,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     from pydantic import ValidationError
 
-    from hub.keys import KekConfigError
+    from hub.keys.child_keys import KekConfigError
 
     try:
         return int(args.func(args))

@@ -39,14 +39,14 @@ from contracts.vocabulary import COMPASS, AgeGroup, Area, PartyKind, ReviewOutco
 from consent import ViewerKind, age_on, required_parties
 
 from hub.application import BackaHub
-from hub.bootstrap import Runtime, bootstrap
-from hub.clock import Clock, SettableClock, system_clock
-from hub.directory import Directory, Staff, Tenant, Unit
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import Clock, SettableClock, system_clock
+from hub.identity.directory import Directory, Staff, Tenant, Unit
 from hub.errors import HubError, NoBasisError
-from hub.identity import parse_identity_number
-from hub.principals import Principal
-from hub.settings import Settings
-from hub.tokens import DemoIssuer
+from hub.identity.personnummer import parse_identity_number
+from hub.identity.principals import Principal
+from hub.runtime.settings import Settings
+from hub.identity.tokens import DemoIssuer
 
 TENANT_ID = "ystad"
 TENANT_NAME = "Backa barnet Ystad (Ystads kommun, Region Skåne, Polisen LPO Ystad)"

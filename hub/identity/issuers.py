@@ -24,8 +24,8 @@ import jwt
 
 from contracts.vocabulary import Role
 
-from hub.clock import Clock
-from hub.tokens import DEMO_ISSUER, ClaimMapping, JwksKeys, TrustedIssuer
+from hub.runtime.clock import Clock
+from hub.identity.tokens import DEMO_ISSUER, ClaimMapping, JwksKeys, TrustedIssuer
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 ASYMMETRIC_ALGORITHMS = frozenset(

@@ -1,8 +1,8 @@
 """The tamper-evident log: a Merkle tree over every stored event, and signed checkpoints of it.
 
-Every stored event is a leaf, in log order (RFC 9162 §2.1, see :mod:`hub.merkle`). The hub
+Every stored event is a leaf, in log order (RFC 9162 §2.1, see :mod:`hub.tlog.merkle`). The hub
 signs checkpoints (origin, tree size, root) as C2SP signed notes with an Ed25519 key of
-its own (:mod:`hub.checkpoint`); anyone who holds the verifier key can check them, and an
+its own (:mod:`hub.tlog.checkpoint`); anyone who holds the verifier key can check them, and an
 auditor who kept an earlier checkpoint can demand a proof that the log only grew since.
 
 **The leaf.** A leaf is built from the stored record exactly as the database holds it,
@@ -39,7 +39,7 @@ SQLite and PostgreSQL alike. The in-memory store keeps them in memory.
 database and compares it with the latest signed checkpoint. When they differ, the leaf
 record names the first differing position: it is trusted only up to the largest signed
 checkpoint whose root it reproduces (so altering it gains nothing), and
-:meth:`hub.merkle.MerkleLog.first_difference` finds the first differing leaf in O(log n)
+:meth:`hub.tlog.merkle.MerkleLog.first_difference` finds the first differing leaf in O(log n)
 comparisons of subtree hashes. Storing the leaf hashes costs 40 bytes per fact; searching
 with the checkpoints' roots alone could only narrow a difference down to the stretch
 between two checkpoints, never to one position.
@@ -76,7 +76,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.checkpoint import (
+from hub.tlog.checkpoint import (
     Checkpoint,
     NoteError,
     NoteSigner,
@@ -86,9 +86,9 @@ from hub.checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from hub.clock import Clock, system_clock
+from hub.runtime.clock import Clock, system_clock
 from hub.errors import HubError
-from hub.merkle import HASH_SIZE, MerkleLog, leaf_hash, verify_consistency
+from hub.tlog.merkle import HASH_SIZE, MerkleLog, leaf_hash, verify_consistency
 
 log = logging.getLogger("backa.transparency")
 
@@ -766,7 +766,7 @@ def open_log_recorder(settings: Any) -> Iterator[Any]:
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
-    from hub.bootstrap import PostgresConfig, store_kind
+    from hub.runtime.bootstrap import PostgresConfig, store_kind
 
     kind = store_kind(settings)
     if kind == "memory":

@@ -19,8 +19,8 @@ from contracts.events import EVENT_TYPES, ErasedFact, Event, RecordErased
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from pydantic import BaseModel, ConfigDict, create_model
 
-from hub.domainmodel import Recorded
-from hub.keys import ChildKeyDestroyedError
+from hub.domain.child import Recorded
+from hub.keys.child_keys import ChildKeyDestroyedError
 
 TENANT_KEYS = UUID("6a1e4c52-3f0b-5d8e-9c47-b2a1d0e8f731")
 """Namespace of the ids a tenant's own key is filed under (UUIDv5 of the tenant id)."""

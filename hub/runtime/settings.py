@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from hub.sessions import SessionPolicy
+from hub.identity.sessions import SessionPolicy
 
 
 class Settings(BaseModel):
@@ -30,7 +30,7 @@ class Settings(BaseModel):
     """OpenTelemetry export; none means telemetry is recorded nowhere."""
     demo_mode: bool = False
     issuers_file: Path | None = None
-    """The token issuers the hub trusts (TOML, see :mod:`hub.issuers`); outside demo mode,
+    """The token issuers the hub trusts (TOML, see :mod:`hub.identity.issuers`); outside demo mode,
     without it no token is accepted."""
     audience: str = "backa-hub"
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -47,7 +47,7 @@ class Settings(BaseModel):
     """How often the views look for facts another process appended; this process's own
     commits wake them at once."""
     encrypt_log: bool = True
-    """Seal each child's stored facts with that child's own key (see :mod:`hub.keys`).
+    """Seal each child's stored facts with that child's own key (see :mod:`hub.keys.child_keys`).
     Off only for a log written in the clear before encryption was on."""
     kek_file: Path | None = None
     """The key-encryption key that wraps the children's keys: 64 hex digits; during a

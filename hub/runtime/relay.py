@@ -34,9 +34,9 @@ from contracts.events import AccessReviewed, ConsentWithdrawn, ErasedFact, Infor
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hub.application import BackaHub
-from hub.bootstrap import PostgresConfig, Runtime
-from hub.directory import Directory
-from hub.domainmodel import Child, Recorded, project_child
+from hub.runtime.bootstrap import PostgresConfig, Runtime
+from hub.identity.directory import Directory
+from hub.domain.child import Child, Recorded, project_child
 
 log = logging.getLogger("backa.relay")
 

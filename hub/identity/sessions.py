@@ -33,9 +33,9 @@ from typing import Any, Protocol
 from contracts.vocabulary import Role
 from consent import ViewerKind
 
-from hub.clock import Clock
+from hub.runtime.clock import Clock
 from hub.errors import NotAuthenticatedError
-from hub.principals import Principal
+from hub.identity.principals import Principal
 
 SESSIONS_DB = "sessions.sqlite"
 SESSION_COOKIE = "backa_session"

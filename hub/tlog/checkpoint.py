@@ -1,7 +1,7 @@
 """Signed checkpoints of the log: C2SP signed notes carrying a tlog checkpoint.
 
 A checkpoint commits the hub to the log as it stood: its origin (the log's name), the
-number of stored events and the Merkle root over them (see :mod:`hub.merkle`). The hub
+number of stored events and the Merkle root over them (see :mod:`hub.tlog.merkle`). The hub
 signs it with an Ed25519 key; anyone holding the hub's verifier key can check it offline,
 and an auditor who kept an earlier checkpoint can demand a consistency proof to the next.
 
@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from hub.merkle import HASH_SIZE, MAX_TREE_SIZE
+from hub.tlog.merkle import HASH_SIZE, MAX_TREE_SIZE
 
 SIGNATURE_PREFIX = "\u2014 "
 """Each signature line starts with an em dash (U+2014) and a space (signed-note, Format)."""

@@ -1,0 +1,1 @@
+"""The domain: the Child aggregate, its verbs, guards and past-tense facts."""

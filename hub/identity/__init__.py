@@ -1,0 +1,1 @@
+"""Who is calling: personal identity numbers, the directory of areas, units and staff, tokens, issuers, sessions and principals."""
