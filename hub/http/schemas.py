@@ -12,16 +12,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events import AreaScore, AreaView, ConsentRecipient, FiveQuestions, Goal, IndicatorScore, UnmetNeed
 from contracts.vocabulary import (
-    ActionStatus,
-    AgeGroup,
     Area,
     Category,
-    ConversationWith,
-    Decision,
     LegalBasis,
     PartyKind,
     ReviewOutcome,
@@ -34,173 +29,10 @@ UnitId = str
 Id = str
 
 
-class WriteSchema(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def values(self) -> dict[str, Any]:
-        """The fields as plain values for the core's keyword arguments."""
-        return self.model_dump()
-
-
 class ReadSchema(BaseModel):
     """An answer: exactly these fields, nothing else."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# -- write schemas ------------------------------------------------------------------
-
-
-class GuardianIn(WriteSchema):
-    name: str = Field(min_length=1, max_length=200)
-    personnummer: str = Field(min_length=10, max_length=13, description="Personnummer or samordningsnummer")
-    has_custody: bool
-
-
-class RegisterChild(WriteSchema):
-    """Every child in the cooperation area can be registered; the id comes from the identity number."""
-
-    personnummer: str = Field(min_length=10, max_length=13)
-    given_name: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
-    guardians: list[GuardianIn] = Field(default_factory=list, max_length=6)
-
-
-class DiscoveryCardIn(WriteSchema):
-    """Upptäckarkort: the discoverer's card to a unit's Barnkontakt."""
-
-    to_unit_id: UnitId = Field(min_length=1, max_length=100)
-    unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
-    five_questions: FiveQuestions
-    own_support_taken: str = Field(default="", max_length=4000)
-    guardians_informed: bool
-
-
-class AssignBarnkontakt(WriteSchema):
-    staff_id: Id = Field(min_length=1, max_length=100)
-
-
-class DelegateBarnkontakt(WriteSchema):
-    staff_id: Id = Field(min_length=1, max_length=100)
-    reason: str = Field(default="", max_length=2000)
-
-
-class FeedbackIn(WriteSchema):
-    message: str = Field(min_length=1, max_length=4000)
-
-
-class ConversationIn(WriteSchema):
-    """Barnsamtal, or a conversation with a guardian (digitally as a survey or not)."""
-
-    with_whom: ConversationWith
-    age_group: AgeGroup
-    views: list[AreaView] = Field(default_factory=list, max_length=8)
-    digital_survey: bool = False
-    summary: str = Field(default="", max_length=8000)
-
-
-class ConsentRequestIn(WriteSchema):
-    """What may be shared (categories), with whom (units or unit kinds), why and until when."""
-
-    recipients: list[ConsentRecipient] = Field(min_length=1, max_length=30)
-    categories: list[Category] = Field(min_length=1, max_length=len(Category))
-    purpose: str = Field(min_length=1, max_length=2000)
-    valid_until: AwareDatetime | None = None
-
-
-class TeamDecisionIn(WriteSchema):
-    decision: Decision
-    family_informed: bool
-    shared_categories: list[Category] = Field(default_factory=list, max_length=len(Category))
-    member_unit_ids: list[UnitId] = Field(default_factory=list, max_length=30)
-    rationale: str = Field(default="", max_length=4000)
-
-
-class RatingIn(WriteSchema):
-    """Skattningsformulär: indicators scored 1-5, or left blank (null) when the rater does not know."""
-
-    scores: list[IndicatorScore] = Field(min_length=1, max_length=100)
-
-
-class TeamMeetingIn(WriteSchema):
-    participant_unit_ids: list[UnitId] = Field(min_length=1, max_length=30)
-    advice: str = Field(default="", max_length=8000)
-
-
-class SupportCoordinatorIn(WriteSchema):
-    staff_id: Id = Field(min_length=1, max_length=100)
-
-
-class PlanActionIn(WriteSchema):
-    action_id: str | None = Field(default=None, min_length=1, max_length=60, description="Given by the hub if left out")
-    what: str = Field(min_length=1, max_length=2000)
-    unit_id: UnitId = Field(min_length=1, max_length=100)
-    responsible_person: str = Field(min_length=1, max_length=200)
-    due: date
-    status: ActionStatus = ActionStatus.PLANNED
-    area: Area | None = None
-
-
-class PlanIn(WriteSchema):
-    """Barnets plan: the whole plan, replacing the previous version."""
-
-    goals: list[Goal] = Field(default_factory=list, max_length=40)
-    actions: list[PlanActionIn] = Field(default_factory=list, max_length=100)
-    child_view: str = Field(default="", max_length=4000)
-    guardian_view: str = Field(default="", max_length=4000)
-    next_follow_up: date | None = None
-
-
-class ActionCompletionIn(WriteSchema):
-    note: str = Field(default="", max_length=2000)
-
-
-class FollowUpIn(WriteSchema):
-    summary: str = Field(default="", max_length=8000)
-    compass: list[AreaScore] = Field(default_factory=list, max_length=8)
-
-
-class NeedsMetIn(WriteSchema):
-    follow_up_compass: list[AreaScore] = Field(min_length=1, max_length=8)
-    summary: str = Field(default="", max_length=4000)
-
-
-class ConcernReportIn(WriteSchema):
-    """Orosanmälan to social services: statutory, it does not wait for consent."""
-
-    to_unit_id: UnitId = Field(min_length=1, max_length=100)
-    unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
-    description: str = Field(min_length=1, max_length=8000)
-    acute: bool = False
-
-
-class HomeVisitIn(WriteSchema):
-    visit: int = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
-    notes: str = Field(default="", max_length=4000)
-
-
-class AgencySummaryIn(WriteSchema):
-    health: str = Field(default="", max_length=8000)
-    police: str = Field(default="", max_length=8000)
-    social_services: str = Field(default="", max_length=8000)
-
-
-class WithholdIn(WriteSchema):
-    """Put earlier facts under secrecy towards the guardians."""
-
-    event_ids: list[UUID] = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ReviewIn(WriteSchema):
-    """An auditor's finding on reads of one child: which reads, the outcome, a note."""
-
-    child_id: UUID
-    access_event_ids: list[UUID] = Field(min_length=1, max_length=100, description="Event ids from the access log")
-    outcome: ReviewOutcome
-    note: str = Field(default="", max_length=4000)
 
 
 # -- read schemas: answers to commands -------------------------------------------------

@@ -46,6 +46,9 @@ class Telemetry:
         self.consent_decisions = meter.create_counter(
             "backa.consent.decisions", unit="{decision}", description="Policy decisions by outcome, basis and reason"
         )
+        self.permission_decisions = meter.create_counter(
+            "backa.permission.decisions", unit="{decision}", description="Who-may-act decisions by action, outcome and rule"
+        )
         self.reads_served = meter.create_counter(
             "backa.reads", unit="{read}", description="Reads of children's information served, by view and outcome"
         )

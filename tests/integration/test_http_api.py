@@ -132,7 +132,7 @@ def test_openapi_document_is_served_without_a_token_and_lists_every_endpoint(cli
 
 def test_request_bodies_are_published_with_their_fields_and_refuse_unknown_ones(client: TestClient[Any]) -> None:
     document = client.get(SCHEMA).json()
-    card = document["components"]["schemas"]["DiscoveryCardIn"]
+    card = document["components"]["schemas"]["SubmitDiscoveryCard"]
 
     assert {"to_unit_id", "unmet_needs", "five_questions", "guardians_informed"} <= set(card["required"])
     assert card["additionalProperties"] is False

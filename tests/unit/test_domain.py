@@ -18,6 +18,7 @@ from contracts.vocabulary import Area, Category, Role
 from hub.runtime.bootstrap import Runtime
 from hub.domain.child import Child, joint_compass, project_child
 from hub.errors import (
+    ChildNotFoundError,
     ConsentError,
     HubError,
     InvalidInputError,
@@ -218,7 +219,7 @@ def test_a_teacher_cannot_decide_the_team(rt: Runtime, child_id: UUID) -> None:
 def test_a_barnkontakt_of_another_unit_cannot_decide_the_team(rt: Runtime, child_id: UUID) -> None:
     with_conversation(rt, child_id)
     refused(
-        rt, NotPermittedError,
+        rt, ChildNotFoundError,  # a unit with no part in the case hears there is no such child
         lambda: rt.hub.decide_team(staff("sjukskoterska.bvc"), child_id, decision="own_support", family_informed=True),
     )
 
@@ -242,7 +243,7 @@ def test_a_guardian_cannot_request_consent(rt: Runtime, child_id: UUID) -> None:
 def test_a_unit_outside_the_case_cannot_request_consent(rt: Runtime, child_id: UUID) -> None:
     with_conversation(rt, child_id)
     refused(
-        rt, NotPermittedError,
+        rt, ChildNotFoundError,  # a unit with no part in the case hears there is no such child
         lambda: rt.hub.request_consent(
             staff("polis.ystad"), child_id, recipients=[{"unit_id": "polis-ystad"}], categories=["needs"], purpose="Stöd"
         ),
@@ -270,8 +271,8 @@ def test_a_guardian_without_custody_cannot_grant(rt: Runtime) -> None:
         staff(BK), child_id, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose="Stöd"
     )
     non_custodial = family(rt, NON_CUSTODIAL_PNR)
-    refused(rt, ConsentError, lambda: rt.hub.grant_consent(non_custodial, child_id, consent_id))
-    refused(rt, ConsentError, lambda: rt.hub.withdraw_consent(non_custodial, child_id, consent_id))
+    refused(rt, ChildNotFoundError, lambda: rt.hub.grant_consent(non_custodial, child_id, consent_id))
+    refused(rt, ChildNotFoundError, lambda: rt.hub.withdraw_consent(non_custodial, child_id, consent_id))
 
 
 def test_a_child_below_consent_age_cannot_answer_for_itself(rt: Runtime, child_id: UUID) -> None:
@@ -279,13 +280,13 @@ def test_a_child_below_consent_age_cannot_answer_for_itself(rt: Runtime, child_i
     consent_id = rt.hub.request_consent(
         staff(BK), child_id, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose="Stöd"
     )
-    refused(rt, ConsentError, lambda: rt.hub.grant_consent(family(rt, CHILD_PNR, "child"), child_id, consent_id))
+    refused(rt, ChildNotFoundError, lambda: rt.hub.grant_consent(family(rt, CHILD_PNR, "child"), child_id, consent_id))
 
 
 def test_only_a_unit_in_the_team_rates_the_child(rt: Runtime, child_id: UUID) -> None:
     with_decision(rt, child_id, "barnteam")
     scores = [{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}]
-    refused(rt, NotPermittedError, lambda: rt.hub.submit_rating(staff("polis.ystad"), child_id, scores=scores))
+    refused(rt, ChildNotFoundError, lambda: rt.hub.submit_rating(staff("polis.ystad"), child_id, scores=scores))
 
 
 # -- the joint compass -----------------------------------------------------------------------

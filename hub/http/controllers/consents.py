@@ -9,7 +9,8 @@ from litestar.params import FromPath, JSONBody
 
 from hub.http.controllers._base import Caller, ChildId, Hub, command, query
 from hub.http.problems import problem_responses
-from hub.http.schemas import ConsentCreated, ConsentOut, ConsentRequestIn, Done
+from hub.application.commands import RequestConsent
+from hub.http.schemas import ConsentCreated, ConsentOut, Done
 
 ANSWER_PROBLEMS = problem_responses(403, 404, 409, 422)
 
@@ -19,7 +20,7 @@ class ConsentController(Controller):
     tags = ["consent"]
 
     @command("/", summary="Ask the family for consent", responses=problem_responses(403, 404, 409, 422))
-    def request_consent(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[ConsentRequestIn]) -> ConsentCreated:
+    def request_consent(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RequestConsent]) -> ConsentCreated:
         consent_id = hub.request_consent(caller, child_id, **data.values())
         return ConsentCreated(child_id=child_id, consent_id=consent_id)
 

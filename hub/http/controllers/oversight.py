@@ -13,12 +13,12 @@ from litestar.params import JSONBody, QueryParameter
 from hub.errors import InvalidInputError
 from hub.http.controllers._base import Caller, Hub, command, query
 from hub.http.problems import problem_responses
+from hub.application.commands import RecordReview
 from hub.http.schemas import (
     AuditEntry,
     CaseRow,
     FamilyChild,
     FlaggedReads,
-    ReviewIn,
     ReviewOut,
     ReviewRecorded,
     ReviewSample,
@@ -135,7 +135,7 @@ class OversightController(Controller):
         tags=["audit"],
         responses=problem_responses(403, 404, 422),
     )
-    def record_review(self, hub: Hub, caller: Caller, data: JSONBody[ReviewIn]) -> ReviewRecorded:
+    def record_review(self, hub: Hub, caller: Caller, data: JSONBody[RecordReview]) -> ReviewRecorded:
         review_id = hub.record_review(
             caller, data.child_id, access_event_ids=data.access_event_ids, outcome=data.outcome, note=data.note
         )

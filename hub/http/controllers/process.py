@@ -7,32 +7,34 @@ from litestar.params import FromPath, JSONBody
 
 from hub.http.controllers._base import Caller, ChildId, Hub, command, replace
 from hub.http.problems import problem_responses
-from hub.http.schemas import (
-    ActionCompletionIn,
-    AgencySummaryIn,
-    AreaScoreOut,
+from hub.application.commands import (
     AssignBarnkontakt,
-    CardCreated,
-    ConcernReportIn,
-    ConversationCreated,
-    ConversationIn,
+    AssignSupportCoordinator,
+    CompletePlanAction,
+    DecideTeam,
     DelegateBarnkontakt,
-    DiscoveryCardIn,
+    FileConcernReport,
+    HoldConversation,
+    HoldFollowUp,
+    HoldTeamMeeting,
+    RecordHomeVisit,
+    RecordNeedsMet,
+    SendFeedback,
+    ShareAgencySummary,
+    SubmitDiscoveryCard,
+    SubmitRating,
+    UpdatePlan,
+    WithholdInformation,
+)
+from hub.http.schemas import (
+    AreaScoreOut,
+    CardCreated,
+    ConversationCreated,
     Done,
-    FeedbackIn,
-    FollowUpIn,
-    HomeVisitIn,
     MeetingHeld,
-    NeedsMetIn,
-    PlanIn,
     PlanSaved,
     RatingCreated,
-    RatingIn,
     ReportCreated,
-    SupportCoordinatorIn,
-    TeamDecisionIn,
-    TeamMeetingIn,
-    WithholdIn,
 )
 
 STEP_PROBLEMS = problem_responses(403, 404, 409, 422)
@@ -43,7 +45,7 @@ class SupportProcessController(Controller):
     tags = ["support process"]
 
     @command("/discovery-cards", summary="Submit a discovery card (Upptäckarkort)", responses=STEP_PROBLEMS)
-    def submit_discovery_card(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[DiscoveryCardIn]) -> CardCreated:
+    def submit_discovery_card(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitDiscoveryCard]) -> CardCreated:
         card_id = hub.submit_discovery_card(caller, child_id, **data.values())
         return CardCreated(child_id=child_id, card_id=card_id)
 
@@ -62,12 +64,12 @@ class SupportProcessController(Controller):
         summary="Tell the discoverer what happens next (återkoppling)",
         responses=STEP_PROBLEMS,
     )
-    def send_feedback(self, hub: Hub, caller: Caller, child_id: ChildId, card_id: FromPath[str], data: JSONBody[FeedbackIn]) -> Done:
+    def send_feedback(self, hub: Hub, caller: Caller, child_id: ChildId, card_id: FromPath[str], data: JSONBody[SendFeedback]) -> Done:
         hub.send_feedback(caller, child_id, card_id=card_id, **data.values())
         return Done(child_id=child_id)
 
     @command("/conversations", summary="Record a conversation with the child or a guardian", responses=STEP_PROBLEMS)
-    def hold_conversation(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[ConversationIn]) -> ConversationCreated:
+    def hold_conversation(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldConversation]) -> ConversationCreated:
         conversation_id = hub.hold_conversation(caller, child_id, **data.values())
         return ConversationCreated(child_id=child_id, conversation_id=conversation_id)
 
@@ -76,27 +78,27 @@ class SupportProcessController(Controller):
         summary="Decide: own support, Barnteam or individual team",
         responses=STEP_PROBLEMS,
     )
-    def decide_team(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[TeamDecisionIn]) -> Done:
+    def decide_team(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[DecideTeam]) -> Done:
         hub.decide_team(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
     @command("/ratings", summary="Submit a rating form (Skattningsformulär)", responses=STEP_PROBLEMS)
-    def submit_rating(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RatingIn]) -> RatingCreated:
+    def submit_rating(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitRating]) -> RatingCreated:
         rating_id = hub.submit_rating(caller, child_id, **data.values())
         return RatingCreated(child_id=child_id, rating_id=rating_id)
 
     @command("/team-meetings", summary="Hold a Barnteam meeting: the joint Behovskompass", responses=STEP_PROBLEMS)
-    def hold_team_meeting(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[TeamMeetingIn]) -> MeetingHeld:
+    def hold_team_meeting(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldTeamMeeting]) -> MeetingHeld:
         compass = hub.hold_team_meeting(caller, child_id, **data.values())
         return MeetingHeld(child_id=child_id, joint_compass=[AreaScoreOut.model_validate(s) for s in compass])
 
     @command("/support-coordinator", summary="Assign a support coordinator (Stödsamordnare)", responses=STEP_PROBLEMS)
-    def assign_support_coordinator(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SupportCoordinatorIn]) -> Done:
+    def assign_support_coordinator(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AssignSupportCoordinator]) -> Done:
         hub.assign_support_coordinator(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
     @replace("/plan", summary="Write the child's plan (Barnets plan), replacing the previous version", responses=STEP_PROBLEMS)
-    def update_plan(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[PlanIn]) -> PlanSaved:
+    def update_plan(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[UpdatePlan]) -> PlanSaved:
         version = hub.update_plan(caller, child_id, **data.values())
         return PlanSaved(child_id=child_id, plan_version=version)
 
@@ -106,33 +108,33 @@ class SupportProcessController(Controller):
         responses=STEP_PROBLEMS,
     )
     def complete_plan_action(
-        self, hub: Hub, caller: Caller, child_id: ChildId, action_id: FromPath[str], data: JSONBody[ActionCompletionIn]
+        self, hub: Hub, caller: Caller, child_id: ChildId, action_id: FromPath[str], data: JSONBody[CompletePlanAction]
     ) -> Done:
         hub.complete_plan_action(caller, child_id, action_id=action_id, **data.values())
         return Done(child_id=child_id)
 
     @command("/follow-ups", summary="Record a follow-up conversation", responses=STEP_PROBLEMS)
-    def hold_follow_up(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[FollowUpIn]) -> Done:
+    def hold_follow_up(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldFollowUp]) -> Done:
         hub.hold_follow_up(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
     @command("/needs-met", summary="The follow-up compass shows the needs met; the case closes", responses=STEP_PROBLEMS)
-    def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[NeedsMetIn]) -> Done:
+    def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordNeedsMet]) -> Done:
         hub.record_needs_met(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
     @command("/concern-reports", summary="File a concern report to social services (statutory)", responses=STEP_PROBLEMS)
-    def file_concern_report(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[ConcernReportIn]) -> ReportCreated:
+    def file_concern_report(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[FileConcernReport]) -> ReportCreated:
         report_id = hub.file_concern_report(caller, child_id, **data.values())
         return ReportCreated(child_id=child_id, report_id=report_id)
 
     @command("/home-visits", summary="Record a visit of the extended home-visit programme", responses=STEP_PROBLEMS)
-    def record_home_visit(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HomeVisitIn]) -> Done:
+    def record_home_visit(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordHomeVisit]) -> Done:
         hub.record_home_visit(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
     @command("/agency-summaries", summary="Share what matters from your own agency", responses=STEP_PROBLEMS)
-    def share_agency_summary(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AgencySummaryIn]) -> Done:
+    def share_agency_summary(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[ShareAgencySummary]) -> Done:
         hub.share_agency_summary(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
@@ -141,6 +143,6 @@ class SupportProcessController(Controller):
         summary="Put earlier facts under secrecy towards the guardians",
         responses=STEP_PROBLEMS,
     )
-    def withhold_information(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[WithholdIn]) -> Done:
+    def withhold_information(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[WithholdInformation]) -> Done:
         hub.withhold_information(caller, child_id, **data.values())
         return Done(child_id=child_id)

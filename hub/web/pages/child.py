@@ -30,7 +30,7 @@ from contracts.vocabulary import (
     Role,
 )
 from hub.errors import InvalidInputError, UnknownUnitError
-from hub.http.schemas import PlanIn, RatingIn
+from hub.application.commands import SubmitRating, UpdatePlan
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
 
@@ -401,7 +401,7 @@ def routes(web: Web) -> list[Any]:
         who.check_form(data)
         typed, scores = read_rating(data)
         try:
-            checked = RatingIn.model_validate({"scores": scores})
+            checked = SubmitRating.model_validate({"scores": scores})
         except ValidationError as e:
             return rating_page(who, child_id, typed=typed, errors=rating_errors(e), status_code=422)
         if all(s.score is None for s in checked.scores):
@@ -484,7 +484,7 @@ def routes(web: Web) -> list[Any]:
         who.check_form(data)
         typed, plan, origin = read_plan(data)
         try:
-            checked = PlanIn.model_validate(plan)
+            checked = UpdatePlan.model_validate(plan)
         except ValidationError as e:
             return plan_page(who, child_id, typed=typed, errors=plan_errors(_pydantic_problems(e), plan, origin), status_code=422)
 

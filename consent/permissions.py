@@ -1,0 +1,472 @@
+"""Who may act on a child's case, now: the permission policy, sibling of :mod:`consent.policy`.
+
+:func:`consent.decide` answers who may *see*; :func:`may` answers who may *act*. It is pure:
+the actor, the action, the case as the log has it and the moment are passed in, and it
+returns a :class:`Permission` naming the rule that applied. The application asks it once per
+command, before the aggregate checks the process order; nothing else decides.
+
+It fails closed: an action without a rule that allows it is refused. A refusal also says
+whether the actor may know that the child exists at all (:attr:`Permission.conceal`): whoever
+has no connection to the child gets the answer a child that does not exist gets, so a
+command is not an oracle for who is registered.
+
+The rules and where they come from (Backa barnet's process description, seeds 000-003, and
+the law named per rule):
+
+- Every adult who meets a child may discover it: any staff member at a unit registers a
+  child and files an Upptäckarkort (the model's "Upptäckare"), and anyone at a unit files a
+  concern report to social services (SoL 14 kap. 1 §, anmälningsplikt).
+- A card goes to the child's Barnkontakt when the child has one (the model: one first
+  contact per family); :func:`route_card` decides where, not the discoverer.
+- The Barnkontakt role is taken at a unit a card about the child was sent to, or at the unit
+  that registered the child (where it is enrolled: its BVC, preschool or school), by a
+  Barnkontakt of that unit; the cooperation area's administrator places it anywhere (the
+  model: the card goes to the Barnkontakt of the child's preschool, school or BVC).
+- The role is handed over only by its holder, a Barnkontakt of the holder's unit (its
+  head), or the administrator.
+- The Barnkontakt's unit holds the case: feedback, the decision and the appointment of
+  the support coordinator are the Barnkontakt's; conversations, consent requests,
+  meetings, the plan, follow-ups and needs met are the Barnkontakt's or the support
+  coordinator's (the model: the coordinator owns Barnets plan in an individual team).
+- Units in the child's team rate needs and share their agency's summary, each only in
+  its own field (health by the region, police by the police, social services by social
+  services: OSL 25, 26 and 18 kap. keep each agency's secrecy its own).
+- A plan action is completed by its own unit or the case holder.
+- Home visits are recorded by the midwife clinic, BVC or parent support (the extended
+  home-visit programme).
+- A unit withholds from guardians only facts it recorded itself (OSL 12 kap. 3 §: the
+  unit that holds the information weighs the child's protection).
+- Consent is answered by its parties only: every guardian with custody and the child from
+  the configured age (FB 6 kap. 11 §, GDPR art. 7).
+- Erasure is the administrator's (GDPR art. 17: the controller decides); access-log
+  review is the auditor's (PDL 4 kap. 3 §), and auditors do nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from consent.policy import (
+    ChildFacts,
+    PolicyRules,
+    Viewer,
+    ViewerKind,
+    age_on,
+    required_parties,
+)
+from contracts.vocabulary import (
+    UNIT_KIND_PRINCIPAL,
+    PartyKind,
+    Principal,
+    Role,
+    UnitKind,
+)
+
+
+class Action(str, Enum):
+    """Every act on a child's case, and the acts across cases that need a role."""
+
+    REGISTER_CHILD = "register_child"
+    SUBMIT_DISCOVERY_CARD = "submit_discovery_card"
+    TAKE_BARNKONTAKT_ROLE = "take_barnkontakt_role"
+    HAND_OVER_BARNKONTAKT_ROLE = "hand_over_barnkontakt_role"
+    SEND_FEEDBACK = "send_feedback"
+    HOLD_CONVERSATION = "hold_conversation"
+    REQUEST_CONSENT = "request_consent"
+    ANSWER_CONSENT = "answer_consent"
+    DECIDE_TEAM = "decide_team"
+    SUBMIT_RATING = "submit_rating"
+    HOLD_TEAM_MEETING = "hold_team_meeting"
+    APPOINT_SUPPORT_COORDINATOR = "appoint_support_coordinator"
+    UPDATE_PLAN = "update_plan"
+    COMPLETE_PLAN_ACTION = "complete_plan_action"
+    HOLD_FOLLOW_UP = "hold_follow_up"
+    RECORD_NEEDS_MET = "record_needs_met"
+    FILE_CONCERN_REPORT = "file_concern_report"
+    WITHHOLD_INFORMATION = "withhold_information"
+    RECORD_HOME_VISIT = "record_home_visit"
+    SHARE_AGENCY_SUMMARY = "share_agency_summary"
+    ERASE_RECORD = "erase_record"
+    READ_RECORD = "read_record"
+    RECORD_REVIEW = "record_review"
+    SEARCH_ACCESS_LOG = "search_access_log"
+    READ_CASE_LIST = "read_case_list"
+    READ_OWN_CARDS = "read_own_cards"
+    LIST_FAMILY_CHILDREN = "list_family_children"
+    READ_FIGURES = "read_figures"
+
+
+class Rule(str, Enum):
+    """Why :func:`may` decided as it did: each code names the rule that applied."""
+
+    OTHER_TENANT = "other_tenant"
+    RECORD_ERASED = "record_erased"
+    NO_CASE = "no_case"
+    ANY_STAFF_AT_A_UNIT = "any_staff_at_a_unit"
+    STAFF_AT_A_UNIT_ONLY = "staff_at_a_unit_only"
+    ADMINISTRATOR = "administrator"
+    ADMINISTRATOR_ONLY = "administrator_only"
+    AUDITOR = "auditor"
+    AUDITOR_ONLY = "auditor_only"
+    AUDITORS_ONLY_REVIEW = "auditors_only_review"
+    BARNKONTAKT_AT_CARD_UNIT = "barnkontakt_at_card_unit"
+    NOT_A_CARD_UNIT = "not_a_card_unit"
+    """Neither a card went to the unit nor did it register the child."""
+    ROLE_ALREADY_HELD = "role_already_held"
+    NO_BARNKONTAKT_YET = "no_barnkontakt_yet"
+    HOLDER_OR_HEAD = "holder_or_head"
+    NOT_HOLDER_OR_HEAD = "not_holder_or_head"
+    TARGET_LACKS_ROLE = "target_lacks_role"
+    BARNKONTAKT = "barnkontakt"
+    SUPPORT_COORDINATOR = "support_coordinator"
+    NOT_CASE_HOLDER = "not_case_holder"
+    TEAM_UNIT = "team_unit"
+    NOT_IN_TEAM = "not_in_team"
+    ACTION_OWN_UNIT = "action_own_unit"
+    HOME_VISIT_UNIT = "home_visit_unit"
+    NOT_A_HOME_VISIT_UNIT = "not_a_home_visit_unit"
+    AGENCY_FIELD_OWN = "agency_field_own"
+    AGENCY_FIELD_NOT_OWN = "agency_field_not_own"
+    OWN_FACTS = "own_facts"
+    NOT_OWN_FACTS = "not_own_facts"
+    CONSENT_PARTY = "consent_party"
+    NOT_A_PARTY = "not_a_party"
+    NOT_FOR_AUDITORS = "not_for_auditors"
+    FAMILY = "family"
+    FAMILY_ONLY = "family_only"
+    CASE_ROLE = "case_role"
+    NO_CASE_ROLE = "no_case_role"
+    NOT_CONNECTED = "not_connected"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a role on the case: the staff member and their unit."""
+
+    staff_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What the policy needs to know about one child's case, taken from the log."""
+
+    facts: ChildFacts
+    barnkontakt: Holder | None = None
+    coordinator: Holder | None = None
+    card_unit_ids: frozenset[str] = frozenset()
+    """Units a discovery card about the child was sent to."""
+    team_unit_ids: frozenset[str] = frozenset()
+    origin_unit_ids: frozenset[str] = frozenset()
+    """Units that recorded any fact of the child."""
+    registered_by_unit_id: str | None = None
+    """The unit that registered the child: where the hub first knew it to be enrolled."""
+
+
+@dataclass(frozen=True)
+class StaffRef:
+    """A member of staff an act names (a new Barnkontakt or coordinator)."""
+
+    staff_id: str
+    unit_id: str | None
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an act is aimed at, where the rule needs it."""
+
+    staff: StaffRef | None = None
+    action_unit_id: str | None = None
+    """The unit a plan action belongs to."""
+    fact_unit_ids: tuple[str | None, ...] = ()
+    """The units that recorded the facts to withhold."""
+    agency_fields: frozenset[str] = frozenset()
+    """The agency summary's fields that are filled in: health, police, social_services."""
+    party: tuple[PartyKind, str] | None = None
+    tenant_id: str | None = None
+    """For acts on a cooperation area as a whole (its figures)."""
+
+
+@dataclass(frozen=True)
+class Permission:
+    allowed: bool
+    rule: Rule
+    conceal: bool = False
+    """Refuse as if the child did not exist: the actor may not know that it does."""
+
+
+def _allow(rule: Rule) -> Permission:
+    return Permission(True, rule)
+
+
+def _deny(rule: Rule, conceal: bool = False) -> Permission:
+    return Permission(False, rule, conceal)
+
+
+def _is_staff(actor: Viewer) -> bool:
+    return actor.kind is ViewerKind.STAFF and actor.unit_id is not None
+
+
+def _is_admin(actor: Viewer) -> bool:
+    return actor.kind is ViewerKind.STAFF and Role.TENANT_ADMIN in actor.roles
+
+
+def knows_child(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules) -> bool:
+    """Whether the actor may know that the child exists: its unit has a part in the case (it
+    recorded a fact, was sent something, is in the team, holds a role, received a concern
+    report, or a consent request names it, whatever became of it), the administrator of its area, the child's
+    custodial guardians, and the child from the age it sees its own record."""
+    facts = case.facts
+    if actor.tenant_id != facts.tenant_id or facts.erased:
+        return False
+    if actor.kind is ViewerKind.GUARDIAN:
+        return any(g.guardian_id == actor.party_id and g.has_custody for g in facts.guardians)
+    if actor.kind is ViewerKind.CHILD:
+        return actor.party_id == str(facts.child_id) and age_on(facts.birth_date, at) >= rules.child_access_age
+    if actor.kind is not ViewerKind.STAFF:
+        return False
+    if _is_admin(actor):
+        return True
+    unit = actor.unit_id
+    if unit is None:
+        return False
+    holders = {h.unit_id for h in (case.barnkontakt, case.coordinator) if h is not None}
+    if unit in holders | case.team_unit_ids | case.origin_unit_ids | facts.units_sent_to | facts.concern_report_units:
+        return True
+    return any(c.names_recipient(unit, actor.unit_kind) for c in facts.consents)
+
+
+def route_card(case: CaseState | None, named_unit_id: str) -> str:
+    """Where a discovery card goes: to the child's Barnkontakt when it has one, whatever unit
+    the discoverer named (one first contact per family), else to the unit named."""
+    if case is not None and case.barnkontakt is not None:
+        return case.barnkontakt.unit_id
+    return named_unit_id
+
+
+ACROSS_CASES = frozenset(
+    {
+        Action.REGISTER_CHILD,
+        Action.SEARCH_ACCESS_LOG,
+        Action.READ_CASE_LIST,
+        Action.READ_OWN_CARDS,
+        Action.LIST_FAMILY_CHILDREN,
+        Action.READ_FIGURES,
+    }
+)
+"""Acts that concern no single child's case."""
+
+OPEN_TO_EVERY_UNIT = frozenset({Action.SUBMIT_DISCOVERY_CARD, Action.FILE_CONCERN_REPORT})
+"""Acts any staff member at a unit may take on any child of the area, known to them or not:
+discovering (the Upptäckare) and reporting a concern (SoL 14 kap. 1 §)."""
+
+HOLDER_ONLY = frozenset({Action.SEND_FEEDBACK, Action.DECIDE_TEAM})
+"""The Barnkontakt's own steps: feedback to the discoverer and the decision."""
+
+HOLDER_OR_COORDINATOR = frozenset(
+    {
+        Action.HOLD_CONVERSATION,
+        Action.REQUEST_CONSENT,
+        Action.HOLD_TEAM_MEETING,
+        Action.UPDATE_PLAN,
+        Action.HOLD_FOLLOW_UP,
+        Action.RECORD_NEEDS_MET,
+    }
+)
+"""Steps of whoever holds the case: the Barnkontakt, or the support coordinator."""
+
+HOME_VISIT_UNITS = frozenset({UnitKind.MIDWIFE_CLINIC, UnitKind.BVC, UnitKind.SOCIAL_SERVICES})
+
+AGENCY_FIELDS: dict[str, frozenset[UnitKind]] = {
+    "health": frozenset(k for k, p in UNIT_KIND_PRINCIPAL.items() if p is Principal.REGION),
+    "police": frozenset({UnitKind.POLICE}),
+    "social_services": frozenset({UnitKind.SOCIAL_SERVICES}),
+}
+"""Which units' kinds record each field of an agency summary."""
+
+
+def may(
+    actor: Viewer,
+    action: Action,
+    case: CaseState | None,
+    at: datetime,
+    rules: PolicyRules,
+    target: Target = Target(),
+) -> Permission:
+    """Allow or refuse one actor one act on one child's case (or, for acts across cases,
+    ``case`` is None) at one moment."""
+    if action in ACROSS_CASES:
+        return _across_cases(actor, action, target)
+    if case is None:
+        return _deny(Rule.NO_CASE, conceal=True)
+    if actor.tenant_id != case.facts.tenant_id:
+        return _deny(Rule.OTHER_TENANT, conceal=True)
+    if case.facts.erased:
+        return _deny(Rule.RECORD_ERASED)
+    decision = _on_case(actor, action, case, at, rules, target)
+    if decision.allowed or action in OPEN_TO_EVERY_UNIT:
+        return decision
+    if actor.kind is not ViewerKind.AUDITOR and not knows_child(actor, case, at, rules):
+        return _deny(decision.rule, conceal=True)  # auditors know every child in the access log
+    return decision
+
+
+def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
+    if action is Action.REGISTER_CHILD:
+        if _is_admin(actor) or _is_staff(actor):
+            return _allow(Rule.ANY_STAFF_AT_A_UNIT)
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if action is Action.SEARCH_ACCESS_LOG:
+        return _auditor(actor)
+    if action is Action.READ_CASE_LIST:
+        if _is_staff(actor) and actor.roles & {Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR}:
+            return _allow(Rule.CASE_ROLE)
+        return _deny(Rule.NO_CASE_ROLE)
+    if action is Action.READ_OWN_CARDS:
+        return _allow(Rule.ANY_STAFF_AT_A_UNIT) if _is_staff(actor) else _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if action is Action.LIST_FAMILY_CHILDREN:
+        if actor.kind in (ViewerKind.GUARDIAN, ViewerKind.CHILD) and actor.party_id is not None:
+            return _allow(Rule.FAMILY)
+        return _deny(Rule.FAMILY_ONLY)
+    if action is Action.READ_FIGURES:
+        if target.tenant_id != actor.tenant_id:
+            return _deny(Rule.OTHER_TENANT)
+        if _is_staff(actor) or _is_admin(actor):
+            return _allow(Rule.ANY_STAFF_AT_A_UNIT)
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    return _deny(Rule.NO_CASE)
+
+
+def _auditor(actor: Viewer) -> Permission:
+    if actor.kind is ViewerKind.AUDITOR and Role.AUDITOR in actor.roles:
+        return _allow(Rule.AUDITOR)
+    return _deny(Rule.AUDITOR_ONLY)
+
+
+def _holds(actor: Viewer, holder: Holder | None, role: Role) -> bool:
+    return holder is not None and role in actor.roles and actor.unit_id == holder.unit_id
+
+
+def _on_case(
+    actor: Viewer, action: Action, case: CaseState, at: datetime, rules: PolicyRules, target: Target
+) -> Permission:
+    if action is Action.RECORD_REVIEW:
+        return _auditor(actor)
+    if actor.kind is ViewerKind.AUDITOR:
+        return _deny(Rule.AUDITORS_ONLY_REVIEW)
+    if action is Action.READ_RECORD:
+        return _allow(Rule.ANY_STAFF_AT_A_UNIT)  # what is seen is consent.decide's, item by item
+    if action is Action.ANSWER_CONSENT:
+        return _answer_consent(actor, case, at, rules)
+    if action is Action.ERASE_RECORD:
+        return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
+    if action is Action.TAKE_BARNKONTAKT_ROLE:
+        return _take_barnkontakt(actor, case, target)
+    if action is Action.HAND_OVER_BARNKONTAKT_ROLE:
+        return _hand_over_barnkontakt(actor, case, target)
+    if action is Action.APPOINT_SUPPORT_COORDINATOR:
+        return _appoint_coordinator(actor, case, target)
+    if not _is_staff(actor):
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if action in OPEN_TO_EVERY_UNIT:
+        return _allow(Rule.ANY_STAFF_AT_A_UNIT)
+    if action in HOLDER_ONLY:
+        return _case_holder(actor, case, coordinator=False)
+    if action in HOLDER_OR_COORDINATOR:
+        return _case_holder(actor, case, coordinator=True)
+    if action is Action.SUBMIT_RATING:
+        return _team_unit(actor, case)
+    if action is Action.SHARE_AGENCY_SUMMARY:
+        return _agency_summary(actor, case, target)
+    if action is Action.COMPLETE_PLAN_ACTION:
+        if target.action_unit_id is not None and target.action_unit_id == actor.unit_id:
+            return _allow(Rule.ACTION_OWN_UNIT)
+        return _case_holder(actor, case, coordinator=True)
+    if action is Action.RECORD_HOME_VISIT:
+        return _allow(Rule.HOME_VISIT_UNIT) if actor.unit_kind in HOME_VISIT_UNITS else _deny(Rule.NOT_A_HOME_VISIT_UNIT)
+    if action is Action.WITHHOLD_INFORMATION:
+        if target.fact_unit_ids and all(u == actor.unit_id for u in target.fact_unit_ids):
+            return _allow(Rule.OWN_FACTS)
+        return _deny(Rule.NOT_OWN_FACTS)
+    return _deny(Rule.NO_CASE)
+
+
+def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules) -> Permission:
+    if actor.kind not in (ViewerKind.GUARDIAN, ViewerKind.CHILD) or actor.party_id is None:
+        return _deny(Rule.FAMILY_ONLY)
+    kind = PartyKind.GUARDIAN if actor.kind is ViewerKind.GUARDIAN else PartyKind.CHILD
+    if (kind, actor.party_id) in required_parties(case.facts, at, rules):
+        return _allow(Rule.CONSENT_PARTY)
+    return _deny(Rule.NOT_A_PARTY)
+
+
+def _take_barnkontakt(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    staff = target.staff
+    if staff is None or Role.BARNKONTAKT not in staff.roles or staff.unit_id is None:
+        return _deny(Rule.TARGET_LACKS_ROLE)
+    if case.barnkontakt is not None:
+        return _deny(Rule.ROLE_ALREADY_HELD)
+    if _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
+    if not _is_staff(actor) or Role.BARNKONTAKT not in actor.roles or actor.unit_id != staff.unit_id:
+        return _deny(Rule.NOT_A_CARD_UNIT)
+    if staff.unit_id in case.card_unit_ids or staff.unit_id == case.registered_by_unit_id:
+        return _allow(Rule.BARNKONTAKT_AT_CARD_UNIT)
+    return _deny(Rule.NOT_A_CARD_UNIT)
+
+
+def _hand_over_barnkontakt(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    staff = target.staff
+    if staff is None or Role.BARNKONTAKT not in staff.roles or staff.unit_id is None:
+        return _deny(Rule.TARGET_LACKS_ROLE)
+    if case.barnkontakt is None:
+        return _deny(Rule.NO_BARNKONTAKT_YET)
+    if _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
+    if _is_staff(actor) and (actor.user_id == case.barnkontakt.staff_id or _holds(actor, case.barnkontakt, Role.BARNKONTAKT)):
+        return _allow(Rule.HOLDER_OR_HEAD)
+    return _deny(Rule.NOT_HOLDER_OR_HEAD)
+
+
+def _appoint_coordinator(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    staff = target.staff
+    if staff is None or Role.SUPPORT_COORDINATOR not in staff.roles or staff.unit_id is None:
+        return _deny(Rule.TARGET_LACKS_ROLE)
+    if _is_admin(actor) and case.coordinator is not None:
+        return _allow(Rule.ADMINISTRATOR)
+    if not _is_staff(actor):
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if _holds(actor, case.barnkontakt, Role.BARNKONTAKT):
+        return _allow(Rule.BARNKONTAKT)
+    if case.coordinator is not None and actor.user_id == case.coordinator.staff_id:
+        return _allow(Rule.SUPPORT_COORDINATOR)
+    return _deny(Rule.NOT_CASE_HOLDER)
+
+
+def _case_holder(actor: Viewer, case: CaseState, *, coordinator: bool) -> Permission:
+    if case.barnkontakt is None:
+        return _deny(Rule.NO_BARNKONTAKT_YET)
+    if _holds(actor, case.barnkontakt, Role.BARNKONTAKT):
+        return _allow(Rule.BARNKONTAKT)
+    if coordinator and _holds(actor, case.coordinator, Role.SUPPORT_COORDINATOR):
+        return _allow(Rule.SUPPORT_COORDINATOR)
+    return _deny(Rule.NOT_CASE_HOLDER)
+
+
+def _team_unit(actor: Viewer, case: CaseState) -> Permission:
+    units = set(case.team_unit_ids)
+    if case.barnkontakt is not None:
+        units.add(case.barnkontakt.unit_id)
+    return _allow(Rule.TEAM_UNIT) if actor.unit_id in units else _deny(Rule.NOT_IN_TEAM)
+
+
+def _agency_summary(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    if actor.unit_id not in case.team_unit_ids:
+        return _deny(Rule.NOT_IN_TEAM)
+    for name in target.agency_fields:
+        if actor.unit_kind not in AGENCY_FIELDS.get(name, frozenset()):
+            return _deny(Rule.AGENCY_FIELD_NOT_OWN)
+    return _allow(Rule.AGENCY_FIELD_OWN)

@@ -1,0 +1,298 @@
+"""Loggkontroll: the auditors' search of the access log, review samples, flagged reads and findings."""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import ValidationError
+
+from contracts.events import (
+    AccessReviewed,
+    ConsentRequested,
+    ConsentWithdrawn,
+    SupportCoordinatorAssigned,
+    TeamDecided,
+)
+from contracts.vocabulary import (
+    Category,
+    LegalBasis,
+    ReviewOutcome,
+    Role,
+)
+from hub.application.review_rules import (
+    ReviewFacts,
+    ReviewRules,
+    RuleCode,
+    TeamChange,
+    Withdrawal,
+    draw_sample,
+    flag,
+)
+from hub.domain.child import Recorded
+from hub.errors import (
+    InvalidInputError,
+)
+from hub.identity.principals import Principal
+from projections.accesslog import AccessEntry, ReviewEntry
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("backa.hub")
+
+
+from consent.permissions import Action
+from hub.application.core import HubCore, _invalid, handles, traced
+
+
+class Auditing(HubCore):
+    """Loggkontroll: the auditors' search of the access log, review samples, flagged reads and findings."""
+
+    @traced("read")
+    def audit_search(
+        self,
+        p: Principal,
+        *,
+        child_id: UUID | None = None,
+        accessor_id: str | None = None,
+        unit_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The auditor's search of the access log, itself recorded per child it shows."""
+        self._permit(p, Action.SEARCH_ACCESS_LOG)
+        at = self.now()
+        self._views_hold(self._committed)
+        entries = self.views.access.search(
+            p.tenant_id, child_id=child_id, accessor_id=accessor_id, unit_id=unit_id, since=since, until=until,
+            limit=max(1, min(limit, 1000)), offset=max(0, offset),
+        )
+        self._audited(p, entries, "audit_search", at)
+        return [_access_json(e) for e in entries]
+
+    def _audited(self, p: Principal, entries: Iterable[AccessEntry], view: str, at: datetime) -> None:
+        """Each child whose reads an auditor is shown gets a read of its access log recorded."""
+        for seen in dict.fromkeys(e.child_id for e in entries):
+            self._record_access(
+                p, seen, view=view, purpose="loggkontroll", categories=[Category.ACCESS_LOG],
+                bases=[LegalBasis.AUDIT_DUTY], at=at,
+            )
+
+    @staticmethod
+    def _period(since: datetime | None, until: datetime | None, at: datetime) -> tuple[datetime, datetime]:
+        """A review period, ending now unless it ends earlier: the end is fixed when the
+        review is drawn, so reads recorded after it (the review's own) never change it."""
+        end = min(until, at) if until is not None else at
+        start = since if since is not None else datetime.min.replace(tzinfo=UTC)
+        if start >= end:
+            raise InvalidInputError("the period must start before it ends, and not in the future", field="since")
+        return start, end
+
+    def _audit_entry(self, e: AccessEntry, outcomes: dict[UUID, list[ReviewOutcome]]) -> dict[str, Any]:
+        found = outcomes.get(e.event_id, [])
+        return {**_access_json(e), "reviewed": bool(found), "review_outcomes": [o.value for o in found]}
+
+    @traced("read")
+    def review_sample(
+        self,
+        p: Principal,
+        *,
+        size: int,
+        seed: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A random sample of the tenant's reads in a period, for review. The same seed and
+        period draw the same sample again; without a seed, a secure random one is chosen
+        and returned. Auditors' own reads are not drawn."""
+        self._permit(p, Action.SEARCH_ACCESS_LOG)
+        if size < 1:
+            raise InvalidInputError("the sample needs at least one read", field="size")
+        at = self.now()
+        start, end = self._period(since, until, at)
+        if seed is None:
+            seed = secrets.randbits(63)
+        self._views_hold(self._committed)
+        population = self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
+        entries = self.views.access.at_positions(p.tenant_id, draw_sample(population, size, seed))
+        outcomes = self.views.access.outcomes_for(p.tenant_id, [e.event_id for e in entries])
+        self._audited(p, entries, "review_sample", at)
+        return {
+            "seed": seed,
+            "since": start.isoformat() if since is not None else None,
+            "until": end.isoformat(),
+            "population": len(population),
+            "entries": [self._audit_entry(e, outcomes) for e in entries],
+        }
+
+    def _review_facts(self, tenant_id: str, child_id: UUID) -> ReviewFacts:
+        """The child's team changes and consent withdrawals with their times, from its stream."""
+        recipients: dict[UUID, ConsentRequested] = {}
+        teams: list[TeamChange] = []
+        withdrawals: list[Withdrawal] = []
+        for stored in self.recorder.select_events(child_id):
+            fact = self.mapper.to_domain_event(stored).fact
+            if fact.tenant_id != tenant_id:
+                break
+            if isinstance(fact, ConsentRequested):
+                recipients[fact.consent_id] = fact
+            elif isinstance(fact, ConsentWithdrawn) and fact.consent_id in recipients:
+                asked = recipients[fact.consent_id].recipients
+                withdrawals.append(
+                    Withdrawal(
+                        fact.consent_id,
+                        fact.occurred_at,
+                        frozenset(r.unit_id for r in asked if r.unit_id),
+                        frozenset(r.unit_kind for r in asked if r.unit_kind),
+                    )
+                )
+            elif isinstance(fact, TeamDecided):
+                teams.append(TeamChange(fact.occurred_at, frozenset(fact.member_unit_ids)))
+            elif isinstance(fact, SupportCoordinatorAssigned):
+                teams.append(TeamChange(fact.occurred_at, frozenset({fact.unit_id}), replaces=False))
+        return ReviewFacts(child_id, tuple(teams), tuple(withdrawals))
+
+    @traced("read")
+    def flagged_accesses(
+        self,
+        p: Principal,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        rules: Iterable[RuleCode] | None = None,
+        review_rules: ReviewRules | None = None,
+    ) -> dict[str, Any]:
+        """The tenant's reads in a period that the review rules flag, each with the rules
+        that flagged it. ``rules`` narrows the enabled rules; none enabled flags nothing."""
+        self._permit(p, Action.SEARCH_ACCESS_LOG)
+        base = review_rules or ReviewRules()
+        chosen = base.enabled if rules is None else base.enabled & frozenset(rules)
+        settings = replace(base, enabled=chosen)
+        at = self.now()
+        start, end = self._period(since, until, at)
+        self._views_hold(self._committed)
+        entries = self.views.access.at_positions(
+            p.tenant_id, self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
+        )
+        facts = {c: self._review_facts(p.tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if chosen else {}
+        units = {u.unit_id: u.kind for u in self.directory.tenants[p.tenant_id].units.values()}
+        flagged = flag(entries, facts, units, settings, at)
+        outcomes = self.views.access.outcomes_for(p.tenant_id, [f.entry.event_id for f in flagged])
+        self._audited(p, (f.entry for f in flagged), "flagged_accesses", at)
+        return {
+            "rules": [c.value for c in RuleCode if c in chosen],
+            "since": start.isoformat() if since is not None else None,
+            "until": end.isoformat(),
+            "entries": [
+                {**self._audit_entry(f.entry, outcomes), "flags": [{"rule": x.rule.value, "detail": x.detail} for x in f.flags]}
+                for f in flagged
+            ],
+        }
+
+    @handles(Action.RECORD_REVIEW)
+    def record_review(
+        self,
+        p: Principal,
+        child_id: UUID,
+        *,
+        access_event_ids: list[UUID],
+        outcome: ReviewOutcome | str,
+        note: str = "",
+    ) -> UUID:
+        """An auditor's finding on reads of one child, appended as a fact of its own stream."""
+        self._permit(p, Action.RECORD_REVIEW, self._load(p.tenant_id, child_id))
+        ids = list(dict.fromkeys(access_event_ids))
+        if not ids:
+            raise InvalidInputError("name at least one read", field="access_event_ids")
+        self._views_hold(self._committed)
+        known = self.views.access.by_event_ids(p.tenant_id, ids)
+        for i, event_id in enumerate(ids):
+            entry = known.get(event_id)
+            if entry is None or entry.child_id != child_id:
+                raise InvalidInputError(
+                    "no read with this id in the access log for this child", field=f"access_event_ids[{i}]"
+                )
+        at = self.now()
+        event_id = uuid4()
+        try:
+            fact = AccessReviewed(
+                event_id=event_id,
+                tenant_id=p.tenant_id,
+                child_id=child_id,
+                occurred_at=at,
+                actor=self._actor(p),
+                withheld_from_guardians=True,
+                access_event_ids=tuple(ids),
+                outcome=ReviewOutcome(outcome),
+                note=note,
+            )
+        except ValidationError as e:
+            raise _invalid(e) from None
+        except ValueError:
+            raise InvalidInputError("unknown outcome", field="outcome") from None
+        self._save(Recorded(event_id, 1, at, fact))
+        return event_id
+
+    @traced("read")
+    def review_outcomes(
+        self,
+        p: Principal,
+        *,
+        child_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The auditors' findings in the tenant, itself recorded per child it shows."""
+        self._permit(p, Action.SEARCH_ACCESS_LOG)
+        at = self.now()
+        self._views_hold(self._committed)
+        found = self.views.access.reviews(
+            p.tenant_id, child_id=child_id, since=since, until=until, limit=max(1, min(limit, 1000)), offset=max(0, offset)
+        )
+        for seen in dict.fromkeys(r.child_id for r in found):
+            self._record_access(
+                p, seen, view="review_outcomes", purpose="loggkontroll", categories=[Category.ACCESS_LOG],
+                bases=[LegalBasis.AUDIT_DUTY], at=at,
+            )
+        return [_review_json(r) for r in found]
+
+
+def _access_json(e: AccessEntry) -> dict[str, Any]:
+    """One access-log entry as an auditor sees it."""
+    return {
+        "event_id": str(e.event_id),
+        "position": e.position,
+        "child_id": str(e.child_id),
+        "accessed_at": e.accessed_at.isoformat(),
+        "accessor_id": e.accessor_id,
+        "unit_id": e.accessor_unit_id,
+        "role": e.accessor_role.value,
+        "view": e.view,
+        "purpose": e.purpose,
+        "categories": [c.value for c in e.categories],
+        "bases": [b.value for b in e.bases],
+        "denied_categories": [c.value for c in e.denied_categories],
+        "allowed": e.allowed,
+    }
+
+
+def _review_json(r: ReviewEntry) -> dict[str, Any]:
+    return {
+        "review_id": str(r.event_id),
+        "position": r.position,
+        "child_id": str(r.child_id),
+        "reviewed_at": r.reviewed_at.isoformat(),
+        "reviewer_id": r.reviewer_id,
+        "outcome": r.outcome.value,
+        "note": r.note,
+        "access_event_ids": [str(e) for e in r.access_event_ids],
+    }
+

@@ -1,0 +1,208 @@
+"""The commands the hub takes: typed, validated at the edge, then handled by the application.
+
+Each command is one step of the support process, named by its verb. A command checks shape
+only (fields, types, lengths); who may act is :mod:`consent.permissions`, the process order is
+the Child aggregate's. Unknown fields are refused, and nothing is coerced: ``"yes"`` is not a
+boolean and ``"3"`` is not a number (RFC 9457 problems name the field). The HTTP API takes
+these same models as its request bodies; ids that travel in the path (the child, a card, an
+action, a consent) are passed beside them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from contracts.events import (
+    AreaScore,
+    AreaView,
+    ConsentRecipient,
+    FiveQuestions,
+    Goal,
+    IndicatorScore,
+    UnmetNeed,
+)
+from contracts.vocabulary import (
+    ActionStatus,
+    AgeGroup,
+    Area,
+    Category,
+    ConversationWith,
+    Decision,
+    ReviewOutcome,
+)
+
+UnitId = str
+Id = str
+
+
+class Command(BaseModel):
+    """A command: unknown fields are refused, booleans and numbers must be what they say."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def values(self) -> dict[str, Any]:
+        """The fields as plain values."""
+        return self.model_dump()
+
+
+
+class GuardianEntry(Command):
+    name: str = Field(min_length=1, max_length=200)
+    personnummer: str = Field(min_length=10, max_length=13, description="Personnummer or samordningsnummer")
+    has_custody: StrictBool
+
+
+class RegisterChild(Command):
+    """Every child in the cooperation area can be registered; the id comes from the identity number."""
+
+    personnummer: str = Field(min_length=10, max_length=13)
+    given_name: str = Field(min_length=1, max_length=200)
+    family_name: str = Field(min_length=1, max_length=200)
+    guardians: list[GuardianEntry] = Field(default_factory=list, max_length=6)
+
+
+class SubmitDiscoveryCard(Command):
+    """Upptäckarkort: the discoverer's card to a unit's Barnkontakt."""
+
+    to_unit_id: UnitId = Field(min_length=1, max_length=100)
+    unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
+    five_questions: FiveQuestions
+    own_support_taken: str = Field(default="", max_length=4000)
+    guardians_informed: StrictBool
+
+
+class AssignBarnkontakt(Command):
+    staff_id: Id = Field(min_length=1, max_length=100)
+
+
+class DelegateBarnkontakt(Command):
+    staff_id: Id = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=2000)
+
+
+class SendFeedback(Command):
+    message: str = Field(min_length=1, max_length=4000)
+
+
+class HoldConversation(Command):
+    """Barnsamtal, or a conversation with a guardian (digitally as a survey or not)."""
+
+    with_whom: ConversationWith
+    age_group: AgeGroup
+    views: list[AreaView] = Field(default_factory=list, max_length=8)
+    digital_survey: StrictBool = False
+    summary: str = Field(default="", max_length=8000)
+
+
+class RequestConsent(Command):
+    """What may be shared (categories), with whom (units or unit kinds), why and until when."""
+
+    recipients: list[ConsentRecipient] = Field(min_length=1, max_length=30)
+    categories: list[Category] = Field(min_length=1, max_length=len(Category))
+    purpose: str = Field(min_length=1, max_length=2000)
+    valid_until: AwareDatetime | None = None
+
+
+class DecideTeam(Command):
+    decision: Decision
+    family_informed: StrictBool
+    shared_categories: list[Category] = Field(default_factory=list, max_length=len(Category))
+    member_unit_ids: list[UnitId] = Field(default_factory=list, max_length=30)
+    rationale: str = Field(default="", max_length=4000)
+
+
+class SubmitRating(Command):
+    """Skattningsformulär: indicators scored 1-5, or left blank (null) when the rater does not know."""
+
+    scores: list[IndicatorScore] = Field(min_length=1, max_length=100)
+
+
+class HoldTeamMeeting(Command):
+    participant_unit_ids: list[UnitId] = Field(min_length=1, max_length=30)
+    advice: str = Field(default="", max_length=8000)
+
+
+class AssignSupportCoordinator(Command):
+    staff_id: Id = Field(min_length=1, max_length=100)
+
+
+class PlannedAction(Command):
+    action_id: str | None = Field(default=None, min_length=1, max_length=60, description="Given by the hub if left out")
+    what: str = Field(min_length=1, max_length=2000)
+    unit_id: UnitId = Field(min_length=1, max_length=100)
+    responsible_person: str = Field(min_length=1, max_length=200)
+    due: date
+    status: ActionStatus = ActionStatus.PLANNED
+    area: Area | None = None
+
+
+class UpdatePlan(Command):
+    """Barnets plan: the whole plan, replacing the previous version."""
+
+    goals: list[Goal] = Field(default_factory=list, max_length=40)
+    actions: list[PlannedAction] = Field(default_factory=list, max_length=100)
+    child_view: str = Field(default="", max_length=4000)
+    guardian_view: str = Field(default="", max_length=4000)
+    next_follow_up: date | None = None
+
+
+class CompletePlanAction(Command):
+    note: str = Field(default="", max_length=2000)
+
+
+class HoldFollowUp(Command):
+    summary: str = Field(default="", max_length=8000)
+    compass: list[AreaScore] = Field(default_factory=list, max_length=8)
+
+
+class RecordNeedsMet(Command):
+    follow_up_compass: list[AreaScore] = Field(min_length=1, max_length=8)
+    summary: str = Field(default="", max_length=4000)
+
+
+class FileConcernReport(Command):
+    """Orosanmälan to social services: statutory, it does not wait for consent."""
+
+    to_unit_id: UnitId = Field(min_length=1, max_length=100)
+    unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
+    description: str = Field(min_length=1, max_length=8000)
+    acute: StrictBool = False
+    withheld_from_guardians: StrictBool = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
+
+
+class RecordHomeVisit(Command):
+    visit: StrictInt = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
+    notes: str = Field(default="", max_length=4000)
+
+
+class ShareAgencySummary(Command):
+    health: str = Field(default="", max_length=8000)
+    police: str = Field(default="", max_length=8000)
+    social_services: str = Field(default="", max_length=8000)
+    withheld_from_guardians: StrictBool = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
+
+
+class WithholdInformation(Command):
+    """Put earlier facts under secrecy towards the guardians."""
+
+    event_ids: list[UUID] = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RecordReview(Command):
+    """An auditor's finding on reads of one child: which reads, the outcome, a note."""
+
+    child_id: UUID
+    access_event_ids: list[UUID] = Field(min_length=1, max_length=100, description="Event ids from the access log")
+    outcome: ReviewOutcome
+    note: str = Field(default="", max_length=4000)
+
+
+class EraseRecord(Command):
+    """Erase a child's record (GDPR art. 17): say why, without personal data (a case number)."""
+
+    reason: str = Field(min_length=1, max_length=2000)

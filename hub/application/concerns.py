@@ -1,0 +1,90 @@
+"""Concern reports to social services, secrecy towards guardians, home visits and the
+agencies' summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from consent.permissions import Action, Target
+from contracts.vocabulary import HomeVisit, UnitKind
+from hub.application.commands import (
+    FileConcernReport,
+    RecordHomeVisit,
+    ShareAgencySummary,
+    WithholdInformation,
+)
+from hub.application.core import HubCore, handles, typed
+from hub.domain.child import Child
+from hub.errors import InvalidInputError
+from hub.identity.principals import Principal
+
+
+class Concerns(HubCore):
+    """Concern reports to social services, secrecy towards guardians, home visits and the
+    agencies' summaries."""
+
+    @handles(Action.FILE_CONCERN_REPORT, FileConcernReport)
+    def file_concern_report(self, p: Principal, child_id: UUID, command: FileConcernReport | None = None, **fields: Any) -> str:
+        """Orosanmälan: anyone at a unit reports to social services (SoL 14 kap. 1 §), about
+        any child of the area, without waiting for consent."""
+        cmd = typed(FileConcernReport, command, fields)
+        target = self.directory.unit(p.tenant_id, cmd.to_unit_id, "to_unit_id")
+        if target.kind is not UnitKind.SOCIAL_SERVICES:
+            raise InvalidInputError("a concern report goes to a social services unit", field="to_unit_id")
+
+        def verb(child: Child) -> str:
+            self._permit(p, Action.FILE_CONCERN_REPORT, child)
+            return child.file_concern_report(
+                actor=self._actor(p),
+                at=self.now(),
+                to_unit_id=cmd.to_unit_id,
+                unmet_needs=tuple(cmd.unmet_needs),
+                description=cmd.description,
+                acute=cmd.acute,
+                withheld_from_guardians=cmd.withheld_from_guardians,
+            )
+
+        return self._command(p, child_id, verb)
+
+    @handles(Action.WITHHOLD_INFORMATION, WithholdInformation)
+    def withhold_information(self, p: Principal, child_id: UUID, command: WithholdInformation | None = None, **fields: Any) -> None:
+        cmd = typed(WithholdInformation, command, fields)
+
+        def verb(child: Child) -> None:
+            # facts the child does not have are the aggregate's to refuse, by id
+            origins = tuple(child.event_origins.get(e, p.unit_id) for e in cmd.event_ids)
+            self._permit(p, Action.WITHHOLD_INFORMATION, child, Target(fact_unit_ids=origins))
+            child.withhold_information(actor=self._actor(p), at=self.now(), event_ids=tuple(cmd.event_ids), reason=cmd.reason)
+
+        self._command(p, child_id, verb)
+
+    @handles(Action.RECORD_HOME_VISIT, RecordHomeVisit)
+    def record_home_visit(self, p: Principal, child_id: UUID, command: RecordHomeVisit | None = None, **fields: Any) -> None:
+        cmd = typed(RecordHomeVisit, command, fields)
+
+        def verb(child: Child) -> None:
+            self._permit(p, Action.RECORD_HOME_VISIT, child)
+            child.record_home_visit(
+                actor=self._actor(p), at=self.now(), visit=HomeVisit(cmd.visit), unit_id=p.unit_id or "", notes=cmd.notes
+            )
+
+        self._command(p, child_id, verb)
+
+    @handles(Action.SHARE_AGENCY_SUMMARY, ShareAgencySummary)
+    def share_agency_summary(self, p: Principal, child_id: UUID, command: ShareAgencySummary | None = None, **fields: Any) -> None:
+        cmd = typed(ShareAgencySummary, command, fields)
+        filled = frozenset(name for name in ("health", "police", "social_services") if getattr(cmd, name))
+
+        def verb(child: Child) -> None:
+            self._permit(p, Action.SHARE_AGENCY_SUMMARY, child, Target(agency_fields=filled))
+            child.share_agency_summary(
+                actor=self._actor(p),
+                at=self.now(),
+                health=cmd.health,
+                police=cmd.police,
+                social_services=cmd.social_services,
+                withheld_from_guardians=cmd.withheld_from_guardians,
+            )
+
+        self._command(p, child_id, verb)

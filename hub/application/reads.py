@@ -1,0 +1,314 @@
+"""Reads of a child and lists across children: each shows only what the policy allows now, and each read of a child is recorded."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from consent import Information, ViewerKind, consent_status, decide, required_parties
+from contracts.vocabulary import (
+    Category,
+    LegalBasis,
+    Role,
+)
+from hub.errors import (
+    ChildNotFoundError,
+    HubError,
+    NoBasisError,
+    NotPermittedError,
+    RecordErasedError,
+    StoreUnavailableError,
+)
+from hub.identity.principals import Principal
+from projections.accesslog import AccessEntry
+from projections.caselist import case_row, concerns_unit
+from projections.figures import term_order
+from projections.record import RecordItem, VisibleRecord
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("backa.hub")
+
+
+from consent.permissions import Action, Target, knows_child
+from hub.application.core import FAMILY, HubCore, traced
+from hub.domain.child import Child
+
+
+class Reads(HubCore):
+    """Reads of a child and lists across children: each shows only what the policy allows now, and each read of a child is recorded."""
+
+    @traced("read")
+    def read_child(self, p: Principal, child_id: UUID, *, purpose: str, view: str = "unit_view") -> dict[str, Any]:
+        """A unit's or a family's view of one child: only what the policy allows now."""
+        at = self.now()
+        child, visible = self._visible(p, child_id, at)
+        self._record_access(
+            p,
+            child_id,
+            view=view,
+            purpose=purpose,
+            categories=visible.categories,
+            bases=visible.bases,
+            denied=visible.denied_categories,
+            withheld=visible.touches_withheld,
+            at=at,
+        )
+        if not visible.items:
+            raise self._nothing_visible(p, child)
+        return {
+            "child_id": str(child_id),
+            "as_of": at.isoformat(),
+            "items": [_item_json(i, visible) for i in visible.items],
+        }
+
+    @traced("read")
+    def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> dict[str, Any]:
+        """The child's steps in order, as far as the viewer may see them."""
+        at = self.now()
+        child, visible = self._visible(p, child_id, at)
+        steps: dict[int, dict[str, Any]] = {}
+        for item in visible.items:
+            step = steps.setdefault(
+                item.position,
+                {
+                    "event_id": str(item.event_id),
+                    "type": item.event_type.rsplit(".", 1)[-1],
+                    "occurred_at": item.occurred_at.isoformat(),
+                    "unit_id": item.origin_unit_id,
+                    "categories": [],
+                },
+            )
+            step["categories"].append(item.category.value)
+        self._record_access(
+            p, child_id, view="timeline", purpose=purpose, categories=visible.categories, bases=visible.bases,
+            denied=visible.denied_categories, withheld=visible.touches_withheld, at=at,
+        )
+        if not steps:
+            raise self._nothing_visible(p, child)
+        return {"child_id": str(child_id), "as_of": at.isoformat(), "steps": [steps[k] for k in sorted(steps)]}
+
+    def _nothing_visible(self, p: Principal, child: Child) -> HubError:
+        """Nothing to show: a viewer who may know of the child hears that there is no basis;
+        anyone else hears what a child that does not exist would answer."""
+        if knows_child(self.viewer(p), self.case_state(child), self.now(), self.rules):
+            return NoBasisError("neither consent nor the law lets you see this child's information now")
+        return ChildNotFoundError(child.id)
+
+    @traced("read")
+    def cards_sent_by(self, p: Principal) -> list[dict[str, Any]]:
+        """The discovery cards this member of staff sent, newest first, each with whether the
+        Barnkontakt has taken it up and sent feedback: what a discoverer follows up on. Ids,
+        units and dates only, so nothing of the child is read here; the feedback itself is
+        read (and recorded) on the child's page."""
+        self._permit(p, Action.READ_OWN_CARDS)
+        self._views_hold(self._committed_facts)
+        out = []
+        for doc in self.views.cases.documents(p.tenant_id):
+            for card in doc["cards"]:
+                if card.get("from_user_id") == p.user_id:
+                    out.append(
+                        {
+                            "child_id": doc["child_id"],
+                            "card_id": card["card_id"],
+                            "kind": card["kind"],
+                            "to_unit_id": card["to_unit_id"],
+                            "submitted_at": card["submitted_at"],
+                            "taken_up": card["taken_up"],
+                            "feedback_sent": card["feedback_sent"],
+                        }
+                    )
+        return sorted(out, key=lambda c: c["submitted_at"], reverse=True)
+
+    @traced("read")
+    def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[dict[str, Any]]:
+        """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
+        self._permit(p, Action.READ_CASE_LIST)
+        unit_id = p.unit_id or ""
+        at = self.now()
+        self._views_hold(self._committed_facts)
+        rows = []
+        for doc in self.views.cases.documents(p.tenant_id):
+            if not concerns_unit(doc, unit_id):
+                continue
+            row = case_row(doc, at.date())
+            try:
+                child = self._load(p.tenant_id, row.child_id)
+            except RecordErasedError:
+                continue  # erased by another process; the views drop it when they follow
+            facts = child.facts()
+            viewer = self.viewer(p)
+            name = None
+            identity = [i for i in self.views.record.items(row.child_id) if i.category is Category.IDENTITY and i.event_type.endswith("ChildRegistered")]
+            bases = set()
+            if identity:
+                d = decide(viewer, facts, identity[0].information(), at, self.rules)
+                if d.allowed and d.basis is not None:
+                    name = f"{identity[0].fields['given_name']} {identity[0].fields['family_name']}"
+                    bases.add(d.basis)
+            self._record_access(
+                p, row.child_id, view="case_list", purpose=purpose,
+                categories=[Category.TEAM] + ([Category.IDENTITY] if name else []),
+                bases=bases or {LegalBasis.SENT_TO_UNIT}, at=at,
+            )
+            rows.append(
+                {
+                    "child_id": str(row.child_id),
+                    "name": name,
+                    "barnkontakt_staff_id": row.barnkontakt_staff_id,
+                    "barnkontakt_unit_id": row.barnkontakt_unit_id,
+                    "decision": row.decision,
+                    "new_cards": row.new_cards,
+                    "awaiting_feedback": row.awaiting_feedback,
+                    "overdue_actions": row.overdue_actions,
+                    "next_step_due": row.next_step_due.isoformat() if row.next_step_due else None,
+                    "no_next_step": row.no_next_step,
+                    "closed": row.closed,
+                }
+            )
+        return rows
+
+    @traced("read")
+    def family_children(self, p: Principal) -> list[dict[str, Any]]:
+        """The children a guardian has custody of, or the child itself."""
+        self._permit(p, Action.LIST_FAMILY_CHILDREN)
+        self._views_hold(self._committed_facts)
+        if p.kind is ViewerKind.GUARDIAN:
+            ids = self.views.record.children_of_guardian(p.tenant_id, p.party_id)
+        else:
+            ids = [UUID(p.party_id)]
+        out = []
+        for child_id in ids:
+            try:
+                child = self._load(p.tenant_id, child_id)
+            except (ChildNotFoundError, RecordErasedError):
+                continue
+            d = decide(self.viewer(p), child.facts(), Information(Category.IDENTITY), self.now(), self.rules)
+            if d.allowed:
+                out.append({"child_id": str(child_id)})
+        return out
+
+    @traced("read")
+    def consent_overview(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
+        """Each consent for the child: what, to whom, why, until when, who has answered."""
+        at = self.now()
+        child = self._load(p.tenant_id, child_id)
+        facts = child.facts()
+        viewer = self.viewer(p)
+        needed = required_parties(facts, at, self.rules)
+        out, bases = [], set()
+        for c in facts.consents:
+            d = decide(viewer, facts, Information(Category.CONSENT, origin_unit_id=c.requested_by_unit_id), at, self.rules)
+            if not d.allowed:
+                continue
+            bases.add(d.basis)
+            out.append(
+                {
+                    "consent_id": str(c.consent_id),
+                    "status": consent_status(c, facts, at, self.rules).value,
+                    "purpose": c.purpose,
+                    "categories": sorted(x.value for x in c.categories),
+                    "recipient_unit_ids": sorted(c.recipient_unit_ids),
+                    "recipient_unit_kinds": sorted(k.value for k in c.recipient_unit_kinds),
+                    "requested_by_unit_id": c.requested_by_unit_id,
+                    "valid_from": c.valid_from.isoformat(),
+                    "valid_until": c.valid_until.isoformat(),
+                    "parties": [
+                        {
+                            "kind": k.value,
+                            "party_id": pid,
+                            "answer": "withdrawn" if (k, pid) in c.withdrawn else "declined" if (k, pid) in c.declined else "granted" if (k, pid) in c.granted else "awaiting",
+                            "is_you": pid == p.party_id,
+                        }
+                        for k, pid in sorted(needed | c.granted | c.declined | c.withdrawn)
+                    ],
+                }
+            )
+        if not facts.consents:
+            # No request yet: only those who would see one (the case's own unit, the family)
+            # may learn that there is none; to anyone else the answer must not differ from
+            # a child whose consents they may not see.
+            owner = child.barnkontakt[1] if child.barnkontakt else None
+            d = decide(viewer, facts, Information(Category.CONSENT, origin_unit_id=owner), at, self.rules)
+            if d.allowed and d.basis is not None:
+                bases.add(d.basis)
+        seen = bool(out) or bool(bases)
+        self._record_access(
+            p, child_id, view="consent_overview", purpose="consent overview",
+            categories=[Category.CONSENT] if seen else [], bases=[b for b in bases if b], denied=[] if seen else [Category.CONSENT], at=at,
+        )
+        if not seen:
+            raise self._nothing_visible(p, child)
+        return out
+
+    @traced("read")
+    def family_access_log(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
+        """Who has seen the child's information: for the guardians and the child."""
+        if p.kind not in FAMILY:
+            raise NotPermittedError("this log is for the child's guardians and the child")
+        at = self.now()
+        child = self._load(p.tenant_id, child_id)
+        d = decide(self.viewer(p), child.facts(), Information(Category.ACCESS_LOG), at, self.rules)
+        if not d.allowed:
+            self._record_access(p, child_id, view="family_access_log", purpose="who has seen my child's information", categories=[], bases=[], denied=[Category.ACCESS_LOG], at=at)
+            raise self._nothing_visible(p, child)
+        self._views_hold(self._committed)
+        entries = [
+            e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000)
+            if e.allowed and not e.withheld_from_guardians
+        ]
+        self._record_access(
+            p, child_id, view="family_access_log", purpose="who has seen my child's information",
+            categories=[Category.ACCESS_LOG], bases=[d.basis] if d.basis else [], at=at,
+        )
+        return [self._family_entry(e) for e in entries]
+
+    def _family_entry(self, e: AccessEntry) -> dict[str, Any]:
+        unit_name = None
+        if e.accessor_unit_id:
+            unit_name = self.directory.tenants[e.tenant_id].units.get(e.accessor_unit_id)
+        staff_name = None
+        if self.rules.staff_names_visible_to_family and e.accessor_role not in (Role.GUARDIAN, Role.CHILD):
+            staff = self.directory.tenants[e.tenant_id].staff.get(e.accessor_id)
+            staff_name = staff.name if staff else None
+        return {
+            "event_id": str(e.event_id),
+            "position": e.position,
+            "accessed_at": e.accessed_at.isoformat(),
+            "unit_id": e.accessor_unit_id,
+            "unit_name": unit_name.name if unit_name else None,
+            "role": e.accessor_role.value,
+            "staff_name": staff_name,
+            "purpose": e.purpose,
+            "categories": [c.value for c in e.categories],
+            "bases": [b.value for b in e.bases],
+        }
+
+    @traced("read")
+    def term_figures(self, p: Principal, tenant: str) -> dict[str, Any]:
+        """The evaluation's figures per half-year term for a tenant, counted from the facts
+        alone (:mod:`projections.figures`): for its staff and its administrator. They are
+        anonymous counts, so reading them reads no child and records no read."""
+        self._permit(p, Action.READ_FIGURES, target=Target(tenant_id=tenant))
+        figures = self.views.figures
+        if figures is None:
+            raise StoreUnavailableError("this hub keeps no figures")
+        self._views_hold(self._committed_facts)
+        rows = figures.counts(tenant)
+        terms = sorted({r["term"] for r in rows}, key=term_order)
+        return {"tenant_id": tenant, "terms": terms, "rows": rows}
+
+
+def _item_json(item: RecordItem, visible: VisibleRecord) -> dict[str, Any]:
+    decision = visible.decisions[item]
+    return {
+        "event_id": str(item.event_id),
+        "type": item.event_type.rsplit(".", 1)[-1],
+        "category": item.category.value,
+        "occurred_at": item.occurred_at.isoformat(),
+        "unit_id": item.origin_unit_id,
+        "basis": decision.basis.value if decision.basis else None,
+        "fields": item.fields,
+    }
+

@@ -1,0 +1,156 @@
+"""Registering a child, the discovery card and the Barnkontakt's first steps."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
+
+from consent import age_on
+from consent.permissions import Action, StaffRef, Target, route_card
+from contracts.events import Guardian
+from contracts.vocabulary import CardKind
+from hub.application.commands import (
+    AssignBarnkontakt,
+    DelegateBarnkontakt,
+    HoldConversation,
+    RegisterChild,
+    SendFeedback,
+    SubmitDiscoveryCard,
+)
+from hub.application.core import HubCore, _invalid, handles, typed
+from hub.domain.child import Child
+from hub.errors import ChildNotFoundError, InvalidInputError
+from hub.identity.personnummer import parse_identity_number
+from hub.identity.principals import Principal
+
+
+class Registration(HubCore):
+    """Registering a child, the discovery card and the Barnkontakt's first steps."""
+
+    @handles(Action.REGISTER_CHILD, RegisterChild)
+    def register_child(self, p: Principal, command: RegisterChild | None = None, **fields: Any) -> UUID:
+        """Register a child, or find the one registered: both answer the child's id, so that
+        registering is no way to learn whether a personnummer is known to the hub. The id
+        comes from the blind index, so it is the same either way; a known child is left as
+        it is, and the card that follows goes to its Barnkontakt."""
+        cmd = typed(RegisterChild, command, fields)
+        self._permit(p, Action.REGISTER_CHILD)
+        number = parse_identity_number(cmd.personnummer)
+        now = self.now()
+        if number.birth_date > now.date():
+            raise InvalidInputError("the date of birth is in the future", field="personnummer")
+        if age_on(number.birth_date, now) >= 18:
+            raise InvalidInputError("the hub serves children under 18", field="personnummer")
+        child_id = self.blind_index.child_id(p.tenant_id, number)
+        guardians = []
+        for i, g in enumerate(cmd.guardians):
+            g_number = parse_identity_number(g.personnummer, field=f"guardians[{i}].personnummer")
+            guardians.append(
+                Guardian(
+                    guardian_id=self.blind_index.guardian_id(p.tenant_id, g_number),
+                    name=g.name,
+                    personnummer=g_number.digits,
+                    has_custody=g.has_custody,
+                )
+            )
+        try:
+            self._load(p.tenant_id, child_id)
+        except ChildNotFoundError:
+            pass
+        else:
+            return child_id
+        try:
+            child = Child.register(
+                child_id=child_id,
+                tenant_id=p.tenant_id,
+                actor=self._actor(p),
+                at=now,
+                given_name=cmd.given_name,
+                family_name=cmd.family_name,
+                personnummer=number.digits,
+                birth_date=number.birth_date,
+                guardians=guardians,
+            )
+        except ValidationError as e:
+            raise _invalid(e) from None
+        try:
+            self._save(child)
+        except IntegrityError:
+            return child_id  # registered by another command meanwhile
+        self._keep(child)
+        return child_id
+
+    @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
+    def submit_discovery_card(self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any) -> str:
+        """File an Upptäckarkort. Any staff member at a unit may, about any child of the area:
+        the card goes to the child's Barnkontakt when it has one (:func:`route_card`), and the
+        answer is the same either way, so the discoverer learns nothing of the child."""
+        cmd = typed(SubmitDiscoveryCard, command, fields)
+        self.directory.unit(p.tenant_id, cmd.to_unit_id, "to_unit_id")
+
+        def verb(child: Child) -> str:
+            self._permit(p, Action.SUBMIT_DISCOVERY_CARD, child)
+            to_unit_id = route_card(self.case_state(child), cmd.to_unit_id)
+            own = self.directory.unit(p.tenant_id, p.unit_id or "")
+            target = self.directory.unit(p.tenant_id, to_unit_id, "to_unit_id")
+            return child.submit_discovery_card(
+                actor=self._actor(p),
+                at=self.now(),
+                kind=CardKind.INTERNAL if own.principal is target.principal else CardKind.EXTERNAL,
+                to_unit_id=to_unit_id,
+                unmet_needs=tuple(cmd.unmet_needs),
+                five_questions=cmd.five_questions,
+                own_support_taken=cmd.own_support_taken,
+                guardians_informed=cmd.guardians_informed,
+            )
+
+        return self._command(p, child_id, verb)
+
+    def _staff_target(self, p: Principal, staff_id: str) -> tuple[Target, str]:
+        staff = self.directory.staff(p.tenant_id, staff_id)
+        return Target(staff=StaffRef(staff.user_id, staff.unit_id, staff.roles)), staff.unit_id or ""
+
+    @handles(Action.TAKE_BARNKONTAKT_ROLE, AssignBarnkontakt)
+    def assign_barnkontakt(self, p: Principal, child_id: UUID, command: AssignBarnkontakt | None = None, **fields: Any) -> None:
+        cmd = typed(AssignBarnkontakt, command, fields)
+        target, unit_id = self._staff_target(p, cmd.staff_id)
+
+        def verb(child: Child) -> None:
+            self._permit(p, Action.TAKE_BARNKONTAKT_ROLE, child, target)
+            child.assign_barnkontakt(actor=self._actor(p), at=self.now(), staff_id=cmd.staff_id, unit_id=unit_id)
+
+        self._command(p, child_id, verb)
+
+    @handles(Action.HAND_OVER_BARNKONTAKT_ROLE, DelegateBarnkontakt)
+    def delegate_barnkontakt(self, p: Principal, child_id: UUID, command: DelegateBarnkontakt | None = None, **fields: Any) -> None:
+        cmd = typed(DelegateBarnkontakt, command, fields)
+        target, unit_id = self._staff_target(p, cmd.staff_id)
+
+        def verb(child: Child) -> None:
+            self._permit(p, Action.HAND_OVER_BARNKONTAKT_ROLE, child, target)
+            child.delegate_barnkontakt(actor=self._actor(p), at=self.now(), staff_id=cmd.staff_id, unit_id=unit_id, reason=cmd.reason)
+
+        self._command(p, child_id, verb)
+
+    @handles(Action.SEND_FEEDBACK, SendFeedback)
+    def send_feedback(self, p: Principal, child_id: UUID, command: SendFeedback | None = None, *, card_id: str, **fields: Any) -> None:
+        cmd = typed(SendFeedback, command, fields)
+
+        def verb(child: Child) -> None:
+            self._permit(p, Action.SEND_FEEDBACK, child)
+            child.send_feedback(actor=self._actor(p), at=self.now(), card_id=card_id, message=cmd.message)
+
+        self._command(p, child_id, verb)
+
+    @handles(Action.HOLD_CONVERSATION, HoldConversation)
+    def hold_conversation(self, p: Principal, child_id: UUID, command: HoldConversation | None = None, **fields: Any) -> str:
+        cmd = typed(HoldConversation, command, fields)
+
+        def verb(child: Child) -> str:
+            self._permit(p, Action.HOLD_CONVERSATION, child)
+            return child.hold_conversation(actor=self._actor(p), at=self.now(), **cmd.model_dump())
+
+        return self._command(p, child_id, verb)
