@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"bench: {key} took {time.perf_counter() - t:.0f} s")
 
     try:
-        from bench import commands, delivery, over_http, rebuild
+        from bench import commands, over_http, rebuild
 
         run("commands", "Consent-gated commands against the library's raw single saves", "hub ≥ raw single saves",
             lambda: [commands.measure(db, work, threads=args.threads, seconds=args.seconds * 1.5)])
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as e:  # noqa: BLE001 - reported as not measured
                 nats_error = e
         run("delivery", "From commit to delivery on a unit's NATS subject", "p99 < 50 ms at 1,000 events per second",
-            lambda: [_delivery(delivery, db, work, nats, nats_error, args)])
+            lambda: [_delivery(db, work, nats, nats_error, args)])
         run("rebuild", "Rebuilding the views from a long log, against the library's raw read rate",
             "rebuild ≥ 0.5 × raw subscription read rate",
             lambda: [rebuild.measure(db, work, events=args.events, budget=args.rebuild_budget,
@@ -120,19 +120,22 @@ def main(argv: list[str] | None = None) -> int:
         }
         path = Path(args.write_docs)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown(results, box, command=command.strip(), started=started, seconds=elapsed, settings=settings), encoding="utf-8")
+        text = markdown(results, box, command=command.strip(), started=started, seconds=elapsed, settings=settings)
+        path.write_text(text, encoding="utf-8")
         say(f"bench: results written to {path}")
     return 0
 
 
-def _delivery(module, db: Database, work: Path, nats: NatsServer | None, error: BaseException | None, args: argparse.Namespace) -> Result:  # type: ignore[no-untyped-def]
+def _delivery(db: Database, work: Path, nats: NatsServer | None, error: BaseException | None, args: argparse.Namespace) -> Result:
+    from bench import delivery
+
     if nats is None:
-        r = module.measure(db, work, None, per_second=args.rate, seconds=args.seconds)
+        r = delivery.measure(db, work, None, per_second=args.rate, seconds=args.seconds)
         if error is not None:
             r.notes[:] = [f"not measured: the nats-server could not be started ({type(error).__name__}: {error})"]
         r.data["measured"] = False
         return r
-    return module.measure(db, work, nats, per_second=args.rate, seconds=args.seconds)
+    return delivery.measure(db, work, nats, per_second=args.rate, seconds=args.seconds)
 
 
 if __name__ == "__main__":

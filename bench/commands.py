@@ -63,11 +63,13 @@ class Note(Aggregate):
         self.count += 1
 
 
-class RawApp(Application):
+class RawApp(Application[UUID]):
     name = "rawsaves"
 
 
-def run_threads(threads: int, seconds: float, body: Callable[[int, threading.Event], tuple[int, list[float]]]) -> tuple[int, float, list[float]]:
+def run_threads(
+    threads: int, seconds: float, body: Callable[[int, threading.Event], tuple[int, list[float]]]
+) -> tuple[int, float, list[float]]:
     """Run ``body(i, stop)`` in ``threads`` threads for ``seconds``; return (ops, elapsed, latencies)."""
     stop = threading.Event()
     results: list[tuple[int, list[float]]] = [(0, [])] * threads

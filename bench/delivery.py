@@ -46,12 +46,12 @@ from bench.env import (
     NatsServer,
     Result,
     card_payload,
+    child_personnummer,
     directory,
     fmt_ms,
     fmt_rate,
     guardian_personnummer,
     join_all,
-    child_personnummer,
     percentile,
     principal,
     profile_shares,
@@ -61,9 +61,9 @@ from bench.env import (
 )
 from contracts.events import Guardian
 from contracts.vocabulary import CardKind
-from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.domain.child import Child
 from hub.identity.personnummer import parse_identity_number
+from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.settings import Settings
 
 SUBJECT = f"backa.v1.{TENANT}.{CARD_TO_UNIT}.>"
@@ -160,7 +160,7 @@ class Subscriber:
 
             await js.subscribe(SUBJECT, cb=arrived, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
             self.ready.set()
-            while not self._stop.is_set():
+            while not self._stop.is_set():  # noqa: ASYNC110 - a threading.Event, set from the measuring thread
                 await asyncio.sleep(0.05)
         finally:
             await nc.close()
@@ -275,7 +275,9 @@ RELAY_PROFILE = (
 )
 
 
-def profile_relay(runtime: Runtime, children: list[Child], *, backlog_seconds: float, producers: int) -> tuple[int, float, list[tuple[str, float]]]:
+def profile_relay(
+    runtime: Runtime, children: list[Child], *, backlog_seconds: float, producers: int
+) -> tuple[int, float, list[tuple[str, float]]]:
     """A backlog appended while no relay runs, then delivered by one ``pump`` of a relay built
     in this process by ``build_relay`` (resuming from the position the relay process kept),
     under cProfile. The relay starts with no child in memory, so ``advance`` includes

@@ -81,7 +81,11 @@ def card_payload(n: int) -> dict[str, Any]:
     return {
         "to_unit_id": CARD_TO_UNIT,
         "unmet_needs": [
-            {"area": "trygghet", "statements": ["Barnet är inte tryggt i hemmet, skolan, på nätet eller i sin närmiljö"], "note": f"Oro efter rast {n}"},
+            {
+                "area": "trygghet",
+                "statements": ["Barnet är inte tryggt i hemmet, skolan, på nätet eller i sin närmiljö"],
+                "note": f"Oro efter rast {n}",
+            },
             {"area": "fritid", "statements": [], "note": "Slutat på fotbollen"},
         ],
         "five_questions": {

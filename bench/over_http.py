@@ -49,10 +49,10 @@ from bench.env import (
     stop_process,
     wait_for_port,
 )
+from hub.identity.tokens import DemoIssuer
 from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import system_clock
 from hub.runtime.settings import Settings
-from hub.identity.tokens import DemoIssuer
 
 READ_CHILDREN = 50
 """Children that only the read measure touches, so both servers read the same records."""

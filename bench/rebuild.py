@@ -29,19 +29,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from bench.env import Database, Result, directory, fmt_rate, profile_shares, rate, say
 from contracts.events import ErasedFact, InformationAccessed, RecordErased
 from hub.application import Views
-from hub.runtime.follower import LogFollower
-from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
-from hub.runtime.clock import SettableClock
 from hub.demo import load_demo
 from hub.domain.child import Recorded
+from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.follower import LogFollower
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
@@ -70,7 +71,7 @@ def demo_templates(children: int = TEMPLATE_CHILDREN) -> list[Template]:
         hub = runtime.hub
         out = []
         for n in hub.recorder.select_notifications(1, 10**7):
-            recorded = hub.mapper.to_domain_event(n)
+            recorded = cast(Recorded, hub.mapper.to_domain_event(n))  # the hub's mapper gives its own facts
             if isinstance(recorded.fact, ErasedFact | RecordErased):
                 continue  # the demo's erased child: copying its erasure would erase the copies
             out.append(Template(recorded, UUID(str(n.originator_id)) == recorded.fact.child_id))
@@ -247,8 +248,11 @@ def measure(db: Database, work: Path, *, events: int, budget: float, profile_sec
         last = runtime.hub.log_length()
         generations = written / len(templates)
         say(f"[5] raw reads of {last:,} notifications".replace(",", " "))
+        recorder = runtime.hub.recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            raise TypeError("the rebuild is measured on PostgreSQL")
         with db.admin() as conn:
-            conn.execute(f'VACUUM ANALYZE "{schema}"."{runtime.hub.recorder.events_table_name}"')
+            conn.execute(f'VACUUM ANALYZE "{schema}"."{recorder.events_table_name}"')
         raw_pages(runtime, last)  # warm the cache the same way for both
         sub_seconds = raw_subscription(runtime, last)
         page_seconds = raw_pages(runtime, last)

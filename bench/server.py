@@ -13,8 +13,8 @@ import argparse
 
 import uvicorn
 
-from hub.runtime.bootstrap import bootstrap
 from hub.http.app import create_app
+from hub.runtime.bootstrap import bootstrap
 from hub.runtime.settings import Settings
 
 

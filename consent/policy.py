@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from zoneinfo import ZoneInfo
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from contracts.vocabulary import Category, LegalBasis, PartyKind, Role, UnitKind
 

@@ -103,7 +103,10 @@ CATEGORY_LABELS: dict[Category, tuple[str, str]] = {
 LEGAL_BASIS_LABELS: dict[LegalBasis, tuple[str, str]] = {
     LegalBasis.CONSENT: ("Samtycke", "Every guardian with custody, and the child from the set age, has consented."),
     LegalBasis.OWN_RECORD: ("Egen dokumentation", "The unit's own documentation."),
-    LegalBasis.SENT_TO_UNIT: ("Skickat till enheten", "Sent to the unit in the process: a card to its Barnkontakt, feedback to its discoverer."),
+    LegalBasis.SENT_TO_UNIT: (
+        "Skickat till enheten",
+        "Sent to the unit in the process: a card to its Barnkontakt, feedback to its discoverer.",
+    ),
     LegalBasis.STATUTORY_CONCERN_REPORT: ("Anmälningsplikt", "A concern report to social services (SoL 14 kap. 1 §)."),
     LegalBasis.CUSTODY: ("Vårdnad", "A guardian's right to their child's information."),
     LegalBasis.DATA_SUBJECT: ("Egen information", "The child's own information."),

@@ -23,21 +23,20 @@ from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from contracts.events import ErasedFact
-
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
     ProgrammingError,
-    TrackingRecorder,
     Tracking,
 )
-from eventsourcing.projection import Projection
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Connection
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
+
+from contracts.events import ErasedFact
 
 Row = Mapping[str, Any]
 UNREACHABLE = (OperationalError, InterfaceError)
@@ -101,7 +100,7 @@ class ViewCursor:
 class ViewStore(ABC):
     """Where one view's tables and its tracking record live."""
 
-    recorder: TrackingRecorder
+    recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder
 
     @abstractmethod
     def transaction(self, *, commit: bool) -> AbstractContextManager[ViewCursor]:
@@ -253,7 +252,7 @@ class _PostgresViewRecorder(PostgresTrackingRecorder):
 
     def __init__(self, datastore: PostgresDatastore, tracking_table_name: str, statements: Sequence[str]) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name)
-        self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(Composed([SQL(s)]) for s in statements)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

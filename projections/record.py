@@ -13,19 +13,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
 from contracts.events import (
+    AccessReviewed,
     ChildRegistered,
     ConcernReportFiled,
     DiscoveryCardSubmitted,
     Event,
     FeedbackSent,
-    AccessReviewed,
     InformationAccessed,
     InformationWithheld,
     RecordErased,
 )
 from contracts.vocabulary import Category, LegalBasis
-from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
 from projections.base import Page, PageProjection, View, ViewCursor
 
 

@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from hub.identity.principals import Principal
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.identity.principals import Principal
 from hub.runtime.settings import Settings
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, TENANT, directory, staff
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from contracts.vocabulary import Role, UnitKind
 from consent import ViewerKind
+from contracts.vocabulary import Role, UnitKind
 from hub.identity.directory import Directory, Staff, Tenant, Unit
 from hub.identity.principals import Principal
 

@@ -20,11 +20,11 @@ from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from hub.runtime.settings import Settings
-from tests.factories import GUARDIAN_1_PNR, OTHER_TENANT, START, STAFF, TENANT, directory, registration_payload
+from tests.factories import GUARDIAN_1_PNR, OTHER_TENANT, STAFF, START, TENANT, directory, registration_payload
 
 API = "/api/v1"
 SCHEMA = f"{API}/schema/openapi.json"

@@ -20,12 +20,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 
+from hub.http import create_app
+from hub.identity.tokens import DemoIssuer
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from hub.runtime.settings import Settings
-from hub.identity.tokens import DemoIssuer
-from tests.factories import OTHER_TENANT, START, STAFF, TENANT, card_payload, directory, plan_payload
+from tests.factories import OTHER_TENANT, STAFF, START, TENANT, card_payload, directory, plan_payload
 
 API = "/api/v1"
 SCHEMA = f"{API}/schema/openapi.json"

@@ -49,16 +49,16 @@ from adapters.deliveries import ERASURE_TYPE
 from adapters.jetstream_relay import Backoff, JetStreamRelay
 from adapters.sealed_box import load_private_key
 from contracts.events import ErasedFact, RecordErased
-from hub.runtime.bootstrap import Runtime, bootstrap, child_key_sealer
 from hub.cli import main
-from hub.runtime.clock import SettableClock, system_clock
 from hub.errors import HubError
 from hub.identity.personnummer import parse_identity_number
+from hub.identity.tokens import DemoIssuer
+from hub.keys.sealing import FactMapper
+from hub.runtime.bootstrap import Runtime, bootstrap, child_key_sealer
+from hub.runtime.clock import SettableClock, system_clock
 from hub.runtime.relay import build_relay
 from hub.runtime.settings import Settings
-from hub.keys.sealing import FactMapper
 from hub.runtime.telemetry import Telemetry, build_telemetry
-from hub.identity.tokens import DemoIssuer
 from tests.conftest import POSTGRES_URL, family, postgres_url
 from tests.factories import STAFF, TENANT, directory, staff
 from tests.nats_server import NatsServer, StoredMessage, generate_unit_keys, nats_server, stored_messages

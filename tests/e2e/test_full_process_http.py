@@ -27,9 +27,9 @@ from litestar.testing import TestClient
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from hub.runtime.telemetry import build_telemetry
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload
 

@@ -26,7 +26,6 @@ from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR
 
-
 CHILD = "Alva Lind"
 GUARDIAN_1 = "Anna Lind"
 GUARDIAN_2 = "Bo Lind"

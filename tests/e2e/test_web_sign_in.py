@@ -11,7 +11,6 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 
 
-
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[ServedHub]:
     served = serve(tmp_path / "data")

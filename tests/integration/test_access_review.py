@@ -11,16 +11,16 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
+from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,
     NON_CUSTODIAL_PNR,
     OTHER_TENANT,
-    START,
     STAFF,
+    START,
     TENANT,
     card_payload,
     conversation_payload,

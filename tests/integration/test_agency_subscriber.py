@@ -33,7 +33,7 @@ from hub.runtime.relay import build_relay
 from hub.runtime.settings import Settings
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, card_payload, conversation_payload, directory, staff
-from tests.nats_server import NatsServer, free_port, nats_server, stored_messages, keys, rt
+from tests.nats_server import NatsServer, free_port, keys, nats_server, rt, stored_messages
 
 __all__ = ["keys", "nats_server", "rt"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from hub.errors import NotPermittedError
 from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import SettableClock
-from hub.errors import NotPermittedError
 from hub.runtime.settings import Settings
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, directory, staff

@@ -19,9 +19,9 @@ from consent import ViewerKind
 from contracts.events import EVENT_TYPES
 from contracts.vocabulary import Role
 from hub import demo
-from hub.runtime.bootstrap import bootstrap
 from hub.cli import main
 from hub.errors import NotAuthenticatedError
+from hub.runtime.bootstrap import bootstrap
 from hub.runtime.settings import Settings
 
 BACKA = Path(sys.executable).parent / "backa"

@@ -16,10 +16,10 @@ from consent import ConsentStatus, ViewerKind, age_on, consent_status
 from contracts.events import EVENT_TYPES, ChildRegistered, DiscoveryCardSubmitted, ErasedFact, Event, RecordErased, TeamDecided
 from contracts.vocabulary import CardKind, Decision, Role, UnitKind
 from hub import demo
-from hub.runtime.bootstrap import Runtime, bootstrap
-from hub.runtime.clock import SettableClock
 from hub.errors import NoBasisError
 from hub.identity.principals import Principal
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 
 UNTIL = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

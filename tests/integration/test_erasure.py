@@ -24,20 +24,20 @@ from psycopg import sql
 from consent import ViewerKind
 from contracts.events import ErasedFact, RecordErased
 from contracts.vocabulary import Role
-from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.cli import main
-from hub.runtime.clock import SettableClock, system_clock
 from hub.errors import (
     ChildNotFoundError,
     ErasureUnavailableError,
-    StoreUnavailableError,
     InvalidInputError,
     NotPermittedError,
     RecordErasedError,
+    StoreUnavailableError,
 )
 from hub.http import create_app
-from hub.keys.child_keys import DESTROYED, KEYS_DB, ChildKeyDestroyedError
 from hub.identity.principals import Principal
+from hub.keys.child_keys import DESTROYED, KEYS_DB, ChildKeyDestroyedError
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock, system_clock
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView

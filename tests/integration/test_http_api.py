@@ -11,10 +11,10 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime
-from hub.runtime.clock import SettableClock
 from hub.errors import StoreUnavailableError
 from hub.http import create_app
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,

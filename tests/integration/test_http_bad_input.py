@@ -22,10 +22,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime
-from hub.runtime.clock import SettableClock
 from hub.http import create_app
 from hub.identity.tokens import DemoIssuer
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from hub.runtime.settings import Settings
 from tests.factories import GUARDIAN_1_PNR, STAFF, TENANT, directory, registration_payload
 

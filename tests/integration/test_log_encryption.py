@@ -18,9 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
 from hub.cli import main
-from hub.runtime.clock import SettableClock
 from hub.keys.child_keys import (
     KEYS_DB,
     ChildKeySealer,
@@ -32,6 +30,8 @@ from hub.keys.child_keys import (
     read_kek_file,
     write_kek_file,
 )
+from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL, family, postgres_url, register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, card_payload, conversation_payload, directory, staff

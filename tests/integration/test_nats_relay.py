@@ -25,7 +25,7 @@ from hub.runtime.relay import build_relay, facts_reader, log_reader, unit_keys
 from hub.runtime.settings import Settings
 from tests.conftest import family, register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, directory, staff
-from tests.nats_server import NatsServer, StoredMessage, nats_server, stored_messages, until, keys, rt
+from tests.nats_server import NatsServer, StoredMessage, keys, nats_server, rt, stored_messages, until
 
 __all__ = ["keys", "nats_server", "rt"]
 

@@ -27,12 +27,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime, bootstrap
-from hub.runtime.clock import SettableClock
 from hub.http import create_app
 from hub.identity.issuers import IssuerConfigError
-from hub.runtime.settings import Settings
 from hub.identity.tokens import DEMO_ISSUER, DemoIssuer, TrustedIssuer
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, directory, registration_payload
 
 API = "/api/v1"

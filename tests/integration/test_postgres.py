@@ -12,20 +12,20 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
 from psycopg import sql
 
-from eventsourcing.persistence import IntegrityError, Tracking
 from hub.application import Views
-from hub.runtime.follower import LogFollower
+from hub.errors import OutOfOrderError
 from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.errors import OutOfOrderError
+from hub.runtime.follower import LogFollower
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
-from tests.crashes import Crash, crash_on_nth_write
 from tests.conftest import POSTGRES_URL, family, postgres_url
+from tests.crashes import Crash, crash_on_nth_write
 from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,

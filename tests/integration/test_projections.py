@@ -11,19 +11,19 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-
 from eventsourcing.persistence import IntegrityError, Tracking
+
 from hub.application import Views
-from hub.runtime.follower import LogFollower, ViewStalledError
+from hub.errors import NoBasisError
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.errors import NoBasisError
+from hub.runtime.follower import LogFollower, ViewStalledError
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
 from projections.record import ChildRecordView
-from tests.crashes import Crash, Fault, crash_on_nth_write, fail_on_position
 from tests.conftest import family
+from tests.crashes import Crash, Fault, crash_on_nth_write, fail_on_position
 from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,

@@ -17,9 +17,9 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
+from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from hub.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL, postgres_url
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload, directory

@@ -11,9 +11,9 @@ from uuid import UUID
 
 import pytest
 
+from hub.errors import NotPermittedError
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
-from hub.errors import NotPermittedError
 from hub.runtime.follower import LogFollower
 from hub.runtime.settings import Settings
 from projections.figures import TermFiguresProjection, TermFiguresView

@@ -19,12 +19,12 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime, bootstrap
-from hub.tlog.checkpoint import Checkpoint, Rejection, NoteError, parse_verifier_key, sign_checkpoint, verify_checkpoint
-from hub.runtime.clock import SettableClock
 from hub.http import create_app
-from hub.tlog.merkle import leaf_hash, root, verify_consistency, verify_inclusion
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
+from hub.tlog.checkpoint import Checkpoint, NoteError, Rejection, parse_verifier_key, sign_checkpoint, verify_checkpoint
+from hub.tlog.merkle import leaf_hash, root, verify_consistency, verify_inclusion
 from hub.tlog.service import (
     CHECKPOINTS_FILE,
     KEY_FILE,
@@ -258,12 +258,12 @@ def test_the_tree_is_over_stored_bytes_so_facts_no_one_can_read_any_more_still_v
         def seal(self, child_id: UUID, plaintext: bytes) -> bytes:
             key = self.keys.setdefault(child_id.bytes, hashlib.sha256(child_id.bytes).digest())
             pad = hashlib.sha256(key).digest() * (len(plaintext) // 32 + 1)
-            return child_id.bytes + bytes(a ^ b for a, b in zip(plaintext, pad))
+            return child_id.bytes + bytes(a ^ b for a, b in zip(plaintext, pad, strict=False))
 
         def open(self, sealed: bytes) -> bytes:
             key = self.keys[sealed[:16]]  # a destroyed key: KeyError
             pad = hashlib.sha256(key).digest() * (len(sealed) // 32 + 1)
-            return bytes(a ^ b for a, b in zip(sealed[16:], pad))
+            return bytes(a ^ b for a, b in zip(sealed[16:], pad, strict=False))
 
     sealer = KeyedSealer()
     rt = bootstrap(sqlite_settings, clock=clock, directory=directory(), sealer=sealer)
@@ -335,8 +335,8 @@ def test_a_forged_inclusion_proof_does_not_verify_against_the_signed_checkpoint(
         "a path cut short": (leaf, index, checkpoint.size, path[:-1]),
         "a path made longer": (leaf, index, checkpoint.size, [*path, path[-1]]),
     }
-    for name, (l, i, size, p) in forgeries.items():
-        assert not verify_inclusion(l, i, size, p, checkpoint.root_hash).ok, name
+    for name, (forged_leaf, i, size, p) in forgeries.items():
+        assert not verify_inclusion(forged_leaf, i, size, p, checkpoint.root_hash).ok, name
     # A path alone need not pin the size, so the size is taken from the signed note, never
     # from the answer: a note whose size was changed no longer verifies.
     tampered_note = proof["checkpoint"].replace(f"\n{checkpoint.size}\n", f"\n{checkpoint.size + 1}\n")

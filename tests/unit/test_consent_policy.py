@@ -13,7 +13,6 @@ from uuid import UUID
 
 import pytest
 
-from contracts.vocabulary import Category, LegalBasis, PartyKind, Role, UnitKind
 from consent import (
     ChildFacts,
     ConsentState,
@@ -29,6 +28,7 @@ from consent import (
     decide,
     required_parties,
 )
+from contracts.vocabulary import Category, LegalBasis, PartyKind, Role, UnitKind
 
 TENANT = "ystad"
 CHILD_ID = UUID("00000000-0000-4000-8000-00000000c0de")

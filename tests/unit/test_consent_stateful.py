@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from contracts.vocabulary import CONSENTABLE_CATEGORIES, Category, UnitKind
-from hub.runtime.bootstrap import bootstrap
-from hub.runtime.clock import SettableClock
 from hub.errors import ChildNotFoundError, ConsentError, NoBasisError
 from hub.identity.principals import Principal
+from hub.runtime.bootstrap import bootstrap
+from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessEntry
 from tests.conftest import family

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event, parse_event
 from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
 from contracts.vocabulary import COMPASS, Area, Category
-from hub.runtime.bootstrap import Runtime
 from hub.domain.child import Recorded
+from hub.runtime.bootstrap import Runtime
 from tests.conftest import register_child
 from tests.factories import CHILD_PNR, card_payload, staff
 

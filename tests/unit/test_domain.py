@@ -15,7 +15,6 @@ import pytest
 
 from contracts.events import Actor, AreaScore, Guardian, IndicatorScore, RatingSubmitted
 from contracts.vocabulary import Area, Category, Role
-from hub.runtime.bootstrap import Runtime
 from hub.domain.child import Child, joint_compass, project_child
 from hub.errors import (
     ChildNotFoundError,
@@ -25,6 +24,7 @@ from hub.errors import (
     NotPermittedError,
     OutOfOrderError,
 )
+from hub.runtime.bootstrap import Runtime
 from tests.conftest import family, register_child
 from tests.factories import (
     CHILD_PNR,
@@ -118,7 +118,7 @@ def test_team_without_informing_the_family_is_out_of_order(rt: Runtime, child_id
     for decision in ("barnteam", "individual_team"):
         refused(
             rt, OutOfOrderError,
-            lambda: rt.hub.decide_team(staff(BK), child_id, decision=decision, family_informed=False, member_unit_ids=TEAM),
+            lambda decision=decision: rt.hub.decide_team(staff(BK), child_id, decision=decision, family_informed=False, member_unit_ids=TEAM),
         )
 
 

@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from contracts.vocabulary import Role
-from hub.runtime.clock import SettableClock
 from hub.identity.issuers import DEFAULT_ALGORITHMS, IssuerConfigError, load_issuers, parse_issuers
 from hub.identity.tokens import DEMO_ISSUER
+from hub.runtime.clock import SettableClock
 from tests.factories import START
 
 STAFF_ISSUER = {

@@ -15,8 +15,6 @@ import pytest
 from psycopg import sql
 
 from contracts.vocabulary import Role
-from hub.runtime.bootstrap import PostgresConfig, Runtime, session_store
-from hub.runtime.clock import SettableClock
 from hub.identity.principals import Principal, ViewerKind
 from hub.identity.sessions import (
     SESSIONS_DB,
@@ -26,6 +24,8 @@ from hub.identity.sessions import (
     Sessions,
     SessionStore,
 )
+from hub.runtime.bootstrap import PostgresConfig, Runtime, session_store
+from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL, family, postgres_url
 from tests.factories import GUARDIAN_1_PNR, START, staff

@@ -13,11 +13,10 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime
 from hub.errors import NoBasisError
 from hub.http import create_app
+from hub.runtime.bootstrap import Runtime
 from tests.conftest import family, register_child
-from tests.web.conftest import BASE_URL
 from tests.factories import (
     GUARDIAN_1_PNR,
     GUARDIAN_2_PNR,
@@ -25,6 +24,7 @@ from tests.factories import (
     card_payload,
     staff,
 )
+from tests.web.conftest import BASE_URL
 
 BK = "rektor.ostra"
 PURPOSE = "Samordna stödet kring rasterna"

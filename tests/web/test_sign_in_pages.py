@@ -7,13 +7,12 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from hub.http import create_app
 from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import SettableClock
-from hub.http import create_app
 from hub.runtime.settings import Settings
-from tests.web.conftest import BASE_URL
 from tests.factories import GUARDIAN_1_PNR, START, directory
-
+from tests.web.conftest import BASE_URL
 
 
 def sign_in(client: TestClient[Any], **form: str) -> Any:

@@ -12,11 +12,11 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime
 from hub.http import create_app
+from hub.runtime.bootstrap import Runtime
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, registration_payload, staff
-
 from tests.web.conftest import BASE_URL
+
 STATEMENT = "Barnet är inte tryggt i hemmet, skolan, på nätet eller i sin närmiljö"
 
 
