@@ -2,7 +2,9 @@
 
 One schema per published event (named by its type, e.g.
 ``backa.v1.DiscoveryCardSubmitted.schema.json``), each field beyond the envelope
-annotated with the information category it carries (``x-category``); a vocabulary
+annotated with the information category it carries (``x-category``); one per notice
+the relay publishes beside the facts (``backa.v1.ConsentRevoked``,
+``backa.v1.RecordErasedNotice``); a vocabulary
 schema with the model's own words (the compass areas with their Swedish and English
 labels, definitions and need statements, roles, unit kinds, categories, legal bases,
 decisions and home visits); and an ``index.json`` listing them all.
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event
+from contracts.notices import NOTICE_TYPES, Notice
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
     CENTRAL_GOAL_SV,
@@ -130,7 +133,7 @@ def schema_id(name: str, base_uri: str = DEFAULT_BASE_URI) -> str:
     return f"{base_uri}{name}"
 
 
-def event_file_name(event: type[Event]) -> str:
+def event_file_name(event: type[Event | Notice]) -> str:
     return f"{event.type_name}.schema.json"
 
 
@@ -156,6 +159,19 @@ def event_schema(event: type[Event], base_uri: str = DEFAULT_BASE_URI) -> dict[s
         if prop.get(CATEGORY_KEY) != category.value:  # pydantic puts it there; keep it exact
             prop[CATEGORY_KEY] = category.value
     return schema
+
+
+def notice_schema(notice: type[Notice], base_uri: str = DEFAULT_BASE_URI) -> dict[str, Any]:
+    """The JSON Schema of one notice the relay publishes, as pydantic builds it."""
+    generated = notice.model_json_schema(mode="validation")
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": schema_id(event_file_name(notice), base_uri),
+        "title": notice.type_name,
+        **{k: v for k, v in generated.items() if k != "title"},
+        "x-type-name": notice.type_name,
+        "x-schema-version": notice.model_fields["schema_version"].default,
+    }
 
 
 def _one_of(entries: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -274,7 +290,8 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
 
 
 def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]:
-    """Write every event's schema, the vocabulary schema and an index into ``folder``."""
+    """Write every event's and every notice's schema, the vocabulary schema and an index
+    into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -293,6 +310,20 @@ def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]
                 "description": schema["description"],
             }
         )
+    notices = []
+    for type_name in sorted(NOTICE_TYPES):
+        notice = NOTICE_TYPES[type_name]
+        schema = notice_schema(notice, base_uri)
+        written.append(_write(folder / event_file_name(notice), schema))
+        notices.append(
+            {
+                "type_name": type_name,
+                "file": event_file_name(notice),
+                "$id": schema["$id"],
+                "schema_version": schema["x-schema-version"],
+                "description": schema["description"],
+            }
+        )
     vocabulary = vocabulary_schema(base_uri)
     written.append(_write(folder / VOCABULARY_FILE, vocabulary))
     index = {
@@ -300,10 +331,19 @@ def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]
         "dialect": JSON_SCHEMA_DIALECT,
         "base_uri": base_uri,
         "events": entries,
+        "notices": notices,
         "vocabulary": {"file": VOCABULARY_FILE, "$id": vocabulary["$id"]},
     }
     written.append(_write(folder / INDEX_FILE, index))
     return written
 
 
-__all__ = ["DEFAULT_BASE_URI", "INDEX_FILE", "VOCABULARY_FILE", "event_schema", "export_schemas", "vocabulary_schema"]
+__all__ = [
+    "DEFAULT_BASE_URI",
+    "INDEX_FILE",
+    "VOCABULARY_FILE",
+    "event_schema",
+    "export_schemas",
+    "notice_schema",
+    "vocabulary_schema",
+]
