@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from zoneinfo import ZoneInfo
+
+SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
+"""Swedish local time (CET/CEST): where the model's days begin and end, so a birthday, a
+half-year term, a follow-up date and the office hours of the access review are Swedish ones."""
 
 
 class Area(str, Enum):
@@ -289,6 +294,24 @@ class AgeGroup(str, Enum):
     AGE_10_12 = "10-12"
     AGE_13_15 = "13-15"
     AGE_16_18 = "16-18"
+
+
+_AGE_GROUP_UP_TO: tuple[tuple[int, AgeGroup], ...] = (
+    (3, AgeGroup.AGE_0_3),
+    (6, AgeGroup.AGE_4_6),
+    (9, AgeGroup.AGE_7_9),
+    (12, AgeGroup.AGE_10_12),
+    (15, AgeGroup.AGE_13_15),
+)
+
+
+def age_group_for(age: int) -> AgeGroup:
+    """The conversation guide for a child of ``age`` whole years (``consent.age_on``);
+    the oldest guide serves from 16 on."""
+    for oldest, group in _AGE_GROUP_UP_TO:
+        if age <= oldest:
+            return group
+    return AgeGroup.AGE_16_18
 
 
 class HomeVisit(IntEnum):
