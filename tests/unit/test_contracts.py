@@ -17,7 +17,7 @@ from consent import ChildFacts, PolicyRules
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Actor, Event, RecordErased, parse_event
 from contracts.notices import NOTICE_TYPES, ConsentRevoked, RecordErasedNotice, parse_notice
 from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
-from contracts.vocabulary import COMPASS, Area, Category, Role, UnitKind
+from contracts.vocabulary import COMPASS, AgeGroup, Area, Category, Role, UnitKind, age_group_for
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.relay import facts_reader, log_reader, unit_keys
 from hub.domain.child import Recorded
@@ -115,6 +115,30 @@ def test_the_compass_has_eight_areas_each_with_labels_definition_and_need_statem
     assert {d.label_sv for d in COMPASS.values()} == {
         "Trygghet", "Hälsa", "Utvecklas", "Omvårdad", "Fritid", "Respekteras", "Ansvarstagande", "Tillhörighet",
     }
+
+
+AGE_GROUP_ROWS = {
+    "a newborn": (0, AgeGroup.AGE_0_3),
+    "three, the last year of the youngest guide": (3, AgeGroup.AGE_0_3),
+    "four": (4, AgeGroup.AGE_4_6),
+    "six": (6, AgeGroup.AGE_4_6),
+    "seven": (7, AgeGroup.AGE_7_9),
+    "nine": (9, AgeGroup.AGE_7_9),
+    "ten": (10, AgeGroup.AGE_10_12),
+    "twelve": (12, AgeGroup.AGE_10_12),
+    "thirteen": (13, AgeGroup.AGE_13_15),
+    "fifteen": (15, AgeGroup.AGE_13_15),
+    "sixteen": (16, AgeGroup.AGE_16_18),
+    "eighteen": (18, AgeGroup.AGE_16_18),
+    "nineteen still gets the oldest guide": (19, AgeGroup.AGE_16_18),
+}
+
+
+@pytest.mark.parametrize(("age", "group"), AGE_GROUP_ROWS.values(), ids=AGE_GROUP_ROWS.keys())
+def test_each_age_has_the_conversation_guide_of_its_group(age: int, group: AgeGroup) -> None:
+    assert age_group_for(age) is group
+    low, high = (int(n) for n in group.value.split("-"))
+    assert low <= age <= high or (group is AgeGroup.AGE_16_18 and age > high), "the group's name says its ages"
 
 
 # -- the exported schemas ------------------------------------------------------------------
