@@ -325,16 +325,6 @@ class HomeVisit(IntEnum):
     BEING_A_FAMILY = 6
 
 
-HOME_VISIT_LABELS_SV: dict[HomeVisit, str] = {
-    HomeVisit.RECEIVING_YOUR_CHILD: "Att ta emot sitt barn",
-    HomeVisit.GETTING_TO_KNOW_YOUR_CHILD: "Att lära känna sitt barn",
-    HomeVisit.BEING_TOGETHER: "Att vara tillsammans",
-    HomeVisit.LEADING_AND_FOLLOWING: "Att leda och följa",
-    HomeVisit.MAKING_AN_EVERYDAY_LIFE: "Att skapa en vardag",
-    HomeVisit.BEING_A_FAMILY: "Att vara familj",
-}
-
-
 class ActionStatus(str, Enum):
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from adapters.deliveries import ERASURE_TYPE, REVOCATION_TYPE, LogEntry, UnitRecipient, plan_deliveries
 from consent import ChildFacts, PolicyRules
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Actor, Event, RecordErased, parse_event
+from contracts.labels import LABELS, label, label_key
 from contracts.notices import NOTICE_TYPES, ConsentRevoked, RecordErasedNotice, parse_notice
 from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
 from contracts.vocabulary import COMPASS, AgeGroup, Area, Category, Role, UnitKind, age_group_for
@@ -115,6 +116,19 @@ def test_the_compass_has_eight_areas_each_with_labels_definition_and_need_statem
     assert {d.label_sv for d in COMPASS.values()} == {
         "Trygghet", "Hälsa", "Utvecklas", "Omvårdad", "Fritid", "Respekteras", "Ansvarstagande", "Tillhörighet",
     }
+
+
+def test_every_labelled_term_has_one_name_in_each_language_and_its_own_message_id() -> None:
+    keys = []
+    for kind, (prefix, names) in LABELS.items():
+        assert set(names) == set(kind), f"every {kind.__name__} is named"
+        for term, name in names.items():
+            assert name.sv.strip() and name.en.strip(), term
+            assert label_key(term) == f"{prefix}:{term.value}"
+            keys.append(label_key(term))
+    assert len(keys) == len(set(keys)), "no two terms share a message id"
+    assert label_key(Category.POLICE) != label_key(UnitKind.POLICE), "equal values of different kinds stay apart"
+    assert label(Category.HEALTH, "sv") != label(Area.HALSA, "sv")
 
 
 AGE_GROUP_ROWS = {

@@ -17,6 +17,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ViewerKind
+from contracts.labels import label_key
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area, Role
 from hub.errors import ChildAlreadyRegisteredError, ChildNotFoundError, HubError, InvalidInputError, NotPermittedError
 from hub.identity.personnummer import parse_identity_number
@@ -94,7 +95,7 @@ def areas(who: Visitor) -> list[dict[str, Any]]:
     return [
         {
             "area": d.area.value,
-            "label": d.label_sv if who.language == "sv" else d.label_en,
+            "label": who.t(label_key(d.area)),
             "statements": list(d.need_statements_sv),
         }
         for d in COMPASS.values()
