@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.vocabulary import Role, UnitKind
-
 from hub.identity.directory import Directory, Staff, Tenant, Unit
 
 TENANT_ID = "ystad"
@@ -134,10 +133,10 @@ __all__ = [
     "COORDINATORS",
     "SETTINGS",
     "STAFF",
-    "Setting",
     "TENANT_ID",
     "TENANT_NAME",
     "UNITS",
+    "Setting",
     "check_directory",
     "demo_directory",
 ]

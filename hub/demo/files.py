@@ -113,9 +113,9 @@ def issue_demo_token(data_dir: Path, user: str, *, audience: str, clock: Clock =
 
 __all__ = [
     "DEMO_FOLDER",
-    "DemoFolderError",
     "STATE_FILE",
     "USERS_FILE",
+    "DemoFolderError",
     "clear_demo_folder",
     "demo_folder",
     "demo_ready",

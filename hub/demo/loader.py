@@ -16,10 +16,16 @@ from uuid import UUID
 
 from consent import ViewerKind, age_on, required_parties
 from contracts.vocabulary import SWEDISH_TIME, PartyKind, ReviewOutcome, Role
-
 from hub.application import BackaHub
 from hub.demo.directory import TENANT_ID, check_directory, demo_directory
-from hub.demo.files import DemoFolderError, clear_demo_folder, has_hub_data, is_demo_folder, write_demo_files, write_state
+from hub.demo.files import (
+    DemoFolderError,
+    clear_demo_folder,
+    has_hub_data,
+    is_demo_folder,
+    write_demo_files,
+    write_state,
+)
 from hub.demo.planner import QUIET_HOUR, ChildPlan, ChildState, Planner
 from hub.demo.stories import Stories
 from hub.errors import HubError

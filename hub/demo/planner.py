@@ -16,9 +16,18 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area, Role
-
 from hub.demo.directory import TENANT_ID, Setting
-from hub.demo.words import AREA_NOTES, BOYS, FOCUS_WEIGHTS, GIRLS, INDICATORS, MEN, SEVERE, SURNAMES, WOMEN
+from hub.demo.words import (
+    AREA_NOTES,
+    BOYS,
+    FOCUS_WEIGHTS,
+    GIRLS,
+    INDICATORS,
+    MEN,
+    SEVERE,
+    SURNAMES,
+    WOMEN,
+)
 from hub.identity.directory import Directory, Staff
 
 if TYPE_CHECKING:
@@ -259,12 +268,12 @@ class Planner:
 
 
 __all__ = [
+    "QUIET_HOUR",
     "ChildPlan",
     "ChildState",
     "GuardianPlan",
     "Person",
     "Planner",
-    "QUIET_HOUR",
     "Step",
     "luhn_check_digit",
     "make_personnummer",

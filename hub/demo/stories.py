@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from contracts.vocabulary import Area, UnitKind
-
 from hub.demo.directory import COORDINATORS, SETTINGS, TENANT_ID, Setting
 from hub.demo.planner import ChildPlan, Planner
 from hub.demo.story import Story

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from consent import age_on
 from contracts.vocabulary import SWEDISH_TIME, Area, PartyKind, age_group_for
-
 from hub.demo.directory import TENANT_ID
 from hub.demo.planner import QUIET_HOUR, ChildPlan, ChildState, Planner, Step
 from hub.demo.words import CHILD_VIEWS, GOALS, GUARDIAN_VIEWS, SUMMARIES

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from contracts.vocabulary import Area, UnitKind
 
-
 GIRLS = (
     "Alice", "Maja", "Elsa", "Astrid", "Wilma", "Freja", "Olivia", "Selma", "Alma", "Ella", "Ebba", "Saga", "Vera",
     "Agnes", "Stella", "Signe", "Clara", "Ellen", "Ines", "Lilly", "Juni", "Nora", "Leah", "Amira", "Noor", "Hanna",

@@ -32,7 +32,14 @@ from contracts.vocabulary import (
 from hub.errors import HubError
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
-from hub.web.pages.forms import FIELD_PROBLEMS, Problems, many, one, problems_from, same_field
+from hub.web.pages.forms import (
+    FIELD_PROBLEMS,
+    Problems,
+    many,
+    one,
+    problems_from,
+    same_field,
+)
 from hub.web.pages.staff import areas, case_owner, tenant_of, unit_name, units_of
 from hub.web.session import Visitor
 
