@@ -18,6 +18,9 @@ relay's (:mod:`adapters.jetstream_relay`).
   (``backa.v1.RecordErasedNotice``) with the child's id and nothing else: the hub can no
   longer tell which unit was sent what, and a copy an agency keeps is its own to erase
   under the law it keeps records by.
+
+The notices' shapes are published contracts (:mod:`contracts.notices`), exported with the
+events' schemas.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from contracts.events import (
     InformationAccessed,
     RecordErased,
 )
+from contracts.notices import ConsentRevoked, RecordErasedNotice
 from contracts.vocabulary import UnitKind
 from consent import (
     ChildFacts,
@@ -54,8 +58,8 @@ from consent import (
 
 SUBJECT_ROOT = "backa.v1"
 STREAM_SUBJECTS = f"{SUBJECT_ROOT}.>"
-REVOCATION_TYPE = "backa.v1.ConsentRevoked"
-ERASURE_TYPE = "backa.v1.RecordErasedNotice"
+REVOCATION_TYPE = ConsentRevoked.type_name
+ERASURE_TYPE = RecordErasedNotice.type_name
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
@@ -232,10 +236,20 @@ def revocation_notices(
             continue
         viewer = unit.viewer
         lost = sorted(
-            c.value for c in consent.categories if not decide(viewer, facts_now, Information(c), at, rules).allowed
+            (c for c in consent.categories if not decide(viewer, facts_now, Information(c), at, rules).allowed),
+            key=lambda c: c.value,
         )
         if not lost:
             continue
+        notice = ConsentRevoked(
+            tenant_id=fact.tenant_id,
+            child_id=fact.child_id,
+            consent_id=fact.consent_id,
+            categories=tuple(lost),
+            withdrawn_at=fact.occurred_at,
+            withdrawal_event_id=fact.event_id,
+            withdrawn_by=fact.party.kind,
+        )
         out.append(
             Delivery(
                 tenant_id=fact.tenant_id,
@@ -244,16 +258,7 @@ def revocation_notices(
                 msg_id=f"{fact.event_id}:{unit.unit_id}:revoked",
                 type_name=REVOCATION_TYPE,
                 occurred_at=fact.occurred_at,
-                body={
-                    "notice": "consent_revoked",
-                    "tenant_id": fact.tenant_id,
-                    "child_id": str(fact.child_id),
-                    "consent_id": str(fact.consent_id),
-                    "categories": lost,
-                    "withdrawn_at": fact.occurred_at.isoformat(),
-                    "withdrawal_event_id": str(fact.event_id),
-                    "withdrawn_by": fact.party.kind.value,
-                },
+                body=notice.body(),
                 child_id=str(fact.child_id),
             )
         )
@@ -263,6 +268,9 @@ def revocation_notices(
 def erasure_notices(fact: RecordErased, units: Iterable[UnitRecipient]) -> list[Delivery]:
     """A notice to each unit that the child's record in the hub is erased. The reason is
     the administrator's and stays in the hub."""
+    body = RecordErasedNotice(
+        tenant_id=fact.tenant_id, child_id=fact.child_id, erased_at=fact.occurred_at, erasure_event_id=fact.event_id
+    ).body()
     return [
         Delivery(
             tenant_id=fact.tenant_id,
@@ -271,13 +279,7 @@ def erasure_notices(fact: RecordErased, units: Iterable[UnitRecipient]) -> list[
             msg_id=f"{fact.event_id}:{unit.unit_id}:erased",
             type_name=ERASURE_TYPE,
             occurred_at=fact.occurred_at,
-            body={
-                "notice": "record_erased",
-                "tenant_id": fact.tenant_id,
-                "child_id": str(fact.child_id),
-                "erased_at": fact.occurred_at.isoformat(),
-                "erasure_event_id": str(fact.event_id),
-            },
+            body=dict(body),
         )
         for unit in units
     ]

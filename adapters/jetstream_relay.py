@@ -2,7 +2,7 @@
 to the units that may see it, over NATS JetStream.
 
 The log stays the single truth. The relay keeps its own position in it (a
-:class:`PositionStore`) and moves it only after JetStream has acknowledged every
+:class:`~adapters.relay_store.PositionStore`) and moves it only after JetStream has acknowledged every
 delivery of the facts up to there, so a relay that stops at any point loses nothing:
 it starts again from its last recorded position. What it sends again is not stored
 twice: each message carries a ``Nats-Msg-Id`` made of the event id and the unit, which
@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
@@ -55,6 +53,7 @@ from adapters.nats_link import (
     ensure_stream,
     unless_stopped,
 )
+from adapters.relay_store import CommitListener, PositionStore, RelayPosition, wait_or_stop
 
 log = logging.getLogger("backa.relay")
 
@@ -88,195 +87,7 @@ class _ReadEachTime:
         pass
 
 
-class CommitListener(Protocol):
-    """Tells the relay as soon as the hub commits, so it need not poll the log often."""
-
-    listening: bool
-    """Whether it is listening now; while it is not, the relay polls at its short interval."""
-
-    async def listen(self, committed: asyncio.Event, stop: asyncio.Event) -> None:
-        """Set ``committed`` on every commit until ``stop`` is set, listening again after a
-        fault; also set it when listening (re)starts, for what came while it did not."""
-
 MAX_SCAN = 100_000
-
-
-@dataclass(frozen=True)
-class RelayPosition:
-    position: int = 0
-    """The last log position whose deliveries all were acknowledged."""
-    stream_seq: int = 0
-    """The highest stream sequence acknowledged up to then."""
-
-
-class PositionStore(Protocol):
-    """The relay's position, and which stream messages carry which child's information."""
-
-    def load(self) -> RelayPosition: ...
-
-    def save(self, position: RelayPosition) -> None: ...
-
-    def remember(self, sent: Sequence[tuple[str, int]]) -> None:
-        """``(child id, stream sequence)`` of messages just acknowledged."""
-        ...
-
-    def sent(self, child_id: str) -> list[int]:
-        """The stream sequences of the child's messages not yet taken back."""
-        ...
-
-    def forget(self, child_id: str, seqs: Sequence[int]) -> None: ...
-
-
-class SQLitePositionStore:
-    """The relay's position in a small SQLite file, written with a full sync."""
-
-    def __init__(self, path: Path, name: str = "relay") -> None:
-        self.path = path
-        self.name = name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS relay_position ("
-            "name TEXT PRIMARY KEY, position INTEGER NOT NULL, stream_seq INTEGER NOT NULL)"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS relay_sent ("
-            "name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq INTEGER NOT NULL, "
-            "PRIMARY KEY (name, child_id, stream_seq))"
-        )
-
-    def load(self) -> RelayPosition:
-        row = self._db.execute(
-            "SELECT position, stream_seq FROM relay_position WHERE name = ?", (self.name,)
-        ).fetchone()
-        return RelayPosition(*row) if row else RelayPosition()
-
-    def save(self, position: RelayPosition) -> None:
-        self._db.execute(
-            "INSERT INTO relay_position (name, position, stream_seq) VALUES (?, ?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET position = excluded.position, stream_seq = excluded.stream_seq",
-            (self.name, position.position, position.stream_seq),
-        )
-
-    def remember(self, sent: Sequence[tuple[str, int]]) -> None:
-        if sent:
-            self._db.executemany(
-                "INSERT INTO relay_sent VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [(self.name, c, q) for c, q in sent]
-            )
-
-    def sent(self, child_id: str) -> list[int]:
-        rows = self._db.execute(
-            "SELECT stream_seq FROM relay_sent WHERE name = ? AND child_id = ? ORDER BY stream_seq", (self.name, child_id)
-        )
-        return [int(r[0]) for r in rows]
-
-    def forget(self, child_id: str, seqs: Sequence[int]) -> None:
-        self._db.executemany(
-            "DELETE FROM relay_sent WHERE name = ? AND child_id = ? AND stream_seq = ?", [(self.name, child_id, q) for q in seqs]
-        )
-
-    def close(self) -> None:
-        self._db.close()
-
-
-class PostgresPositionStore:
-    """The relay's position in the hub's own PostgreSQL schema, beside the log it follows,
-    so a database restored from backup carries the relay's place in it too."""
-
-    def __init__(self, conninfo: str, schema: str = "public", name: str = "relay") -> None:
-        import psycopg
-        from psycopg import sql
-
-        self.name = name
-        self._db = psycopg.connect(conninfo, autocommit=True)
-        self._table = sql.Identifier(schema, "relay_position")
-        self._sent = sql.Identifier(schema, "relay_sent")
-        self._sql = sql
-        self._db.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, position BIGINT NOT NULL, stream_seq BIGINT NOT NULL)"
-            ).format(self._table)
-        )
-        self._db.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq BIGINT NOT NULL, "
-                "PRIMARY KEY (name, child_id, stream_seq))"
-            ).format(self._sent)
-        )
-
-    def load(self) -> RelayPosition:
-        row = self._db.execute(
-            self._sql.SQL("SELECT position, stream_seq FROM {} WHERE name = %s").format(self._table), (self.name,)
-        ).fetchone()
-        return RelayPosition(*row) if row else RelayPosition()
-
-    def save(self, position: RelayPosition) -> None:
-        self._db.execute(
-            self._sql.SQL(
-                "INSERT INTO {} (name, position, stream_seq) VALUES (%s, %s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, stream_seq = EXCLUDED.stream_seq"
-            ).format(self._table),
-            (self.name, position.position, position.stream_seq),
-        )
-
-    def remember(self, sent: Sequence[tuple[str, int]]) -> None:
-        if sent:
-            with self._db.cursor() as cur:
-                cur.executemany(
-                    self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(self._sent),
-                    [(self.name, c, q) for c, q in sent],
-                )
-
-    def sent(self, child_id: str) -> list[int]:
-        rows = self._db.execute(
-            self._sql.SQL("SELECT stream_seq FROM {} WHERE name = %s AND child_id = %s ORDER BY stream_seq").format(self._sent),
-            (self.name, child_id),
-        ).fetchall()
-        return [int(r[0]) for r in rows]
-
-    def forget(self, child_id: str, seqs: Sequence[int]) -> None:
-        with self._db.cursor() as cur:
-            cur.executemany(
-                self._sql.SQL("DELETE FROM {} WHERE name = %s AND child_id = %s AND stream_seq = %s").format(self._sent),
-                [(self.name, child_id, q) for q in seqs],
-            )
-
-    def close(self) -> None:
-        self._db.close()
-
-
-class PostgresCommitListener:
-    """LISTENs on the channel the hub's PostgreSQL recorder NOTIFYs in every insert of
-    facts (eventsourcing names it after the events table), on a connection of its own."""
-
-    def __init__(self, conninfo: str, channel: str, retry_after: float = 1.0) -> None:
-        self.conninfo = conninfo
-        self.channel = channel
-        self.retry_after = retry_after
-        self.listening = False
-
-    async def listen(self, committed: asyncio.Event, stop: asyncio.Event) -> None:
-        import psycopg
-        from psycopg import sql
-
-        while not stop.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-                    self.listening = True
-                    committed.set()
-                    while not stop.is_set():
-                        async for _ in conn.notifies(timeout=1.0):
-                            committed.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - the relay polls meanwhile; listen again later
-                log.warning("relay: not notified of commits (%s); polling the log until listening again", type(e).__name__)
-            finally:
-                self.listening = False
-            await _wait(stop, self.retry_after)
 
 
 @dataclass(frozen=True)
@@ -577,7 +388,7 @@ class JetStreamRelay:
                     self.stats.retries += 1
                     self.stats.errors[type(e).__name__] += 1
                     log.warning("relay: cannot deliver now (%s); trying again in %.1f s", type(e).__name__, delay)
-                    await _wait(stop, delay)
+                    await wait_or_stop(stop, delay)
                     delay = self.backoff.next(delay)
         finally:
             if listening is not None:
@@ -598,21 +409,10 @@ class JetStreamRelay:
                 w.cancel()
 
 
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
-
 
 __all__ = [
     "Backoff",
     "ChildFactsSource",
-    "CommitListener",
     "JetStreamRelay",
-    "PositionStore",
-    "PostgresCommitListener",
-    "RelayPosition",
     "RelayStats",
-    "SQLitePositionStore",
 ]

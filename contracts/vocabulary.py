@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from zoneinfo import ZoneInfo
+
+SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
+"""Swedish local time (CET/CEST): where the model's days begin and end, so a birthday, a
+half-year term, a follow-up date and the office hours of the access review are Swedish ones."""
 
 
 class Area(str, Enum):
@@ -291,6 +296,24 @@ class AgeGroup(str, Enum):
     AGE_16_18 = "16-18"
 
 
+_AGE_GROUP_UP_TO: tuple[tuple[int, AgeGroup], ...] = (
+    (3, AgeGroup.AGE_0_3),
+    (6, AgeGroup.AGE_4_6),
+    (9, AgeGroup.AGE_7_9),
+    (12, AgeGroup.AGE_10_12),
+    (15, AgeGroup.AGE_13_15),
+)
+
+
+def age_group_for(age: int) -> AgeGroup:
+    """The conversation guide for a child of ``age`` whole years (``consent.age_on``);
+    the oldest guide serves from 16 on."""
+    for oldest, group in _AGE_GROUP_UP_TO:
+        if age <= oldest:
+            return group
+    return AgeGroup.AGE_16_18
+
+
 class HomeVisit(IntEnum):
     """The six visits of the extended home-visit programme."""
 
@@ -300,16 +323,6 @@ class HomeVisit(IntEnum):
     LEADING_AND_FOLLOWING = 4
     MAKING_AN_EVERYDAY_LIFE = 5
     BEING_A_FAMILY = 6
-
-
-HOME_VISIT_LABELS_SV: dict[HomeVisit, str] = {
-    HomeVisit.RECEIVING_YOUR_CHILD: "Att ta emot sitt barn",
-    HomeVisit.GETTING_TO_KNOW_YOUR_CHILD: "Att lära känna sitt barn",
-    HomeVisit.BEING_TOGETHER: "Att vara tillsammans",
-    HomeVisit.LEADING_AND_FOLLOWING: "Att leda och följa",
-    HomeVisit.MAKING_AN_EVERYDAY_LIFE: "Att skapa en vardag",
-    HomeVisit.BEING_A_FAMILY: "Att vara familj",
-}
 
 
 class ActionStatus(str, Enum):

@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contracts.events import (
     ConversationHeld,
@@ -54,10 +53,9 @@ from contracts.events import (
     TeamDecided,
     TeamMeetingHeld,
 )
-from contracts.vocabulary import CardKind, ConversationWith, Decision, HomeVisit
+from contracts.vocabulary import SWEDISH_TIME, CardKind, ConversationWith, Decision, HomeVisit
 from projections.base import Page, PageProjection, View, ViewCursor
 
-SWEDEN = ZoneInfo("Europe/Stockholm")
 IN_LIST = 200
 """Children asked for in one ``IN (...)`` query."""
 
@@ -82,7 +80,7 @@ CHILD_FIGURES = frozenset({"barnteam_children", "individual_teams", "individual_
 
 def term_of(moment: datetime) -> str:
     """The half-year term of a moment in Swedish local time: ``"2026 vt"`` or ``"2026 ht"``."""
-    local = moment.astimezone(SWEDEN)
+    local = moment.astimezone(SWEDISH_TIME)
     return f"{local.year} {'vt' if local.month <= 6 else 'ht'}"
 
 

@@ -20,13 +20,8 @@ from uuid import UUID
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient
 import psycopg.conninfo
 
-from adapters.jetstream_relay import (
-    JetStreamRelay,
-    PositionStore,
-    PostgresCommitListener,
-    PostgresPositionStore,
-    SQLitePositionStore,
-)
+from adapters.jetstream_relay import JetStreamRelay
+from adapters.relay_store import PositionStore, PostgresCommitListener, PostgresPositionStore, SQLitePositionStore
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts

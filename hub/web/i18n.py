@@ -4,7 +4,9 @@ Swedish is the language of the model and the default; English is a switch away. 
 text a page shows goes through ``t(msgid)``: the message ids are English, the Swedish
 catalogue translates every one (a test finds any it misses), and English shows the id
 unless its catalogue words it otherwise. Catalogues are plain ``.po`` files, one per area
-of the pages, read at start (no compile step).
+of the pages, read at start (no compile step). The names of the vocabulary's terms
+(``area:trygghet``, ``unitkind:bvc``, ``category:health`` ...) are not in them: they come
+from :mod:`contracts.labels`, the names the published schemas carry too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from babel.messages.pofile import read_po
+
+from contracts.labels import vocabulary_messages
 
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -34,10 +38,11 @@ class Catalogue:
 
 
 def load_catalogues(folder: Path = LOCALES) -> dict[str, Catalogue]:
-    """Every language's messages, merged from its ``.po`` files."""
+    """Every language's messages: the vocabulary's names, and the pages' texts merged
+    from its ``.po`` files."""
     out = {}
     for language in LANGUAGES:
-        messages: dict[str, str] = {}
+        messages: dict[str, str] = vocabulary_messages(language)
         for path in sorted((folder / language).glob("*.po")):
             with path.open("rb") as f:
                 for message in read_po(f, locale=language):

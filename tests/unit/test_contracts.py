@@ -6,19 +6,24 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event, parse_event
+from adapters.deliveries import ERASURE_TYPE, REVOCATION_TYPE, LogEntry, UnitRecipient, plan_deliveries
+from consent import ChildFacts, PolicyRules
+from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Actor, Event, RecordErased, parse_event
+from contracts.labels import LABELS, label, label_key
+from contracts.notices import NOTICE_TYPES, ConsentRevoked, RecordErasedNotice, parse_notice
 from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
-from contracts.vocabulary import COMPASS, Area, Category
-from hub.domain.child import Recorded
+from contracts.vocabulary import COMPASS, AgeGroup, Area, Category, Role, UnitKind, age_group_for
 from hub.runtime.bootstrap import Runtime
-from tests.conftest import register_child
-from tests.factories import CHILD_PNR, card_payload, staff
+from hub.runtime.relay import facts_reader, log_reader, unit_keys
+from hub.domain.child import Recorded
+from tests.conftest import family, register_child
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, TENANT, card_payload, conversation_payload, staff
 
 ALL_EVENTS = sorted(EVENT_TYPES.items())
 
@@ -113,6 +118,43 @@ def test_the_compass_has_eight_areas_each_with_labels_definition_and_need_statem
     }
 
 
+def test_every_labelled_term_has_one_name_in_each_language_and_its_own_message_id() -> None:
+    keys = []
+    for kind, (prefix, names) in LABELS.items():
+        assert set(names) == set(kind), f"every {kind.__name__} is named"
+        for term, name in names.items():
+            assert name.sv.strip() and name.en.strip(), term
+            assert label_key(term) == f"{prefix}:{term.value}"
+            keys.append(label_key(term))
+    assert len(keys) == len(set(keys)), "no two terms share a message id"
+    assert label_key(Category.POLICE) != label_key(UnitKind.POLICE), "equal values of different kinds stay apart"
+    assert label(Category.HEALTH, "sv") != label(Area.HALSA, "sv")
+
+
+AGE_GROUP_ROWS = {
+    "a newborn": (0, AgeGroup.AGE_0_3),
+    "three, the last year of the youngest guide": (3, AgeGroup.AGE_0_3),
+    "four": (4, AgeGroup.AGE_4_6),
+    "six": (6, AgeGroup.AGE_4_6),
+    "seven": (7, AgeGroup.AGE_7_9),
+    "nine": (9, AgeGroup.AGE_7_9),
+    "ten": (10, AgeGroup.AGE_10_12),
+    "twelve": (12, AgeGroup.AGE_10_12),
+    "thirteen": (13, AgeGroup.AGE_13_15),
+    "fifteen": (15, AgeGroup.AGE_13_15),
+    "sixteen": (16, AgeGroup.AGE_16_18),
+    "eighteen": (18, AgeGroup.AGE_16_18),
+    "nineteen still gets the oldest guide": (19, AgeGroup.AGE_16_18),
+}
+
+
+@pytest.mark.parametrize(("age", "group"), AGE_GROUP_ROWS.values(), ids=AGE_GROUP_ROWS.keys())
+def test_each_age_has_the_conversation_guide_of_its_group(age: int, group: AgeGroup) -> None:
+    assert age_group_for(age) is group
+    low, high = (int(n) for n in group.value.split("-"))
+    assert low <= age <= high or (group is AgeGroup.AGE_16_18 and age > high), "the group's name says its ages"
+
+
 # -- the exported schemas ------------------------------------------------------------------
 
 
@@ -189,3 +231,75 @@ def test_the_vocabulary_schema_publishes_the_compass_with_both_languages(exporte
     jsonschema.validate("trygghet", area_schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate("lycka", area_schema)
+
+
+# -- the notices the relay publishes beside the facts --------------------------------------
+
+
+def test_the_export_includes_every_notice_the_relay_publishes(exported: Path) -> None:
+    index = json.loads((exported / INDEX_FILE).read_text(encoding="utf-8"))
+    assert {n["type_name"] for n in index["notices"]} == set(NOTICE_TYPES) == {REVOCATION_TYPE, ERASURE_TYPE}
+    for entry in index["notices"]:
+        schema = json.loads((exported / entry["file"]).read_text(encoding="utf-8"))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["title"] == schema["x-type-name"] == entry["type_name"]
+        assert schema["additionalProperties"] is False, "a notice refuses what it does not declare"
+
+
+def _revocation_sent_by_the_relay(rt: Runtime) -> dict[str, Any]:
+    """A real withdrawal, planned as the relay plans it: the notice the school's pupil health gets."""
+    hub = rt.hub
+    child = register_child(rt)
+    assert isinstance(child, UUID)
+    hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
+    hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
+    hub.hold_conversation(staff("rektor.ostra"), child, **conversation_payload())
+    consent = hub.request_consent(
+        staff("rektor.ostra"), child, recipients=[{"unit_id": "elevhalsa-ostra"}], categories=["needs"], purpose="Samordning"
+    )
+    hub.grant_consent(family(rt, GUARDIAN_1_PNR), child, consent)
+    hub.grant_consent(family(rt, GUARDIAN_2_PNR), child, consent)
+    hub.withdraw_consent(family(rt, GUARDIAN_1_PNR), child, consent)
+    withdrawal = log_reader(hub)(hub.log_length() - 1, 1)[0]
+    facts_for = facts_reader(hub)
+    recipients, _ = unit_keys(hub.directory, Path("/nonexistent"))
+    planned = plan_deliveries(
+        withdrawal, recipients, facts_for(TENANT, child, None), hub.now(), hub.rules,
+        facts_before=facts_for(TENANT, child, withdrawal.version - 1),
+    )
+    (notice,) = [d for d in planned if d.type_name == REVOCATION_TYPE]
+    return notice.body
+
+
+def _erasure_sent_by_the_relay() -> dict[str, Any]:
+    fact = RecordErased(
+        event_id=uuid4(), tenant_id=TENANT, child_id=uuid4(), occurred_at="2026-03-02T09:00:00+00:00",  # type: ignore[arg-type]
+        actor=Actor(user_id="admin.ystad", role=Role.TENANT_ADMIN), reason="Registrerad av misstag",
+    )
+    facts = ChildFacts(TENANT, fact.child_id, fact.occurred_at.date(), erased=True)
+    (notice,) = plan_deliveries(
+        LogEntry(7, 3, fact), [UnitRecipient(TENANT, "skola-ostra", UnitKind.SCHOOL)], facts, fact.occurred_at, PolicyRules()
+    )
+    return notice.body
+
+
+def test_the_notices_the_relay_sends_validate_against_their_exported_schemas(exported: Path, memory_runtime: Runtime) -> None:
+    sent = {REVOCATION_TYPE: _revocation_sent_by_the_relay(memory_runtime), ERASURE_TYPE: _erasure_sent_by_the_relay()}
+    assert sent[REVOCATION_TYPE]["categories"] == ["needs"]
+    for type_name, body in sent.items():
+        schema = _schema(exported, type_name)
+        document = json.loads(json.dumps(body))  # as the unit reads it off the wire
+        jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+        assert parse_notice(type_name, document).body() == body
+    assert isinstance(parse_notice(REVOCATION_TYPE, sent[REVOCATION_TYPE]), ConsentRevoked)
+    assert isinstance(parse_notice(ERASURE_TYPE, sent[ERASURE_TYPE]), RecordErasedNotice)
+
+
+def test_a_notice_with_a_field_it_does_not_declare_fails_its_schema_and_its_model(exported: Path) -> None:
+    body = _erasure_sent_by_the_relay()
+    tampered = {**body, "reason": "Registrerad av misstag"}
+    assert list(jsonschema.Draft202012Validator(_schema(exported, ERASURE_TYPE)).iter_errors(tampered))
+    with pytest.raises(ValidationError):
+        parse_notice(ERASURE_TYPE, tampered)
+    with pytest.raises(ValidationError):
+        RecordErasedNotice.model_validate(body).__setattr__("child_id", uuid4())

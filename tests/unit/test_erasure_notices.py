@@ -55,10 +55,11 @@ def test_an_erasure_notice_carries_only_ids_and_time_never_the_reason() -> None:
     (notice,) = plan(fact, [UnitRecipient(TENANT, "skola-ostra", UnitKind.SCHOOL)])
 
     assert notice.body == {
+        "schema_version": 1,
         "notice": "record_erased",
         "tenant_id": TENANT,
         "child_id": str(CHILD),
-        "erased_at": NOW.isoformat(),
+        "erased_at": "2026-03-02T09:00:00Z",
         "erasure_event_id": str(fact.event_id),
     }
     text = json.dumps(notice.body)

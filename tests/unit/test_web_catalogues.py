@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from contracts.labels import LABELS, label, label_key, vocabulary_messages
 from contracts.vocabulary import Role
 from hub.http.problems import HUB_ERRORS
 from hub.web.i18n import LOCALES, load_catalogues
@@ -59,3 +60,24 @@ def test_each_text_is_worded_in_one_place_per_language() -> None:
                         defined.setdefault(str(message.id), []).append(path.name)
         twice = {i: files for i, files in defined.items() if len(files) > 1}
         assert twice == {}, language
+
+
+def test_the_pages_name_every_term_of_the_vocabulary_as_the_published_labels_do() -> None:
+    catalogues = load_catalogues()
+    for language in ("sv", "en"):
+        for _, names in LABELS.values():
+            for term in names:
+                assert catalogues[language].gettext(label_key(term)) == label(term, language), (language, term)
+
+
+def test_no_page_catalogue_words_a_term_of_the_vocabulary_again() -> None:
+    """The vocabulary's names come from ``contracts.labels`` alone; a catalogue entry would
+    be a second wording that silently wins on the pages."""
+    from babel.messages.pofile import read_po
+
+    terms = set(vocabulary_messages("sv"))
+    for language in ("sv", "en"):
+        for path in sorted((LOCALES / language).glob("*.po")):
+            with path.open("rb") as f:
+                again = sorted(str(m.id) for m in read_po(f, locale=language) if m.id in terms)
+            assert again == [], path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -331,6 +332,8 @@ def test_the_consent_request_form_appends_the_request(rt: Runtime, clients: dict
     overview = rt.hub.consent_overview(staff("rektor.ostra"), child_id)
     assert [c["purpose"] for c in overview] == ["Barnteam med elevhälsan"]
     assert overview[0]["recipient_unit_kinds"] == ["bup"]
+    # the last day typed is a Swedish day: the consent holds until 23:59 in Sweden (CET in winter)
+    assert datetime.fromisoformat(overview[0]["valid_until"]) == datetime(2026, 12, 31, 22, 59, tzinfo=UTC)
 
 
 def test_the_barnkontakt_assigns_the_child_to_themself(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:

@@ -14,13 +14,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from consent import ViewerKind
-from contracts.vocabulary import ReviewOutcome
+from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
 from hub.errors import HubError, InvalidInputError, NotPermittedError
 from hub.tlog.merkle import MerkleLog
 from hub.identity.principals import Principal
@@ -28,7 +27,6 @@ from hub.tlog.service import open_checkpoint, read_log
 from hub.web.app import Form
 from hub.web.session import Visitor
 
-SWEDEN = ZoneInfo("Europe/Stockholm")
 SAMPLE_SIZE = 20
 MAX_SAMPLE = 200
 OUTCOMES = tuple(o.value for o in ReviewOutcome)
@@ -55,7 +53,7 @@ def _day_start(text: str, field: str, errors: dict[str, str], t: Callable[..., s
     except ValueError:
         errors[field] = t("Give the date as YYYY-MM-DD.")
         return None
-    return datetime.combine(day, time(0), SWEDEN)
+    return datetime.combine(day, time(0), SWEDISH_TIME)
 
 
 def _period(query: dict[str, str], errors: dict[str, str], t: Callable[..., str]) -> tuple[datetime | None, datetime | None]:
@@ -70,7 +68,7 @@ def _period(query: dict[str, str], errors: dict[str, str], t: Callable[..., str]
 
 def local_time(iso: str) -> str:
     """An ISO moment as Swedish local time, to the minute."""
-    return datetime.fromisoformat(iso).astimezone(SWEDEN).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(iso).astimezone(SWEDISH_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def _shown(entry: dict[str, Any]) -> dict[str, Any]:

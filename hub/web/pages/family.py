@@ -12,7 +12,6 @@ import base64
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from litestar import Request, get, post
@@ -20,14 +19,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ViewerKind
-from contracts.vocabulary import COMPASS, Area
+from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.tlog.service import TransparencyError
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
-
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 # The purposes the family's own reads are recorded with (fixed, so the access log reads
 # the same in every language; the log page words them in the reader's language).
@@ -50,7 +47,7 @@ def _when(value: str | datetime | None, language: str) -> str:
     if value is None:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    local = moment.astimezone(LOCAL_TIME)
+    local = moment.astimezone(SWEDISH_TIME)
     return f"{format_date(local.date(), 'long', locale=language)} {format_time(local.time(), 'HH:mm', locale=language)}"
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.response import Template
 
+from contracts.labels import label_key
+from contracts.vocabulary import Decision, HomeVisit
 from projections.figures import FIGURES
 
 CHART_WIDTH = 640
@@ -50,15 +52,11 @@ def key_labels(t: Callable[..., str]) -> dict[tuple[str, str], str]:
         ("discovery_cards", "external"): t("External"),
         ("child_conversations", "child"): t("With the child"),
         ("child_conversations", "guardian"): t("With guardians"),
-        ("decisions", "own_support"): t("Own support"),
-        ("decisions", "barnteam"): t("Barnteam"),
-        ("decisions", "individual_team"): t("Individual child team"),
-        ("home_visits", "1"): t("Visit 1: receiving your child"),
-        ("home_visits", "2"): t("Visit 2: getting to know your child"),
-        ("home_visits", "3"): t("Visit 3: being together"),
-        ("home_visits", "4"): t("Visit 4: leading and following"),
-        ("home_visits", "5"): t("Visit 5: making an everyday life"),
-        ("home_visits", "6"): t("Visit 6: being a family"),
+        **{("decisions", d.value): t(label_key(d)) for d in Decision},
+        **{
+            ("home_visits", str(int(v))): t("Visit {number}: {name}", number=int(v), name=t(label_key(v)))
+            for v in HomeVisit
+        },
     }
 
 

@@ -1,54 +1,32 @@
 """The staff pages: the Barnkontakt's case list, registering a child, the discovery card
-(Upptäckarkort), the discoverer's own cards, and the Barnkontakt's steps on a child.
+(Upptäckarkort) and the discoverer's own cards. The Barnkontakt's steps on a child are
+their own area (:mod:`hub.web.pages.barnkontakt`).
 
 Every page calls the core as the API does; the core decides who may do what and records
-each read. A form that the core refuses as invalid is shown again with status 422, the
-problems next to their fields and everything typed kept; a refusal of the person (not the
-Barnkontakt, no basis) is the shared error page.
+each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from consent import ViewerKind, age_on
-from contracts.vocabulary import (
-    COMPASS,
-    CONSENTABLE_CATEGORIES,
-    FIVE_QUESTIONS_SV,
-    AgeGroup,
-    Area,
-    Category,
-    ConversationWith,
-    Decision,
-    Role,
-    UnitKind,
-)
-from hub.errors import (
-    ChildAlreadyRegisteredError,
-    ChildNotFoundError,
-    HubError,
-    InvalidInputError,
-    NotPermittedError,
-    UnknownStaffError,
-    UnknownUnitError,
-)
+from consent import ViewerKind
+from contracts.labels import label_key
+from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area, Role
+from hub.errors import ChildAlreadyRegisteredError, ChildNotFoundError, HubError, InvalidInputError, NotPermittedError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
+from hub.web.pages.forms import FIELD_PROBLEMS, Problems, many, one, problems_from, uuid_or_none, yes_no
 from hub.web.session import Visitor
 
 CASE_ROLES = (Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR)
-FIELD_PROBLEMS = (InvalidInputError, UnknownUnitError, UnknownStaffError)
 FIVE_QUESTION_FIELDS = (
     "unmet_needs",
     "information_enough",
@@ -57,63 +35,9 @@ FIVE_QUESTION_FIELDS = (
     "further_help_needed",
 )
 GUARDIAN_SLOTS = (1, 2)
-AGE_GROUPS: tuple[tuple[AgeGroup, int, int], ...] = (
-    (AgeGroup.AGE_0_3, 0, 3),
-    (AgeGroup.AGE_4_6, 4, 6),
-    (AgeGroup.AGE_7_9, 7, 9),
-    (AgeGroup.AGE_10_12, 10, 12),
-    (AgeGroup.AGE_13_15, 13, 15),
-    (AgeGroup.AGE_16_18, 16, 18),
-)
-CONSENT_CATEGORIES = [c for c in Category if c in CONSENTABLE_CATEGORIES]
 
 
-# -- reading a form --------------------------------------------------------------------
-
-
-def one(form: dict[str, Any], name: str) -> str:
-    """A single value of the form, stripped (the first if the field came more than once)."""
-    value = form.get(name)
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return str(value).strip() if value is not None else ""
-
-
-def many(form: dict[str, Any], name: str) -> list[str]:
-    """Every value of a repeated field (ticked boxes), in order, each once."""
-    value = form.get(name)
-    if value is None:
-        return []
-    values = value if isinstance(value, list) else [value]
-    return list(dict.fromkeys(str(v) for v in values if str(v).strip()))
-
-
-def yes_no(form: dict[str, Any], name: str) -> bool | None:
-    value = one(form, name)
-    return True if value == "yes" else False if value == "no" else None
-
-
-@dataclass
-class Problems:
-    """Field-level problems of one form, in the visitor's language, by form field."""
-
-    who: Visitor
-    by_field: dict[str, str]
-
-    def add(self, field: str, message: str) -> None:
-        self.by_field.setdefault(field, self.who.t(message))
-
-    def __bool__(self) -> bool:
-        return bool(self.by_field)
-
-
-def problems_from(who: Visitor, error: HubError, to_field: Callable[[str], str]) -> Problems:
-    """The core's refusal as problems next to the form's fields."""
-    found = Problems(who, {})
-    errors = getattr(error, "errors", None) or [{"field": error.field or "form", "message": error.detail}]
-    for e in errors:
-        found.add(to_field(str(e.get("field") or "form")), str(e.get("message") or error.detail))
-    return found
+# -- the fields of the core's refusals ---------------------------------------------------
 
 
 GUARDIAN_FIELD = re.compile(r"^guardians[\[.](\d+)\]?\.?(\w+)$")
@@ -135,58 +59,53 @@ def card_field(core_field: str) -> str:
     return core_field if core_field in ("to_unit_id", "own_support_taken", "guardians_informed") else "form"
 
 
-def same_field(names: tuple[str, ...]) -> Callable[[str], str]:
-    def to_field(core_field: str) -> str:
-        head = core_field.split(".", 1)[0].split("[", 1)[0]
-        return head if head in names else "form"
-
-    return to_field
+# -- who the staff pages act for -----------------------------------------------------------
 
 
-def age_group_of(birth: date, today: datetime) -> AgeGroup:
-    age = age_on(birth, today)
-    for group, low, high in AGE_GROUPS:
-        if low <= age <= high:
-            return group
-    return AgeGroup.AGE_16_18
+def staff_at_unit(who: Visitor, path: str) -> Principal:
+    """The signed-in member of staff at a unit (staff pages act for a unit)."""
+    p = who.require(path)
+    if p.kind is not ViewerKind.STAFF or p.unit_id is None:
+        raise NotPermittedError("only staff at a unit may do this")
+    return p
+
+
+def case_owner(who: Visitor, path: str) -> Principal:
+    p = staff_at_unit(who, path)
+    if not p.has(*CASE_ROLES):
+        raise NotPermittedError("only the child's Barnkontakt or support coordinator may do this")
+    return p
+
+
+def tenant_of(web: Web, p: Principal) -> Any:
+    return web.hub.directory.tenants[p.tenant_id]
+
+
+def units_of(web: Web, p: Principal) -> list[Any]:
+    return sorted(tenant_of(web, p).units.values(), key=lambda u: u.name)
+
+
+def unit_name(web: Web, p: Principal, unit_id: str | None) -> str:
+    unit = tenant_of(web, p).units.get(unit_id or "")
+    return unit.name if unit else (unit_id or "")
+
+
+def areas(who: Visitor) -> list[dict[str, Any]]:
+    """The compass areas with their need statements, named in the visitor's language."""
+    return [
+        {
+            "area": d.area.value,
+            "label": who.t(label_key(d.area)),
+            "statements": list(d.need_statements_sv),
+        }
+        for d in COMPASS.values()
+    ]
 
 
 # -- the pages -------------------------------------------------------------------------
 
 
 def routes(web: Web) -> list[Any]:
-
-    def staff_at_unit(who: Visitor, path: str) -> Principal:
-        p = who.require(path)
-        if p.kind is not ViewerKind.STAFF or p.unit_id is None:
-            raise NotPermittedError("only staff at a unit may do this")
-        return p
-
-    def case_owner(who: Visitor, path: str) -> Principal:
-        p = staff_at_unit(who, path)
-        if not p.has(*CASE_ROLES):
-            raise NotPermittedError("only the child's Barnkontakt or support coordinator may do this")
-        return p
-
-    def tenant(p: Principal) -> Any:
-        return web.hub.directory.tenants[p.tenant_id]
-
-    def units(p: Principal) -> list[Any]:
-        return sorted(tenant(p).units.values(), key=lambda u: u.name)
-
-    def unit_name(p: Principal, unit_id: str | None) -> str:
-        unit = tenant(p).units.get(unit_id or "")
-        return unit.name if unit else (unit_id or "")
-
-    def areas(who: Visitor) -> list[dict[str, Any]]:
-        return [
-            {
-                "area": d.area.value,
-                "label": d.label_sv if who.language == "sv" else d.label_en,
-                "statements": list(d.need_statements_sv),
-            }
-            for d in COMPASS.values()
-        ]
 
     # -- the start page and the case list ----------------------------------------------
 
@@ -278,7 +197,7 @@ def routes(web: Web) -> list[Any]:
     ) -> Template:
         return web.render(
             who, "staff/card.html", status_code=status, active="card", child_id=child_id, values=values,
-            errors=problems.by_field if problems else {}, areas=areas(who), units=units(p),
+            errors=problems.by_field if problems else {}, areas=areas(who), units=units_of(web, p),
             own_unit=p.unit_id, questions=list(zip(FIVE_QUESTION_FIELDS, FIVE_QUESTIONS_SV, strict=True)),
             notice=notice,
         )
@@ -290,7 +209,7 @@ def routes(web: Web) -> list[Any]:
     ) -> Template:
         who = web.visitor(request)
         p = staff_at_unit(who, who.path)
-        chosen = _uuid(child_id)
+        chosen = uuid_or_none(child_id)
         notice = "The child is registered. Now fill in the discovery card." if registered else (
             "The child was already registered. Fill in the discovery card." if known else ""
         )
@@ -324,7 +243,7 @@ def routes(web: Web) -> list[Any]:
     def send_card(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         who = web.visitor(request)
         p = staff_at_unit(who, who.path)
-        child_id = _uuid(one(data, "child_id"))
+        child_id = uuid_or_none(one(data, "child_id"))
         if child_id is None:
             raise ChildNotFoundError("-")
         needs = {a.value: many(data, f"need_{a.value}") for a in Area}
@@ -366,9 +285,9 @@ def routes(web: Web) -> list[Any]:
     def card_sent(request: Request[Any, Any, Any], to: FromQuery[str] = "", card_id: FromQuery[str] = "") -> Template:
         who = web.visitor(request)
         p = staff_at_unit(who, who.path)
-        receivers = [s.name for s in tenant(p).staff.values() if s.unit_id == to and Role.BARNKONTAKT in s.roles]
+        receivers = [s.name for s in tenant_of(web, p).staff.values() if s.unit_id == to and Role.BARNKONTAKT in s.roles]
         return web.render(
-            who, "staff/card_sent.html", active="card", unit=unit_name(p, to), receivers=receivers, card_id=card_id,
+            who, "staff/card_sent.html", active="card", unit=unit_name(web, p, to), receivers=receivers, card_id=card_id,
         )
 
     @get("/staff/cards", sync_to_thread=True)
@@ -395,260 +314,13 @@ def routes(web: Web) -> list[Any]:
         for c in mine:
             cards.append(
                 {
-                    **c, "unit": unit_name(p, c["to_unit_id"]), "feedback": feedback.get(c["card_id"]),
+                    **c, "unit": unit_name(web, p, c["to_unit_id"]), "feedback": feedback.get(c["card_id"]),
                     "refused": c["child_id"] in refused,
                 }
             )
         return web.render(who, "staff/my_cards.html", active="my-cards", cards=cards)
 
-    # -- the Barnkontakt's steps -------------------------------------------------------
-
-    def back(child_id: UUID) -> str:
-        return f"/staff/children/{child_id}"
-
-    def barnkontakt_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, str], problems: Problems | None = None, *, status: int = 200) -> Template:
-        everyone = [s for s in tenant(p).staff.values() if Role.BARNKONTAKT in s.roles and s.unit_id]
-        return web.render(
-            who, "staff/barnkontakt.html", status_code=status, active="cases", child_id=child_id, values=values,
-            errors=problems.by_field if problems else {},
-            colleagues=sorted((s for s in everyone if s.unit_id == p.unit_id), key=lambda s: s.name),
-            everyone=sorted(everyone, key=lambda s: (unit_name(p, s.unit_id), s.name)),
-            unit_name=lambda u: unit_name(p, u), me=p.user_id,
-        )
-
-    @get("/staff/children/{child_id:uuid}/barnkontakt", sync_to_thread=True)
-    def barnkontakt_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        return barnkontakt_page(who, p, child_id, {"staff_id": p.user_id})
-
-    @post("/staff/children/{child_id:uuid}/barnkontakt", sync_to_thread=True)
-    def barnkontakt(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        step = one(data, "step")
-        values = {"step": step, "staff_id": one(data, "staff_id"), "delegate_to": one(data, "delegate_to"), "reason": one(data, "reason")}
-        field = "delegate_to" if step == "delegate" else "staff_id"
-        problems = Problems(who, {})
-        if not values[field]:
-            problems.add(field, "Choose a Barnkontakt.")
-        if problems:
-            return barnkontakt_page(who, p, child_id, values, problems, status=422)
-
-        def act() -> str:
-            if step == "delegate":
-                web.hub.delegate_barnkontakt(p, child_id, staff_id=values["delegate_to"], reason=values["reason"])
-            else:
-                web.hub.assign_barnkontakt(p, child_id, staff_id=values["staff_id"])
-            return back(child_id)
-
-        try:
-            return web.act(who, data, act)
-        except FIELD_PROBLEMS as e:
-            return barnkontakt_page(who, p, child_id, values, problems_from(who, e, lambda f: field if f == "staff_id" else "reason" if f == "reason" else "form"), status=422)
-
-    def feedback_page(who: Visitor, child_id: UUID, card_id: str, values: dict[str, str], problems: Problems | None = None, *, status: int = 200) -> Template:
-        return web.render(
-            who, "staff/feedback.html", status_code=status, active="cases", child_id=child_id, card_id=card_id,
-            values=values, errors=problems.by_field if problems else {},
-        )
-
-    @get("/staff/children/{child_id:uuid}/cards/{card_id:str}/feedback", sync_to_thread=True)
-    def feedback_form(request: Request[Any, Any, Any], child_id: FromPath[UUID], card_id: FromPath[str]) -> Template:
-        who = web.visitor(request)
-        case_owner(who, who.path)
-        return feedback_page(who, child_id, card_id, {})
-
-    @post("/staff/children/{child_id:uuid}/cards/{card_id:str}/feedback", sync_to_thread=True)
-    def feedback(request: Request[Any, Any, Any], child_id: FromPath[UUID], card_id: FromPath[str], data: Form) -> Template | Redirect:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        values = {"message": one(data, "message")}
-        if not values["message"]:
-            problems = Problems(who, {})
-            problems.add("message", "Write what happens next.")
-            return feedback_page(who, child_id, card_id, values, problems, status=422)
-
-        def act() -> str:
-            web.hub.send_feedback(p, child_id, card_id=card_id, message=values["message"])
-            return back(child_id)
-
-        try:
-            return web.act(who, data, act)
-        except FIELD_PROBLEMS as e:
-            return feedback_page(who, child_id, card_id, values, problems_from(who, e, lambda _: "message"), status=422)
-
-    def conversation_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200) -> Template:
-        return web.render(
-            who, "staff/conversation.html", status_code=status, active="cases", child_id=child_id, values=values,
-            errors=problems.by_field if problems else {}, areas=areas(who), age_groups=[g.value for g in AgeGroup],
-        )
-
-    def child_age_group(p: Principal, child_id: UUID) -> str | None:
-        """The child's age group from the birth date, if the core shows the identity to this viewer."""
-        try:
-            view = web.hub.read_child(p, child_id, purpose="Barnkontakt: conversation guide by age")
-        except HubError:
-            return None
-        for item in view["items"]:
-            birth = item["fields"].get("birth_date") if item["type"] == "ChildRegistered" else None
-            if birth:
-                return age_group_of(date.fromisoformat(str(birth)), web.hub.now()).value
-        return None
-
-    @get("/staff/children/{child_id:uuid}/conversation", sync_to_thread=True)
-    def conversation_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        group = child_age_group(p, child_id)
-        return conversation_page(who, p, child_id, {"age_group": group or "", "with_whom": "child", "views": {}, "known_group": group})
-
-    @post("/staff/children/{child_id:uuid}/conversation", sync_to_thread=True)
-    def conversation(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        views = {a.value: one(data, f"view_{a.value}") for a in Area}
-        values: dict[str, Any] = {
-            "with_whom": one(data, "with_whom"), "age_group": one(data, "age_group"), "views": views,
-            "digital_survey": one(data, "digital_survey"), "summary": one(data, "summary"),
-        }
-        problems = Problems(who, {})
-        if values["with_whom"] not in {w.value for w in ConversationWith}:
-            problems.add("with_whom", "Choose whom the conversation was with.")
-        if values["age_group"] not in {g.value for g in AgeGroup}:
-            problems.add("age_group", "Choose the age group of the conversation guide.")
-        if not values["summary"] and not any(views.values()):
-            problems.add("summary", "Write what was said: a summary or a view for an area.")
-        if problems:
-            return conversation_page(who, p, child_id, values, problems, status=422)
-
-        def act() -> str:
-            web.hub.hold_conversation(
-                p, child_id, with_whom=values["with_whom"], age_group=values["age_group"],
-                views=[{"area": a, "view": v} for a, v in views.items() if v],
-                digital_survey=values["digital_survey"] == "yes", summary=values["summary"],
-            )
-            return back(child_id)
-
-        try:
-            return web.act(who, data, act)
-        except FIELD_PROBLEMS as e:
-            fields = ("with_whom", "age_group", "summary")
-            return conversation_page(who, p, child_id, values, problems_from(who, e, same_field(fields)), status=422)
-
-    def decision_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200) -> Template:
-        return web.render(
-            who, "staff/decision.html", status_code=status, active="cases", child_id=child_id, values=values,
-            errors=problems.by_field if problems else {}, decisions=[d.value for d in Decision],
-            categories=[c.value for c in CONSENT_CATEGORIES], units=units(p),
-        )
-
-    @get("/staff/children/{child_id:uuid}/decision", sync_to_thread=True)
-    def decision_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        return decision_page(who, p, child_id, {"members": [p.unit_id], "shared": []})
-
-    @post("/staff/children/{child_id:uuid}/decision", sync_to_thread=True)
-    def decision(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        values: dict[str, Any] = {
-            "decision": one(data, "decision"), "family_informed": one(data, "family_informed"),
-            "shared": many(data, "shared_categories"), "members": many(data, "member_unit_ids"),
-            "rationale": one(data, "rationale"),
-        }
-        problems = Problems(who, {})
-        if values["decision"] not in {d.value for d in Decision}:
-            problems.add("decision", "Choose a decision.")
-        elif values["decision"] != Decision.OWN_SUPPORT.value:
-            if values["family_informed"] != "yes":
-                problems.add("family_informed", "Before a team is formed, tell the child and the guardians what will be shared.")
-            if not values["members"]:
-                problems.add("member_unit_ids", "Choose at least one unit for the team.")
-        if problems:
-            return decision_page(who, p, child_id, values, problems, status=422)
-
-        def act() -> str:
-            web.hub.decide_team(
-                p, child_id, decision=values["decision"], family_informed=values["family_informed"] == "yes",
-                shared_categories=values["shared"], member_unit_ids=values["members"], rationale=values["rationale"],
-            )
-            return back(child_id)
-
-        try:
-            return web.act(who, data, act)
-        except FIELD_PROBLEMS as e:
-            fields = ("decision", "family_informed", "shared_categories", "member_unit_ids", "rationale")
-            return decision_page(who, p, child_id, values, problems_from(who, e, same_field(fields)), status=422)
-
-    def consent_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200) -> Template:
-        return web.render(
-            who, "staff/consent_request.html", status_code=status, active="cases", child_id=child_id, values=values,
-            errors=problems.by_field if problems else {}, units=units(p), unit_kinds=[k.value for k in UnitKind],
-            categories=[c.value for c in CONSENT_CATEGORIES],
-        )
-
-    @get("/staff/children/{child_id:uuid}/consent-request", sync_to_thread=True)
-    def consent_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        return consent_page(who, p, child_id, {"units": [], "kinds": [], "categories": []})
-
-    @post("/staff/children/{child_id:uuid}/consent-request", sync_to_thread=True)
-    def consent_request(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
-        who = web.visitor(request)
-        p = case_owner(who, who.path)
-        values: dict[str, Any] = {
-            "units": many(data, "recipient_units"), "kinds": many(data, "recipient_kinds"),
-            "categories": many(data, "categories"), "purpose": one(data, "purpose"), "valid_until": one(data, "valid_until"),
-        }
-        problems = Problems(who, {})
-        if not values["units"] and not values["kinds"]:
-            problems.add("recipients", "Choose at least one recipient: a unit or a kind of unit.")
-        if not values["categories"]:
-            problems.add("categories", "Choose what may be shared.")
-        if not values["purpose"]:
-            problems.add("purpose", "Write why the information is to be shared.")
-        until = None
-        if values["valid_until"]:
-            try:
-                until = datetime.combine(date.fromisoformat(values["valid_until"]), time(23, 59), tzinfo=UTC)
-            except ValueError:
-                problems.add("valid_until", "Write the date as YYYY-MM-DD.")
-        if problems:
-            return consent_page(who, p, child_id, values, problems, status=422)
-        recipients = [{"unit_id": u} for u in values["units"]] + [{"unit_kind": k} for k in values["kinds"]]
-
-        def act() -> str:
-            web.hub.request_consent(
-                p, child_id, recipients=recipients, categories=values["categories"], purpose=values["purpose"],
-                valid_until=until,
-            )
-            return back(child_id)
-
-        def to_field(f: str) -> str:
-            if f.startswith("recipients"):
-                return "recipients"
-            return f if f in ("categories", "purpose", "valid_until") else "form"
-
-        try:
-            return web.act(who, data, act)
-        except FIELD_PROBLEMS as e:
-            return consent_page(who, p, child_id, values, problems_from(who, e, to_field), status=422)
-
-    return [
-        start, register_form, register, card_form, find_child, send_card, card_sent, my_cards,
-        barnkontakt_form, barnkontakt, feedback_form, feedback, conversation_form, conversation,
-        decision_form, decision, consent_form, consent_request,
-    ]
-
-
-def _uuid(value: str | None) -> UUID | None:
-    try:
-        return UUID(str(value)) if value else None
-    except ValueError:
-        return None
+    return [start, register_form, register, card_form, find_child, send_card, card_sent, my_cards]
 
 
 def _staff_name(web: Web, p: Principal, staff_id: str | None) -> str | None:

@@ -1,0 +1,71 @@
+"""The notices the relay publishes beside the facts, as agencies receive them.
+
+A notice is not a fact of the child's record: the relay derives it from one
+(``ConsentWithdrawn``, ``RecordErased``) to tell a unit what it must stop using or
+erase. Like the events, each notice is a frozen pydantic model that refuses unknown
+fields, so what the relay sends and what ``backa schemas export`` publishes are one
+definition. A notice names ids, categories and moments only, never a person or a reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.vocabulary import Category, PartyKind
+
+
+class Notice(BaseModel):
+    """What every notice carries: its kind, and the tenant and child it is about."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    tenant_id: str = Field(min_length=1, max_length=100)
+    child_id: UUID
+
+    type_name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.type_name = f"backa.v1.{cls.__name__}"
+
+    def body(self) -> dict[str, Any]:
+        """The notice as the JSON object a unit opens."""
+        return self.model_dump(mode="json")
+
+
+class ConsentRevoked(Notice):
+    """A consent the unit received information through was withdrawn: the categories it
+    may no longer use for the child, those it cannot see now on any other basis."""
+
+    notice: Literal["consent_revoked"] = "consent_revoked"
+    consent_id: UUID
+    categories: tuple[Category, ...] = Field(min_length=1)
+    withdrawn_at: AwareDatetime
+    withdrawal_event_id: UUID
+    withdrawn_by: PartyKind
+
+
+class RecordErasedNotice(Notice):
+    """The child's record in the hub is erased. What the unit already holds is its own
+    to erase under the law it keeps records by; the reason stays in the hub."""
+
+    notice: Literal["record_erased"] = "record_erased"
+    erased_at: AwareDatetime
+    erasure_event_id: UUID
+
+
+NOTICE_TYPES: dict[str, type[Notice]] = {n.type_name: n for n in (ConsentRevoked, RecordErasedNotice)}
+"""Every notice the relay publishes, by type name."""
+
+
+def parse_notice(type_name: str, body: str | bytes | dict[str, Any]) -> Notice:
+    """A received notice, checked against its model; ``KeyError`` for an unknown type."""
+    model = NOTICE_TYPES[type_name]
+    return model.model_validate(body) if isinstance(body, dict) else model.model_validate_json(body)
+
+
+__all__ = ["NOTICE_TYPES", "ConsentRevoked", "Notice", "RecordErasedNotice", "parse_notice"]
