@@ -25,16 +25,10 @@ from hub.runtime.clock import SettableClock
 from hub.http import create_app
 from hub.tlog.merkle import leaf_hash, root, verify_consistency, verify_inclusion
 from hub.runtime.settings import Settings
-from hub.tlog.service import (
-    CHECKPOINTS_FILE,
-    KEY_FILE,
-    VERIFIER_FILE,
-    CheckpointPolicy,
-    LeafEntry,
-    LogIntegrityError,
-    ReplayedCheckpointError,
-    TransparencyLog,
-)
+from hub.tlog.errors import LogIntegrityError, ReplayedCheckpointError
+from hub.tlog.leaves import LeafEntry
+from hub.tlog.service import CheckpointPolicy, TransparencyLog
+from hub.tlog.store import CHECKPOINTS_FILE, KEY_FILE, VERIFIER_FILE
 from tests.conftest import family, make_settings, register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, directory, staff
 from tests.integration.test_audit_verify_tampering import EventTable
@@ -91,7 +85,7 @@ def b64(text: str) -> bytes:
 
 
 def documented_entry(position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
-    """The leaf entry as hub/transparency.py documents it, written out again from the documentation."""
+    """The leaf entry as hub/tlog/leaves.py documents it, written out again from the documentation."""
     oid = str(UUID(originator_id)).encode()
     return (
         b"\x01"
@@ -405,3 +399,4 @@ def test_the_transparency_endpoints_need_a_token_and_are_published(rt: Runtime, 
         assert client.get(f"{API}/{path}").status_code == 401
     paths = client.get("/api/v1/schema/openapi.json").json()["paths"]
     assert {f"{API}/checkpoint", f"{API}/key", f"{API}/inclusion", f"{API}/consistency"} <= set(paths)
+

@@ -24,7 +24,8 @@ from contracts.vocabulary import ReviewOutcome
 from hub.errors import HubError, InvalidInputError, NotPermittedError
 from hub.tlog.merkle import MerkleLog
 from hub.identity.principals import Principal
-from hub.tlog.service import open_checkpoint, read_log
+from hub.tlog.leaves import read_log
+from hub.tlog.store import open_checkpoint
 from hub.web.app import Form
 from hub.web.session import Visitor
 

@@ -23,7 +23,7 @@ from consent import ViewerKind
 from contracts.vocabulary import COMPASS, Area
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
-from hub.tlog.service import TransparencyError
+from hub.tlog.errors import TransparencyError
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
 
