@@ -17,6 +17,7 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,50 @@ def audit(
                 f"{verdict.clause}: {verdict.detail}"
             )
     return report
+
+
+# --- the latest checkpoint against the stored log, for the auditors' page -------------
+
+
+class Mismatch(str, Enum):
+    SIGNATURE = "signature"
+    """The checkpoint's signature does not hold with the verifier key."""
+    SHORT = "short"
+    """The log holds fewer facts than the checkpoint signed."""
+    CHANGED = "changed"
+    """The first ``size`` stored facts hash to another root."""
+
+
+@dataclass(frozen=True)
+class LatestVerdict:
+    """Whether the stored log still hashes to the latest checkpoint's root; sizes only, never data."""
+
+    mismatch: Mismatch | None = None
+    stored: int | None = None
+    """With :attr:`Mismatch.SHORT`: how many facts the log holds."""
+
+    @property
+    def verifies(self) -> bool:
+        return self.mismatch is None
+
+
+def verify_latest(recorder: Any, latest: SignedCheckpoint, key: VerifierKey) -> LatestVerdict:
+    """Check the signature on ``latest`` and recompute its root from the stored records (not
+    from the tree the hub keeps in memory, which a changed row would not touch)."""
+    try:
+        open_checkpoint(latest.note, key)
+    except NoteError:
+        return LatestVerdict(Mismatch.SIGNATURE)
+    tree = MerkleLog()
+    try:
+        for entry in read_log(recorder):
+            if tree.size == latest.size:
+                break
+            tree.append(entry.leaf_hash())
+    except (ValueError, TypeError, UnicodeError):  # a row rewritten into something the store cannot read
+        return LatestVerdict(Mismatch.CHANGED)
+    if tree.size < latest.size:
+        return LatestVerdict(Mismatch.SHORT, tree.size)
+    if tree.root(latest.size) != latest.root_hash:
+        return LatestVerdict(Mismatch.CHANGED)
+    return LatestVerdict()
