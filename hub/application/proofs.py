@@ -22,7 +22,7 @@ key opens any more (its child erased) takes the area of the recorded erasure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 from uuid import UUID
 
@@ -101,29 +101,32 @@ def _asker(hub: BackaHub, p: Principal) -> ProofAsker:
     return ProofAsker(p.kind, p.tenant_id, children)
 
 
-def _shown_positions(hub: BackaHub, p: Principal, child_id: UUID) -> set[int]:
-    """The positions of the entries the core shows ``p`` in the child's access log (a recorded read)."""
-    try:
-        return {int(e["position"]) for e in hub.family_access_log(p, child_id)}
-    except StoreUnavailableError:
-        raise
-    except HubError:
-        return set()
+def _shown_positions(hub: BackaHub, p: Principal, children: frozenset[UUID]) -> frozenset[int]:
+    """The positions of the entries the core shows ``p`` in their children's access logs.
+
+    Each is a recorded read of a child's access log, so it is done for every child of the
+    family before the position is looked at: what gets recorded must not depend on what
+    lies at the position, or the family's own access log would tell them which positions
+    are reads of their child kept from them.
+    """
+    shown: set[int] = set()
+    for child_id in sorted(children):
+        try:
+            shown.update(int(e["position"]) for e in hub.family_access_log(p, child_id))
+        except StoreUnavailableError:
+            raise
+        except HubError:
+            continue
+    return frozenset(shown)
 
 
 def decide_inclusion(hub: BackaHub, p: Principal, position: int) -> ProofDecision:
     """Gather what the policy needs about ``position`` and ask it."""
     asker = _asker(hub, p)
+    shown = _shown_positions(hub, p, asker.children) if p.kind in FAMILY else frozenset()
     leaf = leaf_facts(hub, position)
-    if (
-        leaf is not None
-        and p.kind in FAMILY
-        and leaf.access_read
-        and leaf.tenant_id == p.tenant_id
-        and leaf.child_id in asker.children
-    ):
-        assert leaf.child_id is not None
-        leaf = LeafFacts(leaf.tenant_id, leaf.child_id, True, position in _shown_positions(hub, p, leaf.child_id))
+    if leaf is not None and position in shown:
+        leaf = replace(leaf, shown_to_family=True)
     return may_prove(asker, leaf)
 
 

@@ -483,3 +483,27 @@ def test_an_erased_childs_facts_stay_provable_to_their_own_area_only(rt: Runtime
         assert proven.status_code == 200 and proven.json()["entry"]["topic"] == topic
         refused = client.get(f"{API}/inclusion", params={"position": position}, headers=theirs)
         assert (refused.status_code, refused.text) == (absent.status_code, absent.text)
+
+
+def test_asking_for_a_proof_leaves_the_same_trace_whatever_lies_at_the_position(rt: Runtime, client: TestClient[Any]) -> None:
+    """A family's proof request records the same reads of their own child's access log
+    whether the position is a read of their child kept from them, another fact or nothing,
+    so their access log does not tell them which positions concern their child."""
+    child = register_child(rt)
+    from hub.errors import NoBasisError
+
+    with pytest.raises(NoBasisError):
+        rt.hub.read_child(staff("bup.ystad"), child, purpose="utan grund")  # type: ignore[arg-type]
+    denied = rt.hub.log_length()  # a bare denied attempt: never shown to the family
+    guardian = as_guardian(rt, GUARDIAN_1_PNR)
+    assert denied not in {e["position"] for e in client.get(f"/api/v1/children/{child}/access-log", headers=guardian).json()}
+
+    traces, answers = [], []
+    for position in (denied, 1, 10_000):
+        before = rt.hub.log_length()
+        answers.append(client.get(f"{API}/inclusion", params={"position": position}, headers=guardian))
+        traces.append(rt.hub.log_length() - before)
+
+    assert len(set(traces)) == 1, traces
+    assert {(a.status_code, a.text) for a in answers} == {(answers[-1].status_code, answers[-1].text)}
+    assert answers[-1].status_code == 404
