@@ -318,7 +318,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import InterfaceError, OperationalError
 
     from hub.tlog.checkpoint import NoteError
-    from hub.tlog.service import TransparencyError, audit, open_log_recorder, read_verifier_arg, read_verifier_key
+    from hub.tlog.errors import TransparencyError
+    from hub.tlog.service import open_log_recorder
+    from hub.tlog.store import read_verifier_arg, read_verifier_key
+    from hub.tlog.verify import audit
 
     settings = _settings(args)
     try:
@@ -392,7 +395,8 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import InterfaceError, OperationalError
 
     from hub.identity.directory import Directory
-    from hub.tlog.service import TransparencyError, build_transparency, open_log_recorder
+    from hub.tlog.errors import TransparencyError
+    from hub.tlog.service import build_transparency, open_log_recorder
 
     settings = _settings(args)
     try:

@@ -45,7 +45,7 @@ from hub.errors import (
 )
 from hub.http.schemas import Problem
 from hub.identity.sessions import SESSION_COOKIE, SessionEndedError
-from hub.tlog.service import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
+from hub.tlog.errors import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:backa:problem:"

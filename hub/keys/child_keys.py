@@ -6,7 +6,7 @@ facts with AES-256-GCM. The data keys are stored only wrapped by the key-encrypt
 
 - the log, a copy of it or a backup reveals no fact without the KEK *and* the key store;
 - rotating the KEK rewraps the small key table and never touches the log, whose stored
-  bytes the Merkle tree of :mod:`hub.tlog.service` is built over;
+  bytes the Merkle tree of :mod:`hub.tlog.leaves` is built over;
 - destroying one child's data key makes that child's stored facts unreadable while every
   other child's, and every Merkle proof, stays as it was (erasure by key destruction).
 

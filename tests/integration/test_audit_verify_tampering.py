@@ -24,7 +24,7 @@ from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from hub.tlog.checkpoint import Checkpoint, NoteSigner, parse_signer_key, sign_checkpoint
-from hub.tlog.service import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
+from hub.tlog.store import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
 from tests.conftest import POSTGRES_URL, family, postgres_url, register_child
 from tests.factories import GUARDIAN_1_PNR, START, directory
 

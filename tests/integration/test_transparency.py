@@ -19,24 +19,19 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
+from contracts.events import ErasedFact
 from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from hub.tlog.checkpoint import Checkpoint, NoteError, Rejection, parse_verifier_key, sign_checkpoint, verify_checkpoint
+from hub.tlog.errors import LogIntegrityError, ReplayedCheckpointError
+from hub.tlog.leaves import LeafEntry
 from hub.tlog.merkle import leaf_hash, root, verify_consistency, verify_inclusion
-from hub.tlog.service import (
-    CHECKPOINTS_FILE,
-    KEY_FILE,
-    VERIFIER_FILE,
-    CheckpointPolicy,
-    LeafEntry,
-    LogIntegrityError,
-    ReplayedCheckpointError,
-    TransparencyLog,
-)
+from hub.tlog.service import CheckpointPolicy, TransparencyLog
+from hub.tlog.store import CHECKPOINTS_FILE, KEY_FILE, VERIFIER_FILE
 from tests.conftest import family, make_settings, register_child
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, directory, staff
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, OTHER_TENANT, STAFF, TENANT, directory, staff
 from tests.integration.test_audit_verify_tampering import EventTable
 
 API = "/api/v1/transparency"
@@ -91,7 +86,7 @@ def b64(text: str) -> bytes:
 
 
 def documented_entry(position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
-    """The leaf entry as hub/transparency.py documents it, written out again from the documentation."""
+    """The leaf entry as hub/tlog/leaves.py documents it, written out again from the documentation."""
     oid = str(UUID(originator_id)).encode()
     return (
         b"\x01"
@@ -346,6 +341,8 @@ def test_a_forged_inclusion_proof_does_not_verify_against_the_signed_checkpoint(
 
 
 def test_a_family_gets_no_proof_for_anything_but_its_own_childs_access_log(rt: Runtime, client: TestClient[Any]) -> None:
+    """Another child's entry, a fact that is no read, and a position the log does not hold all
+    get the one answer for a missing position; staff are refused whatever they ask."""
     mine = register_child(rt)
     theirs = rt.hub.register_child(
         staff("larare.ostra"), personnummer=OTHER_CHILD_PNR, given_name="Olle", family_name="Berg",
@@ -361,8 +358,8 @@ def test_a_family_gets_no_proof_for_anything_but_its_own_childs_access_log(rt: R
     refusals = [client.get(f"{API}/inclusion", params={"position": p}, headers=guardian) for p in (their_entry, registration, 10_000)]
     own = client.get(f"{API}/inclusion", params={"position": my_entry}, headers=guardian)
 
-    assert [r.status_code for r in refusals] == [403, 403, 403]
-    assert len({r.text for r in refusals}) == 1  # the same answer whatever lies at the position
+    assert [r.status_code for r in refusals] == [404, 404, 404]
+    assert len({r.text for r in refusals}) == 1  # the same answer whatever lies at the position, even nothing
     assert own.status_code == 200
     auditor = as_staff(rt, "granskare.ystad")
     assert client.get(f"{API}/inclusion", params={"position": their_entry}, headers=auditor).status_code == 200
@@ -405,3 +402,108 @@ def test_the_transparency_endpoints_need_a_token_and_are_published(rt: Runtime, 
         assert client.get(f"{API}/{path}").status_code == 401
     paths = client.get("/api/v1/schema/openapi.json").json()["paths"]
     assert {f"{API}/checkpoint", f"{API}/key", f"{API}/inclusion", f"{API}/consistency"} <= set(paths)
+
+
+
+# -- proofs stay in their cooperation area --------------------------------------------------
+
+
+def register_in_other_area(rt: Runtime) -> UUID:
+    """A child of Lidingö: another cooperation area on the same hub, the same log."""
+    return rt.hub.register_child(  # type: ignore[no-any-return]
+        staff("rektor.lidingo", OTHER_TENANT), personnummer=OTHER_CHILD_PNR, given_name="Olle", family_name="Berg",
+        guardians=[{"name": "Bo Berg", "personnummer": GUARDIAN_2_PNR, "has_custody": True}],
+    )
+
+
+def test_an_auditor_gets_no_proof_of_another_cooperation_areas_facts_and_cannot_tell_them_from_none(
+    rt: Runtime, client: TestClient[Any]
+) -> None:
+    """Issue 10, case 3: one log serves every area, so a proof must not cross them."""
+    mine = register_child(rt)
+    theirs = register_in_other_area(rt)
+    their_registration = rt.hub.log_length()
+    rt.hub.read_child(staff("rektor.lidingo", OTHER_TENANT), theirs, purpose="check in")
+    their_read = rt.hub.log_length()
+    rt.hub.family_access_log(family(rt, GUARDIAN_1_PNR), mine)  # type: ignore[arg-type]
+    my_read = rt.hub.log_length()
+    auditor = as_staff(rt, "granskare.ystad")
+    before = rt.hub.log_length()
+
+    answers = {p: client.get(f"{API}/inclusion", params={"position": p}, headers=auditor) for p in (their_registration, their_read)}
+    absent = client.get(f"{API}/inclusion", params={"position": 10_000}, headers=auditor)
+    own = client.get(f"{API}/inclusion", params={"position": my_read}, headers=auditor)
+
+    assert own.status_code == 200 and own.json()["entry"]["topic"] == "backa.v1.InformationAccessed"
+    assert absent.status_code == 404
+    for position, answer in answers.items():
+        assert (answer.status_code, answer.text) == (absent.status_code, absent.text), position
+        assert str(theirs) not in answer.text
+    pinned = client.get(f"{API}/inclusion", params={"position": their_read, "tree_size": log_of(rt).checkpoint_now().size}, headers=auditor)
+    assert (pinned.status_code, pinned.text) == (absent.status_code, absent.text)
+    their_auditor = bearer(rt.demo_issuer.staff_token(OTHER_TENANT, "granskare.lidingo", None, ["auditor"]))  # type: ignore[union-attr]
+    assert client.get(f"{API}/inclusion", params={"position": their_read}, headers=their_auditor).json()["entry"]["originator_id"]
+    mine_to_them = client.get(f"{API}/inclusion", params={"position": my_read}, headers=their_auditor)
+    assert (mine_to_them.status_code, mine_to_them.text) == (absent.status_code, absent.text)
+    assert rt.hub.log_length() == before  # a refusal appends nothing
+
+
+def test_a_family_signed_in_to_another_area_gets_no_proof_of_this_areas_entries(rt: Runtime, client: TestClient[Any]) -> None:
+    """Bo Lind is a guardian in both areas; signed in to Lidingö he proves Lidingö's entries only."""
+    alva = register_child(rt)
+    olle = register_in_other_area(rt)
+    in_ystad, in_lidingo = as_guardian(rt, GUARDIAN_2_PNR), bearer(rt.demo_issuer.family_token(OTHER_TENANT, "guardian", GUARDIAN_2_PNR))  # type: ignore[union-attr]
+    assert client.get(f"/api/v1/children/{alva}", headers=in_ystad).status_code == 200
+    assert client.get(f"/api/v1/children/{olle}", headers=in_lidingo).status_code == 200
+    alva_entry = client.get(f"/api/v1/children/{alva}/access-log", headers=in_ystad).json()[0]["position"]
+    olle_entry = client.get(f"/api/v1/children/{olle}/access-log", headers=in_lidingo).json()[0]["position"]
+
+    crossed = client.get(f"{API}/inclusion", params={"position": alva_entry}, headers=in_lidingo)
+    absent = client.get(f"{API}/inclusion", params={"position": 10_000}, headers=in_lidingo)
+
+    assert (crossed.status_code, crossed.text) == (absent.status_code, absent.text) == (404, absent.text)
+    assert client.get(f"{API}/inclusion", params={"position": olle_entry}, headers=in_lidingo).status_code == 200
+    assert client.get(f"{API}/inclusion", params={"position": alva_entry}, headers=in_ystad).status_code == 200
+    assert client.get(f"{API}/inclusion", params={"position": olle_entry}, headers=in_ystad).status_code == 404
+
+
+def test_an_erased_childs_facts_stay_provable_to_their_own_area_only(rt: Runtime, client: TestClient[Any]) -> None:
+    """No key opens an erased child's facts any more; their area is the recorded erasure's."""
+    child = register_child(rt)
+    some_reads(rt, child, 1)
+    read = rt.hub.log_length()
+    rt.hub.erase_child(staff("admin.ystad"), child, reason="Registrerad av misstag")  # type: ignore[arg-type]
+    assert isinstance(rt.hub.mapper.to_domain_event(rt.hub.recorder.select_notifications(1, 1)[0]).fact, ErasedFact)
+    ours = as_staff(rt, "granskare.ystad")
+    theirs = bearer(rt.demo_issuer.staff_token(OTHER_TENANT, "granskare.lidingo", None, ["auditor"]))  # type: ignore[union-attr]
+    absent = client.get(f"{API}/inclusion", params={"position": 10_000}, headers=theirs)
+
+    for position, topic in ((1, "backa.v1.ChildRegistered"), (read, "backa.v1.InformationAccessed")):
+        proven = client.get(f"{API}/inclusion", params={"position": position}, headers=ours)
+        assert proven.status_code == 200 and proven.json()["entry"]["topic"] == topic
+        refused = client.get(f"{API}/inclusion", params={"position": position}, headers=theirs)
+        assert (refused.status_code, refused.text) == (absent.status_code, absent.text)
+
+
+def test_asking_for_a_proof_leaves_the_same_trace_whatever_lies_at_the_position(rt: Runtime, client: TestClient[Any]) -> None:
+    """A family's proof request records the same reads of their own child's access log
+    whether the position is a read of their child kept from them, another fact or nothing,
+    so their access log does not tell them which positions concern their child."""
+    child = register_child(rt)
+    from hub.errors import NoBasisError
+
+    with pytest.raises(NoBasisError):
+        rt.hub.read_child(staff("bup.ystad"), child, purpose="utan grund")  # type: ignore[arg-type]
+    denied = rt.hub.log_length()  # a bare denied attempt: never shown to the family
+    guardian = as_guardian(rt, GUARDIAN_1_PNR)
+    assert denied not in {e["position"] for e in client.get(f"/api/v1/children/{child}/access-log", headers=guardian).json()}
+
+    traces, answers = [], []
+    for position in (denied, 1, 10_000):
+        before = rt.hub.log_length()
+        answers.append(client.get(f"{API}/inclusion", params={"position": position}, headers=guardian))
+        traces.append(rt.hub.log_length() - before)
+
+    assert len(set(traces)) == 1, traces
+    assert {(a.status_code, a.text) for a in answers} == {(answers[-1].status_code, answers[-1].text)}
+    assert answers[-1].status_code == 404

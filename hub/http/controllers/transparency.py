@@ -2,33 +2,28 @@
 
 Checkpoints and consistency proofs hold sizes and hashes only, so every signed-in caller
 may have them. An inclusion proof shows the clear columns of one stored record (its
-position, id, version and type, never its content): auditors may ask for any position,
-a guardian or the child only for the entries of their own child's access log, and every
-other position answers the same refusal, so it tells them nothing about other children.
-Hashes are standard base64, as in the checkpoint's root line.
+position, id, version and type, never its content); who may have one is decided in
+:mod:`hub.application.proofs` (auditors within their cooperation area, a family for the
+entries shown in their own child's access log), and every other position is answered as
+one the log does not hold. This module only shapes the answers. Hashes are standard
+base64, as in the checkpoint's root line.
 """
 
 from __future__ import annotations
 
 import base64
 from typing import Annotated
-from uuid import UUID
 
 from litestar import Controller, MediaType, Response
 from litestar.params import QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
-from consent import ViewerKind
-from hub.application import BackaHub
-from hub.errors import HubError, NotPermittedError, StoreUnavailableError
-from hub.http.controllers._base import Caller, Hub, is_family, query
+from hub.application import proofs
+from hub.http.controllers._base import Caller, Hub, query
 from hub.http.problems import problem_responses
-from hub.identity.principals import Principal
-from hub.tlog.service import TransparencyLog
 
 MAX_POSITION = 2**63 - 1
 """Positions and sizes are 64-bit signed in the stores (and in the query parser)."""
-FAMILY_REFUSAL = "a guardian or a child may ask for proofs of the entries in their own child's access log only"
 TEXT = MediaType.TEXT
 
 
@@ -71,33 +66,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _log(hub: BackaHub) -> TransparencyLog:
-    log = getattr(hub, "transparency", None)
-    if log is None:
-        raise StoreUnavailableError("this hub keeps no transparency log")
-    return log  # type: ignore[no-any-return]
-
-
 def _note(text: str) -> Response[str]:
     return Response(content=text, media_type=TEXT)
-
-
-def _family_may_prove(hub: BackaHub, caller: Principal, position: int) -> None:
-    """Only an entry the family is shown in their own child's access log; the same refusal otherwise."""
-    mine = {child["child_id"] for child in hub.family_children(caller)}  # brings the views up to the log first
-    with hub.views.access.read() as c:
-        c.execute("SELECT child_id FROM access_log WHERE position = ? AND tenant_id = ?", (position, caller.tenant_id))
-        row = c.fetchone()
-    if row is None or row["child_id"] not in mine:
-        raise NotPermittedError(FAMILY_REFUSAL, field="position")
-    try:
-        shown = hub.family_access_log(caller, UUID(row["child_id"]))
-    except StoreUnavailableError:
-        raise
-    except HubError:
-        raise NotPermittedError(FAMILY_REFUSAL, field="position") from None
-    if position not in {e["position"] for e in shown}:
-        raise NotPermittedError(FAMILY_REFUSAL, field="position")
 
 
 Size = Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION, description="The tree size of a signed checkpoint")]
@@ -115,12 +85,12 @@ class TransparencyController(Controller):
     )
     def checkpoint(self, hub: Hub, caller: Caller, size: Size = None) -> Response[str]:
         """A C2SP signed note: origin, tree size, base64 root hash, then the hub's Ed25519 signature."""
-        return _note(_log(hub).checkpoint(size).note)
+        return _note(proofs.checkpoint(hub, size).note)
 
     @query("/key", media_type=TEXT, summary="The verifier key the hub signs checkpoints with", responses=problem_responses())
     def key(self, hub: Hub, caller: Caller) -> Response[str]:
         """``<name>+<key id>+<base64 key>`` (C2SP signed-note); compare it with the one published out of band."""
-        return _note(_log(hub).verifier().encode() + "\n")
+        return _note(proofs.verifier_key(hub).encode() + "\n")
 
     @query(
         "/inclusion",
@@ -137,11 +107,10 @@ class TransparencyController(Controller):
             QueryParameter(ge=1, le=MAX_POSITION, description="A signed checkpoint's size (default: the latest that holds the position)"),
         ] = None,
     ) -> InclusionProofOut:
-        if is_family(caller):
-            _family_may_prove(hub, caller, position)
-        elif caller.kind is not ViewerKind.AUDITOR:
-            raise NotPermittedError("inclusion proofs are for auditors and for the child's family", field="position")
-        proof = _log(hub).inclusion(position, tree_size)
+        """For an auditor, any fact of their own cooperation area; for a guardian or the child, an
+        entry shown in their own child's access log. Any other position is answered 404 exactly
+        as one the log does not hold; staff are answered 403 whatever the position."""
+        proof = proofs.prove_inclusion(hub, caller, position, tree_size)
         return InclusionProofOut(
             position=proof.position,
             leaf_index=proof.leaf_index,
@@ -166,7 +135,7 @@ class TransparencyController(Controller):
             int | None, QueryParameter(ge=0, le=MAX_POSITION, description="A signed checkpoint's size (default: the latest)")
         ] = None,
     ) -> ConsistencyProofOut:
-        proof = _log(hub).consistency(first, second)
+        proof = proofs.prove_consistency(hub, first, second)
         return ConsistencyProofOut(
             first=proof.first, second=proof.second, proof=[_b64(h) for h in proof.proof], checkpoint=proof.checkpoint.note
         )

@@ -20,10 +20,9 @@ from litestar.response import Redirect, Template
 
 from consent import ViewerKind
 from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
-from hub.errors import HubError, InvalidInputError, NotPermittedError
-from hub.tlog.merkle import MerkleLog
+from hub.errors import InvalidInputError, NotPermittedError
+from hub.application.proofs import log_status
 from hub.identity.principals import Principal
-from hub.tlog.service import open_checkpoint, read_log
 from hub.web.app import Form
 from hub.web.session import Visitor
 
@@ -211,45 +210,25 @@ def routes(web: Any) -> list[Any]:
     @get("/audit/checkpoint", sync_to_thread=True, include_in_schema=False)
     def checkpoint(request: Request[Any, Any, Any]) -> Template:
         """The latest signed checkpoint, and whether the log as stored now still hashes to
-        its root: the tree is recomputed from the stored records, not taken from memory."""
-        who, _ = auditor(request)
-        log = web.runtime.transparency or getattr(web.hub, "transparency", None)
-        context: dict[str, Any] = {"kept": log is not None, "latest": None}
-        if log is not None:
-            key = log.verifier()
-            context["verifier_key"] = key.encode()
-            context["origin"] = log.origin
-            try:
-                latest = log.latest()
-            except HubError as e:
-                context["problem"] = e.detail
-                latest = None
-            if latest is not None:
-                context["latest"] = {
-                    "size": latest.size,
-                    "root": base64.b64encode(latest.root_hash).decode("ascii"),
-                    "signed_at": local_time(latest.signed_at.isoformat()) if latest.signed_at else None,
-                    "note": latest.note,
-                }
-                context.update(_verify(log, latest, key))
+        its root: the tree is recomputed from the stored records, not taken from memory.
+        Sizes and hashes of the whole log, shared by every cooperation area of the hub."""
+        who, principal = auditor(request)
+        status = log_status(web.hub, principal)
+        context: dict[str, Any] = {
+            "kept": status.kept, "latest": None, "origin": status.origin, "verifier_key": status.verifier_key,
+        }
+        if status.problem:
+            context["problem"] = status.problem
+        latest, verdict = status.latest, status.verdict
+        if latest is not None and verdict is not None:
+            context["latest"] = {
+                "size": latest.size,
+                "root": base64.b64encode(latest.root_hash).decode("ascii"),
+                "signed_at": local_time(latest.signed_at.isoformat()) if latest.signed_at else None,
+                "note": latest.note,
+            }
+            context.update(verifies=verdict.verifies, reason=verdict.mismatch.value if verdict.mismatch else None,
+                           stored=verdict.stored)
         return web.render(who, "audit/checkpoint.html", active="checkpoint", **context)
 
     return [search, review, record, reviews, checkpoint]
-
-
-def _verify(log: Any, latest: Any, key: Any) -> dict[str, Any]:
-    """Whether the signature holds and the first ``size`` stored facts hash to the signed root."""
-    try:
-        open_checkpoint(latest.note, key)
-    except Exception:  # noqa: BLE001 - any failure to verify is the answer
-        return {"verifies": False, "reason": "signature"}
-    tree = MerkleLog()
-    for entry in read_log(log.recorder):
-        if tree.size == latest.size:
-            break
-        tree.append(entry.leaf_hash())
-    if tree.size < latest.size:
-        return {"verifies": False, "reason": "short", "stored": tree.size}
-    if tree.root(latest.size) != latest.root_hash:
-        return {"verifies": False, "reason": "changed"}
-    return {"verifies": True}

@@ -21,8 +21,9 @@ from litestar.response import Redirect, Template
 from consent import ViewerKind
 from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
+from hub.application.proofs import family_access_log_with_proofs
 from hub.identity.principals import Principal
-from hub.tlog.service import TransparencyError
+from hub.tlog.service import InclusionProof
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
 
@@ -253,14 +254,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _proof(web: Web, position: int) -> dict[str, Any]:
-    """The inclusion proof of one entry the core showed this family (by its log position)."""
-    log = getattr(web.runtime, "transparency", None) or getattr(web.hub, "transparency", None)
-    if log is None:
-        return {"available": False}
-    try:
-        proof = log.inclusion(position)
-    except TransparencyError:
+def _proof(proof: InclusionProof | None) -> dict[str, Any]:
+    """An entry's inclusion proof as the page shows it (the core decided the family may have it)."""
+    if proof is None:
         return {"available": False}
     return {
         "available": True,
@@ -373,9 +369,9 @@ def routes(web: Web) -> list[Any]:
     @get("/family/children/{child_id:uuid}/access-log", sync_to_thread=True)
     def access_log(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who, p = family_visitor(request)
-        entries = web.hub.family_access_log(p, child_id)
         rows = []
-        for e in reversed(entries):
+        for shown in reversed(family_access_log_with_proofs(web.hub, p, child_id)):
+            e = shown.entry
             rows.append(
                 {
                     "id": e["event_id"],
@@ -386,7 +382,7 @@ def routes(web: Web) -> list[Any]:
                     "purpose": e["purpose"],
                     "categories": e["categories"],
                     "bases": e["bases"],
-                    "proof": _proof(web, int(e["position"])),
+                    "proof": _proof(shown.proof),
                 }
             )
         return page(

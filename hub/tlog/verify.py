@@ -1,0 +1,269 @@
+"""Auditing the stored log against what was signed (``backa audit verify``, the auditors' page).
+
+**Naming the first difference.** ``backa audit verify`` recomputes the tree from the
+database and compares it with the latest signed checkpoint. When they differ, the leaf
+record names the first differing position: it is trusted only up to the largest signed
+checkpoint whose root it reproduces (so altering it gains nothing), and
+:meth:`hub.tlog.merkle.MerkleLog.first_difference` finds the first differing leaf in O(log n)
+comparisons of subtree hashes. Storing the leaf hashes costs 40 bytes per fact; searching
+with the checkpoints' roots alone could only narrow a difference down to the stretch
+between two checkpoints, never to one position.
+
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hub.tlog.checkpoint import NoteError, VerifierKey
+from hub.tlog.leaves import read_log
+from hub.tlog.merkle import MerkleLog, verify_consistency
+from hub.tlog.store import (
+    CHECKPOINTS_FILE,
+    LEAVES_FILE,
+    SignedCheckpoint,
+    open_checkpoint,
+    read_leaf_record,
+)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@dataclass
+class AuditReport:
+    """What ``backa audit verify`` found: what holds, what does not, and where it first broke."""
+
+    holds: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    first_bad_position: int | None = None
+    first_bad_leaf: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _stored_checkpoints(folder: Path, key: VerifierKey, report: AuditReport) -> list[SignedCheckpoint]:
+    """Every checkpoint line that verifies, in order; lines that do not, and replays, are problems."""
+    path = folder / CHECKPOINTS_FILE
+    if not path.exists():
+        return []
+    out: list[SignedCheckpoint] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            record = json.loads(raw)
+            signed = open_checkpoint(str(record["note"]), key)
+        except NoteError as e:
+            report.problems.append(f"checkpoint {number} in {CHECKPOINTS_FILE} does not verify: {e}")
+            continue
+        except (ValueError, KeyError, TypeError):
+            report.problems.append(f"checkpoint {number} in {CHECKPOINTS_FILE} is not a checkpoint record")
+            continue
+        if out and signed.size < out[-1].size:
+            report.problems.append(
+                f"checkpoint {number} in {CHECKPOINTS_FILE} (size {signed.size}) is older than the one before it "
+                f"(size {out[-1].size}): a replayed checkpoint"
+            )
+            continue
+        if out and signed.size == out[-1].size and signed.root_hash != out[-1].root_hash:
+            report.problems.append(f"checkpoints of size {signed.size} with different roots: the log was forked")
+            continue
+        out.append(signed)
+    return out
+
+
+def _name_difference(
+    report: AuditReport,
+    db: MerkleLog,
+    db_positions: Sequence[int],
+    checkpoints: Sequence[SignedCheckpoint],
+    leaf_positions: Sequence[int],
+    leaf_hashes: Sequence[bytes],
+    broken: SignedCheckpoint,
+) -> None:
+    """Name the first leaf where the stored log leaves what ``broken`` signed."""
+    reference = MerkleLog(leaf_hashes)
+    trusted = next(
+        (c for c in sorted(checkpoints, key=lambda c: -c.size) if c.size <= reference.size and reference.root(c.size) == c.root_hash),
+        None,
+    )
+    if trusted is None:
+        report.problems.append(
+            f"the leaf record ({LEAVES_FILE}) matches no signed checkpoint, so the first differing position "
+            "cannot be named; compare the database with a backup"
+        )
+        return
+    prefix = MerkleLog(reference.leaf_hashes()[: trusted.size])
+    index = db.first_difference(prefix)
+    if index is None or index >= trusted.size:  # the stored log holds the trusted prefix intact
+        if broken.size > trusted.size and db.size >= trusted.size:
+            report.problems.append(
+                f"the difference lies after leaf {trusted.size - 1}, beyond what the leaf record can show "
+                f"(it is trusted up to the checkpoint of size {trusted.size})"
+            )
+        return
+    signed_position = leaf_positions[index]
+    report.first_bad_leaf = index
+    report.first_bad_position = signed_position
+    if index >= db.size:
+        report.problems.append(
+            f"first difference at log position {signed_position} (leaf {index}): the log ends there; "
+            f"{trusted.size - db.size} signed facts from there on are missing"
+        )
+    elif db_positions[index] != signed_position:
+        report.problems.append(
+            f"first difference at log position {signed_position} (leaf {index}): the database now has log position "
+            f"{db_positions[index]} there; the fact signed there was removed or moved"
+        )
+    else:
+        report.problems.append(
+            f"first difference at log position {signed_position} (leaf {index}): the stored fact there is not "
+            "the one that was signed"
+        )
+
+
+def audit(
+    recorder: Any,
+    folder: Path,
+    key: VerifierKey,
+    kept: Sequence[tuple[str, str]] = (),
+) -> AuditReport:
+    """Recompute the tree from the stored log and check it against every signed checkpoint.
+
+    ``kept`` are (name, note) of checkpoints an auditor kept; each must verify with ``key``
+    and be consistent with the hub's latest checkpoint (RFC 9162 §2.1.4), and none may be
+    newer than it (which would mean the hub's record of checkpoints was rolled back).
+    """
+    report = AuditReport()
+    positions: list[int] = []
+    db = MerkleLog()
+    try:
+        for entry in read_log(recorder):
+            db.append(entry.leaf_hash())
+            positions.append(entry.position)
+    except (ValueError, TypeError, UnicodeError):  # a column rewritten into something the store cannot read
+        after = positions[-1] if positions else 0
+        report.problems.append(
+            f"a stored record after log position {after} cannot be read as a record at all: it was altered"
+        )
+        report.first_bad_leaf = len(positions)
+        return report
+    report.holds.append(f"the log holds {db.size} facts; their tree's root is {_b64(db.root())}")
+
+    stored = _stored_checkpoints(folder, key, report)
+    leaf_positions, leaf_hashes = read_leaf_record(folder)
+    latest = stored[-1] if stored else None
+    if latest is None:
+        report.problems.append(f"no signed checkpoint in {folder / CHECKPOINTS_FILE} to check the log against")
+    else:
+        # The latest first, then every earlier one: each must be a prefix of the stored log.
+        for signed in [latest, *reversed(stored[:-1])]:
+            if signed.size > db.size:
+                report.problems.append(
+                    f"the log was cut short: it holds {db.size} facts, the checkpoint of size {signed.size} signed more"
+                )
+            elif db.root(signed.size) != signed.root_hash:
+                report.problems.append(
+                    f"the log does not match the checkpoint of size {signed.size}: its first {signed.size} facts "
+                    "hash to another root"
+                )
+            else:
+                continue
+            _name_difference(report, db, positions, stored, leaf_positions, leaf_hashes, signed)
+            break
+        else:
+            n = len(stored) - 1
+            earlier = f" and all {n} earlier ones" if n > 1 else " and the one before it" if n == 1 else ""
+            report.holds.append(
+                f"the log matches the latest signed checkpoint (size {latest.size}, key {key.name}+{key.key_id.hex()})"
+                f"{earlier}"
+            )
+
+    for name, note in kept:
+        try:
+            mine = open_checkpoint(note, key)
+        except NoteError as e:
+            report.problems.append(f"kept checkpoint {name} is refused: {e}")
+            continue
+        if latest is None:
+            continue
+        if mine.size > latest.size:
+            report.problems.append(
+                f"kept checkpoint {name} (size {mine.size}) is newer than the hub's latest (size {latest.size}): "
+                "the hub's record of checkpoints was rolled back"
+            )
+            if mine.size <= db.size and db.root(mine.size) != mine.root_hash:
+                report.problems.append(f"kept checkpoint {name} does not match the stored log")
+            continue
+        source = db if latest.size <= db.size and db.root(latest.size) == latest.root_hash else MerkleLog(leaf_hashes)
+        if source.size < latest.size or source.root(latest.size) != latest.root_hash:
+            report.problems.append(f"kept checkpoint {name}: no intact copy of the log to prove consistency from")
+            continue
+        proof = source.consistency_proof(mine.size, latest.size)
+        verdict = verify_consistency(mine.size, latest.size, proof, mine.root_hash, latest.root_hash)
+        if verdict.ok:
+            report.holds.append(
+                f"kept checkpoint {name} (size {mine.size}) is consistent with the latest (size {latest.size}); "
+                f"the proof has {len(proof)} hashes"
+            )
+        else:
+            report.problems.append(
+                f"kept checkpoint {name} (size {mine.size}) is not consistent with the latest (size {latest.size}): "
+                f"{verdict.clause}: {verdict.detail}"
+            )
+    return report
+
+
+# --- the latest checkpoint against the stored log, for the auditors' page -------------
+
+
+class Mismatch(str, Enum):
+    SIGNATURE = "signature"
+    """The checkpoint's signature does not hold with the verifier key."""
+    SHORT = "short"
+    """The log holds fewer facts than the checkpoint signed."""
+    CHANGED = "changed"
+    """The first ``size`` stored facts hash to another root."""
+
+
+@dataclass(frozen=True)
+class LatestVerdict:
+    """Whether the stored log still hashes to the latest checkpoint's root; sizes only, never data."""
+
+    mismatch: Mismatch | None = None
+    stored: int | None = None
+    """With :attr:`Mismatch.SHORT`: how many facts the log holds."""
+
+    @property
+    def verifies(self) -> bool:
+        return self.mismatch is None
+
+
+def verify_latest(recorder: Any, latest: SignedCheckpoint, key: VerifierKey) -> LatestVerdict:
+    """Check the signature on ``latest`` and recompute its root from the stored records (not
+    from the tree the hub keeps in memory, which a changed row would not touch)."""
+    try:
+        open_checkpoint(latest.note, key)
+    except NoteError:
+        return LatestVerdict(Mismatch.SIGNATURE)
+    tree = MerkleLog()
+    try:
+        for entry in read_log(recorder):
+            if tree.size == latest.size:
+                break
+            tree.append(entry.leaf_hash())
+    except (ValueError, TypeError, UnicodeError):  # a row rewritten into something the store cannot read
+        return LatestVerdict(Mismatch.CHANGED)
+    if tree.size < latest.size:
+        return LatestVerdict(Mismatch.SHORT, tree.size)
+    if tree.root(latest.size) != latest.root_hash:
+        return LatestVerdict(Mismatch.CHANGED)
+    return LatestVerdict()
