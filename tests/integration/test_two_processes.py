@@ -56,8 +56,8 @@ def hubs(request: pytest.FixtureRequest, clock: SettableClock, tmp_path: Path) -
         settings = Settings(store="sqlite", data_dir=data, demo_mode=True, aggregate_cache=1000)
     one = bootstrap(settings, clock=clock, directory=directory())
     two = bootstrap(settings, clock=clock, directory=directory())
-    assert one.hub.repository.cache is not None and two.hub.repository.cache is not None
     try:
+        assert one.hub.repository.cache is not None and two.hub.repository.cache is not None
         yield one, two
     finally:
         one.close()
