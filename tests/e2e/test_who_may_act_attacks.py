@@ -248,8 +248,9 @@ def test_after_registering_a_known_number_and_carding_their_own_unit_the_attacke
             assert secret not in response.text
     if record.status_code == 200:
         items = record.json()["items"]
-        assert {i["category"] for i in items} <= {"needs"}
+        assert {i["category"] for i in items} <= {"needs", "team"}
         assert {(i["type"], i["unit_id"]) for i in items} == {("DiscoveryCardSubmitted", PRESCHOOL)}
+        assert len({i["event_id"] for i in items}) == 1, "more than the attacker's own card"
         assert {i["fields"].get("card_id") for i in items} <= {own_card, None}
     if timeline.status_code == 200:
         assert {(s["type"], s["unit_id"]) for s in timeline.json()["steps"]} == {("DiscoveryCardSubmitted", PRESCHOOL)}
