@@ -34,6 +34,7 @@ class RuleCode(str, Enum):
     AFTER_WITHDRAWAL_ATTEMPT = "after_withdrawal_attempt"
     UNUSUAL_HOURS = "unusual_hours"
     BURST = "burst"
+    SENT_TO_UNIT_OUTSIDE_CASE = "sent_to_unit_outside_case"
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,31 @@ class TeamChange:
 
 
 @dataclass(frozen=True)
+class BarnkontaktChange:
+    """From ``at`` on, the child's Barnkontakt is at ``unit_id`` (an assignment or a handover)."""
+
+    at: datetime
+    unit_id: str
+
+
+@dataclass(frozen=True)
 class ReviewFacts:
     """What the rules need from one child's log, each with its time."""
 
     child_id: UUID
     team_changes: tuple[TeamChange, ...] = ()
     withdrawals: tuple[Withdrawal, ...] = ()
+    barnkontakt_changes: tuple[BarnkontaktChange, ...] = ()
+    """Every ``BarnkontaktAssigned`` and ``BarnkontaktDelegated`` of the child, in any order."""
+
+    def barnkontakt_at(self, at: datetime) -> str | None:
+        """The unit of the child's Barnkontakt at ``at``: the last assignment or handover at or before it."""
+        unit: str | None = None
+        for change in sorted(self.barnkontakt_changes, key=lambda c: c.at):
+            if change.at > at:
+                break
+            unit = change.unit_id
+        return unit
 
     def team_at(self, at: datetime) -> frozenset[str]:
         units: frozenset[str] = frozenset()
@@ -195,6 +215,34 @@ def burst(
     return out
 
 
+def sent_to_unit_outside_case(
+    entries: Sequence[AccessEntry], facts: Mapping[UUID, ReviewFacts], unit_kinds: Mapping[str, UnitKind], rules: ReviewRules, at: datetime
+) -> dict[int, str]:
+    """An allowed read on the ``sent_to_unit`` basis by a unit that, at the time of the
+    read, was neither the child's Barnkontakt unit nor in its team (the members of the
+    last team decision and the support coordinator's unit).
+
+    That basis follows from what was sent to the unit in the process, and the sender
+    names the unit: a discoverer who knows a child's identity number can send a card to
+    their own unit and read the child's identity on it (OSL 10 kap. 1 §: secrecy holds
+    between units unless a rule of law or consent lifts it). The model sends cards to the
+    Barnkontakt, who is at the unit the card went to or where the child is enrolled, so
+    such a read by a unit with no part in the case is exactly what PDL 4 kap. 3 § asks
+    the systematic follow-up of access to look at.
+    """
+    out: dict[int, str] = {}
+    for e in entries:
+        if not e.allowed or e.accessor_unit_id is None or LegalBasis.SENT_TO_UNIT not in e.bases:
+            continue
+        child = facts.get(e.child_id)
+        if child is not None and (
+            e.accessor_unit_id == child.barnkontakt_at(e.accessed_at) or e.accessor_unit_id in child.team_at(e.accessed_at)
+        ):
+            continue
+        out[e.position] = "read on sent_to_unit by a unit that is neither the child's Barnkontakt unit nor in its team"
+    return out
+
+
 Rule = Callable[
     [Sequence[AccessEntry], Mapping[UUID, ReviewFacts], Mapping[str, UnitKind], ReviewRules, datetime], dict[int, str]
 ]
@@ -204,6 +252,7 @@ RULES: dict[RuleCode, Rule] = {
     RuleCode.AFTER_WITHDRAWAL_ATTEMPT: after_withdrawal_attempt,
     RuleCode.UNUSUAL_HOURS: unusual_hours,
     RuleCode.BURST: burst,
+    RuleCode.SENT_TO_UNIT_OUTSIDE_CASE: sent_to_unit_outside_case,
 }
 
 

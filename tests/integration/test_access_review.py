@@ -208,7 +208,7 @@ def test_flagged_reads_name_the_withdrawal_the_night_and_the_burst(runtime: Runt
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["rules"] == ["outside_team_or_consent", "after_withdrawal_attempt", "unusual_hours", "burst"]
+    assert body["rules"] == ["outside_team_or_consent", "after_withdrawal_attempt", "unusual_hours", "burst", "sent_to_unit_outside_case"]
     flags = {e["event_id"]: {f["rule"] for f in e["flags"]} for e in body["entries"]}
     assert flags[story.after_withdrawal] == {"after_withdrawal_attempt"}
     assert flags[story.night] == {"unusual_hours"}

@@ -12,6 +12,7 @@ from consent import ChildFacts, PolicyRules
 from contracts.events import AccessReviewed, Actor
 from contracts.vocabulary import Category, LegalBasis, ReviewOutcome, Role, UnitKind
 from hub.application.review_rules import (
+    BarnkontaktChange,
     ReviewFacts,
     ReviewRules,
     RuleCode,
@@ -109,6 +110,70 @@ WITHDRAWAL_CASES = {
 @pytest.mark.parametrize(("entry", "facts", "at", "flagged"), WITHDRAWAL_CASES.values(), ids=WITHDRAWAL_CASES.keys())
 def test_after_withdrawal_attempt(entry: AccessEntry, facts: ReviewFacts, at: datetime, flagged: bool) -> None:
     assert (RuleCode.AFTER_WITHDRAWAL_ATTEMPT in rules_of([entry], facts, at=at)[0]) is flagged
+
+
+# -- sent_to_unit_outside_case ----------------------------------------------------------
+# The self-granted access of issue 10, case 2: a unit sends a card about a child to itself
+# and reads the child's identity on the sent_to_unit basis. Such reads by a unit outside
+# the case (not the Barnkontakt's unit, not in the team) are flagged; the case's own units
+# reading on that basis are not.
+
+BEFORE = MONDAY_NOON - timedelta(days=1)
+AT_SCHOOL = ReviewFacts(CHILD, barnkontakt_changes=(BarnkontaktChange(BEFORE, "skola"),))
+HANDED_TO_BUP = ReviewFacts(
+    CHILD, barnkontakt_changes=(BarnkontaktChange(MONDAY_NOON - timedelta(hours=1), "bup"), BarnkontaktChange(BEFORE, "skola"))
+)
+SCHOOL_AND_TEAM = ReviewFacts(
+    CHILD,
+    team_changes=(TeamChange(BEFORE, frozenset({"elevhalsa"})),),
+    barnkontakt_changes=(BarnkontaktChange(BEFORE, "skola"),),
+)
+SENT = (LegalBasis.SENT_TO_UNIT,)
+
+SENT_TO_UNIT_CASES = {
+    "the Barnkontakt's unit reads what was sent to it": (read(bases=SENT), AT_SCHOOL, False),
+    "a unit outside the case reads on what it sent itself": (read(unit="bup", accessor="bup", bases=SENT), AT_SCHOOL, True),
+    "a unit outside the case reads its own record and what was sent to it": (
+        read(unit="bup", accessor="bup", bases=(LegalBasis.OWN_RECORD, LegalBasis.SENT_TO_UNIT)), AT_SCHOOL, True
+    ),
+    "a unit outside the case reads its own record only": (read(unit="bup", accessor="bup", bases=(LegalBasis.OWN_RECORD,)), AT_SCHOOL, False),
+    "a unit outside the case is refused": (read(unit="bup", accessor="bup", allowed=False), AT_SCHOOL, False),
+    "a team unit reads on sent_to_unit": (read(unit="elevhalsa", accessor="kurator", bases=SENT), SCHOOL_AND_TEAM, False),
+    "the team unit read before it joined the team": (
+        read(BEFORE - timedelta(hours=1), unit="elevhalsa", accessor="kurator", bases=SENT), SCHOOL_AND_TEAM, True
+    ),
+    "the coordinator's unit reads on sent_to_unit": (
+        read(unit="bup", accessor="bup", bases=SENT),
+        ReviewFacts(CHILD, team_changes=(TeamChange(BEFORE, frozenset({"bup"}), replaces=False),), barnkontakt_changes=AT_SCHOOL.barnkontakt_changes),
+        False,
+    ),
+    "the Barnkontakt's unit read before the role was assigned there": (
+        read(BEFORE - timedelta(minutes=1), bases=SENT), AT_SCHOOL, True
+    ),
+    "the old Barnkontakt unit reads after handing the role over": (read(bases=SENT), HANDED_TO_BUP, True),
+    "the new Barnkontakt unit reads after the handover": (read(unit="bup", accessor="bup", bases=SENT), HANDED_TO_BUP, False),
+    "a child with no Barnkontakt and no team": (read(bases=SENT), ReviewFacts(CHILD), True),
+    "a read without a unit": (read(unit=None, role=Role.TENANT_ADMIN, bases=SENT), ReviewFacts(CHILD), False),
+}
+
+
+@pytest.mark.parametrize(("entry", "facts", "flagged"), SENT_TO_UNIT_CASES.values(), ids=SENT_TO_UNIT_CASES.keys())
+def test_sent_to_unit_outside_case(entry: AccessEntry, facts: ReviewFacts, flagged: bool) -> None:
+    assert (RuleCode.SENT_TO_UNIT_OUTSIDE_CASE in rules_of([entry], facts)[0]) is flagged
+
+
+def test_a_read_on_sent_to_unit_of_a_child_the_review_has_no_facts_for_is_flagged() -> None:
+    entry = read(unit="bup", accessor="bup", bases=SENT)
+    flagged = flag([entry], {}, UNITS, ReviewRules(enabled=frozenset({RuleCode.SENT_TO_UNIT_OUTSIDE_CASE})), NOW)
+    assert [(f.entry.position, [x.rule for x in f.flags]) for f in flagged] == [(entry.position, [RuleCode.SENT_TO_UNIT_OUTSIDE_CASE])]
+    assert "neither the child's Barnkontakt unit nor in its team" in flagged[0].flags[0].detail
+
+
+def test_the_barnkontakt_at_a_moment_is_the_last_assignment_or_handover_before_it() -> None:
+    assert HANDED_TO_BUP.barnkontakt_at(BEFORE - timedelta(seconds=1)) is None
+    assert HANDED_TO_BUP.barnkontakt_at(BEFORE) == "skola"
+    assert HANDED_TO_BUP.barnkontakt_at(MONDAY_NOON - timedelta(hours=1, seconds=1)) == "skola"
+    assert HANDED_TO_BUP.barnkontakt_at(MONDAY_NOON) == "bup"
 
 
 # -- unusual_hours ----------------------------------------------------------------------
