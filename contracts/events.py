@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.strict import Boolean, Integer, Number
 from contracts.vocabulary import (
     ActionStatus,
     AgeGroup,
@@ -123,7 +124,7 @@ class Guardian(Value):
     guardian_id: str = Field(min_length=1, max_length=100, description="Pseudonymous id of the guardian in the hub")
     name: str = Field(min_length=1, max_length=200)
     personnummer: str = Field(min_length=10, max_length=13)
-    has_custody: bool
+    has_custody: Boolean
 
 
 class UnmetNeed(Value):
@@ -152,12 +153,12 @@ class IndicatorScore(Value):
 
     area: Area
     indicator: ShortText = Field(min_length=1, max_length=300)
-    score: int | None = Field(default=None, ge=1, le=5)
+    score: Integer | None = Field(default=None, ge=1, le=5)
 
 
 class AreaScore(Value):
     area: Area
-    score: float | None = Field(default=None, ge=1, le=5)
+    score: Number | None = Field(default=None, ge=1, le=5)
 
 
 class Goal(Value):

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from contracts.events import (
     AccessReviewed,
+    BarnkontaktAssigned,
+    BarnkontaktDelegated,
     ConsentRequested,
     ConsentWithdrawn,
     SupportCoordinatorAssigned,
@@ -25,6 +27,7 @@ from contracts.vocabulary import (
     Role,
 )
 from hub.application.review_rules import (
+    BarnkontaktChange,
     ReviewFacts,
     ReviewRules,
     RuleCode,
@@ -136,6 +139,7 @@ class Auditing(HubCore):
         recipients: dict[UUID, ConsentRequested] = {}
         teams: list[TeamChange] = []
         withdrawals: list[Withdrawal] = []
+        holders: list[BarnkontaktChange] = []
         for stored in self.recorder.select_events(child_id):
             fact = self.mapper.to_domain_event(stored).fact
             if fact.tenant_id != tenant_id:
@@ -156,7 +160,9 @@ class Auditing(HubCore):
                 teams.append(TeamChange(fact.occurred_at, frozenset(fact.member_unit_ids)))
             elif isinstance(fact, SupportCoordinatorAssigned):
                 teams.append(TeamChange(fact.occurred_at, frozenset({fact.unit_id}), replaces=False))
-        return ReviewFacts(child_id, tuple(teams), tuple(withdrawals))
+            elif isinstance(fact, BarnkontaktAssigned | BarnkontaktDelegated):
+                holders.append(BarnkontaktChange(fact.occurred_at, fact.unit_id))
+        return ReviewFacts(child_id, tuple(teams), tuple(withdrawals), tuple(holders))
 
     @traced("read")
     def flagged_accesses(

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events import (
     AreaScore,
@@ -25,6 +25,7 @@ from contracts.events import (
     IndicatorScore,
     UnmetNeed,
 )
+from contracts.strict import Boolean, Integer
 from contracts.vocabulary import (
     ActionStatus,
     AgeGroup,
@@ -53,7 +54,7 @@ class Command(BaseModel):
 class GuardianEntry(Command):
     name: str = Field(min_length=1, max_length=200)
     personnummer: str = Field(min_length=10, max_length=13, description="Personnummer or samordningsnummer")
-    has_custody: StrictBool
+    has_custody: Boolean
 
 
 class RegisterChild(Command):
@@ -72,7 +73,7 @@ class SubmitDiscoveryCard(Command):
     unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
     five_questions: FiveQuestions
     own_support_taken: str = Field(default="", max_length=4000)
-    guardians_informed: StrictBool
+    guardians_informed: Boolean
 
 
 class AssignBarnkontakt(Command):
@@ -94,7 +95,7 @@ class HoldConversation(Command):
     with_whom: ConversationWith
     age_group: AgeGroup
     views: list[AreaView] = Field(default_factory=list, max_length=8)
-    digital_survey: StrictBool = False
+    digital_survey: Boolean = False
     summary: str = Field(default="", max_length=8000)
 
 
@@ -109,7 +110,7 @@ class RequestConsent(Command):
 
 class DecideTeam(Command):
     decision: Decision
-    family_informed: StrictBool
+    family_informed: Boolean
     shared_categories: list[Category] = Field(default_factory=list, max_length=len(Category))
     member_unit_ids: list[UnitId] = Field(default_factory=list, max_length=30)
     rationale: str = Field(default="", max_length=4000)
@@ -170,12 +171,12 @@ class FileConcernReport(Command):
     to_unit_id: UnitId = Field(min_length=1, max_length=100)
     unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
     description: str = Field(min_length=1, max_length=8000)
-    acute: StrictBool = False
-    withheld_from_guardians: StrictBool = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
+    acute: Boolean = False
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class RecordHomeVisit(Command):
-    visit: StrictInt = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
+    visit: Integer = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
     notes: str = Field(default="", max_length=4000)
 
 
@@ -183,7 +184,7 @@ class ShareAgencySummary(Command):
     health: str = Field(default="", max_length=8000)
     police: str = Field(default="", max_length=8000)
     social_services: str = Field(default="", max_length=8000)
-    withheld_from_guardians: StrictBool = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class WithholdInformation(Command):

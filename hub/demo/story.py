@@ -14,7 +14,7 @@ from contracts.vocabulary import SWEDISH_TIME, Area, PartyKind, age_group_for
 from hub.demo.directory import TENANT_ID
 from hub.demo.planner import QUIET_HOUR, ChildPlan, ChildState, Planner, Step
 from hub.demo.words import CHILD_VIEWS, GOALS, GUARDIAN_VIEWS, SUMMARIES
-from hub.errors import NoBasisError
+from hub.errors import ChildNotFoundError, NoBasisError
 
 if TYPE_CHECKING:
     from hub.demo.loader import Run
@@ -202,7 +202,7 @@ class Story:
         def run(r: Run, s: ChildState) -> None:
             try:
                 r.hub.read_child(r.staff(by), s.child_id, purpose=purpose)
-            except NoBasisError:
+            except (NoBasisError, ChildNotFoundError):
                 if not denied_ok:
                     raise
 

@@ -27,6 +27,7 @@ from contracts import events
 from hub.application import BackaHub
 from hub.runtime.bootstrap import Runtime
 from hub.errors import StoreUnavailableError
+from hub.application import commands
 from hub.http import schemas
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
@@ -218,7 +219,7 @@ def _publish_closed_objects(app: Litestar) -> None:
     """
     models = {
         name: obj
-        for module in (schemas, events)
+        for module in (schemas, commands, events)
         for name, obj in vars(module).items()
         if isinstance(obj, type) and issubclass(obj, BaseModel)
     }

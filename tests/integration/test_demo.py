@@ -16,7 +16,7 @@ from consent import ConsentStatus, ViewerKind, age_on, consent_status
 from contracts.events import EVENT_TYPES, ChildRegistered, DiscoveryCardSubmitted, ErasedFact, Event, RecordErased, TeamDecided
 from contracts.vocabulary import CardKind, Decision, Role, UnitKind
 from hub import demo
-from hub.errors import NoBasisError
+from hub.errors import ChildNotFoundError
 from hub.identity.principals import Principal
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
@@ -161,7 +161,7 @@ def test_family_users_see_their_children_and_a_parent_without_custody_does_not(l
     for name in outsiders:
         p = loaded.principal(name)
         assert hub.family_children(p) == []
-        with pytest.raises(NoBasisError):
+        with pytest.raises(ChildNotFoundError):  # not told the child exists
             hub.read_child(p, UUID(users[name]["children"][0]["child_id"]), purpose="demo check")
     child_user = next(name for name, u in users.items() if u["kind"] == "child")
     p = loaded.principal(child_user)

@@ -203,7 +203,7 @@ def read_rating(data: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, An
         for ind in group["indicators"]:
             value = _one(data.get(ind["key"]))
             typed[ind["key"]] = value
-            score: Any = None if value in ("", "unknown") else value
+            score: Any = None if value in ("", "unknown") else int(value) if value.isdecimal() else value  # a form sends text
             scores.append({"area": group["area"], "indicator": ind["text"], "score": score})
     return typed, scores
 
