@@ -198,6 +198,10 @@ class Permission:
     """Refuse as if the child did not exist: the actor may not know that it does."""
 
 
+NO_TARGET = Target()
+"""An act aimed at nothing beyond the case."""
+
+
 def _allow(rule: Rule) -> Permission:
     return Permission(True, rule)
 
@@ -294,7 +298,7 @@ def may(
     case: CaseState | None,
     at: datetime,
     rules: PolicyRules,
-    target: Target = Target(),
+    target: Target = NO_TARGET,
 ) -> Permission:
     """Allow or refuse one actor one act on one child's case (or, for acts across cases,
     ``case`` is None) at one moment."""
@@ -350,9 +354,7 @@ def _holds(actor: Viewer, holder: Holder | None, role: Role) -> bool:
     return holder is not None and role in actor.roles and actor.unit_id == holder.unit_id
 
 
-def _on_case(
-    actor: Viewer, action: Action, case: CaseState, at: datetime, rules: PolicyRules, target: Target
-) -> Permission:
+def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules: PolicyRules, target: Target) -> Permission:
     if action is Action.RECORD_REVIEW:
         return _auditor(actor)
     if actor.kind is ViewerKind.AUDITOR:

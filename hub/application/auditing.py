@@ -1,16 +1,17 @@
 """Loggkontroll: the auditors' search of the access log, review samples, flagged reads and findings."""
+
 from __future__ import annotations
 
-import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
+from consent.permissions import Action
 from contracts.events import (
     AccessReviewed,
     BarnkontaktAssigned,
@@ -26,6 +27,7 @@ from contracts.vocabulary import (
     ReviewOutcome,
     Role,
 )
+from hub.application.core import HubCore, _invalid, handles, traced
 from hub.application.review_rules import (
     BarnkontaktChange,
     ReviewFacts,
@@ -42,14 +44,6 @@ from hub.errors import (
 )
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry, ReviewEntry
-
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("backa.hub")
-
-
-from consent.permissions import Action
-from hub.application.core import HubCore, _invalid, handles, traced
 
 
 class Auditing(HubCore):
@@ -73,8 +67,14 @@ class Auditing(HubCore):
         at = self.now()
         self._views_hold(self._committed)
         entries = self.views.access.search(
-            p.tenant_id, child_id=child_id, accessor_id=accessor_id, unit_id=unit_id, since=since, until=until,
-            limit=max(1, min(limit, 1000)), offset=max(0, offset),
+            p.tenant_id,
+            child_id=child_id,
+            accessor_id=accessor_id,
+            unit_id=unit_id,
+            since=since,
+            until=until,
+            limit=max(1, min(limit, 1000)),
+            offset=max(0, offset),
         )
         self._audited(p, entries, "audit_search", at)
         return [_access_json(e) for e in entries]
@@ -83,8 +83,13 @@ class Auditing(HubCore):
         """Each child whose reads an auditor is shown gets a read of its access log recorded."""
         for seen in dict.fromkeys(e.child_id for e in entries):
             self._record_access(
-                p, seen, view=view, purpose="loggkontroll", categories=[Category.ACCESS_LOG],
-                bases=[LegalBasis.AUDIT_DUTY], at=at,
+                p,
+                seen,
+                view=view,
+                purpose="loggkontroll",
+                categories=[Category.ACCESS_LOG],
+                bases=[LegalBasis.AUDIT_DUTY],
+                at=at,
             )
 
     @staticmethod
@@ -141,7 +146,7 @@ class Auditing(HubCore):
         withdrawals: list[Withdrawal] = []
         holders: list[BarnkontaktChange] = []
         for stored in self.recorder.select_events(child_id):
-            fact = self.mapper.to_domain_event(stored).fact
+            fact = cast(Recorded, self.mapper.to_domain_event(stored)).fact
             if fact.tenant_id != tenant_id:
                 break
             if isinstance(fact, ConsentRequested):
@@ -221,9 +226,7 @@ class Auditing(HubCore):
         for i, event_id in enumerate(ids):
             entry = known.get(event_id)
             if entry is None or entry.child_id != child_id:
-                raise InvalidInputError(
-                    "no read with this id in the access log for this child", field=f"access_event_ids[{i}]"
-                )
+                raise InvalidInputError("no read with this id in the access log for this child", field=f"access_event_ids[{i}]")
         at = self.now()
         event_id = uuid4()
         try:
@@ -265,8 +268,13 @@ class Auditing(HubCore):
         )
         for seen in dict.fromkeys(r.child_id for r in found):
             self._record_access(
-                p, seen, view="review_outcomes", purpose="loggkontroll", categories=[Category.ACCESS_LOG],
-                bases=[LegalBasis.AUDIT_DUTY], at=at,
+                p,
+                seen,
+                view="review_outcomes",
+                purpose="loggkontroll",
+                categories=[Category.ACCESS_LOG],
+                bases=[LegalBasis.AUDIT_DUTY],
+                at=at,
             )
         return [_review_json(r) for r in found]
 
@@ -301,4 +309,3 @@ def _review_json(r: ReviewEntry) -> dict[str, Any]:
         "note": r.note,
         "access_event_ids": [str(e) for e in r.access_event_ids],
     }
-

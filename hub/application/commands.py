@@ -50,7 +50,6 @@ class Command(BaseModel):
         return self.model_dump()
 
 
-
 class GuardianEntry(Command):
     name: str = Field(min_length=1, max_length=200)
     personnummer: str = Field(min_length=10, max_length=13, description="Personnummer or samordningsnummer")

@@ -3,6 +3,7 @@ up to date. The handlers by process area build on it (:mod:`hub.application`).
 
 Every rejection happens before anything is appended; library errors are translated here.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -72,7 +73,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("backa.hub")
 
 
-
 @dataclass(frozen=True)
 class Handler:
     """One command handler: its method, the act it asks the permission policy about, and
@@ -120,7 +120,7 @@ def traced(kind: str) -> Callable[[F], F]:
         @functools.wraps(method)
         def inner(self: HubCore, *args: Any, **kwargs: Any) -> Any:
             counter = self.telemetry.commands if kind == "command" else self.telemetry.reads_served
-            with self.telemetry.span(f"backa.{kind} {name}", **{f"backa.{kind}": name}):
+            with self.telemetry.span(f"backa.{kind} {name}", **cast(dict[str, Any], {f"backa.{kind}": name})):
                 try:
                     result = method(self, *args, **kwargs)
                 except HubError as e:
@@ -132,7 +132,10 @@ def traced(kind: str) -> Callable[[F], F]:
         return inner  # type: ignore[return-value]
 
     return wrap
+
+
 SAVE_ATTEMPTS = 3
+NO_TARGET = Target()
 
 FAMILY = (ViewerKind.GUARDIAN, ViewerKind.CHILD)
 CASE_ROLES = (Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR)
@@ -160,7 +163,6 @@ class Views:
     def close(self) -> None:
         for view in self.all():
             view.close()
-
 
 
 class HubCore(Application):
@@ -235,7 +237,7 @@ class HubCore(Application):
             facts.extend(replace(f, traceparent=traceparent) for f in pending)
         started = time.perf_counter()
         try:
-            with self.telemetry.span("backa.append", **{"backa.facts": len(facts)}):
+            with self.telemetry.span("backa.append", **cast(dict[str, Any], {"backa.facts": len(facts)})):
                 position = self.committer.commit(facts)
         except IntegrityError:
             raise
@@ -337,6 +339,30 @@ class HubCore(Application):
             unit_kind = self.directory.unit(p.tenant_id, p.unit_id).kind
         return Viewer(p.kind, p.tenant_id, p.user_id, p.roles, p.unit_id, unit_kind, p.party_id)
 
+    def _erased(self, erasure: Recorded) -> None:
+        """Make an erasure on record take effect in this process: the key destroyed (once),
+        and nothing of the child left in memory for the views or a command to use (the
+        follower calls this for every erasure it reads, whichever process recorded it)."""
+        child_id = erasure.originator_id
+        sealer: Any = self.sealer
+        if callable(getattr(sealer, "destroy", None)):
+            if not sealer.is_destroyed(child_id):
+                sealer.destroy(child_id)
+            sealer.forget_cached(child_id)
+        self.follower.forget(child_id)
+        cache = self.repository.cache
+        if cache is not None:
+            with self._position_lock:
+                try:
+                    known = cache.get(child_id)
+                except KeyError:
+                    known = None
+                if isinstance(known, Child) and known.version < erasure.originator_version:
+                    erased = copy.deepcopy(known)
+                    erased.apply(erasure)  # what it knew is dropped with it
+                    cache.put(child_id, erased)
+        self.follower.wake()
+
     # -- who may act: consent.permissions decides, this asks it once per command -------
 
     permissions: Callable[..., Permission] = staticmethod(may)
@@ -356,7 +382,7 @@ class HubCore(Application):
             registered_by_unit_id=next(iter(child.event_origins.values()), None),
         )
 
-    def _permit(self, p: Principal, action: Action, child: Child | None = None, target: Target = Target()) -> Permission:
+    def _permit(self, p: Principal, action: Action, child: Child | None = None, target: Target = NO_TARGET) -> Permission:
         """Ask the permission policy; a refusal raises before anything is appended."""
         case = self.case_state(child) if child is not None else None
         decision = self.permissions(self.viewer(p), action, case, self.now(), self.rules, target)
@@ -475,7 +501,4 @@ def _invalid(error: ValidationError) -> InvalidInputError:
         for e in error.errors(include_input=False, include_url=False)
     ]
     first = errors[0]["field"] if errors else None
-    return InvalidInputError(
-        "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid input", errors=errors, field=first
-    )
-
+    return InvalidInputError("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid input", errors=errors, field=first)

@@ -1,12 +1,14 @@
 """Erasure of a child's record by key destruction (GDPR art. 17)."""
+
 from __future__ import annotations
 
-import copy
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
+from consent.permissions import Action
+from hub.application.commands import EraseRecord
+from hub.application.core import HubCore, handles, typed
 from hub.domain.child import Child, Recorded
 from hub.errors import (
     ErasureUnavailableError,
@@ -15,14 +17,7 @@ from hub.errors import (
 )
 from hub.identity.principals import Principal
 
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("backa.hub")
-
-
-from consent.permissions import Action
-from hub.application.commands import EraseRecord
-from hub.application.core import HubCore, handles, typed
 
 
 class Erasure(HubCore):
@@ -61,28 +56,3 @@ class Erasure(HubCore):
                 "the erasure is on record, but the key store could not be reached to destroy the key; "
                 "every hub process destroys it when it next reads the erasure"
             ) from None
-
-    def _erased(self, erasure: Recorded) -> None:
-        """Make an erasure on record take effect in this process: the key destroyed (once),
-        and nothing of the child left in memory for the views or a command to use (the
-        follower calls this for every erasure it reads, whichever process recorded it)."""
-        child_id = erasure.originator_id
-        sealer: Any = self.sealer
-        if callable(getattr(sealer, "destroy", None)):
-            if not sealer.is_destroyed(child_id):
-                sealer.destroy(child_id)
-            sealer.forget_cached(child_id)
-        self.follower.forget(child_id)
-        cache = self.repository.cache
-        if cache is not None:
-            with self._position_lock:
-                try:
-                    known = cache.get(child_id)
-                except KeyError:
-                    known = None
-                if isinstance(known, Child) and known.version < erasure.originator_version:
-                    erased = copy.deepcopy(known)
-                    erased.apply(erasure)  # what it knew is dropped with it
-                    cache.put(child_id, erased)
-        self.follower.wake()
-

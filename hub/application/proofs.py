@@ -58,7 +58,7 @@ def transparency_of(hub: BackaHub) -> TransparencyLog:
     log = getattr(hub, "transparency", None)
     if log is None:
         raise StoreUnavailableError("this hub keeps no transparency log")
-    return log  # type: ignore[no-any-return]
+    return log
 
 
 # -- what lies at a position ------------------------------------------------------------
@@ -67,7 +67,7 @@ def transparency_of(hub: BackaHub) -> TransparencyLog:
 def leaf_facts(hub: BackaHub, position: int) -> LeafFacts | None:
     """The area, child and kind of the record at ``position``; None when the log holds none."""
     try:
-        found = hub.recorder.select_notifications(position, 1, stop=position)  # type: ignore[attr-defined]
+        found = hub.recorder.select_notifications(position, 1, stop=position)
     except (OperationalError, InterfaceError):
         hub.on_store_error()
         raise StoreUnavailableError("the event store cannot be reached") from None

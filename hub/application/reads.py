@@ -1,17 +1,19 @@
 """Reads of a child and lists across children: each shows only what the policy allows now, and each read of a child is recorded."""
+
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from consent import Information, ViewerKind, consent_status, decide, required_parties
+from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
     Category,
     LegalBasis,
     Role,
 )
+from hub.application.core import FAMILY, HubCore, traced
+from hub.domain.child import Child
 from hub.errors import (
     ChildNotFoundError,
     HubError,
@@ -25,15 +27,6 @@ from projections.accesslog import AccessEntry
 from projections.caselist import case_row, concerns_unit
 from projections.figures import term_order
 from projections.record import RecordItem, VisibleRecord
-
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("backa.hub")
-
-
-from consent.permissions import Action, Target, knows_child
-from hub.application.core import FAMILY, HubCore, traced
-from hub.domain.child import Child
 
 
 class Reads(HubCore):
@@ -82,8 +75,15 @@ class Reads(HubCore):
             )
             step["categories"].append(item.category.value)
         self._record_access(
-            p, child_id, view="timeline", purpose=purpose, categories=visible.categories, bases=visible.bases,
-            denied=visible.denied_categories, withheld=visible.touches_withheld, at=at,
+            p,
+            child_id,
+            view="timeline",
+            purpose=purpose,
+            categories=visible.categories,
+            bases=visible.bases,
+            denied=visible.denied_categories,
+            withheld=visible.touches_withheld,
+            at=at,
         )
         if not steps:
             raise self._nothing_visible(p, child)
@@ -140,7 +140,11 @@ class Reads(HubCore):
             facts = child.facts()
             viewer = self.viewer(p)
             name = None
-            identity = [i for i in self.views.record.items(row.child_id) if i.category is Category.IDENTITY and i.event_type.endswith("ChildRegistered")]
+            identity = [
+                i
+                for i in self.views.record.items(row.child_id)
+                if i.category is Category.IDENTITY and i.event_type.endswith("ChildRegistered")
+            ]
             bases = set()
             if identity:
                 d = decide(viewer, facts, identity[0].information(), at, self.rules)
@@ -148,9 +152,13 @@ class Reads(HubCore):
                     name = f"{identity[0].fields['given_name']} {identity[0].fields['family_name']}"
                     bases.add(d.basis)
             self._record_access(
-                p, row.child_id, view="case_list", purpose=purpose,
+                p,
+                row.child_id,
+                view="case_list",
+                purpose=purpose,
                 categories=[Category.TEAM] + ([Category.IDENTITY] if name else []),
-                bases=bases or {LegalBasis.SENT_TO_UNIT}, at=at,
+                bases=bases or {LegalBasis.SENT_TO_UNIT},
+                at=at,
             )
             rows.append(
                 {
@@ -175,7 +183,7 @@ class Reads(HubCore):
         self._permit(p, Action.LIST_FAMILY_CHILDREN)
         self._views_hold(self._committed_facts)
         if p.kind is ViewerKind.GUARDIAN:
-            ids = self.views.record.children_of_guardian(p.tenant_id, p.party_id)
+            ids = self.views.record.children_of_guardian(p.tenant_id, p.party_id or "")
         else:
             ids = [UUID(p.party_id)]
         out = []
@@ -218,7 +226,13 @@ class Reads(HubCore):
                         {
                             "kind": k.value,
                             "party_id": pid,
-                            "answer": "withdrawn" if (k, pid) in c.withdrawn else "declined" if (k, pid) in c.declined else "granted" if (k, pid) in c.granted else "awaiting",
+                            "answer": "withdrawn"
+                            if (k, pid) in c.withdrawn
+                            else "declined"
+                            if (k, pid) in c.declined
+                            else "granted"
+                            if (k, pid) in c.granted
+                            else "awaiting",
                             "is_you": pid == p.party_id,
                         }
                         for k, pid in sorted(needed | c.granted | c.declined | c.withdrawn)
@@ -235,8 +249,14 @@ class Reads(HubCore):
                 bases.add(d.basis)
         seen = bool(out) or bool(bases)
         self._record_access(
-            p, child_id, view="consent_overview", purpose="consent overview",
-            categories=[Category.CONSENT] if seen else [], bases=[b for b in bases if b], denied=[] if seen else [Category.CONSENT], at=at,
+            p,
+            child_id,
+            view="consent_overview",
+            purpose="consent overview",
+            categories=[Category.CONSENT] if seen else [],
+            bases=[b for b in bases if b],
+            denied=[] if seen else [Category.CONSENT],
+            at=at,
         )
         if not seen:
             raise self._nothing_visible(p, child)
@@ -251,16 +271,29 @@ class Reads(HubCore):
         child = self._load(p.tenant_id, child_id)
         d = decide(self.viewer(p), child.facts(), Information(Category.ACCESS_LOG), at, self.rules)
         if not d.allowed:
-            self._record_access(p, child_id, view="family_access_log", purpose="who has seen my child's information", categories=[], bases=[], denied=[Category.ACCESS_LOG], at=at)
+            self._record_access(
+                p,
+                child_id,
+                view="family_access_log",
+                purpose="who has seen my child's information",
+                categories=[],
+                bases=[],
+                denied=[Category.ACCESS_LOG],
+                at=at,
+            )
             raise self._nothing_visible(p, child)
         self._views_hold(self._committed)
         entries = [
-            e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000)
-            if e.allowed and not e.withheld_from_guardians
+            e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000) if e.allowed and not e.withheld_from_guardians
         ]
         self._record_access(
-            p, child_id, view="family_access_log", purpose="who has seen my child's information",
-            categories=[Category.ACCESS_LOG], bases=[d.basis] if d.basis else [], at=at,
+            p,
+            child_id,
+            view="family_access_log",
+            purpose="who has seen my child's information",
+            categories=[Category.ACCESS_LOG],
+            bases=[d.basis] if d.basis else [],
+            at=at,
         )
         return [self._family_entry(e) for e in entries]
 
@@ -311,4 +344,3 @@ def _item_json(item: RecordItem, visible: VisibleRecord) -> dict[str, Any]:
         "basis": decision.basis.value if decision.basis else None,
         "fields": item.fields,
     }
-

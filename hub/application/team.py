@@ -57,7 +57,9 @@ class TeamAndPlan(HubCore):
         return self._command(p, child_id, verb)
 
     @handles(Action.HOLD_TEAM_MEETING, HoldTeamMeeting)
-    def hold_team_meeting(self, p: Principal, child_id: UUID, command: HoldTeamMeeting | None = None, **fields: Any) -> list[dict[str, Any]]:
+    def hold_team_meeting(
+        self, p: Principal, child_id: UUID, command: HoldTeamMeeting | None = None, **fields: Any
+    ) -> list[dict[str, Any]]:
         cmd = typed(HoldTeamMeeting, command, fields)
         units = self._units(p.tenant_id, cmd.participant_unit_ids, "participant_unit_ids")
 
@@ -136,8 +138,6 @@ class TeamAndPlan(HubCore):
 
         def verb(child: Child) -> None:
             self._permit(p, Action.RECORD_NEEDS_MET, child)
-            child.record_needs_met(
-                actor=self._actor(p), at=self.now(), follow_up_compass=tuple(cmd.follow_up_compass), summary=cmd.summary
-            )
+            child.record_needs_met(actor=self._actor(p), at=self.now(), follow_up_compass=tuple(cmd.follow_up_compass), summary=cmd.summary)
 
         self._command(p, child_id, verb)

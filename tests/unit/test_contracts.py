@@ -19,9 +19,9 @@ from contracts.labels import LABELS, label, label_key
 from contracts.notices import NOTICE_TYPES, ConsentRevoked, RecordErasedNotice, parse_notice
 from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
 from contracts.vocabulary import COMPASS, AgeGroup, Area, Category, Role, UnitKind, age_group_for
+from hub.domain.child import Recorded
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.relay import facts_reader, log_reader, unit_keys
-from hub.domain.child import Recorded
 from tests.conftest import family, register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, TENANT, card_payload, conversation_payload, staff
 

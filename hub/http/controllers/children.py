@@ -7,9 +7,9 @@ from typing import Annotated
 from litestar import Controller, Response
 from litestar.params import JSONBody, QueryParameter
 
+from hub.application.commands import RegisterChild
 from hub.http.controllers._base import Caller, ChildId, Hub, command, is_family, query
 from hub.http.problems import problem_responses
-from hub.application.commands import RegisterChild
 from hub.http.schemas import ChildCreated, ChildView, FamilyAccessEntry, Timeline
 
 Purpose = Annotated[

@@ -7,9 +7,9 @@ from uuid import UUID
 from litestar import Controller
 from litestar.params import FromPath, JSONBody
 
+from hub.application.commands import RequestConsent
 from hub.http.controllers._base import Caller, ChildId, Hub, command, query
 from hub.http.problems import problem_responses
-from hub.application.commands import RequestConsent
 from hub.http.schemas import ConsentCreated, ConsentOut, Done
 
 ANSWER_PROBLEMS = problem_responses(403, 404, 409, 422)

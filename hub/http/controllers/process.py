@@ -5,8 +5,6 @@ from __future__ import annotations
 from litestar import Controller
 from litestar.params import FromPath, JSONBody
 
-from hub.http.controllers._base import Caller, ChildId, Hub, command, replace
-from hub.http.problems import problem_responses
 from hub.application.commands import (
     AssignBarnkontakt,
     AssignSupportCoordinator,
@@ -26,6 +24,8 @@ from hub.application.commands import (
     UpdatePlan,
     WithholdInformation,
 )
+from hub.http.controllers._base import Caller, ChildId, Hub, command, replace
+from hub.http.problems import problem_responses
 from hub.http.schemas import (
     AreaScoreOut,
     CardCreated,

@@ -29,8 +29,8 @@ from contracts.vocabulary import (
     Area,
     Role,
 )
-from hub.errors import InvalidInputError, UnknownUnitError
 from hub.application.commands import SubmitRating, UpdatePlan
+from hub.errors import InvalidInputError, UnknownUnitError
 from hub.web.app import Form, Web
 from hub.web.session import Visitor
 

@@ -20,8 +20,8 @@ from litestar.response import Redirect, Template
 
 from consent import ViewerKind
 from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area
-from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.application.proofs import family_access_log_with_proofs
+from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.tlog.service import InclusionProof
 from hub.web.app import Form, Web
