@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from consent import ChildFacts, PolicyRules, Viewer, ViewerKind
-from consent.permissions import Action, CaseState, Holder, Permission, Rule, Target, may
+from consent.permissions import Action, CaseState, Holder, Permission, Rule, StaffRef, Target, may
 from contracts.events import (
     AccessReviewed,
     Actor,
@@ -381,6 +381,25 @@ class HubCore(Application):
             origin_unit_ids=frozenset(u for u in child.event_origins.values() if u is not None),
             registered_by_unit_id=next(iter(child.event_origins.values()), None),
         )
+
+    def may(self, p: Principal, action: Action, child_id: UUID | None = None, *, staff_id: str | None = None) -> bool:
+        """Whether the caller may take ``action`` now (on the child, if one is named): what a
+        page asks before it offers a form. It reads no information and records nothing; the
+        command itself is decided again when it is sent."""
+        child = None
+        if child_id is not None:
+            try:
+                child = self._load(p.tenant_id, child_id)
+            except HubError:
+                return False
+        target = NO_TARGET
+        if staff_id is not None:
+            staff = self.directory.tenants[p.tenant_id].staff.get(staff_id)
+            if staff is None:
+                return False
+            target = Target(staff=StaffRef(staff.user_id, staff.unit_id, staff.roles))
+        case = self.case_state(child) if child is not None else None
+        return self.permissions(self.viewer(p), action, case, self.now(), self.rules, target).allowed
 
     def _permit(self, p: Principal, action: Action, child: Child | None = None, target: Target = NO_TARGET) -> Permission:
         """Ask the permission policy; a refusal raises before anything is appended."""

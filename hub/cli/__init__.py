@@ -319,7 +319,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     from hub.tlog.checkpoint import NoteError
     from hub.tlog.errors import TransparencyError
-    from hub.tlog.service import open_log_recorder
+    from hub.runtime.log_recorder import open_log_recorder
     from hub.tlog.store import read_verifier_arg, read_verifier_key
     from hub.tlog.verify import audit
 
@@ -396,7 +396,8 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
 
     from hub.identity.directory import Directory
     from hub.tlog.errors import TransparencyError
-    from hub.tlog.service import build_transparency, open_log_recorder
+    from hub.runtime.log_recorder import open_log_recorder
+    from hub.tlog.service import build_transparency
 
     settings = _settings(args)
     try:

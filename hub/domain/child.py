@@ -1,8 +1,8 @@
 """The child's record: one aggregate per child, holding the facts of its support process.
 
 Verb methods check the process order (``check_*``), then append a past-tense fact from
-``contracts.events``. Who may call a verb is the application's concern; what order the
-steps come in is the aggregate's.
+``contracts.events``. Who may call a verb is :mod:`consent.permissions`'s, asked by the
+application; what order the steps come in is the aggregate's.
 """
 
 from __future__ import annotations
@@ -361,16 +361,12 @@ class Child:
 
     def share_agency_summary(self, *, actor: Actor, at: datetime, **payload: Any) -> None:
         self.check_team_decided()
-        if actor.unit_id not in self.team_unit_ids:
-            raise OutOfOrderError("only a unit in the child's team shares an agency summary")
         self._trigger(AgencySummaryShared, actor, at, **payload)
 
     def withhold_information(self, *, actor: Actor, at: datetime, event_ids: tuple[UUID, ...], reason: str) -> None:
         for event_id in event_ids:
             if event_id not in self.event_origins:
                 raise InvalidInputError(f"no fact {event_id} for this child", field="event_ids")
-            if self.event_origins[event_id] != actor.unit_id:
-                raise InvalidInputError(f"fact {event_id} was recorded by another unit", field="event_ids")
         self._trigger(
             InformationWithheld, actor, at, event_ids=event_ids, reason=reason, withheld_from_guardians=True
         )

@@ -28,8 +28,7 @@ import logging
 import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -311,31 +310,3 @@ def build_transparency(
 
 
 # --- opening the store without the hub --------------------------------------------------
-
-
-@contextmanager
-def open_log_recorder(settings: Any) -> Iterator[Any]:
-    """The event store's recorder alone, for reading the log as stored (``backa audit``)."""
-    from eventsourcing.persistence import InfrastructureFactory
-    from eventsourcing.utils import Environment
-
-    from hub.runtime.bootstrap import PostgresConfig, store_kind
-
-    kind = store_kind(settings)
-    if kind == "memory":
-        raise TransparencyError("the memory store keeps no log between runs; there is nothing to audit")
-    if kind == "postgres":
-        if not settings.database_url:
-            raise TransparencyError("the postgres store needs BACKA_DATABASE_URL")
-        env = PostgresConfig.from_url(settings.database_url).log_env()
-    else:
-        path = settings.data_dir / "events.sqlite"
-        if not path.exists():
-            raise TransparencyError(f"no log in {settings.data_dir}: events.sqlite is missing")
-        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path), "SQLITE_LOCK_TIMEOUT": "30"}
-    env["CREATE_TABLE"] = "n"
-    factory = InfrastructureFactory.construct(Environment("backa", env))
-    try:
-        yield factory.application_recorder()
-    finally:
-        factory.close()

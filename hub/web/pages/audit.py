@@ -18,7 +18,7 @@ from uuid import UUID
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from consent import ViewerKind
+from consent.permissions import Action
 from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
 from hub.errors import InvalidInputError, NotPermittedError
 from hub.application.proofs import log_status
@@ -31,8 +31,9 @@ MAX_SAMPLE = 200
 OUTCOMES = tuple(o.value for o in ReviewOutcome)
 
 
-def _require_auditor(principal: Principal) -> Principal:
-    if principal.kind is not ViewerKind.AUDITOR:
+def _require_auditor(web: Any, principal: Principal) -> Principal:
+    """The audit pages are offered to whom the permission policy lets search the access log."""
+    if not web.hub.may(principal, Action.SEARCH_ACCESS_LOG):
         raise NotPermittedError("only an auditor may use the audit pages")
     return principal
 
@@ -81,7 +82,7 @@ def _query(request: Request[Any, Any, Any], *names: str) -> dict[str, str]:
 def routes(web: Any) -> list[Any]:
     def auditor(request: Request[Any, Any, Any]) -> tuple[Visitor, Principal]:
         who = web.visitor(request)
-        return who, _require_auditor(who.require(who.path))
+        return who, _require_auditor(web, who.require(who.path))
 
     @get("/audit", sync_to_thread=True, include_in_schema=False)
     def search(request: Request[Any, Any, Any]) -> Template:

@@ -63,13 +63,13 @@ def routes(web: Web) -> list[Any]:
     @get("/staff/children/{child_id:uuid}/barnkontakt", sync_to_thread=True)
     def barnkontakt_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         return barnkontakt_page(who, p, child_id, {"staff_id": p.user_id})
 
     @post("/staff/children/{child_id:uuid}/barnkontakt", sync_to_thread=True)
     def barnkontakt(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         step = one(data, "step")
         values = {"step": step, "staff_id": one(data, "staff_id"), "delegate_to": one(data, "delegate_to"), "reason": one(data, "reason")}
         field = "delegate_to" if step == "delegate" else "staff_id"
@@ -100,13 +100,13 @@ def routes(web: Web) -> list[Any]:
     @get("/staff/children/{child_id:uuid}/cards/{card_id:str}/feedback", sync_to_thread=True)
     def feedback_form(request: Request[Any, Any, Any], child_id: FromPath[UUID], card_id: FromPath[str]) -> Template:
         who = web.visitor(request)
-        case_owner(who, who.path)
+        case_owner(web, who, who.path)
         return feedback_page(who, child_id, card_id, {})
 
     @post("/staff/children/{child_id:uuid}/cards/{card_id:str}/feedback", sync_to_thread=True)
     def feedback(request: Request[Any, Any, Any], child_id: FromPath[UUID], card_id: FromPath[str], data: Form) -> Template | Redirect:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         values = {"message": one(data, "message")}
         if not values["message"]:
             problems = Problems(who, {})
@@ -143,14 +143,14 @@ def routes(web: Web) -> list[Any]:
     @get("/staff/children/{child_id:uuid}/conversation", sync_to_thread=True)
     def conversation_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         group = child_age_group(p, child_id)
         return conversation_page(who, p, child_id, {"age_group": group or "", "with_whom": "child", "views": {}, "known_group": group})
 
     @post("/staff/children/{child_id:uuid}/conversation", sync_to_thread=True)
     def conversation(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         views = {a.value: one(data, f"view_{a.value}") for a in Area}
         values: dict[str, Any] = {
             "with_whom": one(data, "with_whom"), "age_group": one(data, "age_group"), "views": views,
@@ -190,13 +190,13 @@ def routes(web: Web) -> list[Any]:
     @get("/staff/children/{child_id:uuid}/decision", sync_to_thread=True)
     def decision_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         return decision_page(who, p, child_id, {"members": [p.unit_id], "shared": []})
 
     @post("/staff/children/{child_id:uuid}/decision", sync_to_thread=True)
     def decision(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         values: dict[str, Any] = {
             "decision": one(data, "decision"), "family_informed": one(data, "family_informed"),
             "shared": many(data, "shared_categories"), "members": many(data, "member_unit_ids"),
@@ -236,13 +236,13 @@ def routes(web: Web) -> list[Any]:
     @get("/staff/children/{child_id:uuid}/consent-request", sync_to_thread=True)
     def consent_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         return consent_page(who, p, child_id, {"units": [], "kinds": [], "categories": []})
 
     @post("/staff/children/{child_id:uuid}/consent-request", sync_to_thread=True)
     def consent_request(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
         who = web.visitor(request)
-        p = case_owner(who, who.path)
+        p = case_owner(web, who, who.path)
         values: dict[str, Any] = {
             "units": many(data, "recipient_units"), "kinds": many(data, "recipient_kinds"),
             "categories": many(data, "categories"), "purpose": one(data, "purpose"), "valid_until": one(data, "valid_until"),

@@ -21,13 +21,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
+from consent.permissions import Action
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
     CENTRAL_GOAL_SV,
     COMPASS,
     ActionStatus,
     Area,
-    Role,
 )
 from hub.application.commands import SubmitRating, UpdatePlan
 from hub.errors import InvalidInputError, UnknownUnitError
@@ -364,11 +364,8 @@ def routes(web: Web) -> list[Any]:
         who = web.visitor(request)
         view = read(who, child_id, "Child page for staff")
         principal = who.require(who.path)
-        facts = summary(view)
-        is_barnkontakt = bool(
-            facts["barnkontakt"] and facts["barnkontakt"].get("unit_id") == principal.unit_id and principal.has(Role.BARNKONTAKT)
-        )
-        may_take_role = not facts["barnkontakt"] and principal.has(Role.BARNKONTAKT)
+        is_barnkontakt = web.hub.may(principal, Action.SEND_FEEDBACK, child_id)
+        may_take_role = web.hub.may(principal, Action.TAKE_BARNKONTAKT_ROLE, child_id, staff_id=principal.user_id)
         return page(
             who, "child/child.html", child_id, view, groups=by_category(view), is_barnkontakt=is_barnkontakt,
             may_take_role=may_take_role,
@@ -425,7 +422,7 @@ def routes(web: Web) -> list[Any]:
                     current=current, history=found, segments=wheel(current["scores"] if current else {}),
                     areas=[{"area": a.value, "css": AREA_CSS[a]} for a in Area],
                     ratings=len(_merged(view, "RatingSubmitted")),
-                    can_meet=bool(who.principal and who.principal.has(Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR)),
+                    can_meet=bool(who.principal and web.hub.may(who.principal, Action.HOLD_TEAM_MEETING, child_id)),
                     typed=typed or {}, errors=errors or {}, **extra)
 
     @get(BASE + "/compass", sync_to_thread=True, include_in_schema=False)
@@ -463,7 +460,7 @@ def routes(web: Web) -> list[Any]:
         versions = plan_versions(view)
         current = versions[-1] if versions else None
         principal = who.principal
-        can_write = bool(principal and principal.has(Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR))
+        can_write = bool(principal and web.hub.may(principal, Action.UPDATE_PLAN, child_id))
         return page(who, template, child_id, view, status_code=status_code, current=current,
                     versions=list(reversed(versions)), form=typed or plan_form_from(current), errors=errors or {},
                     areas=[{"area": a.value, "css": AREA_CSS[a]} for a in Area], statuses=[s.value for s in ActionStatus],

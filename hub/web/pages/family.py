@@ -19,6 +19,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ViewerKind
+from consent.permissions import Action
 from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area
 from hub.application.proofs import family_access_log_with_proofs
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
@@ -69,8 +70,9 @@ def _area(value: str | None, language: str) -> str:
     return described.label_sv if language == "sv" else described.label_en
 
 
-def _require_family(p: Principal) -> None:
-    if p.kind not in (ViewerKind.GUARDIAN, ViewerKind.CHILD):
+def _require_family(web: Web, p: Principal) -> None:
+    """The family pages are offered to whom the permission policy lets list their children."""
+    if not web.hub.may(p, Action.LIST_FAMILY_CHILDREN):
         raise NotPermittedError("these pages are for the child's guardians and the child")
 
 
@@ -276,7 +278,7 @@ def routes(web: Web) -> list[Any]:
     def family_visitor(request: Request[Any, Any, Any]) -> tuple[Visitor, Principal]:
         who = web.visitor(request)
         p = who.require(who.path)
-        _require_family(p)
+        _require_family(web, p)
         return who, p
 
     def lang_query(who: Visitor) -> str:
