@@ -182,8 +182,19 @@ class HubCore(Application):
         sealer: Sealer | None = None,
         record_reads: bool = True,
         telemetry: Telemetry | None = None,
+        transparency: Callable[[Any], Any] | None = None,
+        on_store_error: Callable[[], None] | None = None,
     ) -> None:
+        """Every part is built by the composition root and passed in; the hub closes only
+        what it makes itself (the log's recorder and the views' follower).
+
+        ``transparency`` makes the Merkle tree over the log (a
+        :class:`hub.tlog.service.TransparencyLog`) from the log's recorder, which exists
+        only once the library's constructor has run; every commit is then observed by it.
+        ``on_store_error`` is called when the store cannot be reached (the composition
+        root checks its connection pools)."""
         self.sealer = sealer or PlainSealer()
+        self._own_telemetry = telemetry is None
         self.telemetry = telemetry or build_telemetry()
         super().__init__(env)
         self.directory = directory
@@ -192,15 +203,17 @@ class HubCore(Application):
         self.blind_index = blind_index
         self.views = views
         self.record_reads = record_reads
+        self.on_store_error: Callable[[], None] = on_store_error or (lambda: None)
         self.follower = LogFollower(self, views.projections(), on_erased=self._erased)
-        self.committer = GroupCommitter(self.save, on_commit=self.follower.remember)
+        self.transparency = transparency(self.recorder) if transparency is not None else None
+        """The Merkle tree over the log and its signed checkpoints, if the hub keeps one."""
+        save = self.transparency.observing(self.save) if self.transparency is not None else self.save
+        self.committer = GroupCommitter(save, on_commit=self.follower.remember)
         self._committed = 0
         """The last log position a commit of this process reached."""
         self._committed_facts = 0
         """The same, for facts other than reads: what the record and case views must hold."""
         self._position_lock = threading.Lock()
-        self.on_store_error: Callable[[], None] = lambda: None
-        """Called when the store cannot be reached (the composition root checks its pools)."""
 
     def construct_mapper(self) -> Mapper:
         mapper = FactMapper(self.construct_transcoder())
@@ -208,10 +221,12 @@ class HubCore(Application):
         return mapper
 
     def close(self) -> None:
+        """Stop the follower and close the log; the views and the telemetry passed in are
+        the composition root's to close."""
         self.follower.close()
         super().close()
-        self.views.close()
-        self.telemetry.shutdown()
+        if self._own_telemetry:
+            self.telemetry.shutdown()
 
     def now(self) -> datetime:
         return self.clock()

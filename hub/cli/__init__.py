@@ -175,12 +175,15 @@ async def _until_signalled(run: Any) -> None:
 def cmd_relay(args: argparse.Namespace) -> int:
     import asyncio
 
-    from hub.runtime.bootstrap import bootstrap
-    from hub.runtime.relay import RelayConfigError, build_relay
+    from hub.runtime.relay import RelayConfigError, build_relay, relay_root
 
     _log_to_stderr()
     settings = _settings(args, nats_url=args.nats, unit_keys_dir=args.keys)
-    runtime = bootstrap(settings)
+    try:
+        runtime = relay_root(settings)
+    except RelayConfigError as e:
+        _say(f"backa relay: {e}")
+        return EXIT_REFUSED
     try:
         relay = build_relay(runtime)
     except RelayConfigError as e:
@@ -281,8 +284,8 @@ def cmd_keys_new_kek(args: argparse.Namespace) -> int:
 
 def cmd_keys_rotate_kek(args: argparse.Namespace) -> int:
     """Rewrap every child key under the new KEK; the log is neither read nor written."""
-    from hub.runtime.bootstrap import PostgresConfig, store_kind
-    from hub.keys.child_keys import KEK_FILE, KEYS_DB, KekConfigError, Keyring, configured_keks, key_store_for, read_kek_file, rotate_kek
+    from hub.runtime.stores import store_kind, store_kit
+    from hub.keys.child_keys import KEK_FILE, KEYS_DB, KekConfigError, Keyring, configured_keks, read_kek_file, rotate_kek
 
     settings = _settings(args)
     kind = store_kind(settings)
@@ -299,13 +302,16 @@ def cmd_keys_rotate_kek(args: argparse.Namespace) -> int:
     if not old:
         raise KekConfigError("the current key-encryption key is needed to rotate: set BACKA_KEK_FILE")
     ring = Keyring([new, *old])
-    config = PostgresConfig.from_url(settings.database_url or "") if kind == "postgres" else None
-    store = key_store_for(kind, settings.data_dir, config)
+    kit = store_kit(settings)
     try:
-        ring.check(store)
-        count = rotate_kek(store, ring, new)
+        store = kit.key_store()
+        try:
+            ring.check(store)
+            count = rotate_kek(store, ring, new)
+        finally:
+            store.close()
     finally:
-        store.close()
+        kit.close()
     _say(f"backa keys: {count} child keys rewrapped under key-encryption key {new.id}; the log was not touched")
     _say(f"  start the hub with BACKA_KEK_FILE={args.new}; the old key-encryption key is no longer needed")
     return 0

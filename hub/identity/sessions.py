@@ -30,12 +30,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from contracts.vocabulary import Role
-from consent import ViewerKind
+import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hub.runtime.clock import Clock
-from hub.errors import NotAuthenticatedError
+from consent import ViewerKind
+from contracts.vocabulary import Role
+from hub.errors import NotAuthenticatedError, StoreUnavailableError
 from hub.identity.principals import Principal
+from hub.runtime.clock import Clock
 
 SESSIONS_DB = "sessions.sqlite"
 SESSION_COOKIE = "backa_session"
@@ -280,41 +284,28 @@ class SQLiteSessionStore:
 
 
 class PostgresSessionStore:
-    """A ``web_sessions`` table in the hub's PostgreSQL schema. Times are stored as UTC ISO
-    text, as in SQLite, so that both compare them the same way."""
+    """A ``web_sessions`` table in the hub's PostgreSQL schema, on a connection pool the
+    store kit shares. Times are stored as UTC ISO text, as in SQLite, so that both compare
+    them the same way."""
 
-    def __init__(self, conninfo: dict[str, Any], schema: str) -> None:
-        from psycopg import sql
-        from psycopg_pool import ConnectionPool
-
-        self._sql = sql
+    def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
+        self._pool = pool
         self._table = sql.Identifier(schema, "web_sessions")
-        self._pool = ConnectionPool(
-            kwargs={**conninfo, "autocommit": True}, min_size=1, max_size=4, open=False, name="backa-sessions",
-            timeout=conninfo.get("connect_timeout", 5),
-        )
-        with self._errors():
-            self._pool.open(wait=True, timeout=conninfo.get("connect_timeout", 5))
-            self._run(_CREATE)
-            for index in _INDEXES:
-                self._run(index.replace("{i}", "web_sessions"))
+        self._run(_CREATE)
+        for index in _INDEXES:
+            self._run(index.replace("{i}", "web_sessions"))
 
     @staticmethod
     @contextlib.contextmanager
     def _errors() -> Iterator[None]:
-        import psycopg
-        from psycopg_pool import PoolTimeout
-
-        from hub.errors import StoreUnavailableError
-
         try:
             yield
         except (psycopg.OperationalError, PoolTimeout):
             raise StoreUnavailableError("the session store cannot be reached") from None
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._errors(), self._pool.connection() as db:
-            cur = db.execute(self._sql.SQL(query).format(t=self._table), params)
+        with self._errors(), self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
+            cur.execute(sql.SQL(query).format(t=self._table), params)  # type: ignore[arg-type]
             return (cur.fetchall() if cur.description else []), cur.rowcount
 
     def add(self, key: str, session: Session) -> None:
@@ -337,7 +328,7 @@ class PostgresSessionStore:
         return count
 
     def close(self) -> None:
-        self._pool.close()
+        """Nothing of its own to close: the pool is the store kit's."""
 
 
 __all__ = [

@@ -22,22 +22,24 @@ wrapped key, which rotation changes, and the sealed fact must not change.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import os
 import secrets
-import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap,
+    aes_key_wrap,
+)
 
 MAGIC = b"BK\x01"
 """Format and version of a sealed fact; stored JSON starts with ``{``, never with this."""
@@ -199,7 +201,8 @@ TOMBSTONE = WrappedKey(DESTROYED, b"")
 
 
 class ChildKeyStore(Protocol):
-    """Where the wrapped data keys live, one per child."""
+    """Where the wrapped data keys live, one per child (the stores are in
+    :mod:`hub.keys.key_stores`)."""
 
     def get(self, child_id: UUID) -> WrappedKey | None: ...
 
@@ -231,259 +234,6 @@ class ChildKeyStore(Protocol):
     def close(self) -> None: ...
 
 
-class MemoryKeyStore:
-    def __init__(self) -> None:
-        self._keys: dict[UUID, WrappedKey] = {}
-        self._lock = threading.Lock()
-
-    def get(self, child_id: UUID) -> WrappedKey | None:
-        return self._keys.get(child_id)
-
-    def add(self, child_id: UUID, key: WrappedKey) -> WrappedKey:
-        with self._lock:
-            return self._keys.setdefault(child_id, key)
-
-    def destroy(self, child_id: UUID) -> bool:
-        with self._lock:
-            old = self._keys.get(child_id)
-            self._keys[child_id] = TOMBSTONE
-        return old is not None and not old.destroyed
-
-    def kek_ids(self) -> list[str]:
-        return sorted({k.kek_id for k in self._keys.values() if not k.destroyed})
-
-    def sample(self, kek_id: str) -> WrappedKey | None:
-        return next((k for k in self._keys.values() if k.kek_id == kek_id and not k.destroyed), None)
-
-    def batch(self, after: UUID | None, limit: int) -> list[tuple[UUID, WrappedKey]]:
-        with self._lock:
-            ids = sorted((c for c in self._keys if after is None or c.bytes > after.bytes), key=lambda c: c.bytes)
-            return [(c, self._keys[c]) for c in ids[:limit]]
-
-    def replace(self, rows: Sequence[tuple[UUID, WrappedKey, WrappedKey]]) -> int:
-        with self._lock:
-            changed = [(c, new) for c, old, new in rows if self._keys.get(c) == old]
-            self._keys.update(changed)
-        return len(changed)
-
-    def close(self) -> None:
-        pass
-
-
-class SQLiteKeyStore:
-    """A ``child_keys`` table in a file beside the log: a copy of the log alone opens nothing."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA secure_delete=ON")  # freed and overwritten bytes are zeroed
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS child_keys ("
-            "child_id BLOB PRIMARY KEY, kek_id TEXT NOT NULL, wrapped BLOB NOT NULL) WITHOUT ROWID"
-        )
-        os.chmod(self.path, 0o600)
-
-    def _one(self, query: str, params: tuple[Any, ...]) -> WrappedKey | None:
-        with self._lock:
-            row = self._db.execute(query, params).fetchone()
-        return None if row is None else WrappedKey(row[0], bytes(row[1]))
-
-    def get(self, child_id: UUID) -> WrappedKey | None:
-        return self._one("SELECT kek_id, wrapped FROM child_keys WHERE child_id = ?", (child_id.bytes,))
-
-    def add(self, child_id: UUID, key: WrappedKey) -> WrappedKey:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO child_keys (child_id, kek_id, wrapped) VALUES (?, ?, ?) ON CONFLICT (child_id) DO NOTHING",
-                (child_id.bytes, key.kek_id, key.wrapped),
-            )
-        stored = self.get(child_id)
-        if stored is None:  # pragma: no cover - the row was just written or found
-            raise ChildKeyDestroyedError(child_id)
-        return stored
-
-    def destroy(self, child_id: UUID) -> bool:
-        """The tombstone is written with ``secure_delete`` on, and the write-ahead log is
-        then checkpointed and truncated, so the wrapped key is left neither in the file's
-        free space nor in an old frame of the WAL."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT kek_id FROM child_keys WHERE child_id = ?", (child_id.bytes,)).fetchone()
-                self._db.execute(
-                    "INSERT INTO child_keys (child_id, kek_id, wrapped) VALUES (?, ?, ?) "
-                    "ON CONFLICT (child_id) DO UPDATE SET kek_id = excluded.kek_id, wrapped = excluded.wrapped",
-                    (child_id.bytes, DESTROYED, b""),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return row is not None and row[0] != DESTROYED
-
-    def kek_ids(self) -> list[str]:
-        with self._lock:
-            return [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT DISTINCT kek_id FROM child_keys WHERE kek_id <> ? ORDER BY kek_id", (DESTROYED,)
-                )
-            ]
-
-    def sample(self, kek_id: str) -> WrappedKey | None:
-        if kek_id == DESTROYED:
-            return None
-        return self._one("SELECT kek_id, wrapped FROM child_keys WHERE kek_id = ? LIMIT 1", (kek_id,))
-
-    def batch(self, after: UUID | None, limit: int) -> list[tuple[UUID, WrappedKey]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT child_id, kek_id, wrapped FROM child_keys WHERE child_id > ? ORDER BY child_id LIMIT ?",
-                (after.bytes if after else b"", limit),
-            ).fetchall()
-        return [(UUID(bytes=bytes(c)), WrappedKey(k, bytes(w))) for c, k, w in rows]
-
-    def replace(self, rows: Sequence[tuple[UUID, WrappedKey, WrappedKey]]) -> int:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                changed = 0
-                for child_id, old, new in rows:
-                    changed += self._db.execute(
-                        "UPDATE child_keys SET kek_id = ?, wrapped = ? WHERE child_id = ? AND kek_id = ? AND wrapped = ?",
-                        (new.kek_id, new.wrapped, child_id.bytes, old.kek_id, old.wrapped),
-                    ).rowcount
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return changed
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-class PostgresKeyStore:
-    """A ``child_keys`` table in the hub's schema, reached with the log's connection settings.
-
-    Connections fail as the log's do (eventsourcing's ``OperationalError``), so a request
-    that needs a key while the database is away is answered 503 like any other; a broken
-    connection is dropped from the pool, so each costs at most one failed request.
-    """
-
-    def __init__(
-        self, *, dbname: str, host: str, port: int, user: str, password: str, schema: str,
-        connect_timeout: int = 5, max_size: int = 4, pre_ping: bool = False,
-    ) -> None:
-        from psycopg import sql
-        from psycopg_pool import ConnectionPool
-
-        self._table = sql.Identifier(schema, "child_keys")
-        self._pool = ConnectionPool(
-            kwargs={
-                "dbname": dbname, "host": host, "port": port, "user": user, "password": password,
-                "connect_timeout": connect_timeout, "autocommit": True,
-            },
-            min_size=1, max_size=max_size, timeout=connect_timeout, open=False,
-            check=ConnectionPool.check_connection if pre_ping else None, name="backa-child-keys",
-        )
-        with self._errors():
-            self._pool.open(wait=True, timeout=connect_timeout)
-            self._run(
-                "CREATE TABLE IF NOT EXISTS {t} (child_id uuid PRIMARY KEY, kek_id text NOT NULL, wrapped bytea NOT NULL)"
-            )
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _errors() -> Iterator[None]:
-        import psycopg
-        from eventsourcing.persistence import OperationalError
-        from psycopg_pool import PoolTimeout
-
-        try:
-            yield
-        except (psycopg.OperationalError, PoolTimeout) as e:
-            raise OperationalError("the key store cannot be reached") from e
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        from psycopg import sql
-
-        with self._errors(), self._pool.connection() as db:
-            cur = db.execute(sql.SQL(query).format(t=self._table), params)
-            return cur.fetchall() if cur.description else []
-
-    def get(self, child_id: UUID) -> WrappedKey | None:
-        rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE child_id = %s", (child_id,))
-        return WrappedKey(rows[0][0], bytes(rows[0][1])) if rows else None
-
-    def add(self, child_id: UUID, key: WrappedKey) -> WrappedKey:
-        rows = self._run(
-            "INSERT INTO {t} (child_id, kek_id, wrapped) VALUES (%s, %s, %s) ON CONFLICT (child_id) DO NOTHING "
-            "RETURNING kek_id, wrapped",
-            (child_id, key.kek_id, key.wrapped),
-        )
-        stored = WrappedKey(rows[0][0], bytes(rows[0][1])) if rows else self.get(child_id)
-        if stored is None:  # pragma: no cover - the row was just written or found
-            raise ChildKeyDestroyedError(child_id)
-        return stored
-
-    def destroy(self, child_id: UUID) -> bool:
-        """The old row version stays in the table's file until vacuumed, so the table is
-        vacuumed at once; what PostgreSQL's write-ahead log and backups still hold is
-        made useless by rotating the KEK (see the README)."""
-        from psycopg import sql
-
-        with self._errors(), self._pool.connection() as db:
-            with db.transaction():
-                old = db.execute(
-                    sql.SQL("SELECT kek_id FROM {t} WHERE child_id = %s FOR UPDATE").format(t=self._table), (child_id,)
-                ).fetchone()
-                db.execute(
-                    sql.SQL(
-                        "INSERT INTO {t} (child_id, kek_id, wrapped) VALUES (%s, %s, %s) ON CONFLICT (child_id) "
-                        "DO UPDATE SET kek_id = excluded.kek_id, wrapped = excluded.wrapped"
-                    ).format(t=self._table),
-                    (child_id, DESTROYED, b""),
-                )
-            db.execute(sql.SQL("VACUUM {t}").format(t=self._table))
-        return old is not None and old[0] != DESTROYED
-
-    def kek_ids(self) -> list[str]:
-        return [r[0] for r in self._run("SELECT DISTINCT kek_id FROM {t} WHERE kek_id <> %s ORDER BY kek_id", (DESTROYED,))]
-
-    def sample(self, kek_id: str) -> WrappedKey | None:
-        if kek_id == DESTROYED:
-            return None
-        rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE kek_id = %s LIMIT 1", (kek_id,))
-        return WrappedKey(rows[0][0], bytes(rows[0][1])) if rows else None
-
-    def batch(self, after: UUID | None, limit: int) -> list[tuple[UUID, WrappedKey]]:
-        rows = self._run(
-            "SELECT child_id, kek_id, wrapped FROM {t} WHERE child_id > %s ORDER BY child_id LIMIT %s",
-            (after or UUID(int=0), limit),
-        )
-        return [(UUID(str(c)), WrappedKey(k, bytes(w))) for c, k, w in rows]
-
-    def replace(self, rows: Sequence[tuple[UUID, WrappedKey, WrappedKey]]) -> int:
-        from psycopg import sql
-
-        query = sql.SQL(
-            "UPDATE {t} SET kek_id = %s, wrapped = %s WHERE child_id = %s AND kek_id = %s AND wrapped = %s"
-        ).format(t=self._table)
-        changed = 0
-        with self._errors(), self._pool.connection() as db, db.transaction():
-            for child_id, old, new in rows:
-                changed += db.execute(query, (new.kek_id, new.wrapped, child_id, old.kek_id, old.wrapped)).rowcount
-        return changed
-
-    def close(self) -> None:
-        self._pool.close()
-
-
 # -- the sealer ---------------------------------------------------------------------------
 
 
@@ -495,9 +245,14 @@ class ChildKeySealer:
     in the key store (and the first fact of a new child, an insert).
     """
 
-    def __init__(self, store: ChildKeyStore, keyring: Keyring, *, cache_size: int = DEFAULT_CACHE) -> None:
+    def __init__(
+        self, store: ChildKeyStore, keyring: Keyring, *, cache_size: int = DEFAULT_CACHE,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.keyring = keyring
+        self._on_close = on_close
+        """What else to close with the sealer (the store kit it opened its store from)."""
         self.cache_size = max(1, cache_size)
         self._cache: OrderedDict[bytes, AESGCM] = OrderedDict()
         self._lock = threading.Lock()
@@ -570,6 +325,8 @@ class ChildKeySealer:
         with self._lock:
             self._cache.clear()
         self.store.close()
+        if self._on_close is not None:
+            self._on_close()
 
     def _aead(self, child_id: UUID, *, create: bool) -> AESGCM:
         key = child_id.bytes
@@ -611,21 +368,6 @@ def rotate_kek(store: ChildKeyStore, keyring: Keyring, new: Kek, *, batch_size: 
         if changes:
             rewrapped += store.replace(changes)
     return rewrapped
-
-
-def key_store_for(kind: str, data_dir: Path, postgres: Any = None) -> ChildKeyStore:
-    """The key store beside the log: ``memory``, ``sqlite`` (``child_keys.sqlite`` in the data
-    folder) or ``postgres`` (``postgres`` is the hub's :class:`~hub.runtime.bootstrap.PostgresConfig`)."""
-    if kind == "memory":
-        return MemoryKeyStore()
-    if kind == "postgres":
-        return PostgresKeyStore(
-            dbname=postgres.dbname, host=postgres.host, port=postgres.port, user=postgres.user,
-            password=postgres.password, schema=postgres.schema, connect_timeout=postgres.connect_timeout,
-            pre_ping=postgres.pre_ping,
-        )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLiteKeyStore(data_dir / KEYS_DB)
 
 
 def configured_keks(kek_file: Path | None, kek_hex: str | None) -> list[Kek]:

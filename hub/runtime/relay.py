@@ -1,7 +1,8 @@
-"""Wiring the JetStream relay to a built hub: the composition root's part of delivery.
+"""Wiring the JetStream relay to its root (:mod:`hub.runtime.relay_root`) or to a hub
+built in the same process: the composition root's part of delivery.
 
 The relay (``adapters.jetstream_relay``) knows nothing of the hub. This module hands it
-what it needs as plain callables and values: the log, read from the hub's recorder; each
+what it needs as plain callables and values: the log, read from the log's recorder; each
 child's facts for the policy, kept in memory and brought forward with the facts the relay
 reads (:class:`ChildFactsCache`); on PostgreSQL, a listener that wakes the relay on every
 commit; the units of the directory with their public keys from ``unit_keys_dir``; the
@@ -18,28 +19,21 @@ from typing import Any
 from uuid import UUID
 
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient
-import psycopg.conninfo
-
 from adapters.jetstream_relay import JetStreamRelay
-from adapters.relay_store import PositionStore, PostgresCommitListener, PostgresPositionStore, SQLitePositionStore
+from adapters.relay_store import CommitListener, PositionStore
 from adapters.nats_link import StreamSettings
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
 from contracts.events import AccessReviewed, ConsentWithdrawn, ErasedFact, InformationAccessed
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-from hub.application import BackaHub
-from hub.runtime.bootstrap import PostgresConfig, Runtime
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.relay_root import RelayConfigError, RelayRoot, StoredLog, relay_root
+from hub.runtime.stores import POSITION_FILE
 from hub.identity.directory import Directory
 from hub.domain.child import Child, Recorded, project_child
 
 log = logging.getLogger("backa.relay")
-
-POSITION_FILE = "relay_position.sqlite"
-
-
-class RelayConfigError(Exception):
-    """The settings do not say enough to run the relay."""
 
 
 def unit_keys(directory: Directory, keys_dir: Path) -> tuple[list[UnitRecipient], dict[tuple[str, str], X25519PublicKey]]:
@@ -60,7 +54,7 @@ def unit_keys(directory: Directory, keys_dir: Path) -> tuple[list[UnitRecipient]
     return recipients, keys
 
 
-def log_reader(hub: BackaHub) -> Any:
+def log_reader(hub: StoredLog) -> Any:
     """``read_log(after, limit)`` on the hub's notification log. Reads are passed as
     positions without a fact: they are never delivered, and are not decoded."""
     skipped = {InformationAccessed.type_name, AccessReviewed.type_name}
@@ -81,7 +75,7 @@ def log_reader(hub: BackaHub) -> Any:
     return read_log
 
 
-def facts_reader(hub: BackaHub) -> Any:
+def facts_reader(hub: StoredLog) -> Any:
     """``facts_for(tenant_id, child_id, version)``: what the policy needs about a child, now
     or as of one version of its record, read from the store on every call."""
 
@@ -94,7 +88,7 @@ def facts_reader(hub: BackaHub) -> Any:
     return facts_for
 
 
-def _load_child(hub: BackaHub, child_id: UUID, version: int | None = None) -> Child | None:
+def _load_child(hub: StoredLog, child_id: UUID, version: int | None = None) -> Child | None:
     """A child's record replayed from its stored facts, apart from any aggregate the hub
     keeps in memory (the relay brings its copy forward itself)."""
     stored = hub.recorder.select_events(child_id, lte=version)
@@ -118,7 +112,7 @@ class ChildFactsCache:
     before each withdrawal read are kept for the batch: its revocation notices need them.
     """
 
-    def __init__(self, hub: BackaHub, capacity: int = DEFAULT_CACHED_CHILDREN) -> None:
+    def __init__(self, hub: StoredLog, capacity: int = DEFAULT_CACHED_CHILDREN) -> None:
         if capacity < 1:
             raise RelayConfigError("the relay must keep at least one child in memory")
         self.hub = hub
@@ -211,37 +205,20 @@ class ChildFactsCache:
             self._apply(child, self.hub.mapper.to_domain_event(stored))
 
 
-def position_store(runtime: Runtime, path: Path | None = None) -> PositionStore:
+def position_store(root: RelayRoot, path: Path | None = None) -> PositionStore:
     """Where the relay keeps its place: beside the log in PostgreSQL when the hub runs
-    there, else in a small file in the data folder."""
-    settings = runtime.settings
-    if path is None and settings.database_url and _on_postgres(runtime):
-        config = PostgresConfig.from_url(settings.database_url)
-        return PostgresPositionStore(_conninfo(config), config.schema)
-    return SQLitePositionStore(path or settings.data_dir / POSITION_FILE)
+    there, else in a small file in the data folder (or at ``path``)."""
+    return root.kit.position_store(path)
 
 
-def commit_listener(runtime: Runtime) -> PostgresCommitListener | None:
+def commit_listener(root: RelayRoot) -> CommitListener | None:
     """On PostgreSQL, a listener to the channel the hub's recorder notifies on every
     commit, so the relay wakes when a fact is committed; elsewhere none (it polls)."""
-    channel = getattr(runtime.hub.recorder, "channel_name", None)
-    if not (runtime.settings.database_url and _on_postgres(runtime) and channel):
-        return None
-    return PostgresCommitListener(_conninfo(PostgresConfig.from_url(runtime.settings.database_url)), channel)
-
-
-def _conninfo(config: PostgresConfig) -> str:
-    return psycopg.conninfo.make_conninfo(
-        dbname=config.dbname, host=config.host, port=config.port, user=config.user, password=config.password or None
-    )
-
-
-def _on_postgres(runtime: Runtime) -> bool:
-    return runtime.hub.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+    return root.kit.commit_listener(root.recorder)
 
 
 def build_relay(
-    runtime: Runtime,
+    root: RelayRoot | Runtime,
     *,
     nats_url: str | None = None,
     keys_dir: Path | None = None,
@@ -251,10 +228,13 @@ def build_relay(
     listen: bool = True,
     **options: Any,
 ) -> JetStreamRelay:
-    """The relay for a built hub, from its settings unless told otherwise: it keeps up to
-    ``cached_children`` children's facts in memory and, on PostgreSQL unless ``listen`` is
-    false, wakes on every commit rather than only polling the log."""
-    settings = runtime.settings
+    """The relay on the relay's own root (``backa relay``) or on a hub built in this
+    process, from its settings unless told otherwise: it keeps up to ``cached_children``
+    children's facts in memory and, on PostgreSQL unless ``listen`` is false, wakes on
+    every commit rather than only polling the log."""
+    if isinstance(root, Runtime):
+        root = RelayRoot.of(root)
+    settings = root.settings
     url = nats_url or settings.nats_url
     if not url:
         raise RelayConfigError("no NATS URL: set BACKA_NATS_URL or pass --nats")
@@ -263,26 +243,26 @@ def build_relay(
         raise RelayConfigError("no folder of unit public keys: set BACKA_UNIT_KEYS_DIR or pass --keys")
     if not Path(folder).is_dir():
         raise RelayConfigError(f"the unit keys folder {folder} does not exist")
-    recipients, keys = unit_keys(runtime.hub.directory, Path(folder))
-    hub = runtime.hub
+    recipients, keys = unit_keys(root.directory, Path(folder))
+    clock, telemetry = root.clock, root.telemetry
 
     def delivered(delivery: Delivery) -> None:
-        lag = (hub.clock() - delivery.occurred_at).total_seconds() * 1000
-        hub.telemetry.relay_lag.record(max(lag, 0.0), {"backa.event_type": delivery.type_name})
+        lag = (clock() - delivery.occurred_at).total_seconds() * 1000
+        telemetry.relay_lag.record(max(lag, 0.0), {"backa.event_type": delivery.type_name})
 
-    options.setdefault("tracer", hub.telemetry.tracer)
+    options.setdefault("tracer", telemetry.tracer)
     options.setdefault("on_delivered", delivered)
     if listen:
-        options.setdefault("listener", commit_listener(runtime))
-    options.setdefault("facts_for", ChildFactsCache(hub, cached_children))
+        options.setdefault("listener", commit_listener(root))
+    options.setdefault("facts_for", ChildFactsCache(root, cached_children))
     return JetStreamRelay(
         nats_url=url,
-        read_log=log_reader(hub),
+        read_log=log_reader(root),
         recipients=recipients,
         keys=keys,
-        clock=hub.clock,
-        rules=hub.rules,
-        positions=position_store(runtime, position_path),
+        clock=clock,
+        rules=root.rules,
+        positions=position_store(root, position_path),
         stream=stream or StreamSettings(replicas=settings.nats_replicas),
         **options,
     )
@@ -293,9 +273,11 @@ __all__ = [
     "POSITION_FILE",
     "ChildFactsCache",
     "RelayConfigError",
+    "RelayRoot",
     "build_relay",
     "commit_listener",
     "facts_reader",
     "log_reader",
+    "relay_root",
     "unit_keys",
 ]

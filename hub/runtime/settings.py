@@ -27,7 +27,10 @@ class Settings(BaseModel):
     unit_keys_dir: Path | None = None
     """Folder of each unit's public key (``<unit_id>.pub``) for end-to-end encrypted delivery."""
     otlp_endpoint: str | None = None
-    """OpenTelemetry export; none means telemetry is recorded nowhere."""
+    """An OpenTelemetry collector's OTLP/HTTP address (``http://collector:4318``): traces go
+    to ``/v1/traces`` and metrics to ``/v1/metrics`` under it. None: exported nowhere."""
+    otlp_timeout: float = Field(default=10.0, gt=0, le=60)
+    """Seconds one export to the collector may take, retries included."""
     demo_mode: bool = False
     issuers_file: Path | None = None
     """The token issuers the hub trusts (TOML, see :mod:`hub.identity.issuers`); outside demo mode,

@@ -20,10 +20,16 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 SERVICE = "backa-hub"
+DEFAULT_EXPORT_TIMEOUT = 10.0
+"""Seconds one export to the collector may take, retries included."""
 
 
 @dataclass
@@ -77,27 +83,46 @@ class Telemetry:
 def build_telemetry(
     otlp_endpoint: str | None = None,
     *,
+    timeout: float = DEFAULT_EXPORT_TIMEOUT,
     span_exporter: SpanExporter | None = None,
     metric_reader: MetricReader | None = None,
 ) -> Telemetry:
-    """Telemetry that goes to ``span_exporter``/``metric_reader`` (tests), to OTLP (an
-    endpoint is configured), or nowhere."""
+    """Telemetry that goes to ``span_exporter``/``metric_reader`` (tests), to an OTLP/HTTP
+    collector at ``otlp_endpoint`` (``/v1/traces`` and ``/v1/metrics`` under it), or nowhere.
+
+    Spans leave in batches and metrics periodically, from threads of their own, so a
+    request never waits for the collector. Each export, retries included, gives up after
+    ``timeout`` seconds: a collector that is away costs dropped telemetry, and at most that
+    long at shutdown, never a hub that hangs. The OpenTelemetry SDK's own variables
+    (``OTEL_BSP_SCHEDULE_DELAY``, ``OTEL_METRIC_EXPORT_INTERVAL``) tune how often.
+    """
     resource = Resource.create({"service.name": SERVICE})
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     readers: list[MetricReader] = []
+    millis = int(timeout * 1000)
     if span_exporter is not None:
         tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
     elif otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter,
+        )
 
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")))
+        exporter = OTLPSpanExporter(endpoint=_under(otlp_endpoint, "v1/traces"), timeout=timeout)
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporter, export_timeout_millis=millis))
     if metric_reader is not None:
         readers.append(metric_reader)
     elif otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            OTLPMetricExporter,
+        )
 
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/metrics")))
+        metrics = OTLPMetricExporter(endpoint=_under(otlp_endpoint, "v1/metrics"), timeout=timeout)
+        readers.append(PeriodicExportingMetricReader(metrics, export_timeout_millis=millis))
     return Telemetry(tracer_provider, MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False))
+
+
+def _under(endpoint: str, path: str) -> str:
+    return f"{endpoint.rstrip('/')}/{path}"
 
 
 def current_traceparent() -> str | None:

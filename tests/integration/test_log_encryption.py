@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,13 +27,13 @@ from hub.keys.child_keys import (
     KekMismatchError,
     Keyring,
     WrappedKey,
-    key_store_for,
     read_kek_file,
     write_kek_file,
 )
-from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
+from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
+from hub.runtime.stores import StoreKit, store_kit
 from tests.conftest import POSTGRES_URL, family, postgres_url, register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, card_payload, conversation_payload, directory, staff
 
@@ -47,6 +48,7 @@ class Store:
     kind: str
     data_dir: Path
     schema: str | None
+    kits: list[StoreKit] = field(default_factory=list)
 
     def settings(self, kek_file: Path | None, **more: Any) -> Settings:
         url = postgres_url(self.schema) if self.schema else None
@@ -78,20 +80,26 @@ class Store:
         return sorted((bytes(c) if isinstance(c, bytes | memoryview) else str(c), k) for c, k, _ in self._query("SELECT child_id, kek_id, wrapped FROM {keys}"))
 
     def key_store(self) -> Any:
-        config = PostgresConfig.from_url(postgres_url(self.schema)) if self.schema else None
-        return key_store_for(self.kind, self.data_dir, config)
+        """The key store as another process of the hub opens it: a kit of its own."""
+        kit = store_kit(self.settings(None))
+        self.kits.append(kit)
+        return kit.key_store()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.delenv("BACKA_STORE", raising=False)
     monkeypatch.delenv("BACKA_KEK", raising=False)
     if request.param == "postgres":
         schema = request.getfixturevalue("pg_schema")
         monkeypatch.setenv("BACKA_DATABASE_URL", postgres_url(schema))  # what the CLI reads
-        return Store("postgres", tmp_path / "data", schema)
-    monkeypatch.delenv("BACKA_DATABASE_URL", raising=False)
-    return Store("sqlite", tmp_path / "data", None)
+        made = Store("postgres", tmp_path / "data", schema)
+    else:
+        monkeypatch.delenv("BACKA_DATABASE_URL", raising=False)
+        made = Store("sqlite", tmp_path / "data", None)
+    yield made
+    for kit in made.kits:
+        kit.close()
 
 
 @pytest.fixture

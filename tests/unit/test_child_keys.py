@@ -21,7 +21,6 @@ from hub.keys.child_keys import (
     KekConfigError,
     KekMismatchError,
     Keyring,
-    MemoryKeyStore,
     SealedFactError,
     WrappedKey,
     parse_keks,
@@ -29,6 +28,7 @@ from hub.keys.child_keys import (
     rotate_kek,
     write_kek_file,
 )
+from hub.keys.key_stores import MemoryKeyStore
 
 KEK_A = Kek.of(bytes(range(32)))
 KEK_B = Kek.of(bytes(range(1, 33)))

@@ -24,9 +24,10 @@ from hub.identity.sessions import (
     Sessions,
     SessionStore,
 )
-from hub.runtime.bootstrap import PostgresConfig, Runtime, session_store
+from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
+from hub.runtime.stores import PostgresConfig, StoreKit, store_kit
 from tests.conftest import POSTGRES_URL, family, postgres_url
 from tests.factories import GUARDIAN_1_PNR, START, staff
 
@@ -56,16 +57,21 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
     kind: str = request.param
     settings = _settings(kind, tmp_path, request)
     opened: list[SessionStore] = []
-    shared = session_store(settings, memory=True, postgres=False) if kind == "memory" else None
+    kits: list[StoreKit] = []
+    shared = store_kit(settings).session_store() if kind == "memory" else None
 
     def open_one() -> SessionStore:
-        store = shared or session_store(settings, memory=False, postgres=kind == "postgres")
-        opened.append(store)
-        return store
+        if shared is not None:
+            return shared
+        kits.append(store_kit(settings))
+        opened.append(kits[-1].session_store())
+        return opened[-1]
 
     yield open_one
     for store in opened:
         store.close()
+    for kit in kits:
+        kit.close()
 
 
 @pytest.fixture
@@ -299,7 +305,8 @@ def test_the_store_holds_no_session_id_in_the_clear(
     a guardian is kept by their blind id, never their personnummer."""
     settings = _settings(kind, tmp_path, request)
     guardian = family(memory_runtime, GUARDIAN_1_PNR)
-    store = session_store(settings, memory=False, postgres=kind == "postgres")
+    kit = store_kit(settings)
+    store = kit.session_store()
     try:
         sessions = Sessions(store, clock, POLICY)
         ids = [sessions.start(guardian)[0], sessions.start(SCHOOL)[0]]
@@ -311,6 +318,7 @@ def test_the_store_holds_no_session_id_in_the_clear(
             contents = _postgres_contents(PostgresConfig.from_url(settings.database_url or "").schema)
     finally:
         store.close()
+        kit.close()
 
     assert SCHOOL.user_id in contents and guardian.user_id in contents  # the scan sees what was written
     for session_id in ids:

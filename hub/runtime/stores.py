@@ -1,0 +1,508 @@
+"""One store kit per store kind: where the log, the views, the children's keys, the web
+sessions and the relay's place live, chosen once from the settings.
+
+A hub runs on one kind of store (in memory, SQLite files in the data folder, or a
+PostgreSQL schema), and every part that keeps something keeps it there. The kinds differ
+only here: the composition root asks its kit for each store and never branches on the
+kind itself. The store classes stay where their rules are (:mod:`hub.keys.key_stores`,
+:mod:`hub.identity.sessions`, :mod:`adapters.jetstream_relay`, :mod:`projections`).
+
+On PostgreSQL the log, the children's keys and the web sessions share one connection
+pool, which eventsourcing builds from the log's settings. The views keep a pool of their
+own: they seal rows under the children's keys inside their transactions, and a pool
+shared with the key store could run dry with every connection waiting for another.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+from uuid import uuid4
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    BaseInfrastructureFactory,
+    InfrastructureFactory,
+    InterfaceError,
+    Notification,
+    OperationalError,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import Environment, get_topic, retry, strtobool
+
+from hub.application import Views
+from hub.identity.sessions import (
+    SESSIONS_DB,
+    MemorySessionStore,
+    PostgresSessionStore,
+    SessionStore,
+    SQLiteSessionStore,
+)
+from hub.keys.child_keys import KEYS_DB, ChildKeyStore
+from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
+from hub.runtime.settings import Settings
+from projections.accesslog import AccessLogView
+from projections.base import PostgresViews, RowSealer, memory_db_name
+from projections.caselist import CaseListView
+from projections.figures import TermFiguresView
+from projections.record import ChildRecordView
+
+if TYPE_CHECKING:
+    from adapters.relay_store import CommitListener, PositionStore
+
+log = logging.getLogger("backa.store")
+
+APP_NAME = "backa"
+"""The application's name: eventsourcing names the log's tables after it (``backa_events``)."""
+POSITION_FILE = "relay_position.sqlite"
+
+Unreachable = Callable[[], Exception]
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    """Where the log and the views live in PostgreSQL, read from ``BACKA_DATABASE_URL``:
+    ``postgresql://user[:password]@host[:port]/dbname[?schema=name&...]``.
+
+    Besides ``schema`` (default ``public``) the query may tune the connection pools:
+    ``pool_size`` and ``max_overflow`` (the pool of the log, the keys and the sessions;
+    the views share one half its size), ``connect_timeout`` (whole seconds to wait for a
+    connection before a request is answered 503), ``conn_max_age`` (seconds) and
+    ``pre_ping`` (check each connection before every use). ``pre_ping`` is off by
+    default: it costs a round trip per use, and the hub recovers from an outage without
+    it, because the first failure makes a :class:`PoolChecker` replace the broken
+    connections of both pools.
+    """
+
+    dbname: str
+    host: str
+    port: int
+    user: str
+    password: str
+    schema: str = "public"
+    pool_size: int = 5
+    max_overflow: int = 10
+    connect_timeout: int = 5
+    conn_max_age: float = 30 * 60.0
+    pre_ping: bool = False
+
+    OPTIONS: ClassVar[tuple[str, ...]] = ("schema", "pool_size", "max_overflow", "connect_timeout", "conn_max_age", "pre_ping")
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresConfig:
+        """Parse the URL; a message about a bad one names the part, never the password."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("the database URL must start with postgresql://")
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname or "/" in dbname:
+            raise ValueError("the database URL must name one database: postgresql://user@host/dbname")
+        if not parts.username:
+            raise ValueError("the database URL must name a user: postgresql://user@host/dbname")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise ValueError("the database URL's port is not a number") from None
+        values: dict[str, Any] = {}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key not in cls.OPTIONS:
+                raise ValueError(f"unknown database URL option {key!r}; known: {', '.join(cls.OPTIONS)}")
+            values[key] = value
+        try:
+            for key in ("pool_size", "max_overflow", "connect_timeout"):
+                if key in values:
+                    values[key] = int(values[key])
+            if "conn_max_age" in values:
+                values["conn_max_age"] = float(values["conn_max_age"])
+            if "pre_ping" in values:
+                values["pre_ping"] = strtobool(values["pre_ping"])
+        except ValueError:
+            raise ValueError("a database URL option has a value of the wrong kind") from None
+        if values.get("pool_size", 1) < 1 or values.get("max_overflow", 0) < 0 or values.get("connect_timeout", 1) <= 0:
+            raise ValueError("the database URL's pool options must be positive")
+        if not values.get("schema", "public"):
+            raise ValueError("the database URL's schema is empty")
+        return cls(
+            dbname=dbname,
+            host=parts.hostname or "localhost",
+            port=port,
+            user=unquote(parts.username),
+            password=unquote(parts.password or ""),
+            **values,
+        )
+
+    def log_env(self) -> dict[str, str]:
+        """The event store's settings for eventsourcing's PostgreSQL module."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(LogRecorder),
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.max_overflow),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.connect_timeout),
+            "POSTGRES_CONN_MAX_AGE": str(self.conn_max_age),
+            "POSTGRES_PRE_PING": "y" if self.pre_ping else "n",
+        }
+
+    def views(self) -> PostgresViews:
+        return PostgresViews(
+            dbname=self.dbname,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            schema=self.schema,
+            pool_size=max(1, self.pool_size // 2),
+            max_overflow=max(1, self.max_overflow // 2),
+            connect_timeout=self.connect_timeout,
+            conn_max_age=self.conn_max_age,
+            pre_ping=self.pre_ping,
+        )
+
+    def conninfo(self) -> str:
+        """A libpq connection string, for the relay's own connections."""
+        import psycopg.conninfo
+
+        return psycopg.conninfo.make_conninfo(
+            dbname=self.dbname, host=self.host, port=self.port, user=self.user, password=self.password or None,
+            connect_timeout=self.connect_timeout,
+        )
+
+
+_READ_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
+
+
+class LogRecorder(PostgresApplicationRecorder):
+    """The log on PostgreSQL, failing fast while the database is away.
+
+    The library retries every call ten times; with a pool that waits for a connection,
+    a request would hang for a minute before it could be answered 503. Reads here try
+    twice. An append is tried once: one retried after its answer was lost may already
+    have committed, and would come back as a conflict and be applied a second time.
+    """
+
+    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
+
+    @_READ_RETRY
+    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
+        return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    @_READ_RETRY
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        return PostgresApplicationRecorder.select_notifications.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    @_READ_RETRY
+    def max_notification_id(self) -> int | None:
+        return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[attr-defined,no-any-return]
+
+
+class PoolChecker:
+    """After a connection error, checks the pools' idle connections in the background and
+    replaces the broken ones, so that a database that went away and came back costs each
+    stale connection at most one failed request, without a ping before every use."""
+
+    def __init__(self, pools: Sequence[Any], min_interval: float = 1.0) -> None:
+        self.pools = list(pools)
+        self.min_interval = min_interval
+        self._lock = threading.Lock()
+        self._running = False
+        self._last = float("-inf")
+        self.checks = 0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._running or now - self._last < self.min_interval:
+                return
+            self._running, self._last = True, now
+        threading.Thread(target=self._check, name="backa-pool-check", daemon=True).start()
+
+    def _check(self) -> None:
+        try:
+            for pool in self.pools:
+                try:
+                    pool.check()
+                except Exception:  # noqa: BLE001 - the database may still be away; the next error checks again
+                    log.info("connection pool check failed; will check again after the next error")
+            self.checks += 1
+        finally:
+            with self._lock:
+                self._running = False
+
+
+def store_kind(settings: Settings) -> str:
+    """``postgres``, ``memory`` or ``sqlite``: a database URL means PostgreSQL unless another
+    store was asked for by name (``backa demo`` always loads into its own folder)."""
+    if settings.store == "postgres" or (settings.database_url is not None and "store" not in settings.model_fields_set):
+        return "postgres"
+    return settings.store
+
+
+# -- the kits ------------------------------------------------------------------------------
+
+
+class StoreKit:
+    """Makes every store of one kind. Each ``make`` builds a new store the caller closes;
+    what the kit shares between them (a connection pool) it closes itself."""
+
+    kind: ClassVar[str]
+    persistent: ClassVar[bool] = True
+    """Whether anything outlives the process (the data folder is then made and used)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._factories: list[InfrastructureFactory[Any]] = []
+
+    def log_env(self) -> dict[str, str]:
+        """The event store's environment for eventsourcing (without ``CREATE_TABLE``)."""
+        raise NotImplementedError
+
+    def log_recorder(self) -> ApplicationRecorder:
+        """The log's recorder alone, without an application (the relay's): kept by the kit."""
+        env = Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y"})
+        factory = InfrastructureFactory.construct(env)
+        self._factories.append(factory)
+        return factory.application_recorder()
+
+    def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
+        raise NotImplementedError
+
+    def key_store(self) -> ChildKeyStore:
+        raise NotImplementedError
+
+    def session_store(self) -> SessionStore:
+        raise NotImplementedError
+
+    def position_store(self, path: Path | None = None) -> PositionStore:
+        """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
+        from adapters.relay_store import SQLitePositionStore
+
+        return SQLitePositionStore(path or self.data_dir / POSITION_FILE)
+
+    def commit_listener(self, recorder: Any) -> CommitListener | None:
+        """What wakes the relay on every commit; none where it polls the log."""
+        return None
+
+    def pools(self) -> list[Any]:
+        """The connection pools to check after the store could not be reached."""
+        return []
+
+    def close(self) -> None:
+        for factory in self._factories:
+            factory.close()
+        self._factories.clear()
+
+
+class MemoryKit(StoreKit):
+    """Everything in this process, gone when it ends (tests, trying the hub out)."""
+
+    kind = "memory"
+    persistent = False
+
+    def log_env(self) -> dict[str, str]:
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+    def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
+        return _views(lambda name, label: memory_db_name(label), unreachable, rows)
+
+    def key_store(self) -> ChildKeyStore:
+        return MemoryKeyStore()
+
+    def session_store(self) -> SessionStore:
+        return MemorySessionStore()
+
+
+class SQLiteKit(StoreKit):
+    """SQLite files in the data folder: the log, a file per view, the keys, the sessions."""
+
+    kind = "sqlite"
+
+    def log_env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.data_dir / "events.sqlite"),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+
+    def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
+        return _views(lambda name, label: str(self.data_dir / f"view_{name}.sqlite"), unreachable, rows)
+
+    def key_store(self) -> ChildKeyStore:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return SQLiteKeyStore(self.data_dir / KEYS_DB)
+
+    def session_store(self) -> SessionStore:
+        return SQLiteSessionStore(self.data_dir / SESSIONS_DB)
+
+
+class PostgresKit(StoreKit):
+    """A schema in PostgreSQL. The log, the keys and the sessions share the pool of one
+    eventsourcing datastore, opened at the first use; the views have their own."""
+
+    kind = "postgres"
+    KIT_KEY = "KIT_DATASTORE"
+    _datastores: ClassVar[weakref.WeakValueDictionary[str, PostgresDatastore]] = weakref.WeakValueDictionary()
+
+    def __init__(self, data_dir: Path, config: PostgresConfig) -> None:
+        super().__init__(data_dir)
+        self.config = config
+        self._id = uuid4().hex
+        self._lock = threading.Lock()
+        self._factory: PostgresFactory | None = None
+        self._views: PostgresViews | None = None
+
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The shared datastore, its pool open and the schema there."""
+        with self._lock:
+            if self._factory is None:
+                factory = PostgresFactory(Environment(APP_NAME, self.config.log_env()))
+                try:
+                    _open(factory.datastore, self.config)
+                except BaseException:
+                    factory.close()
+                    raise
+                self._factory = factory
+                self._datastores[self._id] = factory.datastore
+            return self._factory.datastore
+
+    def log_env(self) -> dict[str, str]:
+        """The log on the kit's datastore (see :class:`KitFactory`)."""
+        self.datastore  # noqa: B018 - opened now, so the hub's factory finds it
+        return {**self.config.log_env(), "PERSISTENCE_MODULE": get_topic(KitFactory), self.KIT_KEY: self._id}
+
+    def log_recorder(self) -> ApplicationRecorder:
+        return KitFactory(Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y"})).application_recorder()
+
+    def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
+        self.datastore  # noqa: B018 - the schema is made there first
+        database = self.config.views()
+        try:
+            database.create_schema()
+            made = _views(lambda name, label: database, unreachable, rows)
+        except BaseException:
+            database.close()
+            raise
+        self._views = database
+        return made
+
+    def key_store(self) -> ChildKeyStore:
+        return PostgresKeyStore(self.datastore.pool, self.config.schema)
+
+    def session_store(self) -> SessionStore:
+        return PostgresSessionStore(self.datastore.pool, self.config.schema)
+
+    def position_store(self, path: Path | None = None) -> PositionStore:
+        """Beside the log, so a database restored from backup carries the relay's place."""
+        if path is not None:
+            return super().position_store(path)
+        from adapters.relay_store import PostgresPositionStore
+
+        return PostgresPositionStore(self.config.conninfo(), self.config.schema)
+
+    def commit_listener(self, recorder: Any) -> CommitListener | None:
+        """A listener to the channel the recorder notifies on every commit."""
+        channel = getattr(recorder, "channel_name", None)
+        if not channel:
+            return None
+        from adapters.relay_store import PostgresCommitListener
+
+        return PostgresCommitListener(self.config.conninfo(), channel)
+
+    def pools(self) -> list[Any]:
+        pools = [self.datastore.pool]
+        if self._views is not None:
+            pools.append(self._views.datastore.pool)
+        return pools
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            factory, self._factory = self._factory, None
+            self._datastores.pop(self._id, None)
+        if factory is not None:
+            factory.close()
+
+
+class KitFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory on a store kit's datastore instead of one of its
+    own, so the hub's log shares the kit's pool; the kit closes it, not the hub."""
+
+    def __init__(self, env: Environment | dict[str, str] | None) -> None:
+        BaseInfrastructureFactory.__init__(self, env)
+        key = self.env.get(PostgresKit.KIT_KEY)
+        datastore = PostgresKit._datastores.get(key or "")
+        if datastore is None:
+            raise OperationalError("the store kit's database connections were closed")
+        self.datastore = datastore
+
+    def close(self) -> None:
+        """The datastore is the kit's."""
+
+
+def _open(datastore: PostgresDatastore, config: PostgresConfig) -> None:
+    """Open the pool, failing as the log does when the database cannot be reached, and
+    create the schema unless it is there (checked first: a role may own a schema without
+    the right to create one)."""
+    from psycopg import sql
+    from psycopg_pool import PoolTimeout
+
+    try:
+        datastore.pool.open(wait=True, timeout=config.connect_timeout)
+    except PoolTimeout:
+        raise OperationalError("the database cannot be reached") from None
+    with datastore.get_connection() as conn:
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (config.schema,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(sql.Identifier(config.schema)))
+
+
+def _views(where: Callable[[str, str], Any], unreachable: Unreachable, rows: RowSealer | None) -> Views:
+    """The four views, each at ``where(file name, label)``."""
+    return Views(
+        ChildRecordView(where("child_record", "record"), unreachable=unreachable, rows=rows),
+        CaseListView(where("case_list", "cases"), unreachable=unreachable, rows=rows),
+        AccessLogView(where("access_log", "access"), unreachable=unreachable, rows=rows),
+        TermFiguresView(where("term_figures", "figures"), unreachable=unreachable, rows=rows),
+    )
+
+
+def store_kit(settings: Settings) -> StoreKit:
+    """The kit for the settings' store; a bad database URL is named here, before anything is built."""
+    kind = store_kind(settings)
+    if kind == "postgres":
+        if not settings.database_url:
+            raise ValueError("the postgres store needs BACKA_DATABASE_URL")
+        return PostgresKit(settings.data_dir, PostgresConfig.from_url(settings.database_url))
+    if kind == "memory":
+        return MemoryKit(settings.data_dir)
+    return SQLiteKit(settings.data_dir)
+
+
+__all__ = [
+    "KitFactory",
+    "LogRecorder",
+    "MemoryKit",
+    "PoolChecker",
+    "PostgresConfig",
+    "PostgresKit",
+    "SQLiteKit",
+    "StoreKit",
+    "store_kind",
+    "store_kit",
+]
