@@ -1,21 +1,53 @@
-"""Telemetry shows how the hub works and never what it holds."""
+"""Telemetry shows how the hub works and never what it holds. With `BACKA_OTLP_ENDPOINT` a
+running hub sends it to an OpenTelemetry collector over OTLP/HTTP; without it, nowhere."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
-from collections.abc import Iterator
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+import httpx
 import pytest
+from google.protobuf import text_format
 from litestar.testing import TestClient
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.http import create_app
+from hub.identity.tokens import DemoIssuer
 from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import system_clock
 from hub.runtime.telemetry import build_telemetry
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload, conversation_payload
+from tests.factories import (
+    CHILD_PNR,
+    GUARDIAN_1_PNR,
+    GUARDIAN_2_PNR,
+    STAFF,
+    TENANT,
+    card_payload,
+    conversation_payload,
+    directory,
+)
 
 API = "/api/v1"
 CHILD_GIVEN, CHILD_FAMILY = "Markörbarn", "Spårlösdotter"
@@ -151,3 +183,235 @@ def test_metrics_count_commands_reads_decisions_and_time_appends(
     denials = sum(p.value for p in points["backa.consent.decisions"] if p.attributes["outcome"] == "deny")
     allows = sum(p.value for p in points["backa.consent.decisions"] if p.attributes["outcome"] == "allow")
     assert denials > 0 and allows > 0
+
+
+# -- export to a real OTLP/HTTP collector ------------------------------------------------------
+
+BACKA = Path(sys.executable).parent / "backa"
+START_TIMEOUT = 30.0
+CARD_NOTE = "Markörtext om rasten"
+READ_PURPOSE = "Markörsyfte teamarbete"
+INCOMING_TRACE_ID = "5bf92f3577b34da6a3ce929d0e0e4737"
+
+
+class Collector:
+    """An OTLP/HTTP receiver on 127.0.0.1: decodes what arrives at ``/v1/traces`` and
+    ``/v1/metrics`` with the OpenTelemetry protocol's own messages, and keeps the bytes."""
+
+    def __init__(self) -> None:
+        self.traces: list[ExportTraceServiceRequest] = []
+        self.metrics: list[ExportMetricsServiceRequest] = []
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                kinds: dict[str, tuple[Any, Any]] = {
+                    "/v1/traces": (ExportTraceServiceRequest, ExportTraceServiceResponse),
+                    "/v1/metrics": (ExportMetricsServiceRequest, ExportMetricsServiceResponse),
+                }
+                if self.path not in kinds:
+                    self.send_error(404)
+                    return
+                request, response = kinds[self.path]
+                message = request.FromString(body)
+                with collector._lock:
+                    collector.bodies.append(body)
+                    (collector.traces if self.path == "/v1/traces" else collector.metrics).append(message)
+                answer = response().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="otlp-collector", daemon=True)
+        self.thread.start()
+
+    def spans(self) -> list[Any]:
+        with self._lock:
+            return [s for t in self.traces for rs in t.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+    def metric_names(self) -> set[str]:
+        with self._lock:
+            return {m.name for r in self.metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+
+    def everything(self) -> str:
+        """Every decoded message as text, and every body as it arrived."""
+        with self._lock:
+            messages = [*self.traces, *self.metrics]
+            bodies = list(self.bodies)
+        return "\n".join(text_format.MessageToString(m, as_utf8=True) for m in messages) + "\n".join(
+            b.decode("utf-8", errors="replace") for b in bodies
+        )
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    c = Collector()
+    yield c
+    c.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServedHub:
+    """``backa serve`` in a process of its own, in demo mode on SQLite, with the test directory."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        data_dir.mkdir(parents=True)
+        directory().save(data_dir / "directory.json")
+        self.issuer = DemoIssuer.from_folder(data_dir / "demo", "backa-hub", system_clock)
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("BACKA_", "OTEL_"))}
+        self.process = subprocess.Popen(
+            [str(BACKA), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={**clean, "BACKA_DATA_DIR": str(data_dir), "BACKA_STORE": "sqlite", "BACKA_DEMO_MODE": "true", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        pytest.fail("the hub did not start serving", pytrace=False)
+
+    def staff(self, user_id: str, **extra: str) -> dict[str, str]:
+        unit, roles = STAFF[user_id]
+        return {"Authorization": f"Bearer {self.issuer.staff_token(TENANT, user_id, unit, sorted(r.value for r in roles))}", **extra}
+
+    def stop(self) -> str:
+        """SIGTERM, as a service manager stops it; what it wrote to stderr."""
+        self.process.terminate()
+        try:
+            _, err = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate(timeout=5)
+        return err.decode("utf-8", errors="replace")
+
+
+def register_and_read(hub: ServedHub) -> str:
+    """Over HTTP: a child registered with its guardians, a card with free text, a Barnkontakt,
+    and a read with a free-text purpose. Returns the child's id."""
+    with httpx.Client(base_url=hub.url, timeout=10.0) as client:
+        r = client.post(
+            f"{API}/children",
+            json={
+                "personnummer": CHILD_PNR,
+                "given_name": CHILD_GIVEN,
+                "family_name": CHILD_FAMILY,
+                "guardians": [
+                    {"name": GUARDIAN_NAMES[0], "personnummer": GUARDIAN_1_PNR, "has_custody": True},
+                    {"name": GUARDIAN_NAMES[1], "personnummer": GUARDIAN_2_PNR, "has_custody": True},
+                ],
+            },
+            headers=hub.staff("larare.ostra", traceparent=f"00-{INCOMING_TRACE_ID}-00f067aa0ba902b7-01"),
+        )
+        assert r.status_code == 201, r.text
+        child = f"{API}/children/{r.json()['child_id']}"
+        card = card_payload()
+        card["own_support_taken"] = CARD_NOTE
+        assert client.post(f"{child}/discovery-cards", json=card, headers=hub.staff("polis.ystad")).status_code == 201
+        bk = hub.staff("rektor.ostra")
+        assert client.post(f"{child}/barnkontakt", json={"staff_id": "rektor.ostra"}, headers=bk).status_code == 201
+        read = client.get(child, params={"purpose": READ_PURPOSE}, headers=bk)
+        assert read.status_code == 200, read.text
+        fields = [item["fields"] for item in read.json()["items"]]
+        assert any(f.get("given_name") == CHILD_GIVEN for f in fields)  # what the spans must not carry
+        return str(r.json()["child_id"])
+
+
+def until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_running_hub_exports_its_requests_spans_and_metrics_to_the_otlp_endpoint_without_personal_data(
+    tmp_path: Path, collector: Collector
+) -> None:
+    hub = ServedHub(
+        tmp_path / "data",
+        BACKA_OTLP_ENDPOINT=collector.url,
+        OTEL_BSP_SCHEDULE_DELAY="100",  # the SDK's own knobs: export soon, so the test need not wait
+        OTEL_METRIC_EXPORT_INTERVAL="300",
+    )
+    try:
+        child_id = register_and_read(hub)
+        trace_id = bytes.fromhex(INCOMING_TRACE_ID)
+
+        def names() -> set[str]:
+            return {s.name for s in collector.spans() if s.trace_id == trace_id}
+
+        assert until(lambda: {"HTTP POST /api/v1/children", "backa.command register_child", "backa.append"} <= names()), names()
+        assert until(lambda: {"backa.commands", "backa.reads", "backa.append.duration"} <= collector.metric_names())
+        reads = [s for s in collector.spans() if s.name == "backa.read read_child"]
+        assert reads, "the read's span arrived while the hub runs"
+    finally:
+        errors = hub.stop()
+    server_spans = [s for s in collector.spans() if s.name == "HTTP POST /api/v1/children" and s.trace_id == trace_id]
+    status = {kv.key: kv.value.int_value for kv in server_spans[0].attributes}
+    assert status.get("http.response.status_code") == 201
+    forbidden = [*markers(), CARD_NOTE, READ_PURPOSE, child_id]
+    forbidden += [quote(m) for m in forbidden] + [quote_plus(m) for m in forbidden]  # as a URL would carry them
+    found = sorted({m for m in forbidden if m in collector.everything()})
+    assert found == [], "personal data, free text or a child id reached the collector"
+    assert all(m not in errors for m in markers())
+
+
+def test_without_an_otlp_endpoint_the_hub_exports_nothing_even_where_the_sdk_would(
+    tmp_path: Path, collector: Collector
+) -> None:
+    """The hub's own setting decides: the SDK's standard variable alone sends nothing."""
+    hub = ServedHub(tmp_path / "data", OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY="100")
+    try:
+        register_and_read(hub)
+        time.sleep(1.0)
+    finally:
+        hub.stop()
+    assert collector.traces == [] and collector.metrics == []
+
+
+def test_an_export_to_a_collector_that_never_answers_gives_up_within_the_timeout() -> None:
+    """A collector that takes the connection and never answers costs the hub at most the
+    export timeout at shutdown, and nothing on the request path."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel accepts connections; nobody reads or answers
+    try:
+        telemetry = build_telemetry(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.5)
+        started = time.monotonic()
+        with telemetry.span("backa.command register_child"):
+            telemetry.commands.add(1, {"backa.command": "register_child", "outcome": "ok"})
+        assert time.monotonic() - started < 0.2, "a span never waits for the collector"
+        started = time.monotonic()
+        telemetry.shutdown()
+        assert time.monotonic() - started < 5.0
+    finally:
+        silent.close()
