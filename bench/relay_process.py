@@ -15,8 +15,7 @@ import asyncio
 import signal
 from typing import Any
 
-from hub.runtime.bootstrap import bootstrap
-from hub.runtime.relay import build_relay
+from hub.runtime.relay import build_relay, relay_root
 from hub.runtime.settings import Settings
 
 
@@ -33,7 +32,7 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=None)
     parser.add_argument("--no-listen", action="store_true", help="poll the log only; no commit notifications")
     args = parser.parse_args()
-    runtime = bootstrap(Settings.from_env())
+    runtime = relay_root(Settings.from_env())
     options: dict[str, Any] = {}
     if args.poll_interval is not None:
         options["poll_interval"] = args.poll_interval
