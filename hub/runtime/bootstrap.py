@@ -167,6 +167,8 @@ def bootstrap(
     checkpoint_policy: CheckpointPolicy | None = None,
     telemetry: Telemetry | None = None,
 ) -> Runtime:
+    """The hub and everything beside it, from the settings; each keyword replaces one
+    part (tests pass a clock they move, a directory, exporters they read)."""
     data_dir = settings.data_dir
     kit = store_kit(settings)  # a bad database URL is named before a missing key
     issuers = trusted_issuers(settings, clock, extra_issuers)
