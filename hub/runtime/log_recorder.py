@@ -5,34 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
+from eventsourcing.persistence import ApplicationRecorder
+
+from hub.runtime.settings import Settings
+from hub.runtime.stores import store_kind, store_kit
 from hub.tlog.errors import TransparencyError
 
 
 @contextmanager
-def open_log_recorder(settings: Any) -> Iterator[Any]:
-    """The event store's recorder alone, for reading the log as stored (``backa audit``)."""
-    from eventsourcing.persistence import InfrastructureFactory
-    from eventsourcing.utils import Environment
-
-    from hub.runtime.bootstrap import PostgresConfig, store_kind
-
-    kind = store_kind(settings)
-    if kind == "memory":
+def open_log_recorder(settings: Settings) -> Iterator[ApplicationRecorder]:
+    """The log's recorder from the settings' store kit, reading the log as stored and
+    creating nothing; refused where there is no log to read."""
+    if store_kind(settings) == "postgres" and not settings.database_url:
+        raise TransparencyError("the postgres store needs BACKA_DATABASE_URL")
+    kit = store_kit(settings)
+    if not kit.persistent:
         raise TransparencyError("the memory store keeps no log between runs; there is nothing to audit")
-    if kind == "postgres":
-        if not settings.database_url:
-            raise TransparencyError("the postgres store needs BACKA_DATABASE_URL")
-        env = PostgresConfig.from_url(settings.database_url).log_env()
-    else:
-        path = settings.data_dir / "events.sqlite"
-        if not path.exists():
-            raise TransparencyError(f"no log in {settings.data_dir}: events.sqlite is missing")
-        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path), "SQLITE_LOCK_TIMEOUT": "30"}
-    env["CREATE_TABLE"] = "n"
-    factory = InfrastructureFactory.construct(Environment("backa", env))
+    if kit.kind == "sqlite" and not (settings.data_dir / "events.sqlite").exists():
+        raise TransparencyError(f"no log in {settings.data_dir}: events.sqlite is missing")
     try:
-        yield factory.application_recorder()
+        yield kit.log_recorder(create=False)
     finally:
-        factory.close()
+        kit.close()

@@ -273,9 +273,10 @@ class StoreKit:
         """The event store's environment for eventsourcing (without ``CREATE_TABLE``)."""
         raise NotImplementedError
 
-    def log_recorder(self) -> ApplicationRecorder:
-        """The log's recorder alone, without an application (the relay's): kept by the kit."""
-        env = Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y"})
+    def log_recorder(self, *, create: bool = True) -> ApplicationRecorder:
+        """The log's recorder alone, without an application (the relay's, ``backa audit``'s),
+        closed with the kit; ``create=False`` reads the log as stored and creates nothing."""
+        env = Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y" if create else "n"})
         factory = InfrastructureFactory.construct(env)
         self._factories.append(factory)
         return factory.application_recorder()
@@ -387,8 +388,9 @@ class PostgresKit(StoreKit):
         self.datastore  # noqa: B018 - opened now, so the hub's factory finds it
         return {**self.config.log_env(), "PERSISTENCE_MODULE": get_topic(KitFactory), self.KIT_KEY: self._id}
 
-    def log_recorder(self) -> ApplicationRecorder:
-        return KitFactory(Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y"})).application_recorder()
+    def log_recorder(self, *, create: bool = True) -> ApplicationRecorder:
+        env = Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y" if create else "n"})
+        return KitFactory(env).application_recorder()
 
     def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
         self.datastore  # noqa: B018 - the schema is made there first

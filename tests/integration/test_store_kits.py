@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from adapters.jetstream_relay import RelayPosition
+from adapters.relay_store import RelayPosition
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.relay import RelayConfigError, build_relay, log_reader, relay_root
