@@ -305,7 +305,7 @@ class PostgresSessionStore:
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         with self._errors(), self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
-            cur.execute(sql.SQL(query).format(t=self._table), params)  # type: ignore[arg-type]
+            cur.execute(sql.SQL(query).format(t=self._table), params)
             return (cur.fetchall() if cur.description else []), cur.rowcount
 
     def add(self, key: str, session: Session) -> None:

@@ -189,7 +189,7 @@ class PostgresKeyStore:
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._cursor() as cur:
-            cur.execute(sql.SQL(query).format(t=self._table), params)  # type: ignore[arg-type]
+            cur.execute(sql.SQL(query).format(t=self._table), params)
             return cur.fetchall() if cur.description else []
 
     def get(self, child_id: UUID) -> WrappedKey | None:

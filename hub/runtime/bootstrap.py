@@ -222,7 +222,10 @@ def bootstrap(
         hub.follower.catch_up()
         demo_issuer = None
         if settings.demo_mode:
-            demo_issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, clock) if kit.persistent else _memory_issuer(settings, clock)
+            if kit.persistent:
+                demo_issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, clock)
+            else:
+                demo_issuer = _memory_issuer(settings, clock)
             issuers.append(demo_issuer.trusted())
         verifier = TokenVerifier(issuers, directory, blind_index, clock)
         sessions = Sessions(kit.session_store(), clock, settings.session_policy())

@@ -18,20 +18,20 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient
 from adapters.jetstream_relay import JetStreamRelay
-from adapters.relay_store import CommitListener, PositionStore
 from adapters.nats_link import StreamSettings
+from adapters.relay_store import CommitListener, PositionStore
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
 from contracts.events import AccessReviewed, ConsentWithdrawn, ErasedFact, InformationAccessed
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
+from hub.domain.child import Child, Recorded, project_child
+from hub.identity.directory import Directory
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.relay_root import RelayConfigError, RelayRoot, StoredLog, relay_root
 from hub.runtime.stores import POSITION_FILE
-from hub.identity.directory import Directory
-from hub.domain.child import Child, Recorded, project_child
 
 log = logging.getLogger("backa.relay")
 

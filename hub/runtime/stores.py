@@ -197,19 +197,19 @@ class LogRecorder(PostgresApplicationRecorder):
     have committed, and would come back as a conflict and be applied a second time.
     """
 
-    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
+    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 
     @_READ_RETRY
     def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
-        return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+        return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)
 
     @_READ_RETRY
     def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
-        return PostgresApplicationRecorder.select_notifications.__wrapped__(self, *args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+        return PostgresApplicationRecorder.select_notifications.__wrapped__(self, *args, **kwargs)
 
     @_READ_RETRY
     def max_notification_id(self) -> int | None:
-        return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[attr-defined,no-any-return]
+        return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)
 
 
 class PoolChecker:
