@@ -30,11 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from functools import cache
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from contracts.vocabulary import Category, LegalBasis, PartyKind, Role, UnitKind
+from contracts.vocabulary import SWEDISH_TIME, Category, LegalBasis, PartyKind, Role, UnitKind
 
 
 class ViewerKind(str, Enum):
@@ -165,15 +163,10 @@ class ConsentStatus(str, Enum):
     NOT_YET_VALID = "not_yet_valid"
 
 
-@cache
-def _swedish_time() -> ZoneInfo:
-    return ZoneInfo("Europe/Stockholm")
-
-
 def age_on(birth_date: date, moment: datetime | date) -> int:
     """Age in whole years on the Swedish calendar day of ``moment``: a birthday begins at
     midnight in Sweden, not in UTC."""
-    day = moment.astimezone(_swedish_time()).date() if isinstance(moment, datetime) else moment
+    day = moment.astimezone(SWEDISH_TIME).date() if isinstance(moment, datetime) else moment
     years = day.year - birth_date.year
     if (day.month, day.day) < (birth_date.month, birth_date.day):
         years -= 1

@@ -61,14 +61,6 @@ class ErasureUnavailableError(HubError):
     title = "Erasure unavailable"
 
 
-class ChildAlreadyRegisteredError(HubError):
-    title = "Child already registered"
-
-    def __init__(self, child_id: object) -> None:
-        super().__init__(f"this child is already registered as {child_id}", field="personnummer")
-        self.child_id = child_id
-
-
 class UnknownUnitError(HubError):
     title = "Unknown unit"
 

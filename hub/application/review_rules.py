@@ -17,12 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import Enum
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from contracts.vocabulary import STAFF_ROLES, LegalBasis, Role, UnitKind
+from contracts.vocabulary import STAFF_ROLES, SWEDISH_TIME, LegalBasis, Role, UnitKind
 from projections.accesslog import AccessEntry
-
-SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
 
 INVOLVEMENT_BASES = frozenset({LegalBasis.OWN_RECORD, LegalBasis.SENT_TO_UNIT, LegalBasis.STATUTORY_CONCERN_REPORT})
 """The bases that come from the unit's own part in the child's process: its own record,

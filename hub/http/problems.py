@@ -26,7 +26,6 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 
 from hub.errors import (
-    ChildAlreadyRegisteredError,
     ChildNotFoundError,
     ConflictError,
     ConsentError,
@@ -70,7 +69,6 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     NoBasisError: (403, "no-basis", None),
     NoSessionError: (404, "no-session", None),
     ChildNotFoundError: (404, "child-not-found", "no child with this id in your cooperation area"),
-    ChildAlreadyRegisteredError: (409, "child-already-registered", "this child is already registered; see child_id"),
     OutOfOrderError: (409, "out-of-order", None),
     ConflictError: (409, "conflict", None),
     ConsentError: (409, "consent-refused", None),
@@ -157,8 +155,6 @@ def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Resp
         headers["Set-Cookie"] = f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
     if isinstance(exc, StoreUnavailableError):
         headers["Retry-After"] = "5"
-    if isinstance(exc, ChildAlreadyRegisteredError):
-        extensions["child_id"] = str(exc.child_id)
     return problem(status, exc.title, detail, kind=kind, errors=errors, headers=headers or None, **extensions)
 
 

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from contracts.vocabulary import CONSENTABLE_CATEGORIES, Category, UnitKind
+from contracts.vocabulary import CONSENTABLE_CATEGORIES, SWEDISH_TIME, Category, UnitKind
 from hub.errors import ChildNotFoundError, ConsentError, NoBasisError
 from hub.identity.principals import Principal
 from hub.runtime.bootstrap import bootstrap
@@ -47,7 +46,7 @@ from tests.factories import (
 
 TEEN_PNR = "201106102385"  # born 2011-06-10: fifteen on 2026-06-10, a hundred days after START
 FIFTEENTH_BIRTHDAY = date(2026, 6, 10)
-SWEDEN = ZoneInfo("Europe/Stockholm")  # a birthday begins at Swedish midnight
+SWEDEN = SWEDISH_TIME  # a birthday begins at Swedish midnight
 BK = "rektor.ostra"
 
 UNIT_STAFF = {

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from consent.permissions import Action
 from contracts.labels import label_key
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area, Role
-from hub.errors import ChildAlreadyRegisteredError, ChildNotFoundError, HubError, InvalidInputError, NotPermittedError
+from hub.errors import ChildNotFoundError, HubError, InvalidInputError, NotPermittedError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
@@ -185,8 +185,6 @@ def routes(web: Web) -> list[Any]:
 
         try:
             return web.act(who, data, act)
-        except ChildAlreadyRegisteredError as e:
-            return Redirect(path=f"/staff/cards/new?child_id={e.child_id}&known=1", status_code=303)
         except FIELD_PROBLEMS as e:
             return register_page(who, values, problems_from(who, e, register_field), status=422)
 
@@ -206,39 +204,32 @@ def routes(web: Web) -> list[Any]:
     @get("/staff/cards/new", sync_to_thread=True)
     def card_form(
         request: Request[Any, Any, Any], child_id: FromQuery[str | None] = None, registered: FromQuery[str | None] = None,
-        known: FromQuery[str | None] = None,
     ) -> Template:
         who = web.visitor(request)
         p = staff_at_unit(web, who, who.path)
         chosen = uuid_or_none(child_id)
-        notice = "The child is registered. Now fill in the discovery card." if registered else (
-            "The child was already registered. Fill in the discovery card." if known else ""
-        )
+        notice = "The child is registered. Now fill in the discovery card." if registered else ""
         values: dict[str, Any] = {"needs": {}, "notes": {}}
         return card_page(who, p, str(chosen) if chosen else None, values, notice=notice)
 
     @post("/staff/cards/find", sync_to_thread=True)
     def find_child(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-        """The child by personnummer, through the blind index: to the card if registered,
-        else to the registration form with the number filled in."""
+        """The child by personnummer: always on to the registration form with the number filled
+        in. Whether the hub knows the child is not told (a known child is left as it is and
+        the card goes to its Barnkontakt), so the form is no way to learn who is registered."""
         who = web.visitor(request)
         p = staff_at_unit(web, who, who.path)
         who.check_form(data)
         typed = one(data, "personnummer")
         try:
-            number = parse_identity_number(typed)
+            parse_identity_number(typed)  # a number that cannot be a personnummer is said so at once
         except InvalidInputError as e:
             problems = problems_from(who, e, lambda _: "personnummer")
             return card_page(who, p, None, {"personnummer": typed, "needs": {}, "notes": {}}, problems, status=422)
-        child_id = web.hub.blind_index.child_id(p.tenant_id, number)
-        try:
-            web.hub.child_facts(p, child_id)
-        except ChildNotFoundError:
-            return register_page(
-                who, {"personnummer": typed},
-                notice="This child is not registered yet. Register the child first; the card comes next.",
-            )
-        return Redirect(path=f"/staff/cards/new?child_id={child_id}", status_code=303)
+        return register_page(
+            who, {"personnummer": typed},
+            notice="Write the child's name and guardians as you know them; the card comes next.",
+        )
 
     @post("/staff/cards/new", sync_to_thread=True)
     def send_card(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
