@@ -311,7 +311,7 @@ def may(
     if case.facts.erased:
         return _deny(Rule.RECORD_ERASED)
     decision = _on_case(actor, action, case, at, rules, target)
-    if decision.allowed or action in OPEN_TO_EVERY_UNIT:
+    if decision.allowed:
         return decision
     if actor.kind is not ViewerKind.AUDITOR and not knows_child(actor, case, at, rules):
         return _deny(decision.rule, conceal=True)  # auditors know every child in the access log
