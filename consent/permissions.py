@@ -25,7 +25,8 @@ the law named per rule):
 - The role is handed over only by its holder, a Barnkontakt of the holder's unit (its
   head), or the administrator.
 - The Barnkontakt's unit holds the case: feedback, the decision and the appointment of
-  the support coordinator are the Barnkontakt's; conversations, consent requests,
+  the support coordinator are the Barnkontakt's (the coordinator hands the task over, and
+  the administrator replaces a coordinator); conversations, consent requests,
   meetings, the plan, follow-ups and needs met are the Barnkontakt's or the support
   coordinator's (the model: the coordinator owns Barnets plan in an individual team).
 - Units in the child's team rate needs and share their agency's summary, each only in
@@ -105,6 +106,8 @@ class Rule(str, Enum):
     RECORD_ERASED = "record_erased"
     NO_CASE = "no_case"
     ANY_STAFF_AT_A_UNIT = "any_staff_at_a_unit"
+    AS_CONSENT_DECIDES = "as_consent_decides"
+    """Asking to read: what is seen is decided by :func:`consent.decide`, item by item."""
     STAFF_AT_A_UNIT_ONLY = "staff_at_a_unit_only"
     ADMINISTRATOR = "administrator"
     ADMINISTRATOR_ONLY = "administrator_only"
@@ -133,12 +136,10 @@ class Rule(str, Enum):
     NOT_OWN_FACTS = "not_own_facts"
     CONSENT_PARTY = "consent_party"
     NOT_A_PARTY = "not_a_party"
-    NOT_FOR_AUDITORS = "not_for_auditors"
     FAMILY = "family"
     FAMILY_ONLY = "family_only"
     CASE_ROLE = "case_role"
     NO_CASE_ROLE = "no_case_role"
-    NOT_CONNECTED = "not_connected"
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,7 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
     if actor.kind is ViewerKind.AUDITOR:
         return _deny(Rule.AUDITORS_ONLY_REVIEW)
     if action is Action.READ_RECORD:
-        return _allow(Rule.ANY_STAFF_AT_A_UNIT)  # what is seen is consent.decide's, item by item
+        return _allow(Rule.AS_CONSENT_DECIDES)
     if action is Action.ANSWER_CONSENT:
         return _answer_consent(actor, case, at, rules)
     if action is Action.ERASE_RECORD:
@@ -406,46 +407,54 @@ def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyR
 
 
 def _take_barnkontakt(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    admin = _is_admin(actor)
+    if not admin and not (_is_staff(actor) and Role.BARNKONTAKT in actor.roles):
+        return _deny(Rule.NOT_A_CARD_UNIT)  # who acts comes first: only a Barnkontakt or the administrator ever may
     staff = target.staff
     if staff is None or Role.BARNKONTAKT not in staff.roles or staff.unit_id is None:
         return _deny(Rule.TARGET_LACKS_ROLE)
     if case.barnkontakt is not None:
         return _deny(Rule.ROLE_ALREADY_HELD)
-    if _is_admin(actor):
+    if admin:
         return _allow(Rule.ADMINISTRATOR)
-    if not _is_staff(actor) or Role.BARNKONTAKT not in actor.roles or actor.unit_id != staff.unit_id:
-        return _deny(Rule.NOT_A_CARD_UNIT)
-    if staff.unit_id in case.card_unit_ids or staff.unit_id == case.registered_by_unit_id:
+    if actor.unit_id == staff.unit_id and (staff.unit_id in case.card_unit_ids or staff.unit_id == case.registered_by_unit_id):
         return _allow(Rule.BARNKONTAKT_AT_CARD_UNIT)
     return _deny(Rule.NOT_A_CARD_UNIT)
 
 
 def _hand_over_barnkontakt(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    admin = _is_admin(actor)
+    if not admin and not _is_staff(actor):
+        return _deny(Rule.NOT_HOLDER_OR_HEAD)  # who acts comes first
+    if case.barnkontakt is None:
+        return _deny(Rule.NO_BARNKONTAKT_YET)
+    holder_or_head = actor.user_id == case.barnkontakt.staff_id or _holds(actor, case.barnkontakt, Role.BARNKONTAKT)
+    if not admin and not holder_or_head:
+        return _deny(Rule.NOT_HOLDER_OR_HEAD)
     staff = target.staff
     if staff is None or Role.BARNKONTAKT not in staff.roles or staff.unit_id is None:
         return _deny(Rule.TARGET_LACKS_ROLE)
-    if case.barnkontakt is None:
-        return _deny(Rule.NO_BARNKONTAKT_YET)
-    if _is_admin(actor):
-        return _allow(Rule.ADMINISTRATOR)
-    if _is_staff(actor) and (actor.user_id == case.barnkontakt.staff_id or _holds(actor, case.barnkontakt, Role.BARNKONTAKT)):
-        return _allow(Rule.HOLDER_OR_HEAD)
-    return _deny(Rule.NOT_HOLDER_OR_HEAD)
+    return _allow(Rule.ADMINISTRATOR if admin else Rule.HOLDER_OR_HEAD)
 
 
 def _appoint_coordinator(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    admin = _is_admin(actor)
+    if not admin and not _is_staff(actor):
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if case.barnkontakt is None:
+        return _deny(Rule.NO_BARNKONTAKT_YET)
+    if admin and case.coordinator is not None:
+        decision = _allow(Rule.ADMINISTRATOR)
+    elif _holds(actor, case.barnkontakt, Role.BARNKONTAKT):
+        decision = _allow(Rule.BARNKONTAKT)
+    elif case.coordinator is not None and actor.user_id == case.coordinator.staff_id:
+        decision = _allow(Rule.SUPPORT_COORDINATOR)
+    else:
+        return _deny(Rule.NOT_CASE_HOLDER)
     staff = target.staff
     if staff is None or Role.SUPPORT_COORDINATOR not in staff.roles or staff.unit_id is None:
         return _deny(Rule.TARGET_LACKS_ROLE)
-    if _is_admin(actor) and case.coordinator is not None:
-        return _allow(Rule.ADMINISTRATOR)
-    if not _is_staff(actor):
-        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
-    if _holds(actor, case.barnkontakt, Role.BARNKONTAKT):
-        return _allow(Rule.BARNKONTAKT)
-    if case.coordinator is not None and actor.user_id == case.coordinator.staff_id:
-        return _allow(Rule.SUPPORT_COORDINATOR)
-    return _deny(Rule.NOT_CASE_HOLDER)
+    return decision
 
 
 def _case_holder(actor: Viewer, case: CaseState, *, coordinator: bool) -> Permission:

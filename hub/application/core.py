@@ -469,9 +469,16 @@ class HubCore(Application):
         )
         self._save(Recorded(event_id, 1, at, fact))
 
-    def _visible(self, p: Principal, child_id: UUID, at: datetime) -> tuple[Child, VisibleRecord]:
+    def _visible(
+        self, p: Principal, child_id: UUID, at: datetime, *, view: str = "unit_view", purpose: str = ""
+    ) -> tuple[Child, VisibleRecord]:
         child = self._load(p.tenant_id, child_id)
-        self._permit(p, Action.READ_RECORD, child)
+        try:
+            self._permit(p, Action.READ_RECORD, child)
+        except HubError:
+            # a refused attempt is itself a read on record, for the auditors
+            self._record_access(p, child_id, view=view, purpose=purpose, categories=(), bases=(), denied=tuple(Category), at=at)
+            raise
         self._views_hold(self._committed_facts)
         items = self.views.record.items(child_id)
         visible = visible_items(self.viewer(p), child.facts(), items, at, self.rules)
@@ -521,7 +528,6 @@ REFUSAL_TEXT: dict[Rule, str] = {
     Rule.NOT_A_HOME_VISIT_UNIT: "home visits are recorded by the midwife clinic, BVC or parent support",
     Rule.AGENCY_FIELD_NOT_OWN: "a unit shares only its own agency's part of the summary",
     Rule.NOT_OWN_FACTS: "a unit withholds only facts it recorded itself",
-    Rule.NOT_FOR_AUDITORS: "auditors read the access log, not the child's record",
     Rule.FAMILY_ONLY: "only a guardian or the child may do this",
     Rule.NO_CASE_ROLE: "this needs the Barnkontakt or support coordinator role",
     Rule.OTHER_TENANT: "only the cooperation area's own staff and administrator may do this",

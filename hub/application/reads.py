@@ -36,7 +36,7 @@ class Reads(HubCore):
     def read_child(self, p: Principal, child_id: UUID, *, purpose: str, view: str = "unit_view") -> dict[str, Any]:
         """A unit's or a family's view of one child: only what the policy allows now."""
         at = self.now()
-        child, visible = self._visible(p, child_id, at)
+        child, visible = self._visible(p, child_id, at, view=view, purpose=purpose)
         self._record_access(
             p,
             child_id,
@@ -60,7 +60,7 @@ class Reads(HubCore):
     def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> dict[str, Any]:
         """The child's steps in order, as far as the viewer may see them."""
         at = self.now()
-        child, visible = self._visible(p, child_id, at)
+        child, visible = self._visible(p, child_id, at, view="timeline", purpose=purpose)
         steps: dict[int, dict[str, Any]] = {}
         for item in visible.items:
             step = steps.setdefault(

@@ -529,11 +529,6 @@ def test_denied_reads_of_a_child_are_in_the_auditors_access_log(world: World) ->
     assert any(e["purpose"] == "attempt by other_guardian" and e["role"] == "guardian" for e in denied)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read is refused by the permission policy (auditors: AUDITORS_ONLY_REVIEW) before it is recorded, "
-    "so an auditor's attempt on a record is missing from the access log while any other unit's is in it",
-)
 def test_an_auditors_attempt_to_read_a_childs_record_is_in_the_access_log(world: World) -> None:
     child = world.children["granted"]
     response = world.client.get(

@@ -18,7 +18,7 @@ from uuid import UUID
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from consent.permissions import Action
+from hub.application import Action
 from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
 from hub.errors import InvalidInputError, NotPermittedError
 from hub.application.proofs import log_status

@@ -21,7 +21,6 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from consent.permissions import Action
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
     CENTRAL_GOAL_SV,
@@ -29,6 +28,7 @@ from contracts.vocabulary import (
     ActionStatus,
     Area,
 )
+from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
 from hub.errors import InvalidInputError, UnknownUnitError
 from hub.web.app import Form, Web

@@ -19,8 +19,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ViewerKind
-from consent.permissions import Action
 from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area
+from hub.application import Action
 from hub.application.proofs import family_access_log_with_proofs
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal

@@ -16,9 +16,9 @@ from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from consent.permissions import Action
 from contracts.labels import label_key
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area, Role
+from hub.application import Action
 from hub.errors import ChildNotFoundError, HubError, InvalidInputError, NotPermittedError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
