@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,7 +258,7 @@ def store_kind(settings: Settings) -> str:
 # -- the kits ------------------------------------------------------------------------------
 
 
-class StoreKit:
+class StoreKit(ABC):
     """Makes every store of one kind. Each ``make`` builds a new store the caller closes;
     what the kit shares between them (a connection pool) it closes itself."""
 
@@ -269,9 +270,9 @@ class StoreKit:
         self.data_dir = data_dir
         self._factories: list[InfrastructureFactory[Any]] = []
 
+    @abstractmethod
     def log_env(self) -> dict[str, str]:
         """The event store's environment for eventsourcing (without ``CREATE_TABLE``)."""
-        raise NotImplementedError
 
     def log_recorder(self, *, create: bool = True) -> ApplicationRecorder:
         """The log's recorder alone, without an application (the relay's, ``backa audit``'s),
@@ -281,14 +282,17 @@ class StoreKit:
         self._factories.append(factory)
         return factory.application_recorder()
 
+    @abstractmethod
     def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
-        raise NotImplementedError
+        """The views, where this kind keeps them."""
 
+    @abstractmethod
     def key_store(self) -> ChildKeyStore:
-        raise NotImplementedError
+        """The store of wrapped per-child keys."""
 
+    @abstractmethod
     def session_store(self) -> SessionStore:
-        raise NotImplementedError
+        """The web sessions, shared by every process of the hub."""
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
