@@ -39,6 +39,8 @@ the law named per rule):
   unit that holds the information weighs the child's protection).
 - Consent is answered by its parties only: every guardian with custody and the child from
   the configured age (FB 6 kap. 11 §, GDPR art. 7).
+- "Who has seen my child's information" is the family's page (GDPR art. 15); auditors
+  search the whole access log instead.
 - Erasure is the administrator's (GDPR art. 17: the controller decides); access-log
   review is the auditor's (PDL 4 kap. 3 §), and auditors do nothing else.
 """
@@ -96,6 +98,7 @@ class Action(str, Enum):
     READ_CASE_LIST = "read_case_list"
     READ_OWN_CARDS = "read_own_cards"
     LIST_FAMILY_CHILDREN = "list_family_children"
+    READ_FAMILY_ACCESS_LOG = "read_family_access_log"
     READ_FIGURES = "read_figures"
 
 
@@ -259,6 +262,7 @@ ACROSS_CASES = frozenset(
         Action.READ_CASE_LIST,
         Action.READ_OWN_CARDS,
         Action.LIST_FAMILY_CHILDREN,
+        Action.READ_FAMILY_ACCESS_LOG,
         Action.READ_FIGURES,
     }
 )
@@ -332,7 +336,7 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         return _deny(Rule.NO_CASE_ROLE)
     if action is Action.READ_OWN_CARDS:
         return _allow(Rule.ANY_STAFF_AT_A_UNIT) if _is_staff(actor) else _deny(Rule.STAFF_AT_A_UNIT_ONLY)
-    if action is Action.LIST_FAMILY_CHILDREN:
+    if action in (Action.LIST_FAMILY_CHILDREN, Action.READ_FAMILY_ACCESS_LOG):
         if actor.kind in (ViewerKind.GUARDIAN, ViewerKind.CHILD) and actor.party_id is not None:
             return _allow(Rule.FAMILY)
         return _deny(Rule.FAMILY_ONLY)

@@ -12,13 +12,12 @@ from contracts.vocabulary import (
     LegalBasis,
     Role,
 )
-from hub.application.core import FAMILY, HubCore, traced
+from hub.application.core import HubCore, traced
 from hub.domain.child import Child
 from hub.errors import (
     ChildNotFoundError,
     HubError,
     NoBasisError,
-    NotPermittedError,
     RecordErasedError,
     StoreUnavailableError,
 )
@@ -265,8 +264,7 @@ class Reads(HubCore):
     @traced("read")
     def family_access_log(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
         """Who has seen the child's information: for the guardians and the child."""
-        if p.kind not in FAMILY:
-            raise NotPermittedError("this log is for the child's guardians and the child")
+        self._permit(p, Action.READ_FAMILY_ACCESS_LOG)
         at = self.now()
         child = self._load(p.tenant_id, child_id)
         d = decide(self.viewer(p), child.facts(), Information(Category.ACCESS_LOG), at, self.rules)

@@ -624,6 +624,12 @@ def across_cases() -> Iterator[object]:
         **{k: ok(Rule.FAMILY) for k in family_keys},
         **{k: no(Rule.FAMILY_ONLY) for k in (*staff_keys, "admin", "auditor", "foreign")},
     )
+    law = "GDPR art. 15: the family asks who has seen the child's information; staff and auditors have their own views"
+    yield from cells(
+        Action.READ_FAMILY_ACCESS_LOG, law, None,
+        **{k: ok(Rule.FAMILY) for k in family_keys},
+        **{k: no(Rule.FAMILY_ONLY) for k in (*staff_keys, "admin", "auditor", "foreign")},
+    )
     law = "Backa barnet's evaluation: the area's own staff and administrator follow its figures per term"
     area = Target(tenant_id=TENANT)
     yield from cells(
