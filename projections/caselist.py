@@ -197,8 +197,9 @@ def _take_up_cards(doc: dict[str, Any]) -> None:
 
 
 @dataclass(frozen=True)
-class CaseRow:
-    """One child on a Barnkontakt's list, with what needs doing."""
+class CaseFlags:
+    """What needs doing for one child on ``today``: the case list's row (the application's
+    ``CaseRow``) is these and the child's name, when the viewer may see it."""
 
     child_id: UUID
     barnkontakt_staff_id: str | None
@@ -212,7 +213,7 @@ class CaseRow:
     closed: bool
 
 
-def case_row(doc: dict[str, Any], today: date) -> CaseRow:
+def case_flags(doc: dict[str, Any], today: date) -> CaseFlags:
     """Flags for one child on ``today``. A case with no owner, or with no dated next step
     and nothing happening for a month, has no next step: someone must act."""
     open_actions = [a for a in doc["actions"] if not a["done"]]
@@ -228,7 +229,7 @@ def case_row(doc: dict[str, Any], today: date) -> CaseRow:
     no_owner = doc["barnkontakt"] is None
     owner = None if no_owner else doc["barnkontakt"]["staff_id"]
     overdue_follow_up = follow_up is not None and follow_up < today
-    return CaseRow(
+    return CaseFlags(
         child_id=UUID(doc["child_id"]),
         barnkontakt_staff_id=doc["barnkontakt"]["staff_id"] if doc["barnkontakt"] else None,
         barnkontakt_unit_id=doc["barnkontakt"]["unit_id"] if doc["barnkontakt"] else None,

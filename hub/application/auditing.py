@@ -28,6 +28,16 @@ from contracts.vocabulary import (
     Role,
 )
 from hub.application.core import HubCore, _invalid, handles, traced
+from hub.application.readmodels import (
+    AuditEntry,
+    FlaggedEntry,
+    FlaggedReads,
+    FlagOut,
+    ReviewedEntry,
+    ReviewOut,
+    ReviewSample,
+    access_fields,
+)
 from hub.application.review_rules import (
     BarnkontaktChange,
     ReviewFacts,
@@ -43,7 +53,7 @@ from hub.errors import (
     InvalidInputError,
 )
 from hub.identity.principals import Principal
-from projections.accesslog import AccessEntry, ReviewEntry
+from projections.accesslog import AccessEntry
 
 
 class Auditing(HubCore):
@@ -61,7 +71,7 @@ class Auditing(HubCore):
         until: datetime | None = None,
         limit: int = 200,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AuditEntry]:
         """The auditor's search of the access log, itself recorded per child it shows."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
         at = self.now()
@@ -77,7 +87,7 @@ class Auditing(HubCore):
             offset=max(0, offset),
         )
         self._audited(p, entries, "audit_search", at)
-        return [_access_json(e) for e in entries]
+        return [AuditEntry.of(e) for e in entries]
 
     def _audited(self, p: Principal, entries: Iterable[AccessEntry], view: str, at: datetime) -> None:
         """Each child whose reads an auditor is shown gets a read of its access log recorded."""
@@ -102,9 +112,11 @@ class Auditing(HubCore):
             raise InvalidInputError("the period must start before it ends, and not in the future", field="since")
         return start, end
 
-    def _audit_entry(self, e: AccessEntry, outcomes: dict[UUID, list[ReviewOutcome]]) -> dict[str, Any]:
+    @staticmethod
+    def _review_marks(e: AccessEntry, outcomes: dict[UUID, list[ReviewOutcome]]) -> dict[str, Any]:
+        """Whether auditors have reviewed the read, and what they found."""
         found = outcomes.get(e.event_id, [])
-        return {**_access_json(e), "reviewed": bool(found), "review_outcomes": [o.value for o in found]}
+        return {**access_fields(e), "reviewed": bool(found), "review_outcomes": found}
 
     @traced("read")
     def review_sample(
@@ -115,7 +127,7 @@ class Auditing(HubCore):
         seed: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> ReviewSample:
         """A random sample of the tenant's reads in a period, for review. The same seed and
         period draw the same sample again; without a seed, a secure random one is chosen
         and returned. Auditors' own reads are not drawn."""
@@ -131,13 +143,13 @@ class Auditing(HubCore):
         entries = self.views.access.at_positions(p.tenant_id, draw_sample(population, size, seed))
         outcomes = self.views.access.outcomes_for(p.tenant_id, [e.event_id for e in entries])
         self._audited(p, entries, "review_sample", at)
-        return {
-            "seed": seed,
-            "since": start.isoformat() if since is not None else None,
-            "until": end.isoformat(),
-            "population": len(population),
-            "entries": [self._audit_entry(e, outcomes) for e in entries],
-        }
+        return ReviewSample(
+            seed=seed,
+            since=start if since is not None else None,
+            until=end,
+            population=len(population),
+            entries=[ReviewedEntry(**self._review_marks(e, outcomes)) for e in entries],
+        )
 
     def _review_facts(self, tenant_id: str, child_id: UUID) -> ReviewFacts:
         """The child's team changes and consent withdrawals with their times, from its stream."""
@@ -178,7 +190,7 @@ class Auditing(HubCore):
         until: datetime | None = None,
         rules: Iterable[RuleCode] | None = None,
         review_rules: ReviewRules | None = None,
-    ) -> dict[str, Any]:
+    ) -> FlaggedReads:
         """The tenant's reads in a period that the review rules flag, each with the rules
         that flagged it. ``rules`` narrows the enabled rules; none enabled flags nothing."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
@@ -196,15 +208,15 @@ class Auditing(HubCore):
         flagged = flag(entries, facts, units, settings, at)
         outcomes = self.views.access.outcomes_for(p.tenant_id, [f.entry.event_id for f in flagged])
         self._audited(p, (f.entry for f in flagged), "flagged_accesses", at)
-        return {
-            "rules": [c.value for c in RuleCode if c in chosen],
-            "since": start.isoformat() if since is not None else None,
-            "until": end.isoformat(),
-            "entries": [
-                {**self._audit_entry(f.entry, outcomes), "flags": [{"rule": x.rule.value, "detail": x.detail} for x in f.flags]}
+        return FlaggedReads(
+            rules=[c for c in RuleCode if c in chosen],
+            since=start if since is not None else None,
+            until=end,
+            entries=[
+                FlaggedEntry(**self._review_marks(f.entry, outcomes), flags=[FlagOut.of(x) for x in f.flags])
                 for f in flagged
             ],
-        }
+        )
 
     @handles(Action.RECORD_REVIEW)
     def record_review(
@@ -258,7 +270,7 @@ class Auditing(HubCore):
         until: datetime | None = None,
         limit: int = 200,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReviewOut]:
         """The auditors' findings in the tenant, itself recorded per child it shows."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
         at = self.now()
@@ -276,36 +288,5 @@ class Auditing(HubCore):
                 bases=[LegalBasis.AUDIT_DUTY],
                 at=at,
             )
-        return [_review_json(r) for r in found]
+        return [ReviewOut.of(r) for r in found]
 
-
-def _access_json(e: AccessEntry) -> dict[str, Any]:
-    """One access-log entry as an auditor sees it."""
-    return {
-        "event_id": str(e.event_id),
-        "position": e.position,
-        "child_id": str(e.child_id),
-        "accessed_at": e.accessed_at.isoformat(),
-        "accessor_id": e.accessor_id,
-        "unit_id": e.accessor_unit_id,
-        "role": e.accessor_role.value,
-        "view": e.view,
-        "purpose": e.purpose,
-        "categories": [c.value for c in e.categories],
-        "bases": [b.value for b in e.bases],
-        "denied_categories": [c.value for c in e.denied_categories],
-        "allowed": e.allowed,
-    }
-
-
-def _review_json(r: ReviewEntry) -> dict[str, Any]:
-    return {
-        "review_id": str(r.event_id),
-        "position": r.position,
-        "child_id": str(r.child_id),
-        "reviewed_at": r.reviewed_at.isoformat(),
-        "reviewer_id": r.reviewer_id,
-        "outcome": r.outcome.value,
-        "note": r.note,
-        "access_event_ids": [str(e) for e in r.access_event_ids],
-    }

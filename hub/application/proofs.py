@@ -23,7 +23,7 @@ key opens any more (its child erased) takes the area of the recorded erasure.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -39,6 +39,7 @@ from consent.proofs import (
 )
 from contracts.events import ErasedFact, InformationAccessed
 from hub.application.hub import BackaHub
+from hub.application.readmodels import FamilyAccessEntry
 from hub.domain.child import Recorded
 from hub.errors import HubError, NotPermittedError, StoreUnavailableError
 from hub.identity.principals import Principal
@@ -97,7 +98,7 @@ def _erased_area(hub: BackaHub, child_id: UUID) -> str | None:
 def _asker(hub: BackaHub, p: Principal) -> ProofAsker:
     children: frozenset[UUID] = frozenset()
     if p.kind in FAMILY:
-        children = frozenset(UUID(c["child_id"]) for c in hub.family_children(p))
+        children = frozenset(c.child_id for c in hub.family_children(p))
     return ProofAsker(p.kind, p.tenant_id, children)
 
 
@@ -112,7 +113,7 @@ def _shown_positions(hub: BackaHub, p: Principal, children: frozenset[UUID]) -> 
     shown: set[int] = set()
     for child_id in sorted(children):
         try:
-            shown.update(int(e["position"]) for e in hub.family_access_log(p, child_id))
+            shown.update(e.position for e in hub.family_access_log(p, child_id))
         except StoreUnavailableError:
             raise
         except HubError:
@@ -152,7 +153,7 @@ def prove_inclusion(hub: BackaHub, p: Principal, position: int, tree_size: int |
 class ShownEntry:
     """One entry of a family's access log with its inclusion proof (None: none can be shown now)."""
 
-    entry: dict[str, Any]
+    entry: FamilyAccessEntry
     proof: InclusionProof | None
 
 
@@ -166,7 +167,7 @@ def family_access_log_with_proofs(hub: BackaHub, p: Principal, child_id: UUID) -
 
 
 def _proof_of_shown(
-    log: TransparencyLog | None, asker: ProofAsker | None, p: Principal, child_id: UUID, entry: dict[str, Any]
+    log: TransparencyLog | None, asker: ProofAsker | None, p: Principal, child_id: UUID, entry: FamilyAccessEntry
 ) -> InclusionProof | None:
     if log is None or asker is None:
         return None
@@ -174,7 +175,7 @@ def _proof_of_shown(
     if not may_prove(asker, leaf).allowed:
         return None
     try:
-        return log.inclusion(int(entry["position"]))
+        return log.inclusion(entry.position)
     except TransparencyError:
         return None
 

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Literal
 from uuid import UUID
 
-from consent import Information, ViewerKind, consent_status, decide, required_parties
+from consent import ConsentState, Information, ViewerKind, consent_status, decide, required_parties
 from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
+    SWEDISH_TIME,
     Category,
     LegalBasis,
+    PartyKind,
     Role,
 )
 from hub.application.core import HubCore, traced
+from hub.application.readmodels import (
+    CaseRow,
+    ChildView,
+    ConsentOut,
+    FamilyAccessEntry,
+    FamilyChild,
+    FigureCount,
+    PartyAnswer,
+    RecordItemOut,
+    SentCard,
+    TermFigures,
+    Timeline,
+    TimelineStep,
+)
 from hub.domain.child import Child
 from hub.errors import (
     ChildNotFoundError,
@@ -23,7 +40,7 @@ from hub.errors import (
 )
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry
-from projections.caselist import case_row, concerns_unit
+from projections.caselist import case_flags, concerns_unit
 from projections.figures import term_order
 from projections.record import RecordItem, VisibleRecord
 
@@ -32,7 +49,7 @@ class Reads(HubCore):
     """Reads of a child and lists across children: each shows only what the policy allows now, and each read of a child is recorded."""
 
     @traced("read")
-    def read_child(self, p: Principal, child_id: UUID, *, purpose: str, view: str = "unit_view") -> dict[str, Any]:
+    def read_child(self, p: Principal, child_id: UUID, *, purpose: str, view: str = "unit_view") -> ChildView:
         """A unit's or a family's view of one child: only what the policy allows now."""
         at = self.now()
         child, visible = self._visible(p, child_id, at, view=view, purpose=purpose)
@@ -49,30 +66,16 @@ class Reads(HubCore):
         )
         if not visible.items:
             raise self._nothing_visible(p, child)
-        return {
-            "child_id": str(child_id),
-            "as_of": at.isoformat(),
-            "items": [_item_json(i, visible) for i in visible.items],
-        }
+        return ChildView(child_id=child_id, as_of=at, items=[_item(i, visible) for i in visible.items])
 
     @traced("read")
-    def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> dict[str, Any]:
+    def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> Timeline:
         """The child's steps in order, as far as the viewer may see them."""
         at = self.now()
         child, visible = self._visible(p, child_id, at, view="timeline", purpose=purpose)
-        steps: dict[int, dict[str, Any]] = {}
+        steps: dict[int, list[RecordItem]] = {}
         for item in visible.items:
-            step = steps.setdefault(
-                item.position,
-                {
-                    "event_id": str(item.event_id),
-                    "type": item.event_type.rsplit(".", 1)[-1],
-                    "occurred_at": item.occurred_at.isoformat(),
-                    "unit_id": item.origin_unit_id,
-                    "categories": [],
-                },
-            )
-            step["categories"].append(item.category.value)
+            steps.setdefault(item.position, []).append(item)
         self._record_access(
             p,
             child_id,
@@ -86,7 +89,7 @@ class Reads(HubCore):
         )
         if not steps:
             raise self._nothing_visible(p, child)
-        return {"child_id": str(child_id), "as_of": at.isoformat(), "steps": [steps[k] for k in sorted(steps)]}
+        return Timeline(child_id=child_id, as_of=at, steps=[_step(steps[k]) for k in sorted(steps)])
 
     def _nothing_visible(self, p: Principal, child: Child) -> HubError:
         """Nothing to show: a viewer who may know of the child hears that there is no basis;
@@ -96,7 +99,7 @@ class Reads(HubCore):
         return ChildNotFoundError(child.id)
 
     @traced("read")
-    def cards_sent_by(self, p: Principal) -> list[dict[str, Any]]:
+    def cards_sent_by(self, p: Principal) -> list[SentCard]:
         """The discovery cards this member of staff sent, newest first, each with whether the
         Barnkontakt has taken it up and sent feedback: what a discoverer follows up on. Ids,
         units and dates only, so nothing of the child is read here; the feedback itself is
@@ -108,20 +111,20 @@ class Reads(HubCore):
             for card in doc["cards"]:
                 if card.get("from_user_id") == p.user_id:
                     out.append(
-                        {
-                            "child_id": doc["child_id"],
-                            "card_id": card["card_id"],
-                            "kind": card["kind"],
-                            "to_unit_id": card["to_unit_id"],
-                            "submitted_at": card["submitted_at"],
-                            "taken_up": card["taken_up"],
-                            "feedback_sent": card["feedback_sent"],
-                        }
+                        SentCard(
+                            child_id=doc["child_id"],
+                            card_id=card["card_id"],
+                            kind=card["kind"],
+                            to_unit_id=card["to_unit_id"],
+                            submitted_at=card["submitted_at"],
+                            taken_up=card["taken_up"],
+                            feedback_sent=card["feedback_sent"],
+                        )
                     )
-        return sorted(out, key=lambda c: c["submitted_at"], reverse=True)
+        return sorted(out, key=lambda c: c.submitted_at, reverse=True)
 
     @traced("read")
-    def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[dict[str, Any]]:
+    def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[CaseRow]:
         """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
         self._permit(p, Action.READ_CASE_LIST)
         unit_id = p.unit_id or ""
@@ -131,7 +134,7 @@ class Reads(HubCore):
         for doc in self.views.cases.documents(p.tenant_id):
             if not concerns_unit(doc, unit_id):
                 continue
-            row = case_row(doc, at.date())
+            row = case_flags(doc, at.astimezone(SWEDISH_TIME).date())
             try:
                 child = self._load(p.tenant_id, row.child_id)
             except RecordErasedError:
@@ -159,25 +162,11 @@ class Reads(HubCore):
                 bases=bases or {LegalBasis.SENT_TO_UNIT},
                 at=at,
             )
-            rows.append(
-                {
-                    "child_id": str(row.child_id),
-                    "name": name,
-                    "barnkontakt_staff_id": row.barnkontakt_staff_id,
-                    "barnkontakt_unit_id": row.barnkontakt_unit_id,
-                    "decision": row.decision,
-                    "new_cards": row.new_cards,
-                    "awaiting_feedback": row.awaiting_feedback,
-                    "overdue_actions": row.overdue_actions,
-                    "next_step_due": row.next_step_due.isoformat() if row.next_step_due else None,
-                    "no_next_step": row.no_next_step,
-                    "closed": row.closed,
-                }
-            )
+            rows.append(CaseRow(name=name, **asdict(row)))
         return rows
 
     @traced("read")
-    def family_children(self, p: Principal) -> list[dict[str, Any]]:
+    def family_children(self, p: Principal) -> list[FamilyChild]:
         """The children a guardian has custody of, or the child itself."""
         self._permit(p, Action.LIST_FAMILY_CHILDREN)
         self._views_hold(self._committed_facts)
@@ -193,50 +182,45 @@ class Reads(HubCore):
                 continue
             d = decide(self.viewer(p), child.facts(), Information(Category.IDENTITY), self.now(), self.rules)
             if d.allowed:
-                out.append({"child_id": str(child_id)})
+                out.append(FamilyChild(child_id=child_id))
         return out
 
     @traced("read")
-    def consent_overview(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
+    def consent_overview(self, p: Principal, child_id: UUID) -> list[ConsentOut]:
         """Each consent for the child: what, to whom, why, until when, who has answered."""
         at = self.now()
         child = self._load(p.tenant_id, child_id)
         facts = child.facts()
         viewer = self.viewer(p)
         needed = required_parties(facts, at, self.rules)
-        out, bases = [], set()
+        out: list[ConsentOut] = []
+        bases = set()
         for c in facts.consents:
             d = decide(viewer, facts, Information(Category.CONSENT, origin_unit_id=c.requested_by_unit_id), at, self.rules)
             if not d.allowed:
                 continue
             bases.add(d.basis)
             out.append(
-                {
-                    "consent_id": str(c.consent_id),
-                    "status": consent_status(c, facts, at, self.rules).value,
-                    "purpose": c.purpose,
-                    "categories": sorted(x.value for x in c.categories),
-                    "recipient_unit_ids": sorted(c.recipient_unit_ids),
-                    "recipient_unit_kinds": sorted(k.value for k in c.recipient_unit_kinds),
-                    "requested_by_unit_id": c.requested_by_unit_id,
-                    "valid_from": c.valid_from.isoformat(),
-                    "valid_until": c.valid_until.isoformat(),
-                    "parties": [
-                        {
-                            "kind": k.value,
-                            "party_id": pid,
-                            "answer": "withdrawn"
-                            if (k, pid) in c.withdrawn
-                            else "declined"
-                            if (k, pid) in c.declined
-                            else "granted"
-                            if (k, pid) in c.granted
-                            else "awaiting",
-                            "is_you": pid == p.party_id,
-                        }
+                ConsentOut(
+                    consent_id=c.consent_id,
+                    status=consent_status(c, facts, at, self.rules),
+                    purpose=c.purpose,
+                    categories=sorted(c.categories, key=lambda x: x.value),
+                    recipient_unit_ids=sorted(c.recipient_unit_ids),
+                    recipient_unit_kinds=sorted(c.recipient_unit_kinds, key=lambda k: k.value),
+                    requested_by_unit_id=c.requested_by_unit_id,
+                    valid_from=c.valid_from,
+                    valid_until=c.valid_until,
+                    parties=[
+                        PartyAnswer(
+                            kind=k,
+                            party_id=pid,
+                            answer=_answer(c, (k, pid)),
+                            is_you=pid == p.party_id,
+                        )
                         for k, pid in sorted(needed | c.granted | c.declined | c.withdrawn)
                     ],
-                }
+                )
             )
         if not facts.consents:
             # No request yet: only those who would see one (the case's own unit, the family)
@@ -262,7 +246,7 @@ class Reads(HubCore):
         return out
 
     @traced("read")
-    def family_access_log(self, p: Principal, child_id: UUID) -> list[dict[str, Any]]:
+    def family_access_log(self, p: Principal, child_id: UUID) -> list[FamilyAccessEntry]:
         """Who has seen the child's information: for the guardians and the child."""
         self._permit(p, Action.READ_FAMILY_ACCESS_LOG)
         at = self.now()
@@ -295,7 +279,7 @@ class Reads(HubCore):
         )
         return [self._family_entry(e) for e in entries]
 
-    def _family_entry(self, e: AccessEntry) -> dict[str, Any]:
+    def _family_entry(self, e: AccessEntry) -> FamilyAccessEntry:
         unit_name = None
         if e.accessor_unit_id:
             unit_name = self.directory.tenants[e.tenant_id].units.get(e.accessor_unit_id)
@@ -303,21 +287,21 @@ class Reads(HubCore):
         if self.rules.staff_names_visible_to_family and e.accessor_role not in (Role.GUARDIAN, Role.CHILD):
             staff = self.directory.tenants[e.tenant_id].staff.get(e.accessor_id)
             staff_name = staff.name if staff else None
-        return {
-            "event_id": str(e.event_id),
-            "position": e.position,
-            "accessed_at": e.accessed_at.isoformat(),
-            "unit_id": e.accessor_unit_id,
-            "unit_name": unit_name.name if unit_name else None,
-            "role": e.accessor_role.value,
-            "staff_name": staff_name,
-            "purpose": e.purpose,
-            "categories": [c.value for c in e.categories],
-            "bases": [b.value for b in e.bases],
-        }
+        return FamilyAccessEntry(
+            event_id=e.event_id,
+            position=e.position,
+            accessed_at=e.accessed_at,
+            unit_id=e.accessor_unit_id,
+            unit_name=unit_name.name if unit_name else None,
+            role=e.accessor_role,
+            staff_name=staff_name,
+            purpose=e.purpose,
+            categories=list(e.categories),
+            bases=list(e.bases),
+        )
 
     @traced("read")
-    def term_figures(self, p: Principal, tenant: str) -> dict[str, Any]:
+    def term_figures(self, p: Principal, tenant: str) -> TermFigures:
         """The evaluation's figures per half-year term for a tenant, counted from the facts
         alone (:mod:`projections.figures`): for its staff and its administrator. They are
         anonymous counts, so reading them reads no child and records no read."""
@@ -326,19 +310,44 @@ class Reads(HubCore):
         if figures is None:
             raise StoreUnavailableError("this hub keeps no figures")
         self._views_hold(self._committed_facts)
-        rows = figures.counts(tenant)
-        terms = sorted({r["term"] for r in rows}, key=term_order)
-        return {"tenant_id": tenant, "terms": terms, "rows": rows}
+        rows = [FigureCount(**r) for r in figures.counts(tenant)]
+        terms = sorted({r.term for r in rows}, key=term_order)
+        return TermFigures(tenant_id=tenant, terms=terms, rows=rows)
 
 
-def _item_json(item: RecordItem, visible: VisibleRecord) -> dict[str, Any]:
-    decision = visible.decisions[item]
-    return {
-        "event_id": str(item.event_id),
-        "type": item.event_type.rsplit(".", 1)[-1],
-        "category": item.category.value,
-        "occurred_at": item.occurred_at.isoformat(),
-        "unit_id": item.origin_unit_id,
-        "basis": decision.basis.value if decision.basis else None,
-        "fields": item.fields,
-    }
+def _item(item: RecordItem, visible: VisibleRecord) -> RecordItemOut:
+    return RecordItemOut(
+        event_id=item.event_id,
+        type=_type_name(item),
+        category=item.category,
+        occurred_at=item.occurred_at,
+        unit_id=item.origin_unit_id,
+        basis=visible.decisions[item].basis,
+        fields=item.fields,
+    )
+
+
+def _step(parts: list[RecordItem]) -> TimelineStep:
+    """One fact as a step: its categories shown, in the record's order."""
+    first = parts[0]
+    return TimelineStep(
+        event_id=first.event_id,
+        type=_type_name(first),
+        occurred_at=first.occurred_at,
+        unit_id=first.origin_unit_id,
+        categories=[i.category for i in parts],
+    )
+
+
+def _answer(c: ConsentState, party: tuple[PartyKind, str]) -> Literal["awaiting", "granted", "declined", "withdrawn"]:
+    """A party's answer to a consent: a withdrawal or a refusal outweighs an earlier yes."""
+    if party in c.withdrawn:
+        return "withdrawn"
+    if party in c.declined:
+        return "declined"
+    return "granted" if party in c.granted else "awaiting"
+
+
+def _type_name(item: RecordItem) -> str:
+    return item.event_type.rsplit(".", 1)[-1]
+

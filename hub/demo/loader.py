@@ -146,10 +146,10 @@ def load_demo(
         clock.set(at)
         found = hub.audit_search(run.staff(auditor), child_id=child_id)
         counts["audit_search"] += 1
-        reads = [e for e in found if e["role"] != Role.AUDITOR.value]
+        reads = [e for e in found if e.role is not Role.AUDITOR]
         if reads:
             hub.record_review(
-                run.staff(auditor), child_id, access_event_ids=[UUID(reads[0]["event_id"])],
+                run.staff(auditor), child_id, access_event_ids=[reads[0].event_id],
                 outcome=ReviewOutcome.JUSTIFIED, note="Läsningen hör till barnets stöd.",
             )
             counts["access_review"] += 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from consent import age_on
 from contracts.vocabulary import SWEDISH_TIME, Area, PartyKind, age_group_for
@@ -216,7 +215,7 @@ class Story:
         def run(r: Run, s: ChildState) -> None:
             record = r.hub.read_child(r.staff(by), s.child_id, purpose="Sekretessprövning mot vårdnadshavare")
             unit = r.hub.directory.staff(TENANT_ID, by).unit_id
-            ids = [UUID(i["event_id"]) for i in record["items"] if i["type"] == "AgencySummaryShared" and i["unit_id"] == unit]
+            ids = [i.event_id for i in record.of_type("AgencySummaryShared") if i.unit_id == unit]
             if ids:
                 r.hub.withhold_information(
                     r.staff(by), s.child_id, event_ids=ids[-1:],

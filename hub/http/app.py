@@ -24,7 +24,7 @@ from litestar.types import Message, Scope
 from pydantic import BaseModel
 
 from contracts import events
-from hub.application import BackaHub
+from hub.application import BackaHub, readmodels
 from hub.runtime.bootstrap import Runtime
 from hub.errors import StoreUnavailableError
 from hub.application import commands
@@ -219,7 +219,7 @@ def _publish_closed_objects(app: Litestar) -> None:
     """
     models = {
         name: obj
-        for module in (schemas, commands, events)
+        for module in (schemas, readmodels, commands, events)
         for name, obj in vars(module).items()
         if isinstance(obj, type) and issubclass(obj, BaseModel)
     }

@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from hub.runtime.bootstrap import Runtime
 from hub.errors import ConflictError, HubError, NotAuthenticatedError
 from hub.identity.sessions import SESSION_COOKIE
+from hub.application import BackaHub
+from hub.runtime.bootstrap import Runtime
+from hub.web import filters
 from hub.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Catalogue, load_catalogues
 from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
 
@@ -103,7 +105,7 @@ class Web:
         return secrets.token_urlsafe(16)
 
     @property
-    def hub(self) -> Any:
+    def hub(self) -> BackaHub:
         return self.runtime.hub
 
     def visitor(self, request: Request[Any, Any, Any]) -> Visitor:
@@ -255,7 +257,7 @@ def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEn
         exception_handlers={SignInRequiredError: _to_sign_in, HubError: _page_error(web)},
         include_in_schema=False,
     )
-    templates = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)
+    templates = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=filters.register)
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
     return router, templates, static
 

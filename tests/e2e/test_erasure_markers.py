@@ -43,12 +43,14 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from psycopg import sql
+from pydantic_core import to_jsonable_python
 
 from adapters.cloudevents_codec import open_event, parse_sealed
 from adapters.deliveries import ERASURE_TYPE
 from adapters.jetstream_relay import Backoff, JetStreamRelay
 from adapters.sealed_box import load_private_key
 from contracts.events import ErasedFact, RecordErased
+from hub.application.readmodels import FamilyChild
 from hub.cli import main
 from hub.errors import HubError
 from hub.identity.personnummer import parse_identity_number
@@ -225,7 +227,7 @@ def scan_served(served: dict[str, Any], markers: dict[str, str]) -> dict[str, li
     """What the hub served, each answer as JSON."""
     hits = {}
     for where, answer in served.items():
-        labels = found_in(json.dumps(answer, ensure_ascii=False, default=str), markers)
+        labels = found_in(json.dumps(to_jsonable_python(answer), ensure_ascii=False), markers)
         if labels:
             hits[where] = labels
     return hits
@@ -413,8 +415,8 @@ def run_whole_process(rt: Runtime, clock: SettableClock, rng: random.Random) -> 
     hub.withhold_information(staff("polis.ystad"), child, event_ids=[summaries[0].event_id], reason=m.text("withholding reason"))
 
     day(58)
-    read = hub.audit_search(staff(AUDITOR), child_id=child)[0]["event_id"]
-    hub.record_review(staff(AUDITOR), child, access_event_ids=[UUID(read)], outcome="justified", note=m.text("review note"))
+    read = hub.audit_search(staff(AUDITOR), child_id=child)[0].event_id
+    hub.record_review(staff(AUDITOR), child, access_event_ids=[read], outcome="justified", note=m.text("review note"))
     day(60)
     hub.withdraw_consent(family(rt, g2), child, consent)
 
@@ -549,16 +551,16 @@ def test_no_marker_of_a_forgotten_child_is_left_anywhere_the_hub_keeps_data(
         after = served_by_the_hub(rt, planted)
         assert scan_served(after, markers) == {}
         assert after["record as rektor.ostra"]["refused"] == "RecordErasedError"
-        assert {c["child_id"] for c in before["case list"]} == {str(child), str(planted.bystander)}
-        assert {c["child_id"] for c in after["case list"]} == {str(planted.bystander)}
-        assert before["family children of guardian 1"] == [{"child_id": str(child)}]
+        assert {c.child_id for c in before["case list"]} == {child, planted.bystander}
+        assert {c.child_id for c in after["case list"]} == {planted.bystander}
+        assert before["family children of guardian 1"] == [FamilyChild(child_id=child)]
         assert after["family children of guardian 1"] == after["family children of guardian 2"] == []
-        assert [e for e in after["audit search"] if e["child_id"] == str(child)] == []
+        assert [e for e in after["audit search"] if e.child_id == child] == []
         assert [(c, by) for c, _, by in after["erasures"]] == [(child, ADMIN)]
         assert rt.hub.views.record.items(child) == [] and rt.hub.views.cases.document(child) is None
         # ...while the other child is still served: the views were not simply emptied.
         still = rt.hub.read_child(staff("polis.ystad"), planted.bystander, purpose="kontroll")
-        assert found_in(json.dumps(still, ensure_ascii=False), bystander) != []
+        assert found_in(json.dumps(to_jsonable_python(still), ensure_ascii=False), bystander) != []
 
         # Every message in the NATS stream: the units were told, and nothing of the child is there.
         messages = asyncio.run(stored_messages(nats_server.url))

@@ -272,8 +272,8 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     meeting.get_by_role("button", name="Registrera mötet").click()
     expect(bk.get_by_role("status")).to_have_text("Teammötet är registrerat med sin gemensamma Behovskompass.")
     scores = bk.get_by_role("table", name="Skattning per område (1–5)")
-    expect(scores.get_by_role("row", name=SAFETY.label_sv)).to_contain_text(re.compile(r"\b3(\.0)?\b"))  # (4 + 2) / 2
-    expect(scores.get_by_role("row", name=HEALTH.label_sv)).to_contain_text("3.5")  # (2 + 5) / 2
+    expect(scores.get_by_role("row", name=SAFETY.label_sv)).to_contain_text("3,0")  # (4 + 2) / 2
+    expect(scores.get_by_role("row", name=HEALTH.label_sv)).to_contain_text("3,5")  # (2 + 5) / 2, with the Swedish decimal comma
     expect(scores.get_by_role("row", name="Fritid")).to_contain_text("Inte skattat")
     expect(bk.get_by_role("img", name=re.compile("^Behovskompass"))).to_be_visible()
     shots.visit(bk, "joint-compass")

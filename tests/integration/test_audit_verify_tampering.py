@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import pytest
@@ -110,7 +109,7 @@ class SignedHub:
         rt = self.start()
         try:
             guardian = family(rt, GUARDIAN_1_PNR)
-            child_id = UUID(rt.hub.family_children(guardian)[0]["child_id"])
+            child_id = rt.hub.family_children(guardian)[0].child_id
             for _ in range(n):
                 rt.hub.family_access_log(guardian, child_id)
         finally:

@@ -35,10 +35,10 @@ def test_the_cards_a_discoverer_sent_are_listed_with_their_feedback_status_after
     try:
         cards = again.hub.cards_sent_by(staff("polis.ystad"))
 
-        assert [c["card_id"] for c in cards] == [second, first]
-        assert {c["card_id"]: c["feedback_sent"] for c in cards} == {first: True, second: False}
-        assert all(c["child_id"] == str(child) and c["to_unit_id"] == "skola-ostra" and c["taken_up"] for c in cards)
-        assert [c["card_id"] for c in again.hub.cards_sent_by(staff("bup.ystad"))] == []
+        assert [c.card_id for c in cards] == [second, first]
+        assert {c.card_id: c.feedback_sent for c in cards} == {first: True, second: False}
+        assert all(c.child_id == child and c.to_unit_id == "skola-ostra" and c.taken_up for c in cards)
+        assert [c.card_id for c in again.hub.cards_sent_by(staff("bup.ystad"))] == []
         with pytest.raises(NotPermittedError):
             again.hub.cards_sent_by(family(again, GUARDIAN_1_PNR))
     finally:
@@ -52,11 +52,11 @@ def test_a_unit_of_the_childs_team_finds_the_child_on_its_list(memory_runtime: A
     rt.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload("skola-ostra"))
     rt.hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
     rt.hub.hold_conversation(staff("rektor.ostra"), child, **conversation_payload())
-    assert [r["child_id"] for r in rt.hub.case_list(staff("kurator.ostra"))] == []
+    assert [r.child_id for r in rt.hub.case_list(staff("kurator.ostra"))] == []
 
     rt.hub.decide_team(
         staff("rektor.ostra"), child, decision="individual_team", family_informed=True,
         member_unit_ids=["skola-ostra", "elevhalsa-ostra"],
     )
 
-    assert [r["child_id"] for r in rt.hub.case_list(staff("kurator.ostra"))] == [str(child)]
+    assert [r.child_id for r in rt.hub.case_list(staff("kurator.ostra"))] == [child]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import jsonschema
@@ -93,8 +94,8 @@ def test_a_guardian_token_signs_in_the_guardian_of_the_listed_child(demo_dir: Pa
     try:
         p = served.verifier.verify(token)
         assert p.kind is ViewerKind.GUARDIAN
-        listed = {c["child_id"] for c in users["vardnadshavare-1"]["children"]}
-        assert listed <= {c["child_id"] for c in served.hub.family_children(p)}
+        listed = {UUID(c["child_id"]) for c in users["vardnadshavare-1"]["children"]}
+        assert listed <= {c.child_id for c in served.hub.family_children(p)}
     finally:
         served.close()
 

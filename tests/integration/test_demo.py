@@ -136,8 +136,8 @@ def test_a_barnkontakt_list_shows_a_child_with_no_next_step_and_one_with_overdue
             continue
         rows = hub.case_list(loaded.principal(staff.user_id))
         found[staff.user_id] = (
-            any(r["no_next_step"] for r in rows),
-            any(r["overdue_actions"] > 0 and not r["closed"] for r in rows),
+            any(r.no_next_step for r in rows),
+            any(r.overdue_actions > 0 and not r.closed for r in rows),
         )
     assert any(no_next and overdue for no_next, overdue in found.values()), found
 
@@ -150,12 +150,12 @@ def test_family_users_see_their_children_and_a_parent_without_custody_does_not(l
     for name in guardians:
         p = loaded.principal(name)
         assert p.kind is ViewerKind.GUARDIAN
-        mine = {c["child_id"] for c in hub.family_children(p)}
+        mine = {c.child_id for c in hub.family_children(p)}
         for child in users[name]["children"]:
-            assert child["child_id"] in mine
+            assert UUID(child["child_id"]) in mine
             record = hub.read_child(p, UUID(child["child_id"]), purpose="demo check", view="family_view")
-            identity = next(i for i in record["items"] if i["type"] == "ChildRegistered")
-            assert f"{identity['fields']['given_name']} {identity['fields']['family_name']}" == child["name"]
+            identity = record.of_type("ChildRegistered")[0]
+            assert f"{identity.fields['given_name']} {identity.fields['family_name']}" == child["name"]
     outsiders = [name for name, u in users.items() if u.get("has_custody") is False]
     assert outsiders
     for name in outsiders:
@@ -166,7 +166,7 @@ def test_family_users_see_their_children_and_a_parent_without_custody_does_not(l
     child_user = next(name for name, u in users.items() if u["kind"] == "child")
     p = loaded.principal(child_user)
     assert p.kind is ViewerKind.CHILD
-    assert hub.read_child(p, UUID(users[child_user]["child_id"]), purpose="my own record")["items"]
+    assert hub.read_child(p, UUID(users[child_user]["child_id"]), purpose="my own record").items
 
 
 def test_progress_is_reported_up_to_every_child(loaded: LoadedDemo) -> None:

@@ -23,7 +23,8 @@ from psycopg import sql
 
 from consent import ViewerKind
 from contracts.events import ErasedFact, RecordErased
-from contracts.vocabulary import Role
+from contracts.vocabulary import Category, Role
+from hub.application.readmodels import FamilyChild
 from hub.cli import main
 from hub.errors import (
     ChildNotFoundError,
@@ -149,7 +150,7 @@ def test_only_the_tenant_admin_may_erase_and_a_refusal_appends_nothing(runtime: 
 
     assert runtime.hub.log_length() == before
     assert runtime.hub.child_facts(staff(BK), child).erased is False
-    assert runtime.hub.read_child(staff(BK), child, purpose="Uppföljning")["items"]
+    assert runtime.hub.read_child(staff(BK), child, purpose="Uppföljning").items
 
 
 def test_a_reason_of_only_blanks_is_refused_and_nothing_is_erased(memory_runtime: Runtime) -> None:
@@ -210,11 +211,11 @@ def test_an_erased_record_is_neither_read_nor_added_to_and_another_child_is_unto
 
     # The other child of the same guardians is as it was.
     shown = hub.read_child(staff(BK), other, purpose="Uppföljning")
-    identity = [i for i in shown["items"] if i["category"] == "identity"]
-    assert identity and identity[0]["fields"]["given_name"] == "Elis"
+    identity = [i for i in shown.items if i.category is Category.IDENTITY]
+    assert identity and identity[0].fields["given_name"] == "Elis"
     assert hub.family_access_log(guardian, other)
-    assert hub.family_children(guardian) == [{"child_id": str(other)}]
-    assert [row["child_id"] for row in hub.case_list(staff(BK))] == [str(other)]
+    assert hub.family_children(guardian) == [FamilyChild(child_id=other)]
+    assert [row.child_id for row in hub.case_list(staff(BK))] == [other]
     hub.hold_conversation(staff(BK), other, **conversation_payload("guardian"))
 
     hub.refresh_views()
@@ -440,7 +441,7 @@ def test_another_process_refuses_the_child_once_it_follows_the_erasure_and_its_k
     a, b = two
     child = process(a)
     b.hub.refresh_views()
-    assert b.hub.read_child(staff(BK), child, purpose="Uppföljning")["items"]
+    assert b.hub.read_child(staff(BK), child, purpose="Uppföljning").items
     sealed = [n.state for n in b.hub.recorder.select_notifications(1, b.hub.log_length()) if n.originator_id == child]
 
     a.hub.erase_child(admin(), child, reason=REASON)
@@ -469,8 +470,8 @@ def test_lists_of_another_process_leave_out_a_child_erased_before_its_views_foll
 
     a.hub.erase_child(admin(), child, reason=REASON)
 
-    assert b.hub.family_children(family(b, GUARDIAN_1_PNR)) == [{"child_id": str(other)}]
-    assert [row["child_id"] for row in b.hub.case_list(staff(BK))] == [str(other)]
+    assert b.hub.family_children(family(b, GUARDIAN_1_PNR)) == [FamilyChild(child_id=other)]
+    assert [row.child_id for row in b.hub.case_list(staff(BK))] == [other]
 
 
 # -- 7. backa forget --------------------------------------------------------------------------------

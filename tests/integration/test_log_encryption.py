@@ -154,7 +154,7 @@ def test_the_stored_states_show_no_personal_fact_while_the_hub_reads_everything(
     try:
         facts = decoded(again)
         assert all(marker in facts for marker in PERSONAL)
-        assert [c["child_id"] for c in again.hub.family_children(family(again, GUARDIAN_2_PNR))] == [str(child)]
+        assert [c.child_id for c in again.hub.family_children(family(again, GUARDIAN_2_PNR))] == [child]
     finally:
         again.close()
 

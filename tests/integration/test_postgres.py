@@ -84,8 +84,8 @@ def busy_log(rt: Runtime, clock: SettableClock) -> list[UUID]:
     hub.decide_team(staff(BK), first, decision="individual_team", family_informed=True, member_unit_ids=["elevhalsa-ostra", "soc-ystad"])
     hub.update_plan(staff(BK), first, **plan_payload(hub.now().date()))
     hub.share_agency_summary(staff("socsek.ystad"), first, social_services="Insats pågår")
-    summary = next(i for i in hub.read_child(staff("socsek.ystad"), first, purpose="Insats")["items"] if i["type"] == "AgencySummaryShared")
-    hub.withhold_information(staff("socsek.ystad"), first, event_ids=[UUID(summary["event_id"])], reason="Skada för barnet")
+    (summary,) = hub.read_child(staff("socsek.ystad"), first, purpose="Insats").of_type("AgencySummaryShared")
+    hub.withhold_information(staff("socsek.ystad"), first, event_ids=[summary.event_id], reason="Skada för barnet")
     hub.complete_plan_action(staff(BK), first, action_id="a1")
     hub.family_access_log(g1, first)
     hub.case_list(staff(BK))
@@ -266,14 +266,14 @@ def test_a_hub_started_again_on_the_same_database_sees_every_child_and_carries_o
         assert dump(pg_schema) == rows  # the views as they were: nothing rebuilt, nothing applied twice
         assert hub.case_list(staff(BK)) == before
         guardian = family(second_run, GUARDIAN_1_PNR)
-        assert {c["child_id"] for c in hub.family_children(guardian)} == {str(c) for c in children}
+        assert {c.child_id for c in hub.family_children(guardian)} == set(children)
 
         card = hub.submit_discovery_card(staff("forskola.solen"), children[1], **card_payload())
-        (row,) = [r for r in hub.case_list(staff(BK)) if r["child_id"] == str(children[1])]
-        assert row["awaiting_feedback"] == 1
+        (row,) = [r for r in hub.case_list(staff(BK)) if r.child_id == children[1]]
+        assert row.awaiting_feedback == 1
         hub.send_feedback(staff(BK), children[1], card_id=card, message="Tack, vi hör av oss")
-        (row,) = [r for r in hub.case_list(staff(BK)) if r["child_id"] == str(children[1])]
-        assert row["awaiting_feedback"] == 0
+        (row,) = [r for r in hub.case_list(staff(BK)) if r.child_id == children[1]]
+        assert row.awaiting_feedback == 0
         assert hub.log_length() > length
     finally:
         second_run.close()

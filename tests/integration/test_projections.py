@@ -14,6 +14,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from hub.application import Views
+from hub.application.readmodels import CaseRow
 from hub.errors import NoBasisError
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
@@ -89,8 +90,8 @@ def busy_log(rt: Runtime, clock: SettableClock) -> None:
     hub.assign_support_coordinator(staff(BK), first, staff_id="kurator.ostra")
     hub.update_plan(staff(BK), first, **plan_payload(hub.now().date()))
     hub.share_agency_summary(staff("socsek.ystad"), first, social_services="Insats pågår")
-    summary = next(i for i in hub.read_child(staff("socsek.ystad"), first, purpose="Insats")["items"] if i["type"] == "AgencySummaryShared")
-    hub.withhold_information(staff("socsek.ystad"), first, event_ids=[UUID(summary["event_id"])], reason="Skada för barnet")
+    (summary,) = hub.read_child(staff("socsek.ystad"), first, purpose="Insats").of_type("AgencySummaryShared")
+    hub.withhold_information(staff("socsek.ystad"), first, event_ids=[summary.event_id], reason="Skada för barnet")
     clock.advance(timedelta(days=20))
     hub.complete_plan_action(staff("kurator.ostra"), first, action_id="a2")
     hub.read_child(g1, first, purpose="Se mitt barn")
@@ -251,8 +252,8 @@ def test_withdrawal_takes_effect_on_the_next_read_even_when_the_views_lag(rt: Ru
     g1, g2 = family(rt, GUARDIAN_1_PNR), family(rt, GUARDIAN_2_PNR)
     hub.grant_consent(g1, child, consent)
     hub.grant_consent(g2, child, consent)
-    seen = hub.read_child(staff("bup.ystad"), child, purpose="Förbereda möte")["items"]
-    assert [i["type"] for i in seen] == ["ConversationHeld"]
+    seen = hub.read_child(staff("bup.ystad"), child, purpose="Förbereda möte").items
+    assert [i.type for i in seen] == ["ConversationHeld"]
 
     hub.follower.stop()
     hub.follower.catch_up = lambda *args, **kwargs: 0  # the views stop following the log
@@ -278,7 +279,7 @@ def test_a_consent_that_expires_ends_on_the_next_read_without_any_new_fact(rt: R
     hub.grant_consent(family(rt, GUARDIAN_1_PNR), child, consent)
     hub.grant_consent(family(rt, GUARDIAN_2_PNR), child, consent)
     clock.advance(timedelta(days=30) - timedelta(seconds=1))
-    assert hub.read_child(staff("bup.ystad"), child, purpose="Möte")["items"]
+    assert hub.read_child(staff("bup.ystad"), child, purpose="Möte").items
     clock.advance(timedelta(seconds=1))
     with pytest.raises(NoBasisError):
         hub.read_child(staff("bup.ystad"), child, purpose="Möte")
@@ -287,8 +288,8 @@ def test_a_consent_that_expires_ends_on_the_next_read_without_any_new_fact(rt: R
 # -- the case list ---------------------------------------------------------------------------
 
 
-def row(rt: Runtime, child: UUID, user: str = BK) -> dict[str, Any]:
-    (found,) = [r for r in rt.hub.case_list(staff(user)) if r["child_id"] == str(child)]
+def row(rt: Runtime, child: UUID, user: str = BK) -> CaseRow:
+    (found,) = [r for r in rt.hub.case_list(staff(user)) if r.child_id == child]
     return found
 
 
@@ -296,10 +297,10 @@ def test_a_new_card_to_a_unit_with_no_barnkontakt_is_flagged_as_new_and_without_
     child = register(rt)
     rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
     flags = row(rt, child)
-    assert flags["new_cards"] == 1
-    assert flags["awaiting_feedback"] == 1
-    assert flags["barnkontakt_staff_id"] is None
-    assert flags["no_next_step"] is True
+    assert flags.new_cards == 1
+    assert flags.awaiting_feedback == 1
+    assert flags.barnkontakt_staff_id is None
+    assert flags.no_next_step is True
 
 
 def test_a_card_is_taken_up_when_the_barnkontakt_is_assigned_and_answered_by_feedback(rt: Runtime) -> None:
@@ -307,9 +308,9 @@ def test_a_card_is_taken_up_when_the_barnkontakt_is_assigned_and_answered_by_fee
     card = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
     rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
     flags = row(rt, child)
-    assert (flags["new_cards"], flags["awaiting_feedback"], flags["no_next_step"]) == (0, 1, False)
+    assert (flags.new_cards, flags.awaiting_feedback, flags.no_next_step) == (0, 1, False)
     rt.hub.send_feedback(staff(BK), child, card_id=card, message="Vi har tagit emot kortet")
-    assert row(rt, child)["awaiting_feedback"] == 0
+    assert row(rt, child).awaiting_feedback == 0
 
 
 def test_the_case_list_holds_only_the_units_own_children(rt: Runtime) -> None:
@@ -328,14 +329,14 @@ def test_a_plan_action_is_overdue_the_day_after_it_was_due_until_completed(rt: R
     hub.update_plan(staff(BK), child, **plan_payload(start))  # a1 due in 14 days, a2 in 30
     clock.advance(timedelta(days=14))
     flags = row(rt, child)
-    assert flags["overdue_actions"] == 0
-    assert flags["next_step_due"] == (start + timedelta(days=14)).isoformat()
+    assert flags.overdue_actions == 0
+    assert flags.next_step_due == start + timedelta(days=14)
     clock.advance(timedelta(days=1))
     flags = row(rt, child)
-    assert flags["overdue_actions"] == 1
-    assert flags["next_step_due"] == (start + timedelta(days=30)).isoformat()
+    assert flags.overdue_actions == 1
+    assert flags.next_step_due == start + timedelta(days=30)
     hub.complete_plan_action(staff(BK), child, action_id="a1")
-    assert row(rt, child)["overdue_actions"] == 0
+    assert row(rt, child).overdue_actions == 0
 
 
 def test_a_case_with_no_dated_next_step_has_no_next_step_after_thirty_idle_days(rt: Runtime, clock: SettableClock) -> None:
@@ -347,11 +348,11 @@ def test_a_case_with_no_dated_next_step_has_no_next_step_after_thirty_idle_days(
     clock.advance(timedelta(days=20))
     hub.read_child(staff(BK), child, purpose="Läsa in mig")  # reading is not acting on the case
     clock.advance(timedelta(days=10))
-    assert row(rt, child)["no_next_step"] is False
+    assert row(rt, child).no_next_step is False
     clock.advance(timedelta(days=1))
-    assert row(rt, child)["no_next_step"] is True
+    assert row(rt, child).no_next_step is True
     hub.hold_conversation(staff(BK), child, **conversation_payload("guardian"))
-    assert row(rt, child)["no_next_step"] is False
+    assert row(rt, child).no_next_step is False
 
 
 def test_a_case_with_a_dated_follow_up_is_not_stalled_until_the_date_passes(rt: Runtime, clock: SettableClock) -> None:
@@ -365,10 +366,10 @@ def test_a_case_with_a_dated_follow_up_is_not_stalled_until_the_date_passes(rt: 
     hub.update_plan(staff(BK), child, **plan)  # next follow-up in 60 days
     clock.advance(timedelta(days=60))
     flags = row(rt, child)
-    assert flags["no_next_step"] is False
-    assert flags["next_step_due"] == hub.now().date().isoformat()
+    assert flags.no_next_step is False
+    assert flags.next_step_due == hub.now().date()
     clock.advance(timedelta(days=1))
-    assert row(rt, child)["no_next_step"] is True
+    assert row(rt, child).no_next_step is True
 
 
 def test_a_closed_case_is_never_flagged(rt: Runtime, clock: SettableClock) -> None:
@@ -381,5 +382,5 @@ def test_a_closed_case_is_never_flagged(rt: Runtime, clock: SettableClock) -> No
     hub.record_needs_met(staff(BK), child, follow_up_compass=[{"area": "trygghet", "score": 4}])
     clock.advance(timedelta(days=200))
     flags = row(rt, child)
-    assert flags["closed"] is True
-    assert flags["no_next_step"] is False
+    assert flags.closed is True
+    assert flags.no_next_step is False

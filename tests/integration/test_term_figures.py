@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from hub.application.readmodels import TermFigures
 from hub.errors import NotPermittedError
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
@@ -99,14 +100,14 @@ def run_process(rt: Runtime, clock: SettableClock) -> Counter[Key]:
     return done
 
 
-def as_counter(figures: dict[str, object]) -> Counter[Key]:
-    return Counter({(r["term"], r["figure"], r["key"]): r["count"] for r in figures["rows"]})  # type: ignore[index,union-attr]
+def as_counter(figures: TermFigures) -> Counter[Key]:
+    return Counter({(r.term, r.figure, r.key): r.count for r in figures.rows})
 
 
 def test_the_figures_per_term_are_what_the_process_did_counted_in_swedish_time(rt: Runtime, clock: SettableClock) -> None:
     done = run_process(rt, clock)
     figures = rt.hub.term_figures(staff("admin.ystad"), TENANT)
-    assert figures["terms"] == ["2026 vt", "2026 ht"]
+    assert figures.terms == ["2026 vt", "2026 ht"]
     assert as_counter(figures) == done
     assert rt.hub.term_figures(staff("rektor.ostra"), TENANT) == figures
 
@@ -134,7 +135,7 @@ def test_only_the_areas_staff_and_administrator_see_its_figures(rt: Runtime, clo
     for outsider in (family(rt, GUARDIAN_1_PNR), staff("granskare.ystad"), staff("rektor.lidingo", "lidingo")):
         with pytest.raises(NotPermittedError):
             rt.hub.term_figures(outsider, TENANT)
-    assert rt.hub.term_figures(staff("rektor.lidingo", "lidingo"), "lidingo")["rows"] == []
+    assert rt.hub.term_figures(staff("rektor.lidingo", "lidingo"), "lidingo").rows == []
 
 
 def test_an_erased_childs_part_leaves_the_figures_as_a_rebuild_would_count_them(tmp_path: Path) -> None:
@@ -149,20 +150,20 @@ def test_an_erased_childs_part_leaves_the_figures_as_a_rebuild_would_count_them(
             staff("larare.ostra"), personnummer=SECOND_CHILD_PNR, given_name="Elis", family_name="Berg", guardians=[]
         )
         rt.hub.submit_discovery_card(staff("larare.ostra"), other, **card_payload("skola-ostra"))
-        before = rt.hub.term_figures(staff("admin.ystad"), TENANT)["rows"]
-        assert sum(r["count"] for r in before if r["figure"] == "discovery_cards") == 2
+        before = rt.hub.term_figures(staff("admin.ystad"), TENANT).rows
+        assert sum(r.count for r in before if r.figure == "discovery_cards") == 2
 
         rt.hub.erase_child(staff("admin.ystad"), child, reason="Registrerad av misstag")
         rt.hub.refresh_views()
-        live = rt.hub.term_figures(staff("admin.ystad"), TENANT)["rows"]
+        live = rt.hub.term_figures(staff("admin.ystad"), TENANT).rows
     finally:
         rt.close()
-    assert sum(r["count"] for r in live if r["figure"] == "discovery_cards") == 1
+    assert sum(r.count for r in live if r.figure == "discovery_cards") == 1
 
     (settings.data_dir / "view_term_figures.sqlite").unlink()
     again = bootstrap(settings, clock=clock, directory=directory())
     try:
         again.hub.refresh_views()
-        assert again.hub.term_figures(staff("admin.ystad"), TENANT)["rows"] == live
+        assert again.hub.term_figures(staff("admin.ystad"), TENANT).rows == live
     finally:
         again.close()

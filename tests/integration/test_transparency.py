@@ -171,7 +171,7 @@ def test_the_signing_key_is_made_once_private_to_the_hub_and_kept_across_restart
     try:
         assert log_of(again).verifier() == verifier
         assert log_of(again).latest() == first
-        some_reads(again, UUID(again.hub.family_children(family(again, GUARDIAN_1_PNR))[0]["child_id"]), 2)
+        some_reads(again, again.hub.family_children(family(again, GUARDIAN_1_PNR))[0].child_id, 2)
         second = log_of(again).checkpoint_now()
         proof = log_of(again).consistency(first.size, second.size).proof
         assert verify_consistency(first.size, second.size, proof, first.root_hash, second.root_hash).ok

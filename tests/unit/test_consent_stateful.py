@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from contracts.vocabulary import CONSENTABLE_CATEGORIES, SWEDISH_TIME, Category, UnitKind
+from hub.application.readmodels import RecordItemOut
 from hub.errors import ChildNotFoundError, ConsentError, NoBasisError
 from hub.identity.principals import Principal
 from hub.runtime.bootstrap import bootstrap
@@ -184,18 +185,18 @@ class ConsentMachine(RuleBasedStateMachine):
         assert entry.accessed_at == self.now()
         return result, allowed, entry
 
-    def checked_read(self, viewer: str) -> list[dict[str, Any]]:
+    def checked_read(self, viewer: str) -> list[RecordItemOut]:
         p = self.principal(viewer)
         result, allowed, entry = self.audited(p, lambda: self.rt.hub.read_child(p, self.child_id, purpose="Samordning"))
-        items = result["items"] if allowed else []
-        got = Counter((i["type"], Category(i["category"]), i["unit_id"], i["basis"]) for i in items)
+        items = result.items if allowed else []
+        got = Counter((i.type, i.category, i.unit_id, i.basis.value if i.basis else None) for i in items)
         expected = self.expected(viewer)
         assert got == expected, (
             f"{viewer} at {self.now().isoformat()}: "
             f"shown but not allowed {sorted(map(str, (got - expected).elements()))}; "
             f"allowed but not shown {sorted(map(str, (expected - got).elements()))}"
         )
-        assert set(entry.categories) == {Category(i["category"]) for i in items}
+        assert set(entry.categories) == {i.category for i in items}
         return items
 
     # -- setting up ---------------------------------------------------------------------
@@ -403,10 +404,8 @@ class ConsentMachine(RuleBasedStateMachine):
     @rule()
     def social_services_withholds_its_summaries_from_the_guardians(self) -> None:
         items = self.checked_read("soc-ystad")
-        ids = sorted({i["event_id"] for i in items if i["type"] == "AgencySummaryShared" and i["unit_id"] == "soc-ystad"})
-        self.rt.hub.withhold_information(
-            staff("socsek.ystad"), self.child_id, event_ids=[UUID(x) for x in ids], reason="Skada för barnet"
-        )
+        ids = sorted({i.event_id for i in items if i.type == "AgencySummaryShared" and i.unit_id == "soc-ystad"})
+        self.rt.hub.withhold_information(staff("socsek.ystad"), self.child_id, event_ids=ids, reason="Skada för barnet")
         self.withheld.update(f.seq for f in self.facts if f.type == "AgencySummaryShared" and f.origin == "soc-ystad")
         fact = self.record("InformationWithheld", {Category.SOCIAL_SERVICES}, "soc-ystad")
         self.withheld.add(fact.seq)
@@ -417,7 +416,7 @@ class ConsentMachine(RuleBasedStateMachine):
     def read_the_timeline(self, viewer: str) -> None:
         p = self.principal(viewer)
         result, allowed, entry = self.audited(p, lambda: self.rt.hub.timeline(p, self.child_id, purpose="Samordning"))
-        got = Counter((s["type"], s["unit_id"], frozenset(s["categories"])) for s in (result["steps"] if allowed else []))
+        got = Counter((s.type, s.unit_id, frozenset(c.value for c in s.categories)) for s in (result.steps if allowed else []))
         expected: Counter[tuple[str, str | None, frozenset[str]]] = Counter()
         for fact in self.facts:
             shown = frozenset(c.value for c in fact.categories if self.basis_for(viewer, fact, c) is not None)

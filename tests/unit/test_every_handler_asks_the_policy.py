@@ -187,14 +187,14 @@ def asked_for_consent(rt: Runtime) -> Case:
 
 
 def school_fact(case: Case) -> UUID:
-    steps = case.hub.timeline(SCHOOL, case.child_id, purpose="sekretessprövning")["steps"]
-    return UUID(next(s["event_id"] for s in steps if s["unit_id"] == "skola-ostra" and s["type"] == "ConversationHeld"))
+    steps = case.hub.timeline(SCHOOL, case.child_id, purpose="sekretessprövning").steps
+    return next(s.event_id for s in steps if s.unit_id == "skola-ostra" and s.type == "ConversationHeld")
 
 
 def a_read(case: Case) -> UUID:
     case.hub.read_child(SCHOOL, case.child_id, purpose="ärende")
     reads = case.hub.audit_search(staff("granskare.ystad"), child_id=case.child_id)
-    return UUID(reads[0]["event_id"])
+    return reads[0].event_id
 
 
 Step = tuple[Principal, Callable[[], object]]

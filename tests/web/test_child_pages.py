@@ -10,6 +10,7 @@ from uuid import UUID
 
 from litestar.testing import TestClient
 
+from hub.application.readmodels import AuditEntry
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.conftest import family, register_child
@@ -61,7 +62,7 @@ def write_plan(rt: Runtime, child_id: UUID, goal: str = "Känna sig trygg på ra
     )
 
 
-def reads_of(rt: Runtime, child_id: UUID) -> list[dict[str, Any]]:
+def reads_of(rt: Runtime, child_id: UUID) -> list[AuditEntry]:
     rt.hub.refresh_views()
     return rt.hub.audit_search(staff("granskare.ystad"), child_id=child_id, limit=1000)
 
@@ -81,7 +82,7 @@ def test_the_child_page_shows_the_plan_first_and_records_the_read(rt: Runtime, c
     assert f"/staff/children/{child_id}/cards/" in html  # the way to the discoverer's feedback
     after = reads_of(rt, child_id)
     assert len(after) == before + 1
-    assert after[-1]["accessor_id"] == "rektor.ostra" and after[-1]["allowed"] is True
+    assert after[-1].accessor_id == "rektor.ostra" and after[-1].allowed is True
 
 
 def test_an_unrelated_unit_is_refused_and_sees_nothing_of_the_child(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
@@ -91,7 +92,7 @@ def test_an_unrelated_unit_is_refused_and_sees_nothing_of_the_child(rt: Runtime,
     assert page.status_code == 404  # a unit with no part in the case is not told the child exists
     assert "Alva" not in page.text and "Lind" not in page.text
     refused = reads_of(rt, child_id)[-1]
-    assert refused["accessor_id"] == "forskola.solen" and refused["allowed"] is False
+    assert refused.accessor_id == "forskola.solen" and refused.allowed is False
 
 
 def test_a_recipient_unit_sees_no_consented_category_after_the_guardian_withdraws(
@@ -102,7 +103,7 @@ def test_a_recipient_unit_sees_no_consented_category_after_the_guardian_withdraw
     sign_in(client, "socsek.ystad")
     shared = client.get(f"/staff/children/{child_id}")
     assert shared.status_code == 200 and "Alva Lind" in shared.text and "Rastvärd varje dag" in shared.text
-    consent_id = rt.hub.consent_overview(family(rt, GUARDIAN_2_PNR), child_id)[0]["consent_id"]
+    consent_id = rt.hub.consent_overview(family(rt, GUARDIAN_2_PNR), child_id)[0].consent_id
     rt.hub.withdraw_consent(family(rt, GUARDIAN_2_PNR), child_id, UUID(str(consent_id)))
     withdrawn = client.get(f"/staff/children/{child_id}")
     assert withdrawn.status_code == 403
@@ -131,9 +132,9 @@ def test_the_rating_form_accepts_blanks_and_refuses_a_six(rt: Runtime, client: T
     again = client.post(f"/staff/children/{child_id}/rating", data=sent, follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
     assert rt.hub.log_length() == after_one
-    ratings = [i for i in rt.hub.read_child(staff("kurator.ostra"), child_id, purpose="check")["items"] if i["type"] == "RatingSubmitted"]
+    ratings = rt.hub.read_child(staff("kurator.ostra"), child_id, purpose="check").of_type("RatingSubmitted")
     assert len(ratings) == 1
-    scores = ratings[0]["fields"]["scores"]
+    scores = ratings[0].fields["scores"]
     assert [s["score"] for s in scores if s["score"] is not None] == [2]
     assert any(s["area"] == "halsa" and s["score"] is None for s in scores)
     assert after_one == length + 2
@@ -160,11 +161,12 @@ def test_the_compass_page_shows_the_joint_scores_and_the_central_goal(rt: Runtim
     html = held.text
     assert "Bästa möjliga start i livet" in html and "<svg" in html and "<title" in html
     row = re.search(r"Trygghet</th>\s*<td>([^<]*)</td>", html)
-    assert row and row.group(1).strip() == "3.0"  # (4 + 2) / 2
-    assert re.search(r"Fritid</th>\s*<td>5.0</td>", html)
+    assert row and row.group(1).strip() == "3,0"  # (4 + 2) / 2, with the Swedish decimal comma
+    assert re.search(r"Fritid</th>\s*<td>5,0</td>", html)
     assert "style=" not in html
     english = client.get(f"/staff/children/{child_id}/compass?lang=en").text
     assert "The best possible start in life" in english and "Safe" in english
+    assert re.search(r"Safe</th>\s*<td>3\.0</td>", english)  # the English decimal point
 
 
 def test_the_plan_form_keeps_typed_input_on_422_and_saves_a_new_version(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:

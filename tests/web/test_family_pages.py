@@ -14,6 +14,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from contracts.vocabulary import LegalBasis
 from hub.errors import NoBasisError
 from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
@@ -70,7 +71,7 @@ def answer(c: TestClient[Any], child: UUID, consent: UUID, verb: str) -> httpx.R
 def status_of(rt: Runtime, child: UUID, personnummer: str) -> str:
     """The consent's status as the core gives it (the child has one request)."""
     (only,) = rt.hub.consent_overview(family(rt, personnummer), child)
-    return str(only["status"])
+    return only.status.value
 
 
 def bup_consented_categories(rt: Runtime, child: UUID) -> set[str]:
@@ -78,7 +79,7 @@ def bup_consented_categories(rt: Runtime, child: UUID) -> set[str]:
         view = rt.hub.read_child(staff("bup.ystad"), child, purpose="Samordning", view="unit_view")
     except NoBasisError:
         return set()
-    return {i["category"] for i in view["items"] if i["basis"] == "consent"}
+    return {i.category.value for i in view.items if i.basis is LegalBasis.CONSENT}
 
 
 def test_consent_is_in_effect_only_after_both_guardians_grant_on_their_pages(rt: Runtime) -> None:

@@ -36,7 +36,7 @@ def some_work(rt: Runtime) -> None:
 
 def test_the_administrator_sees_each_figure_of_the_term_and_downloads_the_same_numbers(rt: Runtime, client: TestClient[Any]) -> None:
     some_work(rt)
-    expected = {(r["term"], r["figure"], r["key"]): r["count"] for r in rt.hub.term_figures(staff("admin.ystad"), TENANT)["rows"]}
+    expected = {(r.term, r.figure, r.key): r.count for r in rt.hub.term_figures(staff("admin.ystad"), TENANT).rows}
     assert expected[("2026 vt", "discovery_cards", "external")] == 2
     sign_in(client, kind="staff", user="admin.ystad")
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 from litestar.testing import TestClient
 
+from contracts.vocabulary import UnitKind
 from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, registration_payload, staff
 from tests.web.conftest import BASE_URL
 
@@ -72,7 +74,7 @@ def card_form(child_id: UUID, to_unit: str = "skola-ostra") -> dict[str, Any]:
 
 def steps(rt: Runtime, child_id: UUID) -> list[str]:
     """The child's steps as its Barnkontakt sees them."""
-    return [s["type"] for s in rt.hub.timeline(staff("rektor.ostra"), child_id, purpose="test: the steps")["steps"]]
+    return [s.type for s in rt.hub.timeline(staff("rektor.ostra"), child_id, purpose="test: the steps").steps]
 
 
 def with_barnkontakt(rt: Runtime) -> UUID:
@@ -142,6 +144,26 @@ def test_the_discoverer_sees_the_barnkontakts_feedback_under_my_cards(
     mine = teacher.get("/staff/cards")
     assert "Jag pratar med Alva i veckan" in mine.text
     assert "Återkoppling mottagen" in mine.text
+
+
+def test_my_cards_show_the_swedish_day_a_card_was_sent_and_answered(
+    rt: Runtime, clients: dict[str, TestClient[Any]], clock: SettableClock
+) -> None:
+    """Sent at 00:30 on 3 March in Sweden (23:30 UTC on 2 March): the discoverer sees the 3rd."""
+    child_id = register(rt)
+    clock.set(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))
+    teacher = clients["larare.ostra"]
+    form = teacher.get(f"/staff/cards/new?child_id={child_id}")
+    sent = teacher.post("/staff/cards/new", data={**hidden(form.text), **card_form(child_id)}, follow_redirects=False)
+    card_id = re.search(r"card_id=([\w-]+)", sent.headers["location"]).group(1)  # type: ignore[union-attr]
+    clock.advance(timedelta(minutes=10))
+    rt.hub.assign_barnkontakt(staff("rektor.ostra"), child_id, staff_id="rektor.ostra")
+    rt.hub.send_feedback(staff("rektor.ostra"), child_id, card_id=card_id, message="Vi ses i veckan")
+    mine = teacher.get("/staff/cards").text
+    row = mine[mine.index("<tbody>"):mine.index("</tbody>")]
+    assert '<time datetime="2026-03-02T23:30:00+00:00">2026-03-03</time>' in row
+    assert "Återkoppling mottagen</span> 2026-03-03" in row
+    assert "2026-03-02<" not in row
 
 
 def test_a_bad_personnummer_gives_422_with_the_field_error_and_the_typed_values_kept(
@@ -333,10 +355,10 @@ def test_the_consent_request_form_appends_the_request(rt: Runtime, clients: dict
     assert r.status_code == 303
     assert rt.hub.log_length() == before + 1
     overview = rt.hub.consent_overview(staff("rektor.ostra"), child_id)
-    assert [c["purpose"] for c in overview] == ["Barnteam med elevhälsan"]
-    assert overview[0]["recipient_unit_kinds"] == ["bup"]
+    assert [c.purpose for c in overview] == ["Barnteam med elevhälsan"]
+    assert overview[0].recipient_unit_kinds == [UnitKind.BUP]
     # the last day typed is a Swedish day: the consent holds until 23:59 in Sweden (CET in winter)
-    assert datetime.fromisoformat(overview[0]["valid_until"]) == datetime(2026, 12, 31, 22, 59, tzinfo=UTC)
+    assert overview[0].valid_until == datetime(2026, 12, 31, 22, 59, tzinfo=UTC)
 
 
 def test_the_barnkontakt_assigns_the_child_to_themself(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:

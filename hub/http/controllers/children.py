@@ -8,9 +8,10 @@ from litestar import Controller, Response
 from litestar.params import JSONBody, QueryParameter
 
 from hub.application.commands import RegisterChild
+from hub.application.readmodels import ChildView, FamilyAccessEntry, Timeline
 from hub.http.controllers._base import Caller, ChildId, Hub, command, is_family, query
 from hub.http.problems import problem_responses
-from hub.http.schemas import ChildCreated, ChildView, FamilyAccessEntry, Timeline
+from hub.http.schemas import ChildCreated
 
 Purpose = Annotated[
     str | None,
@@ -34,17 +35,16 @@ class ChildrenController(Controller):
     def read(self, hub: Hub, caller: Caller, child_id: ChildId, purpose: Purpose = None) -> ChildView:
         """A unit's view, or the family's view for a guardian or the child: only what consent or the law allows now."""
         family = is_family(caller)
-        view = hub.read_child(
+        return hub.read_child(
             caller,
             child_id,
             purpose=purpose or ("family view" if family else "unit view"),
             view="family_view" if family else "unit_view",
         )
-        return ChildView.model_validate(view)
 
     @query("/{child_id:uuid}/timeline", summary="The child's steps in order", responses=problem_responses(403, 404))
     def timeline(self, hub: Hub, caller: Caller, child_id: ChildId, purpose: Purpose = None) -> Timeline:
-        return Timeline.model_validate(hub.timeline(caller, child_id, purpose=purpose or "timeline"))
+        return hub.timeline(caller, child_id, purpose=purpose or "timeline")
 
     @query(
         "/{child_id:uuid}/access-log",
@@ -52,4 +52,4 @@ class ChildrenController(Controller):
         responses=problem_responses(403, 404),
     )
     def access_log(self, hub: Hub, caller: Caller, child_id: ChildId) -> list[FamilyAccessEntry]:
-        return [FamilyAccessEntry.model_validate(e) for e in hub.family_access_log(caller, child_id)]
+        return hub.family_access_log(caller, child_id)

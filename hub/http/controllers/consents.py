@@ -8,9 +8,10 @@ from litestar import Controller
 from litestar.params import FromPath, JSONBody
 
 from hub.application.commands import RequestConsent
+from hub.application.readmodels import ConsentOut
 from hub.http.controllers._base import Caller, ChildId, Hub, command, query
 from hub.http.problems import problem_responses
-from hub.http.schemas import ConsentCreated, ConsentOut, Done
+from hub.http.schemas import ConsentCreated, Done
 
 ANSWER_PROBLEMS = problem_responses(403, 404, 409, 422)
 
@@ -26,7 +27,7 @@ class ConsentController(Controller):
 
     @query("/", summary="Each consent: what, to whom, why, until when, who has answered", responses=problem_responses(403, 404))
     def overview(self, hub: Hub, caller: Caller, child_id: ChildId) -> list[ConsentOut]:
-        return [ConsentOut.model_validate(c) for c in hub.consent_overview(caller, child_id)]
+        return hub.consent_overview(caller, child_id)
 
     @command("/{consent_id:uuid}/grant", summary="Grant (guardian or child)", responses=ANSWER_PROBLEMS)
     def grant(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID]) -> Done:

@@ -10,20 +10,13 @@ from uuid import UUID
 from litestar import Controller
 from litestar.params import JSONBody, QueryParameter
 
+from hub.application.commands import RecordReview
+from hub.application.readmodels import AuditEntry, CaseRow, FamilyChild, FlaggedReads, ReviewOut, ReviewSample
+from hub.application.review_rules import RuleCode
 from hub.errors import InvalidInputError
 from hub.http.controllers._base import Caller, Hub, command, query
 from hub.http.problems import problem_responses
-from hub.application.commands import RecordReview
-from hub.http.schemas import (
-    AuditEntry,
-    CaseRow,
-    FamilyChild,
-    FlaggedReads,
-    ReviewOut,
-    ReviewRecorded,
-    ReviewSample,
-)
-from hub.application.review_rules import RuleCode
+from hub.http.schemas import ReviewRecorded
 
 Moment = Annotated[
     datetime | None, QueryParameter(description="An ISO 8601 time with its offset, e.g. 2026-03-01T00:00:00Z")
@@ -49,7 +42,7 @@ class OversightController(Controller):
         responses=problem_responses(403),
     )
     def case_list(self, hub: Hub, caller: Caller) -> list[CaseRow]:
-        return [CaseRow.model_validate(r) for r in hub.case_list(caller)]
+        return hub.case_list(caller)
 
     @query(
         "/me/children",
@@ -58,7 +51,7 @@ class OversightController(Controller):
         responses=problem_responses(403),
     )
     def my_children(self, hub: Hub, caller: Caller) -> list[FamilyChild]:
-        return [FamilyChild.model_validate(c) for c in hub.family_children(caller)]
+        return hub.family_children(caller)
 
     @query("/audit/access-log", summary="Search the access log (auditors)", tags=["audit"], responses=problem_responses(403, 422))
     def audit_search(
@@ -73,7 +66,7 @@ class OversightController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[AuditEntry]:
-        entries = hub.audit_search(
+        return hub.audit_search(
             caller,
             child_id=child_id,
             accessor_id=accessor_id,
@@ -83,7 +76,6 @@ class OversightController(Controller):
             limit=limit,
             offset=offset,
         )
-        return [AuditEntry.model_validate(e) for e in entries]
 
     @query(
         "/audit/review-sample",
@@ -100,9 +92,7 @@ class OversightController(Controller):
         since: Moment = None,
         until: Moment = None,
     ) -> ReviewSample:
-        return ReviewSample.model_validate(
-            hub.review_sample(caller, size=size, seed=seed, since=_utc(since, "since"), until=_utc(until, "until"))
-        )
+        return hub.review_sample(caller, size=size, seed=seed, since=_utc(since, "since"), until=_utc(until, "until"))
 
     @query(
         "/audit/flagged",
@@ -125,9 +115,7 @@ class OversightController(Controller):
             ),
         ] = None,
     ) -> FlaggedReads:
-        return FlaggedReads.model_validate(
-            hub.flagged_accesses(caller, since=_utc(since, "since"), until=_utc(until, "until"), rules=_rules(rules))
-        )
+        return hub.flagged_accesses(caller, since=_utc(since, "since"), until=_utc(until, "until"), rules=_rules(rules))
 
     @command(
         "/audit/reviews",
@@ -152,10 +140,9 @@ class OversightController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[ReviewOut]:
-        found = hub.review_outcomes(
+        return hub.review_outcomes(
             caller, child_id=child_id, since=_utc(since, "since"), until=_utc(until, "until"), limit=limit, offset=offset
         )
-        return [ReviewOut.model_validate(r) for r in found]
 
 
 def _rules(value: str | None) -> list[RuleCode] | None:

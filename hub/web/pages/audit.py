@@ -18,12 +18,13 @@ from uuid import UUID
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from hub.application import Action
 from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
-from hub.errors import InvalidInputError, NotPermittedError
+from hub.application import Action
 from hub.application.proofs import log_status
+from hub.application.readmodels import FlaggedReads, ReviewSample
+from hub.errors import InvalidInputError, NotPermittedError
 from hub.identity.principals import Principal
-from hub.web.app import Form
+from hub.web.app import Form, Web
 from hub.web.session import Visitor
 
 SAMPLE_SIZE = 20
@@ -66,20 +67,11 @@ def _period(query: dict[str, str], errors: dict[str, str], t: Callable[..., str]
     return since, until
 
 
-def local_time(iso: str) -> str:
-    """An ISO moment as Swedish local time, to the minute."""
-    return datetime.fromisoformat(iso).astimezone(SWEDISH_TIME).strftime("%Y-%m-%d %H:%M")
-
-
-def _shown(entry: dict[str, Any]) -> dict[str, Any]:
-    return {**entry, "when": local_time(entry["accessed_at"])}
-
-
 def _query(request: Request[Any, Any, Any], *names: str) -> dict[str, str]:
     return {name: (request.query_params.get(name) or "").strip() for name in names}
 
 
-def routes(web: Any) -> list[Any]:
+def routes(web: Web) -> list[Any]:
     def auditor(request: Request[Any, Any, Any]) -> tuple[Visitor, Principal]:
         who = web.visitor(request)
         return who, _require_auditor(web, who.require(who.path))
@@ -108,7 +100,7 @@ def routes(web: Any) -> list[Any]:
             except InvalidInputError as e:
                 errors.update({x["field"]: who.t(x["message"]) for x in e.errors if x.get("field")} or {"child_id": who.t(e.detail)})
             else:
-                entries = [_shown(e) for e in found]
+                entries = found
         return web.render(
             who, "audit/search.html", status_code=422 if errors else 200, active="audit",
             values=values, errors=errors, entries=entries,
@@ -134,7 +126,8 @@ def routes(web: Any) -> list[Any]:
                     raise ValueError
             except ValueError:
                 errors["seed"] = who.t("The seed is a whole number, as a sample gave it.")
-        sample = flagged = None
+        sample: ReviewSample | None = None
+        flagged: FlaggedReads | None = None
         if not errors:
             try:
                 sample = web.hub.review_sample(principal, size=size, seed=seed, since=since, until=until)
@@ -144,9 +137,7 @@ def routes(web: Any) -> list[Any]:
         here = None
         if sample is not None:
             kept = {k: values[k] for k in ("since", "until") if values.get(k)}
-            here = "/audit/review?" + urlencode({**kept, "size": size, "seed": sample["seed"]})
-            sample = {**sample, "entries": [_shown(e) for e in sample["entries"]]}
-            flagged = {**flagged, "entries": [_shown(e) for e in flagged["entries"]]}
+            here = "/audit/review?" + urlencode({**kept, "size": size, "seed": sample.seed})
         return web.render(
             who, "audit/review.html", status_code=422 if errors else status_code, active="review",
             values={**values, "size": values.get("size") or str(size)}, errors=errors, sample=sample,
@@ -204,9 +195,7 @@ def routes(web: Any) -> list[Any]:
     def reviews(request: Request[Any, Any, Any]) -> Template:
         """The findings recorded in the cooperation area, newest last as the log holds them."""
         who, principal = auditor(request)
-        found = web.hub.review_outcomes(principal)
-        shown = [{**r, "when": local_time(r["reviewed_at"])} for r in found]
-        return web.render(who, "audit/reviews.html", active="review", reviews=shown)
+        return web.render(who, "audit/reviews.html", active="review", reviews=web.hub.review_outcomes(principal))
 
     @get("/audit/checkpoint", sync_to_thread=True, include_in_schema=False)
     def checkpoint(request: Request[Any, Any, Any]) -> Template:
@@ -225,7 +214,7 @@ def routes(web: Any) -> list[Any]:
             context["latest"] = {
                 "size": latest.size,
                 "root": base64.b64encode(latest.root_hash).decode("ascii"),
-                "signed_at": local_time(latest.signed_at.isoformat()) if latest.signed_at else None,
+                "signed_at": latest.signed_at,
                 "note": latest.note,
             }
             context.update(verifies=verdict.verifies, reason=verdict.mismatch.value if verdict.mismatch else None,

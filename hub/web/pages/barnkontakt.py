@@ -32,6 +32,7 @@ from contracts.vocabulary import (
 from hub.errors import HubError
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
+from hub.web.filters import day
 from hub.web.pages.forms import (
     FIELD_PROBLEMS,
     Problems,
@@ -50,7 +51,9 @@ def routes(web: Web) -> list[Any]:
     def back(child_id: UUID) -> str:
         return f"/staff/children/{child_id}"
 
-    def barnkontakt_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, str], problems: Problems | None = None, *, status: int = 200) -> Template:
+    def barnkontakt_page(
+        who: Visitor, p: Principal, child_id: UUID, values: dict[str, str], problems: Problems | None = None, *, status: int = 200,
+    ) -> Template:
         everyone = [s for s in tenant_of(web, p).staff.values() if Role.BARNKONTAKT in s.roles and s.unit_id]
         return web.render(
             who, "staff/barnkontakt.html", status_code=status, active="cases", child_id=child_id, values=values,
@@ -89,9 +92,12 @@ def routes(web: Web) -> list[Any]:
         try:
             return web.act(who, data, act)
         except FIELD_PROBLEMS as e:
-            return barnkontakt_page(who, p, child_id, values, problems_from(who, e, lambda f: field if f == "staff_id" else "reason" if f == "reason" else "form"), status=422)
+            found = problems_from(who, e, lambda f: field if f == "staff_id" else "reason" if f == "reason" else "form")
+            return barnkontakt_page(who, p, child_id, values, found, status=422)
 
-    def feedback_page(who: Visitor, child_id: UUID, card_id: str, values: dict[str, str], problems: Problems | None = None, *, status: int = 200) -> Template:
+    def feedback_page(
+        who: Visitor, child_id: UUID, card_id: str, values: dict[str, str], problems: Problems | None = None, *, status: int = 200,
+    ) -> Template:
         return web.render(
             who, "staff/feedback.html", status_code=status, active="cases", child_id=child_id, card_id=card_id,
             values=values, errors=problems.by_field if problems else {},
@@ -122,7 +128,9 @@ def routes(web: Web) -> list[Any]:
         except FIELD_PROBLEMS as e:
             return feedback_page(who, child_id, card_id, values, problems_from(who, e, lambda _: "message"), status=422)
 
-    def conversation_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200) -> Template:
+    def conversation_page(
+        who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200,
+    ) -> Template:
         return web.render(
             who, "staff/conversation.html", status_code=status, active="cases", child_id=child_id, values=values,
             errors=problems.by_field if problems else {}, areas=areas(who), age_groups=[g.value for g in AgeGroup],
@@ -134,10 +142,10 @@ def routes(web: Web) -> list[Any]:
             view = web.hub.read_child(p, child_id, purpose="Barnkontakt: conversation guide by age")
         except HubError:
             return None
-        for item in view["items"]:
-            birth = item["fields"].get("birth_date") if item["type"] == "ChildRegistered" else None
-            if birth:
-                return age_group_for(age_on(date.fromisoformat(str(birth)), web.hub.now())).value
+        for item in view.of_type("ChildRegistered"):
+            born = day(item.fields.get("birth_date"))
+            if born is not None:
+                return age_group_for(age_on(born, view.as_of)).value
         return None
 
     @get("/staff/children/{child_id:uuid}/conversation", sync_to_thread=True)
@@ -180,7 +188,9 @@ def routes(web: Web) -> list[Any]:
             fields = ("with_whom", "age_group", "summary")
             return conversation_page(who, p, child_id, values, problems_from(who, e, same_field(fields)), status=422)
 
-    def decision_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200) -> Template:
+    def decision_page(
+        who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200,
+    ) -> Template:
         return web.render(
             who, "staff/decision.html", status_code=status, active="cases", child_id=child_id, values=values,
             errors=problems.by_field if problems else {}, decisions=[d.value for d in Decision],
@@ -226,7 +236,9 @@ def routes(web: Web) -> list[Any]:
             fields = ("decision", "family_informed", "shared_categories", "member_unit_ids", "rationale")
             return decision_page(who, p, child_id, values, problems_from(who, e, same_field(fields)), status=422)
 
-    def consent_page(who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200) -> Template:
+    def consent_page(
+        who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200,
+    ) -> Template:
         return web.render(
             who, "staff/consent_request.html", status_code=status, active="cases", child_id=child_id, values=values,
             errors=problems.by_field if problems else {}, units=units_of(web, p), unit_kinds=[k.value for k in UnitKind],

@@ -10,9 +10,7 @@ core's.
 
 from __future__ import annotations
 
-import copy
 import math
-from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,17 +19,21 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
+from consent import age_on
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
     CENTRAL_GOAL_SV,
     COMPASS,
     ActionStatus,
     Area,
+    Category,
 )
 from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
+from hub.application.readmodels import ChildView, RecordItemOut
 from hub.errors import InvalidInputError, UnknownUnitError
 from hub.web.app import Form, Web
+from hub.web.filters import day
 from hub.web.session import Visitor
 
 BASE = "/staff/children/{child_id:uuid}"
@@ -56,79 +58,62 @@ COMPASS_TYPES = {"TeamMeetingHeld": "joint_compass", "FollowUpHeld": "compass", 
 # -- reading what the core shows ------------------------------------------------------------
 
 
-def _last(view: dict[str, Any], type_name: str) -> dict[str, Any] | None:
+def _last(view: ChildView, type_name: str) -> dict[str, Any] | None:
     """The latest fact of a type, with every part of it the viewer may see."""
-    found = _merged(view, type_name)
+    found = view.merged(type_name)
     return found[-1] if found else None
 
 
-def _age(birth: str | None, today: date) -> int | None:
-    if not birth:
-        return None
-    born = date.fromisoformat(birth)
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def _merged(view: dict[str, Any], type_name: str) -> list[dict[str, Any]]:
-    """One fact's fields from all the categories it was split into, by event, in order."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in view["items"]:
-        if item["type"] == type_name:
-            merged = out.setdefault(item["event_id"], {"occurred_at": item["occurred_at"], "unit_id": item["unit_id"]})
-            merged.update(copy.deepcopy(item["fields"]))
-    return list(out.values())
-
-
-def plan_versions(view: dict[str, Any]) -> list[dict[str, Any]]:
+def plan_versions(view: ChildView) -> list[dict[str, Any]]:
     """Every version of Barnets plan the viewer may see, oldest first, with completions applied."""
-    versions = sorted(_merged(view, "PlanUpdated"), key=lambda v: v.get("plan_version", 0))
-    done = {c["action_id"]: c for c in _merged(view, "PlanActionCompleted") if "action_id" in c}
+    versions = sorted(view.merged("PlanUpdated"), key=lambda v: v.get("plan_version", 0))
+    done = {c["action_id"]: c for c in view.merged("PlanActionCompleted") if "action_id" in c}
     for version in versions:
         for action in version.get("actions", []):
             completion = done.get(action["action_id"])
             if completion is not None and completion["occurred_at"] >= version["occurred_at"]:
                 action["status"] = ActionStatus.DONE.value
-                action["completed_at"] = completion["occurred_at"][:10]
+                action["completed_at"] = completion["occurred_at"]
     return versions
 
 
-def summary(view: dict[str, Any]) -> dict[str, Any]:
+def summary(view: ChildView) -> dict[str, Any]:
     """What the case page shows first, from the items the core allowed."""
     identity = _last(view, "ChildRegistered")
-    as_of = datetime.fromisoformat(view["as_of"]).date()
     barnkontakt = None
-    for item in view["items"]:
-        if item["type"] in ("BarnkontaktAssigned", "BarnkontaktDelegated") and "staff_id" in item["fields"]:
-            barnkontakt = item["fields"]
+    for item in view.items:
+        if item.type in ("BarnkontaktAssigned", "BarnkontaktDelegated") and "staff_id" in item.fields:
+            barnkontakt = item.fields
     decision = _last(view, "TeamDecided")
     coordinator = _last(view, "SupportCoordinatorAssigned")
     versions = plan_versions(view)
+    born = day(identity.get("birth_date")) if identity else None
     return {
         "name": f"{identity['given_name']} {identity['family_name']}" if identity and "given_name" in identity else None,
-        "age": _age(identity.get("birth_date"), as_of) if identity else None,
+        "age": age_on(born, view.as_of) if born else None,
         "barnkontakt": barnkontakt,
         "decision": decision if decision and "decision" in decision else None,
         "coordinator": coordinator if coordinator and "staff_id" in coordinator else None,
         "plan": versions[-1] if versions else None,
-        "cards": [i["fields"] for i in view["items"] if i["type"] == "DiscoveryCardSubmitted" and "card_id" in i["fields"]],
+        "cards": [i.fields for i in view.of_type("DiscoveryCardSubmitted") if "card_id" in i.fields],
     }
 
 
-def by_category(view: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for item in view["items"]:
-        groups.setdefault(item["category"], []).append(item)
+def by_category(view: ChildView) -> list[tuple[Category, list[RecordItemOut]]]:
+    groups: dict[Category, list[RecordItemOut]] = {}
+    for item in view.items:
+        groups.setdefault(item.category, []).append(item)
     return list(groups.items())
 
 
-def compasses(view: dict[str, Any]) -> list[dict[str, Any]]:
+def compasses(view: ChildView) -> list[dict[str, Any]]:
     """Every Behovskompass on record (team meetings, follow-ups, needs met), oldest first."""
     out = []
-    for item in view["items"]:
-        key = COMPASS_TYPES.get(item["type"])
-        if key and key in item["fields"]:
-            scores = {s["area"]: s["score"] for s in item["fields"][key]}
-            out.append({"type": item["type"], "at": item["occurred_at"][:10], "scores": scores})
+    for item in view.items:
+        key = COMPASS_TYPES.get(item.type)
+        if key and key in item.fields:
+            scores = {s["area"]: s["score"] for s in item.fields[key]}
+            out.append({"type": item.type, "at": item.occurred_at, "scores": scores})
     return out
 
 
@@ -341,10 +326,10 @@ def routes(web: Web) -> list[Any]:
         tenant = hub.directory.tenants.get(tenant_id)
         return {s.user_id: s.name for s in tenant.staff.values()} if tenant else {}
 
-    def read(who: Visitor, child_id: UUID, purpose: str) -> dict[str, Any]:
+    def read(who: Visitor, child_id: UUID, purpose: str) -> ChildView:
         return hub.read_child(who.require(who.path), child_id, purpose=who.t(purpose), view="unit_view")
 
-    def page(who: Visitor, template: str, child_id: UUID, view: dict[str, Any], status_code: int = 200, **context: Any) -> Template:
+    def page(who: Visitor, template: str, child_id: UUID, view: ChildView, status_code: int = 200, **context: Any) -> Template:
         principal = who.require(who.path)
         return web.render(
             who,
@@ -375,9 +360,9 @@ def routes(web: Web) -> list[Any]:
     def timeline_page(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who = web.visitor(request)
         principal = who.require(who.path)
-        steps = hub.timeline(principal, child_id, purpose=who.t("The child's timeline"))
+        timeline = hub.timeline(principal, child_id, purpose=who.t("The child's timeline"))
         return web.render(
-            who, "child/timeline.html", active="cases", child_id=str(child_id), steps=steps["steps"],
+            who, "child/timeline.html", active="cases", child_id=str(child_id), steps=timeline.steps,
             units=units(principal.tenant_id),
         )
 
@@ -421,7 +406,7 @@ def routes(web: Web) -> list[Any]:
         return page(who, "child/compass.html", child_id, view, status_code=status_code,
                     current=current, history=found, segments=wheel(current["scores"] if current else {}),
                     areas=[{"area": a.value, "css": AREA_CSS[a]} for a in Area],
-                    ratings=len(_merged(view, "RatingSubmitted")),
+                    ratings=len(view.merged("RatingSubmitted")),
                     can_meet=bool(who.principal and web.hub.may(who.principal, Action.HOLD_TEAM_MEETING, child_id)),
                     typed=typed or {}, errors=errors or {}, **extra)
 

@@ -9,19 +9,19 @@ the read; these pages only put what the core answers into plain words.
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from babel.dates import format_date, format_time
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from consent import ViewerKind
-from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area
+from consent import ConsentStatus, ViewerKind
+from contracts.vocabulary import COMPASS, Area, Category, PartyKind
 from hub.application import Action
 from hub.application.proofs import family_access_log_with_proofs
+from hub.application.readmodels import ConsentOut, RecordItemOut
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.tlog.service import InclusionProof
@@ -42,22 +42,6 @@ STALE_REASONS = ("withdrawn", "expired", "declined", "granted", "not_yet_valid")
 
 
 # -- plain values for the templates ------------------------------------------------------
-
-
-def _when(value: str | datetime | None, language: str) -> str:
-    """A moment as a person reads it: the day and the Swedish clock time."""
-    if value is None:
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    local = moment.astimezone(SWEDISH_TIME)
-    return f"{format_date(local.date(), 'long', locale=language)} {format_time(local.time(), 'HH:mm', locale=language)}"
-
-
-def _day(value: str | date | None, language: str) -> str:
-    if value is None:
-        return ""
-    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    return format_date(day, "long", locale=language)
 
 
 def _area(value: str | None, language: str) -> str:
@@ -90,24 +74,24 @@ def _staff_name(web: Web, tenant_id: str, staff_id: str | None) -> dict[str, str
     return {"name": staff.name if staff else "", "title": staff.title if staff else ""}
 
 
-def _family_read(web: Web, p: Principal, child_id: UUID, purpose: str) -> list[dict[str, Any]]:
+def _family_read(web: Web, p: Principal, child_id: UUID, purpose: str) -> list[RecordItemOut]:
     """The family's view of the child's facts, as the API's family read gives it."""
     try:
         view = web.hub.read_child(p, child_id, purpose=purpose, view="family_view")
     except NoBasisError:
         return []
-    return list(view["items"])
+    return view.items
 
 
-def _of_type(items: list[dict[str, Any]], name: str, category: str | None = None) -> list[dict[str, Any]]:
-    return [i for i in items if i["type"] == name and (category is None or i["category"] == category)]
+def _of_type(items: list[RecordItemOut], name: str, category: Category | None = None) -> list[RecordItemOut]:
+    return [i for i in items if i.type == name and (category is None or i.category is category)]
 
 
-def _identity(items: list[dict[str, Any]]) -> dict[str, Any]:
-    found = _of_type(items, "ChildRegistered", "identity")
+def _identity(items: list[RecordItemOut]) -> dict[str, Any]:
+    found = _of_type(items, "ChildRegistered", Category.IDENTITY)
     if not found:
         return {"name": "", "guardians": {}}
-    fields = found[-1]["fields"]
+    fields = found[-1].fields
     return {
         "name": f"{fields.get('given_name', '')} {fields.get('family_name', '')}".strip(),
         "guardians": {g["guardian_id"]: g["name"] for g in fields.get("guardians", [])},
@@ -117,35 +101,36 @@ def _identity(items: list[dict[str, Any]]) -> dict[str, Any]:
 # -- the child's page ----------------------------------------------------------------------
 
 
-def _child_page(web: Web, p: Principal, items: list[dict[str, Any]], language: str) -> dict[str, Any]:
+def _child_page(web: Web, p: Principal, items: list[RecordItemOut], language: str) -> dict[str, Any]:
+    """The team, the decision and the plan with names for ids; days stay days, for the template to word."""
     tenant = p.tenant_id
     contact = None
-    for item in _of_type(items, "BarnkontaktAssigned", "team") + _of_type(items, "BarnkontaktDelegated", "team"):
-        if contact is None or item["occurred_at"] >= contact["at"]:
-            f = item["fields"]
-            contact = {"at": item["occurred_at"], **_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
+    handovers = _of_type(items, "BarnkontaktAssigned", Category.TEAM) + _of_type(items, "BarnkontaktDelegated", Category.TEAM)
+    if handovers:
+        f = max(reversed(handovers), key=lambda i: i.occurred_at).fields  # the latest; of equal times, the last
+        contact = {**_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
     coordinator = None
-    for item in _of_type(items, "SupportCoordinatorAssigned", "team"):
-        f = item["fields"]
+    for item in _of_type(items, "SupportCoordinatorAssigned", Category.TEAM):
+        f = item.fields
         coordinator = {**_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
     decision = None
-    decided = _of_type(items, "TeamDecided", "team")
+    decided = _of_type(items, "TeamDecided", Category.TEAM)
     if decided:
         last = decided[-1]
-        why = [i for i in _of_type(items, "TeamDecided", "needs") if i["event_id"] == last["event_id"]]
+        why = [i for i in _of_type(items, "TeamDecided", Category.NEEDS) if i.event_id == last.event_id]
         decision = {
-            "decision": last["fields"].get("decision"),
-            "when": _day(last["occurred_at"], language),
-            "units": [_unit_name(web, tenant, u) for u in last["fields"].get("member_unit_ids", [])],
-            "shared": list(last["fields"].get("shared_categories", [])),
-            "rationale": why[0]["fields"].get("rationale", "") if why else "",
+            "decision": last.fields.get("decision"),
+            "when": last.occurred_at,
+            "units": [_unit_name(web, tenant, u) for u in last.fields.get("member_unit_ids", [])],
+            "shared": list(last.fields.get("shared_categories", [])),
+            "rationale": why[0].fields.get("rationale", "") if why else "",
         }
     plan = None
-    plans = _of_type(items, "PlanUpdated", "plan")
+    plans = _of_type(items, "PlanUpdated", Category.PLAN)
     if plans:
-        latest = max(plans, key=lambda i: (i["fields"].get("plan_version", 0), i["occurred_at"]))
-        f = latest["fields"]
-        completed = {i["fields"].get("action_id"): i for i in _of_type(items, "PlanActionCompleted", "plan")}
+        latest = max(plans, key=lambda i: (i.fields.get("plan_version", 0), i.occurred_at))
+        f = latest.fields
+        completed = {i.fields.get("action_id"): i for i in _of_type(items, "PlanActionCompleted", Category.PLAN)}
         actions = []
         for a in f.get("actions", []):
             done = completed.get(a.get("action_id"))
@@ -154,20 +139,20 @@ def _child_page(web: Web, p: Principal, items: list[dict[str, Any]], language: s
                     "what": a.get("what", ""),
                     "who": a.get("responsible_person", ""),
                     "unit": _unit_name(web, tenant, a.get("unit_id")),
-                    "due": _day(a.get("due"), language),
+                    "due": a.get("due"),
                     "status": "done" if done else a.get("status", "planned"),
                     "area": _area(a.get("area"), language),
-                    "note": done["fields"].get("note", "") if done else "",
+                    "note": done.fields.get("note", "") if done else "",
                 }
             )
         plan = {
             "version": f.get("plan_version"),
-            "updated": _day(latest["occurred_at"], language),
+            "updated": latest.occurred_at,
             "goals": [{"area": _area(g.get("area"), language), "goal": g.get("goal", "")} for g in f.get("goals", [])],
             "actions": actions,
             "child_view": f.get("child_view", ""),
             "guardian_view": f.get("guardian_view", ""),
-            "next_follow_up": _day(f.get("next_follow_up"), language),
+            "next_follow_up": f.get("next_follow_up"),
         }
     return {"contact": contact, "coordinator": coordinator, "decision": decision, "plan": plan}
 
@@ -175,63 +160,62 @@ def _child_page(web: Web, p: Principal, items: list[dict[str, Any]], language: s
 # -- consents -------------------------------------------------------------------------------
 
 
-def _answer_times(items: list[dict[str, Any]], consent_id: str, language: str) -> dict[str, list[dict[str, str]]]:
+def _answer_times(items: list[RecordItemOut], consent_id: UUID) -> dict[str, list[dict[str, Any]]]:
     """When each party answered, from the consent facts the family may see."""
-    out: dict[str, list[dict[str, str]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for name, answer in (("ConsentGranted", "granted"), ("ConsentDeclined", "declined"), ("ConsentWithdrawn", "withdrawn")):
-        for item in _of_type(items, name, "consent"):
-            f = item["fields"]
-            if str(f.get("consent_id")) != consent_id:
+        for item in _of_type(items, name, Category.CONSENT):
+            f = item.fields
+            if f.get("consent_id") != str(consent_id):
                 continue
             party = f.get("party") or {}
-            out.setdefault(str(party.get("party_id")), []).append(
-                {"answer": answer, "when": _when(item["occurred_at"], language), "at": item["occurred_at"]}
-            )
+            out.setdefault(str(party.get("party_id")), []).append({"answer": answer, "at": item.occurred_at})
     for answers in out.values():
         answers.sort(key=lambda a: a["at"])
     return out
 
 
-def _requested_at(items: list[dict[str, Any]], consent_id: str, language: str) -> str:
-    for item in _of_type(items, "ConsentRequested", "consent"):
-        if str(item["fields"].get("consent_id")) == consent_id:
-            return _when(item["occurred_at"], language)
-    return ""
+def _requested_at(items: list[RecordItemOut], consent_id: UUID) -> datetime | None:
+    for item in _of_type(items, "ConsentRequested", Category.CONSENT):
+        if item.fields.get("consent_id") == str(consent_id):
+            return item.occurred_at
+    return None
 
 
-def _consent(web: Web, p: Principal, c: dict[str, Any], items: list[dict[str, Any]], language: str) -> dict[str, Any]:
+def _consent(web: Web, p: Principal, c: ConsentOut, items: list[RecordItemOut]) -> dict[str, Any]:
     tenant = p.tenant_id
     identity = _identity(items)
-    times = _answer_times(items, c["consent_id"], language)
+    times = _answer_times(items, c.consent_id)
     parties = []
     mine = None
-    for party in c["parties"]:
+    for party in c.parties:
         entry = {
-            "kind": party["kind"],
-            "is_you": party["is_you"],
-            "name": identity["guardians"].get(party["party_id"], "") if party["kind"] == "guardian" else identity["name"],
-            "answer": party["answer"],
-            "times": times.get(party["party_id"], []),
+            "kind": party.kind.value,
+            "is_you": party.is_you,
+            "name": identity["guardians"].get(party.party_id, "") if party.kind is PartyKind.GUARDIAN else identity["name"],
+            "answer": party.answer,
+            "times": times.get(party.party_id, []),
         }
         parties.append(entry)
-        if party["is_you"]:
+        if party.is_you:
             mine = entry
-    status = c["status"]
-    can_answer = mine is not None and mine["answer"] == "awaiting" and status in ("pending", "in_effect", "not_yet_valid")
-    can_withdraw = mine is not None and status in ("pending", "in_effect", "not_yet_valid") and mine["answer"] != "withdrawn" and (
-        status == "in_effect" or mine["answer"] == "granted"
+    status = c.status
+    still_open = status in (ConsentStatus.PENDING, ConsentStatus.IN_EFFECT, ConsentStatus.NOT_YET_VALID)
+    can_answer = mine is not None and mine["answer"] == "awaiting" and still_open
+    can_withdraw = mine is not None and still_open and mine["answer"] != "withdrawn" and (
+        status is ConsentStatus.IN_EFFECT or mine["answer"] == "granted"
     )
     return {
-        "id": c["consent_id"],
-        "status": status,
-        "purpose": c["purpose"],
-        "categories": c["categories"],
-        "units": [_unit_name(web, tenant, u) for u in c["recipient_unit_ids"]],
-        "unit_kinds": c["recipient_unit_kinds"],
-        "asked_by": _unit_name(web, tenant, c.get("requested_by_unit_id")),
-        "requested": _requested_at(items, c["consent_id"], language),
-        "valid_from": _when(c["valid_from"], language),
-        "valid_until": _when(c["valid_until"], language),
+        "id": c.consent_id,
+        "status": status.value,
+        "purpose": c.purpose,
+        "categories": [x.value for x in c.categories],
+        "units": [_unit_name(web, tenant, u) for u in c.recipient_unit_ids],
+        "unit_kinds": [k.value for k in c.recipient_unit_kinds],
+        "asked_by": _unit_name(web, tenant, c.requested_by_unit_id),
+        "requested": _requested_at(items, c.consent_id),
+        "valid_from": c.valid_from,
+        "valid_until": c.valid_until,
         "parties": parties,
         "mine": mine,
         "can_answer": can_answer,
@@ -292,24 +276,22 @@ def routes(web: Web) -> list[Any]:
         who, p = family_visitor(request)
         rows = []
         for child in web.hub.family_children(p):
-            child_id = UUID(child["child_id"])
-            identity = _identity(_family_read(web, p, child_id, PURPOSE_LIST))
-            rows.append({"id": child["child_id"], "name": identity["name"]})
+            identity = _identity(_family_read(web, p, child.child_id, PURPOSE_LIST))
+            rows.append({"id": child.child_id, "name": identity["name"]})
         return page(who, "family/children.html", children=rows, is_child=p.kind is ViewerKind.CHILD)
 
     @get("/family/children/{child_id:uuid}", sync_to_thread=True)
     def child_page(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who, p = family_visitor(request)
         view = web.hub.read_child(p, child_id, purpose=PURPOSE_CHILD, view="family_view")
-        items = list(view["items"])
         return page(
             who,
             "family/child.html",
             child_id=str(child_id),
-            child_name=_identity(items)["name"],
+            child_name=_identity(view.items)["name"],
             is_child=p.kind is ViewerKind.CHILD,
-            as_of=_when(view["as_of"], who.language),
-            **_child_page(web, p, items, who.language),
+            as_of=view.as_of,
+            **_child_page(web, p, view.items, who.language),
         )
 
     @get("/family/children/{child_id:uuid}/consents", sync_to_thread=True)
@@ -317,7 +299,7 @@ def routes(web: Web) -> list[Any]:
         who, p = family_visitor(request)
         overview = web.hub.consent_overview(p, child_id)
         items = _family_read(web, p, child_id, PURPOSE_CONSENTS)
-        shown = [_consent(web, p, c, items, who.language) for c in overview]
+        shown = [_consent(web, p, c, items) for c in overview]
         return page(
             who,
             "family/consents.html",
@@ -355,7 +337,7 @@ def routes(web: Web) -> list[Any]:
     def receipt(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID]) -> Template:
         who, p = family_visitor(request)
         overview = web.hub.consent_overview(p, child_id)
-        found = [c for c in overview if c["consent_id"] == str(consent_id)]
+        found = [c for c in overview if c.consent_id == consent_id]
         if not found:
             return page(who, "family/missing.html", status_code=404, child_id=str(child_id))
         items = _family_read(web, p, child_id, PURPOSE_RECEIPT)
@@ -364,31 +346,17 @@ def routes(web: Web) -> list[Any]:
             "family/receipt.html",
             child_id=str(child_id),
             child_name=_identity(items)["name"],
-            consent=_consent(web, p, found[0], items, who.language),
-            printed=_when(web.hub.now(), who.language),
+            consent=_consent(web, p, found[0], items),
+            printed=web.hub.now(),
         )
 
     @get("/family/children/{child_id:uuid}/access-log", sync_to_thread=True)
     def access_log(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who, p = family_visitor(request)
-        rows = []
-        for shown in reversed(family_access_log_with_proofs(web.hub, p, child_id)):
-            e = shown.entry
-            rows.append(
-                {
-                    "id": e["event_id"],
-                    "when": _when(e["accessed_at"], who.language),
-                    "unit": e.get("unit_name") or "",
-                    "staff": e.get("staff_name") or "",
-                    "role": e["role"],
-                    "purpose": e["purpose"],
-                    "categories": e["categories"],
-                    "bases": e["bases"],
-                    "proof": _proof(shown.proof),
-                }
-            )
-        return page(
-            who, "family/access_log.html", child_id=str(child_id), entries=rows
-        )
+        rows = [
+            {"entry": shown.entry, "proof": _proof(shown.proof)}
+            for shown in reversed(family_access_log_with_proofs(web.hub, p, child_id))
+        ]
+        return page(who, "family/access_log.html", child_id=str(child_id), entries=rows)
 
     return [children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), receipt, access_log]

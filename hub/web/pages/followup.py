@@ -19,6 +19,8 @@ from litestar.response import Template
 
 from contracts.labels import label_key
 from contracts.vocabulary import Decision, HomeVisit
+from hub.application.readmodels import TermFigures
+from hub.web.app import Web
 from projections.figures import FIGURES
 
 CHART_WIDTH = 640
@@ -73,12 +75,12 @@ class Bar:
     width: int
 
 
-def _grid(figures: dict[str, Any]) -> tuple[list[str], dict[tuple[str, str, str], int]]:
+def _grid(figures: TermFigures) -> tuple[list[str], dict[tuple[str, str, str], int]]:
     """The terms and every (term, figure, key) count, 0 where nothing was counted."""
-    terms = list(figures["terms"])
+    terms = list(figures.terms)
     counts = {(term, figure, key): 0 for term in terms for figure, keys in FIGURES for key in keys}
-    for row in figures["rows"]:
-        counts[(row["term"], row["figure"], row["key"])] = int(row["count"])
+    for row in figures.rows:
+        counts[(row.term, row.figure, row.key)] = row.count
     return terms, counts
 
 
@@ -87,11 +89,9 @@ def _sections(t: Callable[..., str], terms: list[str], counts: dict[tuple[str, s
     names, parts = figure_labels(t), key_labels(t)
     sections = []
     for figure, keys in FIGURES:
-        rows = [
-            {"label": parts.get((figure, key), names[figure]), "counts": [counts[(term, figure, key)] for term in terms]}
-            for key in keys
-        ]
-        highest = max([1, *(n for r in rows for n in r["counts"])])
+        table = [(parts.get((figure, key), names[figure]), [counts[(term, figure, key)] for term in terms]) for key in keys]
+        highest = max([1, *(n for _, numbers in table for n in numbers)])
+        rows = [{"label": label, "counts": numbers} for label, numbers in table]
         bars: list[Bar] = []
         for term in terms:
             for key in keys:
@@ -111,7 +111,7 @@ def _sections(t: Callable[..., str], terms: list[str], counts: dict[tuple[str, s
     return sections
 
 
-def routes(web: Any) -> list[Any]:
+def routes(web: Web) -> list[Any]:
     @get("/follow-up", sync_to_thread=True, include_in_schema=False)
     def follow_up(request: Request[Any, Any, Any]) -> Template:
         who = web.visitor(request)

@@ -9,6 +9,7 @@ each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from litestar.response import Redirect, Template
 from contracts.labels import label_key
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area, Role
 from hub.application import Action
+from hub.application.readmodels import RecordItemOut
 from hub.errors import ChildNotFoundError, HubError, InvalidInputError, NotPermittedError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
@@ -117,21 +119,17 @@ def routes(web: Web) -> list[Any]:
         if not web.hub.may(p, Action.READ_CASE_LIST):
             return web.render(who, "staff/start.html", active="cases")
         rows = web.hub.case_list(p, purpose="Barnkontakt: case list")
-        for row in rows:
-            row["barnkontakt_name"] = _staff_name(web, p, row["barnkontakt_staff_id"])
-        open_rows = [r for r in rows if not r["closed"]]
+        open_rows = [r for r in rows if not r.closed]
+        due = sorted((r for r in open_rows if r.next_step_due), key=lambda r: r.next_step_due or date.max)
         sections = [
-            ("new", "New discovery cards", [r for r in open_rows if r["new_cards"]]),
-            ("feedback", "Waiting for feedback", [r for r in open_rows if r["awaiting_feedback"]]),
-            ("overdue", "Overdue actions", [r for r in open_rows if r["overdue_actions"]]),
-            ("stalled", "Children with no next step", [r for r in open_rows if r["no_next_step"]]),
-            (
-                "due",
-                "Next step due",
-                sorted((r for r in open_rows if r["next_step_due"]), key=lambda r: r["next_step_due"]),
-            ),
+            ("new", "New discovery cards", [r for r in open_rows if r.new_cards]),
+            ("feedback", "Waiting for feedback", [r for r in open_rows if r.awaiting_feedback]),
+            ("overdue", "Overdue actions", [r for r in open_rows if r.overdue_actions]),
+            ("stalled", "Children with no next step", [r for r in open_rows if r.no_next_step]),
+            ("due", "Next step due", due),
         ]
-        return web.render(who, "staff/cases.html", active="cases", sections=sections, rows=rows)
+        names = {r.barnkontakt_staff_id: _staff_name(web, p, r.barnkontakt_staff_id) for r in rows}
+        return web.render(who, "staff/cases.html", active="cases", sections=sections, rows=rows, staff_names=names)
 
     # -- registering a child -----------------------------------------------------------
 
@@ -288,29 +286,22 @@ def routes(web: Web) -> list[Any]:
         is read through the core as the discoverer may see it."""
         who = web.visitor(request)
         p = staff_at_unit(web, who, who.path)
-        cards = []
-        feedback: dict[str, dict[str, str]] = {}
-        refused: set[str] = set()
-        mine = [{**c, "sent": c["submitted_at"][:10]} for c in web.hub.cards_sent_by(p)]
-        for child_id in dict.fromkeys(c["child_id"] for c in mine):
+        feedback: dict[str, RecordItemOut] = {}
+        refused: set[UUID] = set()
+        mine = web.hub.cards_sent_by(p)
+        for child_id in dict.fromkeys(c.child_id for c in mine):
             try:
-                view = web.hub.read_child(p, UUID(child_id), purpose="Discoverer: feedback on my discovery cards")
+                view = web.hub.read_child(p, child_id, purpose="Discoverer: feedback on my discovery cards")
             except HubError:
                 refused.add(child_id)
                 continue
-            for item in view["items"]:
-                if item["type"] == "FeedbackSent" and item["fields"].get("card_id"):
-                    feedback[item["fields"]["card_id"]] = {
-                        "message": item["fields"].get("message", ""), "at": item["occurred_at"][:10],
-                    }
-        for c in mine:
-            cards.append(
-                {
-                    **c, "unit": unit_name(web, p, c["to_unit_id"]), "feedback": feedback.get(c["card_id"]),
-                    "refused": c["child_id"] in refused,
-                }
-            )
-        return web.render(who, "staff/my_cards.html", active="my-cards", cards=cards)
+            for item in view.of_type("FeedbackSent"):
+                if item.fields.get("card_id"):
+                    feedback[item.fields["card_id"]] = item
+        return web.render(
+            who, "staff/my_cards.html", active="my-cards", cards=mine, feedback=feedback, refused=refused,
+            units={c.to_unit_id: unit_name(web, p, c.to_unit_id) for c in mine},
+        )
 
     return [start, register_form, register, card_form, find_child, send_card, card_sent, my_cards]
 

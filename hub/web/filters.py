@@ -1,0 +1,113 @@
+"""How the pages show days, moments and numbers: one set of Jinja filters.
+
+Moments are kept in UTC; a person in Sweden reads them in Swedish time
+(:data:`contracts.vocabulary.SWEDISH_TIME`), so a read at 00:30 on 2 March in Stockholm
+shows as 2 March, never as the UTC day before. A short date is written as in Sweden,
+``2026-03-02``; a long one names the month in the page's language. Numbers use the page's
+language's decimal sign and grouping.
+
+Each filter takes what the read models hold (``date``, ``datetime``, numbers). A record
+item's fields are the fact's JSON values, so a day or moment among them arrives as its
+ISO text and is read here, in this one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from contracts.vocabulary import SWEDISH_TIME
+
+DEFAULT_LANGUAGE = "sv"
+
+
+def moment(value: datetime | str | None) -> datetime | None:
+    """A moment in Swedish time."""
+    if value is None or value == "":
+        return None
+    found = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found.astimezone(SWEDISH_TIME)
+
+
+def day(value: date | datetime | str | None) -> date | None:
+    """The Swedish calendar day of a moment, or the day itself."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(SWEDISH_TIME).date()
+    return value
+
+
+def format_day(value: date | datetime | str | None, style: str = "short", language: str = DEFAULT_LANGUAGE) -> str:
+    """``short``: 2026-03-02; ``long``: 2 mars 2026 (2 March 2026)."""
+    found = day(value)
+    if found is None:
+        return ""
+    return found.isoformat() if style == "short" else format_date(found, style, locale=language)
+
+
+def format_moment(value: datetime | str | None, style: str = "short", language: str = DEFAULT_LANGUAGE) -> str:
+    """``short``: 2026-03-02 14:05; ``long``: 2 mars 2026 14:05; both in Swedish time."""
+    local = moment(value)
+    if local is None:
+        return ""
+    clock = format_time(local.time(), "HH:mm", locale=language)
+    return f"{format_day(local.date(), style, language)} {clock}"
+
+
+def format_number(value: float | int | None, language: str = DEFAULT_LANGUAGE, digits: int | None = None) -> str:
+    """3,5 in Swedish, 3.5 in English, with the language's grouping (1 234); ``digits``
+    fixes the decimals shown (3,0)."""
+    if value is None:
+        return ""
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, format=pattern, locale=language)
+
+
+def _language(context: Context) -> str:
+    return str(context.get("lang") or DEFAULT_LANGUAGE)
+
+
+@pass_context
+def date_sv(context: Context, value: date | datetime | str | None, style: str = "short") -> str:
+    return format_day(value, style, _language(context))
+
+
+@pass_context
+def datetime_sv(context: Context, value: datetime | str | None, style: str = "short") -> str:
+    return format_moment(value, style, _language(context))
+
+
+@pass_context
+def number_sv(context: Context, value: float | int | None, digits: int | None = None) -> str:
+    return format_number(value, _language(context), digits)
+
+
+def iso(value: date | datetime | str | None) -> str:
+    """The machine-readable value for ``<time datetime="...">``."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return value.isoformat()
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "date_sv": date_sv,
+    "datetime_sv": datetime_sv,
+    "number_sv": number_sv,
+    "iso": iso,
+}
+"""The filters every template has."""
+
+
+def register(engine: JinjaTemplateEngine) -> None:
+    """Give the pages' template engine the filters (Litestar calls this once, at start)."""
+    engine.engine.filters.update(FILTERS)
