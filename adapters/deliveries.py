@@ -202,6 +202,12 @@ class _Parts:
             )
         if not access:
             return None
+        named = getattr(fact, "named_unit_id", None)
+        if named and unit.unit_id == fact.actor.unit_id and "to_unit_id" in fields:
+            # the discoverer's own card as they sent it: where it went instead would tell
+            # where the child's case is held (the hub's reads show it the same way)
+            fields = {k: v for k, v in fields.items() if k not in ("named_unit_id", "kind")}
+            fields["to_unit_id"] = named
         if self.envelope is None:
             self.envelope = fact.model_dump(mode="json", include=set(ENVELOPE_FIELDS))
         return Delivery(

@@ -215,6 +215,9 @@ class DiscoveryCardSubmitted(Event):
     five_questions: FiveQuestions = carries(Category.NEEDS)
     own_support_taken: Text = carries(Category.NEEDS, default="", max_length=4000)
     guardians_informed: bool = carries(Category.TEAM)
+    named_unit_id: str | None = carries(Category.TEAM, default=None, min_length=1, max_length=100)
+    """The unit the discoverer named, when the card went to the child's Barnkontakt instead:
+    what the discoverer is shown of where their card went."""
 
 
 class BarnkontaktAssigned(Event):

@@ -113,6 +113,7 @@ class CaseListProjection(PageProjection[CaseListView]):
                 "card_id": fact.card_id,
                 "kind": fact.kind.value,
                 "to_unit_id": fact.to_unit_id,
+                "named_unit_id": fact.named_unit_id,
                 "from_unit_id": fact.actor.unit_id,
                 "from_user_id": fact.actor.user_id,
                 "submitted_at": fact.occurred_at.isoformat(),

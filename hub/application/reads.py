@@ -10,6 +10,7 @@ from consent import ConsentState, Information, ViewerKind, consent_status, decid
 from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
     SWEDISH_TIME,
+    CardKind,
     Category,
     LegalBasis,
     PartyKind,
@@ -66,7 +67,7 @@ class Reads(HubCore):
         )
         if not visible.items:
             raise self._nothing_visible(p, child)
-        return ChildView(child_id=child_id, as_of=at, items=[_item(i, visible) for i in visible.items])
+        return ChildView(child_id=child_id, as_of=at, items=[self._as_sent(p, _item(i, visible)) for i in visible.items])
 
     @traced("read")
     def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> Timeline:
@@ -98,6 +99,27 @@ class Reads(HubCore):
             return NoBasisError("neither consent nor the law lets you see this child's information now")
         return ChildNotFoundError(child.id)
 
+    def _card_kind(self, p: Principal, unit_id: str) -> CardKind:
+        """Internal or external, as between the discoverer's unit and ``unit_id``."""
+        own = self.directory.unit(p.tenant_id, p.unit_id or "")
+        other = self.directory.unit(p.tenant_id, unit_id)
+        return CardKind.INTERNAL if own.principal is other.principal else CardKind.EXTERNAL
+
+    def _as_sent(self, p: Principal, item: RecordItemOut) -> RecordItemOut:
+        """A discoverer's own card as they sent it: where a card went instead of the unit they
+        named (to the child's Barnkontakt) would tell where the child's case is held, so the
+        discoverer's unit is shown the unit it named. Feedback, when the Barnkontakt sends it,
+        says who answered."""
+        named = item.fields.get("named_unit_id")
+        if item.type != "DiscoveryCardSubmitted" or not named or item.unit_id != p.unit_id:
+            return item
+        fields = {k: v for k, v in item.fields.items() if k != "named_unit_id"}
+        if "to_unit_id" in fields:
+            fields["to_unit_id"] = named
+        if "kind" in fields:
+            fields["kind"] = self._card_kind(p, named).value
+        return item.model_copy(update={"fields": fields})
+
     @traced("read")
     def cards_sent_by(self, p: Principal) -> list[SentCard]:
         """The discovery cards this member of staff sent, newest first, each with whether the
@@ -110,14 +132,15 @@ class Reads(HubCore):
         for doc in self.views.cases.documents(p.tenant_id):
             for card in doc["cards"]:
                 if card.get("from_user_id") == p.user_id:
+                    named = card.get("named_unit_id")
                     out.append(
                         SentCard(
                             child_id=doc["child_id"],
                             card_id=card["card_id"],
-                            kind=card["kind"],
-                            to_unit_id=card["to_unit_id"],
+                            kind=self._card_kind(p, named) if named else card["kind"],
+                            to_unit_id=named or card["to_unit_id"],
                             submitted_at=card["submitted_at"],
-                            taken_up=card["taken_up"],
+                            taken_up=card["feedback_sent"] if named else card["taken_up"],
                             feedback_sent=card["feedback_sent"],
                         )
                     )

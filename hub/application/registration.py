@@ -101,6 +101,7 @@ class Registration(HubCore):
                 at=self.now(),
                 kind=CardKind.INTERNAL if own.principal is target.principal else CardKind.EXTERNAL,
                 to_unit_id=to_unit_id,
+                named_unit_id=cmd.to_unit_id if to_unit_id != cmd.to_unit_id else None,
                 unmet_needs=tuple(cmd.unmet_needs),
                 five_questions=cmd.five_questions,
                 own_support_taken=cmd.own_support_taken,

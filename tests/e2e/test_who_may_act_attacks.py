@@ -33,6 +33,7 @@ from tests.factories import (
     conversation_payload,
     registration_payload,
 )
+from tests.factories import staff as staff_principal
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -254,6 +255,28 @@ def test_after_registering_a_known_number_and_carding_their_own_unit_the_attacke
         assert {i["fields"].get("card_id") for i in items} <= {own_card, None}
     if timeline.status_code == 200:
         assert {(s["type"], s["unit_id"]) for s in timeline.json()["steps"]} == {("DiscoveryCardSubmitted", PRESCHOOL)}
+
+
+def test_the_discoverer_of_a_card_sent_on_to_the_barnkontakt_is_not_told_where_the_case_is_held(api: Api) -> None:
+    """The card went to the school's Barnkontakt, not to the preschool it named: the preschool's
+    own card, its list of cards and its own delivery all show the unit it named."""
+    child = api.held_at_school()
+    card_id = api.card(child, PRESCHOOL, by=PRESCHOOL_STAFF)
+    attacker = api.staff(PRESCHOOL_STAFF)
+
+    record = api.ok(api.get(f"/children/{child}", attacker, purpose="Eget kort"), 200)
+    mine = [c.model_dump(mode="json") for c in api.rt.hub.cards_sent_by(staff_principal(PRESCHOOL_STAFF))]  # "My cards"
+
+    (card,) = [i for i in record["items"] if i["fields"].get("card_id") == card_id and "to_unit_id" in i["fields"]]
+    assert card["fields"]["to_unit_id"] == PRESCHOOL
+    assert "named_unit_id" not in card["fields"]
+    (listed,) = [c for c in mine if c["card_id"] == card_id]
+    assert listed["to_unit_id"] == PRESCHOOL and listed["taken_up"] is False
+    for body in (json.dumps(record), json.dumps(mine)):
+        assert SCHOOL not in body
+    seen_by_school = api.ok(api.get(f"/children/{child}", api.staff(SCHOOL_BK), purpose="Nytt kort"), 200)
+    (received,) = [i for i in seen_by_school["items"] if i["fields"].get("card_id") == card_id and "to_unit_id" in i["fields"]]
+    assert received["fields"]["to_unit_id"] == SCHOOL and received["fields"]["named_unit_id"] == PRESCHOOL
 
 
 def test_a_read_on_what_was_sent_to_a_unit_outside_the_case_is_flagged_for_review(api: Api) -> None:

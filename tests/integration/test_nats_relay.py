@@ -436,3 +436,21 @@ def build_relay_without_listener_on_sqlite(tmp_path: Path, clock: SettableClock,
         return relay.listener
     finally:
         runtime.close()
+
+
+def test_a_card_sent_on_to_the_barnkontakt_reaches_its_discoverer_as_they_sent_it(rt: Runtime) -> None:
+    """The preschool named itself; the card went to the school's Barnkontakt. The school gets
+    the card as it arrived; the preschool gets its own card with the unit it named, so its
+    delivery does not tell where the child's case is held."""
+    hub = rt.hub
+    child = child_with_barnkontakt(rt)
+    hub.submit_discovery_card(staff("forskola.solen"), child, **card_payload("forskola-solen"))
+
+    card = log_reader(hub)(hub.log_length() - 1, 1)[0]
+    recipients, _ = unit_keys(hub.directory, Path("/nonexistent"))
+    deliveries = plan_deliveries(card, recipients, facts_reader(hub)("ystad", child, None), hub.now(), hub.rules)
+
+    to = {d.unit_id: d.body["event"] for d in deliveries}
+    assert to["skola-ostra"]["to_unit_id"] == "skola-ostra" and to["skola-ostra"]["named_unit_id"] == "forskola-solen"
+    assert to["forskola-solen"]["to_unit_id"] == "forskola-solen"
+    assert "skola-ostra" not in str(to["forskola-solen"])
