@@ -16,8 +16,9 @@ the law named per rule):
 - Every adult who meets a child may discover it: any staff member at a unit registers a
   child and files an Upptäckarkort (the model's "Upptäckare"), and anyone at a unit files a
   concern report to social services (SoL 14 kap. 1 §, anmälningsplikt).
-- A card goes to the child's Barnkontakt when the child has one (the model: one first
-  contact per family); :func:`route_card` decides where, not the discoverer.
+- A card goes to the child's Barnkontakt when the child has one, and before that to the
+  unit the first card went to (the model: one first contact per family); :func:`route_card`
+  decides where, not the discoverer.
 - The Barnkontakt role is taken at a unit a card about the child was sent to, or at the unit
   that registered the child (where it is enrolled: its BVC, preschool or school), by a
   Barnkontakt of that unit; the cooperation area's administrator places it anywhere (the
@@ -162,6 +163,8 @@ class CaseState:
     coordinator: Holder | None = None
     card_unit_ids: frozenset[str] = frozenset()
     """Units a discovery card about the child was sent to."""
+    first_card_unit_id: str | None = None
+    """The unit the first discovery card went to: where the case opened."""
     team_unit_ids: frozenset[str] = frozenset()
     origin_unit_ids: frozenset[str] = frozenset()
     """Units that recorded any fact of the child."""
@@ -249,9 +252,13 @@ def knows_child(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules
 
 def route_card(case: CaseState | None, named_unit_id: str) -> str:
     """Where a discovery card goes: to the child's Barnkontakt when it has one, whatever unit
-    the discoverer named (one first contact per family), else to the unit named."""
+    the discoverer named (one first contact per family); before anyone has taken the case up,
+    to the unit the first card went to, where the case opened (so a later card cannot open a
+    second case at a unit of its sender's choosing); else to the unit named."""
     if case is not None and case.barnkontakt is not None:
         return case.barnkontakt.unit_id
+    if case is not None and case.first_card_unit_id is not None:
+        return case.first_card_unit_id
     return named_unit_id
 
 

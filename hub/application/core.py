@@ -392,6 +392,7 @@ class HubCore(Application):
             barnkontakt=Holder(*child.barnkontakt) if child.barnkontakt else None,
             coordinator=Holder(*child.coordinator) if child.coordinator else None,
             card_unit_ids=frozenset(c.to_unit_id for c in child.cards.values()),
+            first_card_unit_id=next((c.to_unit_id for c in child.cards.values()), None),
             team_unit_ids=frozenset(child.team_unit_ids),
             origin_unit_ids=frozenset(u for u in child.event_origins.values() if u is not None),
             registered_by_unit_id=next(iter(child.event_origins.values()), None),

@@ -149,6 +149,23 @@ def test_a_barnkontakt_of_another_unit_cannot_take_a_case_whose_card_went_elsewh
     api.ok(api.post(f"/children/{child}/barnkontakt/delegations", handover, api.staff(SCHOOL_BK)))
 
 
+def test_a_barnkontakt_cannot_open_a_second_case_at_their_own_unit_by_carding_it_first(api: Api) -> None:
+    """The card went to the school, which has not taken the case up yet. A BVC Barnkontakt
+    cards their own unit to become a unit a card went to, then takes the role: the card goes
+    on to the school, and the role stays the school's to take."""
+    child = api.carded()
+
+    card_id = api.card(child, BVC, by=BVC_BK)
+    refused_with_nothing_appended(
+        api, lambda: api.post(f"/children/{child}/barnkontakt", {"staff_id": BVC_BK}, api.staff(BVC_BK)), (403, 404)
+    )
+
+    api.ok(api.post(f"/children/{child}/barnkontakt", {"staff_id": SCHOOL_BK}, api.staff(SCHOOL_BK)))
+    seen_by_school = api.ok(api.get(f"/children/{child}", api.staff(SCHOOL_BK), purpose="Nya kort"), 200)
+    (card,) = [i for i in seen_by_school["items"] if i["fields"].get("card_id") == card_id and "to_unit_id" in i["fields"]]
+    assert card["fields"]["to_unit_id"] == SCHOOL and card["basis"] == "sent_to_unit"
+
+
 def test_a_barnkontakt_of_another_unit_cannot_put_a_colleague_of_theirs_on_the_case(api: Api) -> None:
     """The role goes to a unit the card was sent to, whoever asks for it."""
     child = api.carded()
@@ -183,9 +200,11 @@ def test_the_attempted_takeover_shows_the_attacker_nothing_of_the_child(api: Api
             assert secret not in response.text
 
 
-def test_a_barnkontakt_takes_a_case_at_a_unit_a_card_was_sent_to(api: Api) -> None:
-    child = api.carded()
-    api.card(child, BVC, by="barnmorska.mvc")
+def test_a_barnkontakt_takes_a_case_at_the_unit_where_the_child_is_enrolled(api: Api) -> None:
+    """The BVC registered the child (it is enrolled there); the police's card went to the
+    school. The BVC's Barnkontakt may take the case, as may the school's."""
+    child = api.register(by=BVC_BK)
+    api.card(child, SCHOOL)
     api.ok(api.post(f"/children/{child}/barnkontakt", {"staff_id": BVC_BK}, api.staff(BVC_BK)))
     api.ok(api.post(f"/children/{child}/conversations", conversation_payload(), api.staff(BVC_BK)))
 
@@ -280,11 +299,10 @@ def test_the_discoverer_of_a_card_sent_on_to_the_barnkontakt_is_not_told_where_t
 
 
 def test_a_read_on_what_was_sent_to_a_unit_outside_the_case_is_flagged_for_review(api: Api) -> None:
-    """The school got a card but the case is held at BVC: the school's reads on what was sent
-    to it are flagged; the Barnkontakt unit's are not."""
+    """The school got a card but the administrator placed the case at BVC: the school's reads
+    on what was sent to it are flagged; the Barnkontakt unit's are not."""
     child = api.carded()
-    api.card(child, BVC, by="barnmorska.mvc")
-    api.ok(api.post(f"/children/{child}/barnkontakt", {"staff_id": BVC_BK}, api.staff(BVC_BK)))
+    api.ok(api.post(f"/children/{child}/barnkontakt", {"staff_id": BVC_BK}, api.staff("admin.ystad")))
     api.clock.advance(timedelta(minutes=5))
     api.ok(api.get(f"/children/{child}", api.staff(SCHOOL_BK), purpose="Kortet till skolan"), 200)
     api.ok(api.get(f"/children/{child}", api.staff(BVC_BK), purpose="Barnkontaktens läsning"), 200)

@@ -852,5 +852,12 @@ def test_what_is_allowed_is_allowed_to_someone_who_may_know_the_child(
 def test_a_card_goes_to_the_barnkontakts_unit_whenever_there_is_one(case: CaseState, named: str) -> None:
     routed = route_card(case, named)
 
-    assert routed == (case.barnkontakt.unit_id if case.barnkontakt is not None else named)
+    if case.barnkontakt is not None:
+        assert routed == case.barnkontakt.unit_id
+    elif case.first_card_unit_id is not None:
+        assert routed == case.first_card_unit_id
+    else:
+        assert routed == named
     assert route_card(None, named) == named
+    opened = replace(case, barnkontakt=None, first_card_unit_id="skola-ostra")
+    assert route_card(opened, named) == "skola-ostra"  # before anyone took it up: where the case opened
