@@ -36,7 +36,6 @@ from contracts.events import (
 from contracts.vocabulary import (
     Category,
     LegalBasis,
-    Role,
 )
 from hub.application.commands import Command
 from hub.domain.child import Child, Recorded, project_child
@@ -138,7 +137,6 @@ SAVE_ATTEMPTS = 3
 NO_TARGET = Target()
 
 FAMILY = (ViewerKind.GUARDIAN, ViewerKind.CHILD)
-CASE_ROLES = (Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR)
 
 
 @dataclass

@@ -28,7 +28,6 @@ from hub.web.app import Form, Web
 from hub.web.pages.forms import FIELD_PROBLEMS, Problems, many, one, problems_from, uuid_or_none, yes_no
 from hub.web.session import Visitor
 
-CASE_ROLES = (Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR)
 FIVE_QUESTION_FIELDS = (
     "unmet_needs",
     "information_enough",
