@@ -99,3 +99,14 @@ class NoSessionError(HubError):
     """The request was signed with a bearer token, not within a web session."""
 
     title = "No session"
+
+
+class TooManyAttemptsError(HubError):
+    """More sign-ins, session starts or failed tokens than the limits allow (OWASP ASVS
+    V2.2.1); ``retry_after`` is how many seconds until the next is let through."""
+
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -32,11 +32,13 @@ from hub.http import schemas
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
+from hub.http.origin import same_origin_only
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.schemas import Health
 from hub.web.app import web_router
 from hub.identity.principals import Principal
 from hub.identity.sessions import Session, SessionEndedError
+from hub.identity.tokens import Verified
 from hub.runtime.telemetry import continued
 from opentelemetry.trace import SpanKind
 
@@ -126,8 +128,12 @@ def create_app(runtime: Runtime) -> Litestar:
     def provide_hub() -> BackaHub:
         return runtime.hub
 
-    def verify(token: str) -> Principal:
-        return runtime.verifier.verify(token)
+    def verify(token: str) -> Verified:
+        return runtime.verifier.authenticate(token)
+
+    def refused(client: str) -> None:
+        if runtime.throttle is not None:
+            runtime.throttle.token_failed(client)
 
     def resume(session_id: str) -> Session:
         if runtime.sessions is None:
@@ -136,7 +142,7 @@ def create_app(runtime: Runtime) -> Litestar:
 
     controllers = list(API_CONTROLLERS)
     if runtime.sessions is not None:
-        controllers.append(session_controller(runtime.sessions, runtime.settings.session_cookie_secure))
+        controllers.append(session_controller(runtime, runtime.settings.session_cookie_secure))
 
     @get(
         "/health",
@@ -161,7 +167,7 @@ def create_app(runtime: Runtime) -> Litestar:
             "caller": Provide(_caller, sync_to_thread=False),
         },
         middleware=[
-            DefineMiddleware(BearerTokenMiddleware, verify=verify, resume=resume)
+            DefineMiddleware(BearerTokenMiddleware, verify=verify, resume=resume, refused=refused)
         ],
         security=[{SECURITY_SCHEME: []}],
     )
@@ -200,7 +206,7 @@ def create_app(runtime: Runtime) -> Litestar:
     app = Litestar(
         route_handlers=[health, api, pages, static],
         template_config=templates,
-        middleware=[_traced_requests(runtime)],
+        middleware=[_traced_requests(runtime), same_origin_only],
         exception_handlers=exception_handlers(),
         request_max_body_size=runtime.settings.max_body_bytes,
         before_send=[_private_answers],

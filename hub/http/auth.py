@@ -8,12 +8,18 @@ the session's anti-forgery token in ``X-CSRF-Token``. The
 :class:`~hub.identity.principals.Principal` becomes the connection's user, and the session id (if
 any) its ``auth``. It runs before a body is read, so an unauthenticated caller learns
 nothing about the request's shape.
+
+A refused token is counted against the caller's address (:mod:`hub.identity.throttle`);
+beyond the limit the refusal is ``429`` with ``Retry-After`` instead of ``401``. For a
+bearer token the connection's ``auth`` is a :class:`Bearer` naming the token's issuer,
+which a session started from it records.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -23,11 +29,13 @@ from litestar.types import ASGIApp
 
 from hub.errors import NotAuthenticatedError, NotPermittedError
 from hub.http.problems import AUTH_FIELD, MissingBearerTokenError
-from hub.identity.principals import Principal
 from hub.identity.sessions import SESSION_COOKIE, Session
+from hub.identity.tokens import Verified
 
-Verify = Callable[[str], Principal]
+Verify = Callable[[str], Verified]
 Resume = Callable[[str], Session]
+Refused = Callable[[str], None]
+"""Counts a refused token from an address; raises once they are too many."""
 
 MAX_TOKEN_CHARS = 8192
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,10 +46,11 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     """``verify`` is a plain function, not the verifier itself: Litestar deep-copies a
     router's middleware arguments, and a copied verifier would keep a copied clock."""
 
-    def __init__(self, app: ASGIApp, verify: Verify, resume: Resume | None = None) -> None:
+    def __init__(self, app: ASGIApp, verify: Verify, resume: Resume | None = None, refused: Refused | None = None) -> None:
         super().__init__(app=app, scopes={ScopeType.HTTP})
         self.verify = verify
         self.resume = resume
+        self.refused = refused
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization")
@@ -54,10 +63,28 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise MissingBearerTokenError("the Authorization header must read 'Bearer <token>'", field=AUTH_FIELD)
-        if len(token) > MAX_TOKEN_CHARS:
-            raise NotAuthenticatedError("the bearer token is too long", field=AUTH_FIELD)
-        principal = self.verify(token)
-        return AuthenticationResult(user=principal, auth=None)
+        try:
+            if len(token) > MAX_TOKEN_CHARS:
+                raise NotAuthenticatedError("the bearer token is too long", field=AUTH_FIELD)
+            verified = self.verify(token)
+        except NotAuthenticatedError:
+            if self.refused is not None:
+                await asyncio.to_thread(self.refused, client_address(connection))
+            raise
+        return AuthenticationResult(user=verified.principal, auth=Bearer(verified.issuer))
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """A request signed with a bearer token, and who issued it."""
+
+    issuer: str
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The caller's address as the server saw it (behind a proxy, what the server was told
+    to trust of ``X-Forwarded-For``, e.g. uvicorn's ``--forwarded-allow-ips``)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 async def _from_session(connection: ASGIConnection[Any, Any, Any, Any], session_id: str, resume: Resume) -> AuthenticationResult:

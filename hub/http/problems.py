@@ -39,6 +39,7 @@ from hub.errors import (
     OutOfOrderError,
     RecordErasedError,
     StoreUnavailableError,
+    TooManyAttemptsError,
     UnknownStaffError,
     UnknownUnitError,
 )
@@ -75,6 +76,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     RecordErasedError: (410, "record-erased", "this child's record has been erased"),
     ErasureUnavailableError: (409, "erasure-unavailable", None),
     StoreUnavailableError: (503, "store-unavailable", None),
+    TooManyAttemptsError: (429, "too-many-attempts", None),
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
     PositionNotFoundError: (404, "log-position-not-found", None),
@@ -134,6 +136,16 @@ def _www_authenticate(exc: NotAuthenticatedError) -> str:
     return f'Bearer realm="{REALM}", error="invalid_token", error_description="{description}"'
 
 
+def retry_after(exc: HubError) -> dict[str, str]:
+    """When to ask again (RFC 9110 10.2.3), for a refusal that passes: a limit's window
+    (RFC 6585 4), a store that could not be reached."""
+    if isinstance(exc, TooManyAttemptsError):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, StoreUnavailableError):
+        return {"Retry-After": "5"}
+    return {}
+
+
 def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Response[dict[str, Any]]:
     status, kind, fixed_detail = _lookup(exc)
     detail = fixed_detail or exc.detail
@@ -153,8 +165,7 @@ def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Resp
     if isinstance(exc, SessionEndedError):
         # the browser stops sending a cookie that will never work again
         headers["Set-Cookie"] = f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
-    if isinstance(exc, StoreUnavailableError):
-        headers["Retry-After"] = "5"
+    headers.update(retry_after(exc))
     return problem(status, exc.title, detail, kind=kind, errors=errors, headers=headers or None, **extensions)
 
 
@@ -238,7 +249,7 @@ def problem_responses(*statuses: int, authenticated: bool = True) -> dict[int, R
     400 (malformed JSON) and 422 (invalid fields) are always listed, replacing the
     framework's own 400 entry, whose shape this API does not use; 410 goes with 404.
     """
-    codes = {400, 422, 500, *statuses} | ({401} if authenticated else set())
+    codes = {400, 422, 500, *statuses} | ({401, 429} if authenticated else set())
     if 404 in codes and authenticated:
         codes.add(410)  # what addresses a child may find its record erased
     return {

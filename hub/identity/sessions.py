@@ -8,7 +8,14 @@ then carried by a cookie. The rules are OWASP ASVS 4.0 V3:
 - it ends after ``idle`` without use and after ``absolute`` in any case, whatever its use
   (V3.3.2), and when its holder ends it (V3.3.1); an ended session cannot be resumed;
 - each session has its own anti-forgery token, which a request that changes something
-  must echo in a header (V4.2.2), besides the cookie being ``SameSite=Strict``.
+  must echo in a header (V4.2.2), besides the cookie being ``SameSite=Strict``;
+- a session records the issuer whose token started it and whether the hub ran in demo
+  mode then: it ends when that issuer is no longer trusted, and a demo session ends when
+  the folder is served outside demo mode (V3.3.1: the demo's sign-in needs no credentials);
+- a new sign-in from a browser ends the session that browser held before (V3.3.1, V3.2.1);
+- a sign-in form carries a token bound to a pre-session cookie (an HMAC of it under the
+  hub's key, the "signed double-submit cookie" of the OWASP CSRF cheat sheet), so another
+  site cannot sign a browser in under its own account (login CSRF, V3.5 / V4.2.2).
 
 Time is a parameter: every rule takes the moment it decides at. The store is the only
 I/O, in memory, in an SQLite file beside the log, or in the hub's PostgreSQL schema, so
@@ -17,6 +24,7 @@ every process of a hub on one database honours every session and every logout.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -24,7 +32,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +51,8 @@ from hub.runtime.clock import Clock
 
 SESSIONS_DB = "sessions.sqlite"
 SESSION_COOKIE = "backa_session"
+PRE_SESSION_COOKIE = "backa_pre_session"
+"""Held by a browser that has opened a sign-in form; the form's token is bound to it."""
 TOUCH_EVERY = timedelta(seconds=30)
 """A session's last use is written at most this often: the idle rule is kept to within
 this, and a page that fetches many parts does not write once per part."""
@@ -76,6 +86,11 @@ class Session:
     last_seen: datetime
     expires_at: datetime
     """The absolute end, fixed at the start."""
+    issuer: str = ""
+    """The ``iss`` of the token the session started from; empty: not recorded (refused)."""
+    demo: bool = True
+    """Started while the hub ran in demo mode; a session stored before this was recorded
+    counts as one, so it ends outside demo mode."""
 
     def idle_until(self, policy: SessionPolicy) -> datetime:
         return min(self.last_seen + policy.idle, self.expires_at)
@@ -102,25 +117,51 @@ class SessionStore(Protocol):
     def close(self) -> None: ...
 
 
-class Sessions:
-    """Starts, resumes and ends sessions under one policy."""
+def _trusts_none(issuer: str) -> bool:
+    return False
 
-    def __init__(self, store: SessionStore, clock: Clock, policy: SessionPolicy | None = None) -> None:
+
+class Sessions:
+    """Starts, resumes and ends sessions under one policy.
+
+    ``demo_mode`` is how the hub runs now, ``trusts`` whether it trusts an issuer now (by
+    default none: deny unless told), ``form_key`` the key sign-in form tokens are made with;
+    every process of a hub on one store must be given the same key."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        clock: Clock,
+        policy: SessionPolicy | None = None,
+        *,
+        demo_mode: bool = False,
+        trusts: Callable[[str], bool] = _trusts_none,
+        form_key: bytes | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.policy = policy or SessionPolicy()
+        self.demo_mode = demo_mode
+        self.trusts = trusts
+        self._form_key = form_key or secrets.token_bytes(32)
 
-    def start(self, principal: Principal) -> tuple[str, Session]:
-        """A new session for ``principal``; returns the id for the cookie (shown only now).
+    def start(self, principal: Principal, issuer: str, *, replacing: str | None = None) -> tuple[str, Session]:
+        """A new session for ``principal``, signed in by ``issuer``'s token; returns the id for
+        the cookie (shown only now). ``replacing`` is the session id the browser sent with
+        the sign-in, if any: that session ends now, whoever held it.
 
         The token it starts from authenticated this moment, as an OpenID Connect ID token
         does: its ``exp`` bounds when the token itself may be accepted, not how long the
         session it opened lasts, which is this policy's (ASVS V3.3.2). An e-ID sign-in's
         token often lives a few minutes; a family must not be signed out with it."""
         at = self.clock()
+        if replacing:
+            self.store.remove(_key(replacing))
         self.store.remove_ended(at, self.policy.idle)
         session_id = secrets.token_urlsafe(32)
-        session = Session(principal, secrets.token_urlsafe(32), at, at, at + self.policy.absolute)
+        session = Session(
+            principal, secrets.token_urlsafe(32), at, at, at + self.policy.absolute, issuer=issuer, demo=self.demo_mode
+        )
         self.store.add(_key(session_id), session)
         return session_id, session
 
@@ -131,7 +172,7 @@ class Sessions:
         session = self.store.get(key)
         if session is None:
             raise SessionEndedError()
-        if at >= session.expires_at or at >= session.last_seen + self.policy.idle:
+        if at >= session.expires_at or at >= session.last_seen + self.policy.idle or not self.honours(session):
             self.store.remove(key)
             raise SessionEndedError()
         if at - session.last_seen >= TOUCH_EVERY:
@@ -139,8 +180,23 @@ class Sessions:
             session = replace(session, last_seen=at)
         return session
 
+    def honours(self, session: Session) -> bool:
+        """Whether a session may still be used as the hub runs now: its issuer is trusted,
+        and it did not start in demo mode unless the hub is in demo mode."""
+        return self.trusts(session.issuer) and (self.demo_mode or not session.demo)
+
     def end(self, session_id: str) -> None:
         self.store.remove(_key(session_id))
+
+    def sign_in_token(self, pre_session: str) -> str:
+        """The token a sign-in form carries, bound to the browser's pre-session cookie."""
+        mac = hmac.new(self._form_key, b"sign-in\x1f" + pre_session.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+    def sign_in_token_matches(self, pre_session: str | None, offered: str | None) -> bool:
+        if not pre_session or not offered:
+            return False
+        return hmac.compare_digest(self.sign_in_token(pre_session).encode(), offered.encode())
 
     def close(self) -> None:
         self.store.close()
@@ -180,21 +236,23 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
-def _row(session: Session) -> tuple[str, str, str, str, str]:
+def _row(session: Session) -> tuple[str, str, str, str, str, str, int]:
     return (
         _principal_json(session.principal),
         session.csrf_token,
         _iso(session.started_at),
         _iso(session.last_seen),
         _iso(session.expires_at),
+        session.issuer,
+        int(session.demo),
     )
 
 
 def _session(row: Any) -> Session:
-    principal, csrf, started, seen, expires = row
+    principal, csrf, started, seen, expires, issuer, demo = row
     return Session(
         _principal(principal), csrf, datetime.fromisoformat(started), datetime.fromisoformat(seen),
-        datetime.fromisoformat(expires),
+        datetime.fromisoformat(expires), issuer=issuer, demo=bool(demo),
     )
 
 
@@ -231,11 +289,17 @@ class MemorySessionStore:
         pass
 
 
-_COLUMNS = "key, principal, csrf, started_at, last_seen, expires_at"
+_COLUMNS = "key, principal, csrf, started_at, last_seen, expires_at, issuer, demo"
+_SELECT = "SELECT principal, csrf, started_at, last_seen, expires_at, issuer, demo FROM {t} WHERE key = "
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS {t} (key TEXT PRIMARY KEY, principal TEXT NOT NULL, csrf TEXT NOT NULL, "
-    "started_at TEXT NOT NULL, last_seen TEXT NOT NULL, expires_at TEXT NOT NULL)"
+    "started_at TEXT NOT NULL, last_seen TEXT NOT NULL, expires_at TEXT NOT NULL, "
+    "issuer TEXT NOT NULL DEFAULT '', demo INTEGER NOT NULL DEFAULT 1)"
 )
+_ADDED = {"issuer": "TEXT NOT NULL DEFAULT ''", "demo": "INTEGER NOT NULL DEFAULT 1"}
+"""Columns a store made before sessions recorded their origin lacks. Its sessions get no
+issuer and count as demo sessions, so every one of them ends at the next use: nobody
+keeps a session whose origin cannot be told."""
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS {i}_seen ON {t} (last_seen)",
     "CREATE INDEX IF NOT EXISTS {i}_expires ON {t} (expires_at)",
@@ -251,6 +315,11 @@ class SQLiteSessionStore:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_CREATE.format(t="web_sessions"))
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(web_sessions)")}
+        for column, kind in _ADDED.items():
+            if column not in have:
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                    self._db.execute(f"ALTER TABLE web_sessions ADD COLUMN {column} {kind}")
         for index in _INDEXES:
             self._db.execute(index.format(t="web_sessions", i="web_sessions"))
 
@@ -259,10 +328,10 @@ class SQLiteSessionStore:
             return self._db.execute(sql, params).fetchall()
 
     def add(self, key: str, session: Session) -> None:
-        self._run(f"INSERT INTO web_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", (key, *_row(session)))  # noqa: S608
+        self._run(f"INSERT INTO web_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (key, *_row(session)))  # noqa: S608
 
     def get(self, key: str) -> Session | None:
-        rows = self._run("SELECT principal, csrf, started_at, last_seen, expires_at FROM web_sessions WHERE key = ?", (key,))
+        rows = self._run(_SELECT.format(t="web_sessions") + "?", (key,))
         return _session(rows[0]) if rows else None
 
     def touch(self, key: str, at: datetime) -> None:
@@ -292,6 +361,8 @@ class PostgresSessionStore:
         self._pool = pool
         self._table = sql.Identifier(schema, "web_sessions")
         self._run(_CREATE)
+        for column, kind in _ADDED.items():
+            self._run(f"ALTER TABLE {{t}} ADD COLUMN IF NOT EXISTS {column} {kind}")
         for index in _INDEXES:
             self._run(index.replace("{i}", "web_sessions"))
 
@@ -309,10 +380,10 @@ class PostgresSessionStore:
             return (cur.fetchall() if cur.description else []), cur.rowcount
 
     def add(self, key: str, session: Session) -> None:
-        self._run(f"INSERT INTO {{t}} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)", (key, *_row(session)))
+        self._run(f"INSERT INTO {{t}} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", (key, *_row(session)))
 
     def get(self, key: str) -> Session | None:
-        rows, _ = self._run("SELECT principal, csrf, started_at, last_seen, expires_at FROM {t} WHERE key = %s", (key,))
+        rows, _ = self._run(_SELECT + "%s", (key,))
         return _session(rows[0]) if rows else None
 
     def touch(self, key: str, at: datetime) -> None:
@@ -333,6 +404,7 @@ class PostgresSessionStore:
 
 __all__ = [
     "MemorySessionStore",
+    "PRE_SESSION_COOKIE",
     "PostgresSessionStore",
     "SESSION_COOKIE",
     "SQLiteSessionStore",

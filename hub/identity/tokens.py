@@ -159,6 +159,14 @@ class TrustedIssuer:
         return held + self.jwks.keys_for(kid)
 
 
+@dataclass(frozen=True)
+class Verified:
+    """Who a token signs in, and the issuer that vouched for it (what a session records)."""
+
+    principal: Principal
+    issuer: str
+
+
 @dataclass
 class TokenVerifier:
     issuers: list[TrustedIssuer]
@@ -167,6 +175,13 @@ class TokenVerifier:
     clock: Clock
 
     def verify(self, token: str) -> Principal:
+        return self.authenticate(token).principal
+
+    def trusts(self, issuer: str) -> bool:
+        """Whether tokens of ``issuer`` are accepted now (a session it started lives on)."""
+        return any(i.issuer == issuer for i in self.issuers)
+
+    def authenticate(self, token: str) -> Verified:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
@@ -180,7 +195,7 @@ class TokenVerifier:
         kid = header.get("kid")
         claims = self._verified_claims(token, issuer, kid if isinstance(kid, str) else None)
         self._check_times(claims)
-        return self._principal(claims, issuer)
+        return Verified(self._principal(claims, issuer), issuer.issuer)
 
     def _verified_claims(self, token: str, issuer: TrustedIssuer, kid: str | None) -> dict[str, Any]:
         for key in issuer.keys_for(kid):

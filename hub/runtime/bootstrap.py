@@ -8,6 +8,8 @@ when a later part fails or the hub closes (one :class:`~contextlib.ExitStack`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from contextlib import ExitStack
@@ -22,6 +24,7 @@ from hub.identity.directory import Directory
 from hub.identity.issuers import IssuerConfigError, load_issuers
 from hub.identity.personnummer import BlindIndex
 from hub.identity.sessions import Sessions
+from hub.identity.throttle import Throttle
 from hub.identity.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
 from hub.keys.child_keys import (
     KEK_FILE,
@@ -68,6 +71,8 @@ class Runtime:
     """Where traces and metrics go (to OTLP when ``BACKA_OTLP_ENDPOINT`` is set)."""
     parts: ExitStack = field(default_factory=ExitStack, repr=False)
     """Closes what was built, in reverse order."""
+    throttle: Throttle | None = None
+    """The rate limits on sign-in, session starts and refused tokens."""
 
     def close(self) -> None:
         self.parts.close()
@@ -228,11 +233,26 @@ def bootstrap(
                 demo_issuer = _memory_issuer(settings, clock)
             issuers.append(demo_issuer.trusted())
         verifier = TokenVerifier(issuers, directory, blind_index, clock)
-        sessions = Sessions(kit.session_store(), clock, settings.session_policy())
+        sessions = Sessions(
+            kit.session_store(), clock, settings.session_policy(), demo_mode=settings.demo_mode,
+            trusts=verifier.trusts, form_key=_form_key(index_key),
+        )
         parts.callback(sessions.close)
+        throttle = Throttle(kit.limit_storage(clock), clock, settings.limit_rules())
+        parts.callback(throttle.close)
         hub.follower.start(settings.views_poll_seconds)
-        return Runtime(settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all())
+        return Runtime(
+            settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all(),
+            throttle=throttle,
+        )
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
+
+
+def _form_key(index_key: bytes) -> bytes:
+    """The key of the sign-in forms' tokens, derived from the hub's index key so that every
+    process of the hub has it and nothing new must be kept; the label keeps it apart from
+    the blind index's own uses."""
+    return hmac.new(index_key, b"backa sign-in form tokens", hashlib.sha256).digest()
 
 
 def trusted_issuers(settings: Settings, clock: Clock, extra: list[TrustedIssuer] | None = None) -> list[TrustedIssuer]:

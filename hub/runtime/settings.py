@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from hub.identity.sessions import SessionPolicy
+from hub.identity.throttle import LimitRules, rate
 
 
 class Settings(BaseModel):
@@ -69,6 +70,25 @@ class Settings(BaseModel):
     session_cookie_secure: bool = True
     """Send the session cookie over HTTPS only. Browsers count http://localhost and
     127.0.0.1 as secure, so the demo works with it on."""
+
+    sign_in_limit: str = "30/minute"
+    """Sign-ins and session starts from one address (``limits`` notation: ``N/second|minute|hour``)."""
+    sign_in_subject_limit: str = "10/minute"
+    """Sessions started for one person, from wherever."""
+    token_failure_limit: str = "30/minute"  # noqa: S105 - a rate, not a secret
+    """Refused bearer tokens from one address; beyond it the refusal is a 429."""
+
+    @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            rate(value)
+        except ValueError:
+            raise ValueError("a rate such as 30/minute") from None
+        return value
+
+    def limit_rules(self) -> LimitRules:
+        return LimitRules(rate(self.sign_in_limit), rate(self.sign_in_subject_limit), rate(self.token_failure_limit))
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(timedelta(minutes=self.session_idle_minutes), timedelta(hours=self.session_absolute_hours))

@@ -41,8 +41,10 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.utils import Environment, get_topic, retry, strtobool
+from limits.storage import Storage
 
 from hub.application import Views
+from hub.identity.limit_stores import MemoryLimitStorage, PostgresLimitStorage, SQLiteLimitStorage
 from hub.identity.sessions import (
     SESSIONS_DB,
     MemorySessionStore,
@@ -52,6 +54,7 @@ from hub.identity.sessions import (
 )
 from hub.keys.child_keys import KEYS_DB, ChildKeyStore
 from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
+from hub.runtime.clock import Clock
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews, RowSealer, memory_db_name
@@ -294,6 +297,10 @@ class StoreKit(ABC):
     def session_store(self) -> SessionStore:
         """The web sessions, shared by every process of the hub."""
 
+    def limit_storage(self, clock: Clock) -> Storage:
+        """The rate limits' counters, shared as the sessions are (:mod:`hub.identity.limit_stores`)."""
+        return MemoryLimitStorage(clock)
+
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
         from adapters.relay_store import SQLitePositionStore
@@ -355,6 +362,10 @@ class SQLiteKit(StoreKit):
     def session_store(self) -> SessionStore:
         return SQLiteSessionStore(self.data_dir / SESSIONS_DB)
 
+    def limit_storage(self, clock: Clock) -> Storage:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return SQLiteLimitStorage(self.data_dir / SESSIONS_DB, clock)
+
 
 class PostgresKit(StoreKit):
     """A schema in PostgreSQL. The log, the keys and the sessions share the pool of one
@@ -413,6 +424,9 @@ class PostgresKit(StoreKit):
 
     def session_store(self) -> SessionStore:
         return PostgresSessionStore(self.datastore.pool, self.config.schema)
+
+    def limit_storage(self, clock: Clock) -> Storage:
+        return PostgresLimitStorage(self.datastore.pool, self.config.schema, clock)
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Beside the log, so a database restored from backup carries the relay's place."""

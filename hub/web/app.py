@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +26,10 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from hub.errors import ConflictError, HubError, NotAuthenticatedError
-from hub.identity.sessions import SESSION_COOKIE
+from hub.errors import ConflictError, HubError, NotAuthenticatedError, NotPermittedError
+from hub.http.auth import client_address
+from hub.identity.sessions import PRE_SESSION_COOKIE, SESSION_COOKIE
+from hub.identity.tokens import Verified
 from hub.application import BackaHub
 from hub.runtime.bootstrap import Runtime
 from hub.web import filters
@@ -43,6 +46,10 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 FORM_ID_FIELD = "form_id"
+SIGN_IN_TOKEN_FIELD = "sign_in_token"  # noqa: S105 - a field name
+"""The hidden field of every sign-in form: the token bound to the pre-session cookie."""
+PRE_SESSION_LIFETIME = timedelta(hours=2)
+"""How long a sign-in page may stay open before its forms are out of date."""
 REMEMBERED_FORMS = 10_000
 
 
@@ -131,7 +138,48 @@ class Web:
             },
         )
 
-    def signed_in(self, who: Visitor, session_id: str, to: str) -> Redirect:
+    def sign_in_form(self, request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
+        """The anti-forgery token for this browser's sign-in forms, and the pre-session
+        cookie it is bound to when the browser holds none yet (set it on the page)."""
+        sessions = self.runtime.sessions
+        if sessions is None:
+            return "", None
+        held = request.cookies.get(PRE_SESSION_COOKIE)
+        if held and len(held) <= 64:
+            return sessions.sign_in_token(held), None
+        fresh = secrets.token_urlsafe(32)
+        cookie = Cookie(
+            key=PRE_SESSION_COOKIE, value=fresh, path="/", max_age=int(PRE_SESSION_LIFETIME.total_seconds()),
+            httponly=True, secure=self.runtime.settings.session_cookie_secure, samesite="strict",
+        )
+        return sessions.sign_in_token(fresh), cookie
+
+    def check_sign_in(self, request: Request[Any, Any, Any], form: dict[str, Any]) -> None:
+        """Refuse a sign-in form that does not carry the token of this browser's pre-session
+        (login CSRF), then count the attempt against the caller's address."""
+        sessions = self.runtime.sessions
+        if sessions is None:
+            raise NotAuthenticatedError("web sessions are not available")
+        offered = form.get(SIGN_IN_TOKEN_FIELD)
+        if not sessions.sign_in_token_matches(
+            request.cookies.get(PRE_SESSION_COOKIE), offered if isinstance(offered, str) else None
+        ):
+            raise NotPermittedError(
+                "the sign-in form is out of date; open the sign-in page again", field=SIGN_IN_TOKEN_FIELD
+            )
+        if self.runtime.throttle is not None:
+            self.runtime.throttle.sign_in(client_address(request))
+
+    def start_session(self, request: Request[Any, Any, Any], verified: Verified, to: str) -> Redirect:
+        """A session for whom ``verified`` signs in, ending the one this browser held;
+        then on to ``to``, with the new cookie and without the pre-session one."""
+        sessions = self.runtime.sessions
+        if sessions is None:
+            raise NotAuthenticatedError("web sessions are not available")
+        if self.runtime.throttle is not None:
+            self.runtime.throttle.session_for(verified.principal)
+        session_id, _ = sessions.start(verified.principal, verified.issuer, replacing=request.cookies.get(SESSION_COOKIE))
+        secure = self.runtime.settings.session_cookie_secure
         lifetime = self.runtime.settings.session_policy().absolute
         return Redirect(
             path=to,
@@ -139,8 +187,9 @@ class Web:
             cookies=[
                 Cookie(
                     key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
-                    httponly=True, secure=self.runtime.settings.session_cookie_secure, samesite="strict",
-                )
+                    httponly=True, secure=secure, samesite="strict",
+                ),
+                Cookie(key=PRE_SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, secure=secure, samesite="strict"),
             ],
         )
 
@@ -165,18 +214,21 @@ def sign_in_routes(web: Web) -> list[Any]:
     @get("/sign-in", sync_to_thread=True, include_in_schema=False)
     def sign_in_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:  # noqa: A002 - the query's name
         who = web.visitor(request)
-        return web.render(who, "common/sign_in.html", next=_safe_next(next) or "", **_demo_people(runtime))
+        token, pre_session = web.sign_in_form(request)
+        page = web.render(
+            who, "common/sign_in.html", next=_safe_next(next) or "", sign_in_token=token, **_demo_people(runtime)
+        )
+        if pre_session is not None:
+            page.cookies.append(pre_session)
+        return page
 
     def _start(request: Request[Any, Any, Any], token: str, next_page: str | None) -> Redirect:
-        who = web.visitor(request)
-        if runtime.sessions is None:
-            raise NotAuthenticatedError("web sessions are not available")
-        principal = runtime.verifier.verify(token)
-        session_id, _ = runtime.sessions.start(principal)
-        return web.signed_in(who, session_id, _safe_next(next_page) or home_of(principal))
+        verified = runtime.verifier.authenticate(token)
+        return web.start_session(request, verified, _safe_next(next_page) or home_of(verified.principal))
 
     @post("/sign-in/token", sync_to_thread=True, include_in_schema=False)
     def sign_in_with_token(request: Request[Any, Any, Any], data: Form) -> Redirect:
+        web.check_sign_in(request, data)
         return _start(request, str(data.get("token", "")).strip(), data.get("next"))
 
     @post("/sign-in/demo", sync_to_thread=True, include_in_schema=False)
@@ -186,6 +238,7 @@ def sign_in_routes(web: Web) -> list[Any]:
         issuer = runtime.demo_issuer
         if issuer is None or not runtime.settings.demo_mode:
             raise NotAuthenticatedError("demo sign-in is only offered in demo mode")
+        web.check_sign_in(request, data)
         kind = str(data.get("kind", "staff"))
         if kind == "staff":
             staff = _staff(runtime, str(data.get("user", "")))
@@ -269,11 +322,13 @@ def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequiredError) -> Re
 def _page_error(web: Web) -> Any:
     """A refusal from the core as a page: what happened, in the visitor's language, never
     the data (the core's messages name no person)."""
-    from hub.http.problems import _lookup
+    from hub.http.problems import _lookup, retry_after
 
     def handler(request: Request[Any, Any, Any], exc: HubError) -> Template:
         status, kind, fixed = _lookup(exc)
         who = web.visitor(request)
-        return web.render(who, "common/error.html", status_code=status, kind=kind, detail=fixed or exc.detail)
+        page = web.render(who, "common/error.html", status_code=status, kind=kind, detail=fixed or exc.detail)
+        page.headers.update(retry_after(exc))
+        return page
 
     return handler

@@ -34,6 +34,8 @@ from tests.factories import GUARDIAN_1_PNR, START, staff
 IDLE = timedelta(minutes=15)
 ABSOLUTE = timedelta(hours=8)
 POLICY = SessionPolicy(IDLE, ABSOLUTE)
+ISSUER = "https://idp.ystad.example"
+TRUSTED = frozenset({ISSUER})
 
 GUARDIAN = Principal(
     ViewerKind.GUARDIAN, "ystad", "guardian-blind-id-1", frozenset({Role.GUARDIAN}), party_id="guardian-blind-id-1"
@@ -76,7 +78,7 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
 
 @pytest.fixture
 def sessions(open_store: OpenStore, clock: SettableClock) -> Sessions:
-    return Sessions(open_store(), clock, POLICY)
+    return Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__)
 
 
 def sha256(session_id: str) -> str:
@@ -90,7 +92,7 @@ def test_a_session_resumes_within_the_idle_time_and_each_use_moves_the_deadline(
     sessions: Sessions, clock: SettableClock
 ) -> None:
     """Someone who keeps working is not signed out 15 minutes after signing in."""
-    session_id, _ = sessions.start(SCHOOL)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
 
     clock.advance(IDLE - timedelta(minutes=1))
     assert sessions.resume(session_id).principal == SCHOOL
@@ -105,7 +107,7 @@ def test_a_session_resumes_within_the_idle_time_and_each_use_moves_the_deadline(
 
 def test_a_session_ends_after_the_idle_time_without_use(sessions: Sessions, clock: SettableClock) -> None:
     """A computer left signed in is signed out after 15 minutes (ASVS V3.3.2)."""
-    session_id, _ = sessions.start(SCHOOL)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
     clock.advance(IDLE - timedelta(seconds=1))
     sessions.resume(session_id)
     clock.advance(IDLE)
@@ -116,7 +118,7 @@ def test_a_session_ends_after_the_idle_time_without_use(sessions: Sessions, cloc
 
 def test_an_ended_session_stays_ended_when_asked_again(sessions: Sessions, clock: SettableClock) -> None:
     """Once timed out, going back to an earlier moment (or another process's clock) does not revive it."""
-    session_id, _ = sessions.start(SCHOOL)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
     clock.advance(IDLE)
     with pytest.raises(SessionEndedError):
         sessions.resume(session_id)
@@ -131,7 +133,7 @@ def test_uses_closer_together_than_the_touch_interval_still_keep_the_session_ali
     sessions: Sessions, clock: SettableClock
 ) -> None:
     """Last use is written at most every 30 s; the idle rule must still hold to within that."""
-    session_id, _ = sessions.start(SCHOOL)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
     used_at = START
     while clock() < START + 2 * IDLE:
         clock.advance(TOUCH_EVERY / 3)
@@ -149,7 +151,7 @@ def test_a_session_ends_at_its_absolute_end_even_when_used_every_few_minutes(
     sessions: Sessions, clock: SettableClock
 ) -> None:
     """However busy, a session lasts at most 8 hours: a stolen cookie is not good forever."""
-    session_id, started = sessions.start(SCHOOL)
+    session_id, started = sessions.start(SCHOOL, ISSUER)
     assert started.expires_at == START + ABSOLUTE
 
     while clock() + timedelta(minutes=5) < START + ABSOLUTE:
@@ -163,7 +165,7 @@ def test_a_session_ends_at_its_absolute_end_even_when_used_every_few_minutes(
 
 def test_the_idle_deadline_never_reaches_past_the_absolute_end(sessions: Sessions, clock: SettableClock) -> None:
     """The page's "signed out at" shows the absolute end when that comes first."""
-    session_id, _ = sessions.start(SCHOOL)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
     while clock() < START + ABSOLUTE - timedelta(minutes=10):
         clock.advance(timedelta(minutes=10))
         resumed = sessions.resume(session_id)
@@ -176,9 +178,9 @@ def test_the_idle_deadline_never_reaches_past_the_absolute_end(sessions: Session
 
 def test_a_signed_out_session_cannot_be_resumed(open_store: OpenStore, clock: SettableClock) -> None:
     """Sign-out in one process ends the session for every process on the same store (ASVS V3.3.1)."""
-    here = Sessions(open_store(), clock, POLICY)
-    there = Sessions(open_store(), clock, POLICY)
-    session_id, _ = here.start(SCHOOL)
+    here = Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__)
+    there = Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__)
+    session_id, _ = here.start(SCHOOL, ISSUER)
     assert there.resume(session_id).principal == SCHOOL
 
     here.end(session_id)
@@ -191,8 +193,8 @@ def test_a_signed_out_session_cannot_be_resumed(open_store: OpenStore, clock: Se
 
 def test_unknown_tampered_and_expired_ids_are_refused_alike(sessions: Sessions, clock: SettableClock) -> None:
     """The refusal does not tell a guessed id from one that was real once: no oracle."""
-    live_id, _ = sessions.start(SCHOOL)
-    expired_id, _ = sessions.start(GUARDIAN)
+    live_id, _ = sessions.start(SCHOOL, ISSUER)
+    expired_id, _ = sessions.start(GUARDIAN, ISSUER)
     clock.advance(timedelta(minutes=10))
     sessions.resume(live_id)
     clock.advance(timedelta(minutes=6))
@@ -210,7 +212,7 @@ def test_unknown_tampered_and_expired_ids_are_refused_alike(sessions: Sessions, 
 
 def test_each_session_has_its_own_unguessable_id_and_csrf_token(sessions: Sessions) -> None:
     """256 random bits each (ASVS V3.2.2): no two starts share an id or an anti-forgery token."""
-    started = [sessions.start(SCHOOL) for _ in range(20)]
+    started = [sessions.start(SCHOOL, ISSUER) for _ in range(20)]
     ids = {session_id for session_id, _ in started}
     tokens = {session.csrf_token for _, session in started}
 
@@ -225,15 +227,15 @@ def test_each_session_has_its_own_unguessable_id_and_csrf_token(sessions: Sessio
 def test_the_store_drops_ended_sessions_when_a_new_one_starts(open_store: OpenStore, clock: SettableClock) -> None:
     """Ended sessions do not pile up, and a live one is not swept away with them."""
     store = open_store()
-    sessions = Sessions(store, clock, POLICY)
-    idle_id, _ = sessions.start(GUARDIAN)
-    busy_id, _ = sessions.start(SCHOOL)
+    sessions = Sessions(store, clock, POLICY, trusts=TRUSTED.__contains__)
+    idle_id, _ = sessions.start(GUARDIAN, ISSUER)
+    busy_id, _ = sessions.start(SCHOOL, ISSUER)
     clock.advance(timedelta(minutes=10))
     sessions.resume(busy_id)
     clock.advance(timedelta(minutes=6))
     assert store.get(sha256(idle_id)) is not None  # ended, but nobody has looked yet
 
-    new_id, _ = sessions.start(SCHOOL)
+    new_id, _ = sessions.start(SCHOOL, ISSUER)
 
     assert store.get(sha256(idle_id)) is None
     assert store.get(sha256(busy_id)) is not None
@@ -244,11 +246,11 @@ def test_the_store_drops_sessions_past_their_absolute_end_when_a_new_one_starts(
     open_store: OpenStore, clock: SettableClock
 ) -> None:
     store = open_store()
-    sessions = Sessions(store, clock, SessionPolicy(idle=timedelta(hours=2), absolute=timedelta(hours=1)))
-    old_id, _ = sessions.start(SCHOOL)
+    sessions = Sessions(store, clock, SessionPolicy(idle=timedelta(hours=2), absolute=timedelta(hours=1)), trusts=TRUSTED.__contains__)
+    old_id, _ = sessions.start(SCHOOL, ISSUER)
     clock.advance(timedelta(hours=1))
 
-    sessions.start(GUARDIAN)
+    sessions.start(GUARDIAN, ISSUER)
 
     assert store.get(sha256(old_id)) is None
 
@@ -259,10 +261,10 @@ def test_the_principal_comes_back_equal_from_another_connection(
 ) -> None:
     """A guardian keeps their party id, staff their unit and every role: access decisions
     under a session are the same as under the token."""
-    session_id, _ = Sessions(open_store(), clock, POLICY).start(principal)
+    session_id, _ = Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__).start(principal, ISSUER)
     clock.advance(TOUCH_EVERY)
 
-    resumed = Sessions(open_store(), clock, POLICY).resume(session_id)
+    resumed = Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__).resume(session_id)
 
     assert resumed.principal == principal
     assert resumed.started_at == START
@@ -270,8 +272,8 @@ def test_the_principal_comes_back_equal_from_another_connection(
 
 
 def test_csrf_matches_only_the_exact_token(sessions: Sessions) -> None:
-    _, session = sessions.start(SCHOOL)
-    _, other = sessions.start(SCHOOL)
+    _, session = sessions.start(SCHOOL, ISSUER)
+    _, other = sessions.start(SCHOOL, ISSUER)
     token = session.csrf_token
 
     assert session.csrf_matches(token)
@@ -308,8 +310,8 @@ def test_the_store_holds_no_session_id_in_the_clear(
     kit = store_kit(settings)
     store = kit.session_store()
     try:
-        sessions = Sessions(store, clock, POLICY)
-        ids = [sessions.start(guardian)[0], sessions.start(SCHOOL)[0]]
+        sessions = Sessions(store, clock, POLICY, trusts=TRUSTED.__contains__)
+        ids = [sessions.start(guardian, ISSUER)[0], sessions.start(SCHOOL, ISSUER)[0]]
         clock.advance(TOUCH_EVERY)
         sessions.resume(ids[0])
         if kind == "sqlite":

@@ -15,12 +15,13 @@ from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.conftest import register_child
 from tests.factories import card_payload, staff
+from tests.web.conftest import post_sign_in
 
 BK = "rektor.ostra"
 
 
 def sign_in(client: TestClient[Any], user: str) -> None:
-    response = client.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+    response = post_sign_in(client, kind="staff", user=user)
     assert response.status_code == 303, response.text
 
 

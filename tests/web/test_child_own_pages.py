@@ -8,6 +8,7 @@ from litestar.testing import TestClient
 
 from hub.runtime.bootstrap import Runtime
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, staff
+from tests.web.conftest import post_sign_in
 
 OLDER = "200909153041"
 """Born 15 September 2009: sixteen at the tests' start, past the default age of 15."""
@@ -30,7 +31,7 @@ def register(rt: Runtime, personnummer: str, given_name: str) -> Any:
 
 def test_a_sixteen_year_old_sees_their_own_page_and_consents(rt: Runtime, client: TestClient[Any]) -> None:
     child = register(rt, OLDER, "Vera")
-    signed_in = client.post("/sign-in/demo", data={"kind": "child", "personnummer": OLDER}, follow_redirects=False)
+    signed_in = post_sign_in(client, kind="child", personnummer=OLDER)
     assert signed_in.headers["location"] == "/family"
 
     own = client.get("/family")
@@ -43,7 +44,7 @@ def test_a_sixteen_year_old_sees_their_own_page_and_consents(rt: Runtime, client
 
 def test_a_ten_year_old_is_not_shown_the_record(rt: Runtime, client: TestClient[Any]) -> None:
     child = register(rt, YOUNGER, "Alva")
-    client.post("/sign-in/demo", data={"kind": "child", "personnummer": YOUNGER})
+    post_sign_in(client, kind="child", personnummer=YOUNGER)
 
     page = client.get(f"/family/children/{child}")
 

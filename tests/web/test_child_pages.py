@@ -15,13 +15,14 @@ from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, staff
+from tests.web.conftest import post_sign_in
 
 CONSENTED = ["identity", "needs", "conversations", "team", "ratings", "plan"]
 
 
 def sign_in(client: TestClient[Any], user: str) -> None:
     client.cookies.clear()
-    response = client.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+    response = post_sign_in(client, kind="staff", user=user)
     assert response.status_code == 303, response.text
 
 

@@ -26,7 +26,7 @@ from tests.factories import (
     card_payload,
     staff,
 )
-from tests.web.conftest import BASE_URL
+from tests.web.conftest import BASE_URL, post_sign_in
 
 BK = "rektor.ostra"
 PURPOSE = "Samordna stödet kring rasterna"
@@ -48,7 +48,7 @@ def child_with_request(rt: Runtime) -> tuple[UUID, UUID]:
 
 
 def sign_in(c: TestClient[Any], personnummer: str, kind: str = "guardian") -> None:
-    r = c.post("/sign-in/demo", data={"kind": kind, "personnummer": personnummer}, follow_redirects=False)
+    r = post_sign_in(c, kind=kind, personnummer=personnummer)
     assert r.status_code == 303, r.text
 
 

@@ -13,12 +13,13 @@ from litestar.testing import TestClient
 from hub.runtime.bootstrap import Runtime
 from tests.conftest import register_child
 from tests.factories import GUARDIAN_1_PNR, TENANT, card_payload, conversation_payload, staff
+from tests.web.conftest import post_sign_in
 
 BK = "rektor.ostra"
 
 
 def sign_in(client: TestClient[Any], **form: str) -> None:
-    response = client.post("/sign-in/demo", data=form, follow_redirects=False)
+    response = post_sign_in(client, **form)
     assert response.status_code == 303, response.text
 
 

@@ -12,11 +12,11 @@ from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.factories import GUARDIAN_1_PNR, START, directory
-from tests.web.conftest import BASE_URL
+from tests.web.conftest import BASE_URL, post_sign_in
 
 
 def sign_in(client: TestClient[Any], **form: str) -> Any:
-    return client.post("/sign-in/demo", data=form, follow_redirects=False)
+    return post_sign_in(client, **form)
 
 
 def test_the_start_page_sends_a_stranger_to_sign_in_and_a_signed_in_user_home(client: TestClient[Any]) -> None:

@@ -18,7 +18,7 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, registration_payload, staff
-from tests.web.conftest import BASE_URL
+from tests.web.conftest import BASE_URL, post_sign_in
 
 STATEMENT = "Barnet är inte tryggt i hemmet, skolan, på nätet eller i sin närmiljö"
 
@@ -27,7 +27,7 @@ def browser(rt: Runtime, user: str | None = None) -> TestClient[Any]:
     client = TestClient(create_app(rt), base_url=BASE_URL)
     client.__enter__()
     if user is not None:
-        r = client.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+        r = post_sign_in(client, kind="staff", user=user)
         assert r.status_code == 303, r.text
     return client
 

@@ -2,6 +2,9 @@
 
 The session id travels only in an ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure``
 unless configured off); the answer carries the anti-forgery token the pages must echo.
+A start is counted against the caller's address and the person it signs in
+(:mod:`hub.identity.throttle`), records the token's issuer, and ends the session the
+same browser held before.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from hub.errors import NoSessionError, NotPermittedError
+from hub.http.auth import Bearer, client_address
 from hub.http.controllers._base import command, query
 from hub.http.problems import problem_responses
 from hub.http.schemas import SessionOut
 from hub.identity.principals import Principal
 from hub.identity.sessions import SESSION_COOKIE, Session, Sessions
+from hub.runtime.bootstrap import Runtime
 
 
 def _out(session: Session, sessions: Sessions) -> SessionOut:
@@ -35,8 +40,11 @@ def _out(session: Session, sessions: Sessions) -> SessionOut:
     )
 
 
-def session_controller(sessions: Sessions, secure: bool) -> type[Controller]:
+def session_controller(runtime: Runtime, secure: bool) -> type[Controller]:
     """The controller over this runtime's sessions (a closure: Litestar copies its routers)."""
+    if runtime.sessions is None:
+        raise ValueError("the runtime has no sessions")
+    sessions: Sessions = runtime.sessions
 
     def cookie(value: str, max_age: int) -> Cookie:
         return Cookie(
@@ -51,12 +59,16 @@ def session_controller(sessions: Sessions, secure: bool) -> type[Controller]:
             "/",
             summary="Start a web session for the bearer token's holder",
             status_code=HTTP_201_CREATED,
-            responses=problem_responses(403),
+            responses=problem_responses(403, 429),
         )
         def start(self, request: Request[Principal, Any, Any]) -> Response[SessionOut]:
-            if request.auth is not None:
+            if not isinstance(request.auth, Bearer):
                 raise NotPermittedError("a session is started with a bearer token, not from another session")
-            session_id, session = sessions.start(request.user)
+            if runtime.throttle is not None:
+                runtime.throttle.sign_in(client_address(request))
+                runtime.throttle.session_for(request.user)
+            replacing = request.cookies.get(SESSION_COOKIE)
+            session_id, session = sessions.start(request.user, request.auth.issuer, replacing=replacing)
             lifetime = int((session.expires_at - session.started_at).total_seconds())
             return Response(_out(session, sessions), status_code=HTTP_201_CREATED, cookies=[cookie(session_id, lifetime)])
 
