@@ -183,7 +183,7 @@ class Sessions:
     def honours(self, session: Session) -> bool:
         """Whether a session may still be used as the hub runs now: its issuer is trusted,
         and it did not start in demo mode unless the hub is in demo mode."""
-        return self.trusts(session.issuer) and (self.demo_mode or not session.demo)
+        return bool(session.issuer) and self.trusts(session.issuer) and (self.demo_mode or not session.demo)
 
     def end(self, session_id: str) -> None:
         self.store.remove(_key(session_id))

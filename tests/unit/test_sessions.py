@@ -19,6 +19,7 @@ from hub.identity.principals import Principal, ViewerKind
 from hub.identity.sessions import (
     SESSIONS_DB,
     TOUCH_EVERY,
+    MemorySessionStore,
     SessionEndedError,
     SessionPolicy,
     Sessions,
@@ -334,3 +335,122 @@ def test_a_policy_refuses_timeouts_that_are_not_positive() -> None:
         SessionPolicy(idle=timedelta(0))
     with pytest.raises(ValueError, match="positive"):
         SessionPolicy(absolute=timedelta(minutes=-1))
+
+
+# -- bound to the issuer and mode that started them ----------------------------------------
+
+
+def test_a_session_started_in_demo_mode_ends_once_the_hub_runs_outside_demo_mode(
+    open_store: OpenStore, clock: SettableClock
+) -> None:
+    """The demo signs anyone in without credentials; its sessions must not survive into
+    ``backa serve`` on the same folder, even from an issuer both trust."""
+    demo = Sessions(open_store(), clock, POLICY, demo_mode=True, trusts=TRUSTED.__contains__)
+    session_id, started = demo.start(SCHOOL, ISSUER)
+    assert started.demo and started.issuer == ISSUER
+    served = Sessions(open_store(), clock, POLICY, demo_mode=False, trusts=TRUSTED.__contains__)
+
+    with pytest.raises(SessionEndedError):
+        served.resume(session_id)
+    with pytest.raises(SessionEndedError):
+        demo.resume(session_id)  # ended, not merely hidden
+
+
+def test_a_session_started_outside_demo_mode_lives_on_in_either_mode(open_store: OpenStore, clock: SettableClock) -> None:
+    served = Sessions(open_store(), clock, POLICY, demo_mode=False, trusts=TRUSTED.__contains__)
+    session_id, started = served.start(SCHOOL, ISSUER)
+
+    assert not started.demo
+    assert Sessions(open_store(), clock, POLICY, demo_mode=True, trusts=TRUSTED.__contains__).resume(session_id).issuer == ISSUER
+
+
+def test_a_session_ends_when_its_issuer_is_no_longer_trusted(open_store: OpenStore, clock: SettableClock) -> None:
+    trusted = {ISSUER}
+    sessions = Sessions(open_store(), clock, POLICY, trusts=trusted.__contains__)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
+    assert sessions.resume(session_id).principal == SCHOOL
+
+    trusted.clear()  # the issuer was taken out of the issuers file
+
+    with pytest.raises(SessionEndedError):
+        sessions.resume(session_id)
+
+
+def test_without_being_told_whom_to_trust_sessions_resume_nobody(open_store: OpenStore, clock: SettableClock) -> None:
+    sessions = Sessions(open_store(), clock, POLICY)
+    session_id, _ = sessions.start(SCHOOL, ISSUER)
+
+    with pytest.raises(SessionEndedError):
+        sessions.resume(session_id)
+
+
+def test_a_new_sign_in_ends_the_session_the_browser_held(open_store: OpenStore, clock: SettableClock) -> None:
+    sessions = Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__)
+    earlier, _ = sessions.start(SCHOOL, ISSUER)
+    other_browser, _ = sessions.start(SCHOOL, ISSUER)
+
+    later, _ = sessions.start(GUARDIAN, ISSUER, replacing=earlier)
+
+    with pytest.raises(SessionEndedError):
+        Sessions(open_store(), clock, POLICY, trusts=TRUSTED.__contains__).resume(earlier)
+    assert sessions.resume(later).principal == GUARDIAN
+    assert sessions.resume(other_browser).principal == SCHOOL
+
+
+OLD_TABLE = (
+    "CREATE TABLE {t} (key TEXT PRIMARY KEY, principal TEXT NOT NULL, csrf TEXT NOT NULL, "
+    "started_at TEXT NOT NULL, last_seen TEXT NOT NULL, expires_at TEXT NOT NULL)"
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_store_from_before_sessions_recorded_their_origin_is_upgraded_and_its_sessions_end(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock
+) -> None:
+    """The columns are added in place; a session stored without them cannot say where it
+    came from, so it is not resumed, and new sessions work as before."""
+    settings = _settings(kind, tmp_path, request)
+    old_id = "an-id-from-before"
+    row = (sha256(old_id), '{"kind":"staff","tenant_id":"ystad","user_id":"rektor.ostra","roles":["barnkontakt"],'
+           '"unit_id":"skola-ostra","party_id":null}', "csrf", "2026-01-01T00:00:00.000000+00:00",
+           "2026-01-01T00:00:00.000000+00:00", "2999-01-01T00:00:00.000000+00:00")
+    if kind == "sqlite":
+        with sqlite3.connect(tmp_path / SESSIONS_DB) as db:
+            db.execute(OLD_TABLE.format(t="web_sessions"))
+            db.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?, ?)", row)
+    else:
+        schema = PostgresConfig.from_url(settings.database_url or "").schema
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
+            table = sql.Identifier(schema, "web_sessions")
+            db.execute(sql.SQL(OLD_TABLE).format(t=table))
+            db.execute(sql.SQL("INSERT INTO {t} VALUES (%s, %s, %s, %s, %s, %s)").format(t=table), row)
+    kit = store_kit(settings)
+    store = kit.session_store()
+    try:
+        sessions = Sessions(store, clock, SessionPolicy(timedelta(days=3650), timedelta(days=3650)),
+                            demo_mode=True, trusts=lambda issuer: True)
+        with pytest.raises(SessionEndedError):
+            sessions.resume(old_id)
+        new_id, _ = sessions.start(SCHOOL, ISSUER)
+        assert sessions.resume(new_id).issuer == ISSUER
+    finally:
+        store.close()
+        kit.close()
+
+
+# -- the sign-in forms' token ------------------------------------------------------------------
+
+
+def test_a_sign_in_form_token_fits_only_the_pre_session_it_was_made_for(clock: SettableClock) -> None:
+    key = b"k" * 32
+    sessions = Sessions(MemorySessionStore(), clock, POLICY, form_key=key)
+    token = sessions.sign_in_token("browser-a")
+
+    assert sessions.sign_in_token_matches("browser-a", token)
+    assert Sessions(MemorySessionStore(), clock, POLICY, form_key=key).sign_in_token_matches("browser-a", token)
+    for pre_session, offered in [
+        ("browser-b", token), ("browser-a", None), (None, token), ("browser-a", ""), ("browser-a", token[:-1]),
+        ("browser-a", sessions.sign_in_token("browser-b")),
+    ]:
+        assert not sessions.sign_in_token_matches(pre_session, offered), (pre_session, offered)
+    assert not Sessions(MemorySessionStore(), clock, POLICY, form_key=b"x" * 32).sign_in_token_matches("browser-a", token)
