@@ -65,7 +65,7 @@ class Throttle:
             return
         reset = self._limiter.get_window_stats(item, kind, key).reset_time
         wait = max(1, math.ceil(reset - self.clock().timestamp()))
-        raise TooManyAttemptsError(f"{detail}; try again in {wait} seconds", retry_after=wait)
+        raise TooManyAttemptsError(f"{detail}; try again later", retry_after=wait)
 
     def close(self) -> None:
         close = getattr(self.storage, "close", None)

@@ -8,11 +8,11 @@ import pytest
 from litestar.testing import TestClient
 
 from hub.http import create_app
-from hub.runtime.bootstrap import bootstrap
+from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.factories import GUARDIAN_1_PNR, START, directory
-from tests.web.conftest import BASE_URL, post_sign_in
+from tests.web.conftest import BASE_URL, post_sign_in, sign_in_token
 
 
 def sign_in(client: TestClient[Any], **form: str) -> Any:
@@ -108,3 +108,134 @@ def test_pages_are_never_cached_framed_or_allowed_scripts_from_elsewhere(client:
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     style = client.get("/static/site.css")
     assert style.status_code == 200 and style.headers.get("cache-control") != "no-store", "the stylesheet may be cached"
+
+
+# -- login CSRF: another site's page cannot sign a browser in --------------------------------
+
+
+EVIL = {"Origin": "https://evil.example"}
+CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}
+
+
+def attackers_token(rt: Runtime) -> str:
+    assert rt.demo_issuer is not None
+    return rt.demo_issuer.staff_token("ystad", "larare.ostra", "skola-ostra", ["discoverer"])
+
+
+def assert_not_signed_in(client: TestClient[Any], answer: Any) -> None:
+    assert "backa_session" not in answer.headers.get("set-cookie", "")
+    assert "backa_session" not in client.cookies
+    assert client.get("/api/v1/sessions/current").status_code == 401
+
+
+@pytest.mark.parametrize("headers", [EVIL, CROSS_SITE, {**EVIL, **CROSS_SITE}], ids=["origin", "fetch-site", "both"])
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [("/sign-in/token", {"token": "ATTACKER"}), ("/sign-in/demo", {"kind": "staff", "user": "larare.ostra"})],
+    ids=["token", "demo"],
+)
+def test_another_sites_form_with_the_attackers_sign_in_is_refused_and_sets_no_session(
+    rt: Runtime, client: TestClient[Any], path: str, form: dict[str, str], headers: dict[str, str]
+) -> None:
+    """The attack replayed: a page on evil.example posts its own sign-in to the hub, without
+    the victim's form token, which it cannot read."""
+    client.get("/sign-in")  # the victim has the sign-in page open, and its pre-session cookie
+    data = {k: attackers_token(rt) if v == "ATTACKER" else v for k, v in form.items()}
+
+    answer = client.post(path, data=data, headers=headers, follow_redirects=False)
+
+    assert answer.status_code == 403
+    assert_not_signed_in(client, answer)
+
+
+@pytest.mark.parametrize("path", ["/sign-in/token", "/sign-in/demo"])
+def test_a_sign_in_form_without_the_pre_session_token_is_refused(rt: Runtime, client: TestClient[Any], path: str) -> None:
+    """Even where the browser sends neither Origin nor Sec-Fetch-Site."""
+    client.get("/sign-in")
+
+    answer = client.post(path, data={"token": attackers_token(rt), "kind": "staff", "user": "larare.ostra"}, follow_redirects=False)
+
+    assert answer.status_code == 403
+    assert "Inloggningsformuläret är inaktuellt" in answer.text
+    assert_not_signed_in(client, answer)
+
+
+def test_the_attackers_own_valid_form_token_does_not_fit_the_victims_browser(rt: Runtime, client: TestClient[Any]) -> None:
+    """The token is bound to the pre-session cookie: one fetched by the attacker's browser
+    is worthless in the victim's, which holds another pre-session."""
+    with TestClient(create_app(rt), base_url=BASE_URL) as attacker:
+        stolen = sign_in_token(attacker)
+    client.get("/sign-in")
+
+    answer = client.post(
+        "/sign-in/token", data={"token": attackers_token(rt), "sign_in_token": stolen}, follow_redirects=False
+    )
+
+    assert answer.status_code == 403
+    assert_not_signed_in(client, answer)
+
+
+def test_the_sign_in_page_of_this_site_signs_in_and_drops_the_pre_session(rt: Runtime, client: TestClient[Any]) -> None:
+    token = sign_in_token(client)
+    assert "backa_pre_session" in client.cookies
+
+    answer = client.post(
+        "/sign-in/token",
+        data={"token": attackers_token(rt), "sign_in_token": token},
+        headers={"Origin": BASE_URL, "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/staff"
+    assert "backa_session" in client.cookies and "backa_pre_session" not in client.cookies
+
+
+def test_a_form_from_another_site_cannot_act_in_a_signed_in_session(client: TestClient[Any]) -> None:
+    """Every form that changes something is checked for where it came from, before its token."""
+    post_sign_in(client, kind="staff", user="rektor.ostra")
+    csrf = client.get("/api/v1/sessions/current").json()["csrf_token"]
+
+    refused = client.post("/sign-out", data={"csrf_token": csrf}, headers=CROSS_SITE, follow_redirects=False)
+
+    assert refused.status_code == 403
+    assert client.get("/api/v1/sessions/current").status_code == 200
+
+
+def test_signing_in_again_ends_the_session_the_browser_held_before(rt: Runtime, client: TestClient[Any]) -> None:
+    post_sign_in(client, kind="staff", user="rektor.ostra")
+    earlier = client.cookies["backa_session"]
+
+    post_sign_in(client, kind="guardian", personnummer=GUARDIAN_1_PNR)
+
+    assert client.cookies["backa_session"] != earlier
+    with TestClient(create_app(rt), base_url=BASE_URL) as elsewhere:
+        elsewhere.cookies.set("backa_session", earlier, domain="testserver.local")
+        assert elsewhere.get("/api/v1/sessions/current").status_code == 401
+    assert client.get("/api/v1/sessions/current").json()["kind"] == "guardian"
+
+
+# -- limits ---------------------------------------------------------------------------------------
+
+
+def test_a_burst_of_sign_ins_as_one_person_is_answered_too_many_with_when_to_return(client: TestClient[Any]) -> None:
+    """The attack replayed: 300 sign-ins in a burst. The defaults let ten through for one person."""
+    answers = [post_sign_in(client, kind="staff", user="rektor.ostra").status_code for _ in range(300)]
+
+    assert answers[:10] == [303] * 10
+    assert set(answers[10:]) == {429}
+    page = post_sign_in(client, kind="staff", user="rektor.ostra")
+    assert page.status_code == 429 and 0 < int(page.headers["retry-after"]) <= 60
+    assert "För många inloggningar" in page.text
+
+
+def test_a_burst_of_sign_ins_from_one_address_is_stopped_whoever_it_names(client: TestClient[Any]) -> None:
+    """Guessing people: each attempt names another, and the address's limit (30 a minute) stops it."""
+    token = sign_in_token(client)
+    answers = [
+        client.post("/sign-in/demo", data={"kind": "staff", "user": f"guess-{n}", "sign_in_token": token},
+                    follow_redirects=False).status_code
+        for n in range(300)
+    ]
+
+    assert answers[:30] == [401] * 30
+    assert set(answers[30:]) == {429}
