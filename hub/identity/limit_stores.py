@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from limits.storage import Storage
 from psycopg import sql
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hub.errors import StoreUnavailableError
@@ -178,7 +179,7 @@ class PostgresLimitStorage(_SqlLimitStorage):
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
         try:
-            with self._pool.connection() as db, db.cursor() as cur:
+            with self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
                 cur.execute(sql.SQL(query).format(t=self._table), params)
                 return cur.fetchall() if cur.description else []
         except (psycopg.OperationalError, PoolTimeout):

@@ -406,3 +406,72 @@ def test_a_sign_out_in_one_process_ends_the_session_in_another(tmp_path: Path, c
     finally:
         second.close()
         first.close()
+
+
+# -- bound to the mode and issuer that started them; one per browser -----------------------
+
+
+def test_sessions_started_in_demo_mode_end_when_the_folder_is_served_outside_demo_mode(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    """The attack replayed: sessions from the demo (the administrator's, and a guardian's
+    from the demo's e-ID form, which needs no credentials) used against ``backa serve`` on
+    the same folder."""
+    data = tmp_path / "data"
+    demo = bootstrap(Settings(store="sqlite", data_dir=data, demo_mode=True), clock=clock, directory=directory())
+    try:
+        with client_for(demo) as admin, client_for(demo) as family:
+            sign_in(admin, as_staff(demo, "admin.ystad"))
+            page = family.get("/sign-in")
+            token = page.text.split('name="sign_in_token" value="', 1)[1].split('"', 1)[0]
+            assert family.post(
+                "/sign-in/demo", data={"kind": "guardian", "personnummer": GUARDIAN_1_PNR, "sign_in_token": token},
+                follow_redirects=False,
+            ).status_code == 303
+            cookies = [session_cookie(admin), session_cookie(family)]
+            assert admin.get(CURRENT).status_code == 200 and family.get(CURRENT).status_code == 200
+    finally:
+        demo.close()
+    issuers = tmp_path / "issuers.toml"
+    issuers.write_text("")
+    served = bootstrap(
+        Settings(store="sqlite", data_dir=data, demo_mode=False, kek_file=data / "kek.key", issuers_file=issuers),
+        clock=clock, directory=directory(),
+    )
+    try:
+        with client_for(served) as attacker:
+            for cookie in cookies:
+                attacker.cookies.set(COOKIE, cookie, domain="testserver.local")
+                assert_problem(attacker.get(CURRENT), 401)
+                assert_problem(attacker.get(f"{API}/case-list"), 401)
+                assert attacker.get("/follow-up", follow_redirects=False).headers["location"].startswith("/sign-in")
+    finally:
+        served.close()
+
+
+def test_a_new_session_from_the_same_browser_ends_the_one_it_held(rt: Runtime, client: TestClient[Any]) -> None:
+    sign_in(client, as_staff(rt, "rektor.ostra"))
+    earlier = session_cookie(client)
+
+    sign_in(client, as_guardian(rt, GUARDIAN_1_PNR))
+
+    assert session_cookie(client) != earlier
+    assert client.get(CURRENT).json()["kind"] == "guardian"
+    with client_for(rt) as other:
+        other.cookies.set(COOKIE, earlier, domain="testserver.local")
+        assert_problem(other.get(CURRENT), 401)
+
+
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}]
+)
+def test_a_command_through_the_session_from_another_sites_page_is_refused_even_with_the_csrf_header(
+    rt: Runtime, client: TestClient[Any], headers: dict[str, str]
+) -> None:
+    csrf = sign_in(client, as_staff(rt, "rektor.ostra")).json()["csrf_token"]
+
+    refused = client.post(f"{API}/children", json=registration_payload(), headers={CSRF: csrf, **headers})
+
+    assert_problem(refused, 403)
+    assert client.get(f"{API}/case-list").json() == []
+    assert client.post(f"{API}/children", json=registration_payload(), headers={CSRF: csrf, "Sec-Fetch-Site": "same-origin"}).status_code == 201
