@@ -11,6 +11,7 @@ import pytest
 from psycopg import sql
 
 from adapters.relay_store import RelayPosition
+from hub.identity.tokens import DEMO_ISSUER
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.relay import RelayConfigError, build_relay, log_reader, relay_root
@@ -21,7 +22,7 @@ from tests.nats_server import keys
 
 __all__ = ["keys"]
 
-NOT_VIEWS = {"backa_events", "child_keys", "web_sessions", "relay_position", "relay_sent"}
+NOT_VIEWS = {"backa_events", "child_keys", "web_sessions", "rate_limits", "relay_position", "relay_sent"}
 """The tables of a hub's schema that are not views."""
 
 
@@ -118,7 +119,7 @@ def test_every_store_lives_where_the_hubs_store_kind_says(
     try:
         some_process(rt)
         assert rt.sessions is not None
-        session_id, _ = rt.sessions.start(staff("rektor.ostra"))
+        session_id, _ = rt.sessions.start(staff("rektor.ostra"), DEMO_ISSUER)
         relay = build_relay(rt, listen=False)
         relay.positions.save(RelayPosition(position=3, stream_seq=2))
         relay.positions.close()  # type: ignore[attr-defined]
