@@ -110,6 +110,17 @@ def test_the_configured_limits_are_the_ones_applied(clock: SettableClock) -> Non
         runtime.close()
 
 
+def test_the_configured_limit_per_person_is_the_one_applied(clock: SettableClock) -> None:
+    runtime = hub(clock, sign_in_subject_limit="2/minute")
+    try:
+        with TestClient(create_app(runtime), base_url=BASE_URL) as c:
+            token = staff_token(runtime)
+            assert [c.post(SESSIONS, headers=token).status_code for _ in range(3)] == [201, 201, 429]
+            assert c.post(SESSIONS, headers=staff_token(runtime, "larare.ostra")).status_code == 201
+    finally:
+        runtime.close()
+
+
 def test_the_limits_are_read_from_the_environment_and_must_be_rates() -> None:
     settings = Settings.from_env({"BACKA_SIGN_IN_LIMIT": "5/hour", "BACKA_TOKEN_FAILURE_LIMIT": "7 per second"})
     assert settings.limit_rules().sign_in_per_client.amount == 5
