@@ -117,3 +117,23 @@ def test_a_report_with_its_reporter_withheld_shows_on_the_access_log_page_withou
     page = family_log_page(rt, child)
     assert "Utreda anmälan" in page and "Soc Ystad" in page  # that social services read it is not secret
     assert "Forskola Solen" not in page and "Följa upp min anmälan" not in page
+
+
+def test_a_sixteen_year_old_sees_neither_a_withheld_report_nor_the_reads_of_it_on_their_own_pages(rt: Runtime) -> None:
+    older = "200909153041"  # sixteen: sees their own record
+    child = rt.hub.register_child(
+        staff("larare.ostra"), personnummer=older, given_name="Vera", family_name="Lind",
+        guardians=[{"name": "Anna Lind", "personnummer": GUARDIAN_1_PNR, "has_custody": True}],
+    )
+    rt.hub.file_concern_report(staff(FILER), child, to_unit_id="soc-ystad", unmet_needs=NEEDS, description="Oro")
+    seen = rt.hub.read_child(staff(SOCIAL), child, purpose="Utreda anmälan")
+    (report,) = {i.event_id for i in seen.items if i.type == "ConcernReportFiled"}
+    rt.hub.withhold_information(staff(SOCIAL), child, event_ids=[report], reason="Skydd av barnet")
+
+    vera = signed_in(rt, kind="child", personnummer=older)
+    page = vera.get(f"/family/children/{child}/access-log")
+    own = rt.hub.read_child(family(rt, older, "child"), child, purpose="Mina uppgifter", view="family_view")
+
+    assert page.status_code == 200, page.text
+    assert not [w for w in REPORT_WORDS if w in page.text] and "Utreda anmälan" not in page.text
+    assert not [i for i in own.items if i.type == "ConcernReportFiled"]
