@@ -354,10 +354,11 @@ class Reads(HubCore):
 
 def _secrets(child: Child, items: list[RecordItem]) -> list[Secret]:
     """What is kept from the family now: facts withheld from the guardians, and the
-    concern reports whose reporter is."""
+    concern reports whose reporter is. The child as loaded from the log says what was
+    withheld later, even where the view has not followed yet."""
     out = []
     for i in items:
-        if i.withheld_from_guardians:
+        if i.withheld_from_guardians or i.event_id in child.withheld:
             out.append(Secret(i.position, i.category, i.origin_unit_id, i.sent_to_unit_id))
         elif i.event_id in child.reporter_withheld and i.category is Category.CONCERN_REPORT:
             out.append(Secret(i.position, i.category, i.origin_unit_id, i.sent_to_unit_id, reporter_only=True))
