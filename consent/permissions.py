@@ -37,7 +37,12 @@ the law named per rule):
 - Home visits are recorded by the midwife clinic, BVC or parent support (the extended
   home-visit programme).
 - A unit withholds from guardians only facts it recorded itself (OSL 12 kap. 3 §: the
-  unit that holds the information weighs the child's protection).
+  unit that holds the information weighs the child's protection), and social services
+  also a concern report filed to them, as a whole or only who filed it (OSL 26 kap. 1 and
+  5 §§: the report is in their records too, and the reporter's identity is their secrecy
+  to weigh). The administrator withholds nothing: the secrecy assessment is the
+  authority's that holds the information, and the administrator holds none of it. The same
+  rule answers a report filed with its reporter kept from the family, for the filer.
 - Consent is answered by its parties only: every guardian with custody and the child from
   the configured age (FB 6 kap. 11 §, GDPR art. 7).
 - "Who has seen my child's information" is the family's page (GDPR art. 15); auditors
@@ -137,6 +142,7 @@ class Rule(str, Enum):
     AGENCY_FIELD_OWN = "agency_field_own"
     AGENCY_FIELD_NOT_OWN = "agency_field_not_own"
     OWN_FACTS = "own_facts"
+    RECEIVED_CONCERN_REPORT = "received_concern_report"
     NOT_OWN_FACTS = "not_own_facts"
     CONSENT_PARTY = "consent_party"
     NOT_A_PARTY = "not_a_party"
@@ -190,6 +196,9 @@ class Target:
     """The unit a plan action belongs to."""
     fact_unit_ids: tuple[str | None, ...] = ()
     """The units that recorded the facts to withhold."""
+    received_unit_ids: tuple[str | None, ...] = ()
+    """For each fact to withhold, the social-services unit it was filed to if it is a concern
+    report (None otherwise), in the order of ``fact_unit_ids``."""
     agency_fields: frozenset[str] = frozenset()
     """The agency summary's fields that are filled in: health, police, social_services."""
     party: tuple[PartyKind, str] | None = None
@@ -402,10 +411,24 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
     if action is Action.RECORD_HOME_VISIT:
         return _allow(Rule.HOME_VISIT_UNIT) if actor.unit_kind in HOME_VISIT_UNITS else _deny(Rule.NOT_A_HOME_VISIT_UNIT)
     if action is Action.WITHHOLD_INFORMATION:
-        if target.fact_unit_ids and all(u == actor.unit_id for u in target.fact_unit_ids):
-            return _allow(Rule.OWN_FACTS)
-        return _deny(Rule.NOT_OWN_FACTS)
+        return _withhold(actor, target)
     return _deny(Rule.NO_CASE)
+
+
+def _withhold(actor: Viewer, target: Target) -> Permission:
+    """Own facts (OSL 12 kap. 3 §), or concern reports filed to the actor's social-services
+    unit (OSL 26 kap. 1 and 5 §§); every fact named must be one or the other."""
+    if not target.fact_unit_ids:
+        return _deny(Rule.NOT_OWN_FACTS)
+    received = target.received_unit_ids + (None,) * (len(target.fact_unit_ids) - len(target.received_unit_ids))
+    social = actor.unit_kind is UnitKind.SOCIAL_SERVICES
+    own = [origin == actor.unit_id for origin in target.fact_unit_ids]
+    filed_here = [social and to == actor.unit_id for to in received]
+    if all(own):
+        return _allow(Rule.OWN_FACTS)
+    if all(o or f for o, f in zip(own, filed_here, strict=False)):
+        return _allow(Rule.RECEIVED_CONCERN_REPORT)
+    return _deny(Rule.NOT_OWN_FACTS)
 
 
 def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules) -> Permission:

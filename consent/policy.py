@@ -22,6 +22,11 @@ The rules and the law they follow:
   configured age, the child too; one party's decline keeps it from taking effect; one
   party's withdrawal ends it at once (GDPR art. 7.3); expiry ends it.
 - Auditors see the access log and nothing else (PDL 4 kap. 3 §, GDPR art. 32).
+- The family's "who has seen" list (GDPR art. 15) never shows a read that touched
+  information now withheld from them, however long before the withholding it was made
+  (:func:`family_sees_read`): the entry would tell them the information exists (OSL 12 kap.
+  3 §), or, for a report whose reporter is withheld, who filed it (OSL 26 kap. 5 §). It is
+  decided when the list is read, from the withholding as it stands then.
 """
 
 from __future__ import annotations
@@ -285,6 +290,66 @@ def _decide_staff(
         if consent_status(consent, facts, at, rules) is ConsentStatus.IN_EFFECT:
             return _allow(Reason.CONSENT_IN_EFFECT, LegalBasis.CONSENT, rules, consent.consent_id)
     return _deny(Reason.NO_BASIS)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A piece of the child's information kept from the family, as the access-log filter
+    needs it: never its content."""
+
+    position: int
+    """Its place in the log: only reads after it can have touched it."""
+    category: Category
+    origin_unit_id: str | None
+    sent_to_unit_id: str | None = None
+    reporter_only: bool = False
+    """Only who filed it is kept (a concern report, OSL 26 kap. 5 §), not that it exists."""
+
+
+@dataclass(frozen=True)
+class PastRead:
+    """A read on the access log, as the family's list would show it."""
+
+    position: int
+    unit_id: str | None
+    """The reader's unit; None for the family and the auditors, who never see a secret."""
+    categories: frozenset[Category]
+    bases: frozenset[LegalBasis]
+
+
+def family_sees_read(read: PastRead, secrets: Iterable[Secret]) -> bool:
+    """Whether the family's access log may show ``read``, given what is withheld now.
+
+    A read is left out when it may have touched a secret recorded before it: the reader's
+    unit could see the secret (its own record, sent to it, or on consent for its category)
+    and the read showed that category; a read of a withheld concern report's recipient on the
+    statutory basis, whatever it showed, since the basis alone tells that a report was filed;
+    and, where only the reporter is withheld, a read by the reporter's unit that showed the
+    report, since the entry would name that unit. It errs towards leaving out: the auditors
+    keep every read (PDL 4 kap. 3 §)."""
+    return not any(_touches(read, s) for s in secrets if s.position < read.position)
+
+
+def _touches(read: PastRead, secret: Secret) -> bool:
+    unit = read.unit_id
+    if unit is None:
+        return False
+    if secret.reporter_only:
+        return unit == secret.origin_unit_id and secret.category in read.categories
+    if (
+        secret.category is Category.CONCERN_REPORT
+        and unit == secret.sent_to_unit_id
+        and LegalBasis.STATUTORY_CONCERN_REPORT in read.bases
+    ):
+        return True
+    if secret.category not in read.categories:
+        return False
+    if unit in (secret.origin_unit_id, secret.sent_to_unit_id) or LegalBasis.CONSENT in read.bases:
+        return True
+    # a unit sent anything of the child sees its identity: an identity kept back may be among it
+    return secret.category is Category.IDENTITY and bool(
+        read.bases & {LegalBasis.SENT_TO_UNIT, LegalBasis.STATUTORY_CONCERN_REPORT}
+    )
 
 
 def _consents_for(viewer: Viewer, facts: ChildFacts, category: Category) -> Iterable[ConsentState]:

@@ -372,10 +372,13 @@ class AgencySummaryShared(Event):
 
 
 class InformationWithheld(Event):
-    """Earlier facts are put under secrecy towards the guardians."""
+    """Earlier facts are put under secrecy towards the guardians (OSL 12 kap. 3 §), or, with
+    ``reporter_only``, only who filed the concern reports named (OSL 26 kap. 5 §): the family
+    then still sees that a report exists, but not who filed it or from which unit."""
 
     event_ids: tuple[UUID, ...] = carries(Category.SOCIAL_SERVICES, min_length=1, max_length=100)
     reason: Text = carries(Category.SOCIAL_SERVICES, min_length=1, max_length=2000)
+    reporter_only: bool = carries(Category.SOCIAL_SERVICES, default=False)
 
 
 class InformationAccessed(Event):

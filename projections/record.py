@@ -143,7 +143,8 @@ def _is_empty(value: Any) -> bool:
 
 
 class ChildRecordProjection(PageProjection[ChildRecordView]):
-    """Writes each fact's categories as rows; marks facts withheld from guardians."""
+    """Writes each fact's categories as rows; marks facts withheld from guardians (a report
+    whose reporter alone is kept from them stays shown: the core leaves its reporter out)."""
 
     name = "child_record"
 
@@ -177,7 +178,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                 guardianships.extend(
                     (fact.tenant_id, g.guardian_id, str(fact.child_id), int(g.has_custody)) for g in fact.guardians
                 )
-            elif isinstance(fact, InformationWithheld):
+            elif isinstance(fact, InformationWithheld) and not fact.reporter_only:
                 flush()  # the facts it marks may be earlier in this page
                 c.executemany(
                     "UPDATE record_items SET withheld = 1 WHERE event_id = ?", [(str(e),) for e in fact.event_ids]

@@ -172,6 +172,10 @@ class FileConcernReport(Command):
     description: str = Field(min_length=1, max_length=8000)
     acute: Boolean = False
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
+    reporter_withheld: Boolean = Field(
+        default=False,
+        description="Who filed it is kept from the family (OSL 26 kap. 5 §); the report itself is not, unless withheld too",
+    )
 
 
 class RecordHomeVisit(Command):
@@ -187,10 +191,15 @@ class ShareAgencySummary(Command):
 
 
 class WithholdInformation(Command):
-    """Put earlier facts under secrecy towards the guardians."""
+    """Put earlier facts under secrecy towards the guardians, or only who filed the concern
+    reports named (``reporter_only``)."""
 
-    event_ids: list[UUID] = Field(min_length=1, max_length=100)
+    event_ids: list[UUID] = Field(min_length=1, max_length=100, description="The event ids a filing answered with")
     reason: str = Field(min_length=1, max_length=2000)
+    reporter_only: Boolean = Field(
+        default=False,
+        description="Keep only who filed these concern reports from the family (OSL 26 kap. 5 §), not the reports",
+    )
 
 
 class RecordReview(Command):

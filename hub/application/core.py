@@ -526,7 +526,7 @@ REFUSAL_TEXT: dict[Rule, str] = {
     Rule.NOT_IN_TEAM: "only a unit in the child's team may do this",
     Rule.NOT_A_HOME_VISIT_UNIT: "home visits are recorded by the midwife clinic, BVC or parent support",
     Rule.AGENCY_FIELD_NOT_OWN: "a unit shares only its own agency's part of the summary",
-    Rule.NOT_OWN_FACTS: "a unit withholds only facts it recorded itself",
+    Rule.NOT_OWN_FACTS: "a unit withholds only facts it recorded itself, or a concern report filed to it",
     Rule.FAMILY_ONLY: "only a guardian or the child may do this",
     Rule.NO_CASE_ROLE: "this needs the Barnkontakt or support coordinator role",
     Rule.OTHER_TENANT: "only the cooperation area's own staff and administrator may do this",

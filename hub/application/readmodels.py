@@ -135,6 +135,25 @@ class FamilyAccessEntry(ReadModel):
     bases: list[LegalBasis]
 
 
+# -- answers to filings -------------------------------------------------------------------
+
+
+class Filed(ReadModel):
+    """A fact just recorded: what its filer needs to act on it later (to withhold it from
+    the guardians, name ``event_id``)."""
+
+    child_id: UUID
+    event_id: UUID
+
+
+class ReportFiled(Filed):
+    """A concern report just recorded: its fact, and the report's own id."""
+
+    report_id: str
+    withheld_from_guardians: bool
+    reporter_withheld: bool
+
+
 # -- lists across children -----------------------------------------------------------------
 
 
@@ -299,6 +318,7 @@ __all__ = [
     "ConsentOut",
     "FamilyAccessEntry",
     "FamilyChild",
+    "Filed",
     "FigureCount",
     "FlagOut",
     "FlaggedEntry",
@@ -306,6 +326,7 @@ __all__ = [
     "PartyAnswer",
     "ReadModel",
     "RecordItemOut",
+    "ReportFiled",
     "ReviewOut",
     "ReviewSample",
     "ReviewedEntry",

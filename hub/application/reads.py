@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
-from consent import ConsentState, Information, ViewerKind, consent_status, decide, required_parties
+from consent import (
+    ConsentState,
+    Information,
+    PastRead,
+    Secret,
+    ViewerKind,
+    consent_status,
+    decide,
+    family_sees_read,
+    required_parties,
+)
 from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
     SWEDISH_TIME,
@@ -67,7 +77,8 @@ class Reads(HubCore):
         )
         if not visible.items:
             raise self._nothing_visible(p, child)
-        return ChildView(child_id=child_id, as_of=at, items=[self._as_sent(p, _item(i, visible)) for i in visible.items])
+        items = [self._as_sent(p, _reporter_kept(p, child, _item(i, visible))) for i in visible.items]
+        return ChildView(child_id=child_id, as_of=at, items=items)
 
     @traced("read")
     def timeline(self, p: Principal, child_id: UUID, *, purpose: str) -> Timeline:
@@ -90,7 +101,7 @@ class Reads(HubCore):
         )
         if not steps:
             raise self._nothing_visible(p, child)
-        return Timeline(child_id=child_id, as_of=at, steps=[_step(steps[k]) for k in sorted(steps)])
+        return Timeline(child_id=child_id, as_of=at, steps=[_reporter_kept(p, child, _step(steps[k])) for k in sorted(steps)])
 
     def _nothing_visible(self, p: Principal, child: Child) -> HubError:
         """Nothing to show: a viewer who may know of the child hears that there is no basis;
@@ -288,8 +299,11 @@ class Reads(HubCore):
             )
             raise self._nothing_visible(p, child)
         self._views_hold(self._committed)
+        secrets = _secrets(child, self.views.record.items(child_id))
         entries = [
-            e for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000) if e.allowed and not e.withheld_from_guardians
+            e
+            for e in self.views.access.search(p.tenant_id, child_id=child_id, limit=10_000)
+            if e.allowed and not e.withheld_from_guardians and family_sees_read(_past_read(e), secrets)
         ]
         self._record_access(
             p,
@@ -336,6 +350,36 @@ class Reads(HubCore):
         rows = [FigureCount(**r) for r in figures.counts(tenant)]
         terms = sorted({r.term for r in rows}, key=term_order)
         return TermFigures(tenant_id=tenant, terms=terms, rows=rows)
+
+
+def _secrets(child: Child, items: list[RecordItem]) -> list[Secret]:
+    """What is kept from the family now: facts withheld from the guardians, and the
+    concern reports whose reporter is. The child as loaded from the log says what was
+    withheld later, even where the view has not followed yet."""
+    out = []
+    for i in items:
+        if i.withheld_from_guardians or i.event_id in child.withheld:
+            out.append(Secret(i.position, i.category, i.origin_unit_id, i.sent_to_unit_id))
+        elif i.event_id in child.reporter_withheld and i.category is Category.CONCERN_REPORT:
+            out.append(Secret(i.position, i.category, i.origin_unit_id, i.sent_to_unit_id, reporter_only=True))
+    return out
+
+
+def _past_read(e: AccessEntry) -> PastRead:
+    return PastRead(e.position, e.accessor_unit_id, frozenset(e.categories), frozenset(e.bases))
+
+
+Shown = TypeVar("Shown", RecordItemOut, TimelineStep)
+
+
+def _reporter_kept(p: Principal, child: Child, shown: Shown) -> Shown:
+    """A concern report whose reporter is withheld (OSL 26 kap. 5 §) shows no unit, except
+    to the reporter's own unit and the social-services unit it was filed to."""
+    if shown.event_id not in child.reporter_withheld:
+        return shown
+    if p.unit_id is not None and p.unit_id in (shown.unit_id, child.concern_reports.get(shown.event_id)):
+        return shown
+    return shown.model_copy(update={"unit_id": None})
 
 
 def _item(item: RecordItem, visible: VisibleRecord) -> RecordItemOut:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import singledispatchmethod
 from statistics import mean
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from contracts.events import (
@@ -88,7 +88,11 @@ class ActionState:
     completed_at: datetime | None = None
 
 
+E = TypeVar("E", bound=Event)
+
 TEAM_DECISIONS = frozenset({Decision.BARNTEAM, Decision.INDIVIDUAL_TEAM})
+REPORTER_SECRECY = "Sekretess för anmälarens identitet (OSL 26 kap. 5 §), begärd när anmälan gjordes"
+"""The reason recorded when a report is filed with its reporter kept from the family."""
 
 
 class Child:
@@ -119,6 +123,10 @@ class Child:
         self.home_visits: set[HomeVisit] = set()
         self.event_origins: dict[UUID, str | None] = {}
         self.withheld: set[UUID] = set()
+        self.concern_reports: dict[UUID, str] = {}
+        """Each concern report's fact, and the social-services unit it was filed to."""
+        self.reporter_withheld: set[UUID] = set()
+        """Concern reports whose reporter is kept from the family (OSL 26 kap. 5 §)."""
         self.erased_at: datetime | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
@@ -137,6 +145,8 @@ class Child:
         other.home_visits = set(self.home_visits)
         other.event_origins = dict(self.event_origins)
         other.withheld = set(self.withheld)
+        other.concern_reports = dict(self.concern_reports)
+        other.reporter_withheld = set(self.reporter_withheld)
         return other
 
     # -- creation ---------------------------------------------------------------
@@ -349,26 +359,51 @@ class Child:
             raise OutOfOrderError("the needs are already recorded as met")
         self._trigger(NeedsMet, actor, at, follow_up_compass=follow_up_compass, summary=summary)
 
-    def file_concern_report(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
-        report_id = payload.setdefault("report_id", f"report-{uuid4().hex[:12]}")
-        self._trigger(ConcernReportFiled, actor, at, **payload)
-        return report_id
+    def file_concern_report(
+        self, *, actor: Actor, at: datetime, reporter_withheld: bool = False, **payload: Any
+    ) -> ConcernReportFiled:
+        """The report, and with ``reporter_withheld`` the secrecy of who filed it, appended together."""
+        payload.setdefault("report_id", f"report-{uuid4().hex[:12]}")
+        report = self._trigger(ConcernReportFiled, actor, at, **payload)
+        if reporter_withheld:
+            self._trigger(
+                InformationWithheld,
+                actor,
+                at,
+                event_ids=(report.event_id,),
+                reason=REPORTER_SECRECY,
+                reporter_only=True,
+                withheld_from_guardians=True,
+            )
+        return report
 
-    def record_home_visit(self, *, actor: Actor, at: datetime, visit: HomeVisit, unit_id: str, notes: str = "") -> None:
+    def record_home_visit(self, *, actor: Actor, at: datetime, visit: HomeVisit, unit_id: str, notes: str = "") -> UUID:
         if visit in self.home_visits:
             raise InvalidInputError(f"home visit {int(visit)} is already recorded", field="visit")
-        self._trigger(HomeVisitRecorded, actor, at, visit=visit, unit_id=unit_id, notes=notes)
+        return self._trigger(HomeVisitRecorded, actor, at, visit=visit, unit_id=unit_id, notes=notes).event_id
 
-    def share_agency_summary(self, *, actor: Actor, at: datetime, **payload: Any) -> None:
+    def share_agency_summary(self, *, actor: Actor, at: datetime, **payload: Any) -> UUID:
         self.check_team_decided()
-        self._trigger(AgencySummaryShared, actor, at, **payload)
+        return self._trigger(AgencySummaryShared, actor, at, **payload).event_id
 
-    def withhold_information(self, *, actor: Actor, at: datetime, event_ids: tuple[UUID, ...], reason: str) -> None:
+    def withhold_information(
+        self, *, actor: Actor, at: datetime, event_ids: tuple[UUID, ...], reason: str, reporter_only: bool = False
+    ) -> None:
+        """Keep facts from the family; with ``reporter_only``, only who filed the concern
+        reports named (each must be one)."""
         for event_id in event_ids:
             if event_id not in self.event_origins:
                 raise InvalidInputError(f"no fact {event_id} for this child", field="event_ids")
+            if reporter_only and event_id not in self.concern_reports:
+                raise InvalidInputError(f"fact {event_id} is not a concern report", field="event_ids")
         self._trigger(
-            InformationWithheld, actor, at, event_ids=event_ids, reason=reason, withheld_from_guardians=True
+            InformationWithheld,
+            actor,
+            at,
+            event_ids=event_ids,
+            reason=reason,
+            reporter_only=reporter_only,
+            withheld_from_guardians=True,
         )
 
     # -- guards -----------------------------------------------------------------
@@ -431,7 +466,7 @@ class Child:
         if self.erased_at is not None:
             raise RecordErasedError(self.id)
 
-    def _trigger(self, cls: type[Event], actor: Actor, at: datetime, **payload: Any) -> None:
+    def _trigger(self, cls: type[E], actor: Actor, at: datetime, **payload: Any) -> E:
         self.check_not_erased()
         fact = cls(
             event_id=uuid4(),
@@ -444,6 +479,7 @@ class Child:
         recorded = Recorded(self.id, self.version + 1, at, fact)
         self.apply(recorded)
         self._pending.append(recorded)
+        return fact
 
     def collect_events(self) -> list[Recorded]:
         pending, self._pending = self._pending, []
@@ -560,6 +596,7 @@ class Child:
     @_when.register
     def _(self, fact: ConcernReportFiled) -> None:
         self.concern_report_units.add(fact.to_unit_id)
+        self.concern_reports[fact.event_id] = fact.to_unit_id
 
     @_when.register
     def _(self, fact: HomeVisitRecorded) -> None:
@@ -567,7 +604,10 @@ class Child:
 
     @_when.register
     def _(self, fact: InformationWithheld) -> None:
-        self.withheld.update(fact.event_ids)
+        if fact.reporter_only:
+            self.reporter_withheld.update(fact.event_ids)
+        else:
+            self.withheld.update(fact.event_ids)
 
     @_when.register
     def _(self, fact: RecordErased) -> None:

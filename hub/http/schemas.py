@@ -69,8 +69,20 @@ class PlanSaved(ReadSchema):
 
 
 class ReportCreated(ReadSchema):
+    """A concern report recorded: name ``event_id`` to withhold it (or only its reporter) later."""
+
     child_id: UUID
+    event_id: UUID
     report_id: str
+    withheld_from_guardians: bool
+    reporter_withheld: bool
+
+
+class FactCreated(ReadSchema):
+    """A fact recorded: name ``event_id`` to withhold it from the guardians later."""
+
+    child_id: UUID
+    event_id: UUID
 
 
 class ReviewRecorded(ReadSchema):

@@ -532,6 +532,22 @@ def secrecy_and_visits() -> Iterator[object]:
         barnkontakt=no(Rule.NOT_OWN_FACTS),
     )
     yield from cells(withhold, law, COORDINATED, Target(), "no facts named", barnkontakt=no(Rule.NOT_OWN_FACTS))
+    received = "OSL 26 kap. 1 och 5 §§: social services weigh the secrecy of a concern report filed to them, and of who filed it"
+    report = Target(fact_unit_ids=(PRESCHOOL,), received_unit_ids=(SOCIAL,))
+    yield from cells(
+        withhold, received, COORDINATED, report, "a report filed to social services",
+        social=ok(Rule.RECEIVED_CONCERN_REPORT), discoverer=ok(Rule.OWN_FACTS), preschool_bk=ok(Rule.OWN_FACTS),
+        barnkontakt=no(Rule.NOT_OWN_FACTS), police=no(Rule.NOT_OWN_FACTS), bup=no(Rule.NOT_OWN_FACTS),
+        unconnected=hidden(Rule.NOT_OWN_FACTS), admin=no(Rule.STAFF_AT_A_UNIT_ONLY),
+    )
+    yield from cells(
+        withhold, received, COORDINATED, Target(fact_unit_ids=(PRESCHOOL, SCHOOL), received_unit_ids=(SOCIAL, None)),
+        "a report and the school's fact", social=no(Rule.NOT_OWN_FACTS),
+    )
+    yield from cells(
+        withhold, received, COORDINATED, Target(fact_unit_ids=(PRESCHOOL,), received_unit_ids=(POLICE,)),
+        "a report named as filed to the police", police=no(Rule.NOT_OWN_FACTS),
+    )
     yield from family_and_admin(withhold, COORDINATED, Rule.STAFF_AT_A_UNIT_ONLY, school_facts)
 
 

@@ -31,6 +31,7 @@ from hub.http.schemas import (
     CardCreated,
     ConversationCreated,
     Done,
+    FactCreated,
     MeetingHeld,
     PlanSaved,
     RatingCreated,
@@ -125,22 +126,19 @@ class SupportProcessController(Controller):
 
     @command("/concern-reports", summary="File a concern report to social services (statutory)", responses=STEP_PROBLEMS)
     def file_concern_report(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[FileConcernReport]) -> ReportCreated:
-        report_id = hub.file_concern_report(caller, child_id, **data.values())
-        return ReportCreated(child_id=child_id, report_id=report_id)
+        return ReportCreated.model_validate(hub.file_concern_report(caller, child_id, **data.values()).model_dump())
 
     @command("/home-visits", summary="Record a visit of the extended home-visit programme", responses=STEP_PROBLEMS)
-    def record_home_visit(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordHomeVisit]) -> Done:
-        hub.record_home_visit(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def record_home_visit(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordHomeVisit]) -> FactCreated:
+        return FactCreated.model_validate(hub.record_home_visit(caller, child_id, **data.values()).model_dump())
 
     @command("/agency-summaries", summary="Share what matters from your own agency", responses=STEP_PROBLEMS)
-    def share_agency_summary(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[ShareAgencySummary]) -> Done:
-        hub.share_agency_summary(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def share_agency_summary(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[ShareAgencySummary]) -> FactCreated:
+        return FactCreated.model_validate(hub.share_agency_summary(caller, child_id, **data.values()).model_dump())
 
     @command(
         "/withheld-information",
-        summary="Put earlier facts under secrecy towards the guardians",
+        summary="Put earlier facts under secrecy towards the guardians, or only who filed a concern report",
         responses=STEP_PROBLEMS,
     )
     def withhold_information(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[WithholdInformation]) -> Done:
