@@ -15,7 +15,7 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, staff
-from tests.web.conftest import BASE_URL
+from tests.web.conftest import BASE_URL, post_sign_in
 
 FILER = "forskola.solen"
 SOCIAL = "socsek.ystad"
@@ -27,7 +27,7 @@ REPORT_WORDS = ("Orosanmälan", "orosanmälan", "Soc Ystad")
 def signed_in(rt: Runtime, **who: str) -> TestClient[Any]:
     c = TestClient(create_app(rt), base_url=BASE_URL)
     c.__enter__()
-    r = c.post("/sign-in/demo", data=who, follow_redirects=False)
+    r = post_sign_in(c, **who)
     assert r.status_code == 303, r.text
     return c
 
