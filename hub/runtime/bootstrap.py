@@ -34,6 +34,8 @@ from hub.keys.child_keys import (
     read_kek_file,
 )
 from hub.keys.sealing import Sealer
+from hub.runtime.checkpoints import checkpoint_places, witness_of
+from hub.runtime.checkpoints import checkpoint_policy as settings_checkpoint_policy
 from hub.runtime.clock import Clock, system_clock
 from hub.runtime.settings import Settings
 from hub.runtime.stores import (
@@ -171,6 +173,7 @@ def bootstrap(
     part (tests pass a clock they move, a directory, exporters they read)."""
     data_dir = settings.data_dir
     kit = store_kit(settings)  # a bad database URL is named before a missing key
+    places = checkpoint_places(settings) if kit.persistent else None
     issuers = trusted_issuers(settings, clock, extra_issuers)
     ring = log_keyring(settings, kit) if sealer is None else None
     if kit.persistent:
@@ -213,7 +216,9 @@ def bootstrap(
             record_reads=settings.record_reads,
             telemetry=telemetry,
             transparency=lambda recorder: build_transparency(
-                recorder, data_dir if kit.persistent else None, tenant_ids=list(directory.tenants), policy=checkpoint_policy
+                recorder, data_dir if kit.persistent else None, tenant_ids=list(directory.tenants),
+                policy=checkpoint_policy or settings_checkpoint_policy(settings),
+                key_file=places.key_file if places else None, witness=witness_of(places) if places else None,
             ),
             on_store_error=checker,
         )
@@ -231,6 +236,9 @@ def bootstrap(
         sessions = Sessions(kit.session_store(), clock, settings.session_policy())
         parts.callback(sessions.close)
         hub.follower.start(settings.views_poll_seconds)
+        if hub.transparency is not None:
+            hub.transparency.start()
+            parts.callback(hub.transparency.stop)
         return Runtime(settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all())
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
 

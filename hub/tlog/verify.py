@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.tlog.checkpoint import NoteError, VerifierKey
-from hub.tlog.leaves import read_log
+from hub.tlog.leaves import UnreadableRecordError, read_log
 from hub.tlog.merkle import MerkleLog, verify_consistency
 from hub.tlog.store import (
     CHECKPOINTS_FILE,
@@ -31,6 +31,7 @@ from hub.tlog.store import (
     open_checkpoint,
     read_leaf_record,
 )
+from hub.tlog.witness import read_pinned_log_key, read_witnessed
 
 
 def _b64(data: bytes) -> str:
@@ -104,6 +105,17 @@ def _name_difference(
     prefix = MerkleLog(reference.leaf_hashes()[: trusted.size])
     index = db.first_difference(prefix)
     if index is None or index >= trusted.size:  # the stored log holds the trusted prefix intact
+        if broken.size > db.size and _matches_up_to_end(db, checkpoints):
+            # The tail was cut: every fact the log still holds is what was signed, and the
+            # first one it lacks is leaf db.size, at the position after the last one kept.
+            missing = db_positions[-1] + 1 if db_positions else 1
+            report.first_bad_leaf = db.size
+            report.first_bad_position = missing
+            report.problems.append(
+                f"first difference at log position {missing} (leaf {db.size}): the log ends there; "
+                f"{broken.size - db.size} signed facts from there on are missing"
+            )
+            return
         if broken.size > trusted.size and db.size >= trusted.size:
             report.problems.append(
                 f"the difference lies after leaf {trusted.size - 1}, beyond what the leaf record can show "
@@ -130,14 +142,62 @@ def _name_difference(
         )
 
 
+def _matches_up_to_end(db: MerkleLog, checkpoints: Sequence[SignedCheckpoint]) -> bool:
+    """Whether a signed checkpoint of exactly the log's size has the log's root: then the
+    whole stored log is a signed prefix, and what differs is only what is missing after it."""
+    return any(c.size == db.size and db.root(c.size) == c.root_hash for c in checkpoints)
+
+
+def _with_witnessed(
+    report: AuditReport, stored: list[SignedCheckpoint], witness: tuple[Path, VerifierKey] | None, key: VerifierKey
+) -> list[SignedCheckpoint]:
+    """The data folder's checkpoints and the witness's, in order of size, each size once.
+
+    The witness's record is kept where a writer of the log cannot rewrite it
+    (:mod:`hub.tlog.witness`), so a witnessed checkpoint newer than the data folder's
+    latest means the data folder's record was rolled back with the log."""
+    if witness is None:
+        return stored
+    folder, witness_key = witness
+    pinned = read_pinned_log_key(folder)
+    if pinned is not None and pinned != key:
+        report.problems.append("the witness pinned another log key than the one checked with: the key was replaced")
+    witnessed, problems = read_witnessed(folder, key, witness_key)
+    report.problems.extend(problems)
+    if not witnessed:
+        report.problems.append(f"the witness in {folder} holds no checkpoint of this log")
+        return stored
+    newest = witnessed[-1]
+    report.holds.append(
+        f"the witness {witness_key.name}+{witness_key.key_id.hex()} cosigned {len(witnessed)} checkpoints, "
+        f"the newest of size {newest.size}"
+    )
+    latest = stored[-1].size if stored else 0
+    if newest.size > latest:
+        report.problems.append(
+            f"the witness holds a checkpoint of size {newest.size} but the data folder's record ends at size {latest}: "
+            "the record of checkpoints was rolled back"
+        )
+    by_size = {c.size: c for c in stored}
+    for w in witnessed:
+        mine = by_size.get(w.size)
+        if mine is not None and mine.root_hash != w.root_hash:
+            report.problems.append(f"the witness and the data folder hold checkpoints of size {w.size} with different roots")
+        by_size.setdefault(w.size, w.checkpoint)
+    return [by_size[size] for size in sorted(by_size)]
+
+
 def audit(
     recorder: Any,
     folder: Path,
     key: VerifierKey,
     kept: Sequence[tuple[str, str]] = (),
+    witness: tuple[Path, VerifierKey] | None = None,
 ) -> AuditReport:
     """Recompute the tree from the stored log and check it against every signed checkpoint.
 
+    ``witness`` is the witness's folder and key: its newest cosigned checkpoint is checked
+    like the data folder's, so a tail cut together with the data folder's record is caught.
     ``kept`` are (name, note) of checkpoints an auditor kept; each must verify with ``key``
     and be consistent with the hub's latest checkpoint (RFC 9162 §2.1.4), and none may be
     newer than it (which would mean the hub's record of checkpoints was rolled back).
@@ -149,16 +209,16 @@ def audit(
         for entry in read_log(recorder):
             db.append(entry.leaf_hash())
             positions.append(entry.position)
-    except (ValueError, TypeError, UnicodeError):  # a column rewritten into something the store cannot read
-        after = positions[-1] if positions else 0
-        report.problems.append(
-            f"a stored record after log position {after} cannot be read as a record at all: it was altered"
-        )
+    except UnreadableRecordError as e:  # a column rewritten into something the store cannot read
+        report.problems.append(e.detail)
         report.first_bad_leaf = len(positions)
+        report.first_bad_position = e.position
         return report
     report.holds.append(f"the log holds {db.size} facts; their tree's root is {_b64(db.root())}")
 
-    stored = _stored_checkpoints(folder, key, report)
+    in_folder = _stored_checkpoints(folder, key, report)
+    record_latest = in_folder[-1] if in_folder else None
+    stored = _with_witnessed(report, in_folder, witness, key)
     leaf_positions, leaf_hashes = read_leaf_record(folder)
     latest = stored[-1] if stored else None
     if latest is None:
@@ -195,9 +255,10 @@ def audit(
             continue
         if latest is None:
             continue
-        if mine.size > latest.size:
+        hubs = record_latest or latest
+        if mine.size > hubs.size:
             report.problems.append(
-                f"kept checkpoint {name} (size {mine.size}) is newer than the hub's latest (size {latest.size}): "
+                f"kept checkpoint {name} (size {mine.size}) is newer than the hub's latest (size {hubs.size}): "
                 "the hub's record of checkpoints was rolled back"
             )
             if mine.size <= db.size and db.root(mine.size) != mine.root_hash:
@@ -260,7 +321,7 @@ def verify_latest(recorder: Any, latest: SignedCheckpoint, key: VerifierKey) -> 
             if tree.size == latest.size:
                 break
             tree.append(entry.leaf_hash())
-    except (ValueError, TypeError, UnicodeError):  # a row rewritten into something the store cannot read
+    except UnreadableRecordError:  # a row rewritten into something the store cannot read
         return LatestVerdict(Mismatch.CHANGED)
     if tree.size < latest.size:
         return LatestVerdict(Mismatch.SHORT, tree.size)
