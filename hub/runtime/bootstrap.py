@@ -173,9 +173,9 @@ def bootstrap(
     part (tests pass a clock they move, a directory, exporters they read)."""
     data_dir = settings.data_dir
     kit = store_kit(settings)  # a bad database URL is named before a missing key
-    places = checkpoint_places(settings) if kit.persistent else None
     issuers = trusted_issuers(settings, clock, extra_issuers)
     ring = log_keyring(settings, kit) if sealer is None else None
+    places = checkpoint_places(settings) if kit.persistent else None
     if kit.persistent:
         data_dir.mkdir(parents=True, exist_ok=True)
     directory = directory if directory is not None else load_directory(settings)
