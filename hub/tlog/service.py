@@ -45,6 +45,7 @@ from hub.tlog.errors import (
 from hub.tlog.leaves import LeafEntry, read_log
 from hub.tlog.merkle import MerkleLog
 from hub.tlog.store import CheckpointStore, KeySource, SignedCheckpoint
+from hub.tlog.verify import CachedAudit
 from hub.tlog.witness import FileWitness, WitnessConflictError
 
 log = logging.getLogger("backa.transparency")
@@ -113,6 +114,8 @@ class TransparencyLog:
         self._unsigned = 0
         self._since: datetime | None = None
         self._ticker: threading.Thread | None = None
+        self.audit = CachedAudit()
+        """The auditors' page's incremental, cached check of the latest checkpoint."""
         self._stop = threading.Event()
 
     # -- the tree --
