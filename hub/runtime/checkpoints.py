@@ -8,6 +8,7 @@ the data folder, so a demo is one folder to delete.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from hub.tlog.store import KEY_FILE
 from hub.tlog.witness import FileWitness
 
 DEMO_WITNESS_DIR = "witness"
+
+log = logging.getLogger("backa.transparency")
 
 
 class CheckpointConfigError(TransparencyError):
@@ -57,6 +60,11 @@ def checkpoint_places(settings: Settings, *, starting: bool = True) -> Checkpoin
             raise CheckpointConfigError(
                 f"the witness folder ({witness}) is inside the data folder: set BACKA_WITNESS_DIR to "
                 "a folder on another volume or owned by another account"
+            )
+        if witness is None:
+            log.warning(
+                "no witness (BACKA_WITNESS_DIR): checkpoints are kept only in the data folder, so a tail cut "
+                "together with that record is not caught"
             )
     return CheckpointPlaces(key, witness)
 
