@@ -98,30 +98,14 @@ def _name_difference(
         None,
     )
     if trusted is None:
-        report.problems.append(
-            f"the leaf record ({LEAVES_FILE}) matches no signed checkpoint, so the first differing position "
-            "cannot be named; compare the database with a backup"
-        )
+        report.problems.append(f"the leaf record ({LEAVES_FILE}) matches no signed checkpoint")
+        _narrow(report, db, db_positions, checkpoints, 0)
         return
     prefix = MerkleLog(reference.leaf_hashes()[: trusted.size])
     index = db.first_difference(prefix)
     if index is None or index >= trusted.size:  # the stored log holds the trusted prefix intact
-        if broken.size > db.size and _matches_up_to_end(db, checkpoints):
-            # The tail was cut: every fact the log still holds is what was signed, and the
-            # first one it lacks is leaf db.size, at the position after the last one kept.
-            missing = db_positions[-1] + 1 if db_positions else 1
-            report.first_bad_leaf = db.size
-            report.first_bad_position = missing
-            report.problems.append(
-                f"first difference at log position {missing} (leaf {db.size}): the log ends there; "
-                f"{broken.size - db.size} signed facts from there on are missing"
-            )
-            return
-        if broken.size > trusted.size and db.size >= trusted.size:
-            report.problems.append(
-                f"the difference lies after leaf {trusted.size - 1}, beyond what the leaf record can show "
-                f"(it is trusted up to the checkpoint of size {trusted.size})"
-            )
+        if broken.size > trusted.size and db.size >= trusted.size:  # after what the leaf record can show
+            _narrow(report, db, db_positions, checkpoints, trusted.size)
         return
     signed_position = leaf_positions[index]
     report.first_bad_leaf = index
@@ -143,10 +127,49 @@ def _name_difference(
         )
 
 
-def _matches_up_to_end(db: MerkleLog, checkpoints: Sequence[SignedCheckpoint]) -> bool:
-    """Whether a signed checkpoint of exactly the log's size has the log's root: then the
-    whole stored log is a signed prefix, and what differs is only what is missing after it."""
-    return any(c.size == db.size and db.root(c.size) == c.root_hash for c in checkpoints)
+def _narrow(
+    report: AuditReport,
+    db: MerkleLog,
+    db_positions: Sequence[int],
+    checkpoints: Sequence[SignedCheckpoint],
+    trusted: int,
+) -> None:
+    """Where the leaf record cannot name the first differing leaf, the checkpoints bound it:
+    it lies after the largest checkpoint the stored log still matches and within the next
+    one. Checkpoints signed every few seconds make that a short stretch; a stretch of one
+    leaf names it exactly, and so does a log that matches a checkpoint of exactly its own
+    size but not a later one: its tail was cut, and the first missing fact is the next."""
+    matched = max(
+        (c.size for c in checkpoints if c.size <= db.size and db.root(c.size) == c.root_hash), default=0
+    )
+    matched = max(matched, trusted)
+    above = [c.size for c in checkpoints if c.size > matched]
+    if matched == db.size and above:
+        missing = db_positions[-1] + 1 if db_positions else 1
+        report.first_bad_leaf = db.size
+        report.first_bad_position = missing
+        report.problems.append(
+            f"first difference at log position {missing} (leaf {db.size}): the log ends there; "
+            f"{max(above) - db.size} signed facts from there on are missing"
+        )
+        return
+    end = min(min(above, default=db.size), db.size)
+    if end - matched == 1:
+        report.first_bad_leaf = matched
+        report.first_bad_position = db_positions[matched]
+        report.problems.append(
+            f"first difference at log position {db_positions[matched]} (leaf {matched}): the stored fact there "
+            "is not the one that was signed"
+        )
+        return
+    if end > matched:
+        report.problems.append(
+            f"the first difference lies between log positions {db_positions[matched]} and {db_positions[end - 1]} "
+            f"(leaves {matched} to {end - 1}): the log matches the checkpoint of size {matched} and not the next, "
+            "and the leaf record cannot say which"
+        )
+        return
+    report.problems.append("the first differing position cannot be named from what was kept; compare the database with a backup")
 
 
 def _with_witnessed(

@@ -342,7 +342,8 @@ def test_rewriting_the_leaf_record_to_match_a_changed_row_does_not_hide_the_chan
 
     assert code == 1
     assert f"does not match the checkpoint of size {READS + 1}" in said
-    assert "matches no signed checkpoint, so the first differing position cannot be named" in said
+    assert "the leaf record (transparency.leaves) matches no signed checkpoint" in said
+    assert f"the first difference lies between log positions {positions[0]} and {positions[-1]}" in said
 
 
 def test_a_signed_checkpoint_altered_in_the_record_fails_its_signature(

@@ -124,6 +124,30 @@ def test_an_untouched_witnessed_log_verifies_against_the_witness(
     assert "cosigned 1 checkpoints, the newest of size 4" in said
 
 
+def test_a_changed_row_is_named_from_the_checkpoints_alone_when_the_leaf_record_is_gone(
+    witnessed: Witnessed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = witnessed.start()
+    try:
+        assert rt.transparency is not None
+        register_child(rt)
+        for _ in range(6):  # a checkpoint after every fact, as a hub written to slowly signs
+            rt.transparency.checkpoint_now()
+            witnessed.reads(rt, 1)
+        rt.transparency.checkpoint_now()
+    finally:
+        rt.close()
+    positions = witnessed.table.positions()
+    witnessed.table.change_state(positions[4])
+    (witnessed.settings.data_dir / LEAVES_FILE).unlink()
+
+    code, said = verify(witnessed, capsys)
+
+    assert code == 1, said
+    assert f"first difference at log position {positions[4]} (leaf 4): the stored fact there is not the one that was signed" in said
+    assert f"first bad log position {positions[4]}" in said
+
+
 def test_the_hub_refuses_to_sign_over_a_tail_cut_below_what_the_witness_holds(witnessed: Witnessed) -> None:
     rt = witnessed.start()
     try:
