@@ -15,7 +15,10 @@ asker's area (:mod:`hub.application.proofs`).
 
 **When.** On demand (``backa audit checkpoint``; the API when no checkpoint yet holds a
 position asked about) and by the :class:`CheckpointPolicy` checked after every commit
-(every N facts or T seconds). The tree is caught up from the store when first needed and
+(every N facts or T seconds; the hub's settings make T a few seconds), and by a
+background check (:meth:`TransparencyLog.start`) so the last facts before a pause are
+signed too. Each checkpoint is handed to the witness, if there is one, with a
+consistency proof from the witness's size (:mod:`hub.tlog.witness`). The tree is caught up from the store when first needed and
 then incrementally, like the views. The origin, also the key's name, is
 ``backa.<tenant>/log`` for a hub of one cooperation area and ``backa.hub/log`` otherwise;
 it is fixed when the key is made.

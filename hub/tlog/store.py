@@ -1,12 +1,15 @@
 """The hub's signing key and its record of signed checkpoints and leaf hashes.
 
-**Where checkpoints are kept.** In the data folder, for every store: the signing key
-(``transparency.key``, mode 0600), its verifier key (``transparency.pub``), the signed
-checkpoints as JSON lines (``transparency.checkpoints``) and the leaf hashes up to the
-latest checkpoint (``transparency.leaves``, 40 bytes per leaf: position and hash). Keeping
-them beside the key and apart from the database means that whoever can rewrite the event
-table cannot also roll back the record of what was signed, and one code path serves
-SQLite and PostgreSQL alike. The in-memory store keeps them in memory.
+**Where checkpoints are kept.** The signing key is a file of its own (mode 0600):
+outside demo mode it must lie outside the data folder (``BACKA_CHECKPOINT_KEY_FILE``, see
+:mod:`hub.runtime.checkpoints`); in demo mode it is ``transparency.key`` in the data folder.
+The data folder holds its verifier key (``transparency.pub``), the signed checkpoints as
+JSON lines (``transparency.checkpoints``) and the leaf hashes up to the latest checkpoint
+(``transparency.leaves``, 40 bytes per leaf: position and hash), apart from the database,
+so one code path serves SQLite and PostgreSQL alike. Whoever can rewrite the data folder
+as well as the database could roll this record back with the log; that is what the
+witness (:mod:`hub.tlog.witness`), kept elsewhere, is for. The in-memory store keeps them
+in memory.
 
 **Replays.** The record of checkpoints only moves forward: a checkpoint smaller than the
 latest known, or of the same size with another root, is refused, and so is a record that
