@@ -220,7 +220,7 @@ def log_status(hub: BackaHub, p: Principal) -> LogStatus:
         return LogStatus(kept=False)
     key = log.verifier()
     try:
-        latest = log.latest()
+        latest = log.newest()
     except HubError as e:
         return LogStatus(True, log.origin, key.encode(), problem=e.detail)
     if latest is None:

@@ -170,6 +170,14 @@ class TransparencyLog:
     def latest(self) -> SignedCheckpoint | None:
         return self.store.latest()
 
+    def newest(self) -> SignedCheckpoint | None:
+        """The larger of the data folder's latest checkpoint and the witness's newest: what
+        the log is checked against, so a record rolled back with the log does not hide a cut."""
+        mine, witnessed = self.store.latest(), self._witnessed()
+        if witnessed is not None and (mine is None or witnessed.size > mine.size):
+            return witnessed
+        return mine
+
     def checkpoint(self, size: int | None = None, *, field: str = "size") -> SignedCheckpoint:
         """The checkpoint of ``size``, or the latest (signing one if none was signed yet)."""
         if size is None:

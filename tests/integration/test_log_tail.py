@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.application.proofs import log_status
 from hub.cli import main
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.checkpoints import CheckpointConfigError
@@ -20,9 +21,10 @@ from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from hub.tlog.errors import LogIntegrityError
 from hub.tlog.store import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
+from hub.tlog.verify import Mismatch
 from hub.tlog.witness import WITNESSED_FILE, FileWitness, read_pinned_log_key
 from tests.conftest import family, postgres_url, register_child
-from tests.factories import GUARDIAN_1_PNR, START, directory
+from tests.factories import GUARDIAN_1_PNR, START, directory, staff
 from tests.integration.test_audit_verify_tampering import EventTable
 
 FIRST = 12
@@ -104,6 +106,34 @@ def test_cutting_the_tail_after_the_last_witnessed_checkpoint_is_caught_at_the_f
     assert f"the log was cut short: it holds {FIRST} facts, the checkpoint of size {FIRST + MORE} signed more" in said
     assert f"first difference at log position {positions[FIRST]} (leaf {FIRST}): the log ends there" in said
     assert f"first bad log position {positions[FIRST]}" in said
+
+
+def test_the_auditors_page_checks_the_log_against_the_witness_not_only_the_data_folder(witnessed: Witnessed) -> None:
+    data = witnessed.settings.data_dir
+    rt = witnessed.start()
+    try:
+        register_child(rt)
+        witnessed.reads(rt, 3)
+        assert rt.transparency is not None
+        rt.transparency.checkpoint_now()
+        older = {name: (data / name).read_bytes() for name in (CHECKPOINTS_FILE, LEAVES_FILE)}
+        witnessed.reads(rt, 3)
+        rt.transparency.checkpoint_now()
+    finally:
+        rt.close()
+    witnessed.table.delete(*witnessed.table.positions()[4:])
+    for name, content in older.items():
+        (data / name).write_bytes(content)
+
+    rt = witnessed.start()
+    try:
+        status = log_status(rt.hub, staff("granskare.ystad"))
+    finally:
+        rt.close()
+
+    assert status.latest is not None and status.latest.size == 7
+    assert status.verdict is not None and status.verdict.mismatch is Mismatch.SHORT
+    assert status.verdict.stored == 4
 
 
 def test_an_untouched_witnessed_log_verifies_against_the_witness(
