@@ -13,7 +13,9 @@ One run measures, side by side, and prints as ratios:
 4. the latency from a committed fact to its delivery on a unit's NATS subject at 1,000
    facts per second (``bench/delivery.py``);
 5. rebuilding the views from a log of a million facts against the library's raw read
-   rate (``bench/rebuild.py``).
+   rate (``bench/rebuild.py``);
+6. a visit to the auditors' checkpoint page, incremental and cached, against recomputing
+   the tree from every stored record per visit (``bench/checkpoint_page.py``).
 
 It needs PostgreSQL (``--database-url``, by default the local test database) and
 starts its own nats-server on a free loopback port. Every schema it makes is named

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.env import DEFAULT_DATABASE_URL, Database, NatsServer, Result, machine, now_utc, say
 
-MEASURES = ("commands", "http", "delivery", "rebuild")
+MEASURES = ("commands", "http", "delivery", "rebuild", "checkpoint")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -101,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             "rebuild ≥ 0.5 × raw subscription read rate",
             lambda: [rebuild.measure(db, work, events=args.events, budget=args.rebuild_budget,
                                      profile_seconds=4.0 if args.quick else 8.0)])
+        from bench import checkpoint_page
+
+        run("checkpoint", "The auditors' checkpoint page against a full recomputation per visit",
+            "full ÷ incremental ≥ 10", lambda: [checkpoint_page.measure(db, work, events=min(args.events, 200_000))])
     finally:
         if nats is not None:
             nats.stop()

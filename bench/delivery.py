@@ -326,10 +326,14 @@ def measure(
     for unit in area.tenants[TENANT].units:
         generate_key_pair(unit, keys)
     url = db.hub_url(schema, pool_size=producers + 2, max_overflow=producers)
-    settings = Settings(database_url=url, data_dir=data_dir, nats_url=nats_server.url, unit_keys_dir=keys, kek=db.kek)
+    key_file = data_dir.parent / "delivery.transparency.key"
+    settings = Settings(
+        database_url=url, data_dir=data_dir, nats_url=nats_server.url, unit_keys_dir=keys, kek=db.kek, checkpoint_key_file=key_file
+    )
     env = {
         "BACKA_DATABASE_URL": url,
         "BACKA_KEK": db.kek,
+        "BACKA_CHECKPOINT_KEY_FILE": str(key_file),
         "BACKA_DATA_DIR": str(data_dir),
         "BACKA_NATS_URL": nats_server.url,
         "BACKA_UNIT_KEYS_DIR": str(keys),

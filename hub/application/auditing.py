@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from pydantic import ValidationError
 
@@ -55,6 +55,19 @@ from hub.errors import (
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry
 
+AUDIT_TRAIL = UUID("0b6f3c1e-8d27-5a94-b1c3-7e2d9f40a615")
+"""Namespace of each cooperation area's loggkontroll stream id (UUIDv5 of the area's id)."""
+
+
+def audit_trail_id(tenant_id: str) -> UUID:
+    """The stream where an area's auditors' looks at lists over several children are recorded,
+    one fact per list; no child has this id, so no family is shown these facts."""
+    return uuid5(AUDIT_TRAIL, tenant_id)
+
+
+def _plain(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
 
 class Auditing(HubCore):
     """Loggkontroll: the auditors' search of the access log, review samples, flagged reads and findings."""
@@ -86,21 +99,47 @@ class Auditing(HubCore):
             limit=max(1, min(limit, 1000)),
             offset=max(0, offset),
         )
-        self._audited(p, entries, "audit_search", at)
+        query = {"child": child_id, "accessor": accessor_id, "unit": unit_id, "since": since, "until": until, "offset": offset}
+        self._audited(p, entries, "audit_search", at, query=query, child_id=child_id)
         return [AuditEntry.of(e) for e in entries]
 
-    def _audited(self, p: Principal, entries: Iterable[AccessEntry], view: str, at: datetime) -> None:
-        """Each child whose reads an auditor is shown gets a read of its access log recorded."""
-        for seen in dict.fromkeys(e.child_id for e in entries):
-            self._record_access(
-                p,
-                seen,
-                view=view,
-                purpose="loggkontroll",
-                categories=[Category.ACCESS_LOG],
-                bases=[LegalBasis.AUDIT_DUTY],
-                at=at,
-            )
+    def _audited(
+        self,
+        p: Principal,
+        entries: Iterable[AccessEntry],
+        view: str,
+        at: datetime,
+        *,
+        query: Mapping[str, object],
+        child_id: UUID | None = None,
+    ) -> None:
+        """Record an auditor's look at the access log with one fact, however many children it shows.
+
+        Opening one child's trail (a list asked for that child) is a read of that child's
+        access log, in the child's stream, where the family sees it. A list over several
+        children is one fact in the area's own loggkontroll stream (:func:`audit_trail_id`)
+        naming the query and how many reads of how many children it showed; the children
+        appear in it only by their pseudonymous ids, and opening one of them is recorded
+        for that child. So a list of a thousand reads costs one fact, not one per child
+        (PDL 4 kap. 3 §: who looked at what, when and why stays answerable).
+        """
+        shown = list(entries)
+        if child_id is not None and shown:  # only a child of this area whose reads were found
+            recorded, purpose = child_id, "loggkontroll"
+        else:
+            children = len(dict.fromkeys(e.child_id for e in shown))
+            asked = ", ".join(f"{k}={_plain(v)}" for k, v in query.items() if v is not None and v != 0)
+            recorded = audit_trail_id(p.tenant_id)
+            purpose = f"loggkontroll: {len(shown)} reads of {children} children shown; asked {asked or 'everything'}"[:500]
+        self._record_access(
+            p,
+            recorded,
+            view=view,
+            purpose=purpose,
+            categories=[Category.ACCESS_LOG],
+            bases=[LegalBasis.AUDIT_DUTY],
+            at=at,
+        )
 
     @staticmethod
     def _period(since: datetime | None, until: datetime | None, at: datetime) -> tuple[datetime, datetime]:
@@ -142,7 +181,7 @@ class Auditing(HubCore):
         population = self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
         entries = self.views.access.at_positions(p.tenant_id, draw_sample(population, size, seed))
         outcomes = self.views.access.outcomes_for(p.tenant_id, [e.event_id for e in entries])
-        self._audited(p, entries, "review_sample", at)
+        self._audited(p, entries, "review_sample", at, query={"size": size, "seed": seed, "since": since, "until": until})
         return ReviewSample(
             seed=seed,
             since=start if since is not None else None,
@@ -207,7 +246,10 @@ class Auditing(HubCore):
         units = {u.unit_id: u.kind for u in self.directory.tenants[p.tenant_id].units.values()}
         flagged = flag(entries, facts, units, settings, at)
         outcomes = self.views.access.outcomes_for(p.tenant_id, [f.entry.event_id for f in flagged])
-        self._audited(p, (f.entry for f in flagged), "flagged_accesses", at)
+        self._audited(
+            p, (f.entry for f in flagged), "flagged_accesses", at,
+            query={"rules": ",".join(sorted(c.value for c in chosen)), "since": since, "until": until},
+        )
         return FlaggedReads(
             rules=[c for c in RuleCode if c in chosen],
             since=start if since is not None else None,
@@ -278,15 +320,13 @@ class Auditing(HubCore):
         found = self.views.access.reviews(
             p.tenant_id, child_id=child_id, since=since, until=until, limit=max(1, min(limit, 1000)), offset=max(0, offset)
         )
-        for seen in dict.fromkeys(r.child_id for r in found):
-            self._record_access(
-                p,
-                seen,
-                view="review_outcomes",
-                purpose="loggkontroll",
-                categories=[Category.ACCESS_LOG],
-                bases=[LegalBasis.AUDIT_DUTY],
-                at=at,
-            )
+        children = len(dict.fromkeys(r.child_id for r in found))
+        one_child = child_id is not None and bool(found)
+        recorded = child_id if child_id is not None and one_child else audit_trail_id(p.tenant_id)
+        purpose = "loggkontroll" if one_child else f"loggkontroll: {len(found)} findings on {children} children shown"
+        self._record_access(
+            p, recorded, view="review_outcomes", purpose=purpose,
+            categories=[Category.ACCESS_LOG], bases=[LegalBasis.AUDIT_DUTY], at=at,
+        )
         return [ReviewOut.of(r) for r in found]
 

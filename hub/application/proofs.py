@@ -47,7 +47,7 @@ from hub.tlog.checkpoint import VerifierKey
 from hub.tlog.errors import PositionNotFoundError, TransparencyError
 from hub.tlog.service import ConsistencyProof, InclusionProof, TransparencyLog
 from hub.tlog.store import SignedCheckpoint
-from hub.tlog.verify import LatestVerdict, verify_latest
+from hub.tlog.verify import LatestVerdict
 
 ABSENT = "the log holds no fact at this position"
 """The detail of every refusal answered as absent: the log's own words for a missing position."""
@@ -211,7 +211,8 @@ class LogStatus:
 
 
 def log_status(hub: BackaHub, p: Principal) -> LogStatus:
-    """For the auditors' page: recomputes the tree from the stored records, so auditors only."""
+    """For the auditors' page: the latest checkpoint's root recomputed from the stored records
+    (read incrementally, each visit only what was stored since; see :class:`CachedAudit`), auditors only."""
     if not may_check_the_log(p.kind):
         raise NotPermittedError("only an auditor may check the log")
     log = getattr(hub, "transparency", None)
@@ -219,12 +220,12 @@ def log_status(hub: BackaHub, p: Principal) -> LogStatus:
         return LogStatus(kept=False)
     key = log.verifier()
     try:
-        latest = log.latest()
+        latest = log.newest()
     except HubError as e:
         return LogStatus(True, log.origin, key.encode(), problem=e.detail)
     if latest is None:
         return LogStatus(True, log.origin, key.encode())
-    return LogStatus(True, log.origin, key.encode(), latest, verdict=verify_latest(log.recorder, latest, key))
+    return LogStatus(True, log.origin, key.encode(), latest, verdict=log.audit.verify(log.recorder, latest, key))
 
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Nothing is read or built at import time: settings are read when a command runs.
 
-    backa serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR]
+    backa serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR]
     backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only]
     backa token USER [--data-dir DIR]
     backa schemas export [--out DIR]
@@ -11,8 +11,8 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa keys generate --unit UNIT --out DIR
     backa keys new-kek --out FILE
     backa keys rotate-kek --new FILE [--data-dir DIR]
-    backa audit verify [--data-dir DIR] [--key KEY] [--checkpoint FILE ...]
-    backa audit checkpoint [--data-dir DIR] [--out FILE]
+    backa audit verify [--data-dir DIR] [--witness DIR] [--key KEY] [--checkpoint FILE ...]
+    backa audit checkpoint [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR] [--out FILE]
     backa forget CHILD --reason TEXT [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
 """
 
@@ -38,7 +38,12 @@ def _say(*parts: object) -> None:
 def _settings(args: argparse.Namespace, **overrides: Any) -> Any:
     from hub.runtime.settings import Settings
 
-    return Settings.from_env(data_dir=getattr(args, "data_dir", None), **overrides)
+    return Settings.from_env(
+        data_dir=getattr(args, "data_dir", None),
+        checkpoint_key_file=getattr(args, "checkpoint_key", None),
+        witness_dir=getattr(args, "witness", None),
+        **overrides,
+    )
 
 
 def _serve(runtime: Any, host: str, port: int) -> None:
@@ -326,12 +331,25 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from hub.tlog.checkpoint import NoteError
     from hub.tlog.errors import TransparencyError
     from hub.runtime.log_recorder import open_log_recorder
+    from hub.runtime.checkpoints import checkpoint_places
     from hub.tlog.store import read_verifier_arg, read_verifier_key
     from hub.tlog.verify import audit
+    from hub.tlog.witness import read_pinned_log_key, read_witness_key
 
     settings = _settings(args)
+    places = checkpoint_places(settings, starting=False)
+    witness = None
     try:
-        key = read_verifier_arg(args.key) if args.key else read_verifier_key(settings.data_dir)
+        if places.witness_dir is not None:
+            witness = (places.witness_dir, read_witness_key(places.witness_dir))
+        pinned = read_pinned_log_key(places.witness_dir) if places.witness_dir is not None else None
+    except (NoteError, OSError) as e:
+        _say(f"backa audit: the witness in {places.witness_dir} cannot be read: {e}")
+        return EXIT_REFUSED
+    try:
+        # The key the witness pinned is trusted over the one in the data folder, which a
+        # writer of the data folder could replace along with every checkpoint.
+        key = read_verifier_arg(args.key) if args.key else pinned or read_verifier_key(settings.data_dir)
     except (NoteError, OSError) as e:
         _say(f"backa audit: no verifier key to check the checkpoints with: {e}")
         return EXIT_REFUSED
@@ -344,7 +362,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
     try:
         with open_log_recorder(settings) as recorder:
-            report = audit(recorder, settings.data_dir, key, kept)
+            report = audit(recorder, settings.data_dir, key, kept, witness)
     except TransparencyError as e:
         _say(f"backa audit: {e.detail}")
         return EXIT_REFUSED
@@ -403,6 +421,7 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     from hub.identity.directory import Directory
     from hub.tlog.errors import TransparencyError
     from hub.runtime.log_recorder import open_log_recorder
+    from hub.runtime.checkpoints import checkpoint_places, witness_of
     from hub.tlog.service import build_transparency
 
     settings = _settings(args)
@@ -410,7 +429,10 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
         with open_log_recorder(settings) as recorder:
             path = settings.data_dir / "directory.json"
             tenants = list(Directory.load(path).tenants) if path.exists() else []
-            log = build_transparency(recorder, settings.data_dir, tenant_ids=tenants)
+            places = checkpoint_places(settings, starting=False)
+            log = build_transparency(
+                recorder, settings.data_dir, tenant_ids=tenants, key_file=places.key_file, witness=witness_of(places)
+            )
             signed = log.checkpoint_now()
             key = log.verifier().encode()
     except TransparencyError as e:
@@ -440,6 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
         p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
         p.add_argument("--data-dir", type=Path, default=None, help="data folder (default BACKA_DATA_DIR or ./data)")
+        p.add_argument(
+            "--checkpoint-key", type=Path, default=None, metavar="FILE",
+            help="the checkpoint signing key, outside the data folder (default BACKA_CHECKPOINT_KEY_FILE)",
+        )
+        p.add_argument("--witness", type=Path, default=None, metavar="DIR", help="the witness's folder (default BACKA_WITNESS_DIR)")
 
     serve = sub.add_parser("serve", help="serve the hub on the embedded store")
     server_options(serve)
@@ -504,6 +531,10 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="recompute the log's Merkle tree and check it against the signed checkpoints (exit 1 if it fails)"
     )
     verify.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    verify.add_argument(
+        "--witness", type=Path, default=None, metavar="DIR",
+        help="the witness's folder (default BACKA_WITNESS_DIR, or the demo's witness folder)",
+    )
     verify.add_argument("--key", default=None, help="the verifier key, or a file holding it (default: transparency.pub in the data folder)")
     verify.add_argument(
         "--checkpoint", type=Path, action="append", default=[], metavar="FILE",
@@ -512,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=cmd_audit_verify)
     sign = audit_sub.add_parser("checkpoint", help="sign a checkpoint of the log now and print it")
     sign.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    sign.add_argument(
+        "--checkpoint-key", type=Path, default=None, metavar="FILE", help="the checkpoint signing key (default BACKA_CHECKPOINT_KEY_FILE)"
+    )
+    sign.add_argument("--witness", type=Path, default=None, metavar="DIR", help="the witness's folder (default BACKA_WITNESS_DIR)")
     sign.add_argument("--out", type=Path, default=None, help="write the signed note here instead of to standard output")
     sign.set_defaults(func=cmd_audit_checkpoint)
 
@@ -534,10 +569,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from hub.keys.child_keys import KekConfigError
+    from hub.runtime.checkpoints import CheckpointConfigError
 
     try:
         return int(args.func(args))
-    except KekConfigError as e:
+    except (KekConfigError, CheckpointConfigError) as e:
         _say(f"backa: {e}")
         return EXIT_REFUSED
     except ValidationError as e:

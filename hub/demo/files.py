@@ -61,6 +61,7 @@ def clear_demo_folder(data_dir: Path) -> None:
         for path in data_dir.glob(pattern):
             path.unlink()
     shutil.rmtree(demo_folder(data_dir), ignore_errors=True)
+    shutil.rmtree(data_dir / "witness", ignore_errors=True)  # the demo's witness, in its folder in demo mode only
 
 
 def write_demo_files(data_dir: Path, directory: Directory, summary: DemoSummary, *, seed: int) -> None:

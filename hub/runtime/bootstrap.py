@@ -37,6 +37,8 @@ from hub.keys.child_keys import (
     read_kek_file,
 )
 from hub.keys.sealing import Sealer
+from hub.runtime.checkpoints import checkpoint_places, witness_of
+from hub.runtime.checkpoints import checkpoint_policy as settings_checkpoint_policy
 from hub.runtime.clock import Clock, system_clock
 from hub.runtime.settings import Settings
 from hub.runtime.stores import (
@@ -178,6 +180,7 @@ def bootstrap(
     kit = store_kit(settings)  # a bad database URL is named before a missing key
     issuers = trusted_issuers(settings, clock, extra_issuers)
     ring = log_keyring(settings, kit) if sealer is None else None
+    places = checkpoint_places(settings) if kit.persistent else None
     if kit.persistent:
         data_dir.mkdir(parents=True, exist_ok=True)
     directory = directory if directory is not None else load_directory(settings)
@@ -218,7 +221,9 @@ def bootstrap(
             record_reads=settings.record_reads,
             telemetry=telemetry,
             transparency=lambda recorder: build_transparency(
-                recorder, data_dir if kit.persistent else None, tenant_ids=list(directory.tenants), policy=checkpoint_policy
+                recorder, data_dir if kit.persistent else None, tenant_ids=list(directory.tenants),
+                policy=checkpoint_policy or settings_checkpoint_policy(settings),
+                key_file=places.key_file if places else None, witness=witness_of(places) if places else None,
             ),
             on_store_error=checker,
         )
@@ -241,6 +246,9 @@ def bootstrap(
         throttle = Throttle(kit.limit_storage(clock), clock, settings.limit_rules())
         parts.callback(throttle.close)
         hub.follower.start(settings.views_poll_seconds)
+        if hub.transparency is not None:
+            hub.transparency.start()
+            parts.callback(hub.transparency.stop)
         return Runtime(
             settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all(),
             throttle=throttle,

@@ -63,6 +63,17 @@ class Settings(BaseModel):
     """Children kept in memory between commands (0: none); each use first reads what
     was appended since, so a cached child is never stale."""
 
+    checkpoint_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """While facts are being written, a checkpoint is signed at least this often (and after
+    every 1000 facts), so a cut tail loses at most this many seconds to the witness."""
+    checkpoint_key_file: Path | None = None
+    """The checkpoint signing key. Outside demo mode it must lie outside the data folder:
+    a key beside the log lets whoever rewrites the log sign the rewrite."""
+    witness_dir: Path | None = None
+    """The file witness's folder (see :mod:`hub.tlog.witness`): on another volume, or
+    writable only by another account than the data folder. Demo mode defaults to
+    ``witness`` in the data folder; outside demo mode it may not lie inside it."""
+
     session_idle_minutes: float = Field(default=15, gt=0, le=12 * 60)
     """A web session ends after this long without use (OWASP ASVS 4.0 V3.3.2)."""
     session_absolute_hours: float = Field(default=8, gt=0, le=24)

@@ -33,6 +33,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.persistence import DataError, InterfaceError, PersistenceError, ProgrammingError
+
+from hub.tlog.errors import LogIntegrityError
 from hub.tlog.merkle import leaf_hash
 
 LEAF_FORMAT = 1
@@ -58,6 +61,8 @@ class LeafEntry:
         if isinstance(state, str):  # a state rewritten as text in the database: its bytes, as UTF-8
             state = state.encode("utf-8", "surrogatepass")
         raw = bytes(state) if isinstance(state, bytes | bytearray | memoryview) else b""
+        if topic is not None and not isinstance(topic, str):  # a type name rewritten as bytes or a number
+            raise TypeError("a stored record's topic is text")
         return cls(int(position), str(originator_id), int(originator_version), topic or "", hashlib.sha256(raw).digest())
 
     @classmethod
@@ -104,12 +109,72 @@ class LeafEntry:
         )
 
 
+UNREADABLE = (ValueError, TypeError, AttributeError, UnicodeError, LookupError)
+"""What a row rewritten into other column types raises when read or hashed (a topic stored
+as bytes, an originator id that is no UUID, a version that is no number)."""
+
+
+class UnreadableRecordError(LogIntegrityError):
+    """A stored row cannot be read as a record at all; ``position`` names it when it can be found."""
+
+    def __init__(self, position: int | None, after: int) -> None:
+        where = f"log position {position}" if position is not None else f"a record after log position {after}"
+        super().__init__(f"{where} cannot be read as a record at all: it was altered")
+        self.position = position
+        self.after = after
+
+
+def _entries(recorder: Any, start: int, limit: int, stop: int | None = None) -> list[LeafEntry]:
+    """The rows from ``start`` as leaf entries; a row that cannot be read raises."""
+    notifications = recorder.select_notifications(start, limit, stop=stop)
+    return [LeafEntry.of_notification(n) for n in notifications]
+
+
+def _readable(recorder: Any, start: int, stop: int) -> bool:
+    try:
+        _entries(recorder, start, stop - start + 1, stop=stop)
+    except (*UNREADABLE, PersistenceError):
+        return False
+    return True
+
+
+def locate_unreadable(recorder: Any, after: int) -> int | None:
+    """The first position after ``after`` whose row cannot be read, found by halving the
+    range ``after+1 .. max position`` (O(log n) reads of at most one batch); None when
+    every row reads now, or the store cannot say how far the log goes (it is unreachable)."""
+    try:
+        highest = int(recorder.max_notification_id() or 0)
+    except PersistenceError:
+        return None
+    lo, hi = after + 1, highest
+    if hi < lo or _readable(recorder, lo, hi):
+        return None
+    while lo < hi:  # the first stop at which reading lo..stop fails
+        mid = (lo + hi) // 2
+        if _readable(recorder, after + 1, mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 def read_log(recorder: Any, start: int = 1, batch: int = READ_BATCH) -> Iterator[LeafEntry]:
-    """Every stored record from log position ``start`` on, in log order, as leaf entries."""
+    """Every stored record from log position ``start`` on, in log order, as leaf entries.
+
+    A row that cannot be read (a column rewritten into another type) raises
+    :class:`UnreadableRecordError` naming its position, not a store failure: the store
+    answers, the row is what was altered. A store that does not answer raises as before.
+    """
+    after = start - 1
     while True:
-        notifications = recorder.select_notifications(start, batch)
-        if not notifications:
+        try:
+            entries = _entries(recorder, after + 1, batch)
+        except (*UNREADABLE, DataError, InterfaceError, ProgrammingError) as e:
+            position = locate_unreadable(recorder, after)
+            if position is None and isinstance(e, PersistenceError):
+                raise
+            raise UnreadableRecordError(position, after) from None
+        if not entries:
             return
-        for n in notifications:
-            yield LeafEntry.of_notification(n)
-        start = notifications[-1].id + 1
+        yield from entries
+        after = entries[-1].position

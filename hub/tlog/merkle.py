@@ -499,6 +499,38 @@ class MerkleLog:
         return [*self._subproof(m - k, start + k, end, False), self._range(start, start + k)]
 
 
+class Frontier:
+    """The right edge of the tree: one hash per perfect subtree the leaves so far split into.
+
+    Enough to append and to compute the current root, in O(log n) memory and with no leaf
+    kept: a size of n = 2^a + 2^b + ... (a > b > ...) keeps the roots of the perfect
+    subtrees of 2^a, 2^b, ... leaves, and MTH(D[n]) = node(P_a, node(P_b, ...)) because
+    the RFC's split always takes the largest power of two first (RFC 9162 §2.1.1).
+    """
+
+    def __init__(self) -> None:
+        self._subtrees: list[tuple[int, bytes]] = []  # (leaves, hash), largest first
+        self.size = 0
+
+    def append(self, leaf: bytes) -> None:
+        if not isinstance(leaf, bytes | bytearray | memoryview) or len(leaf) != HASH_SIZE:
+            raise ValueError(f"a leaf hash is {HASH_SIZE} bytes")
+        count, h = 1, bytes(leaf)
+        while self._subtrees and self._subtrees[-1][0] == count:
+            _, left = self._subtrees.pop()
+            count, h = count * 2, node_hash(left, h)
+        self._subtrees.append((count, h))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._subtrees:
+            return EMPTY_ROOT
+        h = self._subtrees[-1][1]
+        for _, left in reversed(self._subtrees[:-1]):
+            h = node_hash(left, h)
+        return h
+
+
 def first_difference(left: Sequence[bytes], right: Sequence[bytes]) -> int | None:
     """The first position at which two sequences (of entries or leaf hashes) differ, or None if equal.
 

@@ -15,7 +15,10 @@ asker's area (:mod:`hub.application.proofs`).
 
 **When.** On demand (``backa audit checkpoint``; the API when no checkpoint yet holds a
 position asked about) and by the :class:`CheckpointPolicy` checked after every commit
-(every N facts or T seconds). The tree is caught up from the store when first needed and
+(every N facts or T seconds; the hub's settings make T a few seconds), and by a
+background check (:meth:`TransparencyLog.start`) so the last facts before a pause are
+signed too. Each checkpoint is handed to the witness, if there is one, with a
+consistency proof from the witness's size (:mod:`hub.tlog.witness`). The tree is caught up from the store when first needed and
 then incrementally, like the views. The origin, also the key's name, is
 ``backa.<tenant>/log`` for a hub of one cooperation area and ``backa.hub/log`` otherwise;
 it is fixed when the key is made.
@@ -45,6 +48,8 @@ from hub.tlog.errors import (
 from hub.tlog.leaves import LeafEntry, read_log
 from hub.tlog.merkle import MerkleLog
 from hub.tlog.store import CheckpointStore, KeySource, SignedCheckpoint
+from hub.tlog.verify import CachedAudit
+from hub.tlog.witness import FileWitness, WitnessConflictError
 
 log = logging.getLogger("backa.transparency")
 
@@ -96,8 +101,10 @@ class TransparencyLog:
         store: CheckpointStore,
         *,
         policy: CheckpointPolicy | None = None,
+        witness: FileWitness | None = None,
     ) -> None:
         self.recorder = recorder
+        self.witness = witness
         self.store = store
         self.keys = store.keys
         self.policy = policy or CheckpointPolicy()
@@ -109,6 +116,10 @@ class TransparencyLog:
         self._lock = threading.Lock()
         self._unsigned = 0
         self._since: datetime | None = None
+        self._ticker: threading.Thread | None = None
+        self.audit = CachedAudit()
+        """The auditors' page's incremental, cached check of the latest checkpoint."""
+        self._stop = threading.Event()
 
     # -- the tree --
 
@@ -159,6 +170,14 @@ class TransparencyLog:
     def latest(self) -> SignedCheckpoint | None:
         return self.store.latest()
 
+    def newest(self) -> SignedCheckpoint | None:
+        """The larger of the data folder's latest checkpoint and the witness's newest: what
+        the log is checked against, so a record rolled back with the log does not hide a cut."""
+        mine, witnessed = self.store.latest(), self._witnessed()
+        if witnessed is not None and (mine is None or witnessed.size > mine.size):
+            return witnessed
+        return mine
+
     def checkpoint(self, size: int | None = None, *, field: str = "size") -> SignedCheckpoint:
         """The checkpoint of ``size``, or the latest (signing one if none was signed yet)."""
         if size is None:
@@ -180,14 +199,50 @@ class TransparencyLog:
             latest = self.store.latest()
             if latest is not None and latest.size > self.size:
                 self.catch_up()  # another process signed after this one caught up
+            witnessed = self._witnessed()
+            if witnessed is not None and witnessed.size > self.size:
+                self.catch_up()
             with self._entries_lock:
                 self._check_extends(latest)
+                self._check_extends(witnessed)
                 self._unsigned = 0
                 self._since = self.clock()
                 if latest is not None and latest.size == self.size:
-                    return latest
-                checkpoint = Checkpoint(signer.name, self.size, self.tree.root())
-            return self.store.accept(sign_checkpoint(checkpoint, signer), signed_at=self._since, leaves=self.leaf_records)
+                    signed = latest
+                else:
+                    checkpoint = Checkpoint(signer.name, self.size, self.tree.root())
+                    signed = self.store.accept(
+                        sign_checkpoint(checkpoint, signer), signed_at=self._since, leaves=self.leaf_records
+                    )
+        self._send_to_witness(signed)
+        return signed
+
+    # -- the witness --
+
+    def _witnessed(self) -> SignedCheckpoint | None:
+        if self.witness is None:
+            return None
+        found = self.witness.latest(self.verifier())
+        return found.checkpoint if found is not None else None
+
+    def _send_to_witness(self, signed: SignedCheckpoint) -> None:
+        """Hand ``signed`` to the witness with a consistency proof from the witness's size
+        (tlog-witness add-checkpoint); on a conflict, once more from the size it names."""
+        if self.witness is None:
+            return
+        found = self.witness.latest(self.verifier())
+        old = found.size if found is not None else 0
+        for _ in range(2):
+            if old > signed.size:
+                return  # another process already had a newer checkpoint witnessed
+            with self._entries_lock:
+                proof = self.tree.consistency_proof(old, signed.size)
+            try:
+                self.witness.add_checkpoint(signed.note, old, proof, self.verifier())
+                return
+            except WitnessConflictError as e:
+                old = e.size
+        raise LogIntegrityError("the witness kept moving while a checkpoint was handed to it")
 
     def _check_extends(self, latest: SignedCheckpoint | None) -> None:
         """Refuse unless the tree (as this process took it in) extends ``latest``."""
@@ -271,6 +326,28 @@ class TransparencyLog:
             self._since = latest.signed_at if latest is not None and latest.signed_at else self.clock()
         return self.clock() - self._since >= timedelta(seconds=self.policy.every_seconds)
 
+    def start(self, period: float | None = None) -> None:
+        """Check the policy every ``period`` seconds (default: a fifth of its interval, at
+        most one second) even when no commit comes, so the last facts written before a
+        pause are signed within the interval, not at the next write."""
+        if self._ticker is not None:
+            return
+        every = period if period is not None else min(1.0, self.policy.every_seconds / 5)
+        self._stop.clear()
+
+        def tick() -> None:
+            while not self._stop.wait(every):
+                self.after_commit(0)
+
+        self._ticker = threading.Thread(target=tick, name="backa-checkpoints", daemon=True)
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
+
     def after_commit(self, facts: int) -> None:
         """Count committed facts and sign when the policy says so. Never raises: a fact is
         committed whether or not a checkpoint follows, and the next interval tries again."""
@@ -303,10 +380,13 @@ def build_transparency(
     *,
     tenant_ids: Sequence[str] = (),
     policy: CheckpointPolicy | None = None,
+    key_file: Path | None = None,
+    witness: FileWitness | None = None,
 ) -> TransparencyLog:
-    """The log's tree and checkpoints; ``folder`` None keeps everything in memory."""
-    keys = KeySource(folder, default_origin(sorted(tenant_ids)))
-    return TransparencyLog(recorder, CheckpointStore(folder, keys), policy=policy)
+    """The log's tree and checkpoints; ``folder`` None keeps everything in memory.
+    ``key_file`` is the signing key (default ``transparency.key`` in ``folder``)."""
+    keys = KeySource(folder, default_origin(sorted(tenant_ids)), key_file=key_file)
+    return TransparencyLog(recorder, CheckpointStore(folder, keys), policy=policy, witness=witness)
 
 
 # --- opening the store without the hub --------------------------------------------------

@@ -1,12 +1,15 @@
 """The hub's signing key and its record of signed checkpoints and leaf hashes.
 
-**Where checkpoints are kept.** In the data folder, for every store: the signing key
-(``transparency.key``, mode 0600), its verifier key (``transparency.pub``), the signed
-checkpoints as JSON lines (``transparency.checkpoints``) and the leaf hashes up to the
-latest checkpoint (``transparency.leaves``, 40 bytes per leaf: position and hash). Keeping
-them beside the key and apart from the database means that whoever can rewrite the event
-table cannot also roll back the record of what was signed, and one code path serves
-SQLite and PostgreSQL alike. The in-memory store keeps them in memory.
+**Where checkpoints are kept.** The signing key is a file of its own (mode 0600):
+outside demo mode it must lie outside the data folder (``BACKA_CHECKPOINT_KEY_FILE``, see
+:mod:`hub.runtime.checkpoints`); in demo mode it is ``transparency.key`` in the data folder.
+The data folder holds its verifier key (``transparency.pub``), the signed checkpoints as
+JSON lines (``transparency.checkpoints``) and the leaf hashes up to the latest checkpoint
+(``transparency.leaves``, 40 bytes per leaf: position and hash), apart from the database,
+so one code path serves SQLite and PostgreSQL alike. Whoever can rewrite the data folder
+as well as the database could roll this record back with the log; that is what the
+witness (:mod:`hub.tlog.witness`), kept elsewhere, is for. The in-memory store keeps them
+in memory.
 
 **Replays.** The record of checkpoints only moves forward: a checkpoint smaller than the
 latest known, or of the same size with another root, is refused, and so is a record that
@@ -78,14 +81,17 @@ class KeySource:
     """The hub's note signing key: a file in the data folder (mode 0600) made on first use,
     or, with no folder, a key that lives as long as the process."""
 
-    def __init__(self, folder: Path | None, default_name: str) -> None:
+    def __init__(self, folder: Path | None, default_name: str, *, key_file: Path | None = None) -> None:
         self.folder = folder
         self.default_name = default_name
+        self.key_file = key_file
         self._signer: NoteSigner | None = None
         self._lock = threading.Lock()
 
     @property
     def key_path(self) -> Path | None:
+        if self.key_file is not None:
+            return self.key_file
         return self.folder / KEY_FILE if self.folder else None
 
     def exists(self) -> bool:
@@ -104,7 +110,8 @@ class KeySource:
         path = self.key_path
         if path is None:
             return NoteSigner.generate(self.default_name)
-        if not path.exists() and (path.with_name(CHECKPOINTS_FILE)).exists():
+        record = (self.folder or path.parent) / CHECKPOINTS_FILE
+        if not path.exists() and record.exists():
             raise LogIntegrityError(f"{KEY_FILE} is missing although checkpoints were signed with it")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +134,8 @@ class KeySource:
             signer = parse_signer_key(path.read_text(encoding="ascii").strip())
         except (NoteError, UnicodeDecodeError):
             raise LogIntegrityError(f"the signing key in {KEY_FILE} cannot be read") from None
-        public = path.with_name(VERIFIER_FILE)
+        # The verifier key is public: kept beside the checkpoints, for `backa audit verify`.
+        public = (self.folder or path.parent) / VERIFIER_FILE
         if not public.exists() or public.read_text(encoding="ascii").strip() != signer.verifier().encode():
             public.write_text(signer.verifier().encode() + "\n", encoding="ascii")
         return signer

@@ -11,6 +11,7 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
+from hub.application.auditing import audit_trail_id
 from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
@@ -195,9 +196,10 @@ def test_drawing_a_sample_is_itself_recorded_and_refused_to_staff(runtime: Runti
     assert sample.status_code == 200
     runtime.hub.refresh_views()
     audit_reads = [e for e in runtime.hub.views.access.search(TENANT, limit=10_000) if e.view == "review_sample"]
-    assert [(str(e.child_id), e.accessor_id, e.bases[0].value) for e in audit_reads] == [
-        (story.child_id, "granskare.ystad", "audit_duty")
-    ]
+    assert [(e.child_id, e.accessor_id, e.bases[0].value) for e in audit_reads] == [
+        (audit_trail_id(TENANT), "granskare.ystad", "audit_duty")
+    ], "one fact in the area's loggkontroll stream, not one per child in the sample"
+    assert "3 reads of 1 children shown" in audit_reads[0].purpose
 
 
 # -- flagged reads -----------------------------------------------------------------------

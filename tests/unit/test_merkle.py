@@ -663,3 +663,14 @@ def test_the_first_changed_entry_of_a_random_log_is_found(entries: list[bytes], 
     assert honest.first_difference(tampered) == position
     assert tampered.first_difference(honest) == position
     assert first_difference([leaf_hash(e) for e in entries], tampered.leaf_hashes()) == position
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=entries_st)
+def test_the_frontier_gives_the_rfc_root_at_every_size_keeping_a_hash_per_set_bit(entries: list[bytes]) -> None:
+    frontier = merkle.Frontier()
+    assert frontier.root() == root([])
+    for size, entry in enumerate(entries, start=1):
+        frontier.append(leaf_hash(entry))
+        assert frontier.root() == root(entries[:size])
+        assert len(frontier._subtrees) == bin(size).count("1")  # noqa: SLF001 - its memory is the claim

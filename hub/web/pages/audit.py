@@ -200,8 +200,10 @@ def routes(web: Web) -> list[Any]:
     @get("/audit/checkpoint", sync_to_thread=True, include_in_schema=False)
     def checkpoint(request: Request[Any, Any, Any]) -> Template:
         """The latest signed checkpoint, and whether the log as stored now still hashes to
-        its root: the tree is recomputed from the stored records, not taken from memory.
-        Sizes and hashes of the whole log, shared by every cooperation area of the hub."""
+        its root: computed from the stored records, not taken from the tree in memory, and
+        incrementally (each visit reads what was stored since the last; the same checkpoint
+        is answered from a cache; see :class:`hub.tlog.verify.CachedAudit`). Sizes and
+        hashes of the whole log, shared by every cooperation area of the hub."""
         who, principal = auditor(request)
         status = log_status(web.hub, principal)
         context: dict[str, Any] = {
