@@ -38,6 +38,7 @@ from hub.errors import (
     NotPermittedError,
     OutOfOrderError,
     RecordErasedError,
+    SignInUnavailableError,
     StoreUnavailableError,
     UnknownStaffError,
     UnknownUnitError,
@@ -75,6 +76,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     RecordErasedError: (410, "record-erased", "this child's record has been erased"),
     ErasureUnavailableError: (409, "erasure-unavailable", None),
     StoreUnavailableError: (503, "store-unavailable", None),
+    SignInUnavailableError: (503, "sign-in-unavailable", None),
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
     PositionNotFoundError: (404, "log-position-not-found", None),
@@ -153,7 +155,7 @@ def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Resp
     if isinstance(exc, SessionEndedError):
         # the browser stops sending a cookie that will never work again
         headers["Set-Cookie"] = f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
-    if isinstance(exc, StoreUnavailableError):
+    if isinstance(exc, StoreUnavailableError | SignInUnavailableError):
         headers["Retry-After"] = "5"
     return problem(status, exc.title, detail, kind=kind, errors=errors, headers=headers or None, **extensions)
 

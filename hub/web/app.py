@@ -26,6 +26,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from hub.errors import ConflictError, HubError, NotAuthenticatedError
+from hub.identity.oidc import OidcSignIn
+from hub.identity.principals import Principal
 from hub.identity.sessions import SESSION_COOKIE
 from hub.application import BackaHub
 from hub.runtime.bootstrap import Runtime
@@ -91,6 +93,8 @@ class Web:
     runtime: Runtime
     catalogues: dict[str, Catalogue] = field(default_factory=load_catalogues)
     forms: SubmittedForms = field(default_factory=SubmittedForms)
+    oidc: OidcSignIn | None = None
+    """Sign-in through the configured OpenID providers (see :mod:`hub.web.oidc`)."""
 
     def act(self, who: Visitor, form: dict[str, Any], act: Callable[[], str]) -> Redirect:
         """Act on a form once, after checking its anti-forgery token; then show where
@@ -131,18 +135,22 @@ class Web:
             },
         )
 
-    def signed_in(self, who: Visitor, session_id: str, to: str) -> Redirect:
+    def start_session(self, principal: Principal) -> str:
+        """Every sign-in of the pages starts its session here; the id for the cookie."""
+        if self.runtime.sessions is None:
+            raise NotAuthenticatedError("web sessions are not available")
+        session_id, _ = self.runtime.sessions.start(principal)
+        return session_id
+
+    def session_cookie(self, session_id: str) -> Cookie:
         lifetime = self.runtime.settings.session_policy().absolute
-        return Redirect(
-            path=to,
-            status_code=303,
-            cookies=[
-                Cookie(
-                    key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
-                    httponly=True, secure=self.runtime.settings.session_cookie_secure, samesite="strict",
-                )
-            ],
+        return Cookie(
+            key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
+            httponly=True, secure=self.runtime.settings.session_cookie_secure, samesite="strict",
         )
+
+    def signed_in(self, who: Visitor, session_id: str, to: str) -> Redirect:
+        return Redirect(path=to, status_code=303, cookies=[self.session_cookie(session_id)])
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -165,19 +173,14 @@ def sign_in_routes(web: Web) -> list[Any]:
     @get("/sign-in", sync_to_thread=True, include_in_schema=False)
     def sign_in_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:  # noqa: A002 - the query's name
         who = web.visitor(request)
-        return web.render(who, "common/sign_in.html", next=_safe_next(next) or "", **_demo_people(runtime))
+        services = web.oidc.issuers() if web.oidc is not None else []
+        return web.render(who, "common/sign_in.html", next=_safe_next(next) or "", services=services, **_demo_people(runtime))
 
     def _start(request: Request[Any, Any, Any], token: str, next_page: str | None) -> Redirect:
         who = web.visitor(request)
-        if runtime.sessions is None:
-            raise NotAuthenticatedError("web sessions are not available")
         principal = runtime.verifier.verify(token)
-        session_id, _ = runtime.sessions.start(principal)
+        session_id = web.start_session(principal)
         return web.signed_in(who, session_id, _safe_next(next_page) or home_of(principal))
-
-    @post("/sign-in/token", sync_to_thread=True, include_in_schema=False)
-    def sign_in_with_token(request: Request[Any, Any, Any], data: Form) -> Redirect:
-        return _start(request, str(data.get("token", "")).strip(), data.get("next"))
 
     @post("/sign-in/demo", sync_to_thread=True, include_in_schema=False)
     def sign_in_as_demo_user(request: Request[Any, Any, Any], data: Form) -> Redirect:
@@ -198,11 +201,15 @@ def sign_in_routes(web: Web) -> list[Any]:
     @post("/sign-out", sync_to_thread=True, include_in_schema=False)
     def sign_out(request: Request[Any, Any, Any], data: Form) -> Redirect:
         who = web.visitor(request)
+        signed_out = "/sign-in?signed_out=1"
+        elsewhere = None
         if who.session_id is not None and runtime.sessions is not None:
             who.check_form(data)
             runtime.sessions.end(who.session_id)
+            if web.oidc is not None:
+                elsewhere = web.oidc.sign_out_url(who.session_id, str(request.base_url).rstrip("/") + signed_out)
         return Redirect(
-            path="/sign-in?signed_out=1", status_code=303,
+            path=elsewhere or signed_out, status_code=303,
             cookies=[Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")],
         )
 
@@ -214,7 +221,7 @@ def sign_in_routes(web: Web) -> list[Any]:
             cookies=[Cookie(key=LANGUAGE_COOKIE, value=chosen, path="/", max_age=365 * 24 * 3600, samesite="lax")],
         )
 
-    return [landing, sign_in_page, sign_in_with_token, sign_in_as_demo_user, sign_out, language]
+    return [landing, sign_in_page, sign_in_as_demo_user, sign_out, language]
 
 
 def _staff(runtime: Runtime, user_id: str) -> Any:
@@ -246,8 +253,10 @@ def _demo_people(runtime: Runtime) -> dict[str, Any]:
 
 def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEngine], Router]:
     """The pages, the template configuration and the static files."""
+    from hub.web.oidc import oidc_routes  # its routes are made with this module's Web
+
     web = Web(runtime)
-    handlers: list[Any] = sign_in_routes(web)
+    handlers: list[Any] = sign_in_routes(web) + oidc_routes(web)
     for area in AREAS:
         module = importlib.import_module(f"hub.web.pages.{area}")
         handlers.extend(module.routes(web))

@@ -70,7 +70,8 @@ def test_demo_sign_in_is_refused_outside_demo_mode(tmp_path: Any) -> None:
             assert sign_in(c, kind="staff", user="rektor.ostra").status_code == 401
             page = c.get("/sign-in")
             assert page.status_code == 200 and 'action="/sign-in/demo"' not in page.text
-            assert 'action="/sign-in/token"' in page.text
+            assert "/sign-in/token" not in page.text, "pasted tokens are for the API only"
+            assert c.post("/sign-in/token", data={"token": "x"}, follow_redirects=False).status_code in (404, 405)
     finally:
         runtime.close()
 
