@@ -199,7 +199,7 @@ def sign_in_routes(web: Web) -> list[Any]:
         return _start(request, token, data.get("next"))
 
     @post("/sign-out", sync_to_thread=True, include_in_schema=False)
-    def sign_out(request: Request[Any, Any, Any], data: Form) -> Redirect:
+    def sign_out(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
         who = web.visitor(request)
         signed_out = "/sign-in?signed_out=1"
         elsewhere = None
@@ -208,10 +208,12 @@ def sign_in_routes(web: Web) -> list[Any]:
             runtime.sessions.end(who.session_id)
             if web.oidc is not None:
                 elsewhere = web.oidc.sign_out_url(who.session_id, str(request.base_url).rstrip("/") + signed_out)
-        return Redirect(
-            path=elsewhere or signed_out, status_code=303,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")],
-        )
+        gone = Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")
+        if elsewhere is not None:
+            from hub.web.oidc import signing_out_page
+
+            return signing_out_page(web, who, elsewhere, gone)
+        return Redirect(path=signed_out, status_code=303, cookies=[gone])
 
     @get("/language/{code:str}", sync_to_thread=False, include_in_schema=False)
     def language(code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:  # noqa: A002

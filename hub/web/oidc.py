@@ -12,6 +12,7 @@ that continues the provider's navigation would arrive without it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Request, get
@@ -21,7 +22,7 @@ from litestar.response import Redirect, Template
 
 from hub.identity.oidc import OidcSignIn
 from hub.web.app import Web, _safe_next
-from hub.web.session import home_of
+from hub.web.session import Visitor, home_of
 
 PRE_SESSION_COOKIE = "backa_sign_in"
 CALLBACK = "/sign-in/callback"
@@ -58,3 +59,12 @@ def oidc_routes(web: Web) -> list[Any]:
         return page
 
     return [begin, callback]
+
+
+def signing_out_page(web: Web, who: Visitor, provider_url: str, gone: Cookie) -> Template:
+    """Signed out here; on to sign out at the provider too. A page that moves on by itself,
+    not a redirect: the sign-out form's ``form-action 'self'`` would stop a redirect to
+    another site."""
+    page = web.render(replace(who, session=None, session_id=None), "common/signing_out.html", to=provider_url)
+    page.set_cookie(gone)
+    return page
