@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import socket
+import time
 from base64 import b64encode, urlsafe_b64encode
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -280,3 +282,26 @@ def test_the_sign_in_page_offers_each_service_and_no_token_box(browser: TestClie
     english = browser.get("/sign-in?lang=en").text
     assert "Sign in through Ystads kommun" in english
 
+
+
+def test_the_provider_timeout_setting_bounds_how_long_a_silent_provider_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eid: Provider
+) -> None:
+    """A provider that accepts the connection and never answers: a 503 page after the timeout."""
+    monkeypatch.setenv("BACKA_TEST_EID_SECRET", "another-secret")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mute = Provider(f"http://localhost:{silent.getsockname()[1]}", None)  # type: ignore[arg-type]
+        waited = {}
+        for seconds in (0.5, 2.0):
+            runtime = hub(tmp_path, mute, eid, oidc_timeout_seconds=seconds)
+            try:
+                with TestClient(create_app(runtime), base_url=BASE_URL) as c:
+                    began = time.monotonic()
+                    page = c.get("/sign-in/oidc/ystad", follow_redirects=False)
+                    waited[seconds] = time.monotonic() - began
+                    assert page.status_code == 503
+            finally:
+                runtime.close()
+    assert waited[0.5] < 1.5 <= 2.0 <= waited[2.0] < 4
