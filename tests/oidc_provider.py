@@ -9,7 +9,9 @@ are, so a test can make the provider sign a token for another audience or nonce.
 
 from __future__ import annotations
 
+import secrets
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import flask
 import httpx
+import jwt
 import pytest
 import werkzeug.serving
 from authlib.deprecate import AuthlibDeprecationWarning
@@ -37,6 +41,22 @@ CLIENT_SECRET = "s3cret-from-a-file"
 class Provider:
     issuer: str
     server: werkzeug.serving.BaseWSGIServer
+    app: Any = None
+
+    def logout_token(self, **claims: Any) -> str:
+        """A back-channel logout token signed with the provider's own key, as the provider
+        would post it to the hub (this provider signs ID tokens only, so the test sends it)."""
+        with self.app.test_request_context():
+            self.app.preprocess_request()  # the provider's storage is set per request
+            key = flask.g.oidc_provider_mock_storage.jwk
+        private = jwt.PyJWK(key.as_dict(is_private=True), algorithm="RS256")
+        now = int(time.time())
+        body = {
+            "iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": secrets.token_hex(8),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}}, **claims,
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        return jwt.encode(body, private.key, algorithm="RS256", headers={"kid": key.as_dict()["kid"], "typ": "logout+jwt"})
 
     def user(self, sub: str, **claims: Any) -> None:
         answer = httpx.put(f"{self.issuer}/users/{sub}", json=claims, timeout=5)
@@ -57,7 +77,7 @@ def running_provider() -> Iterator[Provider]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="oidc-provider", daemon=True)
     thread.start()
     try:
-        provider = Provider(f"http://localhost:{server.server_port}", server)
+        provider = Provider(f"http://localhost:{server.server_port}", server, app)
         answer = httpx.get(f"{provider.issuer}/.well-known/openid-configuration", timeout=5)
         if answer.status_code != 200:
             pytest.fail("the OpenID provider did not start serving", pytrace=False)

@@ -20,6 +20,12 @@ What a sign-in in flight needs (state, nonce, verifier) is kept in this process 
 minutes at most: the provider's answer must come back to the process that sent the
 browser there (a load balancer keeps a browser on one process, as it must for the
 pre-session cookie anyway). Every call to the provider has a timeout.
+
+Signing out: the hub's session ends, and where the provider offers it the browser goes on
+to end the provider's session (RP-Initiated Logout 1.0). The other way, a provider ends
+the hub's sessions of a person or of one of its sessions with a logout token posted to
+``/sign-in/backchannel-logout/<slug>`` (Back-Channel Logout 1.0); it reaches the sessions
+this process started.
 """
 
 from __future__ import annotations
@@ -96,6 +102,21 @@ class SignedIn:
     issuer: TrustedIssuer
     id_token: str
     next_page: str | None
+    subject: str = ""
+    """The provider's ``sub`` and ``sid``: what a logout token names."""
+    sid: str | None = None
+
+
+@dataclass(frozen=True)
+class Remembered:
+    session_id: str
+    issuer: TrustedIssuer
+    id_token: str
+    subject: str
+    sid: str | None
+
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 class OidcSignIn:
@@ -110,7 +131,8 @@ class OidcSignIn:
         self.transport = transport
         self._providers: dict[str, Provider] = {}
         self._pending: OrderedDict[str, Pending] = OrderedDict()
-        self._signed_in: OrderedDict[str, tuple[TrustedIssuer, str]] = OrderedDict()
+        self._signed_in: OrderedDict[str, Remembered] = OrderedDict()
+        self._logout_ids: OrderedDict[str, datetime] = OrderedDict()
         self._lock = threading.Lock()
 
     def issuers(self) -> list[TrustedIssuer]:
@@ -176,7 +198,9 @@ class OidcSignIn:
         azp = claims.get("azp")
         if (azp is not None or len(audiences) > 1) and azp != client.client_id:
             raise NotAuthenticatedError("the ID token was issued to another client", field="id_token")
-        return SignedIn(self.verifier.principal(claims, issuer), issuer, id_token, pending.next_page)
+        sid = claims.get("sid")
+        principal = self.verifier.principal(claims, issuer)
+        return SignedIn(principal, issuer, id_token, pending.next_page, str(claims["sub"]), sid if isinstance(sid, str) else None)
 
     def _exchange(self, pending: Pending, code: str) -> str:
         """The ID token for the code, from the provider's token endpoint (client_secret_basic)."""
@@ -244,7 +268,9 @@ class OidcSignIn:
     def remember(self, session_id: str, signed_in: SignedIn) -> None:
         """Keep what signing out at the provider needs (RP-initiated logout's ``id_token_hint``)."""
         with self._lock:
-            self._signed_in[_digest(session_id)] = (signed_in.issuer, signed_in.id_token)
+            self._signed_in[_digest(session_id)] = Remembered(
+                session_id, signed_in.issuer, signed_in.id_token, signed_in.subject, signed_in.sid
+            )
             while len(self._signed_in) > MAX_SIGNED_IN:
                 self._signed_in.popitem(last=False)
 
@@ -256,7 +282,7 @@ class OidcSignIn:
             known = self._signed_in.pop(_digest(session_id), None)
         if known is None:
             return None
-        issuer, id_token = known
+        issuer, id_token = known.issuer, known.id_token
         client = _client_of(issuer)
         try:
             provider = self.provider(issuer)
@@ -273,6 +299,41 @@ class OidcSignIn:
         )
         separator = "&" if "?" in provider.end_session_endpoint else "?"
         return f"{provider.end_session_endpoint}{separator}{query}"
+
+
+    def logged_out(self, slug: str, logout_token: str) -> list[str]:
+        """The sessions a provider's logout token ends (Back-Channel Logout 1.0, 2.6): it must
+        verify as the ID token does, carry ``iat``, ``jti``, the back-channel logout event and
+        ``sid`` or ``sub``, carry no ``nonce`` (so an ID token is never taken for one), and
+        not have been used before. Returns the ids of the sessions to end."""
+        issuer = self.issuer(slug)
+        client = _client_of(issuer)
+        claims, _ = self.verifier.verified(logout_token, issuer=issuer, audience=client.client_id, subject=False)
+        events = claims.get("events")
+        if not isinstance(events, dict) or not isinstance(events.get(BACKCHANNEL_EVENT), dict):
+            raise NotAuthenticatedError("the logout token lacks the back-channel logout event", field="logout_token")
+        if "nonce" in claims or "iat" not in claims:
+            raise NotAuthenticatedError("the logout token is not one", field="logout_token")
+        sid, sub, jti = claims.get("sid"), claims.get("sub"), claims.get("jti")
+        if not isinstance(sid, str) and not isinstance(sub, str):
+            raise NotAuthenticatedError("the logout token names neither a session nor a subject", field="logout_token")
+        if not isinstance(jti, str) or not jti:
+            raise NotAuthenticatedError("the logout token lacks the jti claim", field="logout_token")
+        at = self.clock()
+        with self._lock:
+            seen = f"{issuer.issuer} {jti}"
+            if seen in self._logout_ids:
+                raise NotAuthenticatedError("the logout token was used before", field="logout_token")
+            self._logout_ids[seen] = at
+            while len(self._logout_ids) > MAX_PENDING:
+                self._logout_ids.popitem(last=False)
+            ended = [
+                key for key, known in self._signed_in.items()
+                if known.issuer.issuer == issuer.issuer
+                and (known.sid == sid if isinstance(sid, str) else True)
+                and (known.subject == sub if isinstance(sub, str) else True)
+            ]
+            return [self._signed_in.pop(key).session_id for key in ended]
 
 
 def _client_of(issuer: TrustedIssuer) -> Any:

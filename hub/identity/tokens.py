@@ -186,11 +186,12 @@ class TokenVerifier:
         return self.principal(*self.verified(token))
 
     def verified(
-        self, token: str, *, issuer: TrustedIssuer | None = None, audience: str | None = None
+        self, token: str, *, issuer: TrustedIssuer | None = None, audience: str | None = None, subject: bool = True
     ) -> tuple[dict[str, Any], TrustedIssuer]:
         """The token's claims once signature, issuer, audience and times hold, and the issuer
         that signed it. ``issuer``: only this one may have (an OpenID Connect sign-in started
-        there); ``audience``: instead of the issuer's (an ID token's is the client id)."""
+        there); ``audience``: instead of the issuer's (an ID token's is the client id);
+        ``subject``: whether ``sub`` is required (a logout token may name a session instead)."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
@@ -202,11 +203,12 @@ class TokenVerifier:
         if header.get("alg") not in trusted.algorithms:
             raise NotAuthenticatedError("the token's signing algorithm is not allowed")
         kid = header.get("kid")
-        claims = self._verified_claims(token, trusted, kid if isinstance(kid, str) else None, audience or trusted.audience)
+        required = ["exp", "iss", "aud", "sub"] if subject else ["exp", "iss", "aud"]
+        claims = self._verified_claims(token, trusted, kid if isinstance(kid, str) else None, audience or trusted.audience, required)
         self._check_times(claims)
         return claims, trusted
 
-    def _verified_claims(self, token: str, issuer: TrustedIssuer, kid: str | None, audience: str) -> dict[str, Any]:
+    def _verified_claims(self, token: str, issuer: TrustedIssuer, kid: str | None, audience: str, required: list[str]) -> dict[str, Any]:
         for key in issuer.keys_for(kid):
             try:
                 return jwt.decode(
@@ -216,7 +218,7 @@ class TokenVerifier:
                     audience=audience,
                     issuer=issuer.issuer,
                     options={
-                        "require": ["exp", "iss", "aud", "sub"],
+                        "require": required,
                         "verify_exp": False,
                         "verify_nbf": False,
                         "verify_iat": False,

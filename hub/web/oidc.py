@@ -8,6 +8,7 @@ sign-in of the pages does (:meth:`Web.start_session`). The pre-session cookie is
 which a ``Strict`` cookie would not accompany. For the same reason the callback answers
 with a page that moves on by itself: the session cookie is ``Strict``, and a redirect
 that continues the provider's navigation would arrive without it.
+``POST /sign-in/backchannel-logout/<slug>`` is where the provider ends sessions.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from hub.errors import NotAuthenticatedError
 from hub.identity.oidc import OidcSignIn
-from hub.web.app import Web, _safe_next
+from hub.web.app import Form, Web, _safe_next
 from hub.web.session import Visitor, home_of
 
 PRE_SESSION_COOKIE = "backa_sign_in"
 CALLBACK = "/sign-in/callback"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def oidc_routes(web: Web) -> list[Any]:
@@ -58,7 +61,23 @@ def oidc_routes(web: Web) -> list[Any]:
         page.set_cookie(pre_session("", 0))
         return page
 
-    return [begin, callback]
+    @post("/sign-in/backchannel-logout/{slug:str}", sync_to_thread=True, include_in_schema=False)
+    def backchannel_logout(slug: FromPath[str], data: Form) -> Response[Any]:
+        """The provider ends sessions it started here (Back-Channel Logout 1.0, 2.5, 2.8):
+        200 when done, 400 with an OAuth error object when the logout token is refused."""
+        token = data.get("logout_token")
+        try:
+            if not isinstance(token, str) or not token:
+                raise NotAuthenticatedError("the request lacks the logout_token", field="logout_token")
+            ended = oidc.logged_out(slug, token)
+        except NotAuthenticatedError as e:
+            return Response({"error": "invalid_request", "error_description": e.detail}, status_code=400, headers=NO_STORE)
+        if runtime.sessions is not None:
+            for session_id in ended:
+                runtime.sessions.end(session_id)
+        return Response(b"", status_code=200, headers=NO_STORE)
+
+    return [begin, callback, backchannel_logout]
 
 
 def signing_out_page(web: Web, who: Visitor, provider_url: str, gone: Cookie) -> Template:

@@ -305,3 +305,54 @@ def test_the_provider_timeout_setting_bounds_how_long_a_silent_provider_is_waite
             finally:
                 runtime.close()
     assert waited[0.5] < 1.5 <= 2.0 <= waited[2.0] < 4
+
+
+def logout(browser: TestClient[Any], slug: str, token: str) -> Any:
+    return browser.post(f"/sign-in/backchannel-logout/{slug}", data={"logout_token": token}, follow_redirects=False)
+
+
+def test_the_provider_ends_a_persons_sessions_by_back_channel_logout(browser: TestClient[Any], staff_idp: Provider) -> None:
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+    assert current(browser).status_code == 200
+
+    with TestClient(browser.app, base_url=BASE_URL) as provider_side:
+        answer = logout(provider_side, "ystad", staff_idp.logout_token(sub="rektor.ostra"))
+
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    assert current(browser).status_code == 401
+    assert browser.get("/staff", follow_redirects=False).headers["location"].startswith("/sign-in")
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"sub": "rektor.ostra", "events": None}, "event"),
+        ({"sub": "rektor.ostra", "nonce": "an-id-token-is-not-a-logout-token"}, "not one"),
+        ({"sub": None}, "neither a session nor a subject"),
+        ({"sub": "rektor.ostra", "aud": "another-application"}, "another audience"),
+        ({"sub": "rektor.ostra", "jti": None}, "jti"),
+    ],
+)
+def test_a_logout_token_that_is_not_right_ends_nothing(
+    browser: TestClient[Any], staff_idp: Provider, claims: dict[str, Any], why: str
+) -> None:
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+    with TestClient(browser.app, base_url=BASE_URL) as provider_side:
+        answer = logout(provider_side, "ystad", staff_idp.logout_token(**claims))
+
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+    assert why in answer.json()["error_description"]
+    assert current(browser).status_code == 200
+
+
+def test_a_logout_token_from_another_provider_or_used_twice_ends_nothing(
+    browser: TestClient[Any], staff_idp: Provider, eid: Provider
+) -> None:
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+    with TestClient(browser.app, base_url=BASE_URL) as provider_side:
+        assert logout(provider_side, "ystad", eid.logout_token(sub="rektor.ostra")).status_code == 400
+        assert current(browser).status_code == 200
+        other = staff_idp.logout_token(sub="someone.else")
+        assert logout(provider_side, "ystad", other).status_code == 200
+        assert current(browser).status_code == 200, "another person's logout ends only their sessions"
+        assert logout(provider_side, "ystad", other).status_code == 400
