@@ -218,7 +218,28 @@ def test_a_staff_provider_cannot_sign_in_a_guardian(browser: TestClient[Any], st
 
     page = sign_in(browser, staff_idp, "ystad", GUARDIAN_1_PNR)
 
-    assert page.status_code == 401 and current(browser).status_code == 401
+    assert page.status_code == 401 and "personalroll" in page.text
+    assert current(browser).status_code == 401
+
+
+def test_sign_in_returns_to_the_page_that_asked_and_never_to_another_site(browser: TestClient[Any], staff_idp: Provider) -> None:
+    back = staff_idp.authorize(begin(browser, "ystad", "/staff/cards/new"), "rektor.ostra")
+    assert "url=/staff/cards/new" in browser.get(path_and_query(back), follow_redirects=False).text
+
+    back = staff_idp.authorize(begin(browser, "ystad", "//evil.example/x"), "rektor.ostra")
+    assert "url=/staff\"" in browser.get(path_and_query(back), follow_redirects=False).text
+
+
+def test_a_person_who_declines_at_the_provider_is_not_signed_in(browser: TestClient[Any], staff_idp: Provider) -> None:
+    asked = begin(browser, "ystad")
+    declined = httpx.post(asked, data={"action": "deny"}, timeout=5, follow_redirects=False)
+    assert query(declined.headers["location"])["error"] == "access_denied"
+    back = f"/sign-in/callback?error=access_denied&state={query(asked)['state']}"
+
+    page = browser.get(back, follow_redirects=False)
+
+    assert page.status_code == 401 and "loggade inte in dig" in page.text
+    assert current(browser).status_code == 401
 
 
 def test_an_id_token_issued_in_the_future_is_refused(browser: TestClient[Any], staff_idp: Provider) -> None:
@@ -226,7 +247,7 @@ def test_an_id_token_issued_in_the_future_is_refused(browser: TestClient[Any], s
 
     page = sign_in(browser, staff_idp, "ystad", "early.bird")
 
-    assert page.status_code == 401 and "issued in the future" in page.text
+    assert page.status_code == 401 and "utfärdad i framtiden" in page.text
 
 
 def test_an_id_token_that_lives_until_the_year_9999_is_refused_not_a_500(browser: TestClient[Any], staff_idp: Provider) -> None:
@@ -234,7 +255,7 @@ def test_an_id_token_that_lives_until_the_year_9999_is_refused_not_a_500(browser
 
     page = sign_in(browser, staff_idp, "ystad", "for.ever")
 
-    assert page.status_code == 401 and "lives longer" in page.text
+    assert page.status_code == 401 and "gäller längre än tjänsten godtar" in page.text
 
 
 def test_a_provider_that_is_down_gives_a_problem_page_not_a_500(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eid: Provider) -> None:
