@@ -47,7 +47,7 @@ from authlib.common.security import generate_token
 from authlib.deprecate import AuthlibDeprecationWarning
 
 from hub.errors import NotAuthenticatedError, SignInUnavailableError
-from hub.identity.issuers import is_safe_address
+from hub.identity.oidc_discovery import Discovery, Provider
 from hub.identity.principals import Principal
 from hub.identity.tokens import TokenVerifier, TrustedIssuer
 from hub.runtime.clock import Clock
@@ -64,17 +64,6 @@ MAX_PENDING = 10_000
 """Sign-ins in flight kept at most; the oldest are forgotten first."""
 MAX_SIGNED_IN = 100_000
 """Sessions remembered for signing out at the provider; the oldest are forgotten first."""
-DISCOVERY_TTL = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Provider:
-    """What the provider's discovery document says (OpenID Connect Discovery 1.0, 3)."""
-
-    authorization_endpoint: str
-    token_endpoint: str
-    end_session_endpoint: str | None
-    fetched_at: datetime
 
 
 @dataclass(frozen=True)
@@ -129,7 +118,7 @@ class OidcSignIn:
         self.clock = clock
         self.timeout = timeout
         self.transport = transport
-        self._providers: dict[str, Provider] = {}
+        self.discovery = Discovery(clock, timeout=timeout, transport=transport)
         self._pending: OrderedDict[str, Pending] = OrderedDict()
         self._signed_in: OrderedDict[str, Remembered] = OrderedDict()
         self._logout_ids: OrderedDict[str, datetime] = OrderedDict()
@@ -167,15 +156,18 @@ class OidcSignIn:
     def finish(self, params: dict[str, str], browser_cookie: str | None) -> SignedIn:
         """The provider's answer (the callback's query) as a signed-in person, or a refusal.
 
-        The sign-in in flight is taken out before anything is checked, so an answer is
-        acted on once whatever happens (a replayed code or state is refused here)."""
+        The sign-in in flight is taken out once its browser is recognised, before anything
+        else is checked, so an answer is acted on once whatever happens (a replayed code or
+        state is refused here)."""
         state = params.get("state") or ""
         with self._lock:
-            pending = self._pending.pop(state, None)
-        if pending is None:
-            raise NotAuthenticatedError("this sign-in is unknown, already used or too old; sign in again", field="state")
-        if browser_cookie is None or not hmac.compare_digest(_digest(browser_cookie), pending.browser):
-            raise NotAuthenticatedError("this sign-in was started in another browser; sign in again", field="state")
+            pending = self._pending.get(state)
+            if pending is None:
+                raise NotAuthenticatedError("this sign-in is unknown, already used or too old; sign in again", field="state")
+            if browser_cookie is None or not hmac.compare_digest(_digest(browser_cookie), pending.browser):
+                # left in place: another browser that learnt the state cannot spend this sign-in
+                raise NotAuthenticatedError("this sign-in was started in another browser; sign in again", field="state")
+            del self._pending[state]
         if self.clock() - pending.started_at > PENDING_FOR:
             raise NotAuthenticatedError("this sign-in took too long; sign in again", field="state")
         issuer = pending.issuer
@@ -242,26 +234,8 @@ class OidcSignIn:
                 break
             del self._pending[state]
 
-    # -- discovery ---------------------------------------------------------------------------
-
     def provider(self, issuer: TrustedIssuer) -> Provider:
-        """The provider's endpoints, from its discovery document, kept for an hour."""
-        at = self.clock()
-        known = self._providers.get(issuer.issuer)
-        if known is not None and at - known.fetched_at < DISCOVERY_TTL:
-            return known
-        url = issuer.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as http:
-                answer = http.get(url, headers={"Accept": "application/json"})
-            answer.raise_for_status()
-            document = answer.json()
-        except (httpx.HTTPError, ValueError) as e:
-            log.warning("the discovery document of %s cannot be fetched: %s", issuer.issuer, type(e).__name__)
-            raise SignInUnavailableError("the sign-in service cannot be reached just now") from None
-        provider = _provider(issuer, document, at)
-        self._providers[issuer.issuer] = provider
-        return provider
+        return self.discovery.provider(issuer)
 
     # -- signing out -------------------------------------------------------------------------
 
@@ -342,39 +316,8 @@ def _client_of(issuer: TrustedIssuer) -> Any:
     return issuer.oidc
 
 
-def _provider(issuer: TrustedIssuer, document: Any, at: datetime) -> Provider:
-    """Refuses a document for another issuer (Discovery 4.3) or with endpoints that are
-    not https (plain http only on the loopback interface)."""
-
-    def fail(problem: str) -> SignInUnavailableError:
-        log.warning("the discovery document of %s is refused: %s", issuer.issuer, problem)
-        return SignInUnavailableError("the sign-in service is not configured as the hub expects")
-
-    if not isinstance(document, dict):
-        raise fail("not a JSON object")
-    if document.get("issuer") != issuer.issuer:
-        raise fail("it names another issuer")
-    endpoints: dict[str, str | None] = {}
-    for name in ("authorization_endpoint", "token_endpoint", "end_session_endpoint"):
-        value = document.get(name)
-        if value is None and name == "end_session_endpoint":
-            endpoints[name] = None
-            continue
-        if not isinstance(value, str) or not is_safe_address(value):
-            raise fail(f"{name} is missing or not https")
-        endpoints[name] = value
-    if issuer.jwks is not None and document.get("jwks_uri") != issuer.jwks.uri:
-        raise fail("its jwks_uri differs from the issuers file's")
-    return Provider(
-        authorization_endpoint=str(endpoints["authorization_endpoint"]),
-        token_endpoint=str(endpoints["token_endpoint"]),
-        end_session_endpoint=endpoints["end_session_endpoint"],
-        fetched_at=at,
-    )
-
-
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-__all__ = ["Begun", "OidcSignIn", "Pending", "Provider", "SignedIn"]
+__all__ = ["Begun", "OidcSignIn", "Pending", "SignedIn"]

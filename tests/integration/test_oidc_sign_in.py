@@ -172,6 +172,7 @@ def test_an_answer_planted_in_another_browser_starts_no_session(browser: TestCli
 
         assert page.status_code == 401 and "en annan webbläsare" in page.text
         assert "backa_session" not in victim.cookies
+    assert browser.get(path_and_query(back), follow_redirects=False).status_code == 200, "the planting spent nothing"
 
 
 def test_an_id_token_for_another_sign_in_is_refused_by_its_nonce(browser: TestClient[Any], staff_idp: Provider) -> None:
@@ -377,3 +378,19 @@ def test_a_logout_token_from_another_provider_or_used_twice_ends_nothing(
         assert logout(provider_side, "ystad", other).status_code == 200
         assert current(browser).status_code == 200, "another person's logout ends only their sessions"
         assert logout(provider_side, "ystad", other).status_code == 400
+
+
+def test_a_provider_whose_discovery_names_other_keys_than_the_issuers_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff_idp: Provider, eid: Provider
+) -> None:
+    monkeypatch.setenv("BACKA_TEST_EID_SECRET", "another-secret")
+    path = issuers_file(tmp_path, staff_idp, eid)
+    path.write_text(path.read_text().replace(f'jwks_uri = "{staff_idp.issuer}/jwks"', f'jwks_uri = "{eid.issuer}/jwks"'))
+    runtime = bootstrap(Settings(store="memory", issuers_file=path), clock=SettableClock(datetime.now(UTC)), directory=directory())
+    try:
+        with TestClient(create_app(runtime), base_url=BASE_URL) as c:
+            page = c.get("/sign-in/oidc/ystad", follow_redirects=False)
+
+            assert page.status_code == 503 and "inte inställd som tjänsten väntar sig" in page.text
+    finally:
+        runtime.close()
