@@ -95,6 +95,12 @@ class StoreUnavailableError(HubError):
     title = "Store unavailable"
 
 
+class SignInUnavailableError(HubError):
+    """The sign-in service (an OpenID provider) cannot be reached or answered nonsense."""
+
+    title = "Sign-in service unavailable"
+
+
 class NoSessionError(HubError):
     """The request was signed with a bearer token, not within a web session."""
 

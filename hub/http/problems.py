@@ -38,6 +38,7 @@ from hub.errors import (
     NotPermittedError,
     OutOfOrderError,
     RecordErasedError,
+    SignInUnavailableError,
     StoreUnavailableError,
     TooManyAttemptsError,
     UnknownStaffError,
@@ -77,6 +78,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     ErasureUnavailableError: (409, "erasure-unavailable", None),
     StoreUnavailableError: (503, "store-unavailable", None),
     TooManyAttemptsError: (429, "too-many-attempts", None),
+    SignInUnavailableError: (503, "sign-in-unavailable", None),
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
     PositionNotFoundError: (404, "log-position-not-found", None),
@@ -141,7 +143,7 @@ def retry_after(exc: HubError) -> dict[str, str]:
     (RFC 6585 4), a store that could not be reached."""
     if isinstance(exc, TooManyAttemptsError):
         return {"Retry-After": str(exc.retry_after)}
-    if isinstance(exc, StoreUnavailableError):
+    if isinstance(exc, StoreUnavailableError | SignInUnavailableError):
         return {"Retry-After": "5"}
     return {}
 

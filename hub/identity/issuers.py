@@ -7,12 +7,20 @@ with a message that names the issuer and the field: an unknown field (a typo wou
 otherwise silently widen or narrow trust), a symmetric or ``none`` algorithm (RFC 8725
 3.1), a key address that is not https (plain http only on the loopback interface),
 a role that the hub does not know.
+
+An issuer the pages sign in through (OpenID Connect, see :mod:`hub.identity.oidc`) also
+names the hub's client there: ``client_id``, a ``slug`` for its sign-in address, and the
+client secret from a file (``client_secret_file``) or an environment variable
+(``client_secret_env``), never from the issuers file itself, which is kept with the
+deployment's configuration and may be read by more people than the secret should.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -25,13 +33,19 @@ import jwt
 from contracts.vocabulary import Role
 
 from hub.runtime.clock import Clock
+from hub.identity.oidc_client import OidcClient
 from hub.identity.tokens import DEMO_ISSUER, ClaimMapping, JwksKeys, TrustedIssuer
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K", "EdDSA"}
 )
-ISSUER_FIELDS = frozenset({"issuer", "audience", "kind", "algorithms", "jwks_uri", "jwks_file", "refetch_seconds", "claims"})
+CLIENT_FIELDS = frozenset(
+    {"client_id", "client_secret_file", "client_secret_env", "slug", "display_name", "redirect_uri", "post_logout_redirect_uri", "scopes"}
+)
+ISSUER_FIELDS = frozenset({"issuer", "audience", "kind", "algorithms", "jwks_uri", "jwks_file", "refetch_seconds", "claims"}) | CLIENT_FIELDS
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+CALLBACK_PATH = "/sign-in/callback"
 CLAIM_FIELDS = frozenset(
     {"tenant", "tenant_claim", "unit_claim", "roles_claim", "role_map", "subject_claim", "kind", "kind_claim", "kind_map"}
 )
@@ -62,7 +76,9 @@ def parse_issuers(
     base: Path,
     source: str = "the issuers file",
     forbidden_folder: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[TrustedIssuer]:
+    """``environ``: where ``client_secret_env`` is looked up (the process's environment)."""
     unknown = set(document) - {"issuer"}
     if unknown:
         raise IssuerConfigError(f"{source}: unknown top-level field {sorted(unknown)[0]!r}; issuers are [[issuer]] tables")
@@ -71,16 +87,21 @@ def parse_issuers(
         raise IssuerConfigError(f"{source}: issuer: each issuer must be an [[issuer]] table")
     issuers: list[TrustedIssuer] = []
     for n, entry in enumerate(entries, start=1):
-        issuer = _Entry(entry, n, source, clock, base, forbidden_folder).build()
+        issuer = _Entry(entry, n, source, clock, base, forbidden_folder, os.environ if environ is None else environ).build()
         if any(i.issuer == issuer.issuer for i in issuers):
             raise IssuerConfigError(f"{source}: issuer {n} ({issuer.issuer}): issuer: listed twice")
+        if issuer.oidc is not None and any(i.oidc is not None and i.oidc.slug == issuer.oidc.slug for i in issuers):
+            raise IssuerConfigError(f"{source}: issuer {n} ({issuer.issuer}): slug: {issuer.oidc.slug!r} is used by another issuer")
         issuers.append(issuer)
     return issuers
 
 
 class _Entry:
-    def __init__(self, entry: dict[str, Any], n: int, source: str, clock: Clock, base: Path, forbidden: Path | None) -> None:
+    def __init__(
+        self, entry: dict[str, Any], n: int, source: str, clock: Clock, base: Path, forbidden: Path | None, environ: Mapping[str, str]
+    ) -> None:
         self.entry = entry
+        self.environ = environ
         self.forbidden = forbidden
         self.clock = clock
         self.base = base
@@ -102,19 +123,82 @@ class _Entry:
 
     def build(self) -> TrustedIssuer:
         entry = self.entry
+        if "client_secret" in entry:
+            raise self.fail("client_secret", "is never written in the issuers file; give client_secret_file or client_secret_env")
         unknown = set(entry) - ISSUER_FIELDS
         if unknown:
             raise self.fail(sorted(unknown)[0], f"unknown field; known: {', '.join(sorted(ISSUER_FIELDS))}")
         issuer = self.text(entry, "issuer", "issuer", required=True) or ""
         if issuer == DEMO_ISSUER:
             raise self.fail("issuer", "the demo issuer is never configured; it is trusted only in demo mode")
-        audience = self.text(entry, "audience", "audience", required=True) or ""
+        client = self.client(issuer)
+        audience = self.text(entry, "audience", "audience", required=client is None) or (client.client_id if client else "")
         kind = entry.get("kind")
         if kind not in ("staff", "family"):
             raise self.fail("kind", "must be 'staff' or 'family'")
         algorithms = self.algorithms()
         jwks, keys = self.key_source(issuer)
-        return TrustedIssuer(issuer, audience, keys, algorithms, kind, self.claims(kind), jwks)
+        return TrustedIssuer(issuer, audience, keys, algorithms, kind, self.claims(kind), jwks, client)
+
+    def client(self, issuer: str) -> OidcClient | None:
+        """The hub's registration at this issuer, for signing in on the pages; None without ``client_id``."""
+        entry = self.entry
+        client_id = self.text(entry, "client_id", "client_id")
+        if client_id is None:
+            given = sorted(set(entry) & (CLIENT_FIELDS - {"client_id"}))
+            if given:
+                raise self.fail(given[0], "goes with client_id: only an issuer the pages sign in through has a client")
+            return None
+        _check_address(issuer, "issuer", self.fail)
+        slug = self.text(entry, "slug", "slug", required=True) or ""
+        if not SLUG.fullmatch(slug):
+            raise self.fail("slug", "must be 1-40 lower-case letters, digits and hyphens, starting with a letter or digit")
+        redirect = self.text(entry, "redirect_uri", "redirect_uri")
+        if redirect is not None:
+            _check_address(redirect, "redirect_uri", self.fail)
+            if urlsplit(redirect).path != CALLBACK_PATH:
+                raise self.fail("redirect_uri", f"must end in {CALLBACK_PATH}, where the hub takes the answer")
+        after = self.text(entry, "post_logout_redirect_uri", "post_logout_redirect_uri")
+        if after is not None:
+            _check_address(after, "post_logout_redirect_uri", self.fail)
+        scopes = entry.get("scopes", ["openid"])
+        if not isinstance(scopes, list) or not all(isinstance(x, str) and x and " " not in x for x in scopes):
+            raise self.fail("scopes", "must be a list of scope names without spaces")
+        if "openid" not in scopes:
+            raise self.fail("scopes", "must include 'openid': the hub signs in with the ID token")
+        return OidcClient(
+            slug=slug,
+            display_name=self.text(entry, "display_name", "display_name") or urlsplit(issuer).hostname or slug,
+            client_id=client_id,
+            client_secret=self.secret(),
+            redirect_uri=redirect,
+            post_logout_redirect_uri=after,
+            scopes=tuple(dict.fromkeys(scopes)),
+        )
+
+    def secret(self) -> str:
+        file = self.text(self.entry, "client_secret_file", "client_secret_file")
+        env = self.text(self.entry, "client_secret_env", "client_secret_env")
+        if (file is None) == (env is None):
+            raise self.fail("client_secret_file", "give exactly one of client_secret_file and client_secret_env")
+        if env is not None:
+            value = self.environ.get(env, "").strip()
+            if not value:
+                raise self.fail("client_secret_env", f"the environment variable {env} is not set or empty")
+            return value
+        path = Path(file or "")
+        path = path if path.is_absolute() else self.base / path
+        if self.forbidden is not None and path.resolve().is_relative_to(self.forbidden):
+            raise self.fail("client_secret_file", f"lies in {self.forbidden}, where no secret of a real issuer may be kept")
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise self.fail("client_secret_file", f"cannot be read: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise self.fail("client_secret_file", "is not text") from None
+        if not value:
+            raise self.fail("client_secret_file", "is empty")
+        return value
 
     def algorithms(self) -> tuple[str, ...]:
         value = self.entry.get("algorithms", list(DEFAULT_ALGORITHMS))
@@ -222,12 +306,21 @@ class _Entry:
 
 
 def _check_jwks_uri(uri: str, fail: Any) -> None:
+    _check_address(uri, "jwks_uri", fail)
+
+
+def _check_address(uri: str, field: str, fail: Any) -> None:
+    if is_safe_address(uri):
+        return
+    raise fail(field, "must be an https address (plain http only on the loopback interface)")
+
+
+def is_safe_address(uri: str) -> bool:
+    """https, or plain http on the loopback interface only (a provider run beside the hub)."""
     parts = urlsplit(uri)
     if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
-        return
-    raise fail("jwks_uri", "must be an https address (plain http only on the loopback interface)")
+        return True
+    return parts.scheme == "http" and bool(parts.hostname) and _loopback(parts.hostname or "")
 
 
 def _loopback(host: str) -> bool:

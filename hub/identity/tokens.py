@@ -4,20 +4,25 @@ Checks, each refusing with a reason that names the claim and never echoes its va
 the algorithm is on the issuer's allow-list (RFC 8725 3.1, so ``none`` and HMAC
 confusion are refused), the signature verifies with a key the issuer published
 (RFC 7515 5.2), ``iss`` and ``aud`` match (RFC 7519 4.1.1, 4.1.3), ``exp`` and
-``nbf`` hold against the hub's clock (RFC 7519 4.1.4, 4.1.5), and tenant, unit and
-roles name things the directory knows.
+``nbf`` hold against the hub's clock within a clock skew (RFC 7519 4.1.4, 4.1.5), an
+``iat`` no later than now plus that skew and a lifetime (``exp`` less ``iat``, or less
+now without ``iat``) no longer than the hub accepts (RFC 8725 3.10 asks for bounded
+lifetimes; RFC 9068 4 and OpenID Connect Core 3.1.3.7 steps 9-10 for ``exp`` and ``iat``),
+and tenant, unit and roles name things the directory knows. Times are compared as
+numbers, so a year-9999 ``exp`` is refused as too long-lived, never an overflow.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -32,8 +37,14 @@ from hub.errors import NotAuthenticatedError
 from hub.identity.personnummer import BlindIndex, parse_identity_number
 from hub.identity.principals import Principal
 
+if TYPE_CHECKING:
+    from hub.identity.oidc_client import OidcClient
+
 DEMO_ISSUER = "https://demo.backa.invalid/issuer"
 LEEWAY = timedelta(seconds=30)
+"""The default clock skew allowed between the hub and an issuer (``token_clock_skew_seconds``)."""
+MAX_LIFETIME = timedelta(hours=12)
+"""The default longest lifetime of a token the hub accepts (``token_max_lifetime_hours``)."""
 
 log = logging.getLogger("backa.tokens")
 
@@ -151,6 +162,8 @@ class TrustedIssuer:
     claims: ClaimMapping = ClaimMapping()
     jwks: JwksKeys | None = None
     """Keys the issuer publishes, fetched when needed."""
+    oidc: OidcClient | None = None
+    """The hub's client registration here, when the pages sign in through this issuer."""
 
     def keys_for(self, kid: str | None) -> Sequence[Any]:
         held = [k for k in self.keys if kid is None or getattr(k, "key_id", None) in (None, kid)]
@@ -174,6 +187,9 @@ class TokenVerifier:
     blind_index: BlindIndex
     clock: Clock
 
+    skew: timedelta = LEEWAY
+    max_lifetime: timedelta = MAX_LIFETIME
+
     def verify(self, token: str) -> Principal:
         return self.authenticate(token).principal
 
@@ -182,32 +198,44 @@ class TokenVerifier:
         return any(i.issuer == issuer for i in self.issuers)
 
     def authenticate(self, token: str) -> Verified:
+        """Who the token signs in and the issuer that vouched for it."""
+        claims, trusted = self.verified(token)
+        return Verified(self.principal(claims, trusted), trusted.issuer)
+
+    def verified(
+        self, token: str, *, issuer: TrustedIssuer | None = None, audience: str | None = None, subject: bool = True
+    ) -> tuple[dict[str, Any], TrustedIssuer]:
+        """The token's claims once signature, issuer, audience and times hold, and the issuer
+        that signed it. ``issuer``: only this one may have (an OpenID Connect sign-in started
+        there); ``audience``: instead of the issuer's (an ID token's is the client id);
+        ``subject``: whether ``sub`` is required (a logout token may name a session instead)."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise NotAuthenticatedError("the bearer token is not a well-formed JWT") from None
-        issuer = next((i for i in self.issuers if i.issuer == unverified.get("iss")), None)
-        if issuer is None:
+        trusted = next((i for i in self.issuers if i.issuer == unverified.get("iss")), None)
+        if trusted is None or (issuer is not None and trusted.issuer != issuer.issuer):
             raise NotAuthenticatedError("the token's issuer is not trusted")
-        if header.get("alg") not in issuer.algorithms:
+        if header.get("alg") not in trusted.algorithms:
             raise NotAuthenticatedError("the token's signing algorithm is not allowed")
         kid = header.get("kid")
-        claims = self._verified_claims(token, issuer, kid if isinstance(kid, str) else None)
+        required = ["exp", "iss", "aud", "sub"] if subject else ["exp", "iss", "aud"]
+        claims = self._verified_claims(token, trusted, kid if isinstance(kid, str) else None, audience or trusted.audience, required)
         self._check_times(claims)
-        return Verified(self._principal(claims, issuer), issuer.issuer)
+        return claims, trusted
 
-    def _verified_claims(self, token: str, issuer: TrustedIssuer, kid: str | None) -> dict[str, Any]:
+    def _verified_claims(self, token: str, issuer: TrustedIssuer, kid: str | None, audience: str, required: list[str]) -> dict[str, Any]:
         for key in issuer.keys_for(kid):
             try:
                 return jwt.decode(
                     token,
                     key,
                     algorithms=list(issuer.algorithms),
-                    audience=issuer.audience,
+                    audience=audience,
                     issuer=issuer.issuer,
                     options={
-                        "require": ["exp", "iss", "aud", "sub"],
+                        "require": required,
                         "verify_exp": False,
                         "verify_nbf": False,
                         "verify_iat": False,
@@ -224,18 +252,21 @@ class TokenVerifier:
         raise NotAuthenticatedError("the token's signature does not verify with the issuer's keys")
 
     def _check_times(self, claims: dict[str, Any]) -> None:
-        now = self.clock()
-        try:
-            exp = datetime.fromtimestamp(float(claims["exp"]), now.tzinfo)
-            nbf = datetime.fromtimestamp(float(claims["nbf"]), now.tzinfo) if "nbf" in claims else None
-        except (TypeError, ValueError, OverflowError):
-            raise NotAuthenticatedError("the token's time claims are malformed") from None
-        if now >= exp + LEEWAY:
+        now = self.clock().timestamp()
+        skew = self.skew.total_seconds()
+        exp, nbf, iat = (_seconds(claims, name) for name in ("exp", "nbf", "iat"))
+        if exp is None:
+            raise NotAuthenticatedError("the token lacks the exp claim")
+        if now >= exp + skew:
             raise NotAuthenticatedError("the token has expired")
-        if nbf is not None and now + LEEWAY < nbf:
+        if nbf is not None and now + skew < nbf:
             raise NotAuthenticatedError("the token is not valid yet")
+        if iat is not None and iat > now + skew:
+            raise NotAuthenticatedError("the token was issued in the future")
+        if exp - (iat if iat is not None else now) > self.max_lifetime.total_seconds() + skew:
+            raise NotAuthenticatedError("the token lives longer than this hub accepts")
 
-    def _principal(self, claims: dict[str, Any], issuer: TrustedIssuer) -> Principal:
+    def principal(self, claims: dict[str, Any], issuer: TrustedIssuer) -> Principal:
         """Every issuer's claims, the demo issuer's included, are read through its mapping."""
         mapping = issuer.claims
         tenant_id = mapping.tenant if mapping.tenant is not None else _get(claims, mapping.tenant_claim)
@@ -292,6 +323,18 @@ class TokenVerifier:
             return frozenset(Role(r) for r in values)
         except ValueError:
             raise NotAuthenticatedError("the token names an unknown role") from None
+
+
+def _seconds(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 2) as seconds; refuses what is not a finite number."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value) if abs(value) < 2**53 else math.copysign(math.inf, value)  # far beyond any bound
+    raise NotAuthenticatedError("the token's time claims are malformed")
 
 
 def _get(claims: Mapping[str, Any], name: str | None) -> Any:

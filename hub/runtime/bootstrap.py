@@ -14,6 +14,7 @@ import os
 import secrets
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -237,7 +238,11 @@ def bootstrap(
             else:
                 demo_issuer = _memory_issuer(settings, clock)
             issuers.append(demo_issuer.trusted())
-        verifier = TokenVerifier(issuers, directory, blind_index, clock)
+        verifier = TokenVerifier(
+            issuers, directory, blind_index, clock,
+            skew=timedelta(seconds=settings.token_clock_skew_seconds),
+            max_lifetime=timedelta(hours=settings.token_max_lifetime_hours),
+        )
         sessions = Sessions(
             kit.session_store(), clock, settings.session_policy(), demo_mode=settings.demo_mode,
             trusts=verifier.trusts, form_key=_form_key(index_key),

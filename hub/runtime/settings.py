@@ -37,6 +37,14 @@ class Settings(BaseModel):
     """The token issuers the hub trusts (TOML, see :mod:`hub.identity.issuers`); outside demo mode,
     without it no token is accepted."""
     audience: str = "backa-hub"
+    token_clock_skew_seconds: float = Field(default=30, ge=0, le=300)
+    """How far the hub's clock and an issuer's may disagree when a token's ``exp``, ``nbf``
+    and ``iat`` are checked (RFC 7519 4.1.4-4.1.6 allow "some small leeway")."""
+    token_max_lifetime_hours: float = Field(default=12, gt=0, le=24)
+    """The longest a token may live from its ``iat`` (or from now, without one): a token
+    meant to live for ever is refused (RFC 8725 3.10)."""
+    oidc_timeout_seconds: float = Field(default=5, gt=0, le=60)
+    """How long one call to an OpenID provider (discovery, code exchange) may take."""
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     child_consent_age: int = Field(default=15, ge=0, le=18)
     child_access_age: int = Field(default=15, ge=0, le=18)

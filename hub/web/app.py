@@ -28,6 +28,7 @@ from litestar.template.config import TemplateConfig
 
 from hub.errors import ConflictError, HubError, NotAuthenticatedError, NotPermittedError
 from hub.http.auth import client_address
+from hub.identity.oidc import OidcSignIn
 from hub.identity.sessions import PRE_SESSION_COOKIE, SESSION_COOKIE
 from hub.identity.tokens import Verified
 from hub.application import BackaHub
@@ -98,6 +99,8 @@ class Web:
     runtime: Runtime
     catalogues: dict[str, Catalogue] = field(default_factory=load_catalogues)
     forms: SubmittedForms = field(default_factory=SubmittedForms)
+    oidc: OidcSignIn | None = None
+    """Sign-in through the configured OpenID providers (see :mod:`hub.web.oidc`)."""
 
     def act(self, who: Visitor, form: dict[str, Any], act: Callable[[], str]) -> Redirect:
         """Act on a form once, after checking its anti-forgery token; then show where
@@ -170,9 +173,10 @@ class Web:
         if self.runtime.throttle is not None:
             self.runtime.throttle.sign_in(client_address(request))
 
-    def start_session(self, request: Request[Any, Any, Any], verified: Verified, to: str) -> Redirect:
-        """A session for whom ``verified`` signs in, ending the one this browser held;
-        then on to ``to``, with the new cookie and without the pre-session one."""
+    def open_session(self, request: Request[Any, Any, Any], verified: Verified) -> list[Cookie]:
+        """Every sign-in of the pages starts its session here: counted against the person
+        (a limit), ending the session this browser held, bound to the issuer that vouched.
+        The cookies to set: the new session's, and the pre-session's removal."""
         sessions = self.runtime.sessions
         if sessions is None:
             raise NotAuthenticatedError("web sessions are not available")
@@ -181,17 +185,17 @@ class Web:
         session_id, _ = sessions.start(verified.principal, verified.issuer, replacing=request.cookies.get(SESSION_COOKIE))
         secure = self.runtime.settings.session_cookie_secure
         lifetime = self.runtime.settings.session_policy().absolute
-        return Redirect(
-            path=to,
-            status_code=303,
-            cookies=[
-                Cookie(
-                    key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
-                    httponly=True, secure=secure, samesite="strict",
-                ),
-                Cookie(key=PRE_SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, secure=secure, samesite="strict"),
-            ],
-        )
+        return [
+            Cookie(
+                key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
+                httponly=True, secure=secure, samesite="strict",
+            ),
+            Cookie(key=PRE_SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, secure=secure, samesite="strict"),
+        ]
+
+    def start_session(self, request: Request[Any, Any, Any], verified: Verified, to: str) -> Redirect:
+        """A session for whom ``verified`` signs in, then on to ``to``."""
+        return Redirect(path=to, status_code=303, cookies=self.open_session(request, verified))
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -215,8 +219,10 @@ def sign_in_routes(web: Web) -> list[Any]:
     def sign_in_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:  # noqa: A002 - the query's name
         who = web.visitor(request)
         token, pre_session = web.sign_in_form(request)
+        services = web.oidc.issuers() if web.oidc is not None else []
         page = web.render(
-            who, "common/sign_in.html", next=_safe_next(next) or "", sign_in_token=token, **_demo_people(runtime)
+            who, "common/sign_in.html", next=_safe_next(next) or "", sign_in_token=token, services=services,
+            **_demo_people(runtime),
         )
         if pre_session is not None:
             page.cookies.append(pre_session)
@@ -225,11 +231,6 @@ def sign_in_routes(web: Web) -> list[Any]:
     def _start(request: Request[Any, Any, Any], token: str, next_page: str | None) -> Redirect:
         verified = runtime.verifier.authenticate(token)
         return web.start_session(request, verified, _safe_next(next_page) or home_of(verified.principal))
-
-    @post("/sign-in/token", sync_to_thread=True, include_in_schema=False)
-    def sign_in_with_token(request: Request[Any, Any, Any], data: Form) -> Redirect:
-        web.check_sign_in(request, data)
-        return _start(request, str(data.get("token", "")).strip(), data.get("next"))
 
     @post("/sign-in/demo", sync_to_thread=True, include_in_schema=False)
     def sign_in_as_demo_user(request: Request[Any, Any, Any], data: Form) -> Redirect:
@@ -249,15 +250,21 @@ def sign_in_routes(web: Web) -> list[Any]:
         return _start(request, token, data.get("next"))
 
     @post("/sign-out", sync_to_thread=True, include_in_schema=False)
-    def sign_out(request: Request[Any, Any, Any], data: Form) -> Redirect:
+    def sign_out(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
         who = web.visitor(request)
+        signed_out = "/sign-in?signed_out=1"
+        elsewhere = None
         if who.session_id is not None and runtime.sessions is not None:
             who.check_form(data)
             runtime.sessions.end(who.session_id)
-        return Redirect(
-            path="/sign-in?signed_out=1", status_code=303,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")],
-        )
+            if web.oidc is not None:
+                elsewhere = web.oidc.sign_out_url(who.session_id, str(request.base_url).rstrip("/") + signed_out)
+        gone = Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")
+        if elsewhere is not None:
+            from hub.web.oidc import signing_out_page
+
+            return signing_out_page(web, who, elsewhere, gone)
+        return Redirect(path=signed_out, status_code=303, cookies=[gone])
 
     @get("/language/{code:str}", sync_to_thread=False, include_in_schema=False)
     def language(code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:  # noqa: A002
@@ -267,7 +274,7 @@ def sign_in_routes(web: Web) -> list[Any]:
             cookies=[Cookie(key=LANGUAGE_COOKIE, value=chosen, path="/", max_age=365 * 24 * 3600, samesite="lax")],
         )
 
-    return [landing, sign_in_page, sign_in_with_token, sign_in_as_demo_user, sign_out, language]
+    return [landing, sign_in_page, sign_in_as_demo_user, sign_out, language]
 
 
 def _staff(runtime: Runtime, user_id: str) -> Any:
@@ -299,8 +306,10 @@ def _demo_people(runtime: Runtime) -> dict[str, Any]:
 
 def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEngine], Router]:
     """The pages, the template configuration and the static files."""
+    from hub.web.oidc import oidc_routes  # its routes are made with this module's Web
+
     web = Web(runtime)
-    handlers: list[Any] = sign_in_routes(web)
+    handlers: list[Any] = sign_in_routes(web) + oidc_routes(web)
     for area in AREAS:
         module = importlib.import_module(f"hub.web.pages.{area}")
         handlers.extend(module.routes(web))

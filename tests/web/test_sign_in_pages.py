@@ -67,10 +67,12 @@ def test_demo_sign_in_is_refused_outside_demo_mode(tmp_path: Any) -> None:
     )
     try:
         with TestClient(create_app(runtime), base_url=BASE_URL) as c:
-            assert sign_in(c, kind="staff", user="rektor.ostra").status_code == 401
             page = c.get("/sign-in")
+            refused = c.post("/sign-in/demo", data={"kind": "staff", "user": "rektor.ostra"}, follow_redirects=False)
+            assert refused.status_code in (401, 403) and "backa_session" not in c.cookies
             assert page.status_code == 200 and 'action="/sign-in/demo"' not in page.text
-            assert 'action="/sign-in/token"' in page.text
+            assert "/sign-in/token" not in page.text, "pasted tokens are for the API only"
+            assert c.post("/sign-in/token", data={"token": "x"}, follow_redirects=False).status_code in (404, 405)
     finally:
         runtime.close()
 
@@ -129,31 +131,25 @@ def assert_not_signed_in(client: TestClient[Any], answer: Any) -> None:
 
 
 @pytest.mark.parametrize("headers", [EVIL, CROSS_SITE, {**EVIL, **CROSS_SITE}], ids=["origin", "fetch-site", "both"])
-@pytest.mark.parametrize(
-    ("path", "form"),
-    [("/sign-in/token", {"token": "ATTACKER"}), ("/sign-in/demo", {"kind": "staff", "user": "larare.ostra"})],
-    ids=["token", "demo"],
-)
 def test_another_sites_form_with_the_attackers_sign_in_is_refused_and_sets_no_session(
-    rt: Runtime, client: TestClient[Any], path: str, form: dict[str, str], headers: dict[str, str]
+    client: TestClient[Any], headers: dict[str, str]
 ) -> None:
     """The attack replayed: a page on evil.example posts its own sign-in to the hub, without
-    the victim's form token, which it cannot read."""
+    the victim's form token, which it cannot read. (Pasted tokens are for the API alone, so
+    the demo's form is the one sign-in form left to forge.)"""
     client.get("/sign-in")  # the victim has the sign-in page open, and its pre-session cookie
-    data = {k: attackers_token(rt) if v == "ATTACKER" else v for k, v in form.items()}
 
-    answer = client.post(path, data=data, headers=headers, follow_redirects=False)
+    answer = client.post("/sign-in/demo", data={"kind": "staff", "user": "larare.ostra"}, headers=headers, follow_redirects=False)
 
     assert answer.status_code == 403
     assert_not_signed_in(client, answer)
 
 
-@pytest.mark.parametrize("path", ["/sign-in/token", "/sign-in/demo"])
-def test_a_sign_in_form_without_the_pre_session_token_is_refused(rt: Runtime, client: TestClient[Any], path: str) -> None:
+def test_a_sign_in_form_without_the_pre_session_token_is_refused(client: TestClient[Any]) -> None:
     """Even where the browser sends neither Origin nor Sec-Fetch-Site."""
     client.get("/sign-in")
 
-    answer = client.post(path, data={"token": attackers_token(rt), "kind": "staff", "user": "larare.ostra"}, follow_redirects=False)
+    answer = client.post("/sign-in/demo", data={"kind": "staff", "user": "larare.ostra"}, follow_redirects=False)
 
     assert answer.status_code == 403
     assert "Inloggningsformuläret är inaktuellt" in answer.text
@@ -168,20 +164,20 @@ def test_the_attackers_own_valid_form_token_does_not_fit_the_victims_browser(rt:
     client.get("/sign-in")
 
     answer = client.post(
-        "/sign-in/token", data={"token": attackers_token(rt), "sign_in_token": stolen}, follow_redirects=False
+        "/sign-in/demo", data={"kind": "staff", "user": "larare.ostra", "sign_in_token": stolen}, follow_redirects=False
     )
 
     assert answer.status_code == 403
     assert_not_signed_in(client, answer)
 
 
-def test_the_sign_in_page_of_this_site_signs_in_and_drops_the_pre_session(rt: Runtime, client: TestClient[Any]) -> None:
+def test_the_sign_in_page_of_this_site_signs_in_and_drops_the_pre_session(client: TestClient[Any]) -> None:
     token = sign_in_token(client)
     assert "backa_pre_session" in client.cookies
 
     answer = client.post(
-        "/sign-in/token",
-        data={"token": attackers_token(rt), "sign_in_token": token},
+        "/sign-in/demo",
+        data={"kind": "staff", "user": "larare.ostra", "sign_in_token": token},
         headers={"Origin": BASE_URL, "Sec-Fetch-Site": "same-origin"},
         follow_redirects=False,
     )
