@@ -34,6 +34,7 @@ from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.schemas import Health
+from hub.http.strict_json import StrictJsonRequest
 from hub.web.app import web_router
 from hub.identity.principals import Principal
 from hub.identity.sessions import Session, SessionEndedError
@@ -164,6 +165,7 @@ def create_app(runtime: Runtime) -> Litestar:
             DefineMiddleware(BearerTokenMiddleware, verify=verify, resume=resume)
         ],
         security=[{SECURITY_SCHEME: []}],
+        request_class=StrictJsonRequest,
     )
     openapi = OpenAPIConfig(
         title="Backa barnet hub",
