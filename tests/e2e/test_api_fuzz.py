@@ -26,7 +26,17 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
-from tests.factories import GUARDIAN_1_PNR, OTHER_TENANT, STAFF, START, TENANT, directory, registration_payload
+from tests.factories import (
+    GUARDIAN_1_PNR,
+    OTHER_TENANT,
+    STAFF,
+    START,
+    TENANT,
+    card_payload,
+    conversation_payload,
+    directory,
+    registration_payload,
+)
 
 API = "/api/v1"
 SCHEMA = f"{API}/schema/openapi.json"
@@ -39,13 +49,26 @@ pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDep
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[Runtime, Litestar, str, TestClient[Any]]]:
-    """The app, with one registered child whose id the cross-area check uses."""
+    """The app, with one registered child whose id the cross-area check uses, far enough
+    along (a card, a Barnkontakt, a conversation, a consent request) that generated bodies
+    meet the process's rules rather than its first step."""
     rt = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(START), directory=directory())
     app = create_app(rt)
     with TestClient(app) as client:
-        registered = client.post(f"{API}/children", json=registration_payload(), headers=bearer(rt, "rektor.ostra"))
+        school = bearer(rt, "rektor.ostra")
+        registered = client.post(f"{API}/children", json=registration_payload(), headers=school)
         assert registered.status_code == 201, registered.text
-        yield rt, app, registered.json()["child_id"], client
+        child = registered.json()["child_id"]
+        steps = [
+            ("discovery-cards", card_payload(), bearer(rt, "polis.ystad")),
+            ("barnkontakt", {"staff_id": "rektor.ostra"}, school),
+            ("conversations", conversation_payload(), school),
+            ("consents", {"recipients": [{"unit_id": "bup-ystad"}], "categories": ["needs"], "purpose": "Stöd"}, school),
+        ]
+        for path, body, headers in steps:
+            done = client.post(f"{API}/children/{child}/{path}", json=body, headers=headers)
+            assert done.status_code in (200, 201), done.text
+        yield rt, app, child, client
     rt.close()
 
 
@@ -131,6 +154,49 @@ def test_requests_that_break_the_published_schema_get_a_problem_and_never_a_serv
     """Wrong types, out-of-range numbers and dates, missing and unknown fields: refused, never a 500."""
     rt, app, child_id, _ = served
     assert fuzz(rt, app, bearer(rt, who), child_id, GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES) > 25
+
+
+def coverage_cases(app: Litestar, child_id: str) -> Iterator[Any]:
+    """Schemathesis's coverage phase: for each operation the edges of every parameter and
+    field (each bound and one past it, wrong types, missing and unknown fields, duplicated
+    query parameters), the known child's id in the path."""
+    schema = schemathesis.openapi.from_asgi(SCHEMA, app)
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        config = schema.config.generation_for(operation=operation)
+        for case in schema.iter_coverage_cases(
+            operation, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], generation_config=config
+        ):
+            if "{child_id}" in operation.path and case.path_parameters:
+                case.path_parameters["child_id"] = child_id
+            yield case
+
+
+def caller_for(path: str) -> str:
+    """Who may use an operation: an auditor the audit and log operations, a guardian the
+    family's, the Barnkontakt the rest."""
+    if path.startswith((f"{API}/audit", f"{API}/transparency")):
+        return "granskare.ystad"
+    if path.startswith(f"{API}/me/") or path.endswith(("/grant", "/decline", "/withdraw", "/access-log")):
+        return "guardian"
+    return "rektor.ostra"
+
+
+def test_requests_at_and_past_every_bound_get_no_server_error(served: tuple[Runtime, Litestar, str, TestClient[Any]]) -> None:
+    """Offsets one past 64 bits, the longest strings, wrong types: never a 500, each sent by
+    a caller who may use the operation, so it reaches the rules behind the door."""
+    rt, app, child_id, _ = served
+    sent = 0
+    for case in coverage_cases(app, child_id):
+        headers = bearer(rt, caller_for(case.operation.full_path))
+        before = rt.hub.log_length()
+        response = case.call(headers=headers)
+        assert response.status_code < 500, (case.method, case.formatted_path, case.query, response.text[:200])
+        problem_details_on_errors(response)
+        if response.status_code >= 400 and case.method.upper() != "GET":
+            assert rt.hub.log_length() == before, (case.method, case.formatted_path, response.status_code)
+        sent += 1
+    assert sent > 1000
 
 
 @pytest.mark.parametrize("who", ["other_area_staff", "other_area_guardian"])
