@@ -34,7 +34,7 @@ from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.schemas import Health
-from hub.http.strict_json import StrictJsonRequest
+from hub.http.strict_json import StrictJsonRequest, json_bodies_only
 from hub.web.app import web_router
 from hub.identity.principals import Principal
 from hub.identity.sessions import Session, SessionEndedError
@@ -166,6 +166,7 @@ def create_app(runtime: Runtime) -> Litestar:
         ],
         security=[{SECURITY_SCHEME: []}],
         request_class=StrictJsonRequest,
+        before_request=json_bodies_only,
     )
     openapi = OpenAPIConfig(
         title="Backa barnet hub",

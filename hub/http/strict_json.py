@@ -128,6 +128,15 @@ def parse(body: bytes) -> Any:
     return value
 
 
+async def json_bodies_only(request: Request[Any, Any, Any]) -> None:
+    """Any body sent to the API is JSON, whether or not the operation reads one: a body
+    of another type is refused before anything is done (415)."""
+    headers = request.headers
+    if headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers:
+        media_type, options = request.content_type
+        check_media_type(media_type, options)
+
+
 class StrictJsonRequest(Request[Any, Any, Any]):
     """A request whose JSON body is read by :func:`parse` after :func:`check_media_type`."""
 
@@ -144,4 +153,4 @@ class StrictJsonRequest(Request[Any, Any, Any]):
         return self._json
 
 
-__all__ = ["MAX_DEPTH", "BodyRefusedError", "StrictJsonRequest", "check_media_type", "parse"]
+__all__ = ["MAX_DEPTH", "BodyRefusedError", "StrictJsonRequest", "check_media_type", "json_bodies_only", "parse"]

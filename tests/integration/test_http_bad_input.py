@@ -250,6 +250,15 @@ def _conversation_json(**changes: Any) -> bytes:
     return json.dumps({**conversation_payload(), **changes}).encode()
 
 
+def text_to_start_a_session(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "url": f"{API}/sessions",
+        "content": b"start one",
+        "headers": {**school(rt, clock), "Content-Type": "text/plain"},
+    }
+
+
 DEEP = b"[" * 100_000 + b"]" * 100_000
 SUMMARY_TWICE = _conversation_json()[:-1] + b', "summary": "the second one wins"}'
 
@@ -298,6 +307,7 @@ BAD_INPUTS = [
     BadInput("flagged since before the calendar", audit_query("flagged", since="0001-01-01T00:00:00+05:00"), 422, field="since"),
     BadInput("JSON nested 100,000 deep", raw_conversation(DEEP), 400, field="body", says="deep"),
     BadInput("JSON sent as text/plain", raw_conversation(_conversation_json(), "text/plain"), 415, field="Content-Type"),
+    BadInput("text/plain where no body is read", text_to_start_a_session, 415, field="Content-Type"),
     BadInput("JSON without a content type", raw_conversation(_conversation_json(), ""), 415, field="Content-Type"),
     BadInput("JSON in another charset", raw_conversation(_conversation_json(), "application/json; charset=latin-1"), 415, field="Content-Type"),
     BadInput("a key given twice", raw_conversation(SUMMARY_TWICE), 400, field="summary", says="more than once"),
