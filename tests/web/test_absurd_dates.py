@@ -1,13 +1,17 @@
-"""A consent recorded with a date at the calendar's end, before the hub bounded dates, must
-not lock the family out: the consents page and the receipt show it, and the guardians can
-still answer and withdraw."""
+"""Days at the calendar's ends in the pages: a consent recorded with one before the hub
+bounded dates must not lock the family out (the consents page and the receipt show it, and
+the guardians can still answer and withdraw), and the staff's and auditors' forms refuse
+one next to its field instead of failing."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pytest
+from litestar.testing import TestClient
 
 from contracts.events import ConsentRecipient
 from contracts.vocabulary import Category
@@ -56,3 +60,50 @@ def test_a_consent_stored_until_9999_is_shown_and_can_still_be_answered_and_with
         assert withdrawn.status_code == 303
         assert anna.get(withdrawn.headers["location"]).status_code == 200
     assert rt.hub.consent_overview(staff(BK), child)[0].status.value == "withdrawn"
+
+
+def staff_browser(rt: Runtime, user: str) -> TestClient[Any]:
+    c = client(rt)
+    c.__enter__()
+    signed_in = c.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+    return c
+
+
+@pytest.mark.parametrize("typed", ["9999-12-31", "0001-01-01", "2031-01-01"])
+def test_the_consent_form_refuses_a_day_beyond_what_a_consent_may_run_next_to_the_field(rt: Runtime, typed: str) -> None:
+    child = UUID(str(register_child(rt)))
+    rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+    bk = staff_browser(rt, BK)
+    try:
+        page = bk.get(f"/staff/children/{child}/consent-request").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        form_id = re.search(r'name="form_id" value="([^"]+)"', page)
+        assert token and form_id
+        before = rt.hub.log_length()
+        refused = bk.post(
+            f"/staff/children/{child}/consent-request",
+            data={"csrf_token": token.group(1), "form_id": form_id.group(1), "recipient_units": ["bup-ystad"],
+                  "categories": ["needs"], "purpose": "Stöd", "valid_until": typed},
+            follow_redirects=False,
+        )
+    finally:
+        bk.__exit__(None, None, None)
+    assert refused.status_code == 422
+    assert 'id="valid_until-error"' in refused.text
+    assert rt.hub.log_length() == before
+
+
+@pytest.mark.parametrize("period", [{"until": "9999-12-31"}, {"since": "0001-01-01"}])
+def test_the_audit_pages_refuse_a_day_at_the_calendars_end_next_to_the_field(rt: Runtime, period: dict[str, str]) -> None:
+    auditor = staff_browser(rt, "granskare.ystad")
+    try:
+        search = auditor.get("/audit", params={**period, "search": "1"})
+        review = auditor.get("/audit/review", params=period)
+    finally:
+        auditor.__exit__(None, None, None)
+    (field,) = period
+    for page in (search, review):
+        assert page.status_code == 422, page.text[:300]
+        assert f'id="{field}-error"' in page.text
+        assert "1900-01-01" in page.text
