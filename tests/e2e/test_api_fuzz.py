@@ -1,16 +1,22 @@
 """The published API under generated requests: no 5xx, answers as the OpenAPI document says,
-errors as problem details, and no child of this area for another area's callers.
+errors as problem details, a refused command appends nothing, and no child of this area for
+another area's callers.
 
-Schemathesis reads the document the app serves and generates requests for every operation;
-each runs signed in as a member of staff, a guardian and an auditor, with a small, fixed
-number of examples per operation (derandomized, so a failure is found again on the next run).
-Paths name the registered child, so generated bodies reach the core's rules instead of a 404.
+Schemathesis reads the document the app serves and, for every operation, generates requests
+that fit the schema and requests that break it, each signed in as a member of staff, a
+guardian and an auditor, with a small, fixed number of examples per operation (derandomized,
+so a failure is found again on the next run); then its coverage phase sends each bound and
+one past it. Every operation that takes a body also gets bodies that are not strict JSON.
+Paths name a child far enough along the process that generated bodies reach the core's
+rules instead of a 404.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import schemathesis
@@ -197,6 +203,31 @@ def test_requests_at_and_past_every_bound_get_no_server_error(served: tuple[Runt
             assert rt.hub.log_length() == before, (case.method, case.formatted_path, response.status_code)
         sent += 1
     assert sent > 1000
+
+
+NOT_STRICT_JSON = [
+    (b"{}", "text/plain", 415, "Content-Type"),
+    (b'{"reason": "a", "reason": "b"}', "application/json", 400, "reason"),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "body"),
+]
+
+
+@pytest.mark.parametrize(("body", "media_type", "status", "field"), NOT_STRICT_JSON, ids=["text/plain", "a key twice", "100,000 deep"])
+def test_every_operation_refuses_a_body_that_is_not_strict_json(
+    served: tuple[Runtime, Litestar, str, TestClient[Any]], body: bytes, media_type: str, status: int, field: str
+) -> None:
+    """Any body sent is JSON (415 otherwise); where the operation reads its body, each key comes once and nesting stays shallow."""
+    rt, app, child_id, client = served
+    writes = [op for op in operations(app) if op.method.upper() in ("POST", "PUT") and (status == 415 or len(op.body) > 0)]
+    assert len(writes) > 15
+    for op in writes:
+        path = re.sub(r"\{(\w+)\}", lambda m: child_id if m.group(1) == "child_id" else str(uuid4()), op.full_path)
+        headers = {**bearer(rt, caller_for(op.full_path)), "Content-Type": media_type}
+        before = rt.hub.log_length()
+        response = client.request(op.method.upper(), path, content=body, headers=headers)
+        assert response.status_code == status, (op.method, op.full_path, response.status_code, response.text[:200])
+        assert field in [e["field"] for e in response.json()["errors"]]
+        assert rt.hub.log_length() == before
 
 
 @pytest.mark.parametrize("who", ["other_area_staff", "other_area_guardian"])
