@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from uuid import UUID
 
@@ -123,6 +123,8 @@ class PolicyRules:
     child_consent_age: int = 15
     child_access_age: int = 15
     default_validity_days: int = 365
+    max_validity_days: int = 3 * 365 + 1
+    """The longest a consent may run; a request for longer is refused."""
     staff_names_visible_to_family: bool = False
 
 
@@ -166,6 +168,29 @@ class ConsentStatus(str, Enum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     NOT_YET_VALID = "not_yet_valid"
+
+
+AGE_OF_MAJORITY = 18
+"""Custody ends when the child turns 18 (föräldrabalken 6 kap. 2 §)."""
+
+
+def coming_of_age(birth_date: date) -> datetime:
+    """The moment the child turns 18: midnight in Sweden on the birthday (1 March for one
+    born on 29 February), the same day :func:`age_on` counts the year from."""
+    year = birth_date.year + AGE_OF_MAJORITY
+    try:
+        day = birth_date.replace(year=year)
+    except ValueError:
+        day = date(year, 3, 1)
+    return datetime.combine(day, time(0), tzinfo=SWEDISH_TIME)
+
+
+def consent_ends_by(birth_date: date, at: datetime, rules: PolicyRules) -> datetime:
+    """The latest a consent asked for at ``at`` may run: the area's longest period, and
+    never past the child's 18th birthday, when the guardians' say ends with their custody."""
+    longest = at + timedelta(days=rules.max_validity_days)
+    majority = coming_of_age(birth_date)
+    return min(longest, majority) if majority > at else longest
 
 
 def age_on(birth_date: date, moment: datetime | date) -> int:

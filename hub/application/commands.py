@@ -10,12 +10,12 @@ action, a consent) are passed beside them.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.bounds import Day, Moment
 from contracts.events import (
     AreaScore,
     AreaView,
@@ -104,7 +104,9 @@ class RequestConsent(Command):
     recipients: list[ConsentRecipient] = Field(min_length=1, max_length=30)
     categories: list[Category] = Field(min_length=1, max_length=len(Category))
     purpose: str = Field(min_length=1, max_length=2000)
-    valid_until: AwareDatetime | None = None
+    valid_until: Moment | None = Field(
+        default=None, description="At most the cooperation area's longest consent, and never past the child's 18th birthday"
+    )
 
 
 class DecideTeam(Command):
@@ -135,7 +137,7 @@ class PlannedAction(Command):
     what: str = Field(min_length=1, max_length=2000)
     unit_id: UnitId = Field(min_length=1, max_length=100)
     responsible_person: str = Field(min_length=1, max_length=200)
-    due: date
+    due: Day
     status: ActionStatus = ActionStatus.PLANNED
     area: Area | None = None
 
@@ -147,7 +149,7 @@ class UpdatePlan(Command):
     actions: list[PlannedAction] = Field(default_factory=list, max_length=100)
     child_view: str = Field(default="", max_length=4000)
     guardian_view: str = Field(default="", max_length=4000)
-    next_follow_up: date | None = None
+    next_follow_up: Day | None = None
 
 
 class CompletePlanAction(Command):

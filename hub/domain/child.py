@@ -55,7 +55,7 @@ from contracts.vocabulary import (
     HomeVisit,
     PartyKind,
 )
-from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_status, required_parties
+from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_ends_by, consent_status, required_parties
 from consent.policy import ConsentStatus
 
 from hub.errors import ConsentError, InvalidInputError, OutOfOrderError, RecordErasedError
@@ -235,10 +235,17 @@ class Child:
             raise InvalidInputError(
                 f"consent cannot be asked for: {', '.join(wrong)}", field="categories"
             )
-        until = valid_until or at + timedelta(days=rules.default_validity_days)
+        facts = self.facts()
+        latest = consent_ends_by(facts.birth_date, at, rules)
+        until = valid_until or min(at + timedelta(days=rules.default_validity_days), latest)
         if until <= at:
             raise InvalidInputError("valid_until must be after now", field="valid_until")
-        parties = required_parties(self.facts(), at, rules)
+        if until > latest:
+            raise InvalidInputError(
+                "valid_until is later than a consent may run: the area's longest period, and never past the child's 18th birthday",
+                field="valid_until",
+            )
+        parties = required_parties(facts, at, rules)
         if not parties:
             raise ConsentError("no guardian with custody can answer for this child")
         consent_id = uuid4()

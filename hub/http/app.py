@@ -35,6 +35,7 @@ from hub.http.controllers.sessions import session_controller
 from hub.http.origin import same_origin_only
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.schemas import Health
+from hub.http.strict_json import StrictJsonRequest, json_bodies_only
 from hub.web.app import web_router
 from hub.identity.principals import Principal
 from hub.identity.sessions import Session, SessionEndedError
@@ -170,6 +171,8 @@ def create_app(runtime: Runtime) -> Litestar:
             DefineMiddleware(BearerTokenMiddleware, verify=verify, resume=resume, refused=refused)
         ],
         security=[{SECURITY_SCHEME: []}],
+        request_class=StrictJsonRequest,
+        before_request=json_bodies_only,
     )
     openapi = OpenAPIConfig(
         title="Backa barnet hub",

@@ -45,6 +45,7 @@ from hub.errors import (
     UnknownUnitError,
 )
 from hub.http.schemas import Problem
+from hub.http.strict_json import BodyRefusedError
 from hub.identity.sessions import SESSION_COOKIE, SessionEndedError
 from hub.tlog.errors import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
 
@@ -201,6 +202,8 @@ def http_exception_to_problem(request: Request[Any, Any, Any], exc: HTTPExceptio
     status = exc.status_code
     if status >= 500:
         return unexpected_to_problem(request, exc)
+    if isinstance(exc, BodyRefusedError):
+        return problem(status, exc.title, exc.detail, kind=exc.kind, errors=[{"field": exc.field, "message": exc.detail}])
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))

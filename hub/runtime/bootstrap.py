@@ -154,6 +154,7 @@ def policy_rules(settings: Settings) -> PolicyRules:
         child_consent_age=settings.child_consent_age,
         child_access_age=settings.child_access_age,
         default_validity_days=settings.consent_validity_days,
+        max_validity_days=settings.consent_max_validity_days,
         staff_names_visible_to_family=settings.staff_names_visible_to_family,
     )
 

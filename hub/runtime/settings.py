@@ -49,6 +49,11 @@ class Settings(BaseModel):
     child_consent_age: int = Field(default=15, ge=0, le=18)
     child_access_age: int = Field(default=15, ge=0, le=18)
     consent_validity_days: int = Field(default=365, ge=1, le=3 * 365)
+    consent_max_validity_days: int = Field(default=3 * 365 + 1, ge=1, le=5 * 365 + 2)
+    """The longest a consent may be asked for; a longer ``valid_until`` is refused. Three
+    years by default, the usual period's own ceiling: consent must be specific and
+    revocable (DOMAIN.md, from the evaluation, seed 002), and it never runs past the child's
+    18th birthday, when custody ends (föräldrabalken 6 kap. 2 §)."""
     staff_names_visible_to_family: bool = False
     record_reads: bool = True
     """Off only in the benchmark that measures what auditing costs."""

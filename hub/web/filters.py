@@ -29,11 +29,19 @@ DEFAULT_LANGUAGE = "sv"
 
 
 def moment(value: datetime | str | None) -> datetime | None:
-    """A moment in Swedish time."""
+    """A moment in Swedish time; one so near the calendar's end that Swedish time would
+    fall past it (a consent recorded as valid until 9999-12-31) is shown as recorded."""
     if value is None or value == "":
         return None
     found = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return found.astimezone(SWEDISH_TIME)
+    return _swedish(found)
+
+
+def _swedish(found: datetime) -> datetime:
+    try:
+        return found.astimezone(SWEDISH_TIME)
+    except OverflowError:
+        return found
 
 
 def day(value: date | datetime | str | None) -> date | None:
@@ -43,7 +51,7 @@ def day(value: date | datetime | str | None) -> date | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.astimezone(SWEDISH_TIME).date()
+        return _swedish(value).date()
     return value
 
 

@@ -210,6 +210,59 @@ def audit_with_wrong_type(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[
     }
 
 
+def consent_until(until: str) -> Send:
+    def send(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[str, Any]:
+        return {
+            "method": "POST",
+            "url": f"{API}/children/{cid}/consents",
+            "json": {"recipients": [{"unit_id": "bup-ystad"}], "categories": ["needs"], "purpose": "Stöd", "valid_until": until},
+            "headers": school(rt, clock),
+        }
+
+    return send
+
+
+def consent_past_the_areas_longest(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[str, Any]:
+    longest = clock() + timedelta(days=rt.settings.consent_max_validity_days, hours=1)
+    return consent_until(longest.isoformat())(rt, clock, cid)
+
+
+def audit_query(path: str, **params: str) -> Send:
+    def send(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[str, Any]:
+        return {"method": "GET", "url": f"{API}/audit/{path}", "params": params, "headers": as_staff(rt, "granskare.ystad")}
+
+    return send
+
+
+def raw_conversation(body: bytes, content_type: str = "application/json") -> Send:
+    def send(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[str, Any]:
+        return {
+            "method": "POST",
+            "url": f"{API}/children/{cid}/conversations",
+            "content": body,
+            "headers": {**school(rt, clock), "Content-Type": content_type},
+        }
+
+    return send
+
+
+def _conversation_json(**changes: Any) -> bytes:
+    return json.dumps({**conversation_payload(), **changes}).encode()
+
+
+def text_to_start_a_session(rt: Runtime, clock: SettableClock, cid: UUID) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "url": f"{API}/sessions",
+        "content": b"start one",
+        "headers": {**school(rt, clock), "Content-Type": "text/plain"},
+    }
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+SUMMARY_TWICE = _conversation_json()[:-1] + b', "summary": "the second one wins"}'
+
+
 @dataclass(frozen=True)
 class BadInput:
     name: str
@@ -242,6 +295,25 @@ BAD_INPUTS = [
     BadInput("no token", conversation(no_token), 401, field="Authorization", headers={"WWW-Authenticate": "Bearer"}),
     BadInput("oversized body", oversized, 413, field="body"),
     BadInput("wrong type in a query parameter", audit_with_wrong_type, 422, field="limit"),
+    BadInput("consent valid until the end of the calendar", consent_until("9999-12-31T23:59:59Z"), 422, field="valid_until"),
+    BadInput("consent valid from before the calendar", consent_until("0001-01-01T00:00:00+05:00"), 422, field="valid_until"),
+    BadInput("consent longer than the area allows", consent_past_the_areas_longest, 422, field="valid_until", says="18th birthday"),
+    BadInput("offset past a 64-bit integer", audit_query("access-log", offset="9223372036854775808"), 422, field="offset"),
+    BadInput("review offset past a 64-bit integer", audit_query("reviews", offset="9223372036854775808"), 422, field="offset"),
+    BadInput("until at the end of the calendar", audit_query("access-log", until="9999-12-31T23:59:59Z"), 422, field="until"),
+    BadInput("until past the calendar in UTC", audit_query("access-log", until="9999-12-31T23:59:59-05:00"), 422, field="until"),
+    BadInput("since before the calendar in UTC", audit_query("reviews", since="0001-01-01T00:00:00+05:00"), 422, field="since"),
+    BadInput("sample until past the calendar", audit_query("review-sample", until="9999-12-31T23:59:59-05:00"), 422, field="until"),
+    BadInput("flagged since before the calendar", audit_query("flagged", since="0001-01-01T00:00:00+05:00"), 422, field="since"),
+    BadInput("JSON nested 100,000 deep", raw_conversation(DEEP), 400, field="body", says="deep"),
+    BadInput("JSON sent as text/plain", raw_conversation(_conversation_json(), "text/plain"), 415, field="Content-Type"),
+    BadInput("text/plain where no body is read", text_to_start_a_session, 415, field="Content-Type"),
+    BadInput("JSON without a content type", raw_conversation(_conversation_json(), ""), 415, field="Content-Type"),
+    BadInput("JSON in another charset", raw_conversation(_conversation_json(), "application/json; charset=latin-1"), 415, field="Content-Type"),
+    BadInput("a key given twice", raw_conversation(SUMMARY_TWICE), 400, field="summary", says="more than once"),
+    BadInput("NaN for a number", raw_conversation(b'{"with_whom": "child", "age_group": "10-12", "x": NaN}'), 400, field="body"),
+    BadInput("a NUL in text", raw_conversation(_conversation_json(summary="a\u0000b")), 400, field="body"),
+    BadInput("an unpaired surrogate in text", raw_conversation(b'{"with_whom": "child", "age_group": "10-12", "summary": "\\ud800"}'), 400, field="body"),
 ]
 
 PERSONAL_DATA = (CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, "Alva", "Lind")

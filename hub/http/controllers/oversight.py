@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Controller
 from litestar.params import JSONBody, QueryParameter
 
+from contracts.bounds import MAX_BIGINT, OUTSIDE_WINDOW, day_in_window
 from hub.application.commands import RecordReview
 from hub.application.readmodels import AuditEntry, CaseRow, FamilyChild, FlaggedReads, ReviewOut, ReviewSample
 from hub.application.review_rules import RuleCode
@@ -24,11 +25,14 @@ Moment = Annotated[
 
 
 def _utc(value: datetime | None, field: str) -> datetime | None:
-    """The access log keeps UTC; a time without an offset is ambiguous and refused."""
+    """The access log keeps UTC; a time without an offset is ambiguous and refused, and
+    one outside the hub's window (:mod:`contracts.bounds`) is refused before it is converted."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise InvalidInputError("give the time with its offset, e.g. Z or +01:00", field=field)
+    if not day_in_window(value):
+        raise InvalidInputError(f"the time {OUTSIDE_WINDOW}", field=field)
     return value.astimezone(UTC)
 
 
@@ -64,7 +68,7 @@ class OversightController(Controller):
         since: Moment = None,
         until: Moment = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_BIGINT)] = 0,
     ) -> list[AuditEntry]:
         return hub.audit_search(
             caller,
@@ -88,7 +92,7 @@ class OversightController(Controller):
         hub: Hub,
         caller: Caller,
         size: Annotated[int, QueryParameter(ge=1, le=1000)] = 20,
-        seed: Annotated[int | None, QueryParameter(ge=0, le=2**63 - 1)] = None,
+        seed: Annotated[int | None, QueryParameter(ge=0, le=MAX_BIGINT)] = None,
         since: Moment = None,
         until: Moment = None,
     ) -> ReviewSample:
@@ -138,7 +142,7 @@ class OversightController(Controller):
         since: Moment = None,
         until: Moment = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_BIGINT)] = 0,
     ) -> list[ReviewOut]:
         return hub.review_outcomes(
             caller, child_id=child_id, since=_utc(since, "since"), until=_utc(until, "until"), limit=limit, offset=offset

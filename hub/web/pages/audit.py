@@ -18,6 +18,7 @@ from uuid import UUID
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
+from contracts.bounds import EARLIEST, LATEST, day_in_window
 from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
 from hub.application import Action
 from hub.application.proofs import log_status
@@ -53,6 +54,9 @@ def _day_start(text: str, field: str, errors: dict[str, str], t: Callable[..., s
         day = date.fromisoformat(text)
     except ValueError:
         errors[field] = t("Give the date as YYYY-MM-DD.")
+        return None
+    if not day_in_window(day):
+        errors[field] = t("Give a date between {first} and {last}.", first=EARLIEST.isoformat(), last=LATEST.isoformat())
         return None
     return datetime.combine(day, time(0), SWEDISH_TIME)
 

@@ -188,9 +188,15 @@ def read_rating(data: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, An
         for ind in group["indicators"]:
             value = _one(data.get(ind["key"]))
             typed[ind["key"]] = value
-            score: Any = None if value in ("", "unknown") else int(value) if value.isdecimal() else value  # a form sends text
+            score: Any = None if value in ("", "unknown") else _whole_number(value)
             scores.append({"area": group["area"], "indicator": ind["text"], "score": score})
     return typed, scores
+
+
+def _whole_number(value: str) -> Any:
+    """A short run of ASCII digits as a number; anything else stays text, for the command
+    to refuse (a form sends text, and ``int`` takes neither 5,000 digits nor every script's)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else value
 
 
 def rating_errors(error: ValidationError) -> dict[str, str]:
