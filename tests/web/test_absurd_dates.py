@@ -20,6 +20,7 @@ from hub.domain import child as child_module
 from hub.runtime.bootstrap import Runtime
 from tests.conftest import register_child
 from tests.factories import GUARDIAN_1_PNR, card_payload, staff
+from tests.web.conftest import post_sign_in
 from tests.web.test_family_pages import BK, answer, client, sign_in
 
 END_OF_CALENDAR = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -65,7 +66,7 @@ def test_a_consent_stored_until_9999_is_shown_and_can_still_be_answered_and_with
 def staff_browser(rt: Runtime, user: str) -> TestClient[Any]:
     c = client(rt)
     c.__enter__()
-    signed_in = c.post("/sign-in/demo", data={"kind": "staff", "user": user}, follow_redirects=False)
+    signed_in = post_sign_in(c, kind="staff", user=user)
     assert signed_in.status_code == 303, signed_in.text
     return c
 

@@ -34,7 +34,7 @@ from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.conftest import family, register_child
 from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, directory, staff
-from tests.web.conftest import BASE_URL
+from tests.web.conftest import BASE_URL, post_sign_in
 
 BK = "rektor.ostra"
 EXAMPLES = 80
@@ -71,11 +71,15 @@ def encode(fields: list[tuple[str, bytes]]) -> bytes:
 # -- the app, the child, and who sends what --------------------------------------------
 
 
+UNLIMITED = {"sign_in_limit": "1000000/minute", "sign_in_subject_limit": "1000000/minute"}
+"""Every form is signed into from one address at one stopped moment; the limits have tests of their own."""
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[Runtime, Litestar, dict[str, str]]]:
     """A child with a card, a Barnkontakt, a conversation, a read for the auditor to review,
     and a consent request for each answer (the one to withdraw granted, so its form shows)."""
-    rt = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(START), directory=directory())
+    rt = bootstrap(Settings(store="memory", demo_mode=True, **UNLIMITED), clock=SettableClock(START), directory=directory())
     child = UUID(str(register_child(rt)))
     card = rt.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload())
     rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
@@ -162,7 +166,7 @@ def appended_since(rt: Runtime, position: int) -> set[str]:
 
 
 def _form_paths() -> list[str]:
-    rt = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(START), directory=directory())
+    rt = bootstrap(Settings(store="memory", demo_mode=True, **UNLIMITED), clock=SettableClock(START), directory=directory())
     try:
         return post_routes(create_app(rt))
     finally:
@@ -187,7 +191,7 @@ def test_generated_form_input_never_gets_a_server_error_and_a_refusal_appends_no
     who = caller_of(path)
     with TestClient(app, base_url=BASE_URL) as client:
         if who is not None:
-            signed_in = client.post("/sign-in/demo", data=who, follow_redirects=False)
+            signed_in = post_sign_in(client, **who)
             assert signed_in.status_code == 303, signed_in.text
         names, token = field_names(client, action, known)
         assert who is None or token, f"no anti-forgery token on the pages for {action}"
@@ -226,7 +230,7 @@ def test_a_rating_score_of_five_thousand_digits_is_shown_again_as_a_problem(
     rt, app, known = served
     action = f"/staff/children/{known['child_id']}/rating"
     with TestClient(app, base_url=BASE_URL) as client:
-        client.post("/sign-in/demo", data={"kind": "staff", "user": BK}, follow_redirects=False)
+        post_sign_in(client, kind="staff", user=BK)
         _, token = field_names(client, action, known)
         assert token
         before = rt.hub.log_length()
