@@ -28,6 +28,7 @@ from contracts.vocabulary import (
     HomeVisit,
     LegalBasis,
     PartyKind,
+    RegisterAnswer,
     ReviewOutcome,
     Role,
     UnitKind,
@@ -203,6 +204,15 @@ class ChildRegistered(Event):
     personnummer: str = carries(Category.IDENTITY, min_length=10, max_length=13)
     birth_date: date = carries(Category.IDENTITY)
     guardians: tuple[Guardian, ...] = carries(Category.IDENTITY, max_length=6)
+
+
+class GuardianLinkChecked(Event):
+    """A guardian named at registration, checked against the population register
+    (Skatteverket's folkbokföring): a guardian has a say in the child's case only once
+    the register confirms the custody (FB 6 kap. 11 §)."""
+
+    guardian_id: str = carries(Category.IDENTITY, min_length=1, max_length=100)
+    answer: RegisterAnswer = carries(Category.IDENTITY)
 
 
 class DiscoveryCardSubmitted(Event):
@@ -432,6 +442,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
         ChildRegistered,
+        GuardianLinkChecked,
         DiscoveryCardSubmitted,
         BarnkontaktAssigned,
         BarnkontaktDelegated,

@@ -36,6 +36,13 @@ class Settings(BaseModel):
     """The token issuers the hub trusts (TOML, see :mod:`hub.identity.issuers`); outside demo mode,
     without it no token is accepted."""
     audience: str = "backa-hub"
+    population_register_file: Path | None = None
+    """The population register that confirms guardian links, as a JSON file (see
+    :mod:`adapters.population_file`). Without it, in demo mode the demo's own
+    (``population.json`` in the data folder) is used, and elsewhere no guardian link is
+    ever confirmed, so no guardian gets access."""
+    population_register_timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds one question to the population register may take before the link is left unconfirmed."""
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     child_consent_age: int = Field(default=15, ge=0, le=18)
     child_access_age: int = Field(default=15, ge=0, le=18)
