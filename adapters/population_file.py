@@ -82,7 +82,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise RegisterFileError(f"the key {key!r} appears twice in one object")
+            raise RegisterFileError("a key appears twice in one object")
         out[key] = value
     return out
 
