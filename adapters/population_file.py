@@ -126,15 +126,18 @@ def register_text(custodians: Mapping[str, Collection[str]]) -> str:
 class FileRegister:
     """The population register port (:class:`hub.identity.population.PopulationRegister`)
     answered from a JSON file. Built with the file's path, it reads and checks the file at
-    once, so a missing or bad register stops the hub from starting rather than leaving every
-    guardian unconfirmed unnoticed."""
+    once, so a missing or bad register stops the hub from starting (:class:`RegisterFileError`)
+    rather than leaving every guardian unconfirmed unnoticed."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._children: dict[str, frozenset[str]] = {}
-        self._read()
+        try:
+            self._read()
+        except OSError as e:
+            raise RegisterFileError(f"the register file cannot be read ({type(e).__name__})") from None
 
     def _read(self) -> dict[str, frozenset[str]]:
         with self._lock:

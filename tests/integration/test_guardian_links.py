@@ -19,11 +19,12 @@ from litestar.testing import TestClient
 from adapters.population_file import RegisterFileError, register_text
 from contracts.events import GuardianLinkChecked
 from contracts.vocabulary import RegisterAnswer
+from hub.cli import main
 from hub.errors import ChildNotFoundError, ConsentError, RegisterUnavailableError
 from hub.http import create_app
 from hub.identity.population import NoRegister
 from hub.runtime.bootstrap import Runtime, bootstrap
-from hub.runtime.clock import SettableClock
+from hub.runtime.clock import SettableClock, system_clock
 from hub.runtime.settings import Settings
 from tests.conftest import family
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload, directory, staff
@@ -286,5 +287,55 @@ def test_the_hub_refuses_to_start_on_a_bad_register_file(tmp_path: Path, clock: 
     path.write_text(content, encoding="utf-8")
     with pytest.raises(RegisterFileError):
         bootstrap(Settings(store="memory", population_register_file=path), clock=clock, directory=directory())
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(RegisterFileError):
         bootstrap(Settings(store="memory", population_register_file=tmp_path / "missing.json"), clock=clock, directory=directory())
+
+
+# -- backa guardians check -------------------------------------------------------------------------------
+
+
+def test_backa_guardians_check_confirms_what_the_register_could_not_answer_at_registration(
+    tmp_path: Path, register_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hub on SQLite in demo mode, its register named by BACKA_POPULATION_REGISTER_FILE and
+    away at registration; on the system clock, since the CLI checks tokens against the time now."""
+    for name in ("BACKA_DATABASE_URL", "BACKA_STORE", "BACKA_KEK", "BACKA_KEK_FILE", "BACKA_TOKEN", "BACKA_ENCRYPT_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BACKA_DEMO_MODE", "true")
+    monkeypatch.setenv("BACKA_POPULATION_REGISTER_FILE", str(register_file))
+    data = tmp_path / "data"
+    data.mkdir()
+    directory().save(data / "directory.json")
+    rt = bootstrap(Settings.from_env(data_dir=data), clock=system_clock)
+    away = register_file.with_name("away.json")
+    try:
+        register_file.rename(away)
+        child = UUID(str(rt.hub.register_child(
+            staff(TEACHER), personnummer=CHILD_PNR, given_name="Alva", family_name="Lind",
+            guardians=[{"name": "Anna Lind", "personnummer": GUARDIAN_1_PNR, "has_custody": True}],
+        )))
+        unit, roles = STAFF[BK]
+        assert rt.demo_issuer is not None
+        token = rt.demo_issuer.staff_token(TENANT, BK, unit, sorted(r.value for r in roles))
+    finally:
+        rt.close()
+    capsys.readouterr()
+
+    assert main(["guardians", "check", str(child), "--data-dir", str(data)]) == 2  # no token
+    assert "BACKA_TOKEN" in capsys.readouterr().err
+    monkeypatch.setenv("BACKA_TOKEN", token)
+    away.write_text("{", encoding="utf-8")
+    away.rename(register_file)  # back, but broken: the hub does not start on it
+    assert main(["guardians", "check", str(child), "--data-dir", str(data)]) == 2
+    refused = capsys.readouterr().err
+    assert "population register" in refused and CHILD_PNR not in refused
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR}})
+    assert main(["guardians", "check", str(child), "--data-dir", str(data)]) == 0
+    said = capsys.readouterr().err
+    assert "confirmed" in said and GUARDIAN_1_PNR not in said
+
+    after = bootstrap(Settings.from_env(data_dir=data), clock=system_clock)
+    try:
+        assert [c.child_id for c in after.hub.family_children(family(after, GUARDIAN_1_PNR))] == [child]
+    finally:
+        after.close()

@@ -82,7 +82,7 @@ def test_a_register_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
 
 
 def test_a_register_file_that_is_missing_or_bad_stops_the_register_from_being_built(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(RegisterFileError, match="cannot be read"):
         FileRegister(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe")
