@@ -152,6 +152,8 @@ def load_demo(
                 outcome=ReviewOutcome.JUSTIFIED, note="Läsningen hör till barnets stöd.",
             )
             counts["access_review"] += 1
+    if _check_guardians_again(run, plans, states):
+        counts["check_guardians"] += 1
     if _erase_mistaken_registration(run, planner, end):
         counts["erase_child"] += 1
     clock.set(end)
@@ -187,6 +189,18 @@ def demo_custodians(directory: Directory, *, children: int, seed: int, until: da
     for plan in plans:
         out.setdefault(plan.person.personnummer, set()).update(g.person.personnummer for g in plan.guardians if g.has_custody)
     return out
+
+
+def _check_guardians_again(run: Run, plans: list[ChildPlan], states: dict[int, ChildState]) -> bool:
+    """The administrator asks the population register again about one showcase child's
+    guardians (as after a register outage at registration): the demo's re-check."""
+    for plan in plans:
+        child_id = states[plan.index].child_id
+        if plan.showcase and child_id is not None and any(g.has_custody for g in plan.guardians):
+            run.clock.set(run.hub.now() + timedelta(minutes=2))
+            run.hub.check_guardians(run.staff("birgitta.mattsson"), child_id)
+            return True
+    return False
 
 
 def _erase_mistaken_registration(run: Run, planner: Planner, end: datetime) -> bool:

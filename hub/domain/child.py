@@ -176,7 +176,7 @@ class Child:
         return child
 
     def check_guardian_links(self, *, actor: Actor, at: datetime, answers: dict[str, RegisterAnswer]) -> None:
-        """Record what the population register answered about each named guardian."""
+        """Record what the population register answered, when asked again, about each named guardian."""
         for guardian_id, answer in answers.items():
             if guardian_id not in self.guardian_numbers:
                 raise InvalidInputError(f"no guardian {guardian_id} named for this child", field="guardian_id")
@@ -480,7 +480,9 @@ class Child:
         self.birth_date = fact.birth_date
         self.registered_at = fact.occurred_at
         self.personnummer = fact.personnummer
-        self.guardians = tuple(GuardianFact(g.guardian_id, g.has_custody) for g in fact.guardians)
+        self.guardians = tuple(
+            GuardianFact(g.guardian_id, g.has_custody, g.register_answer is RegisterAnswer.CONFIRMED) for g in fact.guardians
+        )
         self.guardian_numbers = {g.guardian_id: g.personnummer for g in fact.guardians}
 
     @_when.register

@@ -236,8 +236,6 @@ class ConsentMachine(RuleBasedStateMachine):
             ],
         )
         self.record("ChildRegistered", {Category.IDENTITY}, "skola-ostra")
-        for _ in range(2):  # the register's answer for each guardian named with custody
-            self.record("GuardianLinkChecked", {Category.IDENTITY}, "skola-ostra")
         self.family = {
             "g1": family(self.rt, GUARDIAN_1_PNR),
             "g2": family(self.rt, GUARDIAN_2_PNR),
