@@ -47,6 +47,9 @@ the law named per rule):
   the configured age (FB 6 kap. 11 §, GDPR art. 7).
 - "Who has seen my child's information" is the family's page (GDPR art. 15); auditors
   search the whole access log instead.
+- A guardian link is checked again against the population register by the unit that
+  registered the child, the Barnkontakt's unit or the administrator (FB 6 kap. 11 §: custody
+  is what folkbokföringen records, not what a form says).
 - Erasure is the administrator's (GDPR art. 17: the controller decides); access-log
   review is the auditor's (PDL 4 kap. 3 §), and auditors do nothing else.
 """
@@ -98,6 +101,7 @@ class Action(str, Enum):
     RECORD_HOME_VISIT = "record_home_visit"
     SHARE_AGENCY_SUMMARY = "share_agency_summary"
     ERASE_RECORD = "erase_record"
+    CHECK_GUARDIANS = "check_guardians"
     READ_RECORD = "read_record"
     RECORD_REVIEW = "record_review"
     SEARCH_ACCESS_LOG = "search_access_log"
@@ -149,6 +153,8 @@ class Rule(str, Enum):
     FAMILY = "family"
     FAMILY_ONLY = "family_only"
     CASE_ROLE = "case_role"
+    REGISTERING_OR_CASE_UNIT = "registering_or_case_unit"
+    NOT_REGISTERING_OR_CASE_UNIT = "not_registering_or_case_unit"
     NO_CASE_ROLE = "no_case_role"
 
 
@@ -243,7 +249,7 @@ def knows_child(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules
     if actor.tenant_id != facts.tenant_id or facts.erased:
         return False
     if actor.kind is ViewerKind.GUARDIAN:
-        return any(g.guardian_id == actor.party_id and g.has_custody for g in facts.guardians)
+        return any(g.guardian_id == actor.party_id and g.custodial for g in facts.guardians)
     if actor.kind is ViewerKind.CHILD:
         return actor.party_id == str(facts.child_id) and age_on(facts.birth_date, at) >= rules.child_access_age
     if actor.kind is not ViewerKind.STAFF:
@@ -386,6 +392,8 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
         return _answer_consent(actor, case, at, rules)
     if action is Action.ERASE_RECORD:
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
+    if action is Action.CHECK_GUARDIANS:
+        return _check_guardians(actor, case)
     if action is Action.TAKE_BARNKONTAKT_ROLE:
         return _take_barnkontakt(actor, case, target)
     if action is Action.HAND_OVER_BARNKONTAKT_ROLE:
@@ -438,6 +446,17 @@ def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyR
     if (kind, actor.party_id) in required_parties(case.facts, at, rules):
         return _allow(Rule.CONSENT_PARTY)
     return _deny(Rule.NOT_A_PARTY)
+
+
+def _check_guardians(actor: Viewer, case: CaseState) -> Permission:
+    if _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
+    if not _is_staff(actor):
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    units = {case.registered_by_unit_id, case.barnkontakt.unit_id if case.barnkontakt else None} - {None}
+    if actor.unit_id in units:
+        return _allow(Rule.REGISTERING_OR_CASE_UNIT)
+    return _deny(Rule.NOT_REGISTERING_OR_CASE_UNIT)
 
 
 def _take_barnkontakt(actor: Viewer, case: CaseState, target: Target) -> Permission:

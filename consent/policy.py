@@ -9,7 +9,10 @@ denies everything.
 The rules and the law they follow:
 
 - Guardians with custody see their child's information (FB 6 kap. 11 §, OSL 12 kap. 3 §),
-  except what is withheld from guardians to protect the child (OSL 12 kap. 3 §).
+  except what is withheld from guardians to protect the child (OSL 12 kap. 3 §). Custody
+  counts only once the population register has confirmed it: a guardian named at
+  registration and not (yet) confirmed is a stranger to the child, sees nothing and
+  answers no consent.
 - The child sees its own information from the configured age (GDPR art. 15), except
   what is withheld from the family.
 - A unit sees its own record (its own documentation, PDL/OSL within one authority).
@@ -65,6 +68,13 @@ class Viewer:
 class GuardianFact:
     guardian_id: str
     has_custody: bool
+    confirmed: bool = False
+    """Whether the population register confirmed the custody; until it does, the link gives nothing."""
+
+    @property
+    def custodial(self) -> bool:
+        """A guardian with custody the register confirmed: the only kind with a say."""
+        return self.has_custody and self.confirmed
 
 
 @dataclass(frozen=True)
@@ -204,8 +214,8 @@ def age_on(birth_date: date, moment: datetime | date) -> int:
 
 
 def required_parties(facts: ChildFacts, at: datetime, rules: PolicyRules) -> frozenset[tuple[PartyKind, str]]:
-    """Every guardian with custody, and the child from the configured age, at ``at``."""
-    parties = {(PartyKind.GUARDIAN, g.guardian_id) for g in facts.guardians if g.has_custody}
+    """Every guardian with confirmed custody, and the child from the configured age, at ``at``."""
+    parties = {(PartyKind.GUARDIAN, g.guardian_id) for g in facts.guardians if g.custodial}
     if age_on(facts.birth_date, at) >= rules.child_consent_age:
         parties.add((PartyKind.CHILD, str(facts.child_id)))
     return frozenset(parties)
@@ -263,7 +273,7 @@ def decide(
 
 
 def _decide_guardian(viewer: Viewer, facts: ChildFacts, info: Information, rules: PolicyRules) -> AccessDecision:
-    custodial = {g.guardian_id for g in facts.guardians if g.has_custody}
+    custodial = {g.guardian_id for g in facts.guardians if g.custodial}
     if viewer.party_id is None or viewer.party_id not in custodial:
         return _deny(Reason.NOT_A_CUSTODIAL_GUARDIAN)
     if info.withheld_from_guardians:

@@ -28,6 +28,7 @@ from contracts.vocabulary import (
     HomeVisit,
     LegalBasis,
     PartyKind,
+    RegisterAnswer,
     ReviewOutcome,
     Role,
     UnitKind,
@@ -125,6 +126,11 @@ class Guardian(Value):
     name: str = Field(min_length=1, max_length=200)
     personnummer: str = Field(min_length=10, max_length=13)
     has_custody: Boolean
+    register_answer: RegisterAnswer | None = Field(
+        default=None,
+        description="What the population register answered about the custody at registration; none for a guardian "
+        "named without custody (and in facts recorded before links were checked). Only `confirmed` gives a say.",
+    )
 
 
 class UnmetNeed(Value):
@@ -203,6 +209,16 @@ class ChildRegistered(Event):
     personnummer: str = carries(Category.IDENTITY, min_length=10, max_length=13)
     birth_date: date = carries(Category.IDENTITY)
     guardians: tuple[Guardian, ...] = carries(Category.IDENTITY, max_length=6)
+
+
+class GuardianLinkChecked(Event):
+    """A guardian named at registration, checked again against the population register
+    (Skatteverket's folkbokföring) after its answer at registration (``Guardian.register_answer``):
+    a guardian has a say in the child's case only once the register confirms the custody
+    (FB 6 kap. 11 §)."""
+
+    guardian_id: str = carries(Category.IDENTITY, min_length=1, max_length=100)
+    answer: RegisterAnswer = carries(Category.IDENTITY)
 
 
 class DiscoveryCardSubmitted(Event):
@@ -435,6 +451,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
         ChildRegistered,
+        GuardianLinkChecked,
         DiscoveryCardSubmitted,
         BarnkontaktAssigned,
         BarnkontaktDelegated,

@@ -332,6 +332,17 @@ class ActionStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
+class RegisterAnswer(str, Enum):
+    """What the population register (folkbokföringen) answered about a guardian link."""
+
+    CONFIRMED = "confirmed"
+    """The register lists the person as the child's vårdnadshavare."""
+    NOT_A_CUSTODIAN = "not_a_custodian"
+    """The register answered, and does not list the person as the child's vårdnadshavare."""
+    REGISTER_UNAVAILABLE = "register_unavailable"
+    """The register could not be asked; the link stays as it was until it is checked again."""
+
+
 class PartyKind(str, Enum):
     """Who answers a consent request."""
 

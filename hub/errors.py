@@ -101,6 +101,12 @@ class SignInUnavailableError(HubError):
     title = "Sign-in service unavailable"
 
 
+class RegisterUnavailableError(StoreUnavailableError):
+    """The population register could not be asked (or did not answer in time)."""
+
+    title = "Population register unavailable"
+
+
 class NoSessionError(HubError):
     """The request was signed with a bearer token, not within a web session."""
 

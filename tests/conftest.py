@@ -16,7 +16,17 @@ from hub.identity.principals import Principal
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, TENANT, directory, staff
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, START, TENANT, EveryNamedGuardian, directory, staff
+
+
+@pytest.fixture(autouse=True, scope="session")
+def guardians_confirmed_by_default() -> Iterator[None]:
+    """A hub built in a test without a population register of its own has one that confirms
+    every guardian named (a hub outside the tests has none, and confirms nobody). A test
+    that names a register file, or passes a register, gets that one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("hub.runtime.bootstrap.unconfigured_register", EveryNamedGuardian)
+        yield
 
 
 @pytest.fixture

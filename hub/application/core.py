@@ -51,6 +51,7 @@ from hub.errors import (
 )
 from hub.identity.directory import Directory
 from hub.identity.personnummer import BlindIndex
+from hub.identity.population import NoRegister, RegisterLookup
 from hub.identity.principals import Principal
 from hub.keys.sealing import FactMapper, PlainSealer, Sealer
 from hub.runtime.clock import Clock
@@ -182,6 +183,7 @@ class HubCore(Application):
         telemetry: Telemetry | None = None,
         transparency: Callable[[Any], Any] | None = None,
         on_store_error: Callable[[], None] | None = None,
+        population: RegisterLookup | None = None,
     ) -> None:
         """Every part is built by the composition root and passed in; the hub closes only
         what it makes itself (the log's recorder and the views' follower).
@@ -190,7 +192,8 @@ class HubCore(Application):
         :class:`hub.tlog.service.TransparencyLog`) from the log's recorder, which exists
         only once the library's constructor has run; every commit is then observed by it.
         ``on_store_error`` is called when the store cannot be reached (the composition
-        root checks its connection pools)."""
+        root checks its connection pools). ``population`` is the population register that
+        confirms guardian links; without one, no link is ever confirmed."""
         self.sealer = sealer or PlainSealer()
         self._own_telemetry = telemetry is None
         self.telemetry = telemetry or build_telemetry()
@@ -201,6 +204,8 @@ class HubCore(Application):
         self.blind_index = blind_index
         self.views = views
         self.record_reads = record_reads
+        self._own_population = population is None
+        self.population = population if population is not None else RegisterLookup(NoRegister(), 1.0, workers=1)
         self.on_store_error: Callable[[], None] = on_store_error or (lambda: None)
         self.follower = LogFollower(self, views.projections(), on_erased=self._erased)
         self.transparency = transparency(self.recorder) if transparency is not None else None
@@ -223,6 +228,8 @@ class HubCore(Application):
         the composition root's to close."""
         self.follower.close()
         super().close()
+        if self._own_population:
+            self.population.close()
         if self._own_telemetry:
             self.telemetry.shutdown()
 
@@ -530,6 +537,7 @@ REFUSAL_TEXT: dict[Rule, str] = {
     Rule.FAMILY_ONLY: "only a guardian or the child may do this",
     Rule.NO_CASE_ROLE: "this needs the Barnkontakt or support coordinator role",
     Rule.OTHER_TENANT: "only the cooperation area's own staff and administrator may do this",
+    Rule.NOT_REGISTERING_OR_CASE_UNIT: "only the registering unit, the Barnkontakt's unit or the administrator checks the guardians",
 }
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from consent import age_on
 from consent.permissions import Action, StaffRef, Target, route_card
 from contracts.events import Guardian
-from contracts.vocabulary import CardKind
+from contracts.vocabulary import CardKind, RegisterAnswer
 from hub.application.commands import (
     AssignBarnkontakt,
     DelegateBarnkontakt,
@@ -22,7 +22,7 @@ from hub.application.commands import (
 )
 from hub.application.core import HubCore, _invalid, handles, typed
 from hub.domain.child import Child
-from hub.errors import ChildNotFoundError, InvalidInputError
+from hub.errors import ChildNotFoundError, InvalidInputError, RegisterUnavailableError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 
@@ -45,23 +45,21 @@ class Registration(HubCore):
         if age_on(number.birth_date, now) >= 18:
             raise InvalidInputError("the hub serves children under 18", field="personnummer")
         child_id = self.blind_index.child_id(p.tenant_id, number)
-        guardians = []
-        for i, g in enumerate(cmd.guardians):
-            g_number = parse_identity_number(g.personnummer, field=f"guardians[{i}].personnummer")
-            guardians.append(
-                Guardian(
-                    guardian_id=self.blind_index.guardian_id(p.tenant_id, g_number),
-                    name=g.name,
-                    personnummer=g_number.digits,
-                    has_custody=g.has_custody,
-                )
-            )
+        numbers = [parse_identity_number(g.personnummer, field=f"guardians[{i}].personnummer") for i, g in enumerate(cmd.guardians)]
         try:
             self._load(p.tenant_id, child_id)
         except ChildNotFoundError:
             pass
         else:
             return child_id
+        ids = [self.blind_index.guardian_id(p.tenant_id, n) for n in numbers]
+        answers = self._ask_register(
+            number.digits, {gid: n.digits for gid, n, g in zip(ids, numbers, cmd.guardians, strict=True) if g.has_custody}
+        )
+        guardians = [
+            Guardian(guardian_id=gid, name=g.name, personnummer=n.digits, has_custody=g.has_custody, register_answer=answers.get(gid))
+            for gid, n, g in zip(ids, numbers, cmd.guardians, strict=True)
+        ]
         try:
             child = Child.register(
                 child_id=child_id,
@@ -82,6 +80,46 @@ class Registration(HubCore):
             return child_id  # registered by another command meanwhile
         self._keep(child)
         return child_id
+
+    def _ask_register(self, child: str, custodial: dict[str, str], *, or_raise: bool = False) -> dict[str, RegisterAnswer]:
+        """What the population register says of each guardian named with custody (``custodial``:
+        their personnummer by guardian id): a link counts only once the register lists the
+        person as the child's vårdnadshavare, so a number typed into the form, the registering
+        staff member's own included, gives nobody a say in the child's case (FB 6 kap. 11 §).
+        An unreachable register leaves the links unconfirmed, to be checked again later,
+        unless ``or_raise``."""
+        if not custodial:
+            return {}
+        try:
+            custodians = self.population.custodians(child)
+        except RegisterUnavailableError:
+            if or_raise:
+                raise
+            return dict.fromkeys(custodial, RegisterAnswer.REGISTER_UNAVAILABLE)
+        return {
+            gid: RegisterAnswer.CONFIRMED if digits in custodians else RegisterAnswer.NOT_A_CUSTODIAN
+            for gid, digits in custodial.items()
+        }
+
+    @handles(Action.CHECK_GUARDIANS)
+    def check_guardians(self, p: Principal, child_id: UUID) -> dict[str, RegisterAnswer]:
+        """Ask the population register again about the child's guardians with custody (when
+        it could not be reached at registration, or custody may have changed); answers what
+        it said per guardian id. An unreachable register is an error here, and changes nothing."""
+
+        child = self._load(p.tenant_id, child_id)
+        self._permit(p, Action.CHECK_GUARDIANS, child)
+        custodial = {g.guardian_id: child.guardian_numbers[g.guardian_id] for g in child.guardians if g.has_custody}
+        answers = self._ask_register(child.personnummer, custodial, or_raise=True)  # asked once, outside the retries of the append
+        if not answers:
+            return answers
+
+        def verb(child: Child) -> dict[str, RegisterAnswer]:
+            self._permit(p, Action.CHECK_GUARDIANS, child)
+            child.check_guardian_links(actor=self._actor(p), at=self.now(), answers=answers)
+            return answers
+
+        return self._command(p, child_id, verb)
 
     @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
     def submit_discovery_card(self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any) -> str:

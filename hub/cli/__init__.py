@@ -415,6 +415,38 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guardians_check(args: argparse.Namespace) -> int:
+    """Ask the population register again about a child's guardians with custody, as the
+    signed-in staff member or administrator whose token is in BACKA_TOKEN."""
+    import os
+    from uuid import UUID
+
+    from hub.errors import HubError
+    from hub.runtime.bootstrap import bootstrap
+
+    try:
+        child_id = UUID(args.child)
+    except ValueError:
+        _say("backa guardians check: CHILD must be a child id (a UUID)")
+        return EXIT_REFUSED
+    token = os.environ.get("BACKA_TOKEN", "").strip()
+    if not token:
+        _say("backa guardians check: set BACKA_TOKEN to the signed-in staff member's or administrator's bearer token")
+        return EXIT_REFUSED
+    runtime = bootstrap(_settings(args))
+    try:
+        answers = runtime.hub.check_guardians(runtime.verifier.verify(token), child_id)
+    except HubError as e:
+        _say(f"backa guardians check: refused: {e.detail}")
+        return EXIT_REFUSED
+    finally:
+        runtime.close()
+    for guardian_id, answer in sorted(answers.items()):
+        _say(f"  {guardian_id}: {answer.value}")
+    _say(f"backa guardians check: {len(answers)} guardian link(s) of child {child_id} checked and recorded")
+    return 0
+
+
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import InterfaceError, OperationalError
 
@@ -558,6 +590,16 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--reason", required=True, help="why the record is erased (kept with the erasure, for the auditors)")
     forget.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     forget.set_defaults(func=cmd_forget)
+
+    guardians = sub.add_parser("guardians", help="guardian links and the population register")
+    guardians_sub = guardians.add_subparsers(dest="guardians_command", required=True)
+    check = guardians_sub.add_parser(
+        "check",
+        help="ask the population register again about a child's guardians with custody (a token in BACKA_TOKEN)",
+    )
+    check.add_argument("child", metavar="CHILD", help="the child's id")
+    check.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    check.set_defaults(func=cmd_guardians_check)
     return parser
 
 
@@ -568,6 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     from pydantic import ValidationError
 
+    from adapters.population_file import RegisterFileError
     from hub.keys.child_keys import KekConfigError
     from hub.runtime.checkpoints import CheckpointConfigError
 
@@ -575,6 +618,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (KekConfigError, CheckpointConfigError) as e:
         _say(f"backa: {e}")
+        return EXIT_REFUSED
+    except RegisterFileError as e:
+        _say(f"backa: the population register file (BACKA_POPULATION_REGISTER_FILE) is refused: {e}")
         return EXIT_REFUSED
     except ValidationError as e:
         problems = "; ".join(f"BACKA_{'.'.join(str(x) for x in err['loc']).upper()}: {err['msg']}" for err in e.errors(include_input=False))

@@ -49,7 +49,10 @@ def has_hub_data(data_dir: Path) -> bool:
     return (data_dir / "events.sqlite").exists() or (data_dir / "directory.json").exists()
 
 
-HUB_FILES = ("events.sqlite*", "view_*.sqlite*", "child_keys.sqlite*", "directory.json", "index.key", "kek.key", "transparency.*")
+HUB_FILES = (
+    "events.sqlite*", "view_*.sqlite*", "child_keys.sqlite*", "directory.json", "index.key", "kek.key", "transparency.*",
+    "population.json",
+)
 
 
 def clear_demo_folder(data_dir: Path) -> None:

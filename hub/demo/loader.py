@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from adapters.population_file import register_text
 from consent import ViewerKind, age_on, required_parties
 from contracts.vocabulary import SWEDISH_TIME, PartyKind, ReviewOutcome, Role
 from hub.application import BackaHub
@@ -29,9 +30,10 @@ from hub.demo.files import (
 from hub.demo.planner import QUIET_HOUR, ChildPlan, ChildState, Planner
 from hub.demo.stories import Stories
 from hub.errors import HubError
+from hub.identity.directory import Directory
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
-from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.bootstrap import DEMO_REGISTER_FILE, Runtime, bootstrap
 from hub.runtime.clock import SettableClock, system_clock
 from hub.runtime.settings import Settings
 
@@ -115,10 +117,7 @@ def load_demo(
         raise ValueError("the demo needs at least one child")
     end = (until or system_clock()).astimezone(UTC)
 
-    planner = Planner(seed, end, hub.directory)
-    stories = Stories(planner)
-    plans = [stories.showcase(i) or stories.random_story(i) for i in range(children)]
-    plans = [p for p in plans if p.steps]
+    planner, plans = _plans(hub.directory, seed, end, children)
     steps = sorted(s for p in plans for s in p.steps)
     last = {p.index: max(p.steps).seq for p in plans}
     audits = _audit_steps(planner, plans)
@@ -153,6 +152,8 @@ def load_demo(
                 outcome=ReviewOutcome.JUSTIFIED, note="Läsningen hör till barnets stöd.",
             )
             counts["access_review"] += 1
+    if _check_guardians_again(run, plans, states):
+        counts["check_guardians"] += 1
     if _erase_mistaken_registration(run, planner, end):
         counts["erase_child"] += 1
     clock.set(end)
@@ -170,6 +171,36 @@ def load_demo(
     if data_dir is not None:
         write_demo_files(Path(data_dir), hub.directory, summary, seed=seed)
     return summary
+
+
+def _plans(directory: Directory, seed: int, until: datetime, children: int) -> tuple[Planner, list[ChildPlan]]:
+    """The demo's children and their stories: the same for the same seed, moment and number."""
+    planner = Planner(seed, until, directory)
+    stories = Stories(planner)
+    plans = [stories.showcase(i) or stories.random_story(i) for i in range(children)]
+    return planner, [p for p in plans if p.steps]
+
+
+def demo_custodians(directory: Directory, *, children: int, seed: int, until: datetime) -> dict[str, set[str]]:
+    """Each demo child's guardians with custody, by personnummer: the demo's population
+    register, so that the guardians the demo registers are confirmed as a real register would."""
+    _, plans = _plans(directory, seed, until, children)
+    out: dict[str, set[str]] = {}
+    for plan in plans:
+        out.setdefault(plan.person.personnummer, set()).update(g.person.personnummer for g in plan.guardians if g.has_custody)
+    return out
+
+
+def _check_guardians_again(run: Run, plans: list[ChildPlan], states: dict[int, ChildState]) -> bool:
+    """The administrator asks the population register again about one showcase child's
+    guardians (as after a register outage at registration): the demo's re-check."""
+    for plan in plans:
+        child_id = states[plan.index].child_id
+        if plan.showcase and child_id is not None and any(g.has_custody for g in plan.guardians):
+            run.clock.set(run.hub.now() + timedelta(minutes=2))
+            run.hub.check_guardians(run.staff("birgitta.mattsson"), child_id)
+            return True
+    return False
 
 
 def _erase_mistaken_registration(run: Run, planner: Planner, end: datetime) -> bool:
@@ -277,6 +308,8 @@ def build_demo_data(
     directory = demo_directory()
     directory.save(data_dir / "directory.json")
     end = (until or system_clock()).astimezone(UTC)
+    custodians = demo_custodians(directory, children=children, seed=seed, until=end)
+    (data_dir / DEMO_REGISTER_FILE).write_text(register_text(custodians), encoding="utf-8")
     clock = SettableClock(end)
     runtime = bootstrap(settings.model_copy(update={"store": "sqlite", "demo_mode": True}), clock=clock, directory=directory)
     try:

@@ -34,6 +34,7 @@ from contracts.events import (
     Event,
     FeedbackSent,
     FollowUpHeld,
+    GuardianLinkChecked,
     HomeVisitRecorded,
     InformationWithheld,
     NeedsMet,
@@ -54,6 +55,7 @@ from contracts.vocabulary import (
     Decision,
     HomeVisit,
     PartyKind,
+    RegisterAnswer,
 )
 from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_ends_by, consent_status, required_parties
 from consent.policy import ConsentStatus
@@ -105,6 +107,9 @@ class Child:
         self.tenant_id = ""
         self.birth_date = date.min
         self.guardians: tuple[GuardianFact, ...] = ()
+        self.personnummer = ""
+        self.guardian_numbers: dict[str, str] = {}
+        """Each named guardian's personnummer by guardian id: what a later check asks the register about."""
         self.registered_at: datetime | None = None
         self.cards: dict[str, Card] = {}
         self.barnkontakt: tuple[str, str] | None = None
@@ -147,6 +152,7 @@ class Child:
         other.withheld = set(self.withheld)
         other.concern_reports = dict(self.concern_reports)
         other.reporter_withheld = set(self.reporter_withheld)
+        other.guardian_numbers = dict(self.guardian_numbers)
         return other
 
     # -- creation ---------------------------------------------------------------
@@ -178,6 +184,13 @@ class Child:
             guardians=tuple(guardians),
         )
         return child
+
+    def check_guardian_links(self, *, actor: Actor, at: datetime, answers: dict[str, RegisterAnswer]) -> None:
+        """Record what the population register answered, when asked again, about each named guardian."""
+        for guardian_id, answer in answers.items():
+            if guardian_id not in self.guardian_numbers:
+                raise InvalidInputError(f"no guardian {guardian_id} named for this child", field="guardian_id")
+            self._trigger(GuardianLinkChecked, actor, at, guardian_id=guardian_id, answer=answer)
 
     # -- the support process -----------------------------------------------------
 
@@ -509,7 +522,22 @@ class Child:
         self.tenant_id = fact.tenant_id
         self.birth_date = fact.birth_date
         self.registered_at = fact.occurred_at
-        self.guardians = tuple(GuardianFact(g.guardian_id, g.has_custody) for g in fact.guardians)
+        self.personnummer = fact.personnummer
+        self.guardians = tuple(
+            GuardianFact(g.guardian_id, g.has_custody, g.register_answer is RegisterAnswer.CONFIRMED) for g in fact.guardians
+        )
+        self.guardian_numbers = {g.guardian_id: g.personnummer for g in fact.guardians}
+
+    @_when.register
+    def _(self, fact: GuardianLinkChecked) -> None:
+        """Confirmed only by the register's yes; its no ends a confirmation (custody can
+        change); an unreachable register leaves the link as it was."""
+        if fact.answer is RegisterAnswer.REGISTER_UNAVAILABLE:
+            return
+        confirmed = fact.answer is RegisterAnswer.CONFIRMED
+        self.guardians = tuple(
+            replace(g, confirmed=confirmed) if g.guardian_id == fact.guardian_id else g for g in self.guardians
+        )
 
     @_when.register
     def _(self, fact: DiscoveryCardSubmitted) -> None:

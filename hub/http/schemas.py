@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.vocabulary import Area
+from contracts.vocabulary import Area, RegisterAnswer
 
 
 class ReadSchema(BaseModel):
@@ -25,6 +25,18 @@ class ReadSchema(BaseModel):
 
 class ChildCreated(ReadSchema):
     child_id: UUID
+
+
+class GuardianLinkAnswer(ReadSchema):
+    guardian_id: str
+    answer: RegisterAnswer
+
+
+class GuardiansChecked(ReadSchema):
+    """What the population register said of each guardian named with custody, now on record."""
+
+    child_id: UUID
+    guardians: list[GuardianLinkAnswer]
 
 
 class Done(ReadSchema):

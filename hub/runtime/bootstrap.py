@@ -18,12 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from adapters.population_file import FileRegister
 from consent import PolicyRules
 from hub.application import BackaHub
 from hub.errors import StoreUnavailableError
 from hub.identity.directory import Directory
 from hub.identity.issuers import IssuerConfigError, load_issuers
 from hub.identity.personnummer import BlindIndex
+from hub.identity.population import NoRegister, PopulationRegister, RegisterLookup
 from hub.identity.sessions import Sessions
 from hub.identity.throttle import Throttle
 from hub.identity.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
@@ -149,6 +151,24 @@ def load_directory(settings: Settings) -> Directory:
     return Directory.load(path) if path.exists() else Directory()
 
 
+DEMO_REGISTER_FILE = "population.json"
+"""The demo's population register, in its data folder."""
+
+
+def population_register(settings: Settings) -> PopulationRegister:
+    """The configured population register: the file named in the settings; in demo mode,
+    without one, the demo's own file; else none, so no guardian link is ever confirmed."""
+    path = settings.population_register_file
+    if path is None and settings.demo_mode and (settings.data_dir / DEMO_REGISTER_FILE).exists():
+        path = settings.data_dir / DEMO_REGISTER_FILE
+    return FileRegister(path) if path is not None else unconfigured_register()
+
+
+def unconfigured_register() -> PopulationRegister:
+    """What answers when no register is configured: nobody, ever."""
+    return NoRegister()
+
+
 def policy_rules(settings: Settings) -> PolicyRules:
     return PolicyRules(
         child_consent_age=settings.child_consent_age,
@@ -175,6 +195,7 @@ def bootstrap(
     extra_issuers: list[TrustedIssuer] | None = None,
     checkpoint_policy: CheckpointPolicy | None = None,
     telemetry: Telemetry | None = None,
+    register: PopulationRegister | None = None,
 ) -> Runtime:
     """The hub and everything beside it, from the settings; each keyword replaces one
     part (tests pass a clock they move, a directory, exporters they read)."""
@@ -189,7 +210,10 @@ def bootstrap(
     if index_key is None:
         index_key = _read_or_create_key(data_dir / "index.key") if kit.persistent else secrets.token_bytes(32)
     blind_index = BlindIndex(index_key)
+    register = register if register is not None else population_register(settings)
     with ExitStack() as parts:
+        population = RegisterLookup(register, settings.population_register_timeout)
+        parts.callback(population.close)
         telemetry = telemetry or settings_telemetry(settings)
         parts.callback(telemetry.shutdown)
         parts.callback(kit.close)
@@ -228,6 +252,7 @@ def bootstrap(
                 key_file=places.key_file if places else None, witness=witness_of(places) if places else None,
             ),
             on_store_error=checker,
+            population=population,
         )
         parts.callback(hub.close)
         checker.pools.extend(kit.pools())
@@ -322,6 +347,7 @@ __all__ = [
     "load_directory",
     "log_keyring",
     "policy_rules",
+    "population_register",
     "settings_telemetry",
     "store_kind",
     "trusted_issuers",

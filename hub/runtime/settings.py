@@ -45,6 +45,13 @@ class Settings(BaseModel):
     meant to live for ever is refused (RFC 8725 3.10)."""
     oidc_timeout_seconds: float = Field(default=5, gt=0, le=60)
     """How long one call to an OpenID provider (discovery, code exchange) may take."""
+    population_register_file: Path | None = None
+    """The population register that confirms guardian links, as a JSON file (see
+    :mod:`adapters.population_file`). Without it, in demo mode the demo's own
+    (``population.json`` in the data folder) is used, and elsewhere no guardian link is
+    ever confirmed, so no guardian gets access."""
+    population_register_timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds one question to the population register may take before the link is left unconfirmed."""
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     child_consent_age: int = Field(default=15, ge=0, le=18)
     child_access_age: int = Field(default=15, ge=0, le=18)

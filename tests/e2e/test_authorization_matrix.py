@@ -352,6 +352,8 @@ COMMANDS: dict[tuple[str, str], list[Cell]] = {
     ("post", "/api/v1/children/{child_id}/consents/{consent_id}/decline"): [("child", 201), ("own_unit", 403)],
     ("post", "/api/v1/children/{child_id}/consents/{consent_id}/withdraw"): [("guardian", 201), ("other_tenant", 404)],
     ("post", "/api/v1/audit/reviews"): [("auditor", 201), ("tenant_admin", 403)],
+    # The registering unit, the Barnkontakt's unit or the administrator asks the population register again.
+    ("post", "/api/v1/children/{child_id}/guardians/check"): [("own_unit", 200), ("other_unit", 404), ("guardian", 403)],
     # Whoever holds a valid token may start a web session for it; a token's request has none to end.
     ("post", "/api/v1/sessions"): [("own_unit", 201), ("no_token", 401)],
     ("delete", "/api/v1/sessions/current"): [("own_unit", 404), ("no_token", 401)],

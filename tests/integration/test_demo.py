@@ -13,8 +13,17 @@ import pytest
 from personnummer import personnummer
 
 from consent import ConsentStatus, ViewerKind, age_on, consent_status
-from contracts.events import EVENT_TYPES, ChildRegistered, DiscoveryCardSubmitted, ErasedFact, Event, RecordErased, TeamDecided
-from contracts.vocabulary import CardKind, Decision, Role, UnitKind
+from contracts.events import (
+    EVENT_TYPES,
+    ChildRegistered,
+    DiscoveryCardSubmitted,
+    ErasedFact,
+    Event,
+    GuardianLinkChecked,
+    RecordErased,
+    TeamDecided,
+)
+from contracts.vocabulary import CardKind, Decision, RegisterAnswer, Role, UnitKind
 from hub import demo
 from hub.errors import ChildNotFoundError
 from hub.identity.principals import Principal
@@ -86,6 +95,16 @@ def test_every_published_fact_occurs_in_a_small_demo(loaded: LoadedDemo) -> None
               if isinstance(loaded.runtime.hub.mapper.to_domain_event(n).fact, ErasedFact)]
     (erasure,) = _of(loaded.facts, RecordErased)
     assert [n.originator_id for n in erased] == [erasure.child_id] and erased[0].topic == ChildRegistered.type_name
+
+
+def test_the_demo_s_guardians_with_custody_are_confirmed_by_its_population_register(loaded: LoadedDemo) -> None:
+    """The demo writes its own population register, and every guardian it names with custody
+    is in it: each link is checked at registration and confirmed (and one checked again later)."""
+    assert (loaded.data_dir / "population.json").exists()
+    custodial = [g for f in _of(loaded.facts, ChildRegistered) for g in f.guardians if g.has_custody]
+    assert custodial and {g.register_answer for g in custodial} == {RegisterAnswer.CONFIRMED}
+    assert {g.register_answer for f in _of(loaded.facts, ChildRegistered) for g in f.guardians if not g.has_custody} <= {None}
+    assert {f.answer for f in _of(loaded.facts, GuardianLinkChecked)} == {RegisterAnswer.CONFIRMED}
 
 
 def test_every_decision_kind_and_both_card_kinds_occur(loaded: LoadedDemo) -> None:

@@ -43,7 +43,7 @@ DAY_BEFORE_FIFTEENTH = datetime(2027, 6, 14, 12, 0, tzinfo=UTC)
 AFTER_FIFTEENTH = datetime(2028, 1, 10, 12, 0, tzinfo=UTC)
 
 G1, G2, G3 = "g-anna", "g-bo", "g-non-custodial"
-GUARDIANS = (GuardianFact(G1, True), GuardianFact(G2, True), GuardianFact(G3, False))
+GUARDIANS = (GuardianFact(G1, True, confirmed=True), GuardianFact(G2, True, confirmed=True), GuardianFact(G3, False, confirmed=True))
 BOTH = frozenset({(PartyKind.GUARDIAN, G1), (PartyKind.GUARDIAN, G2)})
 CHILD_PARTY = (PartyKind.CHILD, str(CHILD_ID))
 
@@ -508,7 +508,7 @@ STATUS_CASES = [
     ),
     pytest.param(
         consent(granted=frozenset()),
-        facts(guardians=(GuardianFact(G3, False),)),
+        facts(guardians=(GuardianFact(G3, False, confirmed=True),)),
         NOW,
         ConsentStatus.PENDING,
         id="pending_forever_for_a_young_child_with_no_custodial_guardian",

@@ -141,7 +141,7 @@ _new = CaseState(
         tenant_id=TENANT,
         child_id=CHILD_ID,
         birth_date=BORN_13,
-        guardians=(GuardianFact(G_CUSTODY, True), GuardianFact(G_NO_CUSTODY, False)),
+        guardians=(GuardianFact(G_CUSTODY, True, confirmed=True), GuardianFact(G_NO_CUSTODY, False, confirmed=True)),
         units_sent_to=frozenset({SCHOOL}),
     ),
     card_unit_ids=frozenset({SCHOOL}),
@@ -594,6 +594,19 @@ def family_admin_and_audit() -> Iterator[object]:
     )
     yield from cells(review, law, NEW, auditor=ok(Rule.AUDITOR))
 
+    check = Action.CHECK_GUARDIANS
+    law = "FB 6 kap. 11 §: custody is what folkbokföringen records; the unit that registered the child, the case's unit or the administrator asks again"
+    yield from cells(
+        check, law, COORDINATED,
+        admin=ok(Rule.ADMINISTRATOR), discoverer=ok(Rule.REGISTERING_OR_CASE_UNIT), preschool_bk=ok(Rule.REGISTERING_OR_CASE_UNIT),
+        barnkontakt=ok(Rule.REGISTERING_OR_CASE_UNIT), head=ok(Rule.REGISTERING_OR_CASE_UNIT), colleague=ok(Rule.REGISTERING_OR_CASE_UNIT),
+        **{k: no(Rule.NOT_REGISTERING_OR_CASE_UNIT) for k in ("coordinator", "police", "bup", "social")},
+        other_bk=hidden(Rule.NOT_REGISTERING_OR_CASE_UNIT), unconnected=hidden(Rule.NOT_REGISTERING_OR_CASE_UNIT),
+        guardian=no(Rule.STAFF_AT_A_UNIT_ONLY), non_custodial=hidden(Rule.STAFF_AT_A_UNIT_ONLY), stranger=hidden(Rule.STAFF_AT_A_UNIT_ONLY),
+        child_13=hidden(Rule.STAFF_AT_A_UNIT_ONLY), child_16=no(Rule.STAFF_AT_A_UNIT_ONLY),
+    )
+    yield from cells(check, law, NEW, preschool_bk=ok(Rule.REGISTERING_OR_CASE_UNIT), barnkontakt=no(Rule.NOT_REGISTERING_OR_CASE_UNIT))
+
     read = Action.READ_RECORD
     law = "the consent policy decides what is seen, item by item (OSL 10 kap. 1 §); asking to read is open to all but auditors"
     yield from cells(
@@ -737,7 +750,7 @@ def cases(draw: st.DrawFn, erased: bool | None = None) -> CaseState:
         child_id=CHILD_ID,
         birth_date=draw(st.dates(date(2008, 6, 1), date(2026, 3, 1))),
         guardians=tuple(
-            GuardianFact(g, draw(st.booleans())) for g in draw(st.lists(guardian_ids, max_size=2, unique=True))
+            GuardianFact(g, draw(st.booleans()), draw(st.booleans())) for g in draw(st.lists(guardian_ids, max_size=2, unique=True))
         ),
         consents=tuple(draw(st.lists(consents(), max_size=2))),
         units_sent_to=card_units | draw(unit_sets),

@@ -11,7 +11,7 @@ from hub.application.commands import RegisterChild
 from hub.application.readmodels import ChildView, FamilyAccessEntry, Timeline
 from hub.http.controllers._base import Caller, ChildId, Hub, command, is_family, query
 from hub.http.problems import problem_responses
-from hub.http.schemas import ChildCreated
+from hub.http.schemas import ChildCreated, GuardianLinkAnswer, GuardiansChecked
 
 Purpose = Annotated[
     str | None,
@@ -53,3 +53,18 @@ class ChildrenController(Controller):
     )
     def access_log(self, hub: Hub, caller: Caller, child_id: ChildId) -> list[FamilyAccessEntry]:
         return hub.family_access_log(caller, child_id)
+
+    @command(
+        "/{child_id:uuid}/guardians/check",
+        status_code=200,
+        summary="Check the guardians with custody against the population register again",
+        responses=problem_responses(403, 404, 503),
+    )
+    def check_guardians(self, hub: Hub, caller: Caller, child_id: ChildId) -> GuardiansChecked:
+        """A guardian has a say only once the register confirms the custody; when it could not be
+        reached at registration, or custody may have changed, the registering unit, the
+        Barnkontakt's unit or the administrator asks again. 503 when the register cannot be reached."""
+        answers = hub.check_guardians(caller, child_id)
+        return GuardiansChecked(
+            child_id=child_id, guardians=[GuardianLinkAnswer(guardian_id=g, answer=a) for g, a in sorted(answers.items())]
+        )
