@@ -201,3 +201,21 @@ def stored_rows(settings: Settings, table: str) -> list[Any]:
     schema = settings.database_url.split("schema=")[1].split("&")[0]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
         return db.execute(sql.SQL("SELECT * FROM {0}").format(sql.Identifier(schema, table))).fetchall()
+
+
+@pytest.mark.parametrize("hours", [1, 3])
+def test_what_a_provider_may_end_is_forgotten_with_the_sessions_absolute_lifetime(
+    settings: Settings, clock: SettableClock, staff_idp: Provider, hours: int
+) -> None:
+    """``BACKA_SESSION_ABSOLUTE_HOURS`` bounds how long the store remembers a signed-in session."""
+    runtime = bootstrap(settings.model_copy(update={"session_absolute_hours": hours}), clock=clock, directory=directory())
+    try:
+        with TestClient(create_app(runtime), base_url=BASE_URL) as browser:
+            back = staff_idp.authorize(begin(browser), "rektor.ostra")
+            assert browser.get(path_and_query(back), follow_redirects=False).status_code == 200
+            clock.advance(timedelta(hours=2))
+            begin(browser)  # each sign-in sweeps what has ended
+
+            assert len(stored_rows(settings, "oidc_signed_in")) == (0 if hours == 1 else 1)
+    finally:
+        runtime.close()
