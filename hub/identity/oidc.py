@@ -16,27 +16,26 @@ OpenID Connect. The hub is a confidential client (OpenID Connect Core 3.1) and c
 - its claims become a :class:`Principal` through the issuer's claim mapping, exactly as a
   bearer token's do.
 
-What a sign-in in flight needs (state, nonce, verifier) is kept in this process for ten
-minutes at most: the provider's answer must come back to the process that sent the
-browser there (a load balancer keeps a browser on one process, as it must for the
-pre-session cookie anyway). Every call to the provider has a timeout.
+What a sign-in in flight needs (state, nonce, verifier) is kept in the hub's
+:class:`SignInStore` for ten minutes at most, shared by every process of the hub: the
+provider's answer may come back to any of them, and is taken out of the store at once by
+whichever gets it. Every call to the provider has a timeout.
 
 Signing out: the hub's session ends, and where the provider offers it the browser goes on
 to end the provider's session (RP-Initiated Logout 1.0). The other way, a provider ends
 the hub's sessions of a person or of one of its sessions with a logout token posted to
-``/sign-in/backchannel-logout/<slug>`` (Back-Channel Logout 1.0); it reaches the sessions
-this process started.
+``/sign-in/backchannel-logout/<slug>`` (Back-Channel Logout 1.0); whichever process it
+reaches ends the sessions any process started.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,10 +44,13 @@ from urllib.parse import urlencode
 import httpx
 from authlib.common.security import generate_token
 from authlib.deprecate import AuthlibDeprecationWarning
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.errors import NotAuthenticatedError, SignInUnavailableError
 from hub.identity.oidc_discovery import Discovery, Provider
 from hub.identity.principals import Principal
+from hub.identity.sign_in_store import MemorySignInStore, PendingSignIn, SignedInSession, SignInStore
 from hub.identity.tokens import TokenVerifier, TrustedIssuer
 from hub.runtime.clock import Clock
 
@@ -60,10 +62,9 @@ log = logging.getLogger("backa.oidc")
 
 PENDING_FOR = timedelta(minutes=10)
 """How long a sign-in may take at the provider before its answer is refused."""
-MAX_PENDING = 10_000
-"""Sign-ins in flight kept at most; the oldest are forgotten first."""
-MAX_SIGNED_IN = 100_000
-"""Sessions remembered for signing out at the provider; the oldest are forgotten first."""
+REMEMBERED_FOR = timedelta(hours=8)
+"""How long a signed-in session is remembered for signing out when the caller does not say
+(the sessions' default absolute lifetime)."""
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,6 @@ class SignedIn:
     sid: str | None = None
 
 
-@dataclass(frozen=True)
-class Remembered:
-    session_id: str
-    issuer: TrustedIssuer
-    id_token: str
-    subject: str
-    sid: str | None
-
-
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
@@ -112,17 +104,20 @@ class OidcSignIn:
     """Begins and finishes sign-ins at the configured providers; ends them there too."""
 
     def __init__(
-        self, verifier: TokenVerifier, clock: Clock, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+        self,
+        verifier: TokenVerifier,
+        clock: Clock,
+        *,
+        store: SignInStore | None = None,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.verifier = verifier
         self.clock = clock
+        self.store: SignInStore = store if store is not None else MemorySignInStore()
         self.timeout = timeout
         self.transport = transport
         self.discovery = Discovery(clock, timeout=timeout, transport=transport)
-        self._pending: OrderedDict[str, Pending] = OrderedDict()
-        self._signed_in: OrderedDict[str, Remembered] = OrderedDict()
-        self._logout_ids: OrderedDict[str, datetime] = OrderedDict()
-        self._lock = threading.Lock()
 
     def issuers(self) -> list[TrustedIssuer]:
         """The issuers the pages offer a sign-in button for, in the issuers file's order."""
@@ -146,11 +141,10 @@ class OidcSignIn:
         with self._oauth(issuer, redirect_uri) as oauth:
             url, _ = oauth.create_authorization_url(provider.authorization_endpoint, state=state, code_verifier=verifier, nonce=nonce)
         at = self.clock()
-        with self._lock:
-            self._forget_stale(at)
-            self._pending[state] = Pending(issuer, _digest(browser), nonce, verifier, redirect_uri, next_page, at)
-            while len(self._pending) > MAX_PENDING:
-                self._pending.popitem(last=False)
+        self.store.sweep(at, at - PENDING_FOR)
+        self.store.add_pending(
+            _digest(state), PendingSignIn(issuer.issuer, _digest(browser), nonce, verifier, redirect_uri, next_page, at)
+        )
         return Begun(url, browser)
 
     def finish(self, params: dict[str, str], browser_cookie: str | None) -> SignedIn:
@@ -158,19 +152,22 @@ class OidcSignIn:
 
         The sign-in in flight is taken out once its browser is recognised, before anything
         else is checked, so an answer is acted on once whatever happens (a replayed code or
-        state is refused here)."""
-        state = params.get("state") or ""
-        with self._lock:
-            pending = self._pending.get(state)
-            if pending is None:
-                raise NotAuthenticatedError("this sign-in is unknown, already used or too old; sign in again", field="state")
-            if browser_cookie is None or not hmac.compare_digest(_digest(browser_cookie), pending.browser):
+        state is refused here, by whichever process of the hub it reaches)."""
+        key = _digest(params.get("state") or "")
+        stored = self.store.take_pending(key, _digest(browser_cookie)) if browser_cookie else None
+        if stored is None:
+            if self.store.has_pending(key):
                 # left in place: another browser that learnt the state cannot spend this sign-in
                 raise NotAuthenticatedError("this sign-in was started in another browser; sign in again", field="state")
-            del self._pending[state]
-        if self.clock() - pending.started_at > PENDING_FOR:
+            raise NotAuthenticatedError("this sign-in is unknown, already used or too old; sign in again", field="state")
+        if self.clock() - stored.started_at > PENDING_FOR:
             raise NotAuthenticatedError("this sign-in took too long; sign in again", field="state")
-        issuer = pending.issuer
+        issuer = next((i for i in self.issuers() if i.issuer == stored.issuer), None)
+        if issuer is None:  # no longer configured since the sign-in began
+            raise NotAuthenticatedError("this sign-in is unknown, already used or too old; sign in again", field="state")
+        pending = Pending(
+            issuer, stored.browser, stored.nonce, stored.verifier, stored.redirect_uri, stored.next_page, stored.started_at
+        )
         if "iss" in params and params["iss"] != issuer.issuer:
             raise NotAuthenticatedError("the answer comes from another sign-in service than the one asked", field="iss")
         if params.get("error"):
@@ -227,36 +224,43 @@ class OidcSignIn:
             follow_redirects=False,
         )
 
-    def _forget_stale(self, at: datetime) -> None:
-        while self._pending:
-            state, oldest = next(iter(self._pending.items()))
-            if at - oldest.started_at <= PENDING_FOR:
-                break
-            del self._pending[state]
-
     def provider(self, issuer: TrustedIssuer) -> Provider:
         return self.discovery.provider(issuer)
 
     # -- signing out -------------------------------------------------------------------------
 
-    def remember(self, session_id: str, signed_in: SignedIn) -> None:
-        """Keep what signing out at the provider needs (RP-initiated logout's ``id_token_hint``)."""
-        with self._lock:
-            self._signed_in[_digest(session_id)] = Remembered(
-                session_id, signed_in.issuer, signed_in.id_token, signed_in.subject, signed_in.sid
-            )
-            while len(self._signed_in) > MAX_SIGNED_IN:
-                self._signed_in.popitem(last=False)
+    def remember(self, session_id: str, signed_in: SignedIn, lifetime: timedelta = REMEMBERED_FOR) -> None:
+        """Keep what signing out at the provider needs (RP-initiated logout's ``id_token_hint``)
+        and what a logout token names, for the session's absolute ``lifetime`` at most. The
+        store is given the session id's SHA-256, keyed digests of ``sub`` and ``sid``, and
+        the ID token sealed under a key only the session id gives."""
+        at = self.clock()
+        iss = signed_in.issuer.issuer
+        self.store.remember(
+            _digest(session_id),
+            SignedInSession(
+                iss,
+                None if signed_in.sid is None else self._named("oidc-sid", iss, signed_in.sid),
+                self._named("oidc-sub", iss, signed_in.subject),
+                _seal(session_id, signed_in.id_token),
+                at + lifetime,
+            ),
+        )
+
+    def _named(self, label: str, issuer: str, value: str) -> str:
+        return self.verifier.blind_index.digest(label, issuer, value)
 
     def sign_out_url(self, session_id: str, signed_out_uri: str) -> str | None:
         """Where to send the browser to sign out at the provider too (OpenID Connect
         RP-Initiated Logout 1.0, 2), or None: the session was not started here, or the
         provider offers no end-session endpoint, and signing out is this hub's alone."""
-        with self._lock:
-            known = self._signed_in.pop(_digest(session_id), None)
-        if known is None:
+        known = self.store.forget(_digest(session_id))
+        if known is None or known.expires_at <= self.clock():
             return None
-        issuer, id_token = known.issuer, known.id_token
+        issuer = next((i for i in self.issuers() if i.issuer == known.issuer), None)
+        id_token = _unseal(session_id, known.id_token)
+        if issuer is None or id_token is None:
+            return None
         client = _client_of(issuer)
         try:
             provider = self.provider(issuer)
@@ -279,7 +283,8 @@ class OidcSignIn:
         """The sessions a provider's logout token ends (Back-Channel Logout 1.0, 2.6): it must
         verify as the ID token does, carry ``iat``, ``jti``, the back-channel logout event and
         ``sid`` or ``sub``, carry no ``nonce`` (so an ID token is never taken for one), and
-        not have been used before. Returns the ids of the sessions to end."""
+        not have been used before by any process of the hub. Returns the SHA-256 of the ids
+        of the sessions to end (:meth:`Sessions.end_by_key`)."""
         issuer = self.issuer(slug)
         client = _client_of(issuer)
         claims, _ = self.verifier.verified(logout_token, issuer=issuer, audience=client.client_id, subject=False)
@@ -294,20 +299,17 @@ class OidcSignIn:
         if not isinstance(jti, str) or not jti:
             raise NotAuthenticatedError("the logout token lacks the jti claim", field="logout_token")
         at = self.clock()
-        with self._lock:
-            seen = f"{issuer.issuer} {jti}"
-            if seen in self._logout_ids:
-                raise NotAuthenticatedError("the logout token was used before", field="logout_token")
-            self._logout_ids[seen] = at
-            while len(self._logout_ids) > MAX_PENDING:
-                self._logout_ids.popitem(last=False)
-            ended = [
-                key for key, known in self._signed_in.items()
-                if known.issuer.issuer == issuer.issuer
-                and (known.sid == sid if isinstance(sid, str) else True)
-                and (known.subject == sub if isinstance(sub, str) else True)
-            ]
-            return [self._signed_in.pop(key).session_id for key in ended]
+        self.store.sweep(at, at - PENDING_FOR)
+        # kept while the token could still be accepted: it cannot outlive iat + the maximum lifetime
+        until = at + self.verifier.max_lifetime + 2 * self.verifier.skew
+        if not self.store.first_use(_digest(f"{issuer.issuer}\x1f{jti}"), until):
+            raise NotAuthenticatedError("the logout token was used before", field="logout_token")
+        iss = issuer.issuer
+        return self.store.logged_out(
+            iss,
+            self._named("oidc-sid", iss, sid) if isinstance(sid, str) else None,
+            self._named("oidc-sub", iss, sub) if isinstance(sub, str) else None,
+        )
 
 
 def _client_of(issuer: TrustedIssuer) -> Any:
@@ -318,6 +320,25 @@ def _client_of(issuer: TrustedIssuer) -> Any:
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _seal_key(session_id: str) -> bytes:
+    """A key apart from the session's stored SHA-256 (its own label), so the store cannot open it."""
+    return hashlib.sha256(b"backa oidc id_token\x1f" + session_id.encode()).digest()
+
+
+def _seal(session_id: str, id_token: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_seal_key(session_id)).encrypt(nonce, id_token.encode(), b"id_token")
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _unseal(session_id: str, sealed: str) -> str | None:
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        return AESGCM(_seal_key(session_id)).decrypt(raw[:12], raw[12:], b"id_token").decode()
+    except (InvalidTag, ValueError):
+        return None
 
 
 __all__ = ["Begun", "OidcSignIn", "Pending", "SignedIn"]

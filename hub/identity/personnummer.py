@@ -54,6 +54,11 @@ class BlindIndex:
     def _mac(self, *parts: str) -> bytes:
         return hmac.new(self._key, "\x1f".join(parts).encode(), hashlib.sha256).digest()
 
+    def digest(self, label: str, *parts: str) -> str:
+        """A keyed digest of ``parts`` under ``label``: finds a stored entry by a value
+        (a provider's ``sub``) that a copy of the store must not reveal."""
+        return self._mac(label, *parts).hex()
+
     def child_id(self, tenant_id: str, number: IdentityNumber) -> UUID:
         """The child's id in one cooperation area: the same number always gives the same id."""
         return UUID(bytes=self._mac("child", tenant_id, number.digits)[:16], version=4)

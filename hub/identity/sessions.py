@@ -188,6 +188,11 @@ class Sessions:
     def end(self, session_id: str) -> None:
         self.store.remove(_key(session_id))
 
+    def end_by_key(self, key: str) -> None:
+        """End the session whose id has this SHA-256 (what a provider's logout reaches:
+        the id itself is kept nowhere)."""
+        self.store.remove(key)
+
     def sign_in_token(self, pre_session: str) -> str:
         """The token a sign-in form carries, bound to the browser's pre-session cookie."""
         mac = hmac.new(self._form_key, b"sign-in\x1f" + pre_session.encode(), hashlib.sha256)

@@ -27,6 +27,7 @@ from hub.identity.issuers import IssuerConfigError, load_issuers
 from hub.identity.personnummer import BlindIndex
 from hub.identity.population import NoRegister, PopulationRegister, RegisterLookup
 from hub.identity.sessions import Sessions
+from hub.identity.sign_in_store import SignInStore
 from hub.identity.throttle import Throttle
 from hub.identity.tokens import DEMO_ISSUER, DemoIssuer, TokenVerifier, TrustedIssuer
 from hub.keys.child_keys import (
@@ -78,6 +79,8 @@ class Runtime:
     """Closes what was built, in reverse order."""
     throttle: Throttle | None = None
     """The rate limits on sign-in, session starts and refused tokens."""
+    sign_ins: SignInStore | None = None
+    """OpenID Connect sign-ins in flight and the sessions providers may end, shared by every process."""
 
     def close(self) -> None:
         self.parts.close()
@@ -276,13 +279,15 @@ def bootstrap(
         parts.callback(sessions.close)
         throttle = Throttle(kit.limit_storage(clock), clock, settings.limit_rules())
         parts.callback(throttle.close)
+        sign_ins = kit.sign_in_store()
+        parts.callback(sign_ins.close)
         hub.follower.start(settings.views_poll_seconds)
         if hub.transparency is not None:
             hub.transparency.start()
             parts.callback(hub.transparency.stop)
         return Runtime(
             settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all(),
-            throttle=throttle,
+            throttle=throttle, sign_ins=sign_ins,
         )
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
 

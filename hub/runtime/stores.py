@@ -52,6 +52,7 @@ from hub.identity.sessions import (
     SessionStore,
     SQLiteSessionStore,
 )
+from hub.identity.sign_in_store import MemorySignInStore, PostgresSignInStore, SignInStore, SQLiteSignInStore
 from hub.keys.child_keys import KEYS_DB, ChildKeyStore
 from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
 from hub.runtime.clock import Clock
@@ -301,6 +302,11 @@ class StoreKit(ABC):
         """The rate limits' counters, shared as the sessions are (:mod:`hub.identity.limit_stores`)."""
         return MemoryLimitStorage(clock)
 
+    def sign_in_store(self) -> SignInStore:
+        """The OpenID Connect sign-ins in flight and the sessions providers may end, shared
+        as the sessions are (:mod:`hub.identity.sign_in_store`)."""
+        return MemorySignInStore()
+
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
         from adapters.relay_store import SQLitePositionStore
@@ -366,6 +372,10 @@ class SQLiteKit(StoreKit):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return SQLiteLimitStorage(self.data_dir / SESSIONS_DB, clock)
 
+    def sign_in_store(self) -> SignInStore:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return SQLiteSignInStore(self.data_dir / SESSIONS_DB)
+
 
 class PostgresKit(StoreKit):
     """A schema in PostgreSQL. The log, the keys and the sessions share the pool of one
@@ -427,6 +437,9 @@ class PostgresKit(StoreKit):
 
     def limit_storage(self, clock: Clock) -> Storage:
         return PostgresLimitStorage(self.datastore.pool, self.config.schema, clock)
+
+    def sign_in_store(self) -> SignInStore:
+        return PostgresSignInStore(self.datastore.pool, self.config.schema)
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Beside the log, so a database restored from backup carries the relay's place."""

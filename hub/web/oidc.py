@@ -35,7 +35,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def oidc_routes(web: Web) -> list[Any]:
     runtime = web.runtime
-    web.oidc = OidcSignIn(runtime.verifier, runtime.hub.clock, timeout=runtime.settings.oidc_timeout_seconds)
+    web.oidc = OidcSignIn(
+        runtime.verifier, runtime.hub.clock, store=runtime.sign_ins, timeout=runtime.settings.oidc_timeout_seconds
+    )
     oidc = web.oidc
 
     def pre_session(value: str, max_age: int) -> Cookie:
@@ -57,7 +59,7 @@ def oidc_routes(web: Web) -> list[Any]:
         params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
         signed_in = oidc.finish(params, request.cookies.get(SIGN_IN_COOKIE))
         cookies = web.open_session(request, Verified(signed_in.principal, signed_in.issuer.issuer))
-        oidc.remember(cookies[0].value or "", signed_in)
+        oidc.remember(cookies[0].value or "", signed_in, runtime.settings.session_policy().absolute)
         who = web.visitor(request)
         to = signed_in.next_page or home_of(signed_in.principal)
         page = web.render(who, "common/signed_in.html", to=to)
@@ -77,8 +79,8 @@ def oidc_routes(web: Web) -> list[Any]:
         except NotAuthenticatedError as e:
             return Response({"error": "invalid_request", "error_description": e.detail}, status_code=400, headers=NO_STORE)
         if runtime.sessions is not None:
-            for session_id in ended:
-                runtime.sessions.end(session_id)
+            for key in ended:
+                runtime.sessions.end_by_key(key)
         return Response(b"", status_code=200, headers=NO_STORE)
 
     return [begin, callback, backchannel_logout]

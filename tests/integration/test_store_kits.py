@@ -22,7 +22,10 @@ from tests.nats_server import keys
 
 __all__ = ["keys"]
 
-NOT_VIEWS = {"backa_events", "child_keys", "web_sessions", "rate_limits", "relay_position", "relay_sent"}
+NOT_VIEWS = {
+    "backa_events", "child_keys", "web_sessions", "rate_limits", "relay_position", "relay_sent",
+    "oidc_pending", "oidc_signed_in", "oidc_logout_tokens",
+}
 """The tables of a hub's schema that are not views."""
 
 
