@@ -218,9 +218,10 @@ def measure(db: Database, work: Path, *, threads: int, seconds: float, children_
     )
     pool = threads + 2
     hub_schema = db.schema("commands")
+    (work / "commands.witness").mkdir()
     runtime = bootstrap(
         Settings(database_url=db.hub_url(hub_schema, pool_size=pool, max_overflow=pool), data_dir=work / "commands", kek=db.kek,
-                 checkpoint_key_file=work / "commands.transparency.key"),
+                 checkpoint_key_file=work / "commands.transparency.key", witness_dir=work / "commands.witness"),
         directory=directory(),
     )
     try:

@@ -327,13 +327,17 @@ def measure(
         generate_key_pair(unit, keys)
     url = db.hub_url(schema, pool_size=producers + 2, max_overflow=producers)
     key_file = data_dir.parent / "delivery.transparency.key"
+    witness = data_dir.parent / "delivery.witness"
+    witness.mkdir(exist_ok=True)
     settings = Settings(
-        database_url=url, data_dir=data_dir, nats_url=nats_server.url, unit_keys_dir=keys, kek=db.kek, checkpoint_key_file=key_file
+        database_url=url, data_dir=data_dir, nats_url=nats_server.url, unit_keys_dir=keys, kek=db.kek, checkpoint_key_file=key_file,
+        witness_dir=witness,
     )
     env = {
         "BACKA_DATABASE_URL": url,
         "BACKA_KEK": db.kek,
         "BACKA_CHECKPOINT_KEY_FILE": str(key_file),
+        "BACKA_WITNESS_DIR": str(witness),
         "BACKA_DATA_DIR": str(data_dir),
         "BACKA_NATS_URL": nats_server.url,
         "BACKA_UNIT_KEYS_DIR": str(keys),

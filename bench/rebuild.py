@@ -241,8 +241,10 @@ def measure(db: Database, work: Path, *, events: int, budget: float, profile_sec
     reads = sum(1 for t in templates if isinstance(t.recorded.fact, InformationAccessed))
     schema = db.schema("rebuild_log")
     views_schema = db.schema("rebuild_views")
+    (work / "rebuild.witness").mkdir()
     settings = Settings(
-        database_url=db.hub_url(schema), data_dir=work / "rebuild", kek=db.kek, checkpoint_key_file=work / "rebuild.transparency.key"
+        database_url=db.hub_url(schema), data_dir=work / "rebuild", kek=db.kek, checkpoint_key_file=work / "rebuild.transparency.key",
+        witness_dir=work / "rebuild.witness",
     )
     runtime = bootstrap(settings, directory=directory())
     try:

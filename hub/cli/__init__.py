@@ -13,6 +13,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa keys rotate-kek --new FILE [--data-dir DIR]
     backa audit verify [--data-dir DIR] [--witness DIR] [--key KEY] [--checkpoint FILE ...]
     backa audit checkpoint [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR] [--out FILE]
+    backa audit witness adopt [--data-dir DIR] [--witness DIR] [--key KEY] [--checkpoint FILE ...]
     backa forget CHILD --reason TEXT [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
 """
 
@@ -325,26 +326,21 @@ def cmd_keys_rotate_kek(args: argparse.Namespace) -> int:
 EXIT_FAILED = 1
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from eventsourcing.persistence import InterfaceError, OperationalError
-
+def _audit_inputs(args: argparse.Namespace, settings: Any, places: Any) -> tuple[Any, Any, list[tuple[str, str]]] | int:
+    """The witness (its folder and key; the key None when its folder holds none), the log's
+    verifier key and the kept checkpoints, or the exit code of a refusal."""
     from hub.tlog.checkpoint import NoteError
-    from hub.tlog.errors import TransparencyError
-    from hub.runtime.log_recorder import open_log_recorder
-    from hub.runtime.checkpoints import checkpoint_places
     from hub.tlog.store import read_verifier_arg, read_verifier_key
-    from hub.tlog.verify import audit
-    from hub.tlog.witness import read_pinned_log_key, read_witness_key
+    from hub.tlog.witness import WITNESS_PUB_FILE, read_pinned_log_key, read_witness_key
 
-    settings = _settings(args)
-    places = checkpoint_places(settings, starting=False)
+    folder = places.witness_dir
     witness = None
     try:
-        if places.witness_dir is not None:
-            witness = (places.witness_dir, read_witness_key(places.witness_dir))
-        pinned = read_pinned_log_key(places.witness_dir) if places.witness_dir is not None else None
+        if folder is not None:
+            witness = (folder, read_witness_key(folder) if (folder / WITNESS_PUB_FILE).exists() else None)
+        pinned = read_pinned_log_key(folder) if folder is not None else None
     except (NoteError, OSError) as e:
-        _say(f"backa audit: the witness in {places.witness_dir} cannot be read: {e}")
+        _say(f"backa audit: the witness in {folder} cannot be read: {e}")
         return EXIT_REFUSED
     try:
         # The key the witness pinned is trusted over the one in the data folder, which a
@@ -360,6 +356,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError):
             _say(f"backa audit: cannot read the kept checkpoint {path}")
             return EXIT_REFUSED
+    return witness, key, kept
+
+
+def _run_audit(settings: Any, key: Any, kept: list[tuple[str, str]], witness: Any) -> Any:
+    """The report of ``backa audit verify``, said line by line; an int when the store cannot be read."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    from hub.runtime.log_recorder import open_log_recorder
+    from hub.tlog.errors import TransparencyError
+    from hub.tlog.verify import audit
+
     try:
         with open_log_recorder(settings) as recorder:
             report = audit(recorder, settings.data_dir, key, kept, witness)
@@ -376,8 +383,73 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if not report.ok:
         where = f"; first bad log position {report.first_bad_position}" if report.first_bad_position is not None else ""
         _say(f"backa audit: the log does NOT verify{where}")
+    return report
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from hub.runtime.checkpoints import checkpoint_places
+
+    settings = _settings(args)
+    inputs = _audit_inputs(args, settings, checkpoint_places(settings, starting=False))
+    if isinstance(inputs, int):
+        return inputs
+    witness, key, kept = inputs
+    report = _run_audit(settings, key, kept, witness)
+    if isinstance(report, int):
+        return report
+    if not report.ok:
         return EXIT_FAILED
     _say("backa audit: the log verifies")
+    return 0
+
+
+def cmd_audit_witness_adopt(args: argparse.Namespace) -> int:
+    """Start a witness that lost its record from the log's current checkpoint, and only
+    after the whole log verifies against every checkpoint the data folder holds (and the
+    ones kept with ``--checkpoint``): the hub itself never starts a witness afresh once
+    checkpoints were signed, since it would trust whatever the log says today."""
+    from hub.runtime.checkpoints import checkpoint_places, witness_of
+    from hub.tlog.errors import TransparencyError
+
+    settings = _settings(args)
+    places = checkpoint_places(settings, starting=False)
+    folder = places.witness_dir
+    if folder is None:
+        _say("backa audit: name the witness's folder with --witness or BACKA_WITNESS_DIR")
+        return EXIT_REFUSED
+    if not folder.is_dir():
+        _say(f"backa audit: the witness folder {folder} does not exist: create or mount it first")
+        return EXIT_REFUSED
+    inputs = _audit_inputs(args, settings, places)
+    if isinstance(inputs, int):
+        return inputs
+    _, key, kept = inputs
+    witness = witness_of(places)
+    if witness is None:  # pragma: no cover - the folder was named above
+        return EXIT_REFUSED
+    try:
+        held = witness.latest(key)
+    except TransparencyError as e:
+        _say(f"backa audit: {e.detail}")
+        return EXIT_FAILED
+    if held is not None:
+        _say(f"backa audit: the witness in {folder} holds a record (up to size {held.size}); there is nothing to adopt")
+        return EXIT_REFUSED
+    report = _run_audit(settings, key, kept, None)
+    if isinstance(report, int):
+        return report
+    if not report.ok or report.latest is None:
+        _say("backa audit: the log does not verify, so the witness was not started; find out what changed first")
+        return EXIT_FAILED
+    try:
+        witness.add_checkpoint(report.latest.note, 0, [], key)
+    except TransparencyError as e:
+        _say(f"backa audit: the witness refused the checkpoint: {e.detail}")
+        return EXIT_FAILED
+    _say(
+        f"backa audit: the log verifies; the witness in {folder} starts again from the checkpoint of size "
+        f"{report.latest.size}, and the hub hands it checkpoints again"
+    )
     return 0
 
 
@@ -581,6 +653,22 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--witness", type=Path, default=None, metavar="DIR", help="the witness's folder (default BACKA_WITNESS_DIR)")
     sign.add_argument("--out", type=Path, default=None, help="write the signed note here instead of to standard output")
     sign.set_defaults(func=cmd_audit_checkpoint)
+    witness = audit_sub.add_parser("witness", help="the witness that keeps the checkpoints outside the data folder")
+    witness_sub = witness.add_subparsers(dest="witness_command", required=True, metavar="ACTION")
+    adopt = witness_sub.add_parser(
+        "adopt", help="start a witness that lost its record from the current checkpoint, once the whole log verifies"
+    )
+    adopt.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    adopt.add_argument("--witness", type=Path, default=None, metavar="DIR", help="the witness's folder (default BACKA_WITNESS_DIR)")
+    adopt.add_argument(
+        "--key", default=None,
+        help="the verifier key, or a file holding it (default: the one the witness pinned, else transparency.pub in the data folder)",
+    )
+    adopt.add_argument(
+        "--checkpoint", type=Path, action="append", default=[], metavar="FILE",
+        help="a signed checkpoint you kept earlier; the log must be consistent with it (repeatable)",
+    )
+    adopt.set_defaults(func=cmd_audit_witness_adopt)
 
     forget = sub.add_parser(
         "forget",

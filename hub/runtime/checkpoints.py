@@ -1,14 +1,17 @@
 """Where the checkpoint signing key and the witness live, from the settings, checked once.
 
-Outside demo mode the hub refuses to start with either inside the data folder: whoever can
-rewrite the log (the database, the data folder) could then also sign a rewritten history
-with the key beside it, or roll the witness back with it. In demo mode both default into
-the data folder, so a demo is one folder to delete.
+Outside demo mode a hub on a persistent store refuses to start with either inside the data
+folder: whoever can rewrite the log (the database, the data folder) could then also sign a
+rewritten history with the key beside it, or roll the witness back with it. It also refuses
+to start without a witness, or with a witness folder that does not exist: the data folder's
+own record of checkpoints can be cut together with the log's tail, and only a record kept
+elsewhere catches that; a folder that is missing is most likely a volume not mounted, and
+is not made in its place. In demo mode both default into the data folder, so a demo is one
+folder to delete. The memory store keeps nothing to cut, so it needs neither.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +24,6 @@ from hub.tlog.witness import FileWitness
 
 DEMO_WITNESS_DIR = "witness"
 
-log = logging.getLogger("backa.transparency")
-
 
 class CheckpointConfigError(TransparencyError):
     """The checkpoint key or the witness is where the hub will not keep it."""
@@ -34,6 +35,8 @@ class CheckpointConfigError(TransparencyError):
 class CheckpointPlaces:
     key_file: Path
     witness_dir: Path | None
+    create_witness: bool = False
+    """Whether the witness may make its folder: in demo mode only."""
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -62,11 +65,17 @@ def checkpoint_places(settings: Settings, *, starting: bool = True) -> Checkpoin
                 "a folder on another volume or owned by another account"
             )
         if witness is None:
-            log.warning(
-                "no witness (BACKA_WITNESS_DIR): checkpoints are kept only in the data folder, so a tail cut "
-                "together with that record is not caught"
+            raise CheckpointConfigError(
+                "no witness: outside demo mode the hub keeps its checkpoints also with a witness, so that a tail "
+                "cut together with the data folder's record of checkpoints is caught; set BACKA_WITNESS_DIR "
+                "(or --witness) to a folder on another volume or owned by another account"
             )
-    return CheckpointPlaces(key, witness)
+        if not witness.is_dir():
+            raise CheckpointConfigError(
+                f"the witness folder ({witness}) does not exist (a volume not mounted?): the hub does not make it "
+                "outside demo mode; create or mount it, or correct BACKA_WITNESS_DIR"
+            )
+    return CheckpointPlaces(key, witness, create_witness=settings.demo_mode)
 
 
 def checkpoint_policy(settings: Settings, clock: Clock = system_clock) -> CheckpointPolicy:
@@ -75,4 +84,6 @@ def checkpoint_policy(settings: Settings, clock: Clock = system_clock) -> Checkp
 
 
 def witness_of(places: CheckpointPlaces) -> FileWitness | None:
-    return FileWitness(places.witness_dir) if places.witness_dir is not None else None
+    if places.witness_dir is None:
+        return None
+    return FileWitness(places.witness_dir, create=places.create_witness)

@@ -18,8 +18,10 @@ position asked about) and by the :class:`CheckpointPolicy` checked after every c
 (every N facts or T seconds; the hub's settings make T a few seconds), and by a
 background check (:meth:`TransparencyLog.start`) so the last facts before a pause are
 signed too. Each checkpoint is handed to the witness, if there is one, with a
-consistency proof from the witness's size (:mod:`hub.tlog.witness`). The tree is caught up from the store when first needed and
-then incrementally, like the views. The origin, also the key's name, is
+consistency proof from the witness's size (:mod:`hub.tlog.witness`); once the log has
+signed checkpoints, a witness that holds none has lost its record, and nothing is signed
+until ``backa audit witness adopt`` starts it again. The tree is caught up from the store
+when first needed and then incrementally, like the views. The origin, also the key's name, is
 ``backa.<tenant>/log`` for a hub of one cooperation area and ``backa.hub/log`` otherwise;
 it is fixed when the key is made.
 
@@ -49,7 +51,7 @@ from hub.tlog.leaves import LeafEntry, read_log
 from hub.tlog.merkle import MerkleLog
 from hub.tlog.store import CheckpointStore, KeySource, SignedCheckpoint
 from hub.tlog.verify import CachedAudit
-from hub.tlog.witness import FileWitness, WitnessConflictError
+from hub.tlog.witness import FileWitness, WitnessConflictError, WitnessLostError
 
 log = logging.getLogger("backa.transparency")
 
@@ -174,6 +176,7 @@ class TransparencyLog:
         """The larger of the data folder's latest checkpoint and the witness's newest: what
         the log is checked against, so a record rolled back with the log does not hide a cut."""
         mine, witnessed = self.store.latest(), self._witnessed()
+        self._check_witness_kept(mine, witnessed)
         if witnessed is not None and (mine is None or witnessed.size > mine.size):
             return witnessed
         return mine
@@ -200,6 +203,7 @@ class TransparencyLog:
             if latest is not None and latest.size > self.size:
                 self.catch_up()  # another process signed after this one caught up
             witnessed = self._witnessed()
+            self._check_witness_kept(latest, witnessed)
             if witnessed is not None and witnessed.size > self.size:
                 self.catch_up()
             with self._entries_lock:
@@ -224,6 +228,12 @@ class TransparencyLog:
             return None
         found = self.witness.latest(self.verifier())
         return found.checkpoint if found is not None else None
+
+    def _check_witness_kept(self, mine: SignedCheckpoint | None, witnessed: SignedCheckpoint | None) -> None:
+        """Refuse when the data folder's record holds checkpoints but the witness holds none:
+        handing it one now would start it afresh from whatever the log says today."""
+        if self.witness is not None and witnessed is None and mine is not None:
+            raise WitnessLostError()
 
     def _send_to_witness(self, signed: SignedCheckpoint) -> None:
         """Hand ``signed`` to the witness with a consistency proof from the witness's size
@@ -332,6 +342,10 @@ class TransparencyLog:
         pause are signed within the interval, not at the next write."""
         if self._ticker is not None:
             return
+        try:  # said once at start, not only when the first checkpoint is due
+            self._check_witness_kept(self.store.latest(), self._witnessed())
+        except TransparencyError as e:
+            log.error("no checkpoint will be signed: %s", e.detail)
         every = period if period is not None else min(1.0, self.policy.every_seconds / 5)
         self._stop.clear()
 

@@ -32,7 +32,7 @@ from hub.tlog.store import (
     open_checkpoint,
     read_leaf_record,
 )
-from hub.tlog.witness import read_pinned_log_key, read_witnessed
+from hub.tlog.witness import WITNESS_LOST, WITNESSED_FILE, Witnessed, read_pinned_log_key, read_witnessed
 
 
 def _b64(data: bytes) -> str:
@@ -47,6 +47,8 @@ class AuditReport:
     problems: list[str] = field(default_factory=list)
     first_bad_position: int | None = None
     first_bad_leaf: int | None = None
+    latest: SignedCheckpoint | None = None
+    """The latest checkpoint the whole log was found to match, when it was."""
 
     @property
     def ok(self) -> bool:
@@ -173,23 +175,38 @@ def _narrow(
 
 
 def _with_witnessed(
-    report: AuditReport, stored: list[SignedCheckpoint], witness: tuple[Path, VerifierKey] | None, key: VerifierKey
+    report: AuditReport,
+    stored: list[SignedCheckpoint],
+    witness: tuple[Path, VerifierKey | None] | None,
+    key: VerifierKey,
 ) -> list[SignedCheckpoint]:
     """The data folder's checkpoints and the witness's, in order of size, each size once.
 
     The witness's record is kept where a writer of the log cannot rewrite it
     (:mod:`hub.tlog.witness`), so a witnessed checkpoint newer than the data folder's
-    latest means the data folder's record was rolled back with the log."""
+    latest means the data folder's record was rolled back with the log. A witness that
+    holds nothing while the data folder holds checkpoints has lost its record (its own
+    key, None here, may be gone with it)."""
     if witness is None:
         return stored
     folder, witness_key = witness
     pinned = read_pinned_log_key(folder)
     if pinned is not None and pinned != key:
         report.problems.append("the witness pinned another log key than the one checked with: the key was replaced")
-    witnessed, problems = read_witnessed(folder, key, witness_key)
-    report.problems.extend(problems)
-    if not witnessed:
-        report.problems.append(f"the witness in {folder} holds no checkpoint of this log")
+    if witness_key is None:
+        record = folder / WITNESSED_FILE
+        if record.exists() and record.stat().st_size > 0:
+            report.problems.append(f"the witness in {folder} holds a record but not its verifier key, so it cannot be checked")
+            return stored
+        witnessed: list[Witnessed] = []
+    else:
+        witnessed, problems = read_witnessed(folder, key, witness_key)
+        report.problems.extend(problems)
+    if not witnessed or witness_key is None:
+        if stored:
+            report.problems.append(f"{WITNESS_LOST} (the witness in {folder} holds no checkpoint of this log)")
+        else:
+            report.problems.append(f"the witness in {folder} holds no checkpoint of this log")
         return stored
     newest = witnessed[-1]
     report.holds.append(
@@ -216,7 +233,7 @@ def audit(
     folder: Path,
     key: VerifierKey,
     kept: Sequence[tuple[str, str]] = (),
-    witness: tuple[Path, VerifierKey] | None = None,
+    witness: tuple[Path, VerifierKey | None] | None = None,
 ) -> AuditReport:
     """Recompute the tree from the stored log and check it against every signed checkpoint.
 
@@ -264,6 +281,7 @@ def audit(
             _name_difference(report, db, positions, stored, leaf_positions, leaf_hashes, signed)
             break
         else:
+            report.latest = latest
             n = len(stored) - 1
             earlier = f" and all {n} earlier ones" if n > 1 else " and the one before it" if n == 1 else ""
             report.holds.append(

@@ -30,6 +30,12 @@ consistency proof from that size, and the signed checkpoint. The witness
 5. cosigns (C2SP tlog-cosignature, ``cosignature/v1``) and appends the cosigned note.
 
 Every refusal leaves the record as it was.
+
+**A lost record.** A witness that holds nothing would take the first checkpoint it is
+handed as given, whatever came before. So once the log has signed checkpoints, a witness
+found empty (its folder emptied or gone, a volume not mounted) is not started again by
+the hub (:class:`WitnessLostError`); ``backa audit witness adopt`` does it, after the
+whole log verifies.
 """
 
 from __future__ import annotations
@@ -84,6 +90,22 @@ class WitnessConfigError(TransparencyError):
     """The witness folder cannot be used as configured."""
 
     title = "Witness configuration"
+
+
+WITNESS_LOST = (
+    "the witness has lost its record: the log has signed checkpoints but the witness holds none, so no "
+    "checkpoint is signed or handed to it until an operator runs `backa audit witness adopt`"
+)
+
+
+class WitnessLostError(LogIntegrityError):
+    """The log has signed checkpoints but the witness holds none: its folder was emptied,
+    removed or not mounted. Starting it afresh would trust whatever checkpoint came first."""
+
+    title = "Witness record lost"
+
+    def __init__(self) -> None:
+        super().__init__(WITNESS_LOST)
 
 
 # --- cosignature/v1 (C2SP tlog-cosignature) -------------------------------------------
@@ -205,10 +227,15 @@ def read_pinned_log_key(folder: Path) -> VerifierKey | None:
 class FileWitness:
     """The witness over one folder; safe to share between threads and processes (it locks)."""
 
-    def __init__(self, folder: Path, *, clock: Clock = system_clock, name: str = WITNESS_NAME) -> None:
+    def __init__(
+        self, folder: Path, *, clock: Clock = system_clock, name: str = WITNESS_NAME, create: bool = True
+    ) -> None:
         self.folder = folder
         self.clock = clock
         self.name = name
+        self.create = create
+        """Whether a missing folder is made (demo mode); otherwise it is refused, since a
+        folder missing is more likely a volume not mounted than a witness not yet begun."""
         self._lock = threading.Lock()
         self._signer: NoteSigner | None = None
 
@@ -225,9 +252,10 @@ class FileWitness:
     def _load_or_create_key(self) -> NoteSigner:
         path = self.folder / WITNESS_KEY_FILE
         if not path.exists():
-            if (self.folder / WITNESSED_FILE).exists():
+            record = self.folder / WITNESSED_FILE
+            if record.exists() and record.stat().st_size > 0:
                 raise WitnessConfigError(f"{WITNESS_KEY_FILE} is missing although checkpoints were cosigned with it")
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self._folder()
             signer = NoteSigner.generate(self.name)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as f:
@@ -237,6 +265,12 @@ class FileWitness:
             return parse_signer_key(path.read_text(encoding="ascii").strip())
         except (NoteError, UnicodeDecodeError):
             raise WitnessConfigError(f"the witness key in {WITNESS_KEY_FILE} cannot be read") from None
+
+    def _folder(self) -> None:
+        if self.create:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        elif not self.folder.is_dir():
+            raise WitnessConfigError(f"the witness folder ({self.folder}) does not exist: create or mount it")
 
     # -- reading --
 
@@ -263,7 +297,7 @@ class FileWitness:
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self._folder()
             fd = os.open(self.folder / WITNESS_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -41,9 +41,11 @@ def hub(tmp_path: Path, staff_idp: Provider, eid: Provider, monkeypatch: pytest.
     monkeypatch.setenv("BACKA_TEST_EID_SECRET", "another-secret")
     config = tmp_path / "config"
     config.mkdir()
+    (tmp_path / "witness").mkdir()
     served = serve(
         tmp_path / "data", demo_mode=False, issuers_file=issuers_file(config, staff_idp, eid), kek=secrets.token_hex(32),
         checkpoint_key_file=tmp_path / "keys" / "transparency.key",  # outside the data folder, as outside demo mode it must be
+        witness_dir=tmp_path / "witness",
     )
     yield served
     served.close()

@@ -29,6 +29,12 @@ BACKA = Path(sys.executable).parent / "backa"
 START_TIMEOUT = 30.0
 
 
+def outside(folder: Path) -> dict[str, Path]:
+    """Outside demo mode, the checkpoint key and the witness live outside the data folder."""
+    (folder / "witness").mkdir(exist_ok=True)
+    return {"checkpoint_key_file": folder / "keys" / "transparency.key", "witness_dir": folder / "witness"}
+
+
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("cli") / "data"
@@ -54,8 +60,7 @@ def test_token_is_refused_for_a_folder_without_demo_data(tmp_path: Path, capsys:
     assert "demo" in captured.err
 
     plain = tmp_path / "plain"
-    key = tmp_path / "keys" / "transparency.key"
-    bootstrap(Settings(data_dir=plain, kek=secrets.token_hex(32), checkpoint_key_file=key)).close()  # a hub that is not a demo
+    bootstrap(Settings(data_dir=plain, kek=secrets.token_hex(32), **outside(tmp_path))).close()  # a hub that is not a demo
     assert main(["token", "karin.holm", "--data-dir", str(plain)]) == 2
     assert capsys.readouterr().out == ""
     assert not (plain / "demo").exists(), "no issuer key is made for a folder that is not a demo"
@@ -79,9 +84,7 @@ def test_a_staff_token_verifies_only_with_the_demo_hub_running_in_demo_mode(demo
         assert served.hub.case_list(p), "the Barnkontakt's token opens their case list"
     finally:
         served.close()
-    not_demo = bootstrap(
-        Settings(data_dir=demo_dir, demo_mode=False, kek_file=demo_dir / "kek.key", checkpoint_key_file=demo_dir.parent / "transparency.key")
-    )
+    not_demo = bootstrap(Settings(data_dir=demo_dir, demo_mode=False, kek_file=demo_dir / "kek.key", **outside(demo_dir.parent)))
     try:
         with pytest.raises(NotAuthenticatedError):
             not_demo.verifier.verify(token)
@@ -105,7 +108,7 @@ def test_a_guardian_token_signs_in_the_guardian_of_the_listed_child(demo_dir: Pa
 
 def test_demo_leaves_a_folder_holding_another_hub_untouched(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
-    rt = bootstrap(Settings(data_dir=plain, kek=secrets.token_hex(32), checkpoint_key_file=tmp_path / "keys" / "transparency.key"))
+    rt = bootstrap(Settings(data_dir=plain, kek=secrets.token_hex(32), **outside(tmp_path)))
     rt.close()
     before = sorted((p.name, p.stat().st_size) for p in plain.iterdir())
     for args in (["demo", "--load-only"], ["demo", "--load-only", "--reset"]):
@@ -136,6 +139,8 @@ def test_serve_starts_on_a_free_port_and_answers_health(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKA_")}
     env["BACKA_KEK"] = secrets.token_hex(32)  # outside demo mode the hub needs a key-encryption key
     env["BACKA_CHECKPOINT_KEY_FILE"] = str(tmp_path / "keys" / "transparency.key")  # and its checkpoint key elsewhere
+    (tmp_path / "witness").mkdir()
+    env["BACKA_WITNESS_DIR"] = str(tmp_path / "witness")  # and a witness
     server = subprocess.Popen(  # noqa: S603 - our own console script
         [str(BACKA), "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path,

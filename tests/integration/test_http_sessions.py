@@ -434,12 +434,13 @@ def test_sessions_started_in_demo_mode_end_when_the_folder_is_served_outside_dem
         demo.close()
     issuers = tmp_path / "issuers.toml"
     issuers.write_text("")
-    key = tmp_path / "keys" / "transparency.key"  # served, the checkpoint key must leave the data folder
+    key = tmp_path / "keys" / "transparency.key"  # served, the checkpoint key and the witness leave the data folder
     key.parent.mkdir()
+    (tmp_path / "witness").mkdir()
     served = bootstrap(
         Settings(
             store="sqlite", data_dir=data, demo_mode=False, kek_file=data / "kek.key", issuers_file=issuers,
-            checkpoint_key_file=key,
+            checkpoint_key_file=key, witness_dir=tmp_path / "witness",
         ),
         clock=clock, directory=directory(),
     )

@@ -174,6 +174,8 @@ def test_a_wrong_kek_at_start_is_refused_before_anything_is_served(
         started(store.settings(wrong), clock)
     monkeypatch.setenv("BACKA_KEK_FILE", str(wrong))
     monkeypatch.setenv("BACKA_CHECKPOINT_KEY_FILE", str(tmp_path / "keys" / "transparency.key"))
+    (tmp_path / "witness").mkdir()
+    monkeypatch.setenv("BACKA_WITNESS_DIR", str(tmp_path / "witness"))
     assert main(["serve", "--port", "1", "--data-dir", str(store.data_dir)]) == 2
     err = capsys.readouterr().err
     assert "the key-encryption key does not open the stored child keys" in err

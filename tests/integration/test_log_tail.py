@@ -5,7 +5,9 @@ of checkpoints to match) is caught by ``backa audit verify`` at the first missin
 
 from __future__ import annotations
 
+import logging
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,9 +22,10 @@ from hub.runtime.checkpoints import CheckpointConfigError
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from hub.tlog.errors import LogIntegrityError
+from hub.tlog.service import CheckpointPolicy
 from hub.tlog.store import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
 from hub.tlog.verify import Mismatch
-from hub.tlog.witness import WITNESSED_FILE, FileWitness, read_pinned_log_key
+from hub.tlog.witness import WITNESS_LOST, WITNESSED_FILE, FileWitness, WitnessLostError, read_pinned_log_key
 from tests.conftest import family, postgres_url, register_child
 from tests.factories import GUARDIAN_1_PNR, START, directory, staff
 from tests.integration.test_audit_verify_tampering import EventTable
@@ -39,8 +42,8 @@ class Witnessed:
     witness: Path
     clock: SettableClock
 
-    def start(self) -> Runtime:
-        return bootstrap(self.settings, clock=self.clock, directory=directory())
+    def start(self, policy: CheckpointPolicy | None = None) -> Runtime:
+        return bootstrap(self.settings, clock=self.clock, directory=directory(), checkpoint_policy=policy)
 
     def reads(self, rt: Runtime, n: int) -> None:
         guardian = family(rt, GUARDIAN_1_PNR)
@@ -248,7 +251,10 @@ def test_outside_demo_mode_the_hub_refuses_to_start_with_the_checkpoint_key_besi
     assert "BACKA_CHECKPOINT_KEY_FILE" in capsys.readouterr().err
 
     outside = tmp_path / "keys" / "transparency.key"
-    rt = bootstrap(Settings(data_dir=data, kek=kek, checkpoint_key_file=outside), directory=directory())
+    (tmp_path / "witness").mkdir()
+    rt = bootstrap(
+        Settings(data_dir=data, kek=kek, checkpoint_key_file=outside, witness_dir=tmp_path / "witness"), directory=directory()
+    )
     try:
         assert rt.transparency is not None
         rt.transparency.checkpoint_now()
@@ -265,3 +271,182 @@ def test_outside_demo_mode_a_witness_inside_the_data_folder_is_refused(tmp_path:
     )
     with pytest.raises(CheckpointConfigError, match="the witness folder"):
         bootstrap(settings, directory=directory())
+
+
+# -- no hub outside demo mode without a witness ----------------------------------------------
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BACKA_DEMO_MODE", "BACKA_CHECKPOINT_KEY_FILE", "BACKA_WITNESS_DIR", "BACKA_DATABASE_URL", "BACKA_STORE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_outside_demo_mode_a_hub_on_a_persistent_store_refuses_to_start_without_a_witness(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _clean_env(monkeypatch)
+    data, key, kek = tmp_path / "data", tmp_path / "keys" / "transparency.key", secrets.token_hex(32)
+    url = postgres_url(request.getfixturevalue("pg_schema")) if store == "postgres" else None
+    settings = Settings(store=store, database_url=url, data_dir=data, kek=kek, checkpoint_key_file=key)  # type: ignore[arg-type]
+
+    with pytest.raises(CheckpointConfigError, match="no witness.*BACKA_WITNESS_DIR"):
+        bootstrap(settings, directory=directory())
+    assert not key.exists(), "nothing was signed by a hub that did not start"
+
+    monkeypatch.setenv("BACKA_KEK", kek)
+    monkeypatch.setenv("BACKA_STORE", store)
+    monkeypatch.setenv("BACKA_CHECKPOINT_KEY_FILE", str(key))
+    if url is not None:
+        monkeypatch.setenv("BACKA_DATABASE_URL", url)
+    assert main(["serve", "--port", "1", "--data-dir", str(data)]) == 2
+    said = capsys.readouterr().err
+    assert "no witness" in said and "BACKA_WITNESS_DIR" in said
+
+
+def test_the_memory_store_keeps_nothing_to_cut_and_starts_without_a_witness(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_env(monkeypatch)
+    rt = bootstrap(Settings(store="memory", kek=secrets.token_hex(32)), directory=directory())
+    rt.close()
+
+
+def test_outside_demo_mode_a_witness_folder_that_does_not_exist_is_refused_and_not_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clean_env(monkeypatch)
+    data, witness, kek = tmp_path / "data", tmp_path / "volume" / "witness", secrets.token_hex(32)
+    settings = Settings(data_dir=data, kek=kek, checkpoint_key_file=tmp_path / "keys" / "transparency.key", witness_dir=witness)
+
+    with pytest.raises(CheckpointConfigError, match="does not exist"):
+        bootstrap(settings, directory=directory())
+    monkeypatch.setenv("BACKA_KEK", kek)
+    monkeypatch.setenv("BACKA_CHECKPOINT_KEY_FILE", str(tmp_path / "keys" / "transparency.key"))
+    assert main(["serve", "--port", "1", "--data-dir", str(data), "--witness", str(witness)]) == 2
+    assert f"the witness folder ({witness}) does not exist" in capsys.readouterr().err
+    assert not witness.exists() and not witness.parent.exists()
+
+    demo = bootstrap(Settings(data_dir=tmp_path / "demo", demo_mode=True, witness_dir=witness), directory=directory())
+    try:
+        register_child(demo)
+        assert demo.transparency is not None and demo.transparency.checkpoint_now().size == 1
+    finally:
+        demo.close()
+    assert (witness / WITNESSED_FILE).exists(), "in demo mode the witness makes its folder"
+
+
+def test_a_brand_new_hub_starts_its_witness_with_the_first_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_env(monkeypatch)
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    settings = Settings(
+        data_dir=tmp_path / "data", kek=secrets.token_hex(32), checkpoint_key_file=tmp_path / "keys" / "transparency.key",
+        witness_dir=witness,
+    )
+    rt = bootstrap(settings, directory=directory())
+    try:
+        register_child(rt)
+        assert rt.transparency is not None and rt.transparency.checkpoint_now().size == 1
+        assert rt.transparency.witness is not None
+        found = rt.transparency.witness.latest(rt.transparency.verifier())
+    finally:
+        rt.close()
+    assert found is not None and found.size == 1
+    assert len((witness / WITNESSED_FILE).read_bytes().splitlines()) == 1
+
+
+# -- a witness that lost its record --------------------------------------------------------
+
+
+def _lose(witness: Path, how: str) -> None:
+    if how == "deleted":
+        (witness / WITNESSED_FILE).unlink()
+    elif how == "emptied":
+        (witness / WITNESSED_FILE).write_bytes(b"")
+    else:  # an empty mount point where the volume was
+        shutil.rmtree(witness)
+        witness.mkdir()
+
+
+def _witnessed_once(w: Witnessed) -> int:
+    rt = w.start()
+    try:
+        register_child(rt)
+        w.reads(rt, 3)
+        assert rt.transparency is not None
+        return rt.transparency.checkpoint_now().size
+    finally:
+        rt.close()
+
+
+def adopt(w: Witnessed, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["audit", "witness", "adopt", "--data-dir", str(w.settings.data_dir), "--witness", str(w.witness)])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "unmounted"])
+def test_a_witness_that_lost_its_record_is_handed_no_checkpoint_until_the_log_is_adopted(
+    witnessed: Witnessed, how: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    size = _witnessed_once(witnessed)
+    data = witnessed.settings.data_dir
+    record = (data / CHECKPOINTS_FILE).read_bytes()
+    _lose(witnessed.witness, how)
+
+    with caplog.at_level(logging.ERROR, logger="backa.transparency"):
+        rt = witnessed.start(CheckpointPolicy(every_facts=1))
+        try:
+            assert rt.transparency is not None
+            witnessed.reads(rt, 2)  # the background signer is due after every fact, and refuses each time
+            with pytest.raises(WitnessLostError):
+                rt.transparency.checkpoint_now()
+            status = log_status(rt.hub, staff("granskare.ystad"))
+        finally:
+            rt.close()
+    refusals = [r.getMessage() for r in caplog.records if r.name == "backa.transparency"]
+    assert len(refusals) >= 3 and all(WITNESS_LOST in m for m in refusals), refusals
+    assert not any("Alva" in m or "Lind" in m or GUARDIAN_1_PNR in m for m in refusals)
+    assert status.problem == WITNESS_LOST
+    assert (data / CHECKPOINTS_FILE).read_bytes() == record, "nothing was signed"
+    assert not (witnessed.witness / WITNESSED_FILE).exists() or not (witnessed.witness / WITNESSED_FILE).read_bytes()
+
+    code, said = verify(witnessed, capsys)
+    assert code == 1, said
+    assert "the witness has lost its record" in said
+
+    code, said = adopt(witnessed, capsys)
+    assert code == 0, said
+    assert f"starts again from the checkpoint of size {size}" in said
+    code, said = adopt(witnessed, capsys)
+    assert code == 2 and "nothing to adopt" in said
+
+    rt = witnessed.start()
+    try:
+        assert rt.transparency is not None
+        assert rt.transparency.checkpoint_now().size == size + 2
+    finally:
+        rt.close()
+    code, said = verify(witnessed, capsys)
+    assert code == 0, said
+    assert f"cosigned 2 checkpoints, the newest of size {size + 2}" in said
+
+
+def test_a_witness_is_not_adopted_over_a_log_that_does_not_verify(
+    witnessed: Witnessed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _witnessed_once(witnessed)
+    _lose(witnessed.witness, "deleted")
+    witnessed.table.delete(*witnessed.table.positions()[2:])
+
+    code, said = adopt(witnessed, capsys)
+
+    assert code == 1, said
+    assert "the log was cut short" in said and "the witness was not started" in said
+    assert not (witnessed.witness / WITNESSED_FILE).exists()
+    rt = witnessed.start()
+    try:
+        assert rt.transparency is not None
+        with pytest.raises(WitnessLostError):
+            rt.transparency.checkpoint_now()
+    finally:
+        rt.close()

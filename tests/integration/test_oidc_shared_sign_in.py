@@ -55,10 +55,11 @@ def settings(
     config = tmp_path / "config"
     config.mkdir()
     url = postgres_url(request.getfixturevalue("pg_schema")) if request.param == "postgres" else None
+    (tmp_path / "witness").mkdir()
     return Settings(
         store=request.param, database_url=url, data_dir=tmp_path / "data", demo_mode=False,
         issuers_file=issuers_file(config, staff_idp, eid), kek=secrets.token_hex(32),
-        checkpoint_key_file=tmp_path / "keys" / "transparency.key",
+        checkpoint_key_file=tmp_path / "keys" / "transparency.key", witness_dir=tmp_path / "witness",
     )
 
 

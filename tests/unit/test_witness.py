@@ -14,6 +14,7 @@ from hub.tlog.merkle import MerkleLog
 from hub.tlog.witness import (
     WITNESSED_FILE,
     FileWitness,
+    WitnessConfigError,
     WitnessConflictError,
     cosigned_at,
     read_witness_key,
@@ -103,3 +104,11 @@ def test_a_cosignature_does_not_verify_for_another_checkpoint(witness: FileWitne
     other = Checkpoint(ORIGIN, 10, tree(10, b"other").root()).body()
 
     assert cosigned_at(done.cosigned_note, other, read_witness_key(witness.folder)) is None
+
+
+def test_a_witness_told_not_to_make_its_folder_refuses_when_the_folder_is_gone(tmp_path: Path, log: NoteSigner) -> None:
+    gone = tmp_path / "volume" / "witness"
+    witness = FileWitness(gone, create=False)
+    with pytest.raises(WitnessConfigError, match="does not exist"):
+        witness.add_checkpoint(note(log, tree(4), 4), 0, [], log.verifier())
+    assert not gone.exists() and not gone.parent.exists()
