@@ -7,15 +7,19 @@ from __future__ import annotations
 import base64
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
 
-from hub.runtime.bootstrap import Runtime
+from hub.http import create_app
+from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
+from hub.tlog.witness import WITNESSED_FILE
 from tests.conftest import register_child
-from tests.factories import card_payload, staff
-from tests.web.conftest import post_sign_in
+from tests.factories import card_payload, directory, staff
+from tests.web.conftest import BASE_URL, post_sign_in
 
 BK = "rektor.ostra"
 
@@ -126,3 +130,21 @@ def test_the_checkpoint_page_shows_the_signed_size_and_root_and_that_the_log_ver
     assert base64.b64encode(signed.root_hash).decode() in page.text
     assert rt.transparency.verifier().encode() in page.text
     assert "Loggen stämmer:" in page.text
+
+
+def test_the_checkpoint_page_says_when_the_witness_has_lost_its_record(tmp_path: Path, clock: SettableClock) -> None:
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", demo_mode=True, witness_dir=tmp_path / "witness")
+    rt = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        register_child(rt)
+        assert rt.transparency is not None
+        rt.transparency.checkpoint_now()
+        (tmp_path / "witness" / WITNESSED_FILE).unlink()
+        with TestClient(create_app(rt), base_url=BASE_URL) as client:
+            sign_in(client, "granskare.ystad")
+            page = client.get("/audit/checkpoint")
+    finally:
+        rt.close()
+    assert page.status_code == 200
+    assert "vittnet har förlorat sitt register" in page.text
+    assert "backa audit witness adopt" in page.text
