@@ -92,7 +92,8 @@ class Settings(BaseModel):
     witness_dir: Path | None = None
     """The file witness's folder (see :mod:`hub.tlog.witness`): on another volume, or
     writable only by another account than the data folder. Demo mode defaults to
-    ``witness`` in the data folder; outside demo mode it may not lie inside it."""
+    ``witness`` in the data folder; outside demo mode a hub on a persistent store needs
+    one, an existing folder that does not lie inside the data folder."""
 
     session_idle_minutes: float = Field(default=15, gt=0, le=12 * 60)
     """A web session ends after this long without use (OWASP ASVS 4.0 V3.3.2)."""

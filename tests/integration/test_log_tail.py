@@ -404,7 +404,7 @@ def test_a_witness_that_lost_its_record_is_handed_no_checkpoint_until_the_log_is
         finally:
             rt.close()
     refusals = [r.getMessage() for r in caplog.records if r.name == "backa.transparency"]
-    assert len(refusals) >= 3 and all(WITNESS_LOST in m for m in refusals), refusals
+    assert len(refusals) >= 2 and all(WITNESS_LOST in m for m in refusals), refusals  # at start, and when due
     assert not any("Alva" in m or "Lind" in m or GUARDIAN_1_PNR in m for m in refusals)
     assert status.problem == WITNESS_LOST
     assert (data / CHECKPOINTS_FILE).read_bytes() == record, "nothing was signed"
