@@ -49,6 +49,7 @@ from hub.http.schemas import Problem
 from hub.http.strict_json import BodyRefusedError
 from hub.identity.sessions import SESSION_COOKIE, SessionEndedError
 from hub.tlog.errors import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
+from hub.tlog.witness import WitnessLostError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:backa:problem:"
@@ -85,6 +86,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
     PositionNotFoundError: (404, "log-position-not-found", None),
+    WitnessLostError: (503, "witness-lost", None),
     LogIntegrityError: (500, "log-integrity", None),
 }
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from litestar.testing import TestClient
 
 from hub.application.proofs import log_status
 from hub.cli import main
+from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.checkpoints import CheckpointConfigError
 from hub.runtime.clock import SettableClock
@@ -27,7 +29,7 @@ from hub.tlog.store import CHECKPOINTS_FILE, KEY_FILE, LEAVES_FILE
 from hub.tlog.verify import Mismatch
 from hub.tlog.witness import WITNESS_LOST, WITNESSED_FILE, FileWitness, WitnessLostError, read_pinned_log_key
 from tests.conftest import family, postgres_url, register_child
-from tests.factories import GUARDIAN_1_PNR, START, directory, staff
+from tests.factories import GUARDIAN_1_PNR, START, TENANT, directory, staff
 from tests.integration.test_audit_verify_tampering import EventTable
 
 FIRST = 12
@@ -401,6 +403,14 @@ def test_a_witness_that_lost_its_record_is_handed_no_checkpoint_until_the_log_is
             with pytest.raises(WitnessLostError):
                 rt.transparency.checkpoint_now()
             status = log_status(rt.hub, staff("granskare.ystad"))
+            assert rt.demo_issuer is not None
+            auditor = rt.demo_issuer.staff_token(TENANT, "granskare.ystad", None, ["auditor"])
+            with TestClient(create_app(rt)) as api:  # a proof past the last checkpoint needs a new one
+                answer = api.get(
+                    "/api/v1/transparency/inclusion", params={"position": rt.hub.log_length()},
+                    headers={"Authorization": f"Bearer {auditor}"},
+                )
+            assert answer.status_code == 503 and answer.json()["type"].endswith("witness-lost"), answer.text
         finally:
             rt.close()
     refusals = [r.getMessage() for r in caplog.records if r.name == "backa.transparency"]
