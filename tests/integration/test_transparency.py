@@ -156,7 +156,7 @@ def test_the_signing_key_is_made_once_private_to_the_hub_and_kept_across_restart
     sqlite_settings: Settings, clock: SettableClock
 ) -> None:
     key_file = sqlite_settings.data_dir / KEY_FILE
-    rt = start(sqlite_settings, clock)
+    rt = start(sqlite_settings, clock, CheckpointPolicy(clock=clock))  # no checkpoint falls due by itself
     try:
         register_child(rt)
         assert not key_file.exists()  # made on first use, not at start
