@@ -343,7 +343,9 @@ class TransparencyLog:
         if self._ticker is not None:
             return
         try:  # said once at start, not only when the first checkpoint is due
-            self._check_witness_kept(self.store.latest(), self._witnessed())
+            mine = self.store.latest()
+            if mine is not None:  # nothing signed yet: nothing to lose, and the key is made on first use
+                self._check_witness_kept(mine, self._witnessed())
         except TransparencyError as e:
             log.error("no checkpoint will be signed: %s", e.detail)
         every = period if period is not None else min(1.0, self.policy.every_seconds / 5)
