@@ -231,6 +231,19 @@ def test_sign_in_returns_to_the_page_that_asked_and_never_to_another_site(browse
     assert "url=/staff\"" in browser.get(path_and_query(back), follow_redirects=False).text
 
 
+@pytest.mark.parametrize("control", ["%09", "%0A", "%0D"])
+def test_a_next_page_hiding_a_second_slash_behind_a_control_character_never_leads_to_another_site(
+    browser: TestClient[Any], staff_idp: Provider, control: str
+) -> None:
+    """A browser drops tabs and line breaks from a URL, so ``/<tab>/evil.example`` in the
+    page that moves on by itself would be ``//evil.example``: another site."""
+    back = staff_idp.authorize(begin(browser, "ystad", f"/{control}/evil.example/x"), "rektor.ostra")
+    page = browser.get(path_and_query(back), follow_redirects=False)
+
+    assert page.status_code == 200 and 'content="0;url=/staff"' in page.text
+    assert "evil.example" not in page.text
+
+
 def test_a_person_who_declines_at_the_provider_is_not_signed_in(browser: TestClient[Any], staff_idp: Provider) -> None:
     asked = begin(browser, "ystad")
     declined = httpx.post(asked, data={"action": "deny"}, timeout=5, follow_redirects=False)
