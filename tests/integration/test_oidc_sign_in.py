@@ -244,6 +244,25 @@ def test_a_next_page_hiding_a_second_slash_behind_a_control_character_never_lead
     assert "evil.example" not in page.text
 
 
+def test_signing_in_again_through_a_provider_ends_the_session_the_browser_held(
+    browser: TestClient[Any], staff_idp: Provider
+) -> None:
+    """The provider's answer arrives by a navigation from its site, which a browser sends
+    without the ``SameSite=Strict`` session cookie; the earlier session must end all the same."""
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+    earlier = browser.cookies["backa_session"]
+
+    asked = begin(browser, "ystad")
+    browser.cookies.delete("backa_session")  # as the browser sends the provider's redirect back
+    assert browser.get(path_and_query(staff_idp.authorize(asked, "rektor.ostra")), follow_redirects=False).status_code == 200
+
+    assert browser.cookies["backa_session"] != earlier
+    assert current(browser).status_code == 200
+    with TestClient(browser.app, base_url=BASE_URL) as thief:
+        thief.cookies.set("backa_session", earlier)
+        assert current(thief).status_code == 401, "the earlier session still answers"
+
+
 def test_a_person_who_declines_at_the_provider_is_not_signed_in(browser: TestClient[Any], staff_idp: Provider) -> None:
     asked = begin(browser, "ystad")
     declined = httpx.post(asked, data={"action": "deny"}, timeout=5, follow_redirects=False)
