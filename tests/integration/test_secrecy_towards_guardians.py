@@ -314,3 +314,32 @@ def test_another_family_learns_nothing_of_the_report_or_its_reads(client: TestCl
         for response in (stranger, non_custodial):
             assert response.status_code == 404, (path, response.text)
             assert "concern" not in response.text and SOCIAL_UNIT not in response.text
+
+
+def test_naming_a_fact_the_child_does_not_have_tells_a_stranger_nothing_of_the_child_or_its_facts(
+    client: TestClient[Any], runtime: Runtime
+) -> None:
+    """Withholding names facts by id: a unit with no part in the case hears of an unknown id
+    what it hears of a child that does not exist, and a unit that knows the child cannot
+    tell another unit's fact (a concern report) from an id the child has none of."""
+    child = register(client, runtime)
+    file_report(client, runtime, child)
+    report = report_fact(staff_read(client, runtime, child, SOCIAL, "Utreda anmälan"))
+    unknown = "11111111-1111-4111-8111-111111111111"
+    nobody = UUID("22222222-2222-4222-8222-222222222222")
+    stranger = as_staff(runtime, "bup.ystad")
+    before = runtime.hub.log_length()
+
+    on_the_child = withhold(client, runtime, child, stranger, event_ids=[unknown])
+    on_no_child = withhold(client, runtime, nobody, stranger, event_ids=[unknown])
+    assert (on_the_child.status_code, on_no_child.status_code) == (404, 404), on_the_child.text
+    assert on_the_child.json()["type"] == on_no_child.json()["type"]
+
+    knower = as_staff(runtime, "rektor.ostra")  # registered the child
+    of_another_unit = withhold(client, runtime, child, knower, event_ids=[report])
+    of_none = withhold(client, runtime, child, knower, event_ids=[unknown])
+    assert of_another_unit.status_code == of_none.status_code == 403, of_none.text
+    assert of_another_unit.json()["detail"] == of_none.json()["detail"]
+    assert unknown not in of_none.text
+    runtime.hub.refresh_views()
+    assert runtime.hub.log_length() == before
