@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 
 from hub.errors import NotAuthenticatedError
 from hub.http.auth import client_address
+from hub.http.origin import cross_site
 from hub.identity.oidc import OidcSignIn
 from hub.identity.sessions import SESSION_COOKIE
 from hub.identity.tokens import Verified
@@ -56,7 +57,9 @@ def oidc_routes(web: Web) -> list[Any]:
         begun = oidc.begin(slug, callback, _safe_next(next))
         cookies = [pre_session(begun.browser_cookie, 600)]
         held = request.cookies.get(SESSION_COOKIE)
-        if held and runtime.sessions is not None:
+        headers = request.headers
+        from_here = not cross_site("POST", headers.get("host"), headers.get("origin"), headers.get("sec-fetch-site"))
+        if held and runtime.sessions is not None and from_here:  # not a sibling site's <img>
             # The provider's answer comes by a navigation from its site, without this
             # SameSite=Strict cookie: the session this browser held ends here, not at the
             # callback (ASVS V3.3.1, V3.2.1).

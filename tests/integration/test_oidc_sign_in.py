@@ -263,6 +263,15 @@ def test_signing_in_again_through_a_provider_ends_the_session_the_browser_held(
         assert current(thief).status_code == 401, "the earlier session still answers"
 
 
+def test_another_site_s_page_that_loads_the_sign_in_address_ends_no_session(browser: TestClient[Any], staff_idp: Provider) -> None:
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+
+    for site in ("same-site", "cross-site"):  # e.g. an <img> on a sibling host's page
+        browser.get("/sign-in/oidc/ystad", headers={"Sec-Fetch-Site": site}, follow_redirects=False)
+
+    assert current(browser).status_code == 200
+
+
 def test_a_person_who_declines_at_the_provider_is_not_signed_in(browser: TestClient[Any], staff_idp: Provider) -> None:
     asked = begin(browser, "ystad")
     declined = httpx.post(asked, data={"action": "deny"}, timeout=5, follow_redirects=False)
