@@ -341,6 +341,9 @@ class RegisterAnswer(str, Enum):
     """The register answered, and does not list the person as the child's vårdnadshavare."""
     REGISTER_UNAVAILABLE = "register_unavailable"
     """The register could not be asked; the link stays as it was until it is checked again."""
+    CUSTODIAN_NOT_NAMED = "custodian_not_named"
+    """The register lists the person, and also a vårdnadshavare not named with custody: no link
+    counts until every one is named, since joint custody is exercised together (FB 6 kap. 13 §)."""
 
 
 class PartyKind(str, Enum):

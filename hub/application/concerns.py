@@ -68,8 +68,9 @@ class Concerns(HubCore):
         cmd = typed(WithholdInformation, command, fields)
 
         def verb(child: Child) -> None:
-            # facts the child does not have are the aggregate's to refuse, by id
-            origins = tuple(child.event_origins.get(e, p.unit_id) for e in cmd.event_ids)
+            # a fact the child does not have is no unit's: refused as another unit's fact is,
+            # and concealed from a unit with no part in the case, so an id tells nothing
+            origins = tuple(child.event_origins.get(e) for e in cmd.event_ids)
             received = tuple(child.concern_reports.get(e) for e in cmd.event_ids)
             self._permit(p, Action.WITHHOLD_INFORMATION, child, Target(fact_unit_ids=origins, received_unit_ids=received))
             child.withhold_information(

@@ -230,7 +230,9 @@ class Reads(HubCore):
         out: list[ConsentOut] = []
         bases = set()
         for c in facts.consents:
-            d = decide(viewer, facts, Information(Category.CONSENT, origin_unit_id=c.requested_by_unit_id), at, self.rules)
+            withheld = child.consent_requests.get(c.consent_id) in child.withheld  # kept from the family
+            info = Information(Category.CONSENT, origin_unit_id=c.requested_by_unit_id, withheld_from_guardians=withheld)
+            d = decide(viewer, facts, info, at, self.rules)
             if not d.allowed:
                 continue
             bases.add(d.basis)
@@ -256,8 +258,9 @@ class Reads(HubCore):
                     ],
                 )
             )
-        if not facts.consents:
-            # No request yet: only those who would see one (the case's own unit, the family)
+        if not out:
+            # No request yet, or none this viewer may see (one withheld from the family is
+            # answered as none): only those who would see one (the case's own unit, the family)
             # may learn that there is none; to anyone else the answer must not differ from
             # a child whose consents they may not see.
             owner = child.barnkontakt[1] if child.barnkontakt else None

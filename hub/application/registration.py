@@ -85,7 +85,9 @@ class Registration(HubCore):
         """What the population register says of each guardian named with custody (``custodial``:
         their personnummer by guardian id): a link counts only once the register lists the
         person as the child's vårdnadshavare, so a number typed into the form, the registering
-        staff member's own included, gives nobody a say in the child's case (FB 6 kap. 11 §).
+        staff member's own included, gives nobody a say in the child's case (FB 6 kap. 11 §),
+        and only while every vårdnadshavare it lists is named with custody, so leaving one out
+        lets no other answer alone (FB 6 kap. 13 §).
         An unreachable register leaves the links unconfirmed, to be checked again later,
         unless ``or_raise``."""
         if not custodial:
@@ -96,8 +98,11 @@ class Registration(HubCore):
             if or_raise:
                 raise
             return dict.fromkeys(custodial, RegisterAnswer.REGISTER_UNAVAILABLE)
+        # a vårdnadshavare left out would have no say: one named parent must not answer alone
+        complete = all(number in custodial.values() for number in custodians)
+        listed = RegisterAnswer.CONFIRMED if complete else RegisterAnswer.CUSTODIAN_NOT_NAMED
         return {
-            gid: RegisterAnswer.CONFIRMED if digits in custodians else RegisterAnswer.NOT_A_CUSTODIAN
+            gid: listed if digits in custodians else RegisterAnswer.NOT_A_CUSTODIAN
             for gid, digits in custodial.items()
         }
 

@@ -55,7 +55,12 @@ def _serve(runtime: Any, host: str, port: int) -> None:
     app = create_app(runtime)
     try:
         # No access log: request lines carry child ids and the free-text purpose of a read.
-        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, access_log=False)
+        # X-Forwarded-For only from the proxies named: uvicorn otherwise believes any local caller's.
+        proxies = runtime.settings.forwarded_allow_ips.strip()
+        uvicorn.run(
+            app, host=host, port=port, log_level="info", server_header=False, access_log=False,
+            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+        )
     finally:
         runtime.close()
 

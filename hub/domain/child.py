@@ -132,6 +132,8 @@ class Child:
         """Each concern report's fact, and the social-services unit it was filed to."""
         self.reporter_withheld: set[UUID] = set()
         """Concern reports whose reporter is kept from the family (OSL 26 kap. 5 §)."""
+        self.consent_requests: dict[UUID, UUID] = {}
+        """Each consent's request fact, by consent id: what withholding the request names."""
         self.erased_at: datetime | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
@@ -152,6 +154,7 @@ class Child:
         other.withheld = set(self.withheld)
         other.concern_reports = dict(self.concern_reports)
         other.reporter_withheld = set(self.reporter_withheld)
+        other.consent_requests = dict(self.consent_requests)
         other.guardian_numbers = dict(self.guardian_numbers)
         return other
 
@@ -566,6 +569,7 @@ class Child:
 
     @_when.register
     def _(self, fact: ConsentRequested) -> None:
+        self.consent_requests[fact.consent_id] = fact.event_id
         self.consents[fact.consent_id] = ConsentState(
             consent_id=fact.consent_id,
             requested_by_unit_id=fact.actor.unit_id,

@@ -66,7 +66,8 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         try:
             if len(token) > MAX_TOKEN_CHARS:
                 raise NotAuthenticatedError("the bearer token is too long", field=AUTH_FIELD)
-            verified = self.verify(token)
+            # off the event loop: verifying may fetch the issuer's keys over the network
+            verified = await asyncio.to_thread(self.verify, token)
         except NotAuthenticatedError:
             if self.refused is not None:
                 await asyncio.to_thread(self.refused, client_address(connection))

@@ -240,7 +240,9 @@ def unexpected_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Re
     """Anything not foreseen: a generic 500. The log names the error's kind and place, never its message."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
-    log.error("unexpected %s at %s on %s %s", type(exc).__name__, where, request.method, request.url.path)
+    # the route, not the path: a path holds the child's id, which no log may carry
+    route = request.scope.get("path_template") or "?"
+    log.error("unexpected %s at %s on %s %s", type(exc).__name__, where, request.method, route)
     return problem(500, HTTP_TITLES[500], "the hub could not complete the request; nothing about it is shown here")
 
 

@@ -110,6 +110,12 @@ class Settings(BaseModel):
     token_failure_limit: str = "30/minute"  # noqa: S105 - a rate, not a secret
     """Refused bearer tokens from one address; beyond it the refusal is a 429."""
 
+    forwarded_allow_ips: str = Field(default="", max_length=2000)
+    """The proxies (comma-separated addresses or networks, ``*`` for any) whose
+    ``X-Forwarded-For`` names the client; empty: none, and a client is its connection's
+    address. Believed from anyone else, the header would let a caller pick the address the
+    limits count (OWASP ASVS V11.1.4)."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -199,8 +199,12 @@ class Web:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path of this site, never another site (an open redirect)."""
+    """Only a path of this site, never another site (an open redirect, ASVS V5.1.5). A
+    control character or space is refused as a whole: a browser drops tabs and line breaks
+    from a URL (WHATWG URL, basic URL parser), so ``/<tab>/evil.example`` would be ``//evil.example``."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
         return None
     return target
 

@@ -8,6 +8,7 @@ sign-in of the pages does (:meth:`Web.open_session`). The sign-in cookie is
 which a ``Strict`` cookie would not accompany. For the same reason the callback answers
 with a page that moves on by itself: the session cookie is ``Strict``, and a redirect
 that continues the provider's navigation would arrive without it.
+Beginning a sign-in ends the session the browser held: the callback never sees its cookie.
 ``POST /sign-in/backchannel-logout/<slug>`` is where the provider ends sessions.
 """
 
@@ -23,7 +24,9 @@ from litestar.response import Redirect, Template
 
 from hub.errors import NotAuthenticatedError
 from hub.http.auth import client_address
+from hub.http.origin import cross_site
 from hub.identity.oidc import OidcSignIn
+from hub.identity.sessions import SESSION_COOKIE
 from hub.identity.tokens import Verified
 from hub.web.app import Form, Web, _safe_next
 from hub.web.session import Visitor, home_of
@@ -52,7 +55,20 @@ def oidc_routes(web: Web) -> list[Any]:
             runtime.throttle.sign_in(client_address(request))
         callback = str(request.base_url).rstrip("/") + CALLBACK
         begun = oidc.begin(slug, callback, _safe_next(next))
-        return Redirect(path=begun.authorization_url, status_code=303, cookies=[pre_session(begun.browser_cookie, 600)])
+        cookies = [pre_session(begun.browser_cookie, 600)]
+        held = request.cookies.get(SESSION_COOKIE)
+        headers = request.headers
+        from_here = not cross_site("POST", headers.get("host"), headers.get("origin"), headers.get("sec-fetch-site"))
+        if held and runtime.sessions is not None and from_here:  # not a sibling site's <img>
+            # The provider's answer comes by a navigation from its site, without this
+            # SameSite=Strict cookie: the session this browser held ends here, not at the
+            # callback (ASVS V3.3.1, V3.2.1).
+            runtime.sessions.end(held)
+            cookies.append(
+                Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True,
+                       secure=runtime.settings.session_cookie_secure, samesite="strict")
+            )
+        return Redirect(path=begun.authorization_url, status_code=303, cookies=cookies)
 
     @get(CALLBACK, sync_to_thread=True, include_in_schema=False)
     def callback(request: Request[Any, Any, Any]) -> Template:

@@ -131,7 +131,10 @@ def test_a_guardian_the_register_does_not_know_gets_no_family_access(api: TestCl
 
 
 @pytest.mark.parametrize("named", [TEACHERS_OWN_PNR, RANDOM_PNR], ids=["the staff member's own number", "a random number"])
-def test_consent_from_a_guardian_the_register_does_not_know_does_not_count(api: TestClient[Any], rt: Runtime, named: str) -> None:
+def test_consent_from_a_guardian_the_register_does_not_know_does_not_count(
+    api: TestClient[Any], rt: Runtime, register_file: Path, named: str
+) -> None:
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR}})  # Anna has sole custody
     child = register(api, rt, GUARDIAN_1_PNR, named)
     consent = with_consent_request(rt, child)
 
@@ -169,7 +172,8 @@ def test_guardians_the_register_confirms_see_their_child_and_answer_for_it(api: 
     assert rt.hub.consent_overview(family(rt, GUARDIAN_2_PNR), child)[0].status == "in_effect"
 
 
-def test_a_later_check_is_on_record_without_a_personnummer(api: TestClient[Any], rt: Runtime) -> None:
+def test_a_later_check_is_on_record_without_a_personnummer(api: TestClient[Any], rt: Runtime, register_file: Path) -> None:
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR}})  # Anna has sole custody
     child = register(api, rt, GUARDIAN_1_PNR, TEACHERS_OWN_PNR)
     rt.hub.check_guardians(staff(TEACHER), child)
     checked = [f for f in facts(rt, child) if isinstance(f, GuardianLinkChecked)]
@@ -180,12 +184,41 @@ def test_a_later_check_is_on_record_without_a_personnummer(api: TestClient[Any],
         assert fact.type_name == "backa.v1.GuardianLinkChecked"
 
 
+def test_a_registration_that_leaves_out_a_vardnadshavare_gives_the_one_named_no_say_alone(api: TestClient[Any], rt: Runtime) -> None:
+    """The register lists Anna and Bo; the form names Anna only. Were her link confirmed, a
+    consent would take effect on her yes alone, and Bo, who shares custody, would never be
+    asked nor see anything."""
+    child = register(api, rt, GUARDIAN_1_PNR)
+
+    assert answers(rt, child) == [RegisterAnswer.CUSTODIAN_NOT_NAMED]
+    assert_no_family_access(api, rt, child, GUARDIAN_1_PNR)
+    rt.hub.submit_discovery_card(staff(TEACHER), child, **card_payload())
+    rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+    with pytest.raises(ConsentError):
+        rt.hub.request_consent(staff(BK), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose=PURPOSE)
+
+
+def test_a_later_check_that_finds_a_vardnadshavare_not_named_ends_the_named_one_s_say(
+    api: TestClient[Any], rt: Runtime, register_file: Path
+) -> None:
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR}})
+    child = register(api, rt, GUARDIAN_1_PNR)
+    assert api.get(f"{API}/children/{child}", headers=as_guardian(rt, GUARDIAN_1_PNR)).status_code == 200
+
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR, GUARDIAN_2_PNR}})  # custody is now joint
+    checked = api.post(f"{API}/children/{child}/guardians/check", headers=as_staff(rt, TEACHER))
+
+    assert checked.status_code == 200 and [g["answer"] for g in checked.json()["guardians"]] == ["custodian_not_named"]
+    assert_no_family_access(api, rt, child, GUARDIAN_1_PNR)
+
+
 # -- the register down, and checked again later ------------------------------------------------------------
 
 
 def test_a_register_down_at_registration_leaves_the_guardians_unconfirmed_until_a_later_check_confirms_them(
     api: TestClient[Any], rt: Runtime, register_file: Path
 ) -> None:
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR}})  # Anna has sole custody
     away = register_file.with_name("away.json")
     register_file.rename(away)  # the register cannot be reached
     child = register(api, rt, GUARDIAN_1_PNR)
@@ -219,7 +252,10 @@ def test_a_later_check_that_the_register_answers_no_ends_the_guardian_s_access(a
     assert api.get(f"{API}/children/{child}", headers=as_guardian(rt, GUARDIAN_1_PNR)).status_code == 200
 
 
-def test_only_the_registering_unit_the_case_s_unit_or_the_administrator_checks_again(api: TestClient[Any], rt: Runtime) -> None:
+def test_only_the_registering_unit_the_case_s_unit_or_the_administrator_checks_again(
+    api: TestClient[Any], rt: Runtime, register_file: Path
+) -> None:
+    write_register(register_file, {CHILD_PNR: {GUARDIAN_1_PNR}})  # Anna has sole custody
     child = register(api, rt, GUARDIAN_1_PNR)
     path = f"{API}/children/{child}/guardians/check"
     assert api.post(path, headers=as_staff(rt, "bup.ystad")).status_code == 404  # no part in the child's case

@@ -3,6 +3,7 @@ what families and auditors get."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -349,6 +350,24 @@ def test_an_unexpected_failure_is_a_generic_500_that_tells_nothing(
     assert response.headers["content-type"].startswith("application/problem+json")
     for leak in (CHILD_PNR, "Alva", "RuntimeError", "Traceback", "corrupt"):
         assert leak not in response.text
+
+
+def test_an_unexpected_failure_is_logged_by_its_route_never_the_child_s_id(
+    runtime: Runtime, client: TestClient[Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The id in the path is the child's: the log names the route it matched instead."""
+    child_id = register(client, runtime)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("corrupt")
+
+    monkeypatch.setattr(runtime.hub, "read_child", broken)
+    with caplog.at_level(logging.ERROR):
+        assert client.get(f"{API}/children/{child_id}", headers=as_staff(runtime, "rektor.ostra")).status_code == 500
+
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("hub"))
+    assert "RuntimeError" in logged and "/children/{child_id" in logged
+    assert str(child_id) not in logged
 
 
 def test_an_unreachable_store_answers_503_and_asks_to_retry(

@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -72,6 +73,8 @@ class JwksServer:
     published: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fetches: list[str] = field(default_factory=list)
     port: int = 0
+    delay: float = 0.0
+    """Seconds each answer takes: a slow provider."""
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -84,6 +87,7 @@ def jwks_server() -> Iterator[JwksServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             state.fetches.append(self.path)
+            time.sleep(state.delay)
             if self.path not in state.published:
                 self.send_error(404)
                 return
@@ -304,6 +308,26 @@ def test_a_rotated_key_is_picked_up_and_refetching_is_rate_limited(
     without_kid = sign(clock, keys.ec2, None, "ES256", staff_claims())
     assert client.get(f"{API}/case-list", headers=bearer(without_kid)).status_code == 200, "without a kid each key is tried"
     assert jwks_server.fetches == ["/staff"] * 3
+
+
+def test_a_slow_key_fetch_holds_up_no_other_request(client: TestClient[Any], jwks_server: JwksServer, clock: SettableClock, keys: Keys) -> None:
+    """Keys are fetched off the event loop: while one token waits for its issuer's keys
+    (a token with an unknown ``kid`` makes the hub fetch them), every other request is
+    answered (a caller could otherwise stall the hub once a minute)."""
+    jwks_server.delay = 1.5
+    token = sign(clock, keys.rsa1, "rsa-1", "RS256", staff_claims())
+    waiting = threading.Thread(target=lambda: client.get(f"{API}/case-list", headers=bearer(token)))
+    waiting.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not jwks_server.fetches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert jwks_server.fetches, "the hub did not fetch the keys"
+        began = time.monotonic()
+        assert client.get("/health").status_code == 200
+        assert time.monotonic() - began < 0.75, "a request waited for another caller's key fetch"
+    finally:
+        waiting.join(timeout=10)
 
 
 def test_each_bad_token_is_refused_with_401_naming_what_failed(

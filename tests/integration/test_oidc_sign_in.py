@@ -231,6 +231,47 @@ def test_sign_in_returns_to_the_page_that_asked_and_never_to_another_site(browse
     assert "url=/staff\"" in browser.get(path_and_query(back), follow_redirects=False).text
 
 
+@pytest.mark.parametrize("control", ["%09", "%0A", "%0D"])
+def test_a_next_page_hiding_a_second_slash_behind_a_control_character_never_leads_to_another_site(
+    browser: TestClient[Any], staff_idp: Provider, control: str
+) -> None:
+    """A browser drops tabs and line breaks from a URL, so ``/<tab>/evil.example`` in the
+    page that moves on by itself would be ``//evil.example``: another site."""
+    back = staff_idp.authorize(begin(browser, "ystad", f"/{control}/evil.example/x"), "rektor.ostra")
+    page = browser.get(path_and_query(back), follow_redirects=False)
+
+    assert page.status_code == 200 and 'content="0;url=/staff"' in page.text
+    assert "evil.example" not in page.text
+
+
+def test_signing_in_again_through_a_provider_ends_the_session_the_browser_held(
+    browser: TestClient[Any], staff_idp: Provider
+) -> None:
+    """The provider's answer arrives by a navigation from its site, which a browser sends
+    without the ``SameSite=Strict`` session cookie; the earlier session must end all the same."""
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+    earlier = browser.cookies["backa_session"]
+
+    asked = begin(browser, "ystad")
+    browser.cookies.delete("backa_session")  # as the browser sends the provider's redirect back
+    assert browser.get(path_and_query(staff_idp.authorize(asked, "rektor.ostra")), follow_redirects=False).status_code == 200
+
+    assert browser.cookies["backa_session"] != earlier
+    assert current(browser).status_code == 200
+    with TestClient(browser.app, base_url=BASE_URL) as thief:
+        thief.cookies.set("backa_session", earlier)
+        assert current(thief).status_code == 401, "the earlier session still answers"
+
+
+def test_another_site_s_page_that_loads_the_sign_in_address_ends_no_session(browser: TestClient[Any], staff_idp: Provider) -> None:
+    sign_in(browser, staff_idp, "ystad", "rektor.ostra")
+
+    for site in ("same-site", "cross-site"):  # e.g. an <img> on a sibling host's page
+        browser.get("/sign-in/oidc/ystad", headers={"Sec-Fetch-Site": site}, follow_redirects=False)
+
+    assert current(browser).status_code == 200
+
+
 def test_a_person_who_declines_at_the_provider_is_not_signed_in(browser: TestClient[Any], staff_idp: Provider) -> None:
     asked = begin(browser, "ystad")
     declined = httpx.post(asked, data={"action": "deny"}, timeout=5, follow_redirects=False)

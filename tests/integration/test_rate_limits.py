@@ -4,11 +4,18 @@ and two processes of one hub, on one PostgreSQL or one SQLite folder, count toge
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 from pydantic import ValidationError
@@ -150,3 +157,61 @@ def test_two_processes_of_one_hub_share_the_count(
     finally:
         second.close()
         first.close()
+
+
+def _served(tmp_path: Path, **env_settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``backa serve`` on a free loopback port outside demo mode, with these ``BACKA_*`` settings."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKA_") and k != "FORWARDED_ALLOW_IPS"}
+    env |= {"BACKA_KEK": secrets.token_hex(32), "BACKA_CHECKPOINT_KEY_FILE": str(tmp_path / "keys" / "transparency.key")}
+    (tmp_path / "witness").mkdir(exist_ok=True)
+    env["BACKA_WITNESS_DIR"] = str(tmp_path / "witness")
+    env |= {f"BACKA_{k.upper()}": v for k, v in env_settings.items()}
+    server = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(Path(sys.executable).parent / "backa"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            httpx.get(f"{base}/health", timeout=2.0)
+            return server, base
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    server.wait(timeout=5)
+    raise AssertionError("the server did not answer in time")
+
+
+def _refusals_each_from_another_claimed_address(tmp_path: Path, **env_settings: str) -> list[int]:
+    server, base = _served(tmp_path, token_failure_limit="2/minute", **env_settings)
+    try:
+        return [
+            httpx.get(
+                f"{base}/api/v1/case-list",
+                headers={"Authorization": "Bearer not.a.token", "X-Forwarded-For": f"198.51.100.{i}"},
+                timeout=5.0,
+            ).status_code
+            for i in range(1, 4)
+        ]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
+
+
+def test_a_caller_cannot_escape_the_limit_by_claiming_another_address_in_x_forwarded_for(tmp_path: Path) -> None:
+    """Served without a proxy the hub was told of, ``X-Forwarded-For`` is the caller's own
+    word: the limit counts the connection's address."""
+    assert _refusals_each_from_another_claimed_address(tmp_path) == [401, 401, 429]
+
+
+def test_the_proxies_whose_forwarded_address_is_believed_are_a_setting(tmp_path: Path) -> None:
+    """Behind a proxy the hub is told of, each forwarded client is counted on its own."""
+    assert _refusals_each_from_another_claimed_address(tmp_path, forwarded_allow_ips="127.0.0.1") == [401, 401, 401]

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, NON_CUSTODIAL_PNR, STAFF, TENANT
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, NON_CUSTODIAL_PNR, STAFF, TENANT, card_payload, staff
 
 API = "/api/v1"
 FILER = "forskola.solen"  # preschool teacher: files, and is the reporter
@@ -314,3 +314,58 @@ def test_another_family_learns_nothing_of_the_report_or_its_reads(client: TestCl
         for response in (stranger, non_custodial):
             assert response.status_code == 404, (path, response.text)
             assert "concern" not in response.text and SOCIAL_UNIT not in response.text
+
+
+def test_naming_a_fact_the_child_does_not_have_tells_a_stranger_nothing_of_the_child_or_its_facts(
+    client: TestClient[Any], runtime: Runtime
+) -> None:
+    """Withholding names facts by id: a unit with no part in the case hears of an unknown id
+    what it hears of a child that does not exist, and a unit that knows the child cannot
+    tell another unit's fact (a concern report) from an id the child has none of."""
+    child = register(client, runtime)
+    file_report(client, runtime, child)
+    report = report_fact(staff_read(client, runtime, child, SOCIAL, "Utreda anmälan"))
+    unknown = "11111111-1111-4111-8111-111111111111"
+    nobody = UUID("22222222-2222-4222-8222-222222222222")
+    stranger = as_staff(runtime, "bup.ystad")
+    before = runtime.hub.log_length()
+
+    on_the_child = withhold(client, runtime, child, stranger, event_ids=[unknown])
+    on_no_child = withhold(client, runtime, nobody, stranger, event_ids=[unknown])
+    assert (on_the_child.status_code, on_no_child.status_code) == (404, 404), on_the_child.text
+    assert on_the_child.json()["type"] == on_no_child.json()["type"]
+
+    knower = as_staff(runtime, "rektor.ostra")  # registered the child
+    of_another_unit = withhold(client, runtime, child, knower, event_ids=[report])
+    of_none = withhold(client, runtime, child, knower, event_ids=[unknown])
+    assert of_another_unit.status_code == of_none.status_code == 403, of_none.text
+    assert of_another_unit.json()["detail"] == of_none.json()["detail"]
+    assert unknown not in of_none.text
+    runtime.hub.refresh_views()
+    assert runtime.hub.log_length() == before
+
+
+def test_a_consent_request_withheld_from_the_guardians_is_not_on_their_consents_list(
+    client: TestClient[Any], runtime: Runtime
+) -> None:
+    """Its purpose may be what must be kept from them: once the unit that asked withholds the
+    request, the family's list of consents (and the receipts made from it) leaves it out."""
+    child = register(client, runtime)
+    runtime.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload())
+    runtime.hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
+    secret = "Polisen vill veta mer om hemmet"
+    consent = runtime.hub.request_consent(
+        staff("rektor.ostra"), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose=secret
+    )
+    assert [c["purpose"] for c in family_get(client, runtime, f"/children/{child}/consents")] == [secret]
+    (request,) = [
+        i["event_id"] for i in staff_read(client, runtime, child, "rektor.ostra", "Samordna")["items"]
+        if i["type"] == "ConsentRequested" and i["fields"]["consent_id"] == str(consent)
+    ]
+
+    assert withhold(client, runtime, child, as_staff(runtime, "rektor.ostra"), event_ids=[request]).status_code == 201
+
+    listed = client.get(f"{API}/children/{child}/consents", headers=as_family(runtime, GUARDIAN_1_PNR))
+    assert (listed.status_code, listed.json()) == (200, []), "answered as for a child with no consent asked for"
+    staff_list = client.get(f"{API}/children/{child}/consents", headers=as_staff(runtime, "rektor.ostra"))
+    assert secret in staff_list.text, "the unit that asked still sees its request"
