@@ -44,7 +44,10 @@ the law named per rule):
   authority's that holds the information, and the administrator holds none of it. The same
   rule answers a report filed with its reporter kept from the family, for the filer.
 - Consent is answered by its parties only: every guardian with custody and the child from
-  the configured age (FB 6 kap. 11 §, GDPR art. 7).
+  the configured age (FB 6 kap. 11 §, GDPR art. 7); a consent whose request the unit
+  withheld from the guardians is not theirs to answer any more (OSL 12 kap. 3 §, the secrecy
+  the family's views already keep): granting, declining or withdrawing it by its id is
+  refused as for an id the child has no consent under, so the answer tells nothing either.
 - "Who has seen my child's information" is the family's page (GDPR art. 15); auditors
   search the whole access log instead.
 - A guardian link is checked again against the population register by the unit that
@@ -59,6 +62,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from uuid import UUID
 
 from consent.policy import (
     ChildFacts,
@@ -150,6 +154,8 @@ class Rule(str, Enum):
     NOT_OWN_FACTS = "not_own_facts"
     CONSENT_PARTY = "consent_party"
     NOT_A_PARTY = "not_a_party"
+    CONSENT_REQUEST_WITHHELD = "consent_request_withheld"
+    """The consent's request is withheld from the guardians: answered as a consent the child does not have."""
     FAMILY = "family"
     FAMILY_ONLY = "family_only"
     CASE_ROLE = "case_role"
@@ -182,6 +188,8 @@ class CaseState:
     """Units that recorded any fact of the child."""
     registered_by_unit_id: str | None = None
     """The unit that registered the child: where the hub first knew it to be enrolled."""
+    withheld_consent_ids: frozenset[UUID] = frozenset()
+    """Consents whose request the unit that asked withheld from the guardians (OSL 12 kap. 3 §)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,8 @@ class Target:
     agency_fields: frozenset[str] = frozenset()
     """The agency summary's fields that are filled in: health, police, social_services."""
     party: tuple[PartyKind, str] | None = None
+    consent_id: UUID | None = None
+    """The consent a guardian or the child answers."""
     tenant_id: str | None = None
     """For acts on a cooperation area as a whole (its figures)."""
 
@@ -389,7 +399,7 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
     if action is Action.READ_RECORD:
         return _allow(Rule.AS_CONSENT_DECIDES)
     if action is Action.ANSWER_CONSENT:
-        return _answer_consent(actor, case, at, rules)
+        return _answer_consent(actor, case, at, rules, target)
     if action is Action.ERASE_RECORD:
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.CHECK_GUARDIANS:
@@ -439,13 +449,18 @@ def _withhold(actor: Viewer, target: Target) -> Permission:
     return _deny(Rule.NOT_OWN_FACTS)
 
 
-def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules) -> Permission:
+def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules, target: Target) -> Permission:
+    """A party answers (FB 6 kap. 11 §, GDPR art. 7), but not a consent whose request is
+    withheld from the guardians (OSL 12 kap. 3 §): checked last, so that everyone else is
+    refused for who they are, exactly as for a consent id the child does not have."""
     if actor.kind not in (ViewerKind.GUARDIAN, ViewerKind.CHILD) or actor.party_id is None:
         return _deny(Rule.FAMILY_ONLY)
     kind = PartyKind.GUARDIAN if actor.kind is ViewerKind.GUARDIAN else PartyKind.CHILD
-    if (kind, actor.party_id) in required_parties(case.facts, at, rules):
-        return _allow(Rule.CONSENT_PARTY)
-    return _deny(Rule.NOT_A_PARTY)
+    if (kind, actor.party_id) not in required_parties(case.facts, at, rules):
+        return _deny(Rule.NOT_A_PARTY)
+    if target.consent_id is not None and target.consent_id in case.withheld_consent_ids:
+        return _deny(Rule.CONSENT_REQUEST_WITHHELD)
+    return _allow(Rule.CONSENT_PARTY)
 
 
 def _check_guardians(actor: Viewer, case: CaseState) -> Permission:

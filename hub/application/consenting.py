@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from consent.permissions import Action
+from consent.permissions import Action, Target
 from contracts.vocabulary import PartyKind
 from hub.application.commands import RequestConsent
 from hub.application.core import HubCore, handles, typed
@@ -41,7 +41,7 @@ class Consenting(HubCore):
         party = (PartyKind.GUARDIAN if p.kind is ViewerKind.GUARDIAN else PartyKind.CHILD, p.party_id or "")
 
         def verb(child: Child) -> None:
-            self._permit(p, Action.ANSWER_CONSENT, child)
+            self._permit(p, Action.ANSWER_CONSENT, child, Target(consent_id=consent_id))
             getattr(child, answer)(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party)
 
         self._command(p, child_id, verb)

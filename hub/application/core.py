@@ -38,7 +38,7 @@ from contracts.vocabulary import (
     LegalBasis,
 )
 from hub.application.commands import Command
-from hub.domain.child import Child, Recorded, project_child
+from hub.domain.child import Child, Recorded, no_such_consent, project_child
 from hub.errors import (
     ChildNotFoundError,
     ConflictError,
@@ -401,6 +401,7 @@ class HubCore(Application):
             team_unit_ids=frozenset(child.team_unit_ids),
             origin_unit_ids=frozenset(u for u in child.event_origins.values() if u is not None),
             registered_by_unit_id=next(iter(child.event_origins.values()), None),
+            withheld_consent_ids=frozenset(c for c, request in child.consent_requests.items() if request in child.withheld),
         )
 
     def may(self, p: Principal, action: Action, child_id: UUID | None = None, *, staff_id: str | None = None) -> bool:
@@ -433,7 +434,7 @@ class HubCore(Application):
             return decision
         if decision.conceal:
             raise ChildNotFoundError(child.id if child is not None else "")
-        raise _refusal(decision.rule)
+        raise _refusal(decision.rule, target)
 
     def _units(self, tenant_id: str, unit_ids: Iterable[str], field: str) -> tuple[str, ...]:
         ids = tuple(dict.fromkeys(unit_ids))
@@ -507,8 +508,10 @@ class HubCore(Application):
         return self._load(p.tenant_id, child_id).facts()
 
 
-def _refusal(rule: Rule) -> HubError:
+def _refusal(rule: Rule, target: Target = NO_TARGET) -> HubError:
     """A refusal of the permission policy as the core's error: what the caller can do about it."""
+    if rule is Rule.CONSENT_REQUEST_WITHHELD and target.consent_id is not None:
+        return no_such_consent(target.consent_id)  # the same answer as an id the child has no consent under
     if rule is Rule.NO_BARNKONTAKT_YET:
         return OutOfOrderError("no Barnkontakt is assigned to this child yet")
     if rule is Rule.ROLE_ALREADY_HELD:

@@ -63,6 +63,12 @@ from consent.policy import ConsentStatus
 from hub.errors import ConsentError, InvalidInputError, OutOfOrderError, RecordErasedError
 
 
+def no_such_consent(consent_id: UUID) -> InvalidInputError:
+    """The answer to a consent id the child has none under: the same wherever it is given, so
+    it tells nothing of a consent kept from the one asking."""
+    return InvalidInputError(f"no consent {consent_id} for this child", field="consent_id")
+
+
 @dataclass(frozen=True)
 class Recorded:
     """A fact as the log keeps it: the published event and its place in its stream."""
@@ -294,7 +300,7 @@ class Child:
     def withdraw_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
         consent = self.consents.get(consent_id)
         if consent is None:
-            raise InvalidInputError(f"no consent {consent_id} for this child", field="consent_id")
+            raise no_such_consent(consent_id)
         self.check_is_party(party, at, rules)
         if consent.withdrawn:
             raise ConsentError("this consent is already withdrawn")
@@ -456,7 +462,7 @@ class Child:
     ) -> ConsentState:
         consent = self.consents.get(consent_id)
         if consent is None:
-            raise InvalidInputError(f"no consent {consent_id} for this child", field="consent_id")
+            raise no_such_consent(consent_id)
         self.check_is_party(party, at, rules)
         status = consent_status(consent, self.facts(), at, rules)
         if status not in (ConsentStatus.PENDING, ConsentStatus.IN_EFFECT):

@@ -369,3 +369,42 @@ def test_a_consent_request_withheld_from_the_guardians_is_not_on_their_consents_
     assert (listed.status_code, listed.json()) == (200, []), "answered as for a child with no consent asked for"
     staff_list = client.get(f"{API}/children/{child}/consents", headers=as_staff(runtime, "rektor.ostra"))
     assert secret in staff_list.text, "the unit that asked still sees its request"
+
+
+@pytest.mark.parametrize("verb", ["grant", "decline", "withdraw"])
+def test_a_consent_request_withheld_from_the_guardians_cannot_be_answered_by_its_id_and_is_answered_as_none(
+    client: TestClient[Any], runtime: Runtime, verb: str
+) -> None:
+    """A guardian who saw the request before it was withheld still knows its id: answering it
+    by that id is refused exactly as an id the child has no consent under (OSL 12 kap. 3 §),
+    so the answer does not tell them it is still there, and nothing is appended. The unit
+    that asked still sees its request, unanswered."""
+    child = register(client, runtime)
+    runtime.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload())
+    runtime.hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
+    secret = "Polisen vill veta mer om hemmet"
+    consent = runtime.hub.request_consent(
+        staff("rektor.ostra"), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose=secret
+    )
+    assert [c["consent_id"] for c in family_get(client, runtime, f"/children/{child}/consents")] == [str(consent)]
+    (request,) = [
+        i["event_id"] for i in staff_read(client, runtime, child, "rektor.ostra", "Samordna")["items"]
+        if i["type"] == "ConsentRequested" and i["fields"]["consent_id"] == str(consent)
+    ]
+    assert withhold(client, runtime, child, as_staff(runtime, "rektor.ostra"), event_ids=[request]).status_code == 201
+    runtime.hub.refresh_views()
+    before = runtime.hub.log_length()
+    unknown = UUID(int=consent.int ^ 1)
+
+    kept = client.post(f"{API}/children/{child}/consents/{consent}/{verb}", headers=as_family(runtime, GUARDIAN_1_PNR))
+    none = client.post(f"{API}/children/{child}/consents/{unknown}/{verb}", headers=as_family(runtime, GUARDIAN_1_PNR))
+
+    assert kept.status_code == none.status_code == 422, kept.text
+    assert kept.headers["content-type"] == none.headers["content-type"] == "application/problem+json"
+    assert kept.json()["type"] == none.json()["type"]
+    assert kept.text.replace(str(consent), "ID") == none.text.replace(str(unknown), "ID"), "not a word tells them apart"
+    runtime.hub.refresh_views()
+    assert runtime.hub.log_length() == before, "nothing appended"
+    (seen,) = client.get(f"{API}/children/{child}/consents", headers=as_staff(runtime, "rektor.ostra")).json()
+    assert (seen["consent_id"], seen["purpose"], seen["status"]) == (str(consent), secret, "pending")
+    assert [a["answer"] for a in seen["parties"]] == ["awaiting"], "the guardian's answer is still awaited"

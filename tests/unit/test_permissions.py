@@ -152,11 +152,24 @@ _new = CaseState(
 _held = replace(_new, barnkontakt=Holder("rektor", SCHOOL), origin_unit_ids=frozenset({PRESCHOOL, SCHOOL}))
 _team = replace(_held, team_unit_ids=TEAM)
 _coordinated = replace(_team, coordinator=Holder("kurator", PUPIL_HEALTH))
+ASKED, KEPT_BACK = UUID(int=1), UUID(int=2)
+"""Two consents the Barnkontakt asked for; the request of the second is withheld from the guardians."""
+REQUEST_WITHHELD = "a consent request withheld from the guardians"
+_asked = tuple(
+    ConsentState(
+        consent_id=c, requested_by_unit_id=SCHOOL, recipient_unit_ids=frozenset({BUP}), recipient_unit_kinds=frozenset(),
+        categories=frozenset({Category.NEEDS}), purpose="Stöd", valid_from=NOW, valid_until=datetime(2027, 3, 2, tzinfo=UTC),
+    )
+    for c in (ASKED, KEPT_BACK)
+)
 STATES: dict[str, CaseState] = {
     NEW: _new,
     HELD: _held,
     TEAM_DECIDED: _team,
     COORDINATED: _coordinated,
+    REQUEST_WITHHELD: replace(
+        _coordinated, facts=replace(_coordinated.facts, consents=_asked), withheld_consent_ids=frozenset({KEPT_BACK})
+    ),
     ERASED: replace(_coordinated, facts=replace(_coordinated.facts, erased=True)),
 }
 
@@ -560,6 +573,30 @@ def family_admin_and_audit() -> Iterator[object]:
         non_custodial=hidden(Rule.NOT_A_PARTY), stranger=hidden(Rule.NOT_A_PARTY), child_13=hidden(Rule.NOT_A_PARTY),
     )
     yield from cells(answer, law, NEW, guardian=ok(Rule.CONSENT_PARTY), stranger=hidden(Rule.NOT_A_PARTY))
+    secrecy = (
+        "OSL 12 kap. 3 §: a consent request the unit withheld from the guardians is not theirs to answer; "
+        "refused as a consent the child does not have, everyone else refused for who they are"
+    )
+    family_staff = {k: no(Rule.FAMILY_ONLY) for k in ("barnkontakt", "coordinator", "bup", "admin")}
+    yield from cells(
+        answer, secrecy, REQUEST_WITHHELD, Target(consent_id=KEPT_BACK), "the withheld one",
+        guardian=no(Rule.CONSENT_REQUEST_WITHHELD), child_16=no(Rule.CONSENT_REQUEST_WITHHELD),
+        non_custodial=hidden(Rule.NOT_A_PARTY), stranger=hidden(Rule.NOT_A_PARTY), child_13=hidden(Rule.NOT_A_PARTY),
+        unconnected=hidden(Rule.FAMILY_ONLY), **family_staff,
+    )
+    yield from cells(
+        answer, secrecy, REQUEST_WITHHELD, Target(consent_id=ASKED), "another, not withheld",
+        guardian=ok(Rule.CONSENT_PARTY), child_16=ok(Rule.CONSENT_PARTY), non_custodial=hidden(Rule.NOT_A_PARTY),
+    )
+    yield from cells(
+        answer, secrecy, REQUEST_WITHHELD, Target(consent_id=UUID(int=3)), "an id the child has no consent under",
+        guardian=ok(Rule.CONSENT_PARTY), child_16=ok(Rule.CONSENT_PARTY),
+    )
+    staff_side = "OSL 12 kap. 3 §: the secrecy is towards the guardians; the unit that asked goes on with the case"
+    yield from cells(
+        Action.REQUEST_CONSENT, staff_side, REQUEST_WITHHELD,
+        barnkontakt=ok(Rule.BARNKONTAKT), coordinator=ok(Rule.SUPPORT_COORDINATOR), guardian=no(Rule.STAFF_AT_A_UNIT_ONLY),
+    )
     yield from cells(
         answer, "GDPR art. 7: consent is the data subject's and the guardians' own; staff never answer for them", COORDINATED,
         **{k: no(Rule.FAMILY_ONLY) for k in (
@@ -765,6 +802,7 @@ def cases(draw: st.DrawFn, erased: bool | None = None) -> CaseState:
         team_unit_ids=draw(unit_sets),
         origin_unit_ids=draw(unit_sets) | ({registered_by} if registered_by else set()),
         registered_by_unit_id=registered_by,
+        withheld_consent_ids=draw(st.frozensets(st.integers(1, 5).map(lambda n: UUID(int=n)), max_size=2)),
     )
 
 
@@ -805,6 +843,7 @@ def targets(draw: st.DrawFn, actor: Viewer | None = None) -> Target:
         fact_unit_ids=tuple(draw(st.lists(near, max_size=3))),
         agency_fields=draw(st.frozensets(st.sampled_from(["health", "police", "social_services"]), max_size=2)),
         party=draw(st.none() | st.tuples(st.sampled_from(list(PartyKind)), guardian_ids)),
+        consent_id=draw(st.none() | st.integers(1, 5).map(lambda n: UUID(int=n))),
         tenant_id=draw(st.sampled_from([TENANT, OTHER_TENANT])),
     )
 

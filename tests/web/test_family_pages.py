@@ -288,3 +288,39 @@ def test_the_access_log_page_proves_exactly_the_entries_it_shows_and_each_proof_
         checkpoint = verify_checkpoint(note, key, key.name)
         assert checkpoint.size == size
         assert verify_inclusion(base64.b64decode(leaf), index, size, [base64.b64decode(h) for h in path], checkpoint.root_hash).ok
+
+
+@pytest.mark.parametrize("verb", ["grant", "decline"])
+def test_a_form_for_a_consent_request_withheld_since_it_was_opened_is_answered_as_one_for_no_consent(
+    rt: Runtime, verb: str
+) -> None:
+    """The page was opened before the unit withheld the request from the guardians
+    (OSL 12 kap. 3 §): sending its form records nothing, and the page that answers is the one
+    a consent the child does not have gets, so it does not tell the guardian the request is
+    still there, nor what it asks."""
+    child, consent = child_with_request(rt)
+    unknown = UUID(int=consent.int ^ 1)
+    with client(rt) as anna:
+        sign_in(anna, GUARDIAN_1_PNR)
+        page = anna.get(f"/family/children/{child}/consents").text
+        action = f"/family/children/{child}/consents/{consent}/{verb}"
+        fields = form_of(page, action)
+        (request,) = [
+            i.event_id for i in rt.hub.read_child(staff(BK), child, purpose="Samordna").items
+            if i.type == "ConsentRequested" and i.fields["consent_id"] == str(consent)
+        ]
+        rt.hub.withhold_information(staff(BK), child, event_ids=[request], reason="Skydd av barnet")
+        before = rt.hub.log_length()
+
+        kept = anna.post(action, data=fields, follow_redirects=False)
+        none = anna.post(
+            f"/family/children/{child}/consents/{unknown}/{verb}", data={**fields, "form_id": "another-form"},
+            follow_redirects=False,
+        )
+
+    assert kept.status_code == none.status_code == 422, kept.text
+    assert kept.text.replace(str(consent), "ID") == none.text.replace(str(unknown), "ID")
+    assert PURPOSE not in kept.text
+    assert rt.hub.log_length() == before
+    (seen,) = rt.hub.consent_overview(staff(BK), child)
+    assert (seen.purpose, seen.status.value) == (PURPOSE, "pending"), "the unit that asked still sees its request"
