@@ -46,8 +46,11 @@ the law named per rule):
 - Consent is answered by its parties only: every guardian with custody and the child from
   the configured age (FB 6 kap. 11 §, GDPR art. 7); a consent whose request the unit
   withheld from the guardians is not theirs to answer any more (OSL 12 kap. 3 §, the secrecy
-  the family's views already keep): granting, declining or withdrawing it by its id is
-  refused as for an id the child has no consent under, so the answer tells nothing either.
+  the family's views already keep): granting or declining it by its id is refused as for an
+  id the child has no consent under, so the answer tells nothing either. Withdrawing stays
+  every party's right whatever is withheld (GDPR art. 7(3)); a request a party has granted
+  cannot be withheld at all (the Child aggregate refuses it), so this guards what was
+  withheld before that rule.
 - "Who has seen my child's information" is the family's page (GDPR art. 15); auditors
   search the whole access log instead.
 - A guardian link is checked again against the population register by the unit that
@@ -218,6 +221,8 @@ class Target:
     party: tuple[PartyKind, str] | None = None
     consent_id: UUID | None = None
     """The consent a guardian or the child answers."""
+    withdrawal: bool = False
+    """The answer withdraws the consent (GDPR art. 7(3): never refused for secrecy)."""
     tenant_id: str | None = None
     """For acts on a cooperation area as a whole (its figures)."""
 
@@ -450,15 +455,16 @@ def _withhold(actor: Viewer, target: Target) -> Permission:
 
 
 def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules, target: Target) -> Permission:
-    """A party answers (FB 6 kap. 11 §, GDPR art. 7), but not a consent whose request is
-    withheld from the guardians (OSL 12 kap. 3 §): checked last, so that everyone else is
-    refused for who they are, exactly as for a consent id the child does not have."""
+    """A party answers (FB 6 kap. 11 §, GDPR art. 7), but does not grant or decline a consent
+    whose request is withheld from the guardians (OSL 12 kap. 3 §): checked last, so that
+    everyone else is refused for who they are, exactly as for a consent id the child does not
+    have. A withdrawal is never refused for secrecy (GDPR art. 7(3))."""
     if actor.kind not in (ViewerKind.GUARDIAN, ViewerKind.CHILD) or actor.party_id is None:
         return _deny(Rule.FAMILY_ONLY)
     kind = PartyKind.GUARDIAN if actor.kind is ViewerKind.GUARDIAN else PartyKind.CHILD
     if (kind, actor.party_id) not in required_parties(case.facts, at, rules):
         return _deny(Rule.NOT_A_PARTY)
-    if target.consent_id is not None and target.consent_id in case.withheld_consent_ids:
+    if target.consent_id is not None and target.consent_id in case.withheld_consent_ids and not target.withdrawal:
         return _deny(Rule.CONSENT_REQUEST_WITHHELD)
     return _allow(Rule.CONSENT_PARTY)
 

@@ -41,7 +41,7 @@ class Consenting(HubCore):
         party = (PartyKind.GUARDIAN if p.kind is ViewerKind.GUARDIAN else PartyKind.CHILD, p.party_id or "")
 
         def verb(child: Child) -> None:
-            self._permit(p, Action.ANSWER_CONSENT, child, Target(consent_id=consent_id))
+            self._permit(p, Action.ANSWER_CONSENT, child, Target(consent_id=consent_id, withdrawal=answer == "withdraw_consent"))
             getattr(child, answer)(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party)
 
         self._command(p, child_id, verb)

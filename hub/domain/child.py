@@ -425,6 +425,7 @@ class Child:
                 raise InvalidInputError(f"no fact {event_id} for this child", field="event_ids")
             if reporter_only and event_id not in self.concern_reports:
                 raise InvalidInputError(f"fact {event_id} is not a concern report", field="event_ids")
+        self.check_no_granted_consent_withheld(event_ids)
         self._trigger(
             InformationWithheld,
             actor,
@@ -436,6 +437,18 @@ class Child:
         )
 
     # -- guards -----------------------------------------------------------------
+
+    def check_no_granted_consent_withheld(self, event_ids: tuple[UUID, ...]) -> None:
+        """A consent request a party has granted is theirs: kept from them, they could no
+        longer see what they agreed to nor take it back as easily as they gave it (GDPR
+        art. 7(3), art. 15). A request still unanswered or only declined may be withheld."""
+        for consent_id, event_id in self.consent_requests.items():
+            consent = self.consents.get(consent_id)
+            if event_id in event_ids and consent is not None and consent.granted:
+                raise InvalidInputError(
+                    f"fact {event_id} asks for a consent a party has granted; it cannot be kept from the family",
+                    field="event_ids",
+                )
 
     def check_barnkontakt_assigned(self) -> None:
         if self.barnkontakt is None:

@@ -371,7 +371,7 @@ def test_a_consent_request_withheld_from_the_guardians_is_not_on_their_consents_
     assert secret in staff_list.text, "the unit that asked still sees its request"
 
 
-@pytest.mark.parametrize("verb", ["grant", "decline", "withdraw"])
+@pytest.mark.parametrize("verb", ["grant", "decline"])
 def test_a_consent_request_withheld_from_the_guardians_cannot_be_answered_by_its_id_and_is_answered_as_none(
     client: TestClient[Any], runtime: Runtime, verb: str
 ) -> None:
@@ -408,3 +408,32 @@ def test_a_consent_request_withheld_from_the_guardians_cannot_be_answered_by_its
     (seen,) = client.get(f"{API}/children/{child}/consents", headers=as_staff(runtime, "rektor.ostra")).json()
     assert (seen["consent_id"], seen["purpose"], seen["status"]) == (str(consent), secret, "pending")
     assert [a["answer"] for a in seen["parties"]] == ["awaiting"], "the guardian's answer is still awaited"
+
+
+def test_a_consent_request_a_guardian_has_granted_cannot_be_withheld_from_the_family(
+    client: TestClient[Any], runtime: Runtime
+) -> None:
+    """GDPR art. 7(3) and 15: what a guardian agreed to stays on their consents list, where
+    they can take it back; nothing is appended by the refused attempt."""
+    child = register(client, runtime)
+    runtime.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload())
+    runtime.hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
+    consent = runtime.hub.request_consent(
+        staff("rektor.ostra"), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose="Samordna"
+    )
+    granted = client.post(f"{API}/children/{child}/consents/{consent}/grant", headers=as_family(runtime, GUARDIAN_1_PNR))
+    assert granted.status_code in (200, 201), granted.text
+    (request,) = [
+        i["event_id"] for i in staff_read(client, runtime, child, "rektor.ostra", "Samordna")["items"]
+        if i["type"] == "ConsentRequested" and i["fields"]["consent_id"] == str(consent)
+    ]
+    runtime.hub.refresh_views()
+    before = runtime.hub.log_length()
+
+    refused = withhold(client, runtime, child, as_staff(runtime, "rektor.ostra"), event_ids=[request])
+
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "event_ids", refused.text
+    runtime.hub.refresh_views()
+    assert runtime.hub.log_length() == before
+    listed = client.get(f"{API}/children/{child}/consents", headers=as_family(runtime, GUARDIAN_1_PNR)).json()
+    assert [(c["consent_id"], c["status"]) for c in listed] == [(str(consent), "in_effect")]

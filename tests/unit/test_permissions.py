@@ -585,6 +585,13 @@ def family_admin_and_audit() -> Iterator[object]:
         unconnected=hidden(Rule.FAMILY_ONLY), **family_staff,
     )
     yield from cells(
+        answer, "GDPR art. 7(3): withdrawing is every party's right, whatever is withheld", REQUEST_WITHHELD,
+        Target(consent_id=KEPT_BACK, withdrawal=True), "the withheld one, withdrawn",
+        guardian=ok(Rule.CONSENT_PARTY), child_16=ok(Rule.CONSENT_PARTY),
+        non_custodial=hidden(Rule.NOT_A_PARTY), stranger=hidden(Rule.NOT_A_PARTY), child_13=hidden(Rule.NOT_A_PARTY),
+        unconnected=hidden(Rule.FAMILY_ONLY), **family_staff,
+    )
+    yield from cells(
         answer, secrecy, REQUEST_WITHHELD, Target(consent_id=ASKED), "another, not withheld",
         guardian=ok(Rule.CONSENT_PARTY), child_16=ok(Rule.CONSENT_PARTY), non_custodial=hidden(Rule.NOT_A_PARTY),
     )
