@@ -38,7 +38,7 @@ from hub.http.schemas import Health
 from hub.http.strict_json import StrictJsonRequest, json_bodies_only
 from hub.web.app import web_router
 from hub.identity.principals import Principal
-from hub.identity.sessions import Session, SessionEndedError
+from hub.identity.sessions import Session, SessionEndedError, cookie_names
 from hub.identity.tokens import Verified
 from hub.runtime.telemetry import continued
 from opentelemetry.trace import SpanKind
@@ -141,9 +141,10 @@ def create_app(runtime: Runtime) -> Litestar:
             raise SessionEndedError()
         return runtime.sessions.resume(session_id)
 
+    cookies = cookie_names(runtime.settings.session_cookie_secure)
     controllers = list(API_CONTROLLERS)
     if runtime.sessions is not None:
-        controllers.append(session_controller(runtime, runtime.settings.session_cookie_secure))
+        controllers.append(session_controller(runtime, cookies))
 
     @get(
         "/health",
@@ -168,7 +169,9 @@ def create_app(runtime: Runtime) -> Litestar:
             "caller": Provide(_caller, sync_to_thread=False),
         },
         middleware=[
-            DefineMiddleware(BearerTokenMiddleware, verify=verify, resume=resume, refused=refused)
+            DefineMiddleware(
+                BearerTokenMiddleware, verify=verify, resume=resume, refused=refused, session_cookie=cookies.session
+            )
         ],
         security=[{SECURITY_SCHEME: []}],
         request_class=StrictJsonRequest,
@@ -210,7 +213,7 @@ def create_app(runtime: Runtime) -> Litestar:
         route_handlers=[health, api, pages, static],
         template_config=templates,
         middleware=[_traced_requests(runtime), same_origin_only],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(cookies),
         request_max_body_size=runtime.settings.max_body_bytes,
         before_send=[_private_answers],
         openapi_config=openapi,

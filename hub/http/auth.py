@@ -2,9 +2,10 @@
 session's cookie.
 
 The middleware reads ``Authorization: Bearer <JWT>`` and asks the hub's verifier for
-the caller; without that header, it resumes the session named by the ``backa_session``
-cookie (:mod:`hub.identity.sessions`), and a request that changes something must then also carry
-the session's anti-forgery token in ``X-CSRF-Token``. The
+the caller; without that header, it resumes the session named by the session cookie
+(``__Host-backa_session`` over HTTPS, see :func:`hub.identity.sessions.cookie_names`),
+and a request that changes something must then also carry the session's anti-forgery
+token in ``X-CSRF-Token``. The
 :class:`~hub.identity.principals.Principal` becomes the connection's user, and the session id (if
 any) its ``auth``. It runs before a body is read, so an unauthenticated caller learns
 nothing about the request's shape.
@@ -29,7 +30,7 @@ from litestar.types import ASGIApp
 
 from hub.errors import NotAuthenticatedError, NotPermittedError
 from hub.http.problems import AUTH_FIELD, MissingBearerTokenError
-from hub.identity.sessions import SESSION_COOKIE, Session
+from hub.identity.sessions import Session
 from hub.identity.tokens import Verified
 
 Verify = Callable[[str], Verified]
@@ -44,17 +45,26 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     """``verify`` is a plain function, not the verifier itself: Litestar deep-copies a
-    router's middleware arguments, and a copied verifier would keep a copied clock."""
+    router's middleware arguments, and a copied verifier would keep a copied clock.
+    ``session_cookie`` names the cookie a session is resumed from; no other name is read."""
 
-    def __init__(self, app: ASGIApp, verify: Verify, resume: Resume | None = None, refused: Refused | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        verify: Verify,
+        resume: Resume | None = None,
+        refused: Refused | None = None,
+        session_cookie: str | None = None,
+    ) -> None:
         super().__init__(app=app, scopes={ScopeType.HTTP})
         self.verify = verify
         self.resume = resume
         self.refused = refused
+        self.session_cookie = session_cookie
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization")
-        session_id = connection.cookies.get(SESSION_COOKIE)
+        session_id = connection.cookies.get(self.session_cookie) if self.session_cookie else None
         if not header and session_id and self.resume is not None:
             return await _from_session(connection, session_id, self.resume)
         if not header:

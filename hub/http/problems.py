@@ -47,7 +47,7 @@ from hub.errors import (
 )
 from hub.http.schemas import Problem
 from hub.http.strict_json import BodyRefusedError
-from hub.identity.sessions import SESSION_COOKIE, SessionEndedError
+from hub.identity.sessions import CookieNames, SessionEndedError, cookie_names
 from hub.tlog.errors import CheckpointNotFoundError, LogIntegrityError, PositionNotFoundError, TransparencyError
 from hub.tlog.witness import WitnessLostError
 
@@ -153,7 +153,11 @@ def retry_after(exc: HubError) -> dict[str, str]:
     return {}
 
 
-def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Response[dict[str, Any]]:
+def hub_error_to_problem(
+    request: Request[Any, Any, Any], exc: HubError, cookies: CookieNames | None = None
+) -> Response[dict[str, Any]]:
+    """``cookies`` names the session cookie a :class:`SessionEndedError` clears (over HTTPS
+    when not given)."""
     status, kind, fixed_detail = _lookup(exc)
     detail = fixed_detail or exc.detail
     errors: list[dict[str, str]]
@@ -171,7 +175,9 @@ def hub_error_to_problem(request: Request[Any, Any, Any], exc: HubError) -> Resp
         headers["WWW-Authenticate"] = _www_authenticate(exc)
     if isinstance(exc, SessionEndedError):
         # the browser stops sending a cookie that will never work again
-        headers["Set-Cookie"] = f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+        names = cookies or cookie_names(secure=True)
+        secure = "; Secure" if names.secure else ""  # a __Host- cookie is only cleared with Secure
+        headers["Set-Cookie"] = f"{names.session}=; Max-Age=0; Path=/{secure}; HttpOnly; SameSite=Strict"
     headers.update(retry_after(exc))
     return problem(status, exc.title, detail, kind=kind, errors=errors, headers=headers or None, **extensions)
 
@@ -246,9 +252,14 @@ def unexpected_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Re
     return problem(500, HTTP_TITLES[500], "the hub could not complete the request; nothing about it is shown here")
 
 
-def exception_handlers() -> dict[type[Exception], Any]:
+def exception_handlers(cookies: CookieNames | None = None) -> dict[type[Exception], Any]:
+    """The problem answers; ``cookies`` names the session cookie an ended session clears."""
+
+    def hub_error(request: Request[Any, Any, Any], exc: HubError) -> Response[dict[str, Any]]:
+        return hub_error_to_problem(request, exc, cookies)
+
     return {
-        HubError: hub_error_to_problem,
+        HubError: hub_error,
         HTTPException: http_exception_to_problem,
         Exception: unexpected_to_problem,
     }

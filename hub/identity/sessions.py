@@ -15,7 +15,10 @@ then carried by a cookie. The rules are OWASP ASVS 4.0 V3:
 - a new sign-in from a browser ends the session that browser held before (V3.3.1, V3.2.1);
 - a sign-in form carries a token bound to a pre-session cookie (an HMAC of it under the
   hub's key, the "signed double-submit cookie" of the OWASP CSRF cheat sheet), so another
-  site cannot sign a browser in under its own account (login CSRF, V3.5 / V4.2.2).
+  site cannot sign a browser in under its own account (login CSRF, V3.5 / V4.2.2);
+- over HTTPS the cookies are named with the ``__Host-`` prefix (V3.4.4, RFC 6265bis 4.1.3.2):
+  a browser takes such a cookie only with ``Secure``, ``Path=/`` and no ``Domain``, so a
+  sibling subdomain or a plain-http answer cannot plant a session of its own.
 
 Time is a parameter: every rule takes the moment it decides at. The store is the only
 I/O, in memory, in an SQLite file beside the log, or in the hub's PostgreSQL schema, so
@@ -50,12 +53,36 @@ from hub.identity.principals import Principal
 from hub.runtime.clock import Clock
 
 SESSIONS_DB = "sessions.sqlite"
-SESSION_COOKIE = "backa_session"
-PRE_SESSION_COOKIE = "backa_pre_session"
-"""Held by a browser that has opened a sign-in form; the form's token is bound to it."""
+HOST_PREFIX = "__Host-"
 TOUCH_EVERY = timedelta(seconds=30)
 """A session's last use is written at most this often: the idle rule is kept to within
 this, and a page that fetches many parts does not write once per part."""
+
+
+@dataclass(frozen=True)
+class CookieNames:
+    """The names of the pages' cookies, and whether they are sent over HTTPS only."""
+
+    secure: bool
+    session: str
+    """Carries the session id."""
+    pre_session: str
+    """Held by a browser that has opened a sign-in form; the form's token is bound to it."""
+    sign_in: str
+    """Binds an OpenID Connect provider's answer to the browser that began the sign-in."""
+
+
+def cookie_names(secure: bool) -> CookieNames:
+    """The cookies' names: ``__Host-`` prefixed when they are ``Secure`` (ASVS 4.0 V3.4.4),
+    plain otherwise, since a browser refuses a ``__Host-`` cookie without ``Secure``.
+    Every such cookie must then be set, and cleared, with ``Secure`` and ``Path=/``."""
+    prefix = HOST_PREFIX if secure else ""
+    return CookieNames(
+        secure=secure,
+        session=f"{prefix}backa_session",
+        pre_session=f"{prefix}backa_pre_session",
+        sign_in=f"{prefix}backa_sign_in",
+    )
 
 
 class SessionEndedError(NotAuthenticatedError):
@@ -408,14 +435,15 @@ class PostgresSessionStore:
 
 
 __all__ = [
+    "CookieNames",
+    "HOST_PREFIX",
     "MemorySessionStore",
-    "PRE_SESSION_COOKIE",
     "PostgresSessionStore",
-    "SESSION_COOKIE",
     "SQLiteSessionStore",
     "Session",
     "SessionEndedError",
     "SessionPolicy",
     "SessionStore",
     "Sessions",
+    "cookie_names",
 ]

@@ -29,7 +29,7 @@ from litestar.template.config import TemplateConfig
 from hub.errors import ConflictError, HubError, NotAuthenticatedError, NotPermittedError
 from hub.http.auth import client_address
 from hub.identity.oidc import OidcSignIn
-from hub.identity.sessions import PRE_SESSION_COOKIE, SESSION_COOKIE
+from hub.identity.sessions import CookieNames, cookie_names
 from hub.identity.tokens import Verified
 from hub.application import BackaHub
 from hub.runtime.bootstrap import Runtime
@@ -118,8 +118,13 @@ class Web:
     def hub(self) -> BackaHub:
         return self.runtime.hub
 
+    @property
+    def cookies(self) -> CookieNames:
+        """The cookies' names, ``__Host-`` prefixed over HTTPS (ASVS 4.0 V3.4.4)."""
+        return cookie_names(self.runtime.settings.session_cookie_secure)
+
     def visitor(self, request: Request[Any, Any, Any]) -> Visitor:
-        return visitor(request, self.runtime.sessions, self.catalogues)
+        return visitor(request, self.runtime.sessions, self.catalogues, self.cookies)
 
     def render(self, who: Visitor, template: str, *, status_code: int = 200, **context: Any) -> Template:
         """A page in the visitor's language, with what the layout needs."""
@@ -147,13 +152,13 @@ class Web:
         sessions = self.runtime.sessions
         if sessions is None:
             return "", None
-        held = request.cookies.get(PRE_SESSION_COOKIE)
+        held = request.cookies.get(self.cookies.pre_session)
         if held and len(held) <= 64:
             return sessions.sign_in_token(held), None
         fresh = secrets.token_urlsafe(32)
         cookie = Cookie(
-            key=PRE_SESSION_COOKIE, value=fresh, path="/", max_age=int(PRE_SESSION_LIFETIME.total_seconds()),
-            httponly=True, secure=self.runtime.settings.session_cookie_secure, samesite="strict",
+            key=self.cookies.pre_session, value=fresh, path="/", max_age=int(PRE_SESSION_LIFETIME.total_seconds()),
+            httponly=True, secure=self.cookies.secure, samesite="strict",
         )
         return sessions.sign_in_token(fresh), cookie
 
@@ -165,7 +170,7 @@ class Web:
             raise NotAuthenticatedError("web sessions are not available")
         offered = form.get(SIGN_IN_TOKEN_FIELD)
         if not sessions.sign_in_token_matches(
-            request.cookies.get(PRE_SESSION_COOKIE), offered if isinstance(offered, str) else None
+            request.cookies.get(self.cookies.pre_session), offered if isinstance(offered, str) else None
         ):
             raise NotPermittedError(
                 "the sign-in form is out of date; open the sign-in page again", field=SIGN_IN_TOKEN_FIELD
@@ -182,15 +187,18 @@ class Web:
             raise NotAuthenticatedError("web sessions are not available")
         if self.runtime.throttle is not None:
             self.runtime.throttle.session_for(verified.principal)
-        session_id, _ = sessions.start(verified.principal, verified.issuer, replacing=request.cookies.get(SESSION_COOKIE))
-        secure = self.runtime.settings.session_cookie_secure
+        session_id, _ = sessions.start(verified.principal, verified.issuer, replacing=request.cookies.get(self.cookies.session))
+        secure = self.cookies.secure
         lifetime = self.runtime.settings.session_policy().absolute
         return [
             Cookie(
-                key=SESSION_COOKIE, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
+                key=self.cookies.session, value=session_id, path="/", max_age=int(lifetime.total_seconds()),
                 httponly=True, secure=secure, samesite="strict",
             ),
-            Cookie(key=PRE_SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, secure=secure, samesite="strict"),
+            Cookie(
+                key=self.cookies.pre_session, value="", path="/", max_age=0, httponly=True, secure=secure,
+                samesite="strict",
+            ),
         ]
 
     def start_session(self, request: Request[Any, Any, Any], verified: Verified, to: str) -> Redirect:
@@ -263,7 +271,10 @@ def sign_in_routes(web: Web) -> list[Any]:
             runtime.sessions.end(who.session_id)
             if web.oidc is not None:
                 elsewhere = web.oidc.sign_out_url(who.session_id, str(request.base_url).rstrip("/") + signed_out)
-        gone = Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")
+        gone = Cookie(
+            key=web.cookies.session, value="", path="/", max_age=0, httponly=True, secure=web.cookies.secure,
+            samesite="strict",
+        )
         if elsewhere is not None:
             from hub.web.oidc import signing_out_page
 

@@ -26,12 +26,10 @@ from hub.errors import NotAuthenticatedError
 from hub.http.auth import client_address
 from hub.http.origin import cross_site
 from hub.identity.oidc import OidcSignIn
-from hub.identity.sessions import SESSION_COOKIE
 from hub.identity.tokens import Verified
 from hub.web.app import Form, Web, _safe_next
 from hub.web.session import Visitor, home_of
 
-SIGN_IN_COOKIE = "backa_sign_in"
 CALLBACK = "/sign-in/callback"
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -42,11 +40,13 @@ def oidc_routes(web: Web) -> list[Any]:
         runtime.verifier, runtime.hub.clock, store=runtime.sign_ins, timeout=runtime.settings.oidc_timeout_seconds
     )
     oidc = web.oidc
+    names = web.cookies
 
     def pre_session(value: str, max_age: int) -> Cookie:
+        # Path=/, as a __Host- cookie must have (RFC 6265bis 4.1.3.2)
         return Cookie(
-            key=SIGN_IN_COOKIE, value=value, path="/sign-in", max_age=max_age, httponly=True,
-            secure=runtime.settings.session_cookie_secure, samesite="lax",
+            key=names.sign_in, value=value, path="/", max_age=max_age, httponly=True, secure=names.secure,
+            samesite="lax",
         )
 
     @get("/sign-in/oidc/{slug:str}", sync_to_thread=True, include_in_schema=False)
@@ -56,7 +56,7 @@ def oidc_routes(web: Web) -> list[Any]:
         callback = str(request.base_url).rstrip("/") + CALLBACK
         begun = oidc.begin(slug, callback, _safe_next(next))
         cookies = [pre_session(begun.browser_cookie, 600)]
-        held = request.cookies.get(SESSION_COOKIE)
+        held = request.cookies.get(names.session)
         headers = request.headers
         from_here = not cross_site("POST", headers.get("host"), headers.get("origin"), headers.get("sec-fetch-site"))
         if held and runtime.sessions is not None and from_here:  # not a sibling site's <img>
@@ -65,15 +65,15 @@ def oidc_routes(web: Web) -> list[Any]:
             # callback (ASVS V3.3.1, V3.2.1).
             runtime.sessions.end(held)
             cookies.append(
-                Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0, httponly=True,
-                       secure=runtime.settings.session_cookie_secure, samesite="strict")
+                Cookie(key=names.session, value="", path="/", max_age=0, httponly=True, secure=names.secure,
+                       samesite="strict")
             )
         return Redirect(path=begun.authorization_url, status_code=303, cookies=cookies)
 
     @get(CALLBACK, sync_to_thread=True, include_in_schema=False)
     def callback(request: Request[Any, Any, Any]) -> Template:
         params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        signed_in = oidc.finish(params, request.cookies.get(SIGN_IN_COOKIE))
+        signed_in = oidc.finish(params, request.cookies.get(names.sign_in))
         cookies = web.open_session(request, Verified(signed_in.principal, signed_in.issuer.issuer))
         oidc.remember(cookies[0].value or "", signed_in, runtime.settings.session_policy().absolute)
         who = web.visitor(request)

@@ -20,7 +20,7 @@ from consent import ViewerKind
 from contracts.vocabulary import Role
 from hub.errors import NotAuthenticatedError, NotPermittedError
 from hub.identity.principals import Principal
-from hub.identity.sessions import SESSION_COOKIE, Session, Sessions
+from hub.identity.sessions import CookieNames, Session, Sessions
 from hub.web.i18n import LANGUAGE_COOKIE, Catalogue, choose_language
 
 CSRF_FIELD = "csrf_token"
@@ -68,9 +68,11 @@ class Visitor:
             raise NotPermittedError("the form is out of date; open the page again and send it anew", field=CSRF_FIELD)
 
 
-def visitor(request: Request[Any, Any, Any], sessions: Sessions | None, catalogues: dict[str, Catalogue]) -> Visitor:
+def visitor(
+    request: Request[Any, Any, Any], sessions: Sessions | None, catalogues: dict[str, Catalogue], cookies: CookieNames
+) -> Visitor:
     language = choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
-    session_id = request.cookies.get(SESSION_COOKIE)
+    session_id = request.cookies.get(cookies.session)
     session = None
     if session_id and sessions is not None:
         try:

@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from hub.identity.sessions import cookie_names
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 from tests.factories import GUARDIAN_1_PNR, TENANT
 from tests.oidc_provider import Provider, issuers_file, running_provider
+
+COOKIES = cookie_names(secure=True)  # the served hub sends Secure cookies
 
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")  # the provider's own use of Authlib
 
@@ -70,8 +73,8 @@ def test_a_member_of_staff_signs_in_at_the_organisations_provider_and_out_again(
 
     expect(page).to_have_url(hub.url + "/staff")
     cookies = {c["name"]: c for c in page.context.cookies()}
-    assert cookies["backa_session"]["sameSite"] == "Strict" and cookies["backa_session"]["httpOnly"]
-    assert "backa_sign_in" not in cookies, "the pre-session cookie ends with the sign-in"
+    assert cookies[COOKIES.session]["sameSite"] == "Strict" and cookies[COOKIES.session]["httpOnly"]
+    assert COOKIES.sign_in not in cookies, "the pre-session cookie ends with the sign-in"
     shots.take(page, "staff-home")
 
     page.get_by_role("button", name="Logga ut").click()

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from hub.identity.sessions import cookie_names
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
+
+COOKIES = cookie_names(secure=True)  # the served hub sends Secure cookies
 
 
 @pytest.fixture
@@ -44,10 +47,12 @@ def test_a_member_of_staff_signs_in_with_one_click_and_signs_out_again(hub: Serv
     page.get_by_role("button", name="Rektor Ostra").click()
 
     expect(page).to_have_url(hub.url + "/staff")
-    cookie = next(c for c in page.context.cookies() if c["name"] == "backa_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIES.session)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["secure"] and cookie["path"] == "/"
+    assert COOKIES.session.startswith("__Host-"), "the browser keeps a __Host- cookie over http://127.0.0.1"
     page.get_by_role("button", name="Logga ut").click()
     expect(page).to_have_url(hub.url + "/sign-in?signed_out=1")
+    assert COOKIES.session not in {c["name"] for c in page.context.cookies()}, "signing out drops the cookie"
     page.goto(hub.url + "/staff")
     expect(page).to_have_url(hub.url + "/sign-in?next=/staff")
 

@@ -15,6 +15,7 @@ import pytest
 from litestar.testing import TestClient
 
 from hub.http import create_app
+from hub.identity.sessions import cookie_names
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -23,7 +24,7 @@ from tests.factories import GUARDIAN_1_PNR, STAFF, TENANT, directory, registrati
 API = "/api/v1"
 SESSIONS = f"{API}/sessions"
 CURRENT = f"{SESSIONS}/current"
-COOKIE = "backa_session"
+COOKIE = cookie_names(secure=True).session
 CSRF = "X-CSRF-Token"
 BASE_URL = "https://testserver.local"
 
@@ -278,8 +279,8 @@ def test_a_session_ends_after_fifteen_idle_minutes(rt: Runtime, client: TestClie
     ended = client.get(f"{API}/case-list")
     body = assert_problem(ended, 401)
     assert "session" in body["detail"]
-    assert "backa_session=;" in ended.headers["set-cookie"] and "Max-Age=0" in ended.headers["set-cookie"]
-    assert "backa_session" not in client.cookies, "the browser is told to drop the cookie"
+    assert f"{COOKIE}=;" in ended.headers["set-cookie"] and "Max-Age=0" in ended.headers["set-cookie"]
+    assert COOKIE not in client.cookies, "the browser is told to drop the cookie"
     assert_problem(client.get(CURRENT), 401)
 
 
@@ -324,6 +325,7 @@ def test_without_secure_cookies_configured_the_cookie_lacks_the_secure_flag(cloc
         with client_for(rt) as client:
             cookie = sign_in(client, as_staff(rt, "rektor.ostra")).headers["set-cookie"]
         assert "secure" not in {part.strip().lower() for part in cookie.split(";")}
+        assert cookie.startswith("backa_session="), "a browser refuses a __Host- cookie without Secure"
         assert "httponly" in cookie.lower()
     finally:
         rt.close()

@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from psycopg import sql
 
 from hub.http import create_app
+from hub.identity.sessions import cookie_names
 from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -25,7 +26,8 @@ from tests.factories import TENANT, directory
 from tests.oidc_provider import Provider, issuers_file, path_and_query, query, running_provider
 
 BASE_URL = "https://testserver.local"
-SIGN_IN_COOKIE = "backa_sign_in"
+COOKIES = cookie_names(secure=True)
+SIGN_IN_COOKIE = COOKIES.sign_in
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")  # the provider's own use of Authlib
 
 
@@ -113,11 +115,11 @@ def test_an_answer_finished_on_one_process_is_refused_when_replayed_on_the_other
     assert move(a, b).get(path_and_query(back), follow_redirects=False).status_code == 200
 
     a.cookies.clear()
-    a.cookies.set(SIGN_IN_COOKIE, cookie or "", domain="testserver.local", path="/sign-in")
+    a.cookies.set(SIGN_IN_COOKIE, cookie or "", domain="testserver.local", path="/")
     replayed = a.get(path_and_query(back), follow_redirects=False)
 
     assert replayed.status_code == 401 and "redan använd" in replayed.text
-    assert "backa_session" not in a.cookies and not signed_in(a)
+    assert COOKIES.session not in a.cookies and not signed_in(a)
 
 
 def test_a_back_channel_logout_received_by_one_process_ends_a_session_started_on_another(

@@ -26,6 +26,7 @@ from litestar.testing import TestClient
 
 from hub.http import create_app
 from hub.identity.oidc import OidcSignIn
+from hub.identity.sessions import cookie_names
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -33,6 +34,7 @@ from tests.factories import GUARDIAN_1_PNR, TENANT, directory
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, issuers_file, path_and_query, query, running_provider
 
 BASE_URL = "https://testserver.local"
+COOKIES = cookie_names(secure=True)
 pytestmark = [  # the provider's own use of Authlib
     pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning"),
 ]
@@ -117,7 +119,7 @@ def test_the_provider_is_asked_with_state_nonce_and_an_s256_challenge(browser: T
     assert asked["redirect_uri"] == f"{BASE_URL}/sign-in/callback"
     assert asked["code_challenge_method"] == "S256" and len(asked["code_challenge"]) == 43
     assert len(asked["state"]) >= 43 and len(asked["nonce"]) >= 43 and asked["state"] != asked["nonce"]
-    cookie = browser.cookies.get("backa_sign_in")
+    cookie = browser.cookies.get(COOKIES.sign_in)
     assert cookie, "the answer is bound to this browser by a pre-session cookie"
 
 
@@ -149,7 +151,7 @@ def test_an_answer_with_a_forged_state_starts_no_session(browser: TestClient[Any
 
     page = browser.get(path_and_query(forged), follow_redirects=False)
 
-    assert page.status_code == 401 and "backa_session" not in browser.cookies
+    assert page.status_code == 401 and COOKIES.session not in browser.cookies
     assert current(browser).status_code == 401
 
 
@@ -171,7 +173,7 @@ def test_an_answer_planted_in_another_browser_starts_no_session(browser: TestCli
         page = victim.get(path_and_query(back), follow_redirects=False)
 
         assert page.status_code == 401 and "en annan webbläsare" in page.text
-        assert "backa_session" not in victim.cookies
+        assert COOKIES.session not in victim.cookies
     assert browser.get(path_and_query(back), follow_redirects=False).status_code == 200, "the planting spent nothing"
 
 
@@ -250,16 +252,16 @@ def test_signing_in_again_through_a_provider_ends_the_session_the_browser_held(
     """The provider's answer arrives by a navigation from its site, which a browser sends
     without the ``SameSite=Strict`` session cookie; the earlier session must end all the same."""
     sign_in(browser, staff_idp, "ystad", "rektor.ostra")
-    earlier = browser.cookies["backa_session"]
+    earlier = browser.cookies[COOKIES.session]
 
     asked = begin(browser, "ystad")
-    browser.cookies.delete("backa_session")  # as the browser sends the provider's redirect back
+    browser.cookies.delete(COOKIES.session)  # as the browser sends the provider's redirect back
     assert browser.get(path_and_query(staff_idp.authorize(asked, "rektor.ostra")), follow_redirects=False).status_code == 200
 
-    assert browser.cookies["backa_session"] != earlier
+    assert browser.cookies[COOKIES.session] != earlier
     assert current(browser).status_code == 200
     with TestClient(browser.app, base_url=BASE_URL) as thief:
-        thief.cookies.set("backa_session", earlier)
+        thief.cookies.set(COOKIES.session, earlier)
         assert current(thief).status_code == 401, "the earlier session still answers"
 
 
@@ -310,7 +312,7 @@ def test_a_provider_that_is_down_gives_a_problem_page_not_a_500(tmp_path: Path, 
             page = c.get("/sign-in/oidc/ystad", follow_redirects=False)
 
             assert page.status_code == 503 and "inloggningstjänsten går inte att nå" in page.text.lower()
-            assert "backa_sign_in" not in c.cookies
+            assert COOKIES.sign_in not in c.cookies
     finally:
         runtime.close()
 
@@ -325,7 +327,7 @@ def test_signing_out_signs_out_at_the_provider_too(browser: TestClient[Any], sta
 
     out = browser.post("/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
 
-    assert out.status_code == 200 and "backa_session" not in browser.cookies
+    assert out.status_code == 200 and COOKIES.session not in browser.cookies
     found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', out.text)
     assert found is not None
     location = html.unescape(found.group(1))

@@ -8,11 +8,14 @@ import pytest
 from litestar.testing import TestClient
 
 from hub.http import create_app
+from hub.identity.sessions import cookie_names
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.factories import GUARDIAN_1_PNR, START, directory
 from tests.web.conftest import BASE_URL, post_sign_in, sign_in_token
+
+COOKIES = cookie_names(secure=True)
 
 
 def sign_in(client: TestClient[Any], **form: str) -> Any:
@@ -34,7 +37,34 @@ def test_each_member_of_staff_lands_on_the_page_of_their_role(client: TestClient
 
     assert answer.status_code == 303 and answer.headers["location"] == home
     cookie = answer.headers["set-cookie"]
-    assert "backa_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+    assert f"{COOKIES.session}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+
+
+def test_over_https_the_session_cookie_is_a_host_cookie_that_no_sibling_site_can_set(client: TestClient[Any]) -> None:
+    """ASVS 4.0 V3.4.4: a ``__Host-`` cookie is Secure, Path=/ and has no Domain, so a sibling
+    subdomain or a plain-http answer cannot plant a signed-in session in the browser."""
+    answer = sign_in(client, kind="staff", user="rektor.ostra")
+
+    set_session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{COOKIES.session}="))
+    name_value, *attributes = [part.strip() for part in set_session.split(";")]
+    assert COOKIES.session == "__Host-backa_session" and len(name_value) > len("__Host-backa_session=") + 40
+    flags = {a.split("=")[0].lower(): a.partition("=")[2].lower() for a in attributes}
+    assert flags.keys() >= {"path", "secure", "httponly", "samesite"} and "domain" not in flags
+    assert flags["path"] == "/" and flags["samesite"] == "strict"
+
+
+def test_a_plainly_named_session_cookie_planted_by_a_sibling_site_signs_no_one_in(rt: Runtime) -> None:
+    """A sibling subdomain sets ``backa_session`` for the parent domain, holding a session of
+    the attacker's own (login CSRF by cookie injection); the hub reads only its __Host- cookie."""
+    with TestClient(create_app(rt), base_url=BASE_URL) as attacker, TestClient(create_app(rt), base_url=BASE_URL) as victim:
+        post_sign_in(attacker, kind="staff", user="rektor.ostra")
+        attackers_session = attacker.cookies[COOKIES.session]
+        assert attacker.get("/api/v1/sessions/current").status_code == 200
+
+        victim.cookies.set("backa_session", attackers_session, domain=".testserver.local", path="/")
+
+        assert victim.get("/api/v1/sessions/current").status_code == 401
+        assert victim.get("/staff", follow_redirects=False).headers["location"].startswith("/sign-in")
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
@@ -56,7 +86,7 @@ def test_sign_in_returns_to_the_page_that_asked_for_it(client: TestClient[Any]) 
 def test_an_unknown_demo_user_or_a_bad_number_is_not_signed_in(client: TestClient[Any]) -> None:
     assert sign_in(client, kind="staff", user="nobody").status_code == 401
     assert sign_in(client, kind="guardian", personnummer="198203142397").status_code == 401
-    assert "backa_session" not in client.cookies
+    assert COOKIES.session not in client.cookies
 
 
 def test_demo_sign_in_is_refused_outside_demo_mode(tmp_path: Any) -> None:
@@ -69,7 +99,7 @@ def test_demo_sign_in_is_refused_outside_demo_mode(tmp_path: Any) -> None:
         with TestClient(create_app(runtime), base_url=BASE_URL) as c:
             page = c.get("/sign-in")
             refused = c.post("/sign-in/demo", data={"kind": "staff", "user": "rektor.ostra"}, follow_redirects=False)
-            assert refused.status_code in (401, 403) and "backa_session" not in c.cookies
+            assert refused.status_code in (401, 403) and COOKIES.session not in c.cookies
             assert page.status_code == 200 and 'action="/sign-in/demo"' not in page.text
             assert "/sign-in/token" not in page.text, "pasted tokens are for the API only"
             assert c.post("/sign-in/token", data={"token": "x"}, follow_redirects=False).status_code in (404, 405)
@@ -125,8 +155,8 @@ def attackers_token(rt: Runtime) -> str:
 
 
 def assert_not_signed_in(client: TestClient[Any], answer: Any) -> None:
-    assert "backa_session" not in answer.headers.get("set-cookie", "")
-    assert "backa_session" not in client.cookies
+    assert COOKIES.session not in answer.headers.get("set-cookie", "")
+    assert COOKIES.session not in client.cookies
     assert client.get("/api/v1/sessions/current").status_code == 401
 
 
@@ -173,7 +203,7 @@ def test_the_attackers_own_valid_form_token_does_not_fit_the_victims_browser(rt:
 
 def test_the_sign_in_page_of_this_site_signs_in_and_drops_the_pre_session(client: TestClient[Any]) -> None:
     token = sign_in_token(client)
-    assert "backa_pre_session" in client.cookies
+    assert COOKIES.pre_session in client.cookies
 
     answer = client.post(
         "/sign-in/demo",
@@ -183,7 +213,7 @@ def test_the_sign_in_page_of_this_site_signs_in_and_drops_the_pre_session(client
     )
 
     assert answer.status_code == 303 and answer.headers["location"] == "/staff"
-    assert "backa_session" in client.cookies and "backa_pre_session" not in client.cookies
+    assert COOKIES.session in client.cookies and COOKIES.pre_session not in client.cookies
 
 
 def test_a_form_from_another_site_cannot_act_in_a_signed_in_session(client: TestClient[Any]) -> None:
@@ -199,13 +229,13 @@ def test_a_form_from_another_site_cannot_act_in_a_signed_in_session(client: Test
 
 def test_signing_in_again_ends_the_session_the_browser_held_before(rt: Runtime, client: TestClient[Any]) -> None:
     post_sign_in(client, kind="staff", user="rektor.ostra")
-    earlier = client.cookies["backa_session"]
+    earlier = client.cookies[COOKIES.session]
 
     post_sign_in(client, kind="guardian", personnummer=GUARDIAN_1_PNR)
 
-    assert client.cookies["backa_session"] != earlier
+    assert client.cookies[COOKIES.session] != earlier
     with TestClient(create_app(rt), base_url=BASE_URL) as elsewhere:
-        elsewhere.cookies.set("backa_session", earlier, domain="testserver.local")
+        elsewhere.cookies.set(COOKIES.session, earlier, domain="testserver.local")
         assert elsewhere.get("/api/v1/sessions/current").status_code == 401
     assert client.get("/api/v1/sessions/current").json()["kind"] == "guardian"
 

@@ -21,7 +21,7 @@ from hub.http.controllers._base import command, query
 from hub.http.problems import problem_responses
 from hub.http.schemas import SessionOut
 from hub.identity.principals import Principal
-from hub.identity.sessions import SESSION_COOKIE, Session, Sessions
+from hub.identity.sessions import CookieNames, Session, Sessions
 from hub.runtime.bootstrap import Runtime
 
 
@@ -40,7 +40,7 @@ def _out(session: Session, sessions: Sessions) -> SessionOut:
     )
 
 
-def session_controller(runtime: Runtime, secure: bool) -> type[Controller]:
+def session_controller(runtime: Runtime, cookies: CookieNames) -> type[Controller]:
     """The controller over this runtime's sessions (a closure: Litestar copies its routers)."""
     if runtime.sessions is None:
         raise ValueError("the runtime has no sessions")
@@ -48,7 +48,8 @@ def session_controller(runtime: Runtime, secure: bool) -> type[Controller]:
 
     def cookie(value: str, max_age: int) -> Cookie:
         return Cookie(
-            key=SESSION_COOKIE, value=value, path="/", max_age=max_age, httponly=True, secure=secure, samesite="strict"
+            key=cookies.session, value=value, path="/", max_age=max_age, httponly=True, secure=cookies.secure,
+            samesite="strict",
         )
 
     class SessionController(Controller):
@@ -67,7 +68,7 @@ def session_controller(runtime: Runtime, secure: bool) -> type[Controller]:
             if runtime.throttle is not None:
                 runtime.throttle.sign_in(client_address(request))
                 runtime.throttle.session_for(request.user)
-            replacing = request.cookies.get(SESSION_COOKIE)
+            replacing = request.cookies.get(cookies.session)
             session_id, session = sessions.start(request.user, request.auth.issuer, replacing=replacing)
             lifetime = int((session.expires_at - session.started_at).total_seconds())
             return Response(_out(session, sessions), status_code=HTTP_201_CREATED, cookies=[cookie(session_id, lifetime)])
