@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from abc import abstractmethod
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,9 @@ class _SqlLimitStorage(_ClockedStorage):
     def _q(self, template: str) -> str:
         return template.replace("{p}", self.placeholder)
 
+    @abstractmethod
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        raise NotImplementedError
+        """Run one statement on the engine; the rows it returns."""
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self.now()

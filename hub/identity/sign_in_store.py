@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -197,14 +198,15 @@ def _signed_in(row: Any) -> SignedInSession:
     return SignedInSession(issuer, sid, subject, id_token, datetime.fromisoformat(expires))
 
 
-class _SqlSignInStore:
+class _SqlSignInStore(ABC):
     """The same statements on either engine; ``_run`` is the engine's and answers the rows
     a statement returns and how many it changed."""
 
     placeholder = "?"
 
+    @abstractmethod
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        raise NotImplementedError
+        """Run one statement on the engine."""
 
     def _q(self, template: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         return self._run(template.replace("{p}", self.placeholder), params)
