@@ -742,7 +742,8 @@ def build_parser() -> argparse.ArgumentParser:
     guardians_sub = guardians.add_subparsers(dest="guardians_command", required=True)
     check = guardians_sub.add_parser(
         "check",
-        help="ask the population register again about a child's guardians with custody (a token in BACKA_TOKEN)",
+        help="ask the population register again about a child's guardians with custody, or with --all about every child "
+        "of the area whose links it has not confirmed (a token in BACKA_TOKEN)",
     )
     check.add_argument("child", metavar="CHILD", nargs="?", default=None, help="the child's id")
     check.add_argument("--all", action="store_true", help="every child of the area whose guardian links are not confirmed")

@@ -18,8 +18,9 @@ from uuid import UUID
 import pytest
 
 from adapters.population_file import FileRegister, register_text
-from contracts.events import GuardianLinkChecked
+from contracts.events import ChildRegistered, GuardianLinkChecked
 from contracts.vocabulary import RegisterAnswer
+from hub.application.registration import Registration
 from hub.cli import main
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import system_clock
@@ -33,6 +34,8 @@ CHILDREN = {"201601012006": "198001012007", "201602022004": "198002022005", "201
 """Three children of Ystad, each with one guardian with sole custody."""
 OTHER_AREA_CHILD, OTHER_AREA_GUARDIAN = "201604042000", "198004042001"
 """A child of Lidingö, another cooperation area."""
+LEGACY = "201601012006"
+"""The child registered before guardian links were checked: its registration carries no answer."""
 DOWN_FOR = "201602022004"
 """The child the register cannot answer for in the first run."""
 NAMES = ("Alva", "Lind", "Anna")
@@ -63,6 +66,14 @@ def checks(rt: Runtime, child: UUID) -> list[RegisterAnswer]:
     ]
 
 
+def registrations(rt: Runtime, child: UUID) -> list[ChildRegistered]:
+    return [
+        f
+        for f in (rt.hub.mapper.to_domain_event(n).fact for n in rt.hub.recorder.select_notifications(1, 100_000))
+        if isinstance(f, ChildRegistered) and f.child_id == child
+    ]
+
+
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     for name in ("BACKA_DATABASE_URL", "BACKA_STORE", "BACKA_KEK", "BACKA_KEK_FILE", "BACKA_TOKEN", "BACKA_ENCRYPT_LOG"):
@@ -79,15 +90,18 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     away = register_file.with_name("away.json")
     rt = bootstrap(Settings.from_env(data_dir=data), clock=system_clock)
     try:
-        register_file.rename(away)  # the register is not asked: as before links were checked
+        register_file.rename(away)  # the register cannot be reached
         guardian = [{"name": "Anna Lind", "personnummer": "", "has_custody": True}]
-        ids = {
-            c: UUID(str(rt.hub.register_child(
-                staff(TEACHER), personnummer=c, given_name="Alva", family_name="Lind",
-                guardians=[{**guardian[0], "personnummer": g}],
-            )))
-            for c, g in CHILDREN.items()
-        }
+        ids = {}
+        for c, g in CHILDREN.items():
+            with monkeypatch.context() as before_links_were_checked:
+                if c == LEGACY:  # recorded with no register answer at all
+                    before_links_were_checked.setattr(Registration, "_ask_register", lambda *a, **k: {})
+                ids[c] = UUID(str(rt.hub.register_child(
+                    staff(TEACHER), personnummer=c, given_name="Alva", family_name="Lind",
+                    guardians=[{**guardian[0], "personnummer": g}],
+                )))
+        assert [g.register_answer for f in registrations(rt, ids[LEGACY]) for g in f.guardians] == [None]
         other = UUID(str(rt.hub.register_child(
             staff("rektor.lidingo", OTHER_TENANT), personnummer=OTHER_AREA_CHILD, given_name="Alva", family_name="Lind",
             guardians=[{**guardian[0], "personnummer": OTHER_AREA_GUARDIAN}],

@@ -365,7 +365,8 @@ def routes(web: Web) -> list[Any]:
         return page(
             who, "child/child.html", child_id, view, groups=by_category(view), is_barnkontakt=is_barnkontakt,
             may_take_role=may_take_role, may_check_guardians=may_check_guardians,
-            guardians_checked=checked if may_check_guardians and checked is not None and confirmed is not None else None,
+            guardians_checked=checked if may_check_guardians and checked is not None and confirmed is not None
+            and 0 <= confirmed <= checked else None,
             guardians_confirmed=confirmed,
         )
 
