@@ -20,9 +20,9 @@ from hub.application.commands import (
     SendFeedback,
     SubmitDiscoveryCard,
 )
-from hub.application.core import HubCore, _invalid, handles, typed
+from hub.application.core import HubCore, _invalid, handles, traced, typed
 from hub.domain.child import Child
-from hub.errors import ChildNotFoundError, InvalidInputError, RegisterUnavailableError
+from hub.errors import ChildNotFoundError, InvalidInputError, RecordErasedError, RegisterUnavailableError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 
@@ -125,6 +125,28 @@ class Registration(HubCore):
             return answers
 
         return self._command(p, child_id, verb)
+
+    @traced("read")
+    def guardian_links_to_check(self, p: Principal) -> list[UUID]:
+        """The children of the caller's cooperation area with a guardian with custody whose
+        link the register has not confirmed (registered while it was away, before links were
+        checked at all, or answered no), and which the permission policy lets the caller
+        check again: what an upgrade leaves for the administrator to check. Child ids only,
+        in id order, so that a run that stops can be started again; nothing of the record is
+        read, so nothing is recorded as read."""
+        self._views_hold(self._committed_facts)
+        viewer, at = self.viewer(p), self.now()
+        out = []
+        for doc in self.views.cases.documents(p.tenant_id):
+            try:
+                child = self._load(p.tenant_id, UUID(doc["child_id"]))
+            except (ChildNotFoundError, RecordErasedError):
+                continue  # erased by another process; the views drop it when they follow
+            if not any(g.has_custody and not g.confirmed for g in child.guardians):
+                continue
+            if self.permissions(viewer, Action.CHECK_GUARDIANS, self.case_state(child), at, self.rules, Target()).allowed:
+                out.append(child.id)
+        return out
 
     @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
     def submit_discovery_card(self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any) -> str:

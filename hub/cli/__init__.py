@@ -15,6 +15,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa audit checkpoint [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR] [--out FILE]
     backa audit witness adopt [--data-dir DIR] [--witness DIR] [--key KEY] [--checkpoint FILE ...]
     backa forget CHILD --reason TEXT [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
+    backa guardians check (CHILD | --all [--dry-run]) [--data-dir DIR]   (a token in BACKA_TOKEN)
 """
 
 from __future__ import annotations
@@ -501,8 +502,14 @@ def cmd_guardians_check(args: argparse.Namespace) -> int:
     from hub.errors import HubError
     from hub.runtime.bootstrap import bootstrap
 
+    if args.all == (args.child is not None):
+        _say("backa guardians check: name one CHILD, or --all")
+        return EXIT_REFUSED
+    if args.dry_run and not args.all:
+        _say("backa guardians check: --dry-run goes with --all")
+        return EXIT_REFUSED
     try:
-        child_id = UUID(args.child)
+        child_id = UUID(args.child) if args.child is not None else None
     except ValueError:
         _say("backa guardians check: CHILD must be a child id (a UUID)")
         return EXIT_REFUSED
@@ -511,6 +518,11 @@ def cmd_guardians_check(args: argparse.Namespace) -> int:
         _say("backa guardians check: set BACKA_TOKEN to the signed-in staff member's or administrator's bearer token")
         return EXIT_REFUSED
     runtime = bootstrap(_settings(args))
+    if child_id is None:
+        try:
+            return _check_all_guardians(runtime, token, dry_run=args.dry_run)
+        finally:
+            runtime.close()
     try:
         answers = runtime.hub.check_guardians(runtime.verifier.verify(token), child_id)
     except HubError as e:
@@ -522,6 +534,48 @@ def cmd_guardians_check(args: argparse.Namespace) -> int:
         _say(f"  {guardian_id}: {answer.value}")
     _say(f"backa guardians check: {len(answers)} guardian link(s) of child {child_id} checked and recorded")
     return 0
+
+
+def _check_all_guardians(runtime: Any, token: str, *, dry_run: bool) -> int:
+    """Check, one child at a time through the core (each asking the permission policy), every
+    child of the caller's area whose guardian links the register has not confirmed. A child
+    the register cannot answer for now is counted and the run goes on; a run stopped or run
+    again starts from the children still unconfirmed. Counts only: no child, name or
+    personnummer is said."""
+    from contracts.vocabulary import RegisterAnswer
+    from hub.errors import HubError, RegisterUnavailableError
+
+    try:
+        principal = runtime.verifier.verify(token)
+        todo = runtime.hub.guardian_links_to_check(principal)
+    except HubError as e:
+        _say(f"backa guardians check: refused: {e.detail}")
+        return EXIT_REFUSED
+    if dry_run:
+        _say(f"backa guardians check: {len(todo)} child(ren) would be checked (dry run: nothing asked, nothing recorded)")
+        return 0
+    confirmed = unconfirmed = unavailable = refused = 0
+    for done, child_id in enumerate(todo, 1):
+        try:
+            answers = runtime.hub.check_guardians(principal, child_id)
+        except RegisterUnavailableError:
+            unavailable += 1
+        except HubError:
+            refused += 1  # erased, or no longer the caller's to check, since the list was read
+        else:
+            if answers and all(a is RegisterAnswer.CONFIRMED for a in answers.values()):
+                confirmed += 1
+            else:
+                unconfirmed += 1
+        if done % 100 == 0:
+            _say(f"  {done}/{len(todo)} children checked")
+    _say(
+        f"backa guardians check: {len(todo)} child(ren) checked: {confirmed} confirmed, {unconfirmed} not confirmed by the register, "
+        f"{unavailable} the register could not answer for, {refused} refused"
+    )
+    if unavailable:
+        _say("  run it again later: it checks only the children still unconfirmed")
+    return EXIT_FAILED if unavailable or refused else 0
 
 
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
@@ -688,9 +742,12 @@ def build_parser() -> argparse.ArgumentParser:
     guardians_sub = guardians.add_subparsers(dest="guardians_command", required=True)
     check = guardians_sub.add_parser(
         "check",
-        help="ask the population register again about a child's guardians with custody (a token in BACKA_TOKEN)",
+        help="ask the population register again about a child's guardians with custody, or with --all about every child "
+        "of the area whose links it has not confirmed (a token in BACKA_TOKEN)",
     )
-    check.add_argument("child", metavar="CHILD", help="the child's id")
+    check.add_argument("child", metavar="CHILD", nargs="?", default=None, help="the child's id")
+    check.add_argument("--all", action="store_true", help="every child of the area whose guardian links are not confirmed")
+    check.add_argument("--dry-run", action="store_true", help="with --all: count the children to check, and check none")
     check.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     check.set_defaults(func=cmd_guardians_check)
     return parser

@@ -27,6 +27,7 @@ from contracts.vocabulary import (
     ActionStatus,
     Area,
     Category,
+    RegisterAnswer,
 )
 from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
@@ -351,16 +352,37 @@ def routes(web: Web) -> list[Any]:
         )
 
     @get(BASE, sync_to_thread=True, include_in_schema=False)
-    def child_page(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
+    def child_page(
+        request: Request[Any, Any, Any], child_id: FromPath[UUID],
+        checked: FromQuery[int | None] = None, confirmed: FromQuery[int | None] = None,
+    ) -> Template:
         who = web.visitor(request)
         view = read(who, child_id, "Child page for staff")
         principal = who.require(who.path)
         is_barnkontakt = web.hub.may(principal, Action.SEND_FEEDBACK, child_id)
         may_take_role = web.hub.may(principal, Action.TAKE_BARNKONTAKT_ROLE, child_id, staff_id=principal.user_id)
+        may_check_guardians = web.hub.may(principal, Action.CHECK_GUARDIANS, child_id)
         return page(
             who, "child/child.html", child_id, view, groups=by_category(view), is_barnkontakt=is_barnkontakt,
-            may_take_role=may_take_role,
+            may_take_role=may_take_role, may_check_guardians=may_check_guardians,
+            guardians_checked=checked if may_check_guardians and checked is not None and confirmed is not None
+            and 0 <= confirmed <= checked else None,
+            guardians_confirmed=confirmed,
         )
+
+    @post(BASE + "/guardians/check", sync_to_thread=True, include_in_schema=False)
+    def guardians_check(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Redirect:
+        """Ask the population register again about the child's guardians with custody; the
+        core asks the permission policy, as for the API's and the command line's check."""
+        who = web.visitor(request)
+        principal = who.require(who.path)
+
+        def act() -> str:
+            answers = hub.check_guardians(principal, child_id)
+            confirmed = sum(a is RegisterAnswer.CONFIRMED for a in answers.values())
+            return f"/staff/children/{child_id}?checked={len(answers)}&confirmed={confirmed}"
+
+        return web.act(who, data, act)
 
     @get(BASE + "/timeline", sync_to_thread=True, include_in_schema=False)
     def timeline_page(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
@@ -512,4 +534,4 @@ def routes(web: Web) -> list[Any]:
 
         return web.act(who, data, act)
 
-    return [child_page, timeline_page, rating_form, rating_sent, compass_view, meeting_held, plan_view, plan_print, plan_sent, action_done]
+    return [child_page, guardians_check, timeline_page, rating_form, rating_sent, compass_view, meeting_held, plan_view, plan_print, plan_sent, action_done]
