@@ -11,11 +11,11 @@ core's.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
@@ -354,7 +354,8 @@ def routes(web: Web) -> list[Any]:
     @get(BASE, sync_to_thread=True, include_in_schema=False)
     def child_page(
         request: Request[Any, Any, Any], child_id: FromPath[UUID],
-        checked: FromQuery[int | None] = None, confirmed: FromQuery[int | None] = None,
+        checked: Annotated[int | None, QueryParameter(ge=0, le=99)] = None,
+        confirmed: Annotated[int | None, QueryParameter(ge=0, le=99)] = None,
     ) -> Template:
         who = web.visitor(request)
         view = read(who, child_id, "Child page for staff")
