@@ -73,6 +73,7 @@ class SubmitDiscoveryCard(Command):
     five_questions: FiveQuestions
     own_support_taken: str = Field(default="", max_length=4000)
     guardians_informed: Boolean
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class AssignBarnkontakt(Command):
@@ -96,6 +97,7 @@ class HoldConversation(Command):
     views: list[AreaView] = Field(default_factory=list, max_length=8)
     digital_survey: Boolean = False
     summary: str = Field(default="", max_length=8000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class RequestConsent(Command):
@@ -121,6 +123,7 @@ class SubmitRating(Command):
     """Skattningsformulär: indicators scored 1-5, or left blank (null) when the rater does not know."""
 
     scores: list[IndicatorScore] = Field(min_length=1, max_length=100)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class HoldTeamMeeting(Command):

@@ -146,6 +146,27 @@ class Filed(ReadModel):
     event_id: UUID
 
 
+class CardFiled(Filed):
+    """A discovery card just recorded: its fact, and the card's own id."""
+
+    card_id: str
+    withheld_from_guardians: bool
+
+
+class ConversationFiled(Filed):
+    """A conversation just recorded: its fact, and the conversation's own id."""
+
+    conversation_id: str
+    withheld_from_guardians: bool
+
+
+class RatingFiled(Filed):
+    """A rating just recorded: its fact, and the rating's own id."""
+
+    rating_id: str
+    withheld_from_guardians: bool
+
+
 class ReportFiled(Filed):
     """A concern report just recorded: its fact, and the report's own id."""
 

@@ -18,6 +18,7 @@ from hub.application.commands import (
     UpdatePlan,
 )
 from hub.application.core import HubCore, handles, typed
+from hub.application.readmodels import RatingFiled
 from hub.domain.child import Child
 from hub.errors import InvalidInputError
 from hub.identity.principals import Principal
@@ -47,12 +48,16 @@ class TeamAndPlan(HubCore):
         self._command(p, child_id, verb)
 
     @handles(Action.SUBMIT_RATING, SubmitRating)
-    def submit_rating(self, p: Principal, child_id: UUID, command: SubmitRating | None = None, **fields: Any) -> str:
+    def submit_rating(self, p: Principal, child_id: UUID, command: SubmitRating | None = None, **fields: Any) -> RatingFiled:
         cmd = typed(SubmitRating, command, fields)
 
-        def verb(child: Child) -> str:
+        def verb(child: Child) -> RatingFiled:
             self._permit(p, Action.SUBMIT_RATING, child)
-            return child.submit_rating(actor=self._actor(p), at=self.now(), scores=tuple(cmd.scores))
+            rating = child.submit_rating(actor=self._actor(p), at=self.now(), scores=tuple(cmd.scores))
+            self._filed(p, child, rating.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return RatingFiled(
+                child_id=child.id, event_id=rating.event_id, rating_id=rating.rating_id, withheld_from_guardians=cmd.withheld_from_guardians
+            )
 
         return self._command(p, child_id, verb)
 

@@ -99,6 +99,9 @@ class ActionState:
 E = TypeVar("E", bound=Event)
 
 TEAM_DECISIONS = frozenset({Decision.BARNTEAM, Decision.INDIVIDUAL_TEAM})
+WITHHELD_WHEN_FILED = "Sekretess mot vårdnadshavarna (OSL 12 kap. 3 §), begärd när uppgiften registrerades"
+"""The reason recorded when a fact is filed kept from the guardians."""
+
 REPORTER_SECRECY = "Sekretess för anmälarens identitet (OSL 26 kap. 5 §), begärd när anmälan gjordes"
 """The reason recorded when a report is filed with its reporter kept from the family."""
 
@@ -203,12 +206,11 @@ class Child:
 
     # -- the support process -----------------------------------------------------
 
-    def submit_discovery_card(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+    def submit_discovery_card(self, *, actor: Actor, at: datetime, **payload: Any) -> DiscoveryCardSubmitted:
         card_id = payload.setdefault("card_id", f"card-{uuid4().hex[:12]}")
         if card_id in self.cards:
             raise InvalidInputError(f"discovery card {card_id} already submitted", field="card_id")
-        self._trigger(DiscoveryCardSubmitted, actor, at, **payload)
-        return card_id
+        return self._trigger(DiscoveryCardSubmitted, actor, at, **payload)
 
     def assign_barnkontakt(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str) -> None:
         self._trigger(BarnkontaktAssigned, actor, at, staff_id=staff_id, unit_id=unit_id)
@@ -235,11 +237,10 @@ class Child:
             raise OutOfOrderError("the card has no discovering unit to send feedback to")
         self._trigger(FeedbackSent, actor, at, card_id=card_id, to_unit_id=card.from_unit_id, message=message)
 
-    def hold_conversation(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+    def hold_conversation(self, *, actor: Actor, at: datetime, **payload: Any) -> ConversationHeld:
         self.check_barnkontakt_assigned()
-        conversation_id = payload.setdefault("conversation_id", f"conv-{uuid4().hex[:12]}")
-        self._trigger(ConversationHeld, actor, at, **payload)
-        return conversation_id
+        payload.setdefault("conversation_id", f"conv-{uuid4().hex[:12]}")
+        return self._trigger(ConversationHeld, actor, at, **payload)
 
     def request_consent(
         self,
@@ -338,11 +339,9 @@ class Child:
             rationale=rationale,
         )
 
-    def submit_rating(self, *, actor: Actor, at: datetime, scores: tuple[Any, ...]) -> str:
+    def submit_rating(self, *, actor: Actor, at: datetime, scores: tuple[Any, ...]) -> RatingSubmitted:
         self.check_team_decided()
-        rating_id = f"rating-{uuid4().hex[:12]}"
-        self._trigger(RatingSubmitted, actor, at, rating_id=rating_id, scores=scores)
-        return rating_id
+        return self._trigger(RatingSubmitted, actor, at, rating_id=f"rating-{uuid4().hex[:12]}", scores=scores)
 
     def hold_team_meeting(self, *, actor: Actor, at: datetime, participant_unit_ids: tuple[str, ...], advice: str = "") -> tuple[AreaScore, ...]:
         self.check_team_decided()

@@ -46,13 +46,21 @@ class Done(ReadSchema):
 
 
 class CardCreated(ReadSchema):
+    """Name ``event_id`` to withhold the fact from the guardians later."""
+
     child_id: UUID
     card_id: str
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ConversationCreated(ReadSchema):
+    """Name ``event_id`` to withhold the fact from the guardians later."""
+
     child_id: UUID
     conversation_id: str
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ConsentCreated(ReadSchema):
@@ -61,8 +69,12 @@ class ConsentCreated(ReadSchema):
 
 
 class RatingCreated(ReadSchema):
+    """Name ``event_id`` to withhold the fact from the guardians later."""
+
     child_id: UUID
     rating_id: str
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class AreaScoreOut(ReadSchema):

@@ -47,8 +47,7 @@ class SupportProcessController(Controller):
 
     @command("/discovery-cards", summary="Submit a discovery card (Upptäckarkort)", responses=STEP_PROBLEMS)
     def submit_discovery_card(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitDiscoveryCard]) -> CardCreated:
-        card_id = hub.submit_discovery_card(caller, child_id, **data.values())
-        return CardCreated(child_id=child_id, card_id=card_id)
+        return CardCreated.model_validate(hub.submit_discovery_card(caller, child_id, **data.values()).model_dump())
 
     @command("/barnkontakt", summary="Assign the child's Barnkontakt", responses=STEP_PROBLEMS)
     def assign_barnkontakt(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AssignBarnkontakt]) -> Done:
@@ -71,8 +70,7 @@ class SupportProcessController(Controller):
 
     @command("/conversations", summary="Record a conversation with the child or a guardian", responses=STEP_PROBLEMS)
     def hold_conversation(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldConversation]) -> ConversationCreated:
-        conversation_id = hub.hold_conversation(caller, child_id, **data.values())
-        return ConversationCreated(child_id=child_id, conversation_id=conversation_id)
+        return ConversationCreated.model_validate(hub.hold_conversation(caller, child_id, **data.values()).model_dump())
 
     @command(
         "/team-decisions",
@@ -85,8 +83,7 @@ class SupportProcessController(Controller):
 
     @command("/ratings", summary="Submit a rating form (Skattningsformulär)", responses=STEP_PROBLEMS)
     def submit_rating(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitRating]) -> RatingCreated:
-        rating_id = hub.submit_rating(caller, child_id, **data.values())
-        return RatingCreated(child_id=child_id, rating_id=rating_id)
+        return RatingCreated.model_validate(hub.submit_rating(caller, child_id, **data.values()).model_dump())
 
     @command("/team-meetings", summary="Hold a Barnteam meeting: the joint Behovskompass", responses=STEP_PROBLEMS)
     def hold_team_meeting(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldTeamMeeting]) -> MeetingHeld:

@@ -262,7 +262,7 @@ def routes(web: Web) -> list[Any]:
             card_id = web.hub.submit_discovery_card(
                 p, child_id, to_unit_id=values["to_unit_id"], unmet_needs=unmet, five_questions=answers,
                 own_support_taken=values["own_support_taken"], guardians_informed=bool(informed),
-            )
+            ).card_id
             return f"/staff/cards/sent?card_id={card_id}&to={values['to_unit_id']}"
 
         try:
