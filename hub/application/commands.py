@@ -117,6 +117,7 @@ class DecideTeam(Command):
     shared_categories: list[Category] = Field(default_factory=list, max_length=len(Category))
     member_unit_ids: list[UnitId] = Field(default_factory=list, max_length=30)
     rationale: str = Field(default="", max_length=4000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class SubmitRating(Command):
@@ -129,6 +130,7 @@ class SubmitRating(Command):
 class HoldTeamMeeting(Command):
     participant_unit_ids: list[UnitId] = Field(min_length=1, max_length=30)
     advice: str = Field(default="", max_length=8000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class AssignSupportCoordinator(Command):
@@ -153,20 +155,24 @@ class UpdatePlan(Command):
     child_view: str = Field(default="", max_length=4000)
     guardian_view: str = Field(default="", max_length=4000)
     next_follow_up: Day | None = None
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class CompletePlanAction(Command):
     note: str = Field(default="", max_length=2000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class HoldFollowUp(Command):
     summary: str = Field(default="", max_length=8000)
     compass: list[AreaScore] = Field(default_factory=list, max_length=8)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class RecordNeedsMet(Command):
     follow_up_compass: list[AreaScore] = Field(min_length=1, max_length=8)
     summary: str = Field(default="", max_length=4000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class FileConcernReport(Command):
@@ -186,6 +192,7 @@ class FileConcernReport(Command):
 class RecordHomeVisit(Command):
     visit: Integer = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
     notes: str = Field(default="", max_length=4000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class ShareAgencySummary(Command):

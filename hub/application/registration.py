@@ -153,10 +153,8 @@ class Registration(HubCore):
                 own_support_taken=cmd.own_support_taken,
                 guardians_informed=cmd.guardians_informed,
             )
-            self._filed(p, child, card.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
-            return CardFiled(
-                child_id=child.id, event_id=card.event_id, card_id=card.card_id, withheld_from_guardians=cmd.withheld_from_guardians
-            )
+            filed = self._filed(p, child, card.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return CardFiled(**filed.model_dump(), card_id=card.card_id)
 
         return self._command(p, child_id, verb)
 
@@ -205,12 +203,7 @@ class Registration(HubCore):
         def verb(child: Child) -> ConversationFiled:
             self._permit(p, Action.HOLD_CONVERSATION, child)
             held = child.hold_conversation(actor=self._actor(p), at=self.now(), **cmd.model_dump(exclude={"withheld_from_guardians"}))
-            self._filed(p, child, held.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
-            return ConversationFiled(
-                child_id=child.id,
-                event_id=held.event_id,
-                conversation_id=held.conversation_id,
-                withheld_from_guardians=cmd.withheld_from_guardians,
-            )
+            filed = self._filed(p, child, held.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return ConversationFiled(**filed.model_dump(), conversation_id=held.conversation_id)
 
         return self._command(p, child_id, verb)

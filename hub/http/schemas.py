@@ -83,13 +83,21 @@ class AreaScoreOut(ReadSchema):
 
 
 class MeetingHeld(ReadSchema):
+    """Name ``event_id`` to withhold the meeting from the guardians later."""
+
     child_id: UUID
     joint_compass: list[AreaScoreOut]
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class PlanSaved(ReadSchema):
+    """Name ``event_id`` to withhold this version of the plan from the guardians later."""
+
     child_id: UUID
     plan_version: int
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ReportCreated(ReadSchema):
@@ -107,6 +115,7 @@ class FactCreated(ReadSchema):
 
     child_id: UUID
     event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ReviewRecorded(ReadSchema):

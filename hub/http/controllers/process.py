@@ -27,7 +27,6 @@ from hub.application.commands import (
 from hub.http.controllers._base import Caller, ChildId, Hub, command, replace
 from hub.http.problems import problem_responses
 from hub.http.schemas import (
-    AreaScoreOut,
     CardCreated,
     ConversationCreated,
     Done,
@@ -77,9 +76,8 @@ class SupportProcessController(Controller):
         summary="Decide: own support, Barnteam or individual team",
         responses=STEP_PROBLEMS,
     )
-    def decide_team(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[DecideTeam]) -> Done:
-        hub.decide_team(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def decide_team(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[DecideTeam]) -> FactCreated:
+        return FactCreated.model_validate(hub.decide_team(caller, child_id, **data.values()).model_dump())
 
     @command("/ratings", summary="Submit a rating form (Skattningsformulär)", responses=STEP_PROBLEMS)
     def submit_rating(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitRating]) -> RatingCreated:
@@ -87,8 +85,7 @@ class SupportProcessController(Controller):
 
     @command("/team-meetings", summary="Hold a Barnteam meeting: the joint Behovskompass", responses=STEP_PROBLEMS)
     def hold_team_meeting(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldTeamMeeting]) -> MeetingHeld:
-        compass = hub.hold_team_meeting(caller, child_id, **data.values())
-        return MeetingHeld(child_id=child_id, joint_compass=[AreaScoreOut.model_validate(s) for s in compass])
+        return MeetingHeld.model_validate(hub.hold_team_meeting(caller, child_id, **data.values()).model_dump())
 
     @command("/support-coordinator", summary="Assign a support coordinator (Stödsamordnare)", responses=STEP_PROBLEMS)
     def assign_support_coordinator(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AssignSupportCoordinator]) -> Done:
@@ -97,8 +94,7 @@ class SupportProcessController(Controller):
 
     @replace("/plan", summary="Write the child's plan (Barnets plan), replacing the previous version", responses=STEP_PROBLEMS)
     def update_plan(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[UpdatePlan]) -> PlanSaved:
-        version = hub.update_plan(caller, child_id, **data.values())
-        return PlanSaved(child_id=child_id, plan_version=version)
+        return PlanSaved.model_validate(hub.update_plan(caller, child_id, **data.values()).model_dump())
 
     @command(
         "/plan/actions/{action_id:str}/completion",
@@ -107,19 +103,16 @@ class SupportProcessController(Controller):
     )
     def complete_plan_action(
         self, hub: Hub, caller: Caller, child_id: ChildId, action_id: FromPath[str], data: JSONBody[CompletePlanAction]
-    ) -> Done:
-        hub.complete_plan_action(caller, child_id, action_id=action_id, **data.values())
-        return Done(child_id=child_id)
+    ) -> FactCreated:
+        return FactCreated.model_validate(hub.complete_plan_action(caller, child_id, action_id=action_id, **data.values()).model_dump())
 
     @command("/follow-ups", summary="Record a follow-up conversation", responses=STEP_PROBLEMS)
-    def hold_follow_up(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldFollowUp]) -> Done:
-        hub.hold_follow_up(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def hold_follow_up(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldFollowUp]) -> FactCreated:
+        return FactCreated.model_validate(hub.hold_follow_up(caller, child_id, **data.values()).model_dump())
 
     @command("/needs-met", summary="The follow-up compass shows the needs met; the case closes", responses=STEP_PROBLEMS)
-    def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordNeedsMet]) -> Done:
-        hub.record_needs_met(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordNeedsMet]) -> FactCreated:
+        return FactCreated.model_validate(hub.record_needs_met(caller, child_id, **data.values()).model_dump())
 
     @command("/concern-reports", summary="File a concern report to social services (statutory)", responses=STEP_PROBLEMS)
     def file_concern_report(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[FileConcernReport]) -> ReportCreated:
