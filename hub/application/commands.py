@@ -73,6 +73,7 @@ class SubmitDiscoveryCard(Command):
     five_questions: FiveQuestions
     own_support_taken: str = Field(default="", max_length=4000)
     guardians_informed: Boolean
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class AssignBarnkontakt(Command):
@@ -96,6 +97,7 @@ class HoldConversation(Command):
     views: list[AreaView] = Field(default_factory=list, max_length=8)
     digital_survey: Boolean = False
     summary: str = Field(default="", max_length=8000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class RequestConsent(Command):
@@ -115,17 +117,20 @@ class DecideTeam(Command):
     shared_categories: list[Category] = Field(default_factory=list, max_length=len(Category))
     member_unit_ids: list[UnitId] = Field(default_factory=list, max_length=30)
     rationale: str = Field(default="", max_length=4000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class SubmitRating(Command):
     """Skattningsformulär: indicators scored 1-5, or left blank (null) when the rater does not know."""
 
     scores: list[IndicatorScore] = Field(min_length=1, max_length=100)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class HoldTeamMeeting(Command):
     participant_unit_ids: list[UnitId] = Field(min_length=1, max_length=30)
     advice: str = Field(default="", max_length=8000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class AssignSupportCoordinator(Command):
@@ -150,20 +155,24 @@ class UpdatePlan(Command):
     child_view: str = Field(default="", max_length=4000)
     guardian_view: str = Field(default="", max_length=4000)
     next_follow_up: Day | None = None
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class CompletePlanAction(Command):
     note: str = Field(default="", max_length=2000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class HoldFollowUp(Command):
     summary: str = Field(default="", max_length=8000)
     compass: list[AreaScore] = Field(default_factory=list, max_length=8)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class RecordNeedsMet(Command):
     follow_up_compass: list[AreaScore] = Field(min_length=1, max_length=8)
     summary: str = Field(default="", max_length=4000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class FileConcernReport(Command):
@@ -183,6 +192,7 @@ class FileConcernReport(Command):
 class RecordHomeVisit(Command):
     visit: Integer = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
     notes: str = Field(default="", max_length=4000)
+    withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
 class ShareAgencySummary(Command):

@@ -92,7 +92,7 @@ class Concerns(HubCore):
             event_id = child.record_home_visit(
                 actor=self._actor(p), at=self.now(), visit=HomeVisit(cmd.visit), unit_id=p.unit_id or "", notes=cmd.notes
             )
-            return Filed(child_id=child.id, event_id=event_id)
+            return self._filed(p, child, event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
         return self._command(p, child_id, verb)
 
@@ -111,6 +111,6 @@ class Concerns(HubCore):
                 social_services=cmd.social_services,
                 withheld_from_guardians=cmd.withheld_from_guardians,
             )
-            return Filed(child_id=child.id, event_id=event_id)
+            return Filed(child_id=child.id, event_id=event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
         return self._command(p, child_id, verb)

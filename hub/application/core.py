@@ -38,7 +38,8 @@ from contracts.vocabulary import (
     LegalBasis,
 )
 from hub.application.commands import Command
-from hub.domain.child import Child, Recorded, no_such_consent, project_child
+from hub.application.readmodels import Filed
+from hub.domain.child import WITHHELD_WHEN_FILED, Child, Recorded, no_such_consent, project_child
 from hub.errors import (
     ChildNotFoundError,
     ConflictError,
@@ -435,6 +436,17 @@ class HubCore(Application):
         if decision.conceal:
             raise ChildNotFoundError(child.id if child is not None else "")
         raise _refusal(decision.rule, target)
+
+    def _filed(self, p: Principal, child: Child, event_id: UUID, *, withheld_from_guardians: bool) -> Filed:
+        """A fact just recorded, kept from the guardians when its filer says so: asked of the
+        policy as withholding it afterwards would be (OSL 12 kap. 3 §), and recorded in the
+        same append as the fact, so it is never seen by the family even for a moment. The
+        answer names the fact, for the filer to act on it later."""
+        if withheld_from_guardians:
+            origin = child.event_origins.get(event_id)
+            self._permit(p, Action.WITHHOLD_INFORMATION, child, Target(fact_unit_ids=(origin,)))
+            child.withhold_information(actor=self._actor(p), at=self.now(), event_ids=(event_id,), reason=WITHHELD_WHEN_FILED)
+        return Filed(child_id=child.id, event_id=event_id, withheld_from_guardians=withheld_from_guardians)
 
     def _units(self, tenant_id: str, unit_ids: Iterable[str], field: str) -> tuple[str, ...]:
         ids = tuple(dict.fromkeys(unit_ids))

@@ -144,6 +144,37 @@ class Filed(ReadModel):
 
     child_id: UUID
     event_id: UUID
+    withheld_from_guardians: bool = False
+
+
+class PlanFiled(Filed):
+    """A version of Barnets plan just recorded."""
+
+    plan_version: int
+
+
+class MeetingFiled(Filed):
+    """A team meeting just recorded, with the joint Behovskompass it arrived at."""
+
+    joint_compass: list[dict[str, Any]]
+
+
+class CardFiled(Filed):
+    """A discovery card just recorded: its fact, and the card's own id."""
+
+    card_id: str
+
+
+class ConversationFiled(Filed):
+    """A conversation just recorded: its fact, and the conversation's own id."""
+
+    conversation_id: str
+
+
+class RatingFiled(Filed):
+    """A rating just recorded: its fact, and the rating's own id."""
+
+    rating_id: str
 
 
 class ReportFiled(Filed):

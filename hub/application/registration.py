@@ -21,6 +21,7 @@ from hub.application.commands import (
     SubmitDiscoveryCard,
 )
 from hub.application.core import HubCore, _invalid, handles, traced, typed
+from hub.application.readmodels import CardFiled, ConversationFiled
 from hub.domain.child import Child
 from hub.errors import ChildNotFoundError, InvalidInputError, RecordErasedError, RegisterUnavailableError
 from hub.identity.personnummer import parse_identity_number
@@ -149,19 +150,21 @@ class Registration(HubCore):
         return out
 
     @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
-    def submit_discovery_card(self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any) -> str:
+    def submit_discovery_card(
+        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any
+    ) -> CardFiled:
         """File an Upptäckarkort. Any staff member at a unit may, about any child of the area:
         the card goes to the child's Barnkontakt when it has one (:func:`route_card`), and the
         answer is the same either way, so the discoverer learns nothing of the child."""
         cmd = typed(SubmitDiscoveryCard, command, fields)
         self.directory.unit(p.tenant_id, cmd.to_unit_id, "to_unit_id")
 
-        def verb(child: Child) -> str:
+        def verb(child: Child) -> CardFiled:
             self._permit(p, Action.SUBMIT_DISCOVERY_CARD, child)
             to_unit_id = route_card(self.case_state(child), cmd.to_unit_id)
             own = self.directory.unit(p.tenant_id, p.unit_id or "")
             target = self.directory.unit(p.tenant_id, to_unit_id, "to_unit_id")
-            return child.submit_discovery_card(
+            card = child.submit_discovery_card(
                 actor=self._actor(p),
                 at=self.now(),
                 kind=CardKind.INTERNAL if own.principal is target.principal else CardKind.EXTERNAL,
@@ -172,6 +175,8 @@ class Registration(HubCore):
                 own_support_taken=cmd.own_support_taken,
                 guardians_informed=cmd.guardians_informed,
             )
+            filed = self._filed(p, child, card.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return CardFiled(**filed.model_dump(), card_id=card.card_id)
 
         return self._command(p, child_id, verb)
 
@@ -212,11 +217,15 @@ class Registration(HubCore):
         self._command(p, child_id, verb)
 
     @handles(Action.HOLD_CONVERSATION, HoldConversation)
-    def hold_conversation(self, p: Principal, child_id: UUID, command: HoldConversation | None = None, **fields: Any) -> str:
+    def hold_conversation(
+        self, p: Principal, child_id: UUID, command: HoldConversation | None = None, **fields: Any
+    ) -> ConversationFiled:
         cmd = typed(HoldConversation, command, fields)
 
-        def verb(child: Child) -> str:
+        def verb(child: Child) -> ConversationFiled:
             self._permit(p, Action.HOLD_CONVERSATION, child)
-            return child.hold_conversation(actor=self._actor(p), at=self.now(), **cmd.model_dump())
+            held = child.hold_conversation(actor=self._actor(p), at=self.now(), **cmd.model_dump(exclude={"withheld_from_guardians"}))
+            filed = self._filed(p, child, held.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return ConversationFiled(**filed.model_dump(), conversation_id=held.conversation_id)
 
         return self._command(p, child_id, verb)

@@ -18,6 +18,7 @@ from hub.application.commands import (
     UpdatePlan,
 )
 from hub.application.core import HubCore, handles, typed
+from hub.application.readmodels import Filed, MeetingFiled, PlanFiled, RatingFiled
 from hub.domain.child import Child
 from hub.errors import InvalidInputError
 from hub.identity.principals import Principal
@@ -28,13 +29,13 @@ class TeamAndPlan(HubCore):
     coordinator, Barnets plan and its follow-up."""
 
     @handles(Action.DECIDE_TEAM, DecideTeam)
-    def decide_team(self, p: Principal, child_id: UUID, command: DecideTeam | None = None, **fields: Any) -> None:
+    def decide_team(self, p: Principal, child_id: UUID, command: DecideTeam | None = None, **fields: Any) -> Filed:
         cmd = typed(DecideTeam, command, fields)
         members = self._units(p.tenant_id, cmd.member_unit_ids, "member_unit_ids")
 
-        def verb(child: Child) -> None:
+        def verb(child: Child) -> Filed:
             self._permit(p, Action.DECIDE_TEAM, child)
-            child.decide_team(
+            fact = child.decide_team(
                 actor=self._actor(p),
                 at=self.now(),
                 decision=cmd.decision,
@@ -43,30 +44,34 @@ class TeamAndPlan(HubCore):
                 member_unit_ids=members,
                 rationale=cmd.rationale,
             )
+            return self._filed(p, child, fact.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
-        self._command(p, child_id, verb)
+        return self._command(p, child_id, verb)
 
     @handles(Action.SUBMIT_RATING, SubmitRating)
-    def submit_rating(self, p: Principal, child_id: UUID, command: SubmitRating | None = None, **fields: Any) -> str:
+    def submit_rating(self, p: Principal, child_id: UUID, command: SubmitRating | None = None, **fields: Any) -> RatingFiled:
         cmd = typed(SubmitRating, command, fields)
 
-        def verb(child: Child) -> str:
+        def verb(child: Child) -> RatingFiled:
             self._permit(p, Action.SUBMIT_RATING, child)
-            return child.submit_rating(actor=self._actor(p), at=self.now(), scores=tuple(cmd.scores))
+            rating = child.submit_rating(actor=self._actor(p), at=self.now(), scores=tuple(cmd.scores))
+            filed = self._filed(p, child, rating.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return RatingFiled(**filed.model_dump(), rating_id=rating.rating_id)
 
         return self._command(p, child_id, verb)
 
     @handles(Action.HOLD_TEAM_MEETING, HoldTeamMeeting)
     def hold_team_meeting(
         self, p: Principal, child_id: UUID, command: HoldTeamMeeting | None = None, **fields: Any
-    ) -> list[dict[str, Any]]:
+    ) -> MeetingFiled:
         cmd = typed(HoldTeamMeeting, command, fields)
         units = self._units(p.tenant_id, cmd.participant_unit_ids, "participant_unit_ids")
 
-        def verb(child: Child) -> list[dict[str, Any]]:
+        def verb(child: Child) -> MeetingFiled:
             self._permit(p, Action.HOLD_TEAM_MEETING, child)
-            compass = child.hold_team_meeting(actor=self._actor(p), at=self.now(), participant_unit_ids=units, advice=cmd.advice)
-            return [s.model_dump(mode="json") for s in compass]
+            meeting = child.hold_team_meeting(actor=self._actor(p), at=self.now(), participant_unit_ids=units, advice=cmd.advice)
+            filed = self._filed(p, child, meeting.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return MeetingFiled(**filed.model_dump(), joint_compass=[s.model_dump(mode="json") for s in meeting.joint_compass])
 
         return self._command(p, child_id, verb)
 
@@ -85,7 +90,7 @@ class TeamAndPlan(HubCore):
         self._command(p, child_id, verb)
 
     @handles(Action.UPDATE_PLAN, UpdatePlan)
-    def update_plan(self, p: Principal, child_id: UUID, command: UpdatePlan | None = None, **fields: Any) -> int:
+    def update_plan(self, p: Principal, child_id: UUID, command: UpdatePlan | None = None, **fields: Any) -> PlanFiled:
         cmd = typed(UpdatePlan, command, fields)
         for i, a in enumerate(cmd.actions):
             self.directory.unit(p.tenant_id, a.unit_id, f"actions[{i}].unit_id")
@@ -94,9 +99,9 @@ class TeamAndPlan(HubCore):
         if len(set(ids)) != len(ids):
             raise InvalidInputError("two plan actions share an action_id", field="actions")
 
-        def verb(child: Child) -> int:
+        def verb(child: Child) -> PlanFiled:
             self._permit(p, Action.UPDATE_PLAN, child)
-            return child.update_plan(
+            plan = child.update_plan(
                 actor=self._actor(p),
                 at=self.now(),
                 goals=tuple(cmd.goals),
@@ -105,39 +110,46 @@ class TeamAndPlan(HubCore):
                 guardian_view=cmd.guardian_view,
                 next_follow_up=cmd.next_follow_up,
             )
+            filed = self._filed(p, child, plan.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
+            return PlanFiled(**filed.model_dump(), plan_version=plan.plan_version)
 
         return self._command(p, child_id, verb)
 
     @handles(Action.COMPLETE_PLAN_ACTION, CompletePlanAction)
     def complete_plan_action(
         self, p: Principal, child_id: UUID, command: CompletePlanAction | None = None, *, action_id: str, **fields: Any
-    ) -> None:
+    ) -> Filed:
         cmd = typed(CompletePlanAction, command, fields)
 
-        def verb(child: Child) -> None:
+        def verb(child: Child) -> Filed:
             state = child.actions.get(action_id)
             target = Target(action_unit_id=state.action.unit_id if state is not None else None)
             self._permit(p, Action.COMPLETE_PLAN_ACTION, child, target)
-            child.complete_plan_action(actor=self._actor(p), at=self.now(), action_id=action_id, note=cmd.note)
+            done = child.complete_plan_action(actor=self._actor(p), at=self.now(), action_id=action_id, note=cmd.note)
+            return self._filed(p, child, done.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
-        self._command(p, child_id, verb)
+        return self._command(p, child_id, verb)
 
     @handles(Action.HOLD_FOLLOW_UP, HoldFollowUp)
-    def hold_follow_up(self, p: Principal, child_id: UUID, command: HoldFollowUp | None = None, **fields: Any) -> None:
+    def hold_follow_up(self, p: Principal, child_id: UUID, command: HoldFollowUp | None = None, **fields: Any) -> Filed:
         cmd = typed(HoldFollowUp, command, fields)
 
-        def verb(child: Child) -> None:
+        def verb(child: Child) -> Filed:
             self._permit(p, Action.HOLD_FOLLOW_UP, child)
-            child.hold_follow_up(actor=self._actor(p), at=self.now(), summary=cmd.summary, compass=tuple(cmd.compass))
+            held = child.hold_follow_up(actor=self._actor(p), at=self.now(), summary=cmd.summary, compass=tuple(cmd.compass))
+            return self._filed(p, child, held.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
-        self._command(p, child_id, verb)
+        return self._command(p, child_id, verb)
 
     @handles(Action.RECORD_NEEDS_MET, RecordNeedsMet)
-    def record_needs_met(self, p: Principal, child_id: UUID, command: RecordNeedsMet | None = None, **fields: Any) -> None:
+    def record_needs_met(self, p: Principal, child_id: UUID, command: RecordNeedsMet | None = None, **fields: Any) -> Filed:
         cmd = typed(RecordNeedsMet, command, fields)
 
-        def verb(child: Child) -> None:
+        def verb(child: Child) -> Filed:
             self._permit(p, Action.RECORD_NEEDS_MET, child)
-            child.record_needs_met(actor=self._actor(p), at=self.now(), follow_up_compass=tuple(cmd.follow_up_compass), summary=cmd.summary)
+            met = child.record_needs_met(
+                actor=self._actor(p), at=self.now(), follow_up_compass=tuple(cmd.follow_up_compass), summary=cmd.summary
+            )
+            return self._filed(p, child, met.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
-        self._command(p, child_id, verb)
+        return self._command(p, child_id, verb)

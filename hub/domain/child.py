@@ -99,6 +99,9 @@ class ActionState:
 E = TypeVar("E", bound=Event)
 
 TEAM_DECISIONS = frozenset({Decision.BARNTEAM, Decision.INDIVIDUAL_TEAM})
+WITHHELD_WHEN_FILED = "Sekretess mot vårdnadshavarna (OSL 12 kap. 3 §), begärd när uppgiften registrerades"
+"""The reason recorded when a fact is filed kept from the guardians."""
+
 REPORTER_SECRECY = "Sekretess för anmälarens identitet (OSL 26 kap. 5 §), begärd när anmälan gjordes"
 """The reason recorded when a report is filed with its reporter kept from the family."""
 
@@ -203,12 +206,11 @@ class Child:
 
     # -- the support process -----------------------------------------------------
 
-    def submit_discovery_card(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+    def submit_discovery_card(self, *, actor: Actor, at: datetime, **payload: Any) -> DiscoveryCardSubmitted:
         card_id = payload.setdefault("card_id", f"card-{uuid4().hex[:12]}")
         if card_id in self.cards:
             raise InvalidInputError(f"discovery card {card_id} already submitted", field="card_id")
-        self._trigger(DiscoveryCardSubmitted, actor, at, **payload)
-        return card_id
+        return self._trigger(DiscoveryCardSubmitted, actor, at, **payload)
 
     def assign_barnkontakt(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str) -> None:
         self._trigger(BarnkontaktAssigned, actor, at, staff_id=staff_id, unit_id=unit_id)
@@ -235,11 +237,10 @@ class Child:
             raise OutOfOrderError("the card has no discovering unit to send feedback to")
         self._trigger(FeedbackSent, actor, at, card_id=card_id, to_unit_id=card.from_unit_id, message=message)
 
-    def hold_conversation(self, *, actor: Actor, at: datetime, **payload: Any) -> str:
+    def hold_conversation(self, *, actor: Actor, at: datetime, **payload: Any) -> ConversationHeld:
         self.check_barnkontakt_assigned()
-        conversation_id = payload.setdefault("conversation_id", f"conv-{uuid4().hex[:12]}")
-        self._trigger(ConversationHeld, actor, at, **payload)
-        return conversation_id
+        payload.setdefault("conversation_id", f"conv-{uuid4().hex[:12]}")
+        return self._trigger(ConversationHeld, actor, at, **payload)
 
     def request_consent(
         self,
@@ -316,7 +317,7 @@ class Child:
         shared_categories: tuple[Category, ...] = (),
         member_unit_ids: tuple[str, ...] = (),
         rationale: str = "",
-    ) -> None:
+    ) -> TeamDecided:
         self.check_barnkontakt_assigned()
         if self.conversations == 0:
             raise OutOfOrderError("hold a child or guardian conversation before the decision")
@@ -327,7 +328,7 @@ class Child:
                 )
             if not member_unit_ids:
                 raise InvalidInputError("a team needs at least one member unit", field="member_unit_ids")
-        self._trigger(
+        return self._trigger(
             TeamDecided,
             actor,
             at,
@@ -338,55 +339,49 @@ class Child:
             rationale=rationale,
         )
 
-    def submit_rating(self, *, actor: Actor, at: datetime, scores: tuple[Any, ...]) -> str:
+    def submit_rating(self, *, actor: Actor, at: datetime, scores: tuple[Any, ...]) -> RatingSubmitted:
         self.check_team_decided()
-        rating_id = f"rating-{uuid4().hex[:12]}"
-        self._trigger(RatingSubmitted, actor, at, rating_id=rating_id, scores=scores)
-        return rating_id
+        return self._trigger(RatingSubmitted, actor, at, rating_id=f"rating-{uuid4().hex[:12]}", scores=scores)
 
-    def hold_team_meeting(self, *, actor: Actor, at: datetime, participant_unit_ids: tuple[str, ...], advice: str = "") -> tuple[AreaScore, ...]:
+    def hold_team_meeting(self, *, actor: Actor, at: datetime, participant_unit_ids: tuple[str, ...], advice: str = "") -> TeamMeetingHeld:
         self.check_team_decided()
         if not self.ratings:
             raise OutOfOrderError("submit at least one rating before the joint Behovskompass")
-        compass = joint_compass(self.ratings)
-        self._trigger(
+        return self._trigger(
             TeamMeetingHeld,
             actor,
             at,
             meeting_id=f"meeting-{uuid4().hex[:12]}",
             participant_unit_ids=participant_unit_ids,
-            joint_compass=compass,
+            joint_compass=joint_compass(self.ratings),
             advice=advice,
         )
-        return compass
 
     def assign_support_coordinator(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str) -> None:
         self.check_individual_team()
         self._trigger(SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id)
 
-    def update_plan(self, *, actor: Actor, at: datetime, **payload: Any) -> int:
+    def update_plan(self, *, actor: Actor, at: datetime, **payload: Any) -> PlanUpdated:
         self.check_individual_team()
-        version = self.plan_version + 1
-        self._trigger(PlanUpdated, actor, at, plan_version=version, **payload)
-        return version
+        return self._trigger(PlanUpdated, actor, at, plan_version=self.plan_version + 1, **payload)
 
-    def complete_plan_action(self, *, actor: Actor, at: datetime, action_id: str, note: str = "") -> None:
+    def complete_plan_action(self, *, actor: Actor, at: datetime, action_id: str, note: str = "") -> PlanActionCompleted:
         state = self.actions.get(action_id)
         if state is None:
             raise InvalidInputError(f"no action {action_id} in the plan", field="action_id")
         if state.completed_at is not None or state.action.status is ActionStatus.DONE:
             raise OutOfOrderError(f"action {action_id} is already completed")
-        self._trigger(PlanActionCompleted, actor, at, action_id=action_id, note=note)
+        return self._trigger(PlanActionCompleted, actor, at, action_id=action_id, note=note)
 
-    def hold_follow_up(self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = ()) -> None:
+    def hold_follow_up(self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = ()) -> FollowUpHeld:
         self.check_decided()
-        self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass)
+        return self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass)
 
-    def record_needs_met(self, *, actor: Actor, at: datetime, follow_up_compass: tuple[Any, ...], summary: str = "") -> None:
+    def record_needs_met(self, *, actor: Actor, at: datetime, follow_up_compass: tuple[Any, ...], summary: str = "") -> NeedsMet:
         self.check_decided()
         if self.needs_met_at is not None:
             raise OutOfOrderError("the needs are already recorded as met")
-        self._trigger(NeedsMet, actor, at, follow_up_compass=follow_up_compass, summary=summary)
+        return self._trigger(NeedsMet, actor, at, follow_up_compass=follow_up_compass, summary=summary)
 
     def file_concern_report(
         self, *, actor: Actor, at: datetime, reporter_withheld: bool = False, **payload: Any

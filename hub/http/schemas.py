@@ -46,13 +46,21 @@ class Done(ReadSchema):
 
 
 class CardCreated(ReadSchema):
+    """Name ``event_id`` to withhold the fact from the guardians later."""
+
     child_id: UUID
     card_id: str
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ConversationCreated(ReadSchema):
+    """Name ``event_id`` to withhold the fact from the guardians later."""
+
     child_id: UUID
     conversation_id: str
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ConsentCreated(ReadSchema):
@@ -61,8 +69,12 @@ class ConsentCreated(ReadSchema):
 
 
 class RatingCreated(ReadSchema):
+    """Name ``event_id`` to withhold the fact from the guardians later."""
+
     child_id: UUID
     rating_id: str
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class AreaScoreOut(ReadSchema):
@@ -71,13 +83,21 @@ class AreaScoreOut(ReadSchema):
 
 
 class MeetingHeld(ReadSchema):
+    """Name ``event_id`` to withhold the meeting from the guardians later."""
+
     child_id: UUID
     joint_compass: list[AreaScoreOut]
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class PlanSaved(ReadSchema):
+    """Name ``event_id`` to withhold this version of the plan from the guardians later."""
+
     child_id: UUID
     plan_version: int
+    event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ReportCreated(ReadSchema):
@@ -95,6 +115,7 @@ class FactCreated(ReadSchema):
 
     child_id: UUID
     event_id: UUID
+    withheld_from_guardians: bool
 
 
 class ReviewRecorded(ReadSchema):

@@ -355,7 +355,7 @@ def run_whole_process(rt: Runtime, clock: SettableClock, rng: random.Random) -> 
         },
         own_support_taken=m.text("own support taken"),
         guardians_informed=True,
-    )
+    ).card_id
     hub.read_child(staff("polis.ystad"), child, purpose=m.text("read purpose: police"))
 
     day(1)

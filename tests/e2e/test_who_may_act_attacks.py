@@ -246,7 +246,7 @@ def test_a_card_to_the_discoverers_own_unit_goes_to_the_childs_barnkontakt_unit(
     to_self = api.post(f"/children/{child}/discovery-cards", card_payload(PRESCHOOL), api.staff(PRESCHOOL_STAFF))
 
     assert to_self.status_code == to_school.status_code == 201
-    assert set(to_self.json()) == set(to_school.json()) == {"child_id", "card_id"}
+    assert set(to_self.json()) == set(to_school.json()) == {"child_id", "card_id", "event_id", "withheld_from_guardians"}
     seen_by_school = api.ok(api.get(f"/children/{child}", api.staff(SCHOOL_BK), purpose="Nytt kort"), 200)
     cards = [i for i in seen_by_school["items"] if i["type"] == "DiscoveryCardSubmitted" and i["unit_id"] == PRESCHOOL]
     assert cards, "the preschool's card is not with the school's Barnkontakt"

@@ -22,9 +22,9 @@ def test_the_cards_a_discoverer_sent_are_listed_with_their_feedback_status_after
     rt = bootstrap(settings, clock=clock, directory=directory())
     try:
         child = register_child(rt)
-        first = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
+        first = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra")).card_id
         clock.advance(timedelta(days=1))
-        second = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
+        second = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra")).card_id
         rt.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload("skola-ostra"))
         rt.hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
         rt.hub.send_feedback(staff("rektor.ostra"), child, card_id=first, message="Vi har tagit emot kortet")

@@ -234,7 +234,7 @@ def test_an_erased_record_is_neither_read_nor_added_to_and_another_child_is_unto
 def test_every_command_on_an_erased_record_is_refused_as_erased(memory_runtime: Runtime) -> None:
     hub = memory_runtime.hub
     child = process(memory_runtime)
-    card = hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
+    card = hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra")).card_id
     consent = hub.request_consent(
         staff(BK), child, recipients=[{"unit_kind": "bup"}], categories=["needs"], purpose="Barnteam"
     )

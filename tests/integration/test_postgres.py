@@ -68,7 +68,7 @@ def busy_log(rt: Runtime, clock: SettableClock) -> list[UUID]:
     children = [register(rt), register(rt, OTHER_CHILD_PNR)]
     g1, g2 = family(rt, GUARDIAN_1_PNR), family(rt, GUARDIAN_2_PNR)
     for child in children:
-        card = hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+        card = hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload()).card_id
         hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
         hub.send_feedback(staff(BK), child, card_id=card, message="Barnsamtal bokat")
         hub.hold_conversation(staff(BK), child, **conversation_payload("child"))
@@ -268,7 +268,7 @@ def test_a_hub_started_again_on_the_same_database_sees_every_child_and_carries_o
         guardian = family(second_run, GUARDIAN_1_PNR)
         assert {c.child_id for c in hub.family_children(guardian)} == set(children)
 
-        card = hub.submit_discovery_card(staff("forskola.solen"), children[1], **card_payload())
+        card = hub.submit_discovery_card(staff("forskola.solen"), children[1], **card_payload()).card_id
         (row,) = [r for r in hub.case_list(staff(BK)) if r.child_id == children[1]]
         assert row.awaiting_feedback == 1
         hub.send_feedback(staff(BK), children[1], card_id=card, message="Tack, vi hör av oss")

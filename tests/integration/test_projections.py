@@ -67,7 +67,7 @@ def busy_log(rt: Runtime, clock: SettableClock) -> None:
     second = register(rt, OTHER_CHILD_PNR)
     g1, g2 = family(rt, GUARDIAN_1_PNR), family(rt, GUARDIAN_2_PNR)
     for child in (first, second):
-        card = hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+        card = hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload()).card_id
         hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
         hub.send_feedback(staff(BK), child, card_id=card, message="Barnsamtal bokat")
         hub.hold_conversation(staff(BK), child, **conversation_payload("child"))
@@ -305,7 +305,7 @@ def test_a_new_card_to_a_unit_with_no_barnkontakt_is_flagged_as_new_and_without_
 
 def test_a_card_is_taken_up_when_the_barnkontakt_is_assigned_and_answered_by_feedback(rt: Runtime) -> None:
     child = register(rt)
-    card = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
+    card = rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra")).card_id
     rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
     flags = row(rt, child)
     assert (flags.new_cards, flags.awaiting_feedback, flags.no_next_step) == (0, 1, False)

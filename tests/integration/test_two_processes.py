@@ -77,7 +77,7 @@ def test_a_conversation_via_one_hub_is_accepted_after_the_other_hub_assigned_the
         a.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
         b.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
 
-        conversation = a.hub.hold_conversation(staff(BK), child, **conversation_payload())
+        conversation = a.hub.hold_conversation(staff(BK), child, **conversation_payload()).conversation_id
 
         assert conversation
         b.hub.hold_conversation(staff(BK), child, **conversation_payload("guardian"))

@@ -243,7 +243,7 @@ class ConsentMachine(RuleBasedStateMachine):
             "child": family(self.rt, TEEN_PNR, "child"),
         }
 
-        self.card_id = hub.submit_discovery_card(staff("polis.ystad"), self.child_id, **card_payload("skola-ostra"))
+        self.card_id = hub.submit_discovery_card(staff("polis.ystad"), self.child_id, **card_payload("skola-ostra")).card_id
         self.record("DiscoveryCardSubmitted", {Category.TEAM, Category.NEEDS}, "polis-ystad", "skola-ostra")
         self.sent_units.add("skola-ostra")
 

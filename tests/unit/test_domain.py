@@ -158,8 +158,8 @@ def test_plan_without_an_individual_team_is_out_of_order(rt: Runtime, child_id: 
 
 def test_plan_after_an_individual_team_is_accepted(rt: Runtime, child_id: UUID) -> None:
     with_decision(rt, child_id, "individual_team")
-    assert rt.hub.update_plan(staff(BK), child_id, **plan_payload(today(rt))) == 1
-    assert rt.hub.update_plan(staff(BK), child_id, **plan_payload(today(rt))) == 2
+    assert rt.hub.update_plan(staff(BK), child_id, **plan_payload(today(rt))).plan_version == 1
+    assert rt.hub.update_plan(staff(BK), child_id, **plan_payload(today(rt))).plan_version == 2
 
 
 def test_needs_met_before_a_decision_is_out_of_order(rt: Runtime, child_id: UUID) -> None:
@@ -313,7 +313,7 @@ def test_joint_compass_is_the_per_area_mean_of_every_rating_with_blanks_left_out
             {"area": "fritid", "indicator": "Har en fritidsaktivitet", "score": None},
         ],
     )
-    compass = {s["area"]: s["score"] for s in rt.hub.hold_team_meeting(staff(BK), child_id, participant_unit_ids=TEAM)}
+    compass = {s["area"]: s["score"] for s in rt.hub.hold_team_meeting(staff(BK), child_id, participant_unit_ids=TEAM).joint_compass}
     assert compass["trygghet"] == pytest.approx((2 + 5 + 3) / 3, abs=0.01)
     assert compass["halsa"] == 4  # the blank does not pull the mean down
     assert compass["fritid"] is None  # only blanks: no score, not zero

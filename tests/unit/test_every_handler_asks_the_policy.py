@@ -135,7 +135,7 @@ def carded(rt: Runtime) -> Case:
             {"name": "Bo Lind", "personnummer": GUARDIAN_2_PNR, "has_custody": True},
         ],
     )
-    card_id = hub.submit_discovery_card(POLICE, child_id, **card_payload("skola-ostra"))
+    card_id = hub.submit_discovery_card(POLICE, child_id, **card_payload("skola-ostra")).card_id
     return Case(rt, child_id, card_id)
 
 

@@ -81,7 +81,7 @@ def served() -> Iterator[tuple[Runtime, Litestar, dict[str, str]]]:
     and a consent request for each answer (the one to withdraw granted, so its form shows)."""
     rt = bootstrap(Settings(store="memory", demo_mode=True, **UNLIMITED), clock=SettableClock(START), directory=directory())
     child = UUID(str(register_child(rt)))
-    card = rt.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload())
+    card = rt.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload()).card_id
     rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
     rt.hub.hold_conversation(staff(BK), child, **conversation_payload())
     rt.hub.read_child(staff(BK), child, purpose="Barnkontakt: case page")

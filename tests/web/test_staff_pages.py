@@ -68,6 +68,7 @@ def card_form(child_id: UUID, to_unit: str = "skola-ostra") -> dict[str, Any]:
         "q_what_i_can_do": "Extra vuxen på rasten",
         "own_support_taken": "Rastvakt",
         "guardians_informed": "yes",
+        "withheld_from_guardians": "no",
         "to_unit_id": to_unit,
     }
 
@@ -269,7 +270,7 @@ def test_a_barnkontakt_of_another_unit_is_refused_and_nothing_is_appended(
     before = rt.hub.log_length()
     r = other.post(
         f"/staff/children/{child_id}/conversation",
-        data={**hidden(page.text), "with_whom": "child", "age_group": "10-12", "summary": "Samtal"},
+        data={**hidden(page.text), "with_whom": "child", "age_group": "10-12", "summary": "Samtal", "withheld_from_guardians": "no"},
     )
     assert r.status_code == 404  # a unit with no part in the case is not told the child exists
     assert "Alva" not in r.text
@@ -299,7 +300,7 @@ def test_the_conversation_form_shows_the_guide_for_the_childs_age_and_appends_th
     r = bk.post(
         f"/staff/children/{child_id}/conversation",
         data={**hidden(page.text), "with_whom": "child", "age_group": "10-12",
-              "view_trygghet": "Vill ha en vuxen på rasten", "summary": "Barnsamtal"},
+              "view_trygghet": "Vill ha en vuxen på rasten", "summary": "Barnsamtal", "withheld_from_guardians": "no"},
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == f"/staff/children/{child_id}"

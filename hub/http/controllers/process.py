@@ -27,7 +27,6 @@ from hub.application.commands import (
 from hub.http.controllers._base import Caller, ChildId, Hub, command, replace
 from hub.http.problems import problem_responses
 from hub.http.schemas import (
-    AreaScoreOut,
     CardCreated,
     ConversationCreated,
     Done,
@@ -47,8 +46,7 @@ class SupportProcessController(Controller):
 
     @command("/discovery-cards", summary="Submit a discovery card (Upptäckarkort)", responses=STEP_PROBLEMS)
     def submit_discovery_card(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitDiscoveryCard]) -> CardCreated:
-        card_id = hub.submit_discovery_card(caller, child_id, **data.values())
-        return CardCreated(child_id=child_id, card_id=card_id)
+        return CardCreated.model_validate(hub.submit_discovery_card(caller, child_id, **data.values()).model_dump())
 
     @command("/barnkontakt", summary="Assign the child's Barnkontakt", responses=STEP_PROBLEMS)
     def assign_barnkontakt(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AssignBarnkontakt]) -> Done:
@@ -71,27 +69,23 @@ class SupportProcessController(Controller):
 
     @command("/conversations", summary="Record a conversation with the child or a guardian", responses=STEP_PROBLEMS)
     def hold_conversation(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldConversation]) -> ConversationCreated:
-        conversation_id = hub.hold_conversation(caller, child_id, **data.values())
-        return ConversationCreated(child_id=child_id, conversation_id=conversation_id)
+        return ConversationCreated.model_validate(hub.hold_conversation(caller, child_id, **data.values()).model_dump())
 
     @command(
         "/team-decisions",
         summary="Decide: own support, Barnteam or individual team",
         responses=STEP_PROBLEMS,
     )
-    def decide_team(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[DecideTeam]) -> Done:
-        hub.decide_team(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def decide_team(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[DecideTeam]) -> FactCreated:
+        return FactCreated.model_validate(hub.decide_team(caller, child_id, **data.values()).model_dump())
 
     @command("/ratings", summary="Submit a rating form (Skattningsformulär)", responses=STEP_PROBLEMS)
     def submit_rating(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[SubmitRating]) -> RatingCreated:
-        rating_id = hub.submit_rating(caller, child_id, **data.values())
-        return RatingCreated(child_id=child_id, rating_id=rating_id)
+        return RatingCreated.model_validate(hub.submit_rating(caller, child_id, **data.values()).model_dump())
 
     @command("/team-meetings", summary="Hold a Barnteam meeting: the joint Behovskompass", responses=STEP_PROBLEMS)
     def hold_team_meeting(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldTeamMeeting]) -> MeetingHeld:
-        compass = hub.hold_team_meeting(caller, child_id, **data.values())
-        return MeetingHeld(child_id=child_id, joint_compass=[AreaScoreOut.model_validate(s) for s in compass])
+        return MeetingHeld.model_validate(hub.hold_team_meeting(caller, child_id, **data.values()).model_dump())
 
     @command("/support-coordinator", summary="Assign a support coordinator (Stödsamordnare)", responses=STEP_PROBLEMS)
     def assign_support_coordinator(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AssignSupportCoordinator]) -> Done:
@@ -100,8 +94,7 @@ class SupportProcessController(Controller):
 
     @replace("/plan", summary="Write the child's plan (Barnets plan), replacing the previous version", responses=STEP_PROBLEMS)
     def update_plan(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[UpdatePlan]) -> PlanSaved:
-        version = hub.update_plan(caller, child_id, **data.values())
-        return PlanSaved(child_id=child_id, plan_version=version)
+        return PlanSaved.model_validate(hub.update_plan(caller, child_id, **data.values()).model_dump())
 
     @command(
         "/plan/actions/{action_id:str}/completion",
@@ -110,19 +103,16 @@ class SupportProcessController(Controller):
     )
     def complete_plan_action(
         self, hub: Hub, caller: Caller, child_id: ChildId, action_id: FromPath[str], data: JSONBody[CompletePlanAction]
-    ) -> Done:
-        hub.complete_plan_action(caller, child_id, action_id=action_id, **data.values())
-        return Done(child_id=child_id)
+    ) -> FactCreated:
+        return FactCreated.model_validate(hub.complete_plan_action(caller, child_id, action_id=action_id, **data.values()).model_dump())
 
     @command("/follow-ups", summary="Record a follow-up conversation", responses=STEP_PROBLEMS)
-    def hold_follow_up(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldFollowUp]) -> Done:
-        hub.hold_follow_up(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def hold_follow_up(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HoldFollowUp]) -> FactCreated:
+        return FactCreated.model_validate(hub.hold_follow_up(caller, child_id, **data.values()).model_dump())
 
     @command("/needs-met", summary="The follow-up compass shows the needs met; the case closes", responses=STEP_PROBLEMS)
-    def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordNeedsMet]) -> Done:
-        hub.record_needs_met(caller, child_id, **data.values())
-        return Done(child_id=child_id)
+    def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordNeedsMet]) -> FactCreated:
+        return FactCreated.model_validate(hub.record_needs_met(caller, child_id, **data.values()).model_dump())
 
     @command("/concern-reports", summary="File a concern report to social services (statutory)", responses=STEP_PROBLEMS)
     def file_concern_report(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[FileConcernReport]) -> ReportCreated:

@@ -40,6 +40,7 @@ from hub.web.pages.forms import (
     one,
     problems_from,
     same_field,
+    yes_no,
 )
 from hub.web.pages.staff import areas, case_owner, tenant_of, unit_name, units_of
 from hub.web.session import Visitor
@@ -163,8 +164,12 @@ def routes(web: Web) -> list[Any]:
         values: dict[str, Any] = {
             "with_whom": one(data, "with_whom"), "age_group": one(data, "age_group"), "views": views,
             "digital_survey": one(data, "digital_survey"), "summary": one(data, "summary"),
+            "withheld_from_guardians": one(data, "withheld_from_guardians"),
         }
         problems = Problems(who, {})
+        secret = yes_no(data, "withheld_from_guardians")
+        if secret is None:
+            problems.add("withheld_from_guardians", "Answer yes or no.")
         if values["with_whom"] not in {w.value for w in ConversationWith}:
             problems.add("with_whom", "Choose whom the conversation was with.")
         if values["age_group"] not in {g.value for g in AgeGroup}:
@@ -179,13 +184,14 @@ def routes(web: Web) -> list[Any]:
                 p, child_id, with_whom=values["with_whom"], age_group=values["age_group"],
                 views=[{"area": a, "view": v} for a, v in views.items() if v],
                 digital_survey=values["digital_survey"] == "yes", summary=values["summary"],
+                withheld_from_guardians=bool(secret),
             )
             return back(child_id)
 
         try:
             return web.act(who, data, act)
         except FIELD_PROBLEMS as e:
-            fields = ("with_whom", "age_group", "summary")
+            fields = ("with_whom", "age_group", "summary", "withheld_from_guardians")
             return conversation_page(who, p, child_id, values, problems_from(who, e, same_field(fields)), status=422)
 
     def decision_page(

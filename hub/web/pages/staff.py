@@ -57,7 +57,7 @@ def card_field(core_field: str) -> str:
         return "needs"
     if core_field.startswith("five_questions."):
         return "q_" + core_field.split(".", 1)[1]
-    return core_field if core_field in ("to_unit_id", "own_support_taken", "guardians_informed") else "form"
+    return core_field if core_field in ("to_unit_id", "own_support_taken", "guardians_informed", "withheld_from_guardians") else "form"
 
 
 # -- who the staff pages act for -----------------------------------------------------------
@@ -241,6 +241,7 @@ def routes(web: Web) -> list[Any]:
         values: dict[str, Any] = {
             "needs": needs, "notes": notes, "to_unit_id": one(data, "to_unit_id"),
             "own_support_taken": one(data, "own_support_taken"), "guardians_informed": one(data, "guardians_informed"),
+            "withheld_from_guardians": one(data, "withheld_from_guardians"),
             **{f"q_{q}": v for q, v in answers.items()},
         }
         problems = Problems(who, {})
@@ -255,6 +256,9 @@ def routes(web: Web) -> list[Any]:
         informed = yes_no(data, "guardians_informed")
         if informed is None:
             problems.add("guardians_informed", "Say whether the guardians have been told about the card.")
+        secret = yes_no(data, "withheld_from_guardians")
+        if secret is None:
+            problems.add("withheld_from_guardians", "Answer yes or no.")
         if problems:
             return card_page(who, p, str(child_id), values, problems, status=422)
 
@@ -262,7 +266,8 @@ def routes(web: Web) -> list[Any]:
             card_id = web.hub.submit_discovery_card(
                 p, child_id, to_unit_id=values["to_unit_id"], unmet_needs=unmet, five_questions=answers,
                 own_support_taken=values["own_support_taken"], guardians_informed=bool(informed),
-            )
+                withheld_from_guardians=bool(secret),
+            ).card_id
             return f"/staff/cards/sent?card_id={card_id}&to={values['to_unit_id']}"
 
         try:
