@@ -83,7 +83,7 @@ class Story:
                 r.hub.submit_discovery_card(
                     r.staff(by), s.child_id, to_unit_id=to_unit, unmet_needs=needs, five_questions=questions,
                     own_support_taken=own, guardians_informed=True,
-                )
+                ).card_id
             )
 
         self.add("submit_discovery_card", run, after=after)
