@@ -51,6 +51,11 @@ the law named per rule):
   every party's right whatever is withheld (GDPR art. 7(3)); a request a party has granted
   cannot be withheld at all (the Child aggregate refuses it), so this guards what was
   withheld before that rule.
+- The digital conversation is the Barnkontakt's or the support coordinator's, like any
+  conversation: they invite the child or a guardian and withdraw the invitation. It is
+  answered only by the party it names, the child or a guardian who still has custody (FB 6
+  kap. 11 §), holding the link or code handed over; whether it is still open is the
+  aggregate's.
 - "Who has seen my child's information" is the family's page (GDPR art. 15); auditors
   search the whole access log instead.
 - A guardian link is checked again against the population register by the unit that
@@ -93,6 +98,9 @@ class Action(str, Enum):
     HAND_OVER_BARNKONTAKT_ROLE = "hand_over_barnkontakt_role"
     SEND_FEEDBACK = "send_feedback"
     HOLD_CONVERSATION = "hold_conversation"
+    INVITE_TO_CONVERSATION = "invite_to_conversation"
+    WITHDRAW_CONVERSATION_INVITATION = "withdraw_conversation_invitation"
+    ANSWER_CONVERSATION_INVITATION = "answer_conversation_invitation"
     REQUEST_CONSENT = "request_consent"
     ANSWER_CONSENT = "answer_consent"
     DECIDE_TEAM = "decide_team"
@@ -165,6 +173,9 @@ class Rule(str, Enum):
     REGISTERING_OR_CASE_UNIT = "registering_or_case_unit"
     NOT_REGISTERING_OR_CASE_UNIT = "not_registering_or_case_unit"
     NO_CASE_ROLE = "no_case_role"
+    INVITED_PARTY = "invited_party"
+    """The party the conversation invitation names answers it."""
+    NOT_INVITED = "not_invited"
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,8 @@ class CaseState:
     """The unit that registered the child: where the hub first knew it to be enrolled."""
     withheld_consent_ids: frozenset[UUID] = frozenset()
     """Consents whose request the unit that asked withheld from the guardians (OSL 12 kap. 3 §)."""
+    invited: frozenset[tuple[str, PartyKind, str]] = frozenset()
+    """Conversation invitations by id, and the party each names (the child by its id)."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +238,8 @@ class Target:
     """The answer withdraws the consent (GDPR art. 7(3): never refused for secrecy)."""
     tenant_id: str | None = None
     """For acts on a cooperation area as a whole (its figures)."""
+    invitation_id: str | None = None
+    """The conversation invitation answered."""
 
 
 @dataclass(frozen=True)
@@ -315,6 +330,8 @@ HOLDER_ONLY = frozenset({Action.SEND_FEEDBACK, Action.DECIDE_TEAM})
 HOLDER_OR_COORDINATOR = frozenset(
     {
         Action.HOLD_CONVERSATION,
+        Action.INVITE_TO_CONVERSATION,
+        Action.WITHDRAW_CONVERSATION_INVITATION,
         Action.REQUEST_CONSENT,
         Action.HOLD_TEAM_MEETING,
         Action.UPDATE_PLAN,
@@ -405,6 +422,8 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
         return _allow(Rule.AS_CONSENT_DECIDES)
     if action is Action.ANSWER_CONSENT:
         return _answer_consent(actor, case, at, rules, target)
+    if action is Action.ANSWER_CONVERSATION_INVITATION:
+        return _answer_invitation(actor, case, target)
     if action is Action.ERASE_RECORD:
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.CHECK_GUARDIANS:
@@ -467,6 +486,21 @@ def _answer_consent(actor: Viewer, case: CaseState, at: datetime, rules: PolicyR
     if target.consent_id is not None and target.consent_id in case.withheld_consent_ids and not target.withdrawal:
         return _deny(Rule.CONSENT_REQUEST_WITHHELD)
     return _allow(Rule.CONSENT_PARTY)
+
+
+def _answer_invitation(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    """The party the invitation names, and a guardian only while the custody is confirmed (FB 6 kap. 11 §)."""
+    if actor.kind is ViewerKind.GUARDIAN:
+        party = (PartyKind.GUARDIAN, actor.party_id or "")
+        custodial = any(g.guardian_id == actor.party_id and g.custodial for g in case.facts.guardians)
+    elif actor.kind is ViewerKind.CHILD:
+        party = (PartyKind.CHILD, actor.party_id or "")
+        custodial = actor.party_id == str(case.facts.child_id)
+    else:
+        return _deny(Rule.FAMILY_ONLY)
+    if custodial and target.invitation_id is not None and (target.invitation_id, *party) in case.invited:
+        return _allow(Rule.INVITED_PARTY)
+    return _deny(Rule.NOT_INVITED)
 
 
 def _check_guardians(actor: Viewer, case: CaseState) -> Permission:

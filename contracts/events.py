@@ -267,6 +267,33 @@ class ConversationHeld(Event):
     views: tuple[AreaView, ...] = carries(Category.CONVERSATIONS, max_length=8)
     digital_survey: bool = carries(Category.CONVERSATIONS, default=False)
     summary: Text = carries(Category.CONVERSATIONS, default="", max_length=8000)
+    invitation_id: str | None = carries(Category.CONVERSATIONS, default=None, min_length=1, max_length=60)
+    """Set when the child or guardian answered an invitation (:class:`ConversationInvited`) on
+    their own phone: the actor is then that party, at the unit that invited them."""
+
+
+class ConversationInvited(Event):
+    """The Barnkontakt invites the child or a named guardian to answer the conversation's
+    questions digitally (the evaluation's "Barnsamtal digitalt genom enkät", seed 002).
+
+    The link and the code handed over are never in the fact: only a keyed digest of each is
+    kept, in a lookup table beside the log. ``greeting_name`` is the child's first name, the
+    one thing of the record the answer page shows."""
+
+    invitation_id: str = carries(Category.CONVERSATIONS, min_length=1, max_length=60)
+    with_whom: ConversationWith = carries(Category.CONVERSATIONS)
+    guardian_id: str | None = carries(Category.CONVERSATIONS, default=None, min_length=1, max_length=100)
+    age_group: AgeGroup = carries(Category.CONVERSATIONS)
+    greeting_name: str = carries(Category.CONVERSATIONS, min_length=1, max_length=200)
+    expires_at: AwareDatetime = carries(Category.CONVERSATIONS)
+    answers_withheld: bool = carries(Category.CONVERSATIONS, default=False)
+    """The answers are kept from the guardians and the child when they arrive (OSL 12 kap. 3 §)."""
+
+
+class ConversationInvitationWithdrawn(Event):
+    """The invitation no longer works: withdrawn by the Barnkontakt before it was answered."""
+
+    invitation_id: str = carries(Category.CONVERSATIONS, min_length=1, max_length=60)
 
 
 class ConsentRequested(Event):
@@ -457,6 +484,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BarnkontaktDelegated,
         FeedbackSent,
         ConversationHeld,
+        ConversationInvited,
+        ConversationInvitationWithdrawn,
         ConsentRequested,
         ConsentGranted,
         ConsentDeclined,

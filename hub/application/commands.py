@@ -227,3 +227,22 @@ class EraseRecord(Command):
     """Erase a child's record (GDPR art. 17): say why, without personal data (a case number)."""
 
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class InviteToConversation(Command):
+    """Invite the child, or a named guardian with custody, to answer the conversation's
+    questions on their own phone (the digital conversation)."""
+
+    with_whom: ConversationWith
+    guardian_id: Id | None = Field(default=None, min_length=1, max_length=100, description="The guardian invited; only with `guardian`")
+    age_group: AgeGroup
+    answers_withheld: Boolean = Field(
+        default=False, description="The answers are kept from the guardians and the child when they arrive (OSL 12 kap. 3 §)"
+    )
+
+
+class AnswerConversation(Command):
+    """The invited child's or guardian's answers: a view per compass area, and anything else."""
+
+    views: list[AreaView] = Field(default_factory=list, max_length=8)
+    summary: str = Field(default="", max_length=8000)

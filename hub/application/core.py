@@ -51,6 +51,7 @@ from hub.errors import (
     StoreUnavailableError,
 )
 from hub.identity.directory import Directory
+from hub.identity.invitation_store import InvitationStore, MemoryInvitationStore
 from hub.identity.personnummer import BlindIndex
 from hub.identity.population import NoRegister, RegisterLookup
 from hub.identity.principals import Principal
@@ -185,6 +186,8 @@ class HubCore(Application):
         transparency: Callable[[Any], Any] | None = None,
         on_store_error: Callable[[], None] | None = None,
         population: RegisterLookup | None = None,
+        invitations: InvitationStore | None = None,
+        invitation_days: int = 14,
     ) -> None:
         """Every part is built by the composition root and passed in; the hub closes only
         what it makes itself (the log's recorder and the views' follower).
@@ -208,6 +211,10 @@ class HubCore(Application):
         self._own_population = population is None
         self.population = population if population is not None else RegisterLookup(NoRegister(), 1.0, workers=1)
         self.on_store_error: Callable[[], None] = on_store_error or (lambda: None)
+        self.invitations: InvitationStore = invitations if invitations is not None else MemoryInvitationStore()
+        """Where the digital conversation's links and codes are found (:mod:`hub.application.surveys`)."""
+        self.invitation_days = invitation_days
+        """How many days a digital conversation's link and code work."""
         self.follower = LogFollower(self, views.projections(), on_erased=self._erased)
         self.transparency = transparency(self.recorder) if transparency is not None else None
         """The Merkle tree over the log and its signed checkpoints, if the hub keeps one."""
@@ -403,6 +410,9 @@ class HubCore(Application):
             origin_unit_ids=frozenset(u for u in child.event_origins.values() if u is not None),
             registered_by_unit_id=next(iter(child.event_origins.values()), None),
             withheld_consent_ids=frozenset(c for c, request in child.consent_requests.items() if request in child.withheld),
+            invited=frozenset(
+                (i.invitation_id, i.party[0], i.party[1] or str(child.id)) for i in child.invitations.values()
+            ),
         )
 
     def may(self, p: Principal, action: Action, child_id: UUID | None = None, *, staff_id: str | None = None) -> bool:
@@ -553,6 +563,7 @@ REFUSAL_TEXT: dict[Rule, str] = {
     Rule.NO_CASE_ROLE: "this needs the Barnkontakt or support coordinator role",
     Rule.OTHER_TENANT: "only the cooperation area's own staff and administrator may do this",
     Rule.NOT_REGISTERING_OR_CASE_UNIT: "only the registering unit, the Barnkontakt's unit or the administrator checks the guardians",
+    Rule.NOT_INVITED: "only the child or guardian the invitation names answers it",
 }
 
 

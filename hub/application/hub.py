@@ -12,13 +12,14 @@ from hub.application.consenting import Consenting
 from hub.application.core import Views
 from hub.application.erasure import Erasure
 from hub.application.reads import Reads
+from hub.application.surveys import Surveys
 from hub.application.registration import Registration
 from hub.application.team import TeamAndPlan
 
 __all__ = ["BackaHub", "Views"]
 
 
-class BackaHub(Registration, Consenting, TeamAndPlan, Concerns, Erasure, Auditing, Reads):
+class BackaHub(Registration, Consenting, TeamAndPlan, Concerns, Surveys, Erasure, Auditing, Reads):
     """The log of every child's support process, with the commands and reads on it."""
 
     name = "backa"

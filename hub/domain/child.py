@@ -29,6 +29,8 @@ from contracts.events import (
     ConsentRequested,
     ConsentWithdrawn,
     ConversationHeld,
+    ConversationInvitationWithdrawn,
+    ConversationInvited,
     DiscoveryCardSubmitted,
     ErasedFact,
     Event,
@@ -50,8 +52,10 @@ from contracts.events import (
 from contracts.vocabulary import (
     CONSENTABLE_CATEGORIES,
     ActionStatus,
+    AgeGroup,
     Area,
     Category,
+    ConversationWith,
     Decision,
     HomeVisit,
     PartyKind,
@@ -88,6 +92,38 @@ class Card:
     from_unit_id: str | None
     submitted_at: datetime
     feedback_sent: bool = False
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation to answer the conversation's questions digitally, and where it stands."""
+
+    invitation_id: str
+    with_whom: ConversationWith
+    guardian_id: str | None
+    age_group: AgeGroup
+    greeting_name: str
+    expires_at: datetime
+    unit_id: str | None
+    """The inviting unit: the answer is recorded as its own."""
+    answers_withheld: bool = False
+    answered_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+    @property
+    def party(self) -> tuple[PartyKind, str]:
+        """Who answers: the named guardian, or the child (by the child's id)."""
+        if self.with_whom is ConversationWith.GUARDIAN:
+            return PartyKind.GUARDIAN, self.guardian_id or ""
+        return PartyKind.CHILD, ""
+
+    def is_open(self, at: datetime) -> bool:
+        return self.answered_at is None and self.withdrawn_at is None and at < self.expires_at
+
+
+CHILD_ANSWERS_FROM = frozenset({AgeGroup.AGE_7_9, AgeGroup.AGE_10_12, AgeGroup.AGE_13_15, AgeGroup.AGE_16_18})
+"""Age groups whose questions a child answers alone on a phone; a younger child's
+conversation is held with an adult (the conversation guides for 0-3 and 4-6 years)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +180,9 @@ class Child:
         self.consent_requests: dict[UUID, UUID] = {}
         """Each consent's request fact, by consent id: what withholding the request names."""
         self.erased_at: datetime | None = None
+        self.given_name = ""
+        self.invitations: dict[str, Invitation] = {}
+        """Invitations to the digital conversation, by id (:class:`ConversationInvited`)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
         """A copy a command may change without touching the original (the repository's
@@ -165,6 +204,7 @@ class Child:
         other.reporter_withheld = set(self.reporter_withheld)
         other.consent_requests = dict(self.consent_requests)
         other.guardian_numbers = dict(self.guardian_numbers)
+        other.invitations = dict(self.invitations)
         return other
 
     # -- creation ---------------------------------------------------------------
@@ -241,6 +281,66 @@ class Child:
         self.check_barnkontakt_assigned()
         payload.setdefault("conversation_id", f"conv-{uuid4().hex[:12]}")
         return self._trigger(ConversationHeld, actor, at, **payload)
+
+    def invite_to_conversation(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        with_whom: ConversationWith,
+        guardian_id: str | None,
+        age_group: AgeGroup,
+        expires_at: datetime,
+        answers_withheld: bool = False,
+    ) -> ConversationInvited:
+        """Invite the child, or a guardian with custody, to answer the age group's questions
+        on their own phone; the answer arrives as the conversation's record."""
+        self.check_barnkontakt_assigned()
+        if expires_at <= at:
+            raise InvalidInputError("the invitation must end after now", field="expires_at")
+        if with_whom is ConversationWith.GUARDIAN:
+            if not any(g.guardian_id == guardian_id and g.custodial for g in self.guardians):
+                raise InvalidInputError("name a guardian with custody of this child", field="guardian_id")
+        else:
+            guardian_id = None
+            if age_group not in CHILD_ANSWERS_FROM:
+                raise InvalidInputError("a child younger than 7 answers with an adult, not alone", field="age_group")
+        return self._trigger(
+            ConversationInvited,
+            actor,
+            at,
+            invitation_id=f"inv-{uuid4().hex[:12]}",
+            with_whom=with_whom,
+            guardian_id=guardian_id,
+            age_group=age_group,
+            greeting_name=self.given_name or "",
+            expires_at=expires_at,
+            answers_withheld=answers_withheld,
+        )
+
+    def withdraw_conversation_invitation(self, *, actor: Actor, at: datetime, invitation_id: str) -> None:
+        invitation = self.check_invitation_open(invitation_id, at)
+        self._trigger(ConversationInvitationWithdrawn, actor, at, invitation_id=invitation.invitation_id)
+
+    def answer_conversation_invitation(
+        self, *, actor: Actor, at: datetime, invitation_id: str, views: tuple[Any, ...], summary: str
+    ) -> ConversationHeld:
+        """The invited party's answers, once: recorded as a conversation held digitally, at
+        the unit that invited, kept from the family when the invitation said so."""
+        invitation = self.check_invitation_open(invitation_id, at)
+        return self._trigger(
+            ConversationHeld,
+            actor,
+            at,
+            conversation_id=f"conv-{uuid4().hex[:12]}",
+            with_whom=invitation.with_whom,
+            age_group=invitation.age_group,
+            views=views,
+            digital_survey=True,
+            summary=summary,
+            invitation_id=invitation.invitation_id,
+            withheld_from_guardians=invitation.answers_withheld,
+        )
 
     def request_consent(
         self,
@@ -445,6 +545,15 @@ class Child:
                     field="event_ids",
                 )
 
+    def check_invitation_open(self, invitation_id: str, at: datetime) -> Invitation:
+        """An invitation works once, until it ends, unless withdrawn."""
+        invitation = self.invitations.get(invitation_id)
+        if invitation is None:
+            raise InvalidInputError(f"no invitation {invitation_id} for this child", field="invitation_id")
+        if not invitation.is_open(at):
+            raise OutOfOrderError("the invitation is answered, withdrawn or has ended")
+        return invitation
+
     def check_barnkontakt_assigned(self) -> None:
         if self.barnkontakt is None:
             raise OutOfOrderError("no Barnkontakt is assigned to this child yet")
@@ -544,6 +653,7 @@ class Child:
             GuardianFact(g.guardian_id, g.has_custody, g.register_answer is RegisterAnswer.CONFIRMED) for g in fact.guardians
         )
         self.guardian_numbers = {g.guardian_id: g.personnummer for g in fact.guardians}
+        self.given_name = fact.given_name
 
     @_when.register
     def _(self, fact: GuardianLinkChecked) -> None:
@@ -580,6 +690,22 @@ class Child:
     @_when.register
     def _(self, fact: ConversationHeld) -> None:
         self.conversations += 1
+        invitation = self.invitations.get(fact.invitation_id or "")
+        if invitation is not None:
+            self.invitations[invitation.invitation_id] = replace(invitation, answered_at=fact.occurred_at)
+
+    @_when.register
+    def _(self, fact: ConversationInvited) -> None:
+        self.invitations[fact.invitation_id] = Invitation(
+            fact.invitation_id, fact.with_whom, fact.guardian_id, fact.age_group, fact.greeting_name, fact.expires_at,
+            fact.actor.unit_id, fact.answers_withheld,
+        )
+
+    @_when.register
+    def _(self, fact: ConversationInvitationWithdrawn) -> None:
+        invitation = self.invitations.get(fact.invitation_id)
+        if invitation is not None:
+            self.invitations[fact.invitation_id] = replace(invitation, withdrawn_at=fact.occurred_at)
 
     @_when.register
     def _(self, fact: ConsentRequested) -> None:
@@ -694,4 +820,4 @@ def joint_compass(ratings: Iterable[RatingSubmitted]) -> tuple[AreaScore, ...]:
     )
 
 
-__all__ = ["Child", "Recorded", "joint_compass", "project_child"]
+__all__ = ["CHILD_ANSWERS_FROM", "Child", "Invitation", "Recorded", "joint_compass", "project_child"]

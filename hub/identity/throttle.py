@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse
 from limits.storage import Storage
@@ -36,6 +36,8 @@ class LimitRules:
     """Sessions started for one person, from wherever."""
     token_failures_per_client: RateLimitItem
     """Bearer tokens refused for one address."""
+    survey_codes_per_client: RateLimitItem = field(default_factory=lambda: rate("10/minute"))
+    """Links and codes of the digital conversation tried from one address, right or wrong."""
 
 
 class Throttle:
@@ -58,6 +60,11 @@ class Throttle:
     def token_failed(self, client: str) -> None:
         """Count a refused token from ``client``; beyond the limit, raise instead of the refusal."""
         self._hit(self.rules.token_failures_per_client, "too many refused tokens from this address", "token", client)
+
+    def survey_code(self, client: str) -> None:
+        """Count a link or code of the digital conversation tried from ``client``; refuse it
+        beyond the limit, so codes are not guessed by trying them."""
+        self._hit(self.rules.survey_codes_per_client, "too many codes tried from this address", "survey-code", client)
 
     def _hit(self, item: RateLimitItem, detail: str, kind: str, *ids: str) -> None:
         key = hashlib.sha256("\x1f".join(ids).encode()).hexdigest()[:32]

@@ -236,6 +236,8 @@ def bootstrap(
         parts.callback(views.close)
         for view in views.all():
             view.create_table()
+        invitations = kit.invitation_store()
+        parts.callback(invitations.close)
         env = {**kit.log_env(), "CREATE_TABLE": "y"}
         if settings.aggregate_cache:
             env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
@@ -256,6 +258,8 @@ def bootstrap(
             ),
             on_store_error=checker,
             population=population,
+            invitations=invitations,
+            invitation_days=settings.conversation_invitation_days,
         )
         parts.callback(hub.close)
         checker.pools.extend(kit.pools())

@@ -109,6 +109,10 @@ class Settings(BaseModel):
     """Sessions started for one person, from wherever."""
     token_failure_limit: str = "30/minute"  # noqa: S105 - a rate, not a secret
     """Refused bearer tokens from one address; beyond it the refusal is a 429."""
+    survey_code_limit: str = "10/minute"
+    """Links and codes of the digital conversation tried from one address, right or wrong."""
+    conversation_invitation_days: int = Field(default=14, ge=1, le=90)
+    """How long a digital conversation's link and code work after the Barnkontakt makes them."""
 
     forwarded_allow_ips: str = Field(default="", max_length=2000)
     """The proxies (comma-separated addresses or networks, ``*`` for any) whose
@@ -116,7 +120,7 @@ class Settings(BaseModel):
     address. Believed from anyone else, the header would let a caller pick the address the
     limits count (OWASP ASVS V11.1.4)."""
 
-    @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit")
+    @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
         try:
@@ -126,7 +130,10 @@ class Settings(BaseModel):
         return value
 
     def limit_rules(self) -> LimitRules:
-        return LimitRules(rate(self.sign_in_limit), rate(self.sign_in_subject_limit), rate(self.token_failure_limit))
+        return LimitRules(
+            rate(self.sign_in_limit), rate(self.sign_in_subject_limit), rate(self.token_failure_limit),
+            survey_codes_per_client=rate(self.survey_code_limit),
+        )
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(timedelta(minutes=self.session_idle_minutes), timedelta(hours=self.session_absolute_hours))

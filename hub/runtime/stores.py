@@ -44,6 +44,12 @@ from eventsourcing.utils import Environment, get_topic, retry, strtobool
 from limits.storage import Storage
 
 from hub.application import Views
+from hub.identity.invitation_store import (
+    InvitationStore,
+    MemoryInvitationStore,
+    PostgresInvitationStore,
+    SQLiteInvitationStore,
+)
 from hub.identity.limit_stores import MemoryLimitStorage, PostgresLimitStorage, SQLiteLimitStorage
 from hub.identity.sessions import (
     SESSIONS_DB,
@@ -307,6 +313,11 @@ class StoreKit(ABC):
         as the sessions are (:mod:`hub.identity.sign_in_store`)."""
         return MemorySignInStore()
 
+    def invitation_store(self) -> InvitationStore:
+        """The digital conversation's links and codes, by keyed digest, shared as the
+        sessions are (:mod:`hub.identity.invitation_store`)."""
+        return MemoryInvitationStore()
+
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
         from adapters.relay_store import SQLitePositionStore
@@ -376,6 +387,10 @@ class SQLiteKit(StoreKit):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return SQLiteSignInStore(self.data_dir / SESSIONS_DB)
 
+    def invitation_store(self) -> InvitationStore:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return SQLiteInvitationStore(self.data_dir / SESSIONS_DB)
+
 
 class PostgresKit(StoreKit):
     """A schema in PostgreSQL. The log, the keys and the sessions share the pool of one
@@ -440,6 +455,9 @@ class PostgresKit(StoreKit):
 
     def sign_in_store(self) -> SignInStore:
         return PostgresSignInStore(self.datastore.pool, self.config.schema)
+
+    def invitation_store(self) -> InvitationStore:
+        return PostgresInvitationStore(self.datastore.pool, self.config.schema)
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Beside the log, so a database restored from backup carries the relay's place."""
