@@ -547,6 +547,7 @@ class Child:
 
     def check_invitation_open(self, invitation_id: str, at: datetime) -> Invitation:
         """An invitation works once, until it ends, unless withdrawn."""
+        self.check_not_erased()
         invitation = self.invitations.get(invitation_id)
         if invitation is None:
             raise InvalidInputError(f"no invitation {invitation_id} for this child", field="invitation_id")

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import pytest
 
-from consent import Viewer
+from consent import Viewer, ViewerKind
 from consent.permissions import Action, CaseState, Permission, Rule, Target, may
 from hub.application import BackaHub
 from hub.application.core import HANDLERS
@@ -52,6 +52,7 @@ COMMAND_METHODS = {
     "submit_rating", "hold_team_meeting", "assign_support_coordinator", "update_plan", "complete_plan_action",
     "hold_follow_up", "record_needs_met", "file_concern_report", "withhold_information", "record_home_visit",
     "share_agency_summary", "erase_child", "record_review", "check_guardians",
+    "invite_to_conversation", "withdraw_conversation_invitation", "answer_conversation_invitation",
 }
 """Every method of the hub that appends a fact of a child's process (reads append only their own record)."""
 
@@ -240,6 +241,23 @@ def _register(rt: Runtime) -> Step:
     return teacher, lambda: rt.hub.register_child(teacher, personnummer=number, given_name="Ny", family_name="Elev")
 
 
+def _invited(rt: Runtime) -> tuple[Case, str, str]:
+    case = held(rt)
+    made = case.hub.invite_to_conversation(SCHOOL, case.child_id, with_whom="child", age_group="10-12")
+    return case, made.invitation_id, made.code
+
+
+def _answer_invitation(rt: Runtime) -> Step:
+    case, _, code = _invited(rt)
+    child = Principal(ViewerKind.CHILD, SCHOOL.tenant_id, str(case.child_id), party_id=str(case.child_id))
+    return child, lambda: case.hub.answer_conversation_invitation(code, views=[{"area": "fritid", "view": "Fotboll"}])
+
+
+def _withdraw_invitation(rt: Runtime) -> Step:
+    case, invitation_id, _ = _invited(rt)
+    return SCHOOL, lambda: case.hub.withdraw_conversation_invitation(SCHOOL, case.child_id, invitation_id)
+
+
 STEPS: dict[str, Callable[[Runtime], Step]] = {
     "register_child": _register,
     "submit_discovery_card": _on(carded, staff("forskola.solen"), lambda c, p: c.hub.submit_discovery_card(p, c.child_id, **card_payload("forskola-solen"))),
@@ -266,6 +284,9 @@ STEPS: dict[str, Callable[[Runtime], Step]] = {
     "erase_child": _on(carded, staff("admin.ystad"), lambda c, p: c.hub.erase_child(p, c.child_id, reason="Ärende 2026-17")),
     "record_review": _review,
     "check_guardians": _on(carded, staff("admin.ystad"), lambda c, p: c.hub.check_guardians(p, c.child_id)),
+    "invite_to_conversation": _on(held, SCHOOL, lambda c, p: c.hub.invite_to_conversation(p, c.child_id, with_whom="child", age_group="10-12")),
+    "withdraw_conversation_invitation": _withdraw_invitation,
+    "answer_conversation_invitation": _answer_invitation,
 }
 
 

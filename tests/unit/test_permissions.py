@@ -254,6 +254,8 @@ CASE_ACTIONS = [a for a in Action if a not in ACROSS_CASES]
 HOLDER_ONLY = (Action.SEND_FEEDBACK, Action.DECIDE_TEAM)
 HOLDER_OR_COORDINATOR = (
     Action.HOLD_CONVERSATION,
+    Action.INVITE_TO_CONVERSATION,
+    Action.WITHDRAW_CONVERSATION_INVITATION,
     Action.REQUEST_CONSENT,
     Action.HOLD_TEAM_MEETING,
     Action.UPDATE_PLAN,
@@ -662,6 +664,50 @@ def family_admin_and_audit() -> Iterator[object]:
     )
 
 
+INVITATION = "inv-1"
+INVITED = "a conversation invitation to the child and one to the custodial guardian"
+STATES[INVITED] = replace(
+    _coordinated,
+    facts=replace(_coordinated.facts, guardians=(*_coordinated.facts.guardians, GuardianFact(G_STRANGER, True, confirmed=False))),
+    invited=frozenset({
+        (INVITATION, PartyKind.CHILD, str(CHILD_ID)), ("inv-2", PartyKind.GUARDIAN, G_CUSTODY),
+        ("inv-3", PartyKind.GUARDIAN, G_NO_CUSTODY), ("inv-4", PartyKind.GUARDIAN, G_STRANGER),
+    }),
+)
+"""Invitations to the child, to the custodial guardian, to the guardian without custody, and to
+one whose custody the register has not confirmed."""
+
+
+def conversation_invitations() -> Iterator[object]:
+    answer = Action.ANSWER_CONVERSATION_INVITATION
+    law = "seed 002, the digital conversation: only the party the invitation names answers it, with the link or code"
+    staff_refused = {k: no(Rule.FAMILY_ONLY) for k in (
+        "barnkontakt", "head", "colleague", "discoverer", "preschool_bk", "coordinator", "police", "bup", "social", "admin",
+    )}
+    yield from cells(
+        answer, law, INVITED, Target(invitation_id=INVITATION), "the child's",
+        child_13=ok(Rule.INVITED_PARTY), child_16=ok(Rule.INVITED_PARTY),
+        guardian=no(Rule.NOT_INVITED), non_custodial=hidden(Rule.NOT_INVITED), stranger=hidden(Rule.NOT_INVITED),
+        other_bk=hidden(Rule.FAMILY_ONLY), unconnected=hidden(Rule.FAMILY_ONLY), **staff_refused,
+    )
+    yield from cells(
+        answer, law, INVITED, Target(invitation_id="inv-2"), "the guardian's",
+        guardian=ok(Rule.INVITED_PARTY), child_13=hidden(Rule.NOT_INVITED), child_16=no(Rule.NOT_INVITED),
+    )
+    yield from cells(
+        answer, "FB 6 kap. 11 §: a guardian answers for the child only while the register confirms the custody",
+        INVITED, Target(invitation_id="inv-3"), "a guardian without custody", non_custodial=hidden(Rule.NOT_INVITED),
+    )
+    yield from cells(
+        answer, "FB 6 kap. 11 §: a guardian answers for the child only while the register confirms the custody",
+        INVITED, Target(invitation_id="inv-4"), "custody not confirmed", stranger=hidden(Rule.NOT_INVITED),
+    )
+    yield from cells(
+        answer, law, INVITED, Target(invitation_id="inv-9"), "an invitation the child does not have",
+        guardian=no(Rule.NOT_INVITED), child_16=no(Rule.NOT_INVITED),
+    )
+
+
 def across_cases() -> Iterator[object]:
     staff_keys = ("discoverer", "barnkontakt", "head", "colleague", "preschool_bk", "other_bk", "coordinator", "police", "bup", "social", "unconnected")
     family_keys = ("guardian", "non_custodial", "stranger", "child_13", "child_16")
@@ -722,6 +768,7 @@ ROWS = [
     *team_steps(),
     *secrecy_and_visits(),
     *family_admin_and_audit(),
+    *conversation_invitations(),
     *across_cases(),
 ]
 
