@@ -28,7 +28,6 @@ from hub.domain.child import Child, Invitation
 from hub.errors import (
     ChildNotFoundError,
     ConflictError,
-    HubError,
     InvalidInputError,
     NotPermittedError,
     OutOfOrderError,

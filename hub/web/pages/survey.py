@@ -247,8 +247,9 @@ def routes(web: Web) -> list[Any]:
         values["summary"] = one(data, "summary")
         errors: dict[str, str] = {}
         for name, text in values.items():
-            if len(text) > (MAX_SUMMARY if name == "summary" else MAX_ANSWER):
-                errors[name] = who.t("The answer is too long: at most {count} characters.", count=MAX_SUMMARY if name == "summary" else MAX_ANSWER)
+            most = MAX_SUMMARY if name == "summary" else MAX_ANSWER
+            if len(text) > most:
+                errors[name] = who.t("The answer is too long: at most {count} characters.", count=most)
         if not errors and not any(values.values()):
             errors["summary"] = who.t("Answer at least one question before you send.")
         if errors:
