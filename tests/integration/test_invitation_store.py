@@ -96,3 +96,22 @@ def test_the_store_keeps_digests_and_never_a_code_or_a_name(tmp_path: Path) -> N
     store.close()
     rows = sqlite3.connect(tmp_path / "sessions.sqlite").execute("SELECT * FROM conversation_invitations").fetchall()
     assert rows == [("d1", "ystad", str(CHILD), "inv-1", "2026-03-16T09:00:00.000000+00:00")]
+
+
+def test_a_hub_on_each_store_kind_takes_an_answer_once_by_its_code(runtime: Any) -> None:
+    from hub.application.surveys import InvitationNotValidError
+    from tests.conftest import register_child
+    from tests.factories import card_payload, staff
+
+    hub = runtime.hub
+    child = register_child(runtime)
+    hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+    hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
+    made = hub.invite_to_conversation(staff("rektor.ostra"), child, with_whom="child", age_group="10-12")
+
+    assert hub.open_conversation_invitation(made.code).greeting_name == "Alva"
+    hub.answer_conversation_invitation(made.code, views=[{"area": "fritid", "view": "Fotboll"}])
+
+    with pytest.raises(InvitationNotValidError):
+        hub.answer_conversation_invitation(made.link_secret, views=[{"area": "fritid", "view": "Igen"}])
+    assert hub.invitations.find(hub.blind_index.digest("conversation-link", made.link_secret)) is None
