@@ -20,7 +20,7 @@ from uuid import UUID
 
 from consent.permissions import Action, Target
 from contracts.events import Actor
-from contracts.vocabulary import AgeGroup, ConversationWith, PartyKind, Role
+from contracts.vocabulary import AgeGroup, Category, ConversationWith, LegalBasis, PartyKind, Role
 from hub.application.commands import AnswerConversation, InviteToConversation
 from hub.application.core import HubCore, handles, traced, typed
 from hub.application.readmodels import ChildView, ConversationFiled, ReadModel
@@ -42,6 +42,8 @@ CODE_LENGTH = 10
 """About 50 bits: with the rate limit on tries, far beyond guessing while the code works."""
 MAX_SECRET = 200
 """A link's secret or a code longer than this is refused unread."""
+OPENED_VIEW = "conversation_survey"
+OPENED_PURPOSE = "Digitalt samtal: frågorna visas för den som är inbjuden"
 
 
 class InvitationNotValidError(NotPermittedError):
@@ -206,13 +208,19 @@ class Surveys(HubCore):
     @traced("read")
     def open_conversation_invitation(self, secret: Any) -> SurveyForm:
         """What the answer page shows for a link or code that works now; nothing of the child
-        but the first name the invitation greets with."""
+        but the first name the invitation greets with. Opening it is a read on record, by
+        the party invited (the child as data subject, a guardian by custody)."""
         entry = self._entry(secret)
         try:
             child = self._load(entry.tenant_id, entry.child_id)
-            invitation, _ = self._open(child, entry)
+            invitation, respondent = self._open(child, entry)
         except NOT_OPEN:
             raise InvitationNotValidError() from None
+        basis = LegalBasis.CUSTODY if invitation.with_whom is ConversationWith.GUARDIAN else LegalBasis.DATA_SUBJECT
+        self._record_access(
+            respondent, child.id, view=OPENED_VIEW, purpose=OPENED_PURPOSE, categories=(Category.CONVERSATIONS,),
+            bases=(basis,), withheld=invitation.answers_withheld, at=self.now(),
+        )
         return SurveyForm(
             greeting_name=invitation.greeting_name, with_whom=invitation.with_whom, age_group=invitation.age_group,
             expires_at=invitation.expires_at,

@@ -278,12 +278,11 @@ def test_a_code_of_another_area_opens_nothing_of_this_area(rt: Runtime) -> None:
 
 
 @pytest.mark.parametrize("size", [4001, 300_000])
-def test_absurd_sizes_are_refused_plainly_and_append_nothing(rt: Runtime, size: int) -> None:
+def test_absurd_sizes_are_refused_plainly_and_record_no_answer(rt: Runtime, size: int) -> None:
     child = case(rt)
     link, _ = invite(rt, child)
     c = phone(rt)
     opened = c.get(link)
-    before = rt.hub.log_length()
 
     answer = send(c, opened, view_trygghet="x" * size)
     long_code = open_code(c, "A" * 5000)
@@ -293,7 +292,20 @@ def test_absurd_sizes_are_refused_plainly_and_append_nothing(rt: Runtime, size: 
     if answer.status_code == 422:
         assert "Svaret är för långt" in answer.text
     assert long_code.status_code == 404 and long_link.status_code in (404, 414)
-    assert rt.hub.log_length() == before
+    assert conversations(rt, child) == []
+    assert send(c, opened, view_trygghet="Kort svar").status_code == 303  # the invitation still works
+
+
+def test_opening_the_questions_is_a_read_on_record_by_the_child(rt: Runtime) -> None:
+    child = case(rt)
+    link, _ = invite(rt, child)
+
+    phone(rt).get(link)
+
+    reads = [e for e in rt.hub.audit_search(staff("granskare.ystad"), child_id=child) if e.view == "conversation_survey"]
+    assert [(e.accessor_id, e.role.value, [b.value for b in e.bases]) for e in reads] == [
+        (str(child), "child", ["data_subject"])
+    ]
 
 
 def test_an_empty_answer_is_refused_with_a_message_and_the_invitation_still_works(rt: Runtime) -> None:

@@ -237,11 +237,11 @@ def routes(web: Web) -> list[Any]:
 
     @post(PUBLIC + "/svar", sync_to_thread=True)
     def answered(request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+        """The answers, sent once; shown again with what is wrong only while the link or code works."""
         who = web.visitor(request)
         count_try(request)
         secret = one(data, "secret")
-        form = opened(secret) if check_token(request, data) else None
-        if form is None:
+        if not check_token(request, data):
             return code_page(who, request, refused=True, status=404)
         values = {a.value: one(data, f"view_{a.value}") for a in Area}
         values["summary"] = one(data, "summary")
@@ -252,19 +252,22 @@ def routes(web: Web) -> list[Any]:
                 errors[name] = who.t("The answer is too long: at most {count} characters.", count=most)
         if not errors and not any(values.values()):
             errors["summary"] = who.t("Answer at least one question before you send.")
-        if errors:
-            return answer_page(who, request, secret, form, values, errors, status=422)
-        try:
-            web.hub.answer_conversation_invitation(
-                secret, views=[{"area": a.value, "view": values[a.value]} for a in Area if values[a.value]],
-                summary=values["summary"],
-            )
-        except InvitationNotValidError:
+        if not errors:
+            try:
+                web.hub.answer_conversation_invitation(
+                    secret, views=[{"area": a.value, "view": values[a.value]} for a in Area if values[a.value]],
+                    summary=values["summary"],
+                )
+            except InvitationNotValidError:
+                return code_page(who, request, refused=True, status=404)
+            except FIELD_PROBLEMS as e:
+                errors = problems_from(who, e, lambda _: "summary").by_field
+            else:
+                return Redirect(path=PUBLIC + "/tack", status_code=303)
+        form = opened(secret)
+        if form is None:
             return code_page(who, request, refused=True, status=404)
-        except FIELD_PROBLEMS as e:
-            problems = problems_from(who, e, lambda _: "summary")
-            return answer_page(who, request, secret, form, values, problems.by_field, status=422)
-        return Redirect(path=PUBLIC + "/tack", status_code=303)
+        return answer_page(who, request, secret, form, values, errors, status=422)
 
     @get(PUBLIC + "/tack", sync_to_thread=True)
     def thanks(request: Request[Any, Any, Any]) -> Template:
