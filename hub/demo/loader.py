@@ -51,6 +51,8 @@ class Run:
         self.clock = clock
         self._staff: dict[str, Principal] = {}
         self._guardians: dict[str, Principal] = {}
+        self.invitation_withdrawn = False
+        """Whether the demo has shown a withdrawn invitation to the digital conversation yet."""
 
     def staff(self, user_id: str) -> Principal:
         if user_id not in self._staff:

@@ -128,7 +128,28 @@ class Story:
                 )
             ),
         }
-        self.add("hold_conversation", lambda r, s: r.hub.hold_conversation(r.staff(owner), s.child_id, **payload), after=after)
+        custodial = [g.person for g in self.plan.guardians if g.has_custody]
+        if not (payload["digital_survey"] and custodial and payload["views"]):
+            self.add("hold_conversation", lambda r, s: r.hub.hold_conversation(r.staff(owner), s.child_id, **payload), after=after)
+            return
+        person = custodial[0]
+
+        def digital(r: Run, s: ChildState) -> None:
+            """The guardian answers on their phone through the Barnkontakt's invitation; the
+            first one of the demo went to the wrong guardian first and was withdrawn."""
+            guardian = r.guardian(person.personnummer).party_id
+            invite = {"with_whom": "guardian", "guardian_id": guardian, "age_group": payload["age_group"]}
+            if not any(g.guardian_id == guardian and g.custodial for g in r.hub.child_facts(r.staff(owner), s.child_id).guardians):
+                r.hub.hold_conversation(r.staff(owner), s.child_id, **payload)  # no confirmed custody: recorded by hand
+                return
+            if not r.invitation_withdrawn:
+                wrong = r.hub.invite_to_conversation(r.staff(owner), s.child_id, **invite)
+                r.hub.withdraw_conversation_invitation(r.staff(owner), s.child_id, wrong.invitation_id)
+                r.invitation_withdrawn = True
+            made = r.hub.invite_to_conversation(r.staff(owner), s.child_id, **invite)
+            r.hub.answer_conversation_invitation(made.code, views=payload["views"], summary=payload["summary"])
+
+        self.add("hold_conversation", digital, after=after)
 
     def consent(self, key: str, units: list[str], categories: list[str], purpose: str, *, valid_days: int | None = None, by_kind: bool = False, after: tuple[int, int] = (2, 8)) -> None:
         owner = self.bk
