@@ -107,6 +107,14 @@ def test_a_child_answers_by_code_on_a_phone_and_the_answers_are_the_conversation
     assert held["unit_id"] == "skola-ostra"  # the inviting unit's own record
 
 
+def test_a_whole_link_pasted_into_the_code_field_opens_the_questions(rt: Runtime) -> None:
+    child = case(rt)
+    link, _ = invite(rt, child)
+    c = phone(rt)
+
+    assert "Hej Alva!" in open_code(c, BASE_URL + link).text
+
+
 def test_the_barnkontakt_sees_the_invitation_answered_and_the_timeline_shows_the_conversation(rt: Runtime) -> None:
     child = case(rt)
     link, _ = invite(rt, child)

@@ -220,7 +220,7 @@ def routes(web: Web) -> list[Any]:
     def code_sent(request: Request[Any, Any, Any], data: Form) -> Template:
         who = web.visitor(request)
         count_try(request)
-        code = one(data, "code")
+        code = one(data, "code").rsplit(PUBLIC + "/l/", 1)[-1]  # a whole link pasted into the field works too
         form = opened(code) if check_token(request, data) else None
         if form is None:
             return code_page(who, request, refused=True, status=404)
