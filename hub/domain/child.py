@@ -56,6 +56,7 @@ from contracts.vocabulary import (
     HomeVisit,
     PartyKind,
     RegisterAnswer,
+    UnitKind,
 )
 from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_ends_by, consent_status, required_parties
 from consent.policy import ConsentStatus
@@ -143,6 +144,10 @@ class Child:
         """Concern reports whose reporter is kept from the family (OSL 26 kap. 5 §)."""
         self.consent_requests: dict[UUID, UUID] = {}
         """Each consent's request fact, by consent id: what withholding the request names."""
+        self.decisions = 0
+        """How many decisions were recorded: a request belongs to the decision before it."""
+        self.consent_scopes: dict[UUID, tuple[int, frozenset[tuple[PartyKind, str]]]] = {}
+        """Each consent's decision count and the parties asked, when requested: what makes a request a repeat."""
         self.erased_at: datetime | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
@@ -164,6 +169,7 @@ class Child:
         other.concern_reports = dict(self.concern_reports)
         other.reporter_withheld = set(self.reporter_withheld)
         other.consent_requests = dict(self.consent_requests)
+        other.consent_scopes = dict(self.consent_scopes)
         other.guardian_numbers = dict(self.guardian_numbers)
         return other
 
@@ -271,6 +277,9 @@ class Child:
         parties = required_parties(facts, at, rules)
         if not parties:
             raise ConsentError("no guardian with custody can answer for this child")
+        repeat = self.pending_repeat_of(recipients, categories, frozenset(parties), at, rules)
+        if repeat is not None:
+            return repeat
         consent_id = uuid4()
         self._trigger(
             ConsentRequested,
@@ -285,6 +294,32 @@ class Child:
             required_parties=tuple({"kind": k, "party_id": p} for k, p in sorted(parties)),
         )
         return consent_id
+
+    def pending_repeat_of(
+        self,
+        recipients: tuple[Any, ...],
+        categories: tuple[Category, ...],
+        parties: frozenset[tuple[PartyKind, str]],
+        at: datetime,
+        rules: PolicyRules,
+    ) -> UUID | None:
+        """The pending request this one repeats (same decision, recipients, categories and
+        parties), if any: one request per decision, so a double submit never sends the family
+        two identical requests. A changed scope, a new decision or an answered request is new."""
+        units = frozenset(_recipient(r, "unit_id") for r in recipients) - {None}
+        kinds = frozenset(UnitKind(k) for k in (_recipient(r, "unit_kind") for r in recipients) if k)
+        facts = self.facts()
+        for consent_id, consent in self.consents.items():
+            if (
+                self.consent_scopes.get(consent_id) == (self.decisions, parties)
+                and consent.recipient_unit_ids == units
+                and consent.recipient_unit_kinds == kinds
+                and consent.categories == frozenset(categories)
+                and consent_status(consent, facts, at, rules) is ConsentStatus.PENDING
+                and not (consent.granted or consent.declined or consent.withdrawn)
+            ):
+                return consent_id
+        return None
 
     def grant_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
         consent = self.check_consent_answerable(consent_id, party, at, rules)
@@ -584,6 +619,10 @@ class Child:
     @_when.register
     def _(self, fact: ConsentRequested) -> None:
         self.consent_requests[fact.consent_id] = fact.event_id
+        self.consent_scopes[fact.consent_id] = (
+            self.decisions,
+            frozenset((p.kind, p.party_id) for p in fact.required_parties),
+        )
         self.consents[fact.consent_id] = ConsentState(
             consent_id=fact.consent_id,
             requested_by_unit_id=fact.actor.unit_id,
@@ -612,6 +651,7 @@ class Child:
 
     @_when.register
     def _(self, fact: TeamDecided) -> None:
+        self.decisions += 1
         self.decision = fact.decision
         self.team_unit_ids = frozenset(fact.member_unit_ids)
         self.ratings = []
@@ -671,6 +711,12 @@ class Child:
         fresh.erased_at = fact.occurred_at
         fresh._pending = self._pending
         self.__dict__.update(fresh.__dict__)
+
+
+def _recipient(r: Any, name: str) -> Any:
+    """A recipient's unit id or unit kind, from a value or a mapping."""
+    value = r.get(name) if isinstance(r, dict) else getattr(r, name, None)
+    return value or None
 
 
 def project_child(child: Child | None, events: Iterable[Recorded]) -> Child | None:
