@@ -86,9 +86,9 @@ def routes(web: Web) -> list[Any]:
         def act() -> str:
             if step == "delegate":
                 web.hub.delegate_barnkontakt(p, child_id, staff_id=values["delegate_to"], reason=values["reason"])
-            else:
-                web.hub.assign_barnkontakt(p, child_id, staff_id=values["staff_id"])
-            return back(child_id)
+                return f"{back(child_id)}/done/delegated"
+            web.hub.assign_barnkontakt(p, child_id, staff_id=values["staff_id"])
+            return f"{back(child_id)}/done/barnkontakt"
 
         try:
             return web.act(who, data, act)
@@ -122,7 +122,7 @@ def routes(web: Web) -> list[Any]:
 
         def act() -> str:
             web.hub.send_feedback(p, child_id, card_id=card_id, message=values["message"])
-            return back(child_id)
+            return f"{back(child_id)}/done/feedback"
 
         try:
             return web.act(who, data, act)
