@@ -277,7 +277,7 @@ class Child:
         parties = required_parties(facts, at, rules)
         if not parties:
             raise ConsentError("no guardian with custody can answer for this child")
-        repeat = self.pending_repeat_of(recipients, categories, frozenset(parties), at, rules)
+        repeat = self.pending_repeat_of(recipients, categories, purpose, frozenset(parties), at, rules)
         if repeat is not None:
             return repeat
         consent_id = uuid4()
@@ -299,12 +299,13 @@ class Child:
         self,
         recipients: tuple[Any, ...],
         categories: tuple[Category, ...],
+        purpose: str,
         parties: frozenset[tuple[PartyKind, str]],
         at: datetime,
         rules: PolicyRules,
     ) -> UUID | None:
-        """The pending request this one repeats (same decision, recipients, categories and
-        parties), if any: one request per decision, so a double submit never sends the family
+        """The pending request this one repeats (same decision, recipients, categories, purpose
+        and parties), if any: one request per decision, so a double submit never sends the family
         two identical requests. A changed scope, a new decision or an answered request is new."""
         units = frozenset(_recipient(r, "unit_id") for r in recipients) - {None}
         kinds = frozenset(UnitKind(k) for k in (_recipient(r, "unit_kind") for r in recipients) if k)
@@ -315,6 +316,7 @@ class Child:
                 and consent.recipient_unit_ids == units
                 and consent.recipient_unit_kinds == kinds
                 and consent.categories == frozenset(categories)
+                and consent.purpose == purpose
                 and consent_status(consent, facts, at, rules) is ConsentStatus.PENDING
                 and not (consent.granted or consent.declined or consent.withdrawn)
             ):

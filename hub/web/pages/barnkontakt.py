@@ -8,7 +8,6 @@ each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -19,14 +18,12 @@ from litestar.response import Redirect, Template
 from consent import age_on
 from contracts.vocabulary import (
     CONSENTABLE_CATEGORIES,
-    SWEDISH_TIME,
     AgeGroup,
     Area,
     Category,
     ConversationWith,
     Decision,
     Role,
-    UnitKind,
     age_group_for,
 )
 from hub.errors import HubError
