@@ -26,6 +26,7 @@ from contracts.events import (
     ConcernReportFiled,
     ConsentDeclined,
     ConsentGranted,
+    ConsentReminderSent,
     ConsentRequested,
     ConsentWithdrawn,
     ConversationHeld,
@@ -148,6 +149,10 @@ class Child:
         """How many decisions were recorded: a request belongs to the decision before it."""
         self.consent_scopes: dict[UUID, tuple[int, frozenset[tuple[PartyKind, str]]]] = {}
         """Each consent's decision count and the parties asked, when requested: what makes a request a repeat."""
+        self.reminded: dict[tuple[UUID, str], frozenset[tuple[PartyKind, str]]] = {}
+        """Who was reminded of each consent, by consent and reminder: what is never sent twice."""
+        self.withdrawals: dict[UUID, tuple[datetime, PartyKind]] = {}
+        """When each consent was first withdrawn, and by whom: what a unit that lost sight is told."""
         self.erased_at: datetime | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Child:
@@ -170,6 +175,8 @@ class Child:
         other.reporter_withheld = set(self.reporter_withheld)
         other.consent_requests = dict(self.consent_requests)
         other.consent_scopes = dict(self.consent_scopes)
+        other.reminded = dict(self.reminded)
+        other.withdrawals = dict(self.withdrawals)
         other.guardian_numbers = dict(self.guardian_numbers)
         return other
 
@@ -343,6 +350,30 @@ class Child:
         if consent.withdrawn:
             raise ConsentError("this consent is already withdrawn")
         self._trigger(ConsentWithdrawn, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+
+    def send_consent_reminder(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        consent_id: UUID,
+        reminder: str,
+        parties: tuple[tuple[PartyKind, str], ...] = (),
+        to_unit_id: str,
+    ) -> None:
+        """Record a reminder about a consent; who was reminded already is not reminded again."""
+        self.check_not_reminded(consent_id, reminder, parties)
+        self._trigger(
+            ConsentReminderSent, actor, at, consent_id=consent_id, reminder=reminder,
+            parties=tuple({"kind": k, "party_id": i} for k, i in parties), to_unit_id=to_unit_id,
+        )
+
+    def check_not_reminded(self, consent_id: UUID, reminder: str, parties: tuple[tuple[PartyKind, str], ...]) -> None:
+        if consent_id not in self.consents:
+            raise no_such_consent(consent_id)
+        before = self.reminded.get((consent_id, reminder))
+        if before is not None and (reminder == "expiry" or not set(parties) - before):
+            raise ConsentError("this reminder was already sent")
 
     def decide_team(
         self,
@@ -650,6 +681,12 @@ class Child:
     def _(self, fact: ConsentWithdrawn) -> None:
         c = self.consents[fact.consent_id]
         self.consents[fact.consent_id] = replace(c, withdrawn=c.withdrawn | {(fact.party.kind, fact.party.party_id)})
+        self.withdrawals.setdefault(fact.consent_id, (fact.occurred_at, fact.party.kind))
+
+    @_when.register
+    def _(self, fact: ConsentReminderSent) -> None:
+        key = (fact.consent_id, fact.reminder)
+        self.reminded[key] = self.reminded.get(key, frozenset()) | {(p.kind, p.party_id) for p in fact.parties}
 
     @_when.register
     def _(self, fact: TeamDecided) -> None:
