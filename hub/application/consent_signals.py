@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from consent import ConsentState, ConsentStatus, Information, consent_status, decide, required_parties
@@ -32,6 +33,12 @@ class SignalDays:
 
     remind_after_days: int = 7
     warn_before_days: int = 30
+
+    @classmethod
+    def of(cls, settings: Any) -> SignalDays:
+        """The days as the runtime's settings give them (``consent_reminder_after_days``,
+        ``consent_expiry_warning_days``)."""
+        return cls(settings.consent_reminder_after_days, settings.consent_expiry_warning_days)
 
 
 class LostSight(ReadModel):
@@ -147,7 +154,10 @@ class ConsentSignals(HubCore):
             before = replace(c, withdrawn=frozenset())
             if consent_status(before, facts, withdrawn_at, self.rules) is not ConsentStatus.IN_EFFECT:
                 continue
-            gone = sorted((x for x in c.categories if not decide(viewer, facts, Information(x), at, self.rules).allowed), key=lambda x: x.value)
+            gone = sorted(
+                (x for x in c.categories if not decide(viewer, facts, Information(x), at, self.rules).allowed),
+                key=lambda x: x.value,
+            )
             if gone:
                 lost.append(LostSight(consent_id=consent_id, withdrawn_at=withdrawn_at, withdrawn_by=by, categories=gone))
         expiring: list[Expiring] = []

@@ -18,16 +18,8 @@ EXIT_REFUSED = 2
 EXIT_FAILED = 1
 
 
-def signal_days(settings: Any) -> Any:
-    """The area's waiting and warning days, as the core takes them."""
-    from hub.application.consent_signals import SignalDays
-
-    return SignalDays(
-        remind_after_days=settings.consent_reminder_after_days, warn_before_days=settings.consent_expiry_warning_days
-    )
-
-
 def cmd_consents_remind(args: argparse.Namespace) -> int:
+    from hub.application.consent_signals import SignalDays
     from hub.cli import _say, _settings
     from hub.errors import HubError
     from hub.runtime.bootstrap import bootstrap
@@ -48,7 +40,7 @@ def cmd_consents_remind(args: argparse.Namespace) -> int:
     settings = _settings(args)
     runtime = bootstrap(settings)
     try:
-        days = signal_days(settings)
+        days = SignalDays.of(settings)
         try:
             principal = runtime.verifier.verify(token)
             when = at or runtime.hub.now()

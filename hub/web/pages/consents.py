@@ -20,6 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from contracts.vocabulary import CONSENTABLE_CATEGORIES, SWEDISH_TIME, Category, UnitKind
+from hub.application.consent_signals import SignalDays
 from hub.errors import HubError
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
@@ -158,3 +159,23 @@ def routes(web: Web) -> list[Any]:
         return web.render(who, "staff/done.html", active="cases", child_id=child_id, done=what)
 
     return [consent_form, consent_request, done]
+
+
+def consent_banner(web: Web, who: Visitor, child_id: UUID) -> Any | None:
+    """What the child's page tells the viewer's unit about consent (a withdrawal that took
+    information from it; for the case owner, consents ending soon and requests not answered),
+    or ``None`` when there is nothing to tell."""
+    try:
+        return web.hub.consent_signals(who.require(who.path), child_id, SignalDays.of(web.runtime.settings))
+    except HubError:
+        return None
+
+
+def lost_sight_page(web: Web, who: Visitor, child_id: UUID) -> Template | None:
+    """For a unit a withdrawal left with nothing to see: the banner instead of a bare refusal."""
+    signals = consent_banner(web, who, child_id)
+    if signals is None or not signals.lost_sight:
+        return None
+    return web.render(
+        who, "child/lost_sight.html", status_code=403, active="cases", child_id=str(child_id), consent_signals=signals,
+    )
