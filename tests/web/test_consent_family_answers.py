@@ -36,7 +36,7 @@ def test_withdrawing_shows_a_confirmation_page_first_and_records_only_after_it(r
         assert f'href="{link}' in page and f'action="{link}' not in page  # a link to the step, not a form that records
         confirm = anna.get(link)
         assert confirm.status_code == 200
-        assert "Återkalla samtycket?" in confirm.text and "Ja, återkalla samtycket" in confirm.text
+        assert "Ta tillbaka samtycket?" in confirm.text and "Ja, ta tillbaka samtycket" in confirm.text
         assert "Nej, behåll samtycket" in confirm.text
         before = rt.hub.log_length()
         fields = form_of(confirm.text, link)
@@ -63,11 +63,12 @@ def test_a_replayed_confirmation_records_the_withdrawal_once(rt: Runtime) -> Non
     assert rt.hub.log_length() == before
 
 
-def test_there_is_no_withdrawal_step_for_a_consent_one_has_not_given(rt: Runtime) -> None:
+def test_the_withdrawal_step_of_a_consent_one_has_not_given_says_it_cannot_be_withdrawn(rt: Runtime) -> None:
     child, consent = child_with_request(rt)
     with client(rt) as bo:
         sign_in(bo, GUARDIAN_2_PNR)
-        assert bo.get(f"/family/children/{child}/consents/{consent}/withdraw").status_code == 404
+        page = bo.get(f"/family/children/{child}/consents/{consent}/withdraw")
+    assert page.status_code == 409 and 'name="confirmed"' not in page.text
 
 
 def test_a_parent_without_custody_gets_no_withdrawal_step_and_a_forged_one_records_nothing(rt: Runtime) -> None:

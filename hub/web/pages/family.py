@@ -343,8 +343,11 @@ def routes(web: Web) -> list[Any]:
         found = [c for c in web.hub.consent_overview(p, child_id) if c.consent_id == consent_id]
         items = _family_read(web, p, child_id, PURPOSE_CONSENTS) if found else []
         shown = _consent(web, p, found[0], items) if found else None
-        if shown is None or not shown["can_withdraw"]:
+        if shown is None or shown["mine"] is None:
             return page(who, "family/missing.html", status_code=404, child_id=str(child_id))
+        if not shown["can_withdraw"]:  # a page opened before the consent ended: say so, as the answer would
+            reason = shown["status"] if shown["status"] in STALE_REASONS else "withdrawn"
+            return page(who, "family/stale.html", status_code=409, child_id=str(child_id), reason=reason, verb="withdraw")
         return page(who, "family/withdraw.html", child_id=str(child_id), child_name=_identity(items)["name"], c=shown)
 
     @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/receipt", sync_to_thread=True)
