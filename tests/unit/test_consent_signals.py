@@ -146,3 +146,18 @@ def test_the_reminder_notice_goes_to_the_one_unit_it_names() -> None:
     assert delivery.unit_id == "skola-ostra" and delivery.subject == "backa.v1.ystad.skola-ostra.ConsentReminder"
     notice = ConsentReminder.model_validate(delivery.body)
     assert notice.reminder == "answer" and [p.party_id for p in notice.parties] == ["g-2"]
+
+
+def test_the_relay_plans_the_reminder_notice_beside_the_fact(rt: Runtime, child_id: UUID) -> None:
+    from adapters.deliveries import REMINDER_TYPE, LogEntry, plan_deliveries
+    from consent import PolicyRules
+
+    consent = ask(rt, child_id)
+    rt.hub.send_consent_reminders(ADMIN, child_id, at=rt.hub.now() + timedelta(days=8), days=DAYS)
+    (fact,) = reminders(rt, child_id)
+    facts = rt.hub.repository.get(child_id).facts()
+    units = [UnitRecipient("ystad", u, k) for u, k in (("skola-ostra", UnitKind.SCHOOL), ("bup-ystad", UnitKind.BUP))]
+    planned = plan_deliveries(LogEntry(1, 1, fact), units, facts, rt.hub.now(), PolicyRules())
+    notices = [d for d in planned if d.type_name == REMINDER_TYPE]
+    assert [d.unit_id for d in notices] == ["skola-ostra"]
+    assert ConsentReminder.model_validate(notices[0].body).consent_id == consent

@@ -141,3 +141,24 @@ def test_the_case_owner_sees_who_has_not_answered_and_that_a_reminder_went_out(r
     after = page_of(BK, f"/staff/children/{child_id}").text
     assert "En påminnelse har skickats." in after
     assert "inte svarat" not in page_of("bup.ystad", f"/staff/children/{child_id}").text
+
+
+def test_a_barnkontakt_of_another_unit_gets_nothing_from_a_renewal_link_and_cannot_send_it(rt: Runtime) -> None:
+    child_id, consent = child_with_consent(rt, days=20)
+    other = browser(rt, "sjukskoterska.bvc")
+    try:
+        page = other.get(f"/staff/children/{child_id}/consent-request?renew={consent}")
+        assert PURPOSE not in page.text and "Förnya samtycket" not in page.text
+        assert re.findall(r'name="recipient_units" value="([^"]+)" checked', page.text) == ["bvc-ystad"]  # only its own unit
+        if page.status_code == 200:
+            r = other.post(
+                f"/staff/children/{child_id}/consent-request",
+                data={**hidden(page.text), "recipient_units": ["bup-ystad", "bvc-ystad"], "categories": ["needs"],
+                      "purpose": PURPOSE, "renew": str(consent)},
+            )
+            assert r.status_code in (403, 404)
+        child = other.get(f"/staff/children/{child_id}")
+        assert "upphör den" not in child.text
+    finally:
+        other.__exit__(None, None, None)
+    assert len(rt.hub.consent_overview(staff(BK), child_id)) == 1
