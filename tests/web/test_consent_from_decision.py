@@ -164,3 +164,15 @@ def test_a_replayed_form_after_the_request_was_sent_sends_nothing_more(rt: Runti
     for _ in range(3):
         bk.post(f"/staff/children/{child_id}/consent-request", data=form, follow_redirects=False)
     assert requests(rt, child_id) == 1
+
+
+def test_sending_feedback_says_it_was_sent_and_where_the_discoverer_sees_it(rt: Runtime, bk: TestClient[Any]) -> None:
+    from tests.factories import card_payload
+
+    child_id = rt.hub.register_child(staff("larare.ostra"), **registration_payload())
+    card = rt.hub.submit_discovery_card(staff("larare.ostra"), child_id, **card_payload()).card_id
+    rt.hub.assign_barnkontakt(staff(BK), child_id, staff_id=BK)
+    page = bk.get(f"/staff/children/{child_id}/cards/{card}/feedback")
+    done = bk.post(f"/staff/children/{child_id}/cards/{card}/feedback", data={**hidden(page.text), "message": "Vi ses på torsdag"})
+    assert done.status_code == 200
+    assert "Återkopplingen är skickad" in done.text and "Mina kort" in done.text and 'role="status"' in done.text
