@@ -14,6 +14,9 @@ relay's (:mod:`adapters.jetstream_relay`).
   named a revocation notice (``backa.v1.ConsentRevoked``) that lists the categories the
   unit may no longer use for that child: those it could see through the consent and
   cannot see now on any other basis.
+- A reminder about a consent (``ConsentReminderSent``) sends the one unit it names a
+  reminder notice (``backa.v1.ConsentReminder``): the unit that asked, with the parties who
+  have not answered, or the case owner's unit before the consent ends.
 - An erasure (``RecordErased``) sends every unit of the tenant an erasure notice
   (``backa.v1.RecordErasedNotice``) with the child's id and nothing else: the hub can no
   longer tell which unit was sent what, and a copy an agency keeps is its own to erase
@@ -36,6 +39,7 @@ from contracts.events import (
     ENVELOPE_FIELDS,
     AccessReviewed,
     ConcernReportFiled,
+    ConsentReminderSent,
     ConsentWithdrawn,
     DiscoveryCardSubmitted,
     Event,
@@ -43,7 +47,7 @@ from contracts.events import (
     InformationAccessed,
     RecordErased,
 )
-from contracts.notices import ConsentRevoked, RecordErasedNotice
+from contracts.notices import ConsentReminder, ConsentRevoked, RecordErasedNotice
 from contracts.vocabulary import UnitKind
 from consent import (
     ChildFacts,
@@ -60,6 +64,7 @@ SUBJECT_ROOT = "backa.v1"
 STREAM_SUBJECTS = f"{SUBJECT_ROOT}.>"
 REVOCATION_TYPE = ConsentRevoked.type_name
 ERASURE_TYPE = RecordErasedNotice.type_name
+REMINDER_TYPE = ConsentReminder.type_name
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
@@ -156,6 +161,8 @@ def plan_deliveries(
         return [replace(n, traceparent=entry.traceparent) for n in erasure_notices(fact, units)]
     parts = _Parts(fact)
     out = [d for r in units if (d := parts.delivery(r, facts_now, at, rules, entry.traceparent)) is not None]
+    if isinstance(fact, ConsentReminderSent):
+        out.extend(reminder_notices(fact, units, entry.traceparent))
     if isinstance(fact, ConsentWithdrawn) and facts_before is not None:
         for notice in revocation_notices(fact, units, facts_before, facts_now, at, rules):
             out.append(replace(notice, traceparent=entry.traceparent) if entry.traceparent else notice)
@@ -271,6 +278,30 @@ def revocation_notices(
     return out
 
 
+def reminder_notices(fact: ConsentReminderSent, units: Iterable[UnitRecipient], traceparent: str | None = None) -> list[Delivery]:
+    """The reminder's notice to the one unit it names: the unit that asked (which reaches the
+    family through its own channels) or the case owner's."""
+    body = ConsentReminder(
+        tenant_id=fact.tenant_id, child_id=fact.child_id, consent_id=fact.consent_id, reminder=fact.reminder,
+        parties=fact.parties, reminded_at=fact.occurred_at, reminder_event_id=fact.event_id,
+    ).body()
+    return [
+        Delivery(
+            tenant_id=fact.tenant_id,
+            unit_id=unit.unit_id,
+            subject=unit_subject(fact.tenant_id, unit.unit_id, REMINDER_TYPE),
+            msg_id=f"{fact.event_id}:{unit.unit_id}:reminder",
+            type_name=REMINDER_TYPE,
+            occurred_at=fact.occurred_at,
+            body=body,
+            traceparent=traceparent,
+            child_id=str(fact.child_id),
+        )
+        for unit in units
+        if unit.unit_id == fact.to_unit_id
+    ]
+
+
 def erasure_notices(fact: RecordErased, units: Iterable[UnitRecipient]) -> list[Delivery]:
     """A notice to each unit that the child's record in the hub is erased. The reason is
     the administrator's and stays in the hub."""
@@ -293,6 +324,7 @@ def erasure_notices(fact: RecordErased, units: Iterable[UnitRecipient]) -> list[
 
 __all__ = [
     "ERASURE_TYPE",
+    "REMINDER_TYPE",
     "REVOCATION_TYPE",
     "STREAM_SUBJECTS",
     "SUBJECT_ROOT",
@@ -302,6 +334,7 @@ __all__ = [
     "erasure_notices",
     "is_subject_token",
     "plan_deliveries",
+    "reminder_notices",
     "revocation_notices",
     "sent_to",
     "short_type",

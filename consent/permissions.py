@@ -117,6 +117,7 @@ class Action(str, Enum):
     SHARE_AGENCY_SUMMARY = "share_agency_summary"
     ERASE_RECORD = "erase_record"
     CHECK_GUARDIANS = "check_guardians"
+    SEND_CONSENT_REMINDERS = "send_consent_reminders"
     READ_RECORD = "read_record"
     RECORD_REVIEW = "record_review"
     SEARCH_ACCESS_LOG = "search_access_log"
@@ -424,7 +425,7 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
         return _answer_consent(actor, case, at, rules, target)
     if action is Action.ANSWER_CONVERSATION_INVITATION:
         return _answer_invitation(actor, case, target)
-    if action is Action.ERASE_RECORD:
+    if action in (Action.ERASE_RECORD, Action.SEND_CONSENT_REMINDERS):
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.CHECK_GUARDIANS:
         return _check_guardians(actor, case)

@@ -321,6 +321,18 @@ class ConsentWithdrawn(Event):
     party: Party = carries(Category.CONSENT)
 
 
+class ConsentReminderSent(Event):
+    """A reminder about a consent went out through the units' notices: ``answer`` to the
+    parties named, who have not answered a pending request; ``expiry`` to the case owner's
+    unit, before a consent in effect runs out. Recorded so that none is sent twice."""
+
+    consent_id: UUID = carries(Category.CONSENT)
+    reminder: Literal["answer", "expiry"] = carries(Category.CONSENT)
+    parties: tuple[Party, ...] = carries(Category.CONSENT, default=(), max_length=6)
+    to_unit_id: str = carries(Category.CONSENT, min_length=1, max_length=100)
+    """The unit the notice goes to: the one that asked (answer), or the case owner's (expiry)."""
+
+
 class TeamDecided(Event):
     """The Barnkontakt's decision: own support, Barnteam or individual team."""
 
@@ -490,6 +502,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConsentGranted,
         ConsentDeclined,
         ConsentWithdrawn,
+        ConsentReminderSent,
         TeamDecided,
         RatingSubmitted,
         TeamMeetingHeld,

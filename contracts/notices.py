@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.events import Party
 from contracts.vocabulary import Category, PartyKind
 
 
@@ -49,6 +50,19 @@ class ConsentRevoked(Notice):
     withdrawn_by: PartyKind
 
 
+class ConsentReminder(Notice):
+    """A reminder about a consent, to the unit that passes it on: ``answer`` names the
+    parties (by their ids in the hub) who have not answered the request the unit sent;
+    ``expiry`` tells the case owner's unit that the consent ends soon and may be renewed."""
+
+    notice: Literal["consent_reminder"] = "consent_reminder"
+    consent_id: UUID
+    reminder: Literal["answer", "expiry"]
+    parties: tuple[Party, ...] = ()
+    reminded_at: AwareDatetime
+    reminder_event_id: UUID
+
+
 class RecordErasedNotice(Notice):
     """The child's record in the hub is erased. What the unit already holds is its own
     to erase under the law it keeps records by; the reason stays in the hub."""
@@ -58,7 +72,7 @@ class RecordErasedNotice(Notice):
     erasure_event_id: UUID
 
 
-NOTICE_TYPES: dict[str, type[Notice]] = {n.type_name: n for n in (ConsentRevoked, RecordErasedNotice)}
+NOTICE_TYPES: dict[str, type[Notice]] = {n.type_name: n for n in (ConsentRevoked, ConsentReminder, RecordErasedNotice)}
 """Every notice the relay publishes, by type name."""
 
 
@@ -68,4 +82,4 @@ def parse_notice(type_name: str, body: str | bytes | dict[str, Any]) -> Notice:
     return model.model_validate(body) if isinstance(body, dict) else model.model_validate_json(body)
 
 
-__all__ = ["NOTICE_TYPES", "ConsentRevoked", "Notice", "RecordErasedNotice", "parse_notice"]
+__all__ = ["NOTICE_TYPES", "ConsentReminder", "ConsentRevoked", "Notice", "RecordErasedNotice", "parse_notice"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hub.application.auditing import Auditing
 from hub.application.concerns import Concerns
+from hub.application.consent_signals import ConsentSignals
 from hub.application.consenting import Consenting
 from hub.application.core import Views
 from hub.application.erasure import Erasure
@@ -19,7 +20,7 @@ from hub.application.team import TeamAndPlan
 __all__ = ["BackaHub", "Views"]
 
 
-class BackaHub(Registration, Consenting, TeamAndPlan, Concerns, Surveys, Erasure, Auditing, Reads):
+class BackaHub(Registration, Consenting, ConsentSignals, TeamAndPlan, Concerns, Surveys, Erasure, Auditing, Reads):
     """The log of every child's support process, with the commands and reads on it."""
 
     name = "backa"

@@ -16,6 +16,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa audit witness adopt [--data-dir DIR] [--witness DIR] [--key KEY] [--checkpoint FILE ...]
     backa forget CHILD --reason TEXT [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
     backa guardians check (CHILD | --all [--dry-run]) [--data-dir DIR]   (a token in BACKA_TOKEN)
+    backa consents remind [--at MOMENT] [--dry-run] [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
 """
 
 from __future__ import annotations
@@ -750,6 +751,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--dry-run", action="store_true", help="with --all: count the children to check, and check none")
     check.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     check.set_defaults(func=cmd_guardians_check)
+
+    from hub.cli.consents import add_parser as add_consents
+
+    add_consents(sub)
     return parser
 
 

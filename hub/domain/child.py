@@ -26,6 +26,7 @@ from contracts.events import (
     ConcernReportFiled,
     ConsentDeclined,
     ConsentGranted,
+    ConsentReminderSent,
     ConsentRequested,
     ConsentWithdrawn,
     ConversationHeld,
@@ -60,6 +61,7 @@ from contracts.vocabulary import (
     HomeVisit,
     PartyKind,
     RegisterAnswer,
+    UnitKind,
 )
 from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_ends_by, consent_status, required_parties
 from consent.policy import ConsentStatus
@@ -179,6 +181,14 @@ class Child:
         """Concern reports whose reporter is kept from the family (OSL 26 kap. 5 §)."""
         self.consent_requests: dict[UUID, UUID] = {}
         """Each consent's request fact, by consent id: what withholding the request names."""
+        self.decisions = 0
+        """How many decisions were recorded: a request belongs to the decision before it."""
+        self.consent_scopes: dict[UUID, tuple[int, frozenset[tuple[PartyKind, str]]]] = {}
+        """Each consent's decision count and the parties asked, when requested: what makes a request a repeat."""
+        self.reminded: dict[tuple[UUID, str], frozenset[tuple[PartyKind, str]]] = {}
+        """Who was reminded of each consent, by consent and reminder: what is never sent twice."""
+        self.withdrawals: dict[UUID, tuple[datetime, PartyKind]] = {}
+        """When each consent was first withdrawn, and by whom: what a unit that lost sight is told."""
         self.erased_at: datetime | None = None
         self.given_name = ""
         self.invitations: dict[str, Invitation] = {}
@@ -203,6 +213,9 @@ class Child:
         other.concern_reports = dict(self.concern_reports)
         other.reporter_withheld = set(self.reporter_withheld)
         other.consent_requests = dict(self.consent_requests)
+        other.consent_scopes = dict(self.consent_scopes)
+        other.reminded = dict(self.reminded)
+        other.withdrawals = dict(self.withdrawals)
         other.guardian_numbers = dict(self.guardian_numbers)
         other.invitations = dict(self.invitations)
         return other
@@ -371,6 +384,9 @@ class Child:
         parties = required_parties(facts, at, rules)
         if not parties:
             raise ConsentError("no guardian with custody can answer for this child")
+        repeat = self.pending_repeat_of(recipients, categories, purpose, frozenset(parties), at, rules)
+        if repeat is not None:
+            return repeat
         consent_id = uuid4()
         self._trigger(
             ConsentRequested,
@@ -385,6 +401,34 @@ class Child:
             required_parties=tuple({"kind": k, "party_id": p} for k, p in sorted(parties)),
         )
         return consent_id
+
+    def pending_repeat_of(
+        self,
+        recipients: tuple[Any, ...],
+        categories: tuple[Category, ...],
+        purpose: str,
+        parties: frozenset[tuple[PartyKind, str]],
+        at: datetime,
+        rules: PolicyRules,
+    ) -> UUID | None:
+        """The pending request this one repeats (same decision, recipients, categories, purpose
+        and parties), if any: one request per decision, so a double submit never sends the family
+        two identical requests. A changed scope, a new decision or an answered request is new."""
+        units = frozenset(_recipient(r, "unit_id") for r in recipients) - {None}
+        kinds = frozenset(UnitKind(k) for k in (_recipient(r, "unit_kind") for r in recipients) if k)
+        facts = self.facts()
+        for consent_id, consent in self.consents.items():
+            if (
+                self.consent_scopes.get(consent_id) == (self.decisions, parties)
+                and consent.recipient_unit_ids == units
+                and consent.recipient_unit_kinds == kinds
+                and consent.categories == frozenset(categories)
+                and consent.purpose == purpose
+                and consent_status(consent, facts, at, rules) is ConsentStatus.PENDING
+                and not (consent.granted or consent.declined or consent.withdrawn)
+            ):
+                return consent_id
+        return None
 
     def grant_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
         consent = self.check_consent_answerable(consent_id, party, at, rules)
@@ -406,6 +450,30 @@ class Child:
         if consent.withdrawn:
             raise ConsentError("this consent is already withdrawn")
         self._trigger(ConsentWithdrawn, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+
+    def send_consent_reminder(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        consent_id: UUID,
+        reminder: str,
+        parties: tuple[tuple[PartyKind, str], ...] = (),
+        to_unit_id: str,
+    ) -> None:
+        """Record a reminder about a consent; who was reminded already is not reminded again."""
+        self.check_not_reminded(consent_id, reminder, parties)
+        self._trigger(
+            ConsentReminderSent, actor, at, consent_id=consent_id, reminder=reminder,
+            parties=tuple({"kind": k, "party_id": i} for k, i in parties), to_unit_id=to_unit_id,
+        )
+
+    def check_not_reminded(self, consent_id: UUID, reminder: str, parties: tuple[tuple[PartyKind, str], ...]) -> None:
+        if consent_id not in self.consents:
+            raise no_such_consent(consent_id)
+        before = self.reminded.get((consent_id, reminder))
+        if before is not None and (reminder == "expiry" or not set(parties) - before):
+            raise ConsentError("this reminder was already sent")
 
     def decide_team(
         self,
@@ -711,6 +779,10 @@ class Child:
     @_when.register
     def _(self, fact: ConsentRequested) -> None:
         self.consent_requests[fact.consent_id] = fact.event_id
+        self.consent_scopes[fact.consent_id] = (
+            self.decisions,
+            frozenset((p.kind, p.party_id) for p in fact.required_parties),
+        )
         self.consents[fact.consent_id] = ConsentState(
             consent_id=fact.consent_id,
             requested_by_unit_id=fact.actor.unit_id,
@@ -736,9 +808,16 @@ class Child:
     def _(self, fact: ConsentWithdrawn) -> None:
         c = self.consents[fact.consent_id]
         self.consents[fact.consent_id] = replace(c, withdrawn=c.withdrawn | {(fact.party.kind, fact.party.party_id)})
+        self.withdrawals.setdefault(fact.consent_id, (fact.occurred_at, fact.party.kind))
+
+    @_when.register
+    def _(self, fact: ConsentReminderSent) -> None:
+        key = (fact.consent_id, fact.reminder)
+        self.reminded[key] = self.reminded.get(key, frozenset()) | {(p.kind, p.party_id) for p in fact.parties}
 
     @_when.register
     def _(self, fact: TeamDecided) -> None:
+        self.decisions += 1
         self.decision = fact.decision
         self.team_unit_ids = frozenset(fact.member_unit_ids)
         self.ratings = []
@@ -798,6 +877,12 @@ class Child:
         fresh.erased_at = fact.occurred_at
         fresh._pending = self._pending
         self.__dict__.update(fresh.__dict__)
+
+
+def _recipient(r: Any, name: str) -> Any:
+    """A recipient's unit id or unit kind, from a value or a mapping."""
+    value = r.get(name) if isinstance(r, dict) else getattr(r, name, None)
+    return value or None
 
 
 def project_child(child: Child | None, events: Iterable[Recorded]) -> Child | None:

@@ -61,6 +61,10 @@ class Settings(BaseModel):
     years by default, the usual period's own ceiling: consent must be specific and
     revocable (DOMAIN.md, from the evaluation, seed 002), and it never runs past the child's
     18th birthday, when custody ends (föräldrabalken 6 kap. 2 §)."""
+    consent_reminder_after_days: int = Field(default=7, ge=1, le=90)
+    """Days a consent request waits before the parties who have not answered are reminded (once)."""
+    consent_expiry_warning_days: int = Field(default=30, ge=1, le=365)
+    """Days before a consent in effect ends that its case owner is warned and offered renewal."""
     staff_names_visible_to_family: bool = False
     record_reads: bool = True
     """Off only in the benchmark that measures what auditing costs."""

@@ -142,6 +142,10 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(bk.get_by_label("Rektor Ostra (du)")).to_be_checked()
     shots.visit(bk, "barnkontakt-role")
     bk.get_by_role("button", name="Utse").click()
+    expect(heading(bk)).to_have_text("Du är Barnkontakt för barnet")
+    expect(bk.get_by_role("status")).to_contain_text("Rollen är registrerad.")
+    shots.visit(bk, "barnkontakt-taken")
+    bk.get_by_role("link", name="Tillbaka till barnet").click()
     expect(bk).to_have_url(child_url)
     expect(bk.locator("dl.facts")).to_contain_text("Rektor Ostra, Skola Ostra")
     steps = region(bk, "Barnkontaktens nästa steg")
@@ -152,6 +156,8 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     bk.get_by_label("Ditt meddelande").fill(FEEDBACK)
     shots.visit(bk, "feedback")
     bk.get_by_role("button", name="Skicka återkoppling").click()
+    expect(heading(bk)).to_have_text("Återkopplingen är skickad")
+    bk.get_by_role("link", name="Tillbaka till barnet").click()
     expect(bk).to_have_url(child_url)
     teacher.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Mina kort").click()
     expect(heading(teacher)).to_have_text("Mina kort")
@@ -188,13 +194,17 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
 
     steps.get_by_role("link", name="Begär samtycke").click()
     expect(heading(bk)).to_have_text("Be familjen om samtycke")
-    bk.get_by_role("group", name="Vem som får ta emot uppgifterna").get_by_label("Elevhalsa Ostra", exact=True).check()
+    recipients = bk.get_by_role("group", name="Vem som får ta emot uppgifterna")
+    expect(recipients.get_by_label("Elevhalsa Ostra (i teamet)", exact=True)).to_be_checked()  # from the decision
+    expect(recipients.get_by_label("Skola Ostra (din enhet)", exact=True)).to_be_checked()
     shared = bk.get_by_role("group", name="Vad som får delas")
     for category in ("Identitet", "Behov", "Team och kort", "Samtal", "Skattningar", "Barnets plan"):
         shared.get_by_label(category, exact=True).check()
     bk.get_by_label("Varför uppgifterna ska delas").fill(PURPOSE)
     shots.visit(bk, "consent-request")
     bk.get_by_role("button", name="Skicka begäran").click()
+    expect(heading(bk)).to_have_text("Begäran om samtycke är skickad")
+    bk.get_by_role("link", name="Tillbaka till barnet").click()
     expect(bk).to_have_url(child_url)
 
     # 3. Both guardians answer on their own pages; the second one on a phone.
@@ -328,7 +338,10 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(first.get_by_text("Signerad kontrollpunkt")).to_be_visible()
     shots.visit(g1, "access-log")
     g1.get_by_role("link", name="Frågor om samtycke").click()
-    region(g1, f"Fråga: {PURPOSE}").get_by_role("button", name=re.compile("^Ta tillbaka samtycket")).click()
+    region(g1, f"Fråga: {PURPOSE}").get_by_role("link", name=re.compile("^Ta tillbaka samtycket")).click()
+    expect(heading(g1)).to_have_text("Ta tillbaka samtycket?")
+    shots.visit(g1, "consent-withdraw-confirm")
+    g1.get_by_role("button", name="Ja, ta tillbaka samtycket").click()
     expect(g1.get_by_role("status")).to_have_text("Samtycket är taget tillbaka. Det gäller inte längre.")
     expect(region(g1, f"Fråga: {PURPOSE}")).to_contain_text("Tillbakataget")
     shots.visit(g1, "consent-withdrawn")
@@ -343,9 +356,10 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(record.get_by_role("heading", level=3)).to_have_text(["Skattningar"])  # only its own rating is left
     expect(record.get_by_text("Grund: Samtycke")).to_have_count(0)
     expect(record.get_by_text("Grund: Egen dokumentation")).to_have_count(1)
+    expect(health.get_by_role("alert")).to_contain_text("Vårdnadshavaren har återkallat samtycket den")
     shots.visit(health, "child-pupil-health-after-withdrawal")
 
-    request2.get_by_role("button", name=re.compile("^Ta tillbaka samtycket")).click()
+    request2.get_by_role("link", name=re.compile("^Ta tillbaka samtycket")).click()
     expect(heading(g2)).to_have_text("Frågan går inte längre att svara på")
     expect(g2.get_by_role("alert")).to_contain_text("Samtycket har redan tagits tillbaka.")
     expect(g2.get_by_role("alert")).to_contain_text("Ingenting ändrades. Sidan du använde var inte längre aktuell.")

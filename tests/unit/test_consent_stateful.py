@@ -308,7 +308,7 @@ class ConsentMachine(RuleBasedStateMachine):
         until = self.now() + timedelta(days=days) if days else None
         consent_id = self.rt.hub.request_consent(
             staff(BK), self.child_id, recipients=recipients, categories=[c.value for c in sorted(categories)],
-            purpose="Samordnat stöd", valid_until=until,
+            purpose=f"Samordnat stöd {len(self.model_consents) + 1}", valid_until=until,  # each a new request
         )
         self.model_consents[consent_id] = ModelConsent(
             frozenset(unit_ids), frozenset(kinds), frozenset(categories), self.now(),

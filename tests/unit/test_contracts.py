@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from adapters.deliveries import ERASURE_TYPE, REVOCATION_TYPE, LogEntry, UnitRecipient, plan_deliveries
+from adapters.deliveries import ERASURE_TYPE, REMINDER_TYPE, REVOCATION_TYPE, LogEntry, UnitRecipient, plan_deliveries
 from consent import ChildFacts, PolicyRules
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Actor, Event, RecordErased, parse_event
 from contracts.labels import LABELS, label, label_key
@@ -238,7 +238,7 @@ def test_the_vocabulary_schema_publishes_the_compass_with_both_languages(exporte
 
 def test_the_export_includes_every_notice_the_relay_publishes(exported: Path) -> None:
     index = json.loads((exported / INDEX_FILE).read_text(encoding="utf-8"))
-    assert {n["type_name"] for n in index["notices"]} == set(NOTICE_TYPES) == {REVOCATION_TYPE, ERASURE_TYPE}
+    assert {n["type_name"] for n in index["notices"]} == set(NOTICE_TYPES) == {REVOCATION_TYPE, ERASURE_TYPE, REMINDER_TYPE}
     for entry in index["notices"]:
         schema = json.loads((exported / entry["file"]).read_text(encoding="utf-8"))
         jsonschema.Draft202012Validator.check_schema(schema)

@@ -26,6 +26,7 @@ import pytest
 from consent import Viewer, ViewerKind
 from consent.permissions import Action, CaseState, Permission, Rule, Target, may
 from hub.application import BackaHub
+from hub.application.consent_signals import SignalDays
 from hub.application.core import HANDLERS
 from hub.errors import NotPermittedError
 from hub.identity.principals import Principal
@@ -51,7 +52,7 @@ COMMAND_METHODS = {
     "hold_conversation", "request_consent", "grant_consent", "decline_consent", "withdraw_consent", "decide_team",
     "submit_rating", "hold_team_meeting", "assign_support_coordinator", "update_plan", "complete_plan_action",
     "hold_follow_up", "record_needs_met", "file_concern_report", "withhold_information", "record_home_visit",
-    "share_agency_summary", "erase_child", "record_review", "check_guardians",
+    "share_agency_summary", "erase_child", "record_review", "check_guardians", "send_consent_reminders",
     "invite_to_conversation", "withdraw_conversation_invitation", "answer_conversation_invitation",
 }
 """Every method of the hub that appends a fact of a child's process (reads append only their own record)."""
@@ -287,6 +288,10 @@ STEPS: dict[str, Callable[[Runtime], Step]] = {
     "invite_to_conversation": _on(held, SCHOOL, lambda c, p: c.hub.invite_to_conversation(p, c.child_id, with_whom="child", age_group="10-12")),
     "withdraw_conversation_invitation": _withdraw_invitation,
     "answer_conversation_invitation": _answer_invitation,
+    "send_consent_reminders": _on(
+        asked_for_consent, staff("admin.ystad"),
+        lambda c, p: c.hub.send_consent_reminders(p, c.child_id, at=c.hub.now() + timedelta(days=8), days=SignalDays()),
+    ),
 }
 
 

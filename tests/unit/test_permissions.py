@@ -627,6 +627,16 @@ def family_admin_and_audit() -> Iterator[object]:
     )
     yield from cells(erase, law, NEW, admin=ok(Rule.ADMINISTRATOR))
 
+    remind = Action.SEND_CONSENT_REMINDERS
+    law = "GDPR art. 7 and 24: the cooperation area runs the reminders about consent, as its administrator; staff and families do not"
+    yield from cells(
+        remind, law, COORDINATED, admin=ok(Rule.ADMINISTRATOR), **staff_refused,
+        other_bk=hidden(Rule.ADMINISTRATOR_ONLY), unconnected=hidden(Rule.ADMINISTRATOR_ONLY),
+        guardian=no(Rule.ADMINISTRATOR_ONLY), non_custodial=hidden(Rule.ADMINISTRATOR_ONLY), stranger=hidden(Rule.ADMINISTRATOR_ONLY),
+        child_13=hidden(Rule.ADMINISTRATOR_ONLY), child_16=no(Rule.ADMINISTRATOR_ONLY),
+    )
+    yield from cells(remind, law, NEW, admin=ok(Rule.ADMINISTRATOR))
+
     review = Action.RECORD_REVIEW
     law = "PDL 4 kap. 3 §: the auditors review who read the record (loggkontroll), and only they"
     yield from cells(

@@ -84,7 +84,7 @@ def test_the_consent_form_refuses_a_day_beyond_what_a_consent_may_run_next_to_th
         before = rt.hub.log_length()
         refused = bk.post(
             f"/staff/children/{child}/consent-request",
-            data={"csrf_token": token.group(1), "form_id": form_id.group(1), "recipient_units": ["bup-ystad"],
+            data={"csrf_token": token.group(1), "form_id": form_id.group(1), "recipient_units": ["bup-ystad", "skola-ostra"],
                   "categories": ["needs"], "purpose": "Stöd", "valid_until": typed},
             follow_redirects=False,
         )

@@ -65,6 +65,10 @@ def answer(c: TestClient[Any], child: UUID, consent: UUID, verb: str) -> httpx.R
     page = c.get(f"/family/children/{child}/consents")
     assert page.status_code == 200, page.text
     action = f"/family/children/{child}/consents/{consent}/{verb}"
+    if verb == "withdraw":  # a withdrawal is sent from its confirmation page
+        page = c.get(action)
+        assert page.status_code == 200, page.text
+        return c.post(action, data={**form_of(page.text, action), "confirmed": "yes"}, follow_redirects=False)
     return c.post(action, data=form_of(page.text, action), follow_redirects=False)
 
 

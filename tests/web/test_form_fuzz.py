@@ -86,10 +86,12 @@ def served() -> Iterator[tuple[Runtime, Litestar, dict[str, str]]]:
     rt.hub.hold_conversation(staff(BK), child, **conversation_payload())
     rt.hub.read_child(staff(BK), child, purpose="Barnkontakt: case page")
 
-    def ask() -> UUID:
-        return rt.hub.request_consent(staff(BK), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose="Stöd")
+    def ask(verb: str) -> UUID:
+        return rt.hub.request_consent(
+            staff(BK), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose=f"Stöd ({verb})"
+        )
 
-    consents = {verb: str(ask()) for verb in ("grant", "decline", "withdraw")}
+    consents = {verb: str(ask(verb)) for verb in ("grant", "decline", "withdraw")}
     rt.hub.grant_consent(family(rt, GUARDIAN_1_PNR), child, UUID(consents["withdraw"]))
     known = {"child_id": str(child), "card_id": str(card), "action_id": "rast"} | {f"consent_id/{v}": c for v, c in consents.items()}
     yield rt, create_app(rt), known

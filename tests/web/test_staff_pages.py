@@ -141,7 +141,7 @@ def test_the_discoverer_sees_the_barnkontakts_feedback_under_my_cards(
         f"/staff/children/{child_id}/cards/{card_id}/feedback",
         data={**hidden(page.text), "message": "Jag pratar med Alva i veckan"}, follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == f"/staff/children/{child_id}"
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/children/{child_id}/done/feedback"
     mine = teacher.get("/staff/cards")
     assert "Jag pratar med Alva i veckan" in mine.text
     assert "Återkoppling mottagen" in mine.text
@@ -349,7 +349,7 @@ def test_the_consent_request_form_appends_the_request(rt: Runtime, clients: dict
     assert bad.status_code == 422 and 'id="recipients-error"' in bad.text and "Barnteam" in bad.text
     r = bk.post(
         f"/staff/children/{child_id}/consent-request",
-        data={**hidden(page.text), "recipient_units": ["elevhalsa-ostra"], "recipient_kinds": ["bup"],
+        data={**hidden(page.text), "recipient_units": ["skola-ostra", "elevhalsa-ostra"], "recipient_kinds": ["bup"],
               "categories": ["needs", "conversations"], "purpose": "Barnteam med elevhälsan", "valid_until": "2026-12-31"},
         follow_redirects=False,
     )

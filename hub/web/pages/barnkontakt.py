@@ -1,6 +1,6 @@
 """The Barnkontakt's steps on a child: taking or handing over the role, feedback to the
-discoverer, the child conversation (with the conversation guide for the child's age), the
-decision after it, and a request for consent.
+discoverer, the child conversation (with the conversation guide for the child's age) and the
+decision after it. The request for consent is :mod:`hub.web.pages.consents`'s.
 
 Every page calls the core as the API does; the core decides who may do what and records
 each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
@@ -8,7 +8,6 @@ each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -19,14 +18,12 @@ from litestar.response import Redirect, Template
 from consent import age_on
 from contracts.vocabulary import (
     CONSENTABLE_CATEGORIES,
-    SWEDISH_TIME,
     AgeGroup,
     Area,
     Category,
     ConversationWith,
     Decision,
     Role,
-    UnitKind,
     age_group_for,
 )
 from hub.errors import HubError
@@ -86,9 +83,9 @@ def routes(web: Web) -> list[Any]:
         def act() -> str:
             if step == "delegate":
                 web.hub.delegate_barnkontakt(p, child_id, staff_id=values["delegate_to"], reason=values["reason"])
-            else:
-                web.hub.assign_barnkontakt(p, child_id, staff_id=values["staff_id"])
-            return back(child_id)
+                return f"{back(child_id)}/done/delegated"
+            web.hub.assign_barnkontakt(p, child_id, staff_id=values["staff_id"])
+            return f"{back(child_id)}/done/barnkontakt"
 
         try:
             return web.act(who, data, act)
@@ -122,7 +119,7 @@ def routes(web: Web) -> list[Any]:
 
         def act() -> str:
             web.hub.send_feedback(p, child_id, card_id=card_id, message=values["message"])
-            return back(child_id)
+            return f"{back(child_id)}/done/feedback"
 
         try:
             return web.act(who, data, act)
@@ -242,64 +239,7 @@ def routes(web: Web) -> list[Any]:
             fields = ("decision", "family_informed", "shared_categories", "member_unit_ids", "rationale")
             return decision_page(who, p, child_id, values, problems_from(who, e, same_field(fields)), status=422)
 
-    def consent_page(
-        who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, status: int = 200,
-    ) -> Template:
-        return web.render(
-            who, "staff/consent_request.html", status_code=status, active="cases", child_id=child_id, values=values,
-            errors=problems.by_field if problems else {}, units=units_of(web, p), unit_kinds=[k.value for k in UnitKind],
-            categories=[c.value for c in CONSENT_CATEGORIES],
-        )
-
-    @get("/staff/children/{child_id:uuid}/consent-request", sync_to_thread=True)
-    def consent_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
-        who = web.visitor(request)
-        p = case_owner(web, who, who.path)
-        return consent_page(who, p, child_id, {"units": [], "kinds": [], "categories": []})
-
-    @post("/staff/children/{child_id:uuid}/consent-request", sync_to_thread=True)
-    def consent_request(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
-        who = web.visitor(request)
-        p = case_owner(web, who, who.path)
-        values: dict[str, Any] = {
-            "units": many(data, "recipient_units"), "kinds": many(data, "recipient_kinds"),
-            "categories": many(data, "categories"), "purpose": one(data, "purpose"), "valid_until": one(data, "valid_until"),
-        }
-        problems = Problems(who, {})
-        if not values["units"] and not values["kinds"]:
-            problems.add("recipients", "Choose at least one recipient: a unit or a kind of unit.")
-        if not values["categories"]:
-            problems.add("categories", "Choose what may be shared.")
-        if not values["purpose"]:
-            problems.add("purpose", "Write why the information is to be shared.")
-        until = None
-        if values["valid_until"]:
-            try:
-                until = datetime.combine(date.fromisoformat(values["valid_until"]), time(23, 59), tzinfo=SWEDISH_TIME)
-            except ValueError:
-                problems.add("valid_until", "Write the date as YYYY-MM-DD.")
-        if problems:
-            return consent_page(who, p, child_id, values, problems, status=422)
-        recipients = [{"unit_id": u} for u in values["units"]] + [{"unit_kind": k} for k in values["kinds"]]
-
-        def act() -> str:
-            web.hub.request_consent(
-                p, child_id, recipients=recipients, categories=values["categories"], purpose=values["purpose"],
-                valid_until=until,
-            )
-            return back(child_id)
-
-        def to_field(f: str) -> str:
-            if f.startswith("recipients"):
-                return "recipients"
-            return f if f in ("categories", "purpose", "valid_until") else "form"
-
-        try:
-            return web.act(who, data, act)
-        except FIELD_PROBLEMS as e:
-            return consent_page(who, p, child_id, values, problems_from(who, e, to_field), status=422)
-
     return [
         barnkontakt_form, barnkontakt, feedback_form, feedback, conversation_form, conversation,
-        decision_form, decision, consent_form, consent_request,
+        decision_form, decision,
     ]

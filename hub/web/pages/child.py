@@ -32,9 +32,10 @@ from contracts.vocabulary import (
 from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
 from hub.application.readmodels import ChildView, RecordItemOut
-from hub.errors import InvalidInputError, UnknownUnitError
+from hub.errors import InvalidInputError, NoBasisError, UnknownUnitError
 from hub.web.app import Form, Web
 from hub.web.filters import day
+from hub.web.pages.consents import consent_banner, lost_sight_page
 from hub.web.session import Visitor
 
 BASE = "/staff/children/{child_id:uuid}"
@@ -358,7 +359,12 @@ def routes(web: Web) -> list[Any]:
         confirmed: Annotated[int | None, QueryParameter(ge=0, le=99)] = None,
     ) -> Template:
         who = web.visitor(request)
-        view = read(who, child_id, "Child page for staff")
+        try:
+            view = read(who, child_id, "Child page for staff")
+        except NoBasisError:
+            if (told := lost_sight_page(web, who, child_id)) is not None:
+                return told
+            raise
         principal = who.require(who.path)
         is_barnkontakt = web.hub.may(principal, Action.SEND_FEEDBACK, child_id)
         may_take_role = web.hub.may(principal, Action.TAKE_BARNKONTAKT_ROLE, child_id, staff_id=principal.user_id)
@@ -368,7 +374,7 @@ def routes(web: Web) -> list[Any]:
             may_take_role=may_take_role, may_check_guardians=may_check_guardians,
             guardians_checked=checked if may_check_guardians and checked is not None and confirmed is not None
             and 0 <= confirmed <= checked else None,
-            guardians_confirmed=confirmed,
+            guardians_confirmed=confirmed, consent_signals=consent_banner(web, who, child_id),
         )
 
     @post(BASE + "/guardians/check", sync_to_thread=True, include_in_schema=False)

@@ -26,6 +26,7 @@ from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.tlog.service import InclusionProof
 from hub.web.app import Form, Web
+from hub.web.pages.forms import one
 from hub.web.session import Visitor
 
 # The purposes the family's own reads are recorded with (fixed, so the access log reads
@@ -314,6 +315,8 @@ def routes(web: Web) -> list[Any]:
         def handler(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID], data: Form) -> Template | Redirect:
             who, p = family_visitor(request)
             act = {"grant": web.hub.grant_consent, "decline": web.hub.decline_consent, "withdraw": web.hub.withdraw_consent}[verb]
+            if verb == "withdraw" and one(data, "confirmed") != "yes":  # a withdrawal is recorded only from its confirmation page
+                return Redirect(path=f"/family/children/{child_id}/consents/{consent_id}/withdraw?lang={who.language}", status_code=303)
 
             def run() -> str:
                 act(p, child_id, consent_id)
@@ -332,6 +335,20 @@ def routes(web: Web) -> list[Any]:
                 )
 
         return handler
+
+    @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/withdraw", sync_to_thread=True)
+    def withdraw_confirm(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID]) -> Template:
+        """The step before a withdrawal: what ends, for whom, and a button that records it."""
+        who, p = family_visitor(request)
+        found = [c for c in web.hub.consent_overview(p, child_id) if c.consent_id == consent_id]
+        items = _family_read(web, p, child_id, PURPOSE_CONSENTS) if found else []
+        shown = _consent(web, p, found[0], items) if found else None
+        if shown is None or shown["mine"] is None:
+            return page(who, "family/missing.html", status_code=404, child_id=str(child_id))
+        if not shown["can_withdraw"]:  # a page opened before the consent ended: say so, as the answer would
+            reason = shown["status"] if shown["status"] in STALE_REASONS else "withdrawn"
+            return page(who, "family/stale.html", status_code=409, child_id=str(child_id), reason=reason, verb="withdraw")
+        return page(who, "family/withdraw.html", child_id=str(child_id), child_name=_identity(items)["name"], c=shown)
 
     @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/receipt", sync_to_thread=True)
     def receipt(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID]) -> Template:
@@ -359,4 +376,7 @@ def routes(web: Web) -> list[Any]:
         ]
         return page(who, "family/access_log.html", child_id=str(child_id), entries=rows)
 
-    return [children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), receipt, access_log]
+    return [
+        children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), withdraw_confirm, receipt,
+        access_log,
+    ]
