@@ -76,19 +76,18 @@ class TeamAndPlan(HubCore):
 
         return self._command(p, child_id, verb)
 
-    def _coordinator_target(self, tenant_id: str, staff_id: str, deputy_staff_id: str | None) -> Target:
+    def _coordinator_named(
+        self, tenant_id: str, staff_id: str, deputy_staff_id: str | None
+    ) -> tuple[Target, str, tuple[str, str] | None]:
+        """The coordinator and deputy a command names, from the area's directory: what the
+        policy is asked about, the coordinator's unit, and the deputy with theirs."""
         staff = self.directory.staff(tenant_id, staff_id)
         deputy = self.directory.staff(tenant_id, deputy_staff_id, "deputy_staff_id") if deputy_staff_id else None
-        return Target(
+        target = Target(
             staff=StaffRef(staff.user_id, staff.unit_id, staff.roles),
             deputy=StaffRef(deputy.user_id, deputy.unit_id, deputy.roles) if deputy else None,
         )
-
-    @staticmethod
-    def _named(target: Target) -> tuple[str, str, tuple[str, str] | None]:
-        staff, deputy = target.staff, target.deputy
-        assert staff is not None  # built by _coordinator_target
-        return staff.staff_id, staff.unit_id or "", (deputy.staff_id, deputy.unit_id or "") if deputy else None
+        return target, staff.unit_id or "", (deputy.user_id, deputy.unit_id or "") if deputy else None
 
     @handles(Action.APPOINT_SUPPORT_COORDINATOR, AssignSupportCoordinator)
     def assign_support_coordinator(
@@ -96,8 +95,8 @@ class TeamAndPlan(HubCore):
     ) -> Filed:
         """Utse stödsamordnare, with an ersättare if one is named."""
         cmd = typed(AssignSupportCoordinator, command, fields)
-        target = self._coordinator_target(p.tenant_id, cmd.staff_id, cmd.deputy_staff_id)
-        staff_id, unit_id, deputy = self._named(target)
+        target, unit_id, deputy = self._coordinator_named(p.tenant_id, cmd.staff_id, cmd.deputy_staff_id)
+        staff_id = cmd.staff_id
 
         def verb(child: Child) -> Filed:
             self._permit(p, Action.APPOINT_SUPPORT_COORDINATOR, child, target)
@@ -114,8 +113,8 @@ class TeamAndPlan(HubCore):
     ) -> Filed:
         """Lämna över stödsamordnarskapet: to another coordinator, with a reason."""
         cmd = typed(HandOverSupportCoordinator, command, fields)
-        target = self._coordinator_target(p.tenant_id, cmd.staff_id, cmd.deputy_staff_id)
-        staff_id, unit_id, deputy = self._named(target)
+        target, unit_id, deputy = self._coordinator_named(p.tenant_id, cmd.staff_id, cmd.deputy_staff_id)
+        staff_id = cmd.staff_id
 
         def verb(child: Child) -> Filed:
             self._permit(p, Action.HAND_OVER_SUPPORT_COORDINATOR, child, target)

@@ -8,11 +8,11 @@ from litestar.params import FromPath, JSONBody
 from hub.application.commands import (
     AssignBarnkontakt,
     AssignSupportCoordinator,
-    HandOverSupportCoordinator,
     CompletePlanAction,
     DecideTeam,
     DelegateBarnkontakt,
     FileConcernReport,
+    HandOverSupportCoordinator,
     HoldConversation,
     HoldFollowUp,
     HoldTeamMeeting,

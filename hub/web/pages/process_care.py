@@ -138,8 +138,8 @@ def care_routes(web: Web) -> list[Any]:
     def visits_page(
         who: Visitor, p: Principal, child_id: UUID, values: dict[str, str], problems: Problems | None = None, *, recorded: int = 0,
     ) -> Template:
+        view = read(web, p, child_id, "Hembesök: vilka besök som är gjorda")  # an unknown child: 404 first
         require(web, p, child_id, Action.RECORD_HOME_VISIT, refusal=NOT_A_HOME_VISIT_UNIT)
-        view = read(web, p, child_id, "Hembesök: vilka besök som är gjorda")
         done = visits_done(web, p, view)
         return web.render(
             who, "process/home_visits.html", status_code=422 if problems else 200, active="cases",

@@ -10,7 +10,6 @@ directory; facts by what they are and when, never by an id on the page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from contracts.vocabulary import Role

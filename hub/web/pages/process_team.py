@@ -181,8 +181,8 @@ def team_routes(web: Web) -> list[Any]:
     def follow_up_page(
         who: Visitor, p: Principal, child_id: UUID, values: dict[str, Any], problems: Problems | None = None, *, held: bool = False,
     ) -> Template:
+        view = read(web, p, child_id, "Uppföljning: Behovskompassen jämförd med den första")  # an unknown child: 404 first
         require(web, p, child_id, Action.HOLD_FOLLOW_UP, refusal=NOT_FOLLOWING_UP)
-        view = read(web, p, child_id, "Uppföljning: Behovskompassen jämförd med den första")
         found = compasses(view)
         first = found[0] if found else None
         latest = found[-1] if len(found) > 1 else None
