@@ -122,8 +122,9 @@ def team_routes(web: Web) -> list[Any]:
     ) -> Template:
         people = coordinators(web, p)
         now = current_coordinator(web, p, view)
-        may_appoint = now is None and may_name(web, p, child_id, Action.APPOINT_SUPPORT_COORDINATOR, people)
-        may_hand_over = now is not None and may_name(web, p, child_id, Action.HAND_OVER_SUPPORT_COORDINATOR, people)
+        # the core knows whether there is a coordinator, whatever this viewer may see of it
+        may_hand_over = may_name(web, p, child_id, Action.HAND_OVER_SUPPORT_COORDINATOR, people)
+        may_appoint = not may_hand_over and may_name(web, p, child_id, Action.APPOINT_SUPPORT_COORDINATOR, people)
         if not (may_appoint or may_hand_over or done):
             raise NotPermittedError(NOT_COORDINATING)
         return web.render(
