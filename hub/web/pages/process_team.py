@@ -9,6 +9,7 @@ beside the first one: per area, before, now and the change, in plain words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -55,7 +56,9 @@ def may_name(web: Web, p: Principal, child_id: UUID, action: Action, people: lis
     return any(web.hub.may(p, action, child_id, staff_id=x.user_id) for x in people)
 
 
-def coordinator_field(prefix: str) -> Any:
+def coordinator_field(prefix: str) -> Callable[[str], str]:
+    """The form's field for a field the core names: the appointment's or the hand-over's."""
+
     def to_field(core_field: str) -> str:
         if core_field in ("staff_id", "deputy_staff_id"):
             return prefix + core_field
