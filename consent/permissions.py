@@ -30,6 +30,11 @@ the law named per rule):
   the administrator replaces a coordinator); conversations, consent requests,
   meetings, the plan, follow-ups and needs met are the Barnkontakt's or the support
   coordinator's (the model: the coordinator owns Barnets plan in an individual team).
+- The support coordinator's role is handed over (to another support coordinator, for a
+  reason) by the coordinator, the deputy (ersättare), the Barnkontakt or the administrator;
+  both the coordinator and the deputy hold the support coordinator role, and the deputy
+  acts as the coordinator while named (the model: one named coordinator, and no gap when
+  that person is away).
 - Units in the child's team rate needs and share their agency's summary, each only in
   its own field (health by the region, police by the police, social services by social
   services: OSL 25, 26 and 18 kap. keep each agency's secrecy its own).
@@ -107,6 +112,7 @@ class Action(str, Enum):
     SUBMIT_RATING = "submit_rating"
     HOLD_TEAM_MEETING = "hold_team_meeting"
     APPOINT_SUPPORT_COORDINATOR = "appoint_support_coordinator"
+    HAND_OVER_SUPPORT_COORDINATOR = "hand_over_support_coordinator"
     UPDATE_PLAN = "update_plan"
     COMPLETE_PLAN_ACTION = "complete_plan_action"
     HOLD_FOLLOW_UP = "hold_follow_up"
@@ -153,6 +159,10 @@ class Rule(str, Enum):
     TARGET_LACKS_ROLE = "target_lacks_role"
     BARNKONTAKT = "barnkontakt"
     SUPPORT_COORDINATOR = "support_coordinator"
+    DEPUTY_COORDINATOR = "deputy_coordinator"
+    """The coordinator's ersättare, acting as the coordinator while named."""
+    NO_COORDINATOR_YET = "no_coordinator_yet"
+    DEPUTY_LACKS_ROLE = "deputy_lacks_role"
     NOT_CASE_HOLDER = "not_case_holder"
     TEAM_UNIT = "team_unit"
     NOT_IN_TEAM = "not_in_team"
@@ -194,6 +204,8 @@ class CaseState:
     facts: ChildFacts
     barnkontakt: Holder | None = None
     coordinator: Holder | None = None
+    deputy: Holder | None = None
+    """The coordinator's ersättare, while named."""
     card_unit_ids: frozenset[str] = frozenset()
     """Units a discovery card about the child was sent to."""
     first_card_unit_id: str | None = None
@@ -223,6 +235,8 @@ class Target:
     """What an act is aimed at, where the rule needs it."""
 
     staff: StaffRef | None = None
+    deputy: StaffRef | None = None
+    """The deputy (ersättare) an appointment or hand-over names, if any."""
     action_unit_id: str | None = None
     """The unit a plan action belongs to."""
     fact_unit_ids: tuple[str | None, ...] = ()
@@ -290,7 +304,7 @@ def knows_child(actor: Viewer, case: CaseState, at: datetime, rules: PolicyRules
     unit = actor.unit_id
     if unit is None:
         return False
-    holders = {h.unit_id for h in (case.barnkontakt, case.coordinator) if h is not None}
+    holders = {h.unit_id for h in (case.barnkontakt, case.coordinator, case.deputy) if h is not None}
     if unit in holders | case.team_unit_ids | case.origin_unit_ids | facts.units_sent_to | facts.concern_report_units:
         return True
     return any(c.names_recipient(unit, actor.unit_kind) for c in facts.consents)
@@ -435,6 +449,8 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
         return _hand_over_barnkontakt(actor, case, target)
     if action is Action.APPOINT_SUPPORT_COORDINATOR:
         return _appoint_coordinator(actor, case, target)
+    if action is Action.HAND_OVER_SUPPORT_COORDINATOR:
+        return _hand_over_coordinator(actor, case, target)
     if not _is_staff(actor):
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     if action in OPEN_TO_EVERY_UNIT:
@@ -560,10 +576,49 @@ def _appoint_coordinator(actor: Viewer, case: CaseState, target: Target) -> Perm
         decision = _allow(Rule.SUPPORT_COORDINATOR)
     else:
         return _deny(Rule.NOT_CASE_HOLDER)
-    staff = target.staff
-    if staff is None or Role.SUPPORT_COORDINATOR not in staff.roles or staff.unit_id is None:
+    return _coordinator_named(target, decision)
+
+
+def _coordinator_named(target: Target, decision: Permission) -> Permission:
+    """The coordinator and the deputy an act names both hold the support coordinator role."""
+    if not _is_coordinator(target.staff):
         return _deny(Rule.TARGET_LACKS_ROLE)
+    if target.deputy is not None and not _is_coordinator(target.deputy):
+        return _deny(Rule.DEPUTY_LACKS_ROLE)
     return decision
+
+
+def _is_coordinator(staff: StaffRef | None) -> bool:
+    return staff is not None and Role.SUPPORT_COORDINATOR in staff.roles and staff.unit_id is not None
+
+
+def _hand_over_coordinator(actor: Viewer, case: CaseState, target: Target) -> Permission:
+    admin = _is_admin(actor)
+    if not admin and not _is_staff(actor):
+        return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if case.coordinator is None:
+        return _deny(Rule.NO_COORDINATOR_YET)
+    if admin:
+        decision = _allow(Rule.ADMINISTRATOR)
+    elif actor.user_id == case.coordinator.staff_id:
+        decision = _allow(Rule.SUPPORT_COORDINATOR)
+    elif _is_deputy(actor, case):
+        decision = _allow(Rule.DEPUTY_COORDINATOR)
+    elif case.barnkontakt is not None and _holds(actor, case.barnkontakt, Role.BARNKONTAKT):
+        decision = _allow(Rule.BARNKONTAKT)
+    else:
+        return _deny(Rule.NOT_CASE_HOLDER)
+    return _coordinator_named(target, decision)
+
+
+def _is_deputy(actor: Viewer, case: CaseState) -> bool:
+    deputy = case.deputy
+    return (
+        deputy is not None
+        and actor.user_id == deputy.staff_id
+        and actor.unit_id == deputy.unit_id
+        and Role.SUPPORT_COORDINATOR in actor.roles
+    )
 
 
 def _case_holder(actor: Viewer, case: CaseState, *, coordinator: bool) -> Permission:
@@ -573,6 +628,8 @@ def _case_holder(actor: Viewer, case: CaseState, *, coordinator: bool) -> Permis
         return _allow(Rule.BARNKONTAKT)
     if coordinator and _holds(actor, case.coordinator, Role.SUPPORT_COORDINATOR):
         return _allow(Rule.SUPPORT_COORDINATOR)
+    if coordinator and _is_deputy(actor, case):
+        return _allow(Rule.DEPUTY_COORDINATOR)
     return _deny(Rule.NOT_CASE_HOLDER)
 
 

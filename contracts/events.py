@@ -360,10 +360,16 @@ class TeamMeetingHeld(Event):
 
 
 class SupportCoordinatorAssigned(Event):
-    """Stödsamordnare: holds together support from several agencies."""
+    """Stödsamordnare: holds together support from several agencies. With ``from_staff_id``
+    the role was handed over (for ``reason``); the deputy (ersättare) acts as the
+    coordinator while named, until the next appointment or hand-over."""
 
     staff_id: str = carries(Category.TEAM, min_length=1, max_length=100)
     unit_id: str = carries(Category.TEAM, min_length=1, max_length=100)
+    deputy_staff_id: str | None = carries(Category.TEAM, default=None, min_length=1, max_length=100)
+    deputy_unit_id: str | None = carries(Category.TEAM, default=None, min_length=1, max_length=100)
+    from_staff_id: str | None = carries(Category.TEAM, default=None, min_length=1, max_length=100)
+    reason: Text = carries(Category.TEAM, default="", max_length=2000)
 
 
 class PlanUpdated(Event):
@@ -387,6 +393,8 @@ class FollowUpHeld(Event):
 
     summary: Text = carries(Category.CONVERSATIONS, default="", max_length=8000)
     compass: tuple[AreaScore, ...] = carries(Category.RATINGS, default=(), max_length=8)
+    unmet_needs: tuple[UnmetNeed, ...] = carries(Category.NEEDS, default=(), max_length=8)
+    """The compass statements still not met at the follow-up, per area."""
 
 
 class NeedsMet(Event):
@@ -409,6 +417,8 @@ class ConcernReportFiled(Event):
 class HomeVisitRecorded(Event):
     visit: HomeVisit = carries(Category.HEALTH)
     unit_id: str = carries(Category.HEALTH, min_length=1, max_length=100)
+    visited_on: date | None = carries(Category.HEALTH, default=None)
+    """The day of the visit, when it is recorded later than it was made."""
     notes: Text = carries(Category.HEALTH, default="", max_length=4000)
 
 

@@ -215,7 +215,8 @@ class Auditing(HubCore):
             elif isinstance(fact, TeamDecided):
                 teams.append(TeamChange(fact.occurred_at, frozenset(fact.member_unit_ids)))
             elif isinstance(fact, SupportCoordinatorAssigned):
-                teams.append(TeamChange(fact.occurred_at, frozenset({fact.unit_id}), replaces=False))
+                units = {fact.unit_id, fact.deputy_unit_id} - {None}  # the deputy acts as the coordinator
+                teams.append(TeamChange(fact.occurred_at, frozenset(u for u in units if u), replaces=False))
             elif isinstance(fact, BarnkontaktAssigned | BarnkontaktDelegated):
                 holders.append(BarnkontaktChange(fact.occurred_at, fact.unit_id))
         return ReviewFacts(child_id, tuple(teams), tuple(withdrawals), tuple(holders))

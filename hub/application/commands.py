@@ -135,6 +135,17 @@ class HoldTeamMeeting(Command):
 
 class AssignSupportCoordinator(Command):
     staff_id: Id = Field(min_length=1, max_length=100)
+    deputy_staff_id: Id | None = Field(
+        default=None, min_length=1, max_length=100, description="The ersättare, who acts as the coordinator while named"
+    )
+
+
+class HandOverSupportCoordinator(Command):
+    """The support coordinator's role passes to another support coordinator, for a reason."""
+
+    staff_id: Id = Field(min_length=1, max_length=100)
+    deputy_staff_id: Id | None = Field(default=None, min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class PlannedAction(Command):
@@ -166,6 +177,7 @@ class CompletePlanAction(Command):
 class HoldFollowUp(Command):
     summary: str = Field(default="", max_length=8000)
     compass: list[AreaScore] = Field(default_factory=list, max_length=8)
+    unmet_needs: list[UnmetNeed] = Field(default_factory=list, max_length=8, description="Statements still not met, per area")
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
@@ -191,6 +203,7 @@ class FileConcernReport(Command):
 
 class RecordHomeVisit(Command):
     visit: Integer = Field(ge=1, le=6, description="1 receiving your child ... 6 being a family")
+    visited_on: Day | None = Field(default=None, description="The day of the visit; not in the future, not before birth")
     notes: str = Field(default="", max_length=4000)
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 

@@ -90,7 +90,8 @@ class Concerns(HubCore):
         def verb(child: Child) -> Filed:
             self._permit(p, Action.RECORD_HOME_VISIT, child)
             event_id = child.record_home_visit(
-                actor=self._actor(p), at=self.now(), visit=HomeVisit(cmd.visit), unit_id=p.unit_id or "", notes=cmd.notes
+                actor=self._actor(p), at=self.now(), visit=HomeVisit(cmd.visit), unit_id=p.unit_id or "", notes=cmd.notes,
+                visited_on=cmd.visited_on,
             )
             return self._filed(p, child, event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 

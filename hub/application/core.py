@@ -404,6 +404,7 @@ class HubCore(Application):
             facts=child.facts(),
             barnkontakt=Holder(*child.barnkontakt) if child.barnkontakt else None,
             coordinator=Holder(*child.coordinator) if child.coordinator else None,
+            deputy=Holder(*child.coordinator_deputy) if child.coordinator_deputy else None,
             card_unit_ids=frozenset(c.to_unit_id for c in child.cards.values()),
             first_card_unit_id=next((c.to_unit_id for c in child.cards.values()), None),
             team_unit_ids=frozenset(child.team_unit_ids),
@@ -540,6 +541,10 @@ def _refusal(rule: Rule, target: Target = NO_TARGET) -> HubError:
         return InvalidInputError("the child already has a Barnkontakt; delegate instead", field="staff_id")
     if rule is Rule.TARGET_LACKS_ROLE:
         return InvalidInputError("this staff member does not hold the role this step needs", field="staff_id")
+    if rule is Rule.DEPUTY_LACKS_ROLE:
+        return InvalidInputError("the deputy must be a support coordinator", field="deputy_staff_id")
+    if rule is Rule.NO_COORDINATOR_YET:
+        return OutOfOrderError("no support coordinator is appointed for this child yet")
     if rule is Rule.NOT_A_PARTY:
         return ConsentError("only a guardian with custody, or the child from the set age, answers")
     if rule is Rule.RECORD_ERASED:

@@ -11,6 +11,7 @@ from hub.application.commands import (
     AssignSupportCoordinator,
     CompletePlanAction,
     DecideTeam,
+    HandOverSupportCoordinator,
     HoldFollowUp,
     HoldTeamMeeting,
     RecordNeedsMet,
@@ -75,19 +76,54 @@ class TeamAndPlan(HubCore):
 
         return self._command(p, child_id, verb)
 
+    def _coordinator_named(
+        self, tenant_id: str, staff_id: str, deputy_staff_id: str | None
+    ) -> tuple[Target, str, tuple[str, str] | None]:
+        """The coordinator and deputy a command names, from the area's directory: what the
+        policy is asked about, the coordinator's unit, and the deputy with theirs."""
+        staff = self.directory.staff(tenant_id, staff_id)
+        deputy = self.directory.staff(tenant_id, deputy_staff_id, "deputy_staff_id") if deputy_staff_id else None
+        target = Target(
+            staff=StaffRef(staff.user_id, staff.unit_id, staff.roles),
+            deputy=StaffRef(deputy.user_id, deputy.unit_id, deputy.roles) if deputy else None,
+        )
+        return target, staff.unit_id or "", (deputy.user_id, deputy.unit_id or "") if deputy else None
+
     @handles(Action.APPOINT_SUPPORT_COORDINATOR, AssignSupportCoordinator)
     def assign_support_coordinator(
         self, p: Principal, child_id: UUID, command: AssignSupportCoordinator | None = None, **fields: Any
-    ) -> None:
+    ) -> Filed:
+        """Utse stödsamordnare, with an ersättare if one is named."""
         cmd = typed(AssignSupportCoordinator, command, fields)
-        staff = self.directory.staff(p.tenant_id, cmd.staff_id)
-        target = Target(staff=StaffRef(staff.user_id, staff.unit_id, staff.roles))
+        target, unit_id, deputy = self._coordinator_named(p.tenant_id, cmd.staff_id, cmd.deputy_staff_id)
+        staff_id = cmd.staff_id
 
-        def verb(child: Child) -> None:
+        def verb(child: Child) -> Filed:
             self._permit(p, Action.APPOINT_SUPPORT_COORDINATOR, child, target)
-            child.assign_support_coordinator(actor=self._actor(p), at=self.now(), staff_id=cmd.staff_id, unit_id=staff.unit_id or "")
+            fact = child.assign_support_coordinator(
+                actor=self._actor(p), at=self.now(), staff_id=staff_id, unit_id=unit_id, deputy=deputy
+            )
+            return Filed(child_id=child.id, event_id=fact.event_id, withheld_from_guardians=False)
 
-        self._command(p, child_id, verb)
+        return self._command(p, child_id, verb)
+
+    @handles(Action.HAND_OVER_SUPPORT_COORDINATOR, HandOverSupportCoordinator)
+    def hand_over_support_coordinator(
+        self, p: Principal, child_id: UUID, command: HandOverSupportCoordinator | None = None, **fields: Any
+    ) -> Filed:
+        """Lämna över stödsamordnarskapet: to another coordinator, with a reason."""
+        cmd = typed(HandOverSupportCoordinator, command, fields)
+        target, unit_id, deputy = self._coordinator_named(p.tenant_id, cmd.staff_id, cmd.deputy_staff_id)
+        staff_id = cmd.staff_id
+
+        def verb(child: Child) -> Filed:
+            self._permit(p, Action.HAND_OVER_SUPPORT_COORDINATOR, child, target)
+            fact = child.hand_over_support_coordinator(
+                actor=self._actor(p), at=self.now(), staff_id=staff_id, unit_id=unit_id, reason=cmd.reason, deputy=deputy
+            )
+            return Filed(child_id=child.id, event_id=fact.event_id, withheld_from_guardians=False)
+
+        return self._command(p, child_id, verb)
 
     @handles(Action.UPDATE_PLAN, UpdatePlan)
     def update_plan(self, p: Principal, child_id: UUID, command: UpdatePlan | None = None, **fields: Any) -> PlanFiled:
@@ -136,7 +172,10 @@ class TeamAndPlan(HubCore):
 
         def verb(child: Child) -> Filed:
             self._permit(p, Action.HOLD_FOLLOW_UP, child)
-            held = child.hold_follow_up(actor=self._actor(p), at=self.now(), summary=cmd.summary, compass=tuple(cmd.compass))
+            held = child.hold_follow_up(
+                actor=self._actor(p), at=self.now(), summary=cmd.summary, compass=tuple(cmd.compass),
+                unmet_needs=tuple(cmd.unmet_needs),
+            )
             return self._filed(p, child, held.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 
         return self._command(p, child_id, verb)

@@ -62,6 +62,7 @@ from contracts.vocabulary import (
     PartyKind,
     RegisterAnswer,
     UnitKind,
+    SWEDISH_TIME,
 )
 from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_ends_by, consent_status, required_parties
 from consent.policy import ConsentStatus
@@ -166,6 +167,8 @@ class Child:
         self.team_unit_ids: frozenset[str] = frozenset()
         self.ratings: list[RatingSubmitted] = []
         self.coordinator: tuple[str, str] | None = None
+        self.coordinator_deputy: tuple[str, str] | None = None
+        """The ersättare: acts as the coordinator while named (staff id, unit id)."""
         self.plan_version = 0
         self.actions: dict[str, ActionState] = {}
         self.next_follow_up: date | None = None
@@ -525,9 +528,33 @@ class Child:
             advice=advice,
         )
 
-    def assign_support_coordinator(self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str) -> None:
+    def assign_support_coordinator(
+        self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str, deputy: tuple[str, str] | None = None
+    ) -> SupportCoordinatorAssigned:
+        """Utse stödsamordnare, with an ersättare (deputy) who acts as the coordinator while named."""
         self.check_individual_team()
-        self._trigger(SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id)
+        self.check_deputy_not_coordinator(staff_id, deputy)
+        return self._trigger(
+            SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id,
+            deputy_staff_id=deputy[0] if deputy else None, deputy_unit_id=deputy[1] if deputy else None,
+        )
+
+    def hand_over_support_coordinator(
+        self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str, reason: str, deputy: tuple[str, str] | None = None
+    ) -> SupportCoordinatorAssigned:
+        """Lämna över: the role passes to another coordinator, for a reason the team can read."""
+        self.check_individual_team()
+        self.check_coordinator_assigned()
+        if self.coordinator is not None and self.coordinator[0] == staff_id:
+            raise InvalidInputError("the role is already held by this staff member", field="staff_id")
+        if not reason.strip():
+            raise InvalidInputError("say why the role is handed over", field="reason")
+        self.check_deputy_not_coordinator(staff_id, deputy)
+        return self._trigger(
+            SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id,
+            deputy_staff_id=deputy[0] if deputy else None, deputy_unit_id=deputy[1] if deputy else None,
+            from_staff_id=self.coordinator[0] if self.coordinator else None, reason=reason.strip(),
+        )
 
     def update_plan(self, *, actor: Actor, at: datetime, **payload: Any) -> PlanUpdated:
         self.check_individual_team()
@@ -541,9 +568,11 @@ class Child:
             raise OutOfOrderError(f"action {action_id} is already completed")
         return self._trigger(PlanActionCompleted, actor, at, action_id=action_id, note=note)
 
-    def hold_follow_up(self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = ()) -> FollowUpHeld:
+    def hold_follow_up(
+        self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = (), unmet_needs: tuple[Any, ...] = ()
+    ) -> FollowUpHeld:
         self.check_decided()
-        return self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass)
+        return self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass, unmet_needs=unmet_needs)
 
     def record_needs_met(self, *, actor: Actor, at: datetime, follow_up_compass: tuple[Any, ...], summary: str = "") -> NeedsMet:
         self.check_decided()
@@ -569,10 +598,15 @@ class Child:
             )
         return report
 
-    def record_home_visit(self, *, actor: Actor, at: datetime, visit: HomeVisit, unit_id: str, notes: str = "") -> UUID:
+    def record_home_visit(
+        self, *, actor: Actor, at: datetime, visit: HomeVisit, unit_id: str, notes: str = "", visited_on: date | None = None
+    ) -> UUID:
         if visit in self.home_visits:
             raise InvalidInputError(f"home visit {int(visit)} is already recorded", field="visit")
-        return self._trigger(HomeVisitRecorded, actor, at, visit=visit, unit_id=unit_id, notes=notes).event_id
+        self.check_visit_day(visited_on, at)
+        return self._trigger(
+            HomeVisitRecorded, actor, at, visit=visit, unit_id=unit_id, notes=notes, visited_on=visited_on
+        ).event_id
 
     def share_agency_summary(self, *, actor: Actor, at: datetime, **payload: Any) -> UUID:
         self.check_team_decided()
@@ -622,6 +656,23 @@ class Child:
         if not invitation.is_open(at):
             raise OutOfOrderError("the invitation is answered, withdrawn or has ended")
         return invitation
+    def check_coordinator_assigned(self) -> None:
+        if self.coordinator is None:
+            raise OutOfOrderError("no support coordinator is appointed for this child yet")
+
+    @staticmethod
+    def check_deputy_not_coordinator(staff_id: str, deputy: tuple[str, str] | None) -> None:
+        if deputy is not None and deputy[0] == staff_id:
+            raise InvalidInputError("the deputy must be someone other than the coordinator", field="deputy_staff_id")
+
+    def check_visit_day(self, visited_on: date | None, at: datetime) -> None:
+        """A home visit is made in the child's life, and not later than it is recorded."""
+        if visited_on is None:
+            return
+        if visited_on > at.astimezone(SWEDISH_TIME).date():
+            raise InvalidInputError("the visit day is in the future", field="visited_on")
+        if self.birth_date != date.min and visited_on < self.birth_date:
+            raise InvalidInputError("the visit day is before the child was born", field="visited_on")
 
     def check_barnkontakt_assigned(self) -> None:
         if self.barnkontakt is None:
@@ -833,6 +884,9 @@ class Child:
     @_when.register
     def _(self, fact: SupportCoordinatorAssigned) -> None:
         self.coordinator = (fact.staff_id, fact.unit_id)
+        self.coordinator_deputy = (
+            (fact.deputy_staff_id, fact.deputy_unit_id) if fact.deputy_staff_id and fact.deputy_unit_id else None
+        )
 
     @_when.register
     def _(self, fact: PlanUpdated) -> None:

@@ -256,6 +256,7 @@ def command_body(path: str, child: Child) -> Any:
         "/ratings": {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 3}]},
         "/team-meetings": {"participant_unit_ids": ["skola-ostra", RECIPIENT_UNIT], "advice": "Fortsätt"},
         "/support-coordinator": {"staff_id": "kurator.ostra"},
+        "/support-coordinator/hand-over": {"staff_id": "socsek.ystad", "reason": "Samordningen flyttar till socialtjänsten"},
         "/plan": plan_payload(MATRIX_TIME.date()),
         "/plan/actions/{action_id}/completion": {"note": "Klart"},
         "/follow-ups": {"summary": "Uppföljning", "compass": [{"area": "trygghet", "score": 4.0}]},
@@ -333,6 +334,8 @@ COMMANDS: dict[tuple[str, str], list[Cell]] = {
     ("post", "/api/v1/children/{child_id}/discovery-cards/{card_id}/feedback"): [("own_unit", 201), ("other_tenant", 404)],
     ("post", "/api/v1/children/{child_id}/team-decisions"): [("own_unit", 201), ("recipient_unit", 403)],
     ("post", "/api/v1/children/{child_id}/support-coordinator"): [("own_unit", 201), ("home_visit_unit", 404)],
+    # The coordinator's role is handed on by the coordinator, the deputy, the Barnkontakt or the administrator.
+    ("post", "/api/v1/children/{child_id}/support-coordinator/hand-over"): [("own_unit", 201), ("team_police", 403)],
     ("post", "/api/v1/children/{child_id}/conversations"): [("recipient_unit", 201), ("guardian", 403)],
     ("post", "/api/v1/children/{child_id}/ratings"): [("team_police", 201), ("other_unit", 404)],
     ("post", "/api/v1/children/{child_id}/team-meetings"): [("own_unit", 201), ("tenant_admin", 403)],

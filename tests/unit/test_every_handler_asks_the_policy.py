@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMAND_METHODS = {
     "register_child", "submit_discovery_card", "assign_barnkontakt", "delegate_barnkontakt", "send_feedback",
     "hold_conversation", "request_consent", "grant_consent", "decline_consent", "withdraw_consent", "decide_team",
-    "submit_rating", "hold_team_meeting", "assign_support_coordinator", "update_plan", "complete_plan_action",
+    "submit_rating", "hold_team_meeting", "assign_support_coordinator", "hand_over_support_coordinator", "update_plan", "complete_plan_action",
     "hold_follow_up", "record_needs_met", "file_concern_report", "withhold_information", "record_home_visit",
     "share_agency_summary", "erase_child", "record_review", "check_guardians", "send_consent_reminders",
     "invite_to_conversation", "withdraw_conversation_invitation", "answer_conversation_invitation",
@@ -274,6 +274,7 @@ STEPS: dict[str, Callable[[Runtime], Step]] = {
     "submit_rating": _on(teamed, POLICE, lambda c, p: c.hub.submit_rating(p, c.child_id, scores=[{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 3}])),
     "hold_team_meeting": _on(rated, KURATOR, lambda c, p: c.hub.hold_team_meeting(p, c.child_id, participant_unit_ids=["skola-ostra", "elevhalsa-ostra"], advice="Fortsätt")),
     "assign_support_coordinator": _on(teamed, SCHOOL, lambda c, p: c.hub.assign_support_coordinator(p, c.child_id, staff_id="kurator.ostra")),
+    "hand_over_support_coordinator": _on(coordinated, KURATOR, lambda c, p: c.hub.hand_over_support_coordinator(p, c.child_id, staff_id="socsek.ystad", reason="Föräldraledig")),
     "update_plan": _on(coordinated, KURATOR, lambda c, p: c.hub.update_plan(p, c.child_id, **plan_payload(START.date()))),
     "complete_plan_action": _on(planned, KURATOR, lambda c, p: c.hub.complete_plan_action(p, c.child_id, action_id="a2", note="Klart")),
     "hold_follow_up": _on(coordinated, KURATOR, lambda c, p: c.hub.hold_follow_up(p, c.child_id, summary="Uppföljning", compass=[{"area": "trygghet", "score": 4.0}])),

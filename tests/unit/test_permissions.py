@@ -770,8 +770,56 @@ def across_cases() -> Iterator[object]:
     yield from cells(Action.READ_FIGURES, law, None, Target(tenant_id=OTHER_TENANT), "another area", admin=no(Rule.OTHER_TENANT))
 
 
+DEPUTY = staff("ersattare", SOCIAL, Role.SUPPORT_COORDINATOR, Role.TEAM_MEMBER)
+"""The coordinator's ersättare, at social services: not one of the table's actors, so named here."""
+NOT_THE_DEPUTY = staff("annan-samordnare", SOCIAL, Role.SUPPORT_COORDINATOR, Role.TEAM_MEMBER)
+DEPUTISED = "coordinator appointed with a deputy"
+STATES[DEPUTISED] = replace(_coordinated, deputy=Holder("ersattare", SOCIAL))
+NEW_COORDINATOR = Target(staff=StaffRef("ny-samordnare", SOCIAL, frozenset({Role.SUPPORT_COORDINATOR})))
+
+
+def row(rule: str, actor: Viewer, name: str, action: Action, state: str, target: Target, want: Permission) -> object:
+    return pytest.param(Row(rule, actor, action, STATES[state], target, want, name), id=f"{action.value} | {name} | {state}")
+
+
+def coordinator_hand_over_and_deputy() -> Iterator[object]:
+    hand_over = Action.HAND_OVER_SUPPORT_COORDINATOR
+    law = "Backa barnet: one named coordinator; the coordinator, the deputy, the Barnkontakt or the administrator hands the role on"
+    yield from cells(
+        hand_over, law, COORDINATED, NEW_COORDINATOR, "to social services",
+        coordinator=ok(Rule.SUPPORT_COORDINATOR), barnkontakt=ok(Rule.BARNKONTAKT), head=ok(Rule.BARNKONTAKT),
+        admin=ok(Rule.ADMINISTRATOR), colleague=no(Rule.NOT_CASE_HOLDER), discoverer=no(Rule.NOT_CASE_HOLDER),
+        preschool_bk=no(Rule.NOT_CASE_HOLDER), police=no(Rule.NOT_CASE_HOLDER), bup=no(Rule.NOT_CASE_HOLDER),
+        social=no(Rule.NOT_CASE_HOLDER), other_bk=hidden(Rule.NOT_CASE_HOLDER), unconnected=hidden(Rule.NOT_CASE_HOLDER),
+        guardian=no(Rule.STAFF_AT_A_UNIT_ONLY), non_custodial=hidden(Rule.STAFF_AT_A_UNIT_ONLY),
+        stranger=hidden(Rule.STAFF_AT_A_UNIT_ONLY), child_13=hidden(Rule.STAFF_AT_A_UNIT_ONLY), child_16=no(Rule.STAFF_AT_A_UNIT_ONLY),
+    )
+    yield from cells(
+        hand_over, "the process: there is no coordinator's role to hand over before one is appointed", TEAM_DECIDED,
+        NEW_COORDINATOR, "to social services", barnkontakt=no(Rule.NO_COORDINATOR_YET), admin=no(Rule.NO_COORDINATOR_YET),
+    )
+    yield from cells(
+        hand_over, "Backa barnet: the role goes to a support coordinator", COORDINATED, Target(staff=ref(TEAM_POLICE)),
+        "to the police", coordinator=no(Rule.TARGET_LACKS_ROLE),
+    )
+    police_deputy = Target(staff=ref(COORDINATOR), deputy=ref(TEAM_POLICE))
+    law = "Backa barnet: the deputy stands in for the coordinator, so is a support coordinator too"
+    yield from cells(
+        Action.APPOINT_SUPPORT_COORDINATOR, law, TEAM_DECIDED, police_deputy, "police as deputy",
+        barnkontakt=no(Rule.DEPUTY_LACKS_ROLE),
+    )
+    yield from cells(hand_over, law, COORDINATED, replace(NEW_COORDINATOR, deputy=ref(TEAM_POLICE)), "police as deputy", coordinator=no(Rule.DEPUTY_LACKS_ROLE))
+    law = "Backa barnet: the deputy acts as the coordinator while named, and only then"
+    for action in (*HOLDER_OR_COORDINATOR, Action.COMPLETE_PLAN_ACTION, hand_over):
+        target = NEW_COORDINATOR if action is hand_over else NO_TARGET
+        yield row(law, DEPUTY, "the named deputy", action, DEPUTISED, target, ok(Rule.DEPUTY_COORDINATOR))
+        yield row(law, DEPUTY, "a deputy no longer named", action, COORDINATED, target, no(Rule.NOT_CASE_HOLDER))
+        yield row(law, NOT_THE_DEPUTY, "a coordinator beside the deputy", action, DEPUTISED, target, no(Rule.NOT_CASE_HOLDER))
+
+
 ROWS = [
     *every_case_action(),
+    *coordinator_hand_over_and_deputy(),
     *open_to_every_unit(),
     *barnkontakt_role(),
     *holder_steps(),

@@ -12,6 +12,7 @@ from hub.application.commands import (
     DecideTeam,
     DelegateBarnkontakt,
     FileConcernReport,
+    HandOverSupportCoordinator,
     HoldConversation,
     HoldFollowUp,
     HoldTeamMeeting,
@@ -90,6 +91,13 @@ class SupportProcessController(Controller):
     @command("/support-coordinator", summary="Assign a support coordinator (Stödsamordnare)", responses=STEP_PROBLEMS)
     def assign_support_coordinator(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[AssignSupportCoordinator]) -> Done:
         hub.assign_support_coordinator(caller, child_id, **data.values())
+        return Done(child_id=child_id)
+
+    @command("/support-coordinator/hand-over", summary="Hand the support coordinator's role over, with a reason", responses=STEP_PROBLEMS)
+    def hand_over_support_coordinator(
+        self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[HandOverSupportCoordinator]
+    ) -> Done:
+        hub.hand_over_support_coordinator(caller, child_id, **data.values())
         return Done(child_id=child_id)
 
     @replace("/plan", summary="Write the child's plan (Barnets plan), replacing the previous version", responses=STEP_PROBLEMS)
