@@ -22,9 +22,9 @@ from contracts.events import (
     ConsentRecipient,
     FiveQuestions,
     Goal,
-    IndicatorScore,
     UnmetNeed,
 )
+from contracts.indicators import Indicator
 from contracts.strict import Boolean, Integer
 from contracts.vocabulary import (
     ActionStatus,
@@ -120,10 +120,19 @@ class DecideTeam(Command):
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
+class RatedIndicator(Command):
+    """One indicator of the form: 1 (the need far from met) to 5 (fully met), or null for
+    "vet ej" (not known). Only the indicators of the child's age group are taken."""
+
+    area: Area
+    indicator: Indicator
+    score: Integer | None = Field(default=None, ge=1, le=5)
+
+
 class SubmitRating(Command):
     """Skattningsformulär: indicators scored 1-5, or left blank (null) when the rater does not know."""
 
-    scores: list[IndicatorScore] = Field(min_length=1, max_length=100)
+    scores: list[RatedIndicator] = Field(min_length=1, max_length=len(Indicator))
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 

@@ -19,7 +19,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from consent import ConsentStatus
+from contracts.indicators import Indicator
 from contracts.vocabulary import (
+    AgeGroup,
     CardKind,
     Category,
     Decision,
@@ -175,6 +177,15 @@ class RatingFiled(Filed):
     """A rating just recorded: its fact, and the rating's own id."""
 
     rating_id: str
+
+
+class RatingForm(ReadModel):
+    """The rating form for one child now: the age group it is asked for, and its indicators
+    in the compass's order (:mod:`contracts.indicators`)."""
+
+    child_id: UUID
+    age_group: AgeGroup
+    indicators: list[Indicator]
 
 
 class ReportFiled(Filed):
@@ -362,6 +373,7 @@ __all__ = [
     "ReviewSample",
     "ReviewedEntry",
     "SentCard",
+    "RatingForm",
     "TermFigures",
     "Timeline",
     "TimelineStep",

@@ -231,7 +231,7 @@ def build_case(w: World, *, with_barnkontakt: bool = True) -> Child:
     team = {"decision": "individual_team", "family_informed": True, "member_unit_ids": ["skola-ostra", RECIPIENT_UNIT, "polis-ystad"]}
     _ok(w.client.post(f"{base}/team-decisions", json=team, headers=school))
     _ok(w.client.post(f"{base}/support-coordinator", json={"staff_id": "kurator.ostra"}, headers=school))
-    rating = {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 2}]}
+    rating = {"scores": [{"area": "trygghet", "indicator": "trygghet-natverk", "score": 2}]}
     _ok(w.client.post(f"{base}/ratings", json=rating, headers=school))
     _ok(w.client.put(f"{base}/plan", json=plan_payload(MATRIX_TIME.date()), headers=w.headers("recipient_unit")), 200)
     request = {"recipients": [{"unit_id": RECIPIENT_UNIT}], "categories": CONSENTED, "purpose": "Stöd i skolan"}
@@ -253,7 +253,7 @@ def command_body(path: str, child: Child) -> Any:
         "/discovery-cards/{card_id}/feedback": {"message": "Barnkontakt utsedd"},
         "/conversations": {"with_whom": "child", "age_group": "13-15", "summary": "Samtal"},
         "/team-decisions": {"decision": "individual_team", "family_informed": True, "member_unit_ids": ["skola-ostra", RECIPIENT_UNIT]},
-        "/ratings": {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 3}]},
+        "/ratings": {"scores": [{"area": "trygghet", "indicator": "trygghet-natverk", "score": 3}]},
         "/team-meetings": {"participant_unit_ids": ["skola-ostra", RECIPIENT_UNIT], "advice": "Fortsätt"},
         "/support-coordinator": {"staff_id": "kurator.ostra"},
         "/plan": plan_payload(MATRIX_TIME.date()),
