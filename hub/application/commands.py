@@ -35,6 +35,7 @@ from contracts.vocabulary import (
     Decision,
     ReviewOutcome,
 )
+from projections.figures import FIGURE_NAMES, TERM_PATTERN
 
 UnitId = str
 Id = str
@@ -236,3 +237,13 @@ class EraseRecord(Command):
     """Erase a child's record (GDPR art. 17): say why, without personal data (a case number)."""
 
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class FigureFilter(Command):
+    """Which of the evaluation's figures to read: the terms from ``from_term`` to ``to_term``
+    (both included, either open) and one figure or all. The page, its CSV file and the API
+    take the same filter, so the three show the same numbers."""
+
+    from_term: str | None = Field(default=None, pattern=TERM_PATTERN, description='The first term, e.g. "2025 ht"')
+    to_term: str | None = Field(default=None, pattern=TERM_PATTERN, description='The last term, e.g. "2026 vt"')
+    figure: str | None = Field(default=None, pattern="^(" + "|".join(FIGURE_NAMES) + ")$", description="One figure, or all when left out")

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from consent.permissions import Action, StaffRef, Target
+from contracts.indicators import indicators_for
 from hub.application.commands import (
     AssignSupportCoordinator,
     CompletePlanAction,
@@ -17,7 +18,6 @@ from hub.application.commands import (
     SubmitRating,
     UpdatePlan,
 )
-from contracts.indicators import indicators_for
 from hub.application.core import HubCore, handles, traced, typed
 from hub.application.readmodels import Filed, MeetingFiled, PlanFiled, RatingFiled, RatingForm
 from hub.domain.child import Child
