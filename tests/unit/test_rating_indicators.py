@@ -162,3 +162,14 @@ def test_a_rating_that_names_no_indicator_of_the_form_once_is_refused(
     assert refused.value.field == field
     assert detail in refused.value.detail
     assert rt.hub.log_length() == before
+
+
+def test_the_published_vocabulary_names_each_indicators_area_age_groups_and_source() -> None:
+    from contracts.schemas import vocabulary_schema
+
+    published = {e["const"]: e for e in vocabulary_schema()["$defs"]["Indicator"]["oneOf"]}
+    assert set(published) == {i.value for i in Indicator}
+    heder = published["trygghet-heder"]
+    assert heder["x-area"] == "trygghet" and "0-3" not in heder["x-age-groups"] and "4-6" not in heder["x-age-groups"]
+    assert heder["x-source-sv"].startswith("Seed 000: Barnet misstänks leva i hedersvåld")
+    assert heder["x-label-sv"] == "Barnet lever fritt från hedersrelaterat våld och förtryck"
