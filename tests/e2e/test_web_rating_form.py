@@ -6,7 +6,7 @@ filters its figures. Every page is screenshot and checked with axe."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from uuid import UUID
 
@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from contracts.indicators import INDICATORS, Indicator
+from contracts.vocabulary import SWEDISH_TIME
 from hub.demo.planner import make_personnummer
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 from tests.factories import GUARDIAN_1_PNR, card_payload, conversation_payload, staff
@@ -56,9 +57,9 @@ def question(page: Page, indicator: Indicator) -> object:
 
 def test_the_rating_form_by_age_and_the_figures_on_a_phone_and_a_desktop(hub: ServedHub, browser: Browser) -> None:
     shots = Shots("rating-form")
-    today = date.today()
-    five = teamed(hub, today.replace(year=today.year - 5) - timedelta(days=30), "Elsa")
-    twelve = teamed(hub, today.replace(year=today.year - 12) - timedelta(days=30), "Noah")
+    year = hub.clock().astimezone(SWEDISH_TIME).year
+    five = teamed(hub, date(year - 5, 1, 1), "Elsa")  # five the whole year, whatever day the test runs
+    twelve = teamed(hub, date(year - 12, 1, 1), "Noah")
     hub.runtime.hub.submit_rating(staff("kurator.ostra"), five, scores=[{"area": "halsa", "indicator": "halsa-psykisk", "score": 2}])
 
     phone = signed_in(browser, hub, "Rektor Ostra", phone=True)
