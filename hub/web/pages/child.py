@@ -194,25 +194,23 @@ def indicators(form: RatingForm) -> list[dict[str, Any]]:
 
 
 def read_rating(data: dict[str, Any], form: RatingForm) -> tuple[dict[str, str], list[dict[str, Any]], list[str]]:
-    """What was chosen (to keep it), the scores as the core takes them, and the form keys
-    in the order of the scores. Every ``score-`` field sent is read, also one the form did
-    not ask: the core, not this page, refuses an indicator outside the child's age group."""
-    keys = [SCORE_PREFIX + i.value for i in form.indicators]
-    keys += [k for k in data if isinstance(k, str) and k.startswith(SCORE_PREFIX) and k not in keys]
+    """What was chosen (to keep it), the scores as the core takes them, and the form key of
+    each score. Every ``score-`` field sent is read, also one the form did not ask (unless
+    left blank): the core, not this page, refuses an indicator outside the child's age group."""
+    asked = [SCORE_PREFIX + i.value for i in form.indicators]
+    extra = [k for k in data if isinstance(k, str) and k.startswith(SCORE_PREFIX) and k not in asked]
     typed: dict[str, str] = {}
     scores, order = [], []
-    for key in keys:
+    for key in asked + extra:
         value = _one(data.get(key))
         typed[key] = value
-        if value in ("", NOT_KNOWN) and key not in (SCORE_PREFIX + i.value for i in form.indicators):
-            continue  # a question not asked, left blank: nothing to refuse
-        code = key[len(SCORE_PREFIX):]
-        known = INDICATORS.get(Indicator(code)) if code in INDICATOR_CODES else None
-        scores.append({
-            "area": known.area.value if known else "",
-            "indicator": code,
-            "score": None if value in ("", NOT_KNOWN) else _whole_number(value),
-        })
+        blank = value in ("", NOT_KNOWN)
+        if blank and key in extra:
+            continue
+        code = key.removeprefix(SCORE_PREFIX)
+        known = INDICATORS[Indicator(code)] if code in INDICATOR_CODES else None
+        score = None if blank else _whole_number(value)
+        scores.append({"area": known.area.value if known else "", "indicator": code, "score": score})
         order.append(key)
     return typed, scores, order
 

@@ -1,9 +1,11 @@
 """Uppföljning: the evaluation's figures per half-year term, as tables, bar charts and CSV.
 
 The figures come from the core (``hub.term_figures``), which counts them from the facts
-alone; the page only lays them out. Every term the hub has figures for is shown with
-every figure, a figure without facts in a term as 0, so the table, the charts and the
-CSV file always hold the same numbers.
+alone; the page only lays them out. The visitor may narrow them to a span of terms and one
+figure (``from``, ``to``, ``figure``); every chosen term is shown with every chosen figure,
+a figure without facts in a term as 0 (``TermFigures.every_count``), so the table, the
+charts, the CSV file and the API's answer (``/api/v1/follow-up/figures``, with the same
+query) always hold the same numbers.
 """
 
 from __future__ import annotations
