@@ -155,7 +155,10 @@ class AreaView(Value):
 
 
 class IndicatorScore(Value):
-    """One indicator on the rating form: 1 to 5, or blank when the rater does not know."""
+    """One indicator on the rating form: 1 (the need far from met) to 5 (fully met), or
+    blank when the rater does not know. ``indicator`` is the indicator's code
+    (:class:`contracts.indicators.Indicator`); facts recorded before the codes hold the
+    statement's text instead, so the field stays text."""
 
     area: Area
     indicator: ShortText = Field(min_length=1, max_length=300)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from contracts.indicators import INDICATORS, Indicator
 from contracts.vocabulary import (
     COMPASS,
     Area,
@@ -143,6 +144,11 @@ REVIEW_OUTCOME_LABELS: dict[ReviewOutcome, Label] = {
     ReviewOutcome.NEEDS_FOLLOW_UP: Label("Behöver följas upp", "Needs follow-up", "The reads need to be looked into further."),
 }
 
+INDICATOR_LABELS: dict[Indicator, Label] = {
+    i: Label(d.statement_sv, d.statement_en, d.source_sv) for i, d in INDICATORS.items()
+}
+"""Each rating-form indicator by its positive statement (:mod:`contracts.indicators`)."""
+
 LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     Area: ("area", AREA_LABELS),
     Role: ("role", ROLE_LABELS),
@@ -153,6 +159,7 @@ LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     Decision: ("decision", DECISION_LABELS),
     HomeVisit: ("homevisit", HOME_VISIT_LABELS),
     ReviewOutcome: ("outcome", REVIEW_OUTCOME_LABELS),
+    Indicator: ("indicator", INDICATOR_LABELS),
 }
 """Each labelled term kind: the prefix of its message ids, and its terms' names. Keyed by
 kind, not by term: ``Category.POLICE`` and ``UnitKind.POLICE`` are equal strings."""

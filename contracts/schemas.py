@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event
+from contracts.indicators import INDICATORS, SCALE
 from contracts.labels import label_of
 from contracts.notices import NOTICE_TYPES, Notice
 from contracts.vocabulary import (
@@ -134,6 +135,16 @@ def vocabulary_schema(base_uri: str = DEFAULT_BASE_URI) -> dict[str, Any]:
     decisions = [_term(d) for d in Decision]
     visits = [_term(v, const=int(v)) for v in HomeVisit]
     outcomes = [_term(o) for o in ReviewOutcome]
+    indicators = [
+        {
+            **_term(d.indicator),
+            "x-area": d.area.value,
+            "x-age-groups": [g.value for g in AgeGroup if g in d.age_groups],
+            "x-age-reason": d.age_reason,
+            "x-source-sv": d.source_sv,
+        }
+        for d in INDICATORS.values()
+    ]
 
     def plain(enum: Any, description: str) -> dict[str, Any]:
         return {"type": "string", "enum": [m.value for m in enum], "description": description}
@@ -159,6 +170,14 @@ def vocabulary_schema(base_uri: str = DEFAULT_BASE_URI) -> dict[str, Any]:
             "Decision": _one_of(decisions, type="string", description="The three decisions after a child conversation."),
             "HomeVisit": _one_of(visits, type="integer", description="The six visits of the extended home-visit programme."),
             "ReviewOutcome": _one_of(outcomes, type="string", description="An auditor's finding on reviewed reads (loggkontroll)."),
+            "Indicator": _one_of(
+                indicators,
+                type="string",
+                description=(
+                    f"The rating form's indicators, each scored {SCALE[0]} (the need far from met) to {SCALE[-1]} "
+                    "(fully met) or left blank (not known), and asked only in its age groups."
+                ),
+            ),
             "CardKind": plain(CardKind, "Whether a discovery card comes from the Barnkontakt's own organisation."),
             "ConversationWith": plain(ConversationWith, "Whom a conversation was held with."),
             "AgeGroup": plain(AgeGroup, "The conversation guides (samtalsunderlag) by age."),

@@ -74,6 +74,18 @@ FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 """Every figure with its keys, in the order the evaluation reports them."""
 
+FIGURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FIGURES)
+
+TERM_PATTERN = r"^[0-9]{4} (vt|ht)$"
+"""A term as the figures name it: ``2026 vt`` or ``2026 ht``."""
+
+
+def in_terms(term: str, first: str | None, last: str | None) -> bool:
+    """Whether ``term`` lies from ``first`` to ``last``, both included (either may be open)."""
+    at = term_order(term)
+    return (first is None or term_order(first) <= at) and (last is None or at <= term_order(last))
+
+
 CHILD_FIGURES = frozenset({"barnteam_children", "individual_teams", "individual_teams_with_plan", "needs_met"})
 """The figures that count children, each child once per term."""
 
@@ -210,9 +222,12 @@ class TermFiguresProjection(PageProjection[TermFiguresView]):
 __all__ = [
     "CHILD_FIGURES",
     "FIGURES",
+    "FIGURE_NAMES",
+    "TERM_PATTERN",
     "TermFiguresProjection",
     "TermFiguresView",
     "figure_order",
+    "in_terms",
     "term_of",
     "term_order",
 ]

@@ -149,3 +149,16 @@ def plan_payload(today: date) -> dict[str, Any]:
         "guardian_view": "Vi vill ha tät kontakt",
         "next_follow_up": (today + timedelta(days=60)).isoformat(),
     }
+
+
+RATED_AT_TEN: dict[str, str] = {
+    "trygghet": "trygghet-natverk",
+    "halsa": "halsa-vard",
+    "utvecklas": "utvecklas-alder",
+    "omvardad": "omvardad-boende",
+    "fritid": "fritid-intressen",
+    "respekteras": "respekteras-sedd",
+    "ansvarstagande": "ansvar-hansyn",
+    "tillhorighet": "tillhorighet-vardnadshavare",
+}
+"""An indicator of the rating form per area that is asked for the test child (ten at START)."""

@@ -22,9 +22,9 @@ from contracts.events import (
     ConsentRecipient,
     FiveQuestions,
     Goal,
-    IndicatorScore,
     UnmetNeed,
 )
+from contracts.indicators import Indicator
 from contracts.strict import Boolean, Integer
 from contracts.vocabulary import (
     ActionStatus,
@@ -35,6 +35,7 @@ from contracts.vocabulary import (
     Decision,
     ReviewOutcome,
 )
+from projections.figures import FIGURE_NAMES, TERM_PATTERN
 
 UnitId = str
 Id = str
@@ -120,10 +121,19 @@ class DecideTeam(Command):
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
+class RatedIndicator(Command):
+    """One indicator of the form: 1 (the need far from met) to 5 (fully met), or null for
+    "vet ej" (not known). Only the indicators of the child's age group are taken."""
+
+    area: Area
+    indicator: Indicator
+    score: Integer | None = Field(default=None, ge=1, le=5)
+
+
 class SubmitRating(Command):
     """Skattningsformulär: indicators scored 1-5, or left blank (null) when the rater does not know."""
 
-    scores: list[IndicatorScore] = Field(min_length=1, max_length=100)
+    scores: list[RatedIndicator] = Field(min_length=1, max_length=len(Indicator))
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
 
 
@@ -259,3 +269,13 @@ class AnswerConversation(Command):
 
     views: list[AreaView] = Field(default_factory=list, max_length=8)
     summary: str = Field(default="", max_length=8000)
+
+
+class FigureFilter(Command):
+    """Which of the evaluation's figures to read: the terms from ``from_term`` to ``to_term``
+    (both included, either open) and one figure or all. The page, its CSV file and the API
+    take the same filter, so the three show the same numbers."""
+
+    from_term: str | None = Field(default=None, pattern=TERM_PATTERN, description='The first term, e.g. "2025 ht"')
+    to_term: str | None = Field(default=None, pattern=TERM_PATTERN, description='The last term, e.g. "2026 vt"')
+    figure: str | None = Field(default=None, pattern="^(" + "|".join(FIGURE_NAMES) + ")$", description="One figure, or all when left out")

@@ -19,7 +19,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from consent import ConsentStatus
+from contracts.indicators import Indicator
 from contracts.vocabulary import (
+    AgeGroup,
     CardKind,
     Category,
     Decision,
@@ -31,6 +33,7 @@ from contracts.vocabulary import (
 )
 from hub.application.review_rules import Flag, RuleCode
 from projections.accesslog import AccessEntry, ReviewEntry
+from projections.figures import FIGURE_NAMES, FIGURES
 
 UnitId = str
 
@@ -177,6 +180,15 @@ class RatingFiled(Filed):
     rating_id: str
 
 
+class RatingForm(ReadModel):
+    """The rating form for one child now: the age group it is asked for, and its indicators
+    in the compass's order (:mod:`contracts.indicators`)."""
+
+    child_id: UUID
+    age_group: AgeGroup
+    indicators: list[Indicator]
+
+
 class ReportFiled(Filed):
     """A concern report just recorded: its fact, and the report's own id."""
 
@@ -230,11 +242,28 @@ class FigureCount(ReadModel):
 
 
 class TermFigures(ReadModel):
-    """The evaluation's figures for a tenant: its terms in time order, and every count."""
+    """The evaluation's figures for a tenant: its terms in time order, and every count
+    (as far as the filter asks: ``figures`` are the figures chosen, ``all_terms`` every term
+    the tenant has figures for, to choose from)."""
 
     tenant_id: str
     terms: list[str]
     rows: list[FigureCount]
+    figures: list[str] = Field(default_factory=lambda: list(FIGURE_NAMES))
+    all_terms: list[str] = Field(default_factory=list)
+
+    def every_count(self) -> list[FigureCount]:
+        """Every term, chosen figure and part of it, 0 where nothing was counted, terms in
+        time order and figures in the evaluation's: what the page, the CSV file and the API
+        all show, so that they agree."""
+        counted = {(r.term, r.figure, r.key): r.count for r in self.rows}
+        return [
+            FigureCount(term=term, figure=figure, key=key, count=counted.get((term, figure, key), 0))
+            for term in self.terms
+            for figure, keys in FIGURES
+            if figure in self.figures
+            for key in keys
+        ]
 
 
 # -- the auditors' reads -------------------------------------------------------------------
@@ -362,6 +391,7 @@ __all__ = [
     "ReviewSample",
     "ReviewedEntry",
     "SentCard",
+    "RatingForm",
     "TermFigures",
     "Timeline",
     "TimelineStep",

@@ -26,6 +26,7 @@ from contracts.vocabulary import (
     PartyKind,
     Role,
 )
+from hub.application.commands import FigureFilter
 from hub.application.core import HubCore, traced
 from hub.application.readmodels import (
     CaseRow,
@@ -45,6 +46,7 @@ from hub.domain.child import Child
 from hub.errors import (
     ChildNotFoundError,
     HubError,
+    InvalidInputError,
     NoBasisError,
     RecordErasedError,
     StoreUnavailableError,
@@ -52,7 +54,7 @@ from hub.errors import (
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry
 from projections.caselist import case_flags, concerns_unit
-from projections.figures import term_order
+from projections.figures import FIGURE_NAMES, in_terms, term_order
 from projections.record import RecordItem, VisibleRecord
 
 
@@ -341,18 +343,28 @@ class Reads(HubCore):
         )
 
     @traced("read")
-    def term_figures(self, p: Principal, tenant: str) -> TermFigures:
+    def term_figures(self, p: Principal, tenant: str, chosen: FigureFilter | None = None) -> TermFigures:
         """The evaluation's figures per half-year term for a tenant, counted from the facts
-        alone (:mod:`projections.figures`): for its staff and its administrator. They are
-        anonymous counts, so reading them reads no child and records no read."""
+        alone (:mod:`projections.figures`): for its staff and its administrator, as far as
+        ``chosen`` asks. They are anonymous counts, so reading them reads no child and
+        records no read."""
         self._permit(p, Action.READ_FIGURES, target=Target(tenant_id=tenant))
+        chosen = chosen or FigureFilter()
+        if chosen.from_term and chosen.to_term and term_order(chosen.from_term) > term_order(chosen.to_term):
+            raise InvalidInputError("the first term is after the last", field="from")
         figures = self.views.figures
         if figures is None:
             raise StoreUnavailableError("this hub keeps no figures")
         self._views_hold(self._committed_facts)
-        rows = [FigureCount(**r) for r in figures.counts(tenant)]
-        terms = sorted({r.term for r in rows}, key=term_order)
-        return TermFigures(tenant_id=tenant, terms=terms, rows=rows)
+        every = [FigureCount(**r) for r in figures.counts(tenant)]
+        all_terms = sorted({r.term for r in every}, key=term_order)
+        rows = [
+            r for r in every
+            if in_terms(r.term, chosen.from_term, chosen.to_term) and chosen.figure in (None, r.figure)
+        ]
+        terms = [t for t in all_terms if in_terms(t, chosen.from_term, chosen.to_term)]
+        names = [chosen.figure] if chosen.figure else list(FIGURE_NAMES)
+        return TermFigures(tenant_id=tenant, terms=terms, rows=rows, figures=names, all_terms=all_terms)
 
 
 def _secrets(child: Child, items: list[RecordItem]) -> list[Secret]:

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from consent.permissions import Action, StaffRef, Target
+from contracts.indicators import indicators_for
 from hub.application.commands import (
     AssignSupportCoordinator,
     CompletePlanAction,
@@ -18,8 +19,8 @@ from hub.application.commands import (
     SubmitRating,
     UpdatePlan,
 )
-from hub.application.core import HubCore, handles, typed
-from hub.application.readmodels import Filed, MeetingFiled, PlanFiled, RatingFiled
+from hub.application.core import HubCore, handles, traced, typed
+from hub.application.readmodels import Filed, MeetingFiled, PlanFiled, RatingFiled, RatingForm
 from hub.domain.child import Child
 from hub.errors import InvalidInputError
 from hub.identity.principals import Principal
@@ -60,6 +61,30 @@ class TeamAndPlan(HubCore):
             return RatingFiled(**filed.model_dump(), rating_id=rating.rating_id)
 
         return self._command(p, child_id, verb)
+
+    @traced("read")
+    def rating_form(self, p: Principal, child_id: UUID) -> RatingForm:
+        """The indicators the caller may score for the child now: those of the child's age
+        group. It tells the age group and nothing else of the child, to whom the policy lets
+        rate; the page that shows the form records its own read."""
+        child = self._load(p.tenant_id, child_id)
+        self._permit(p, Action.SUBMIT_RATING, child)
+        group = child.rating_age_group(self.now())
+        return RatingForm(child_id=child_id, age_group=group, indicators=[d.indicator for d in indicators_for(group)])
+
+    @traced("read")
+    def ratings_sent(self, p: Principal, child_id: UUID) -> int:
+        """How many ratings the next joint Behovskompass will be drawn from: every rating sent
+        since the team was decided or last met, also those the caller may not read.
+
+        Only the number is told, and only to whom the policy lets hold the team meeting (who
+        convenes it and must know whether the team has rated). It names no rater, unit, day,
+        area or score, so it reveals no rating's content; that a rating exists is known to the
+        team that is asked to rate, so counting every one reveals nothing the convener may not
+        know, while counting only the visible ones would understate what the compass is drawn from."""
+        child = self._load(p.tenant_id, child_id)
+        self._permit(p, Action.HOLD_TEAM_MEETING, child)
+        return len(child.ratings)
 
     @handles(Action.HOLD_TEAM_MEETING, HoldTeamMeeting)
     def hold_team_meeting(

@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from contracts.vocabulary import COMPASS, SWEDISH_TIME, Area, Role
+from contracts.indicators import INDICATORS
+from contracts.vocabulary import COMPASS, SWEDISH_TIME, AgeGroup, Area, Role
 from hub.demo.directory import TENANT_ID, Setting
 from hub.demo.words import (
     AREA_NOTES,
     BOYS,
     FOCUS_WEIGHTS,
     GIRLS,
-    INDICATORS,
     MEN,
     SEVERE,
     SURNAMES,
@@ -213,12 +213,16 @@ class Planner:
             "further_help_needed": self.rng.choice(("Barnkontakten bör träffa familjen.", "Elevhälsan och kanske socialtjänsten.", "Vet inte än.")),
         }
 
-    def ratings(self, focus: list[Area]) -> list[dict[str, Any]]:
+    def ratings(self, focus: list[Area], groups: set[AgeGroup]) -> list[dict[str, Any]]:
+        """A rating of the indicators asked in every one of ``groups`` (the child's age group
+        when planned and when sent, should a birthday fall between)."""
         scores = []
         for area in Area:
-            indicators = INDICATORS[area]
+            indicators = [d.indicator.value for d in INDICATORS.values() if d.area is area and groups <= d.age_groups]
+            if not indicators:
+                continue
             if area in focus:
-                for ind in indicators:
+                for ind in indicators[:2]:
                     scores.append({"area": area.value, "indicator": ind, "score": self.rng.randint(1, 3)})
             elif self.rng.random() < 0.55:
                 scores.append({"area": area.value, "indicator": self.rng.choice(indicators), "score": self.rng.randint(3, 5)})

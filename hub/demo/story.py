@@ -207,7 +207,8 @@ class Story:
         )
 
     def rate(self, by: str, focus: list[Area], *, after: tuple[int, int] = (2, 10)) -> None:
-        scores = self.p.ratings(focus)
+        late = self.day + timedelta(days=after[1] + 1)
+        scores = self.p.ratings(focus, {age_group_for(self.age()), age_group_for(age_on(self.plan.person.birth_date, late))})
         self.add("submit_rating", lambda r, s: r.hub.submit_rating(r.staff(by), s.child_id, scores=scores), after=after)
 
     def meeting(self, units: list[str], advice: str, *, by: str | None = None, after: tuple[int, int] = (1, 6)) -> None:

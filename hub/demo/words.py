@@ -133,17 +133,6 @@ SUMMARIES = {
     "social_services": ("Familjen har beviljats föräldrastöd.", "Utredning pågår; familjen samarbetar."),
 }
 
-INDICATORS: dict[Area, tuple[str, str]] = {
-    Area.TRYGGHET: ("Trygg i hemmet", "Trygg i skolan och närmiljön"),
-    Area.HALSA: ("Fysisk hälsa", "Psykisk hälsa"),
-    Area.UTVECKLAS: ("Lärande och utveckling", "Klarar vardagen"),
-    Area.OMVARDAD: ("Boende och ekonomi", "Mat, sömn och hygien"),
-    Area.FRITID: ("Fritidsintressen", "Tid för återhämtning"),
-    Area.RESPEKTERAS: ("Blir lyssnad på", "Kamratrelationer"),
-    Area.ANSVARSTAGANDE: ("Närvaro och delaktighet i undervisningen", "Hänsyn till andra"),
-    Area.TILLHORIGHET: ("Uppskattad av vuxna", "Socialt nätverk"),
-}
-
 FOCUS_WEIGHTS = {
     Area.TRYGGHET: 5, Area.HALSA: 4, Area.UTVECKLAS: 4, Area.OMVARDAD: 3,
     Area.FRITID: 2, Area.RESPEKTERAS: 3, Area.ANSVARSTAGANDE: 4, Area.TILLHORIGHET: 3,

@@ -39,6 +39,7 @@ from contracts.events import (
     FollowUpHeld,
     GuardianLinkChecked,
     HomeVisitRecorded,
+    IndicatorScore,
     InformationWithheld,
     NeedsMet,
     PlanAction,
@@ -50,6 +51,7 @@ from contracts.events import (
     TeamDecided,
     TeamMeetingHeld,
 )
+from contracts.indicators import INDICATORS, Indicator
 from contracts.vocabulary import (
     CONSENTABLE_CATEGORIES,
     ActionStatus,
@@ -63,8 +65,18 @@ from contracts.vocabulary import (
     RegisterAnswer,
     UnitKind,
     SWEDISH_TIME,
+    age_group_for,
 )
-from consent import ChildFacts, ConsentState, GuardianFact, PolicyRules, consent_ends_by, consent_status, required_parties
+from consent import (
+    ChildFacts,
+    ConsentState,
+    GuardianFact,
+    PolicyRules,
+    age_on,
+    consent_ends_by,
+    consent_status,
+    required_parties,
+)
 from consent.policy import ConsentStatus
 
 from hub.errors import ConsentError, InvalidInputError, OutOfOrderError, RecordErasedError
@@ -512,7 +524,37 @@ class Child:
 
     def submit_rating(self, *, actor: Actor, at: datetime, scores: tuple[Any, ...]) -> RatingSubmitted:
         self.check_team_decided()
-        return self._trigger(RatingSubmitted, actor, at, rating_id=f"rating-{uuid4().hex[:12]}", scores=scores)
+        checked = self.check_indicators_fit(scores, at)
+        return self._trigger(RatingSubmitted, actor, at, rating_id=f"rating-{uuid4().hex[:12]}", scores=checked)
+
+    def rating_age_group(self, at: datetime) -> AgeGroup:
+        """The age group whose indicators the rating form asks (:mod:`contracts.indicators`)."""
+        return age_group_for(age_on(self.birth_date, at))
+
+    def check_indicators_fit(self, scores: tuple[Any, ...], at: datetime) -> tuple[IndicatorScore, ...]:
+        """Each score names a known indicator of its own area, once, and of the child's age
+        group now: a five-year-old is not rated on criminal networks, however the rating is sent.
+        The messages name the indicator and the field, never the child's age."""
+        group = self.rating_age_group(at)
+        seen: set[Indicator] = set()
+        out = []
+        for i, given in enumerate(scores):
+            s = IndicatorScore.model_validate(given) if isinstance(given, dict) else given
+            field = f"scores[{i}].indicator"
+            try:
+                indicator = Indicator(s.indicator)
+            except ValueError:
+                raise InvalidInputError("no such indicator on the rating form", field=field) from None
+            description = INDICATORS[indicator]
+            if Area(s.area) is not description.area:
+                raise InvalidInputError(f"indicator {indicator.value} belongs to another area", field=f"scores[{i}].area")
+            if indicator in seen:
+                raise InvalidInputError(f"indicator {indicator.value} is scored twice", field=field)
+            if group not in description.age_groups:
+                raise InvalidInputError(f"indicator {indicator.value} is not asked for a child of this age", field=field)
+            seen.add(indicator)
+            out.append(IndicatorScore(area=description.area, indicator=indicator.value, score=s.score))
+        return tuple(out)
 
     def hold_team_meeting(self, *, actor: Actor, at: datetime, participant_unit_ids: tuple[str, ...], advice: str = "") -> TeamMeetingHeld:
         self.check_team_decided()

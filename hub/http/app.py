@@ -204,6 +204,7 @@ def create_app(runtime: Runtime) -> Litestar:
             Tag(name="cases"),
             Tag(name="family"),
             Tag(name="audit"),
+            Tag(name="follow-up"),
             Tag(name="sessions"),
             Tag(name="system"),
         ],

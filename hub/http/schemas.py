@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.vocabulary import Area, RegisterAnswer
+from hub.application.readmodels import FigureCount
 
 
 class ReadSchema(BaseModel):
@@ -156,3 +157,18 @@ class Problem(ReadSchema):
     detail: str
     errors: list[FieldProblem] = Field(default_factory=list)
     child_id: UUID | None = Field(default=None, description="Only when the child is already registered")
+
+
+class FollowUpFigures(ReadSchema):
+    """Uppföljning: the evaluation's figures for the caller's cooperation area, as far as the
+    filter asks. ``counts`` holds every chosen term, figure and part of a figure (``key``, empty
+    for a figure of one part), 0 where nothing was counted, terms in time order and figures in
+    the evaluation's: the rows of the page's CSV file, in its order."""
+
+    tenant_id: str
+    from_term: str | None = Field(description="The first term asked for, or null for all")
+    to_term: str | None = Field(description="The last term asked for, or null for all")
+    figure: str | None = Field(description="The one figure asked for, or null for all")
+    terms: list[str] = Field(description='The terms shown, e.g. "2026 vt" (January to June) or "2026 ht", in Swedish time')
+    figures: list[str]
+    counts: list[FigureCount]

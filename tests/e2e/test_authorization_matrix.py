@@ -231,7 +231,7 @@ def build_case(w: World, *, with_barnkontakt: bool = True) -> Child:
     team = {"decision": "individual_team", "family_informed": True, "member_unit_ids": ["skola-ostra", RECIPIENT_UNIT, "polis-ystad"]}
     _ok(w.client.post(f"{base}/team-decisions", json=team, headers=school))
     _ok(w.client.post(f"{base}/support-coordinator", json={"staff_id": "kurator.ostra"}, headers=school))
-    rating = {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 2}]}
+    rating = {"scores": [{"area": "trygghet", "indicator": "trygghet-natverk", "score": 2}]}
     _ok(w.client.post(f"{base}/ratings", json=rating, headers=school))
     _ok(w.client.put(f"{base}/plan", json=plan_payload(MATRIX_TIME.date()), headers=w.headers("recipient_unit")), 200)
     request = {"recipients": [{"unit_id": RECIPIENT_UNIT}], "categories": CONSENTED, "purpose": "Stöd i skolan"}
@@ -253,7 +253,7 @@ def command_body(path: str, child: Child) -> Any:
         "/discovery-cards/{card_id}/feedback": {"message": "Barnkontakt utsedd"},
         "/conversations": {"with_whom": "child", "age_group": "13-15", "summary": "Samtal"},
         "/team-decisions": {"decision": "individual_team", "family_informed": True, "member_unit_ids": ["skola-ostra", RECIPIENT_UNIT]},
-        "/ratings": {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 3}]},
+        "/ratings": {"scores": [{"area": "trygghet", "indicator": "trygghet-natverk", "score": 3}]},
         "/team-meetings": {"participant_unit_ids": ["skola-ostra", RECIPIENT_UNIT], "advice": "Fortsätt"},
         "/support-coordinator": {"staff_id": "kurator.ostra"},
         "/support-coordinator/hand-over": {"staff_id": "socsek.ystad", "reason": "Samordningen flyttar till socialtjänsten"},
@@ -314,6 +314,8 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/audit/flagged"): [("auditor", 200), ("own_unit", 403)],
     ("get", "/api/v1/audit/reviews"): [("auditor", 200), ("child", 403)],
     ("get", "/api/v1/audit/review-sample"): [("auditor", 200), ("recipient_unit", 403)],
+    # The follow-up figures: the page's permission, for the area's staff and administrator, of their own area.
+    ("get", "/api/v1/follow-up/figures"): [("own_unit", 200), ("tenant_admin", 200), ("other_tenant", 200), ("guardian", 403), ("no_token", 401)],
     ("get", "/api/v1/transparency/checkpoint"): [("guardian", 200), ("no_token", 401)],
     ("get", "/api/v1/transparency/key"): [("other_tenant", 200), ("expired_token", 401)],
     # Every signed-in caller may ask; without its required query parameters the answer is 422.

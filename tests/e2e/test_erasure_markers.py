@@ -386,7 +386,7 @@ def run_whole_process(rt: Runtime, clock: SettableClock, rng: random.Random) -> 
         member_unit_ids=team, rationale=m.text("team rationale"),
     )
     day(9)
-    hub.submit_rating(staff(BK), child, scores=[{"area": "trygghet", "indicator": m.text("rating indicator"), "score": 2}])
+    hub.submit_rating(staff(BK), child, scores=[{"area": "trygghet", "indicator": "trygghet-natverk", "score": 2}])
     hub.share_agency_summary(staff("polis.ystad"), child, police=m.text("police summary"))
     hub.share_agency_summary(staff("bup.ystad"), child, health=m.text("health summary"))
     day(10)

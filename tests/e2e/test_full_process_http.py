@@ -31,7 +31,7 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from hub.runtime.telemetry import build_telemetry
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, RATED_AT_TEN, STAFF, TENANT, card_payload
 
 API = "/api/v1"
 
@@ -228,7 +228,7 @@ def test_one_child_through_the_whole_support_process_over_http(runtime: Runtime,
             "bup.ystad": [("trygghet", None), ("halsa", 2)],
         }
         for user, scores in ratings.items():
-            body = {"scores": [{"area": a, "indicator": f"{a} i vardagen", "score": s} for a, s in scores]}
+            body = {"scores": [{"area": a, "indicator": RATED_AT_TEN[a], "score": s} for a, s in scores]}
             assert j.do(user, "POST", "/ratings", body)["rating_id"]
         j.do("polis.ystad", "POST", "/agency-summaries", {"police": "Kontakt med polisen efter händelse på fritiden"})
         j.do("bup.ystad", "POST", "/agency-summaries", {"health": "Bedömning påbörjad"})

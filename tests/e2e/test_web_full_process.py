@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from contracts.indicators import INDICATORS, Indicator
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR
@@ -250,8 +251,8 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     a_minute_later(hub)
     bk.get_by_role("link", name="Skattningsformulär").click()
     expect(heading(bk)).to_have_text("Skattningsformulär")
-    bk.get_by_role("group", name=SAFETY.need_statements_sv[1]).get_by_label("4", exact=True).check()
-    bk.get_by_role("group", name=HEALTH.need_statements_sv[1]).get_by_label("2", exact=True).check()
+    bk.get_by_role("group", name=INDICATORS[Indicator.TRYGGHET_HEMMA].statement_sv).get_by_label("4", exact=True).check()
+    bk.get_by_role("group", name=INDICATORS[Indicator.HALSA_PSYKISK].statement_sv).get_by_label("2", exact=True).check()
     shots.visit(bk, "rating-school")
     bk.get_by_role("button", name="Skicka skattningen").click()
     expect(bk.get_by_role("status")).to_have_text("Tack, din skattning är registrerad.")
@@ -266,8 +267,8 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(record).to_contain_text("Rasterna är jobbiga, ingen att vara med")
     shots.visit(health, "child-pupil-health")
     health.get_by_role("link", name="Skattningsformulär").click()
-    health.get_by_role("group", name=SAFETY.need_statements_sv[1]).get_by_label("2", exact=True).check()
-    health.get_by_role("group", name=HEALTH.need_statements_sv[1]).get_by_label("5", exact=True).check()
+    health.get_by_role("group", name=INDICATORS[Indicator.TRYGGHET_HEMMA].statement_sv).get_by_label("2", exact=True).check()
+    health.get_by_role("group", name=INDICATORS[Indicator.HALSA_PSYKISK].statement_sv).get_by_label("5", exact=True).check()
     shots.visit(health, "rating-pupil-health")
     health.get_by_role("button", name="Skicka skattningen").click()
     expect(health.get_by_role("status")).to_have_text("Tack, din skattning är registrerad.")

@@ -401,7 +401,7 @@ LAX = {
     ),
     'home visit "3"': ("visit", BVC_BK, "/home-visits", lambda v: {"visit": v, "notes": "Hembesök"}, "3", 3),
     'a rating score "4"': (
-        "score", SCHOOL_BK, "/ratings", lambda v: {"scores": [{"area": "trygghet", "indicator": "trygghet i vardagen", "score": v}]}, "4", 4,
+        "score", SCHOOL_BK, "/ratings", lambda v: {"scores": [{"area": "trygghet", "indicator": "trygghet-natverk", "score": v}]}, "4", 4,
     ),
 }
 

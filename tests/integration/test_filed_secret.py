@@ -22,7 +22,7 @@ from tests.integration.test_secrecy_towards_guardians import API, as_staff, fami
 BK = "rektor.ostra"  # Barnkontakt at the school
 RATER = "kurator.ostra"
 TEAM = ["elevhalsa-ostra", "soc-ystad", "bup-ystad"]
-RATING = {"scores": [{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}]}
+RATING = {"scores": [{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}]}
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def busy_log(rt: Runtime, clock: SettableClock) -> None:
         unmet_needs=[{"area": "omvardad", "statements": [], "note": "Hämtas sent"}], description="Oro",
     )
     hub.decide_team(staff(BK), first, decision="individual_team", family_informed=True, member_unit_ids=["elevhalsa-ostra", "soc-ystad"])
-    hub.submit_rating(staff("kurator.ostra"), first, scores=[{"area": "trygghet", "indicator": "Rast", "score": 2}])
+    hub.submit_rating(staff("kurator.ostra"), first, scores=[{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}])
     hub.hold_team_meeting(staff(BK), first, participant_unit_ids=["elevhalsa-ostra", "soc-ystad"])
     hub.assign_support_coordinator(staff(BK), first, staff_id="kurator.ostra")
     hub.update_plan(staff(BK), first, **plan_payload(hub.now().date()))

@@ -76,7 +76,7 @@ def run_process(rt: Runtime, clock: SettableClock) -> Counter[Key]:
     hub.decide_team(staff(BK), second, decision="own_support", family_informed=True)
     done.update({("2026 vt", "decisions", "barnteam"): 1, ("2026 vt", "decisions", "own_support"): 1})
     for _ in range(2):
-        hub.submit_rating(staff("kurator.ostra"), first, scores=[{"area": "trygghet", "indicator": "Rast", "score": 2}])
+        hub.submit_rating(staff("kurator.ostra"), first, scores=[{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}])
         hub.hold_team_meeting(staff(BK), first, participant_unit_ids=["elevhalsa-ostra"])
     done.update({("2026 vt", "barnteam_meetings", ""): 2, ("2026 vt", "barnteam_children", ""): 1, ("2026 vt", "joint_compasses", ""): 2})
 

@@ -277,7 +277,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.record("AgencySummaryShared", {Category.SOCIAL_SERVICES}, "soc-ystad")
 
         hub.submit_rating(
-            staff("kurator.ostra"), self.child_id, scores=[{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}]
+            staff("kurator.ostra"), self.child_id, scores=[{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}]
         )
         self.record("RatingSubmitted", {Category.RATINGS}, "elevhalsa-ostra")
         consent_id = self.request_consent(unit_ids, kinds, categories, days)
@@ -391,7 +391,7 @@ class ConsentMachine(RuleBasedStateMachine):
             )
             self.withheld.add(self.record("AgencySummaryShared", {Category.SOCIAL_SERVICES}, "soc-ystad").seq)
         elif which == "rating":
-            hub.submit_rating(staff("bup.ystad"), cid, scores=[{"area": "halsa", "indicator": "Sover bra", "score": 3}])
+            hub.submit_rating(staff("bup.ystad"), cid, scores=[{"area": "halsa", "indicator": "halsa-vard", "score": 3}])
             self.record("RatingSubmitted", {Category.RATINGS}, "bup-ystad")
         elif which == "feedback":
             hub.send_feedback(staff(BK), cid, card_id=self.card_id, message="Vi har haft barnsamtal")

@@ -131,7 +131,7 @@ def test_own_support_needs_no_team_and_no_family_information_step(rt: Runtime, c
 
 def test_rating_without_a_team_decision_is_out_of_order(rt: Runtime, child_id: UUID) -> None:
     with_conversation(rt, child_id)
-    scores = [{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}]
+    scores = [{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}]
     refused(rt, OutOfOrderError, lambda: rt.hub.submit_rating(staff(BK), child_id, scores=scores))
     rt.hub.decide_team(staff(BK), child_id, decision="own_support", family_informed=True)
     refused(rt, OutOfOrderError, lambda: rt.hub.submit_rating(staff(BK), child_id, scores=scores))
@@ -288,7 +288,7 @@ def test_a_child_below_consent_age_cannot_answer_for_itself(rt: Runtime, child_i
 
 def test_only_a_unit_in_the_team_rates_the_child(rt: Runtime, child_id: UUID) -> None:
     with_decision(rt, child_id, "barnteam")
-    scores = [{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}]
+    scores = [{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}]
     refused(rt, ChildNotFoundError, lambda: rt.hub.submit_rating(staff("polis.ystad"), child_id, scores=scores))
 
 
@@ -300,17 +300,17 @@ def test_joint_compass_is_the_per_area_mean_of_every_rating_with_blanks_left_out
     rt.hub.submit_rating(
         staff("kurator.ostra"), child_id,
         scores=[
-            {"area": "trygghet", "indicator": "Trygg på rasten", "score": 2},
-            {"area": "trygghet", "indicator": "Trygg hemma", "score": 5},
-            {"area": "halsa", "indicator": "Sover bra", "score": None},
+            {"area": "trygghet", "indicator": "trygghet-hemma", "score": 2},
+            {"area": "trygghet", "indicator": "trygghet-natverk", "score": 5},
+            {"area": "halsa", "indicator": "halsa-vard", "score": None},
         ],
     )
     rt.hub.submit_rating(
         staff("socsek.ystad"), child_id,
         scores=[
-            {"area": "trygghet", "indicator": "Trygg på rasten", "score": 3},
-            {"area": "halsa", "indicator": "Sover bra", "score": 4},
-            {"area": "fritid", "indicator": "Har en fritidsaktivitet", "score": None},
+            {"area": "trygghet", "indicator": "trygghet-hemma", "score": 3},
+            {"area": "halsa", "indicator": "halsa-vard", "score": 4},
+            {"area": "fritid", "indicator": "fritid-intressen", "score": None},
         ],
     )
     compass = {s["area"]: s["score"] for s in rt.hub.hold_team_meeting(staff(BK), child_id, participant_unit_ids=TEAM).joint_compass}

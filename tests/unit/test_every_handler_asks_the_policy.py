@@ -170,7 +170,7 @@ def coordinated(rt: Runtime) -> Case:
 
 def rated(rt: Runtime) -> Case:
     case = coordinated(rt)
-    case.hub.submit_rating(SCHOOL, case.child_id, scores=[{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 2}])
+    case.hub.submit_rating(SCHOOL, case.child_id, scores=[{"area": "trygghet", "indicator": "trygghet-natverk", "score": 2}])
     return case
 
 
@@ -271,7 +271,7 @@ STEPS: dict[str, Callable[[Runtime], Step]] = {
     "decline_consent": _answer("decline_consent"),
     "withdraw_consent": _answer("withdraw_consent"),
     "decide_team": _on(talked, SCHOOL, lambda c, p: c.hub.decide_team(p, c.child_id, decision="barnteam", family_informed=True, member_unit_ids=["elevhalsa-ostra"])),
-    "submit_rating": _on(teamed, POLICE, lambda c, p: c.hub.submit_rating(p, c.child_id, scores=[{"area": "trygghet", "indicator": "trygghet i vardagen", "score": 3}])),
+    "submit_rating": _on(teamed, POLICE, lambda c, p: c.hub.submit_rating(p, c.child_id, scores=[{"area": "trygghet", "indicator": "trygghet-natverk", "score": 3}])),
     "hold_team_meeting": _on(rated, KURATOR, lambda c, p: c.hub.hold_team_meeting(p, c.child_id, participant_unit_ids=["skola-ostra", "elevhalsa-ostra"], advice="Fortsätt")),
     "assign_support_coordinator": _on(teamed, SCHOOL, lambda c, p: c.hub.assign_support_coordinator(p, c.child_id, staff_id="kurator.ostra")),
     "hand_over_support_coordinator": _on(coordinated, KURATOR, lambda c, p: c.hub.hand_over_support_coordinator(p, c.child_id, staff_id="socsek.ystad", reason="Föräldraledig")),

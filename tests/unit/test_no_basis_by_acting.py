@@ -43,6 +43,7 @@ from tests.factories import (
     CHILD_PNR,
     GUARDIAN_1_PNR,
     NON_CUSTODIAL_PNR,
+    RATED_AT_TEN,
     STAFF,
     START,
     TENANT,
@@ -122,8 +123,8 @@ def commands(w: World) -> st.SearchStrategy[tuple[str, Command]]:
         max_size=2,
     )
     scores = st.lists(
-        st.builds(lambda a, s: {"area": a.value, "indicator": "trygghet i vardagen", "score": s}, st.sampled_from(list(Area)), st.integers(1, 5)),
-        min_size=1, max_size=3,
+        st.builds(lambda a, s: {"area": a.value, "indicator": RATED_AT_TEN[a.value], "score": s}, st.sampled_from(list(Area)), st.integers(1, 5)),
+        min_size=1, max_size=3, unique_by=lambda s: s["area"],
     )
 
     def called(name: str, **fixed: Any) -> Callable[..., tuple[str, Command]]:

@@ -115,18 +115,18 @@ def test_the_rating_form_accepts_blanks_and_refuses_a_six(rt: Runtime, client: T
     child_id = consented_team(rt, clock)
     sign_in(client, "kurator.ostra")
     form = client.get(f"/staff/children/{child_id}/rating").text
-    assert "<fieldset" in form and "<legend" in form and "Vet inte" in form
+    assert "<fieldset" in form and "<legend" in form and "Vet ej" in form
     token = hidden(form, "csrf_token")
     length = rt.hub.log_length()
     refused = client.post(
         f"/staff/children/{child_id}/rating",
-        data={"csrf_token": token, "form_id": "r1", "score-trygghet-0": "6", "score-halsa-0": "3"},
+        data={"csrf_token": token, "form_id": "r1", "score-trygghet-natverk": "6", "score-halsa-vard": "3"},
     )
     assert refused.status_code == 422
     assert 'aria-invalid="true"' in refused.text and "Välj en skattning från 1 till 5" in refused.text
-    assert 'id="score-halsa-0-3" name="score-halsa-0" value="3" checked' in refused.text  # what was chosen is kept
+    assert 'id="score-halsa-vard-3" name="score-halsa-vard" value="3" checked' in refused.text  # what was chosen is kept
     assert rt.hub.log_length() == length + 1  # only the read of the form shown again
-    sent = {"csrf_token": token, "form_id": "r2", "score-trygghet-0": "2", "score-halsa-0": "unknown"}
+    sent = {"csrf_token": token, "form_id": "r2", "score-trygghet-natverk": "2", "score-halsa-vard": "unknown"}
     first = client.post(f"/staff/children/{child_id}/rating", data=sent, follow_redirects=False)
     assert first.status_code == 303
     after_one = rt.hub.log_length()
@@ -143,8 +143,8 @@ def test_the_rating_form_accepts_blanks_and_refuses_a_six(rt: Runtime, client: T
 
 def test_the_compass_page_shows_the_joint_scores_and_the_central_goal(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
     child_id = consented_team(rt, clock)
-    rt.hub.submit_rating(staff("rektor.ostra"), child_id, scores=[{"area": "trygghet", "indicator": "i", "score": 4}])
-    rt.hub.submit_rating(staff("kurator.ostra"), child_id, scores=[{"area": "trygghet", "indicator": "i", "score": 2}, {"area": "fritid", "indicator": "j", "score": 5}])
+    rt.hub.submit_rating(staff("rektor.ostra"), child_id, scores=[{"area": "trygghet", "indicator": "trygghet-natverk", "score": 4}])
+    rt.hub.submit_rating(staff("kurator.ostra"), child_id, scores=[{"area": "trygghet", "indicator": "trygghet-natverk", "score": 2}, {"area": "fritid", "indicator": "fritid-intressen", "score": 5}])
     sign_in(client, "rektor.ostra")
     empty = client.get(f"/staff/children/{child_id}/compass").text
     assert "Ingen gemensam Behovskompass ännu" in empty

@@ -236,7 +236,7 @@ def test_a_rating_score_of_five_thousand_digits_is_shown_again_as_a_problem(
         _, token = field_names(client, action, known)
         assert token
         before = rt.hub.log_length()
-        response = client.post(action, data={"csrf_token": token, "form_id": "r1", "score-trygghet-0": "9" * 5000})
+        response = client.post(action, data={"csrf_token": token, "form_id": "r1", "score-trygghet-natverk": "9" * 5000})
     assert response.status_code == 422
     assert 'aria-invalid="true"' in response.text
     assert appended_since(rt, before) <= {READ}

@@ -2,10 +2,12 @@
 
 from hub.http.controllers.children import ChildrenController
 from hub.http.controllers.consents import ConsentController
+from hub.http.controllers.figures import FiguresController
 from hub.http.controllers.oversight import OversightController
 from hub.http.controllers.process import SupportProcessController
 from hub.http.controllers.transparency import TransparencyController
 
-API_CONTROLLERS = [ChildrenController, SupportProcessController, ConsentController, OversightController, TransparencyController]
+API_CONTROLLERS = [ChildrenController, SupportProcessController, ConsentController, OversightController, TransparencyController,
+                   FiguresController]
 
 __all__ = ["API_CONTROLLERS"]

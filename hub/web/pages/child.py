@@ -20,6 +20,8 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
 from consent import age_on
+from contracts.indicators import INDICATORS, Indicator
+from contracts.labels import label_key
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
     CENTRAL_GOAL_SV,
@@ -31,7 +33,7 @@ from contracts.vocabulary import (
 )
 from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
-from hub.application.readmodels import ChildView, RecordItemOut
+from hub.application.readmodels import ChildView, RatingForm, RecordItemOut
 from hub.errors import InvalidInputError, NoBasisError, UnknownUnitError
 from hub.web.app import Form, Web
 from hub.web.filters import day
@@ -170,29 +172,51 @@ def _many(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [value]) if str(v)]
 
 
-def indicators() -> list[dict[str, Any]]:
-    """The rating form's indicators: each area's statements of the model."""
+SCORE_PREFIX = "score-"
+NOT_KNOWN = "unknown"
+
+
+def indicators(form: RatingForm) -> list[dict[str, Any]]:
+    """The rating form's questions: the indicators of the child's age group, by area."""
+    asked = [INDICATORS[i] for i in form.indicators]
     return [
         {
             "area": area.value,
             "css": AREA_CSS[area],
             "definition": d.definition_sv,
-            "indicators": [{"key": f"score-{area.value}-{n}", "text": s} for n, s in enumerate(d.need_statements_sv)],
+            "indicators": [
+                {"key": SCORE_PREFIX + i.indicator.value, "label": label_key(i.indicator)}
+                for i in asked if i.area is area
+            ],
         }
         for area, d in COMPASS.items()
+        if any(i.area is area for i in asked)
     ]
 
 
-def read_rating(data: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def read_rating(data: dict[str, Any], form: RatingForm) -> tuple[dict[str, str], list[dict[str, Any]], list[str]]:
+    """What was chosen (to keep it), the scores as the core takes them, and the form key of
+    each score. Every ``score-`` field sent is read, also one the form did not ask (unless
+    left blank): the core, not this page, refuses an indicator outside the child's age group."""
+    asked = [SCORE_PREFIX + i.value for i in form.indicators]
+    extra = [k for k in data if isinstance(k, str) and k.startswith(SCORE_PREFIX) and k not in asked]
     typed: dict[str, str] = {}
-    scores = []
-    for group in indicators():
-        for ind in group["indicators"]:
-            value = _one(data.get(ind["key"]))
-            typed[ind["key"]] = value
-            score: Any = None if value in ("", "unknown") else _whole_number(value)
-            scores.append({"area": group["area"], "indicator": ind["text"], "score": score})
-    return typed, scores
+    scores, order = [], []
+    for key in asked + extra:
+        value = _one(data.get(key))
+        typed[key] = value
+        blank = value in ("", NOT_KNOWN)
+        if blank and key in extra:
+            continue
+        code = key.removeprefix(SCORE_PREFIX)
+        known = INDICATORS[Indicator(code)] if code in INDICATOR_CODES else None
+        score = None if blank else _whole_number(value)
+        scores.append({"area": known.area.value if known else "", "indicator": code, "score": score})
+        order.append(key)
+    return typed, scores, order
+
+
+INDICATOR_CODES = frozenset(i.value for i in Indicator)
 
 
 def _whole_number(value: str) -> Any:
@@ -201,15 +225,23 @@ def _whole_number(value: str) -> Any:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else value
 
 
-def rating_errors(error: ValidationError) -> dict[str, str]:
-    keys = [ind["key"] for g in indicators() for ind in g["indicators"]]
-    out = {}
-    for e in error.errors(include_input=False, include_url=False):
-        loc = e["loc"]
-        if len(loc) >= 2 and loc[0] == "scores" and isinstance(loc[1], int) and loc[1] < len(keys):
-            out[keys[loc[1]]] = "Choose a score from 1 to 5, or “Don't know”."
+SCORE_PROBLEM = "Choose a score from 1 to 5, or “Don't know (not rated)”."
+NOT_ASKED = "The rating held a question that is not asked for a child of this age. Nothing was recorded."
+
+
+def rating_errors(problems: list[dict[str, Any]], order: list[str]) -> dict[str, str]:
+    """Each problem next to the question it concerns; an indicator the form did not ask, or
+    does not know, as a problem of the whole form."""
+    out: dict[str, str] = {}
+    for p in problems:
+        loc = [x for x in str(p.get("field") or "").replace("[", ".").replace("]", "").split(".") if x]
+        if len(loc) >= 3 and loc[0] == "scores" and loc[1].isdigit() and int(loc[1]) < len(order):
+            if loc[2] == "score":
+                out.setdefault(order[int(loc[1])], SCORE_PROBLEM)
+            else:
+                out.setdefault("form", NOT_ASKED)
         else:
-            out["form"] = "Check the scores."
+            out.setdefault("form", "Check the scores.")
     return out
 
 
@@ -401,11 +433,13 @@ def routes(web: Web) -> list[Any]:
             units=units(principal.tenant_id),
         )
 
-    def rating_page(who: Visitor, child_id: UUID, *, typed: dict[str, str] | None = None,
+    def rating_page(who: Visitor, child_id: UUID, *, form: RatingForm | None = None, typed: dict[str, str] | None = None,
                     errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+        form = form or hub.rating_form(who.require(who.path), child_id)
         view = read(who, child_id, "Rating form (Skattningsformulär)")
         return page(who, "child/rating.html", child_id, view, status_code=status_code,
-                    groups=indicators(), typed=typed or {}, errors=errors or {}, choices=SCORES)
+                    groups=indicators(form), age_group=form.age_group.value.replace("-", "–"),
+                    typed=typed or {}, errors=errors or {}, choices=SCORES, not_known=NOT_KNOWN)
 
     @get(BASE + "/rating", sync_to_thread=True, include_in_schema=False)
     def rating_form(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
@@ -416,33 +450,39 @@ def routes(web: Web) -> list[Any]:
         who = web.visitor(request)
         principal = who.require(who.path)
         who.check_form(data)
-        typed, scores = read_rating(data)
+        form = hub.rating_form(principal, child_id)
+        typed, scores, order = read_rating(data, form)
+
+        def refused(errors: dict[str, str]) -> Template:
+            return rating_page(who, child_id, form=form, typed=typed, errors=errors, status_code=422)
+
+        if all(s["score"] is None for s in scores):
+            return refused({"form": "Give at least one score; leave the rest blank."})
         try:
             checked = SubmitRating.model_validate({"scores": scores})
         except ValidationError as e:
-            return rating_page(who, child_id, typed=typed, errors=rating_errors(e), status_code=422)
-        if all(s.score is None for s in checked.scores):
-            return rating_page(who, child_id, typed=typed, errors={"form": "Give at least one score; leave the rest blank."}, status_code=422)
+            return refused(rating_errors(_pydantic_problems(e), order))
 
         def act() -> str:
-            hub.submit_rating(principal, child_id, **checked.values())
+            hub.submit_rating(principal, child_id, command=checked)
             return f"/staff/children/{child_id}/compass?rated=1"
 
         try:
             return web.act(who, data, act)
-        except InvalidInputError:
-            return rating_page(who, child_id, typed=typed, errors={"form": "Check the scores."}, status_code=422)
+        except InvalidInputError as e:
+            return refused(rating_errors(e.errors or [{"field": e.field or "", "message": e.detail}], order))
 
     def compass_page(who: Visitor, child_id: UUID, *, typed: dict[str, Any] | None = None,
                      errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Template:
         view = read(who, child_id, "Joint Behovskompass")
+        can_meet = bool(who.principal and web.hub.may(who.principal, Action.HOLD_TEAM_MEETING, child_id))
         found = compasses(view)
         current = found[-1] if found else None
         return page(who, "child/compass.html", child_id, view, status_code=status_code,
                     current=current, history=found, segments=wheel(current["scores"] if current else {}),
                     areas=[{"area": a.value, "css": AREA_CSS[a]} for a in Area],
-                    ratings=len(view.merged("RatingSubmitted")),
-                    can_meet=bool(who.principal and web.hub.may(who.principal, Action.HOLD_TEAM_MEETING, child_id)),
+                    ratings=hub.ratings_sent(who.principal, child_id) if can_meet and who.principal else None,
+                    can_meet=can_meet,
                     typed=typed or {}, errors=errors or {}, **extra)
 
     @get(BASE + "/compass", sync_to_thread=True, include_in_schema=False)

@@ -1,9 +1,11 @@
 """Uppföljning: the evaluation's figures per half-year term, as tables, bar charts and CSV.
 
 The figures come from the core (``hub.term_figures``), which counts them from the facts
-alone; the page only lays them out. Every term the hub has figures for is shown with
-every figure, a figure without facts in a term as 0, so the table, the charts and the
-CSV file always hold the same numbers.
+alone; the page only lays them out. The visitor may narrow them to a span of terms and one
+figure (``from``, ``to``, ``figure``); every chosen term is shown with every chosen figure,
+a figure without facts in a term as 0 (``TermFigures.every_count``), so the table, the
+charts, the CSV file and the API's answer (``/api/v1/follow-up/figures``, with the same
+query) always hold the same numbers.
 """
 
 from __future__ import annotations
@@ -12,15 +14,21 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get
+from litestar.params import QueryParameter
 from litestar.response import Template
+from pydantic import ValidationError
 
 from contracts.labels import label_key
 from contracts.vocabulary import Decision, HomeVisit
+from hub.application.commands import FigureFilter
 from hub.application.readmodels import TermFigures
+from hub.errors import InvalidInputError
 from hub.web.app import Web
+from hub.web.session import Visitor
 from projections.figures import FIGURES
 
 CHART_WIDTH = 640
@@ -76,19 +84,39 @@ class Bar:
 
 
 def _grid(figures: TermFigures) -> tuple[list[str], dict[tuple[str, str, str], int]]:
-    """The terms and every (term, figure, key) count, 0 where nothing was counted."""
-    terms = list(figures.terms)
-    counts = {(term, figure, key): 0 for term in terms for figure, keys in FIGURES for key in keys}
-    for row in figures.rows:
-        counts[(row.term, row.figure, row.key)] = row.count
-    return terms, counts
+    """The terms and every (term, figure, key) count of the chosen figures, 0 where nothing
+    was counted: the read model's one list of counts, which the CSV file and the API give too."""
+    return list(figures.terms), {(r.term, r.figure, r.key): r.count for r in figures.every_count()}
 
 
-def _sections(t: Callable[..., str], terms: list[str], counts: dict[tuple[str, str, str], int]) -> list[dict[str, Any]]:
+FILTER_FIELDS = {"from": "from_term", "to": "to_term", "figure": "figure"}
+FILTER_PROBLEMS = {
+    "from": "Choose a term from the list.",
+    "to": "Choose a term from the list.",
+    "figure": "Choose a figure from the list.",
+}
+
+
+def read_filter(asked: dict[str, str | None]) -> tuple[FigureFilter | None, dict[str, str]]:
+    """The filter of the query (an empty choice is no filter), or each field's problem."""
+    values = {FILTER_FIELDS[k]: (v or None) for k, v in asked.items()}
+    try:
+        return FigureFilter.model_validate(values), {}
+    except ValidationError as e:
+        names = {v: k for k, v in FILTER_FIELDS.items()}
+        found = {str(x["loc"][0]) for x in e.errors(include_input=False, include_url=False) if x["loc"]}
+        return None, {names[f]: FILTER_PROBLEMS[names[f]] for f in found if f in names}
+
+
+def _sections(
+    t: Callable[..., str], terms: list[str], counts: dict[tuple[str, str, str], int], chosen: list[str]
+) -> list[dict[str, Any]]:
     """One section per figure: its table rows and its chart's bars."""
     names, parts = figure_labels(t), key_labels(t)
     sections = []
     for figure, keys in FIGURES:
+        if figure not in chosen:
+            continue
         table = [(parts.get((figure, key), names[figure]), [counts[(term, figure, key)] for term in terms]) for key in keys]
         highest = max([1, *(n for _, numbers in table for n in numbers)])
         rows = [{"label": label, "counts": numbers} for label, numbers in table]
@@ -111,41 +139,76 @@ def _sections(t: Callable[..., str], terms: list[str], counts: dict[tuple[str, s
     return sections
 
 
+FilterParam = Annotated[str | None, QueryParameter(max_length=40)]
+FromParam = Annotated[str | None, QueryParameter(name="from", max_length=40)]
+ToParam = Annotated[str | None, QueryParameter(name="to", max_length=40)]
+
+
 def routes(web: Web) -> list[Any]:
+    def chosen(who: Visitor, asked: dict[str, str | None]) -> tuple[TermFigures | None, dict[str, str]]:
+        """The figures the query asks for, or what is wrong with the query."""
+        principal = who.require(who.path)
+        wanted, errors = read_filter(asked)
+        if wanted is None:
+            return None, errors
+        try:
+            return web.hub.term_figures(principal, principal.tenant_id, wanted), {}
+        except InvalidInputError:
+            return None, {"from": "The first term must not be after the last."}
+
     @get("/follow-up", sync_to_thread=True, include_in_schema=False)
-    def follow_up(request: Request[Any, Any, Any]) -> Template:
+    def follow_up(
+        request: Request[Any, Any, Any],
+        from_term: FromParam = None,
+        to_term: ToParam = None,
+        figure: FilterParam = None,
+    ) -> Template:
         who = web.visitor(request)
         principal = who.require(who.path)
-        figures = web.hub.term_figures(principal, principal.tenant_id)
-        terms, counts = _grid(figures)
+        asked = {"from": from_term, "to": to_term, "figure": figure}
+        figures, errors = chosen(who, asked)
+        everything = figures if figures is not None else web.hub.term_figures(principal, principal.tenant_id)
+        terms, counts = _grid(figures) if figures is not None else ([], {})
         tenant = web.hub.directory.tenants.get(principal.tenant_id)
+        query = urlencode({k: v for k, v in asked.items() if v}) if not errors else ""
         return web.render(
             who,
             "followup/figures.html",
+            status_code=422 if errors else 200,
             active="follow-up",
             tenant_name=tenant.name if tenant else principal.tenant_id,
             terms=terms,
-            term_labels={term: term_label(who.t, term) for term in terms},
-            sections=_sections(who.t, terms, counts),
+            term_labels={term: term_label(who.t, term) for term in everything.all_terms},
+            all_terms=everything.all_terms,
+            figure_names=figure_labels(who.t),
+            asked=asked,
+            errors=errors,
+            query=query,
+            sections=_sections(who.t, terms, counts, figures.figures) if figures is not None else [],
             chart={"width": CHART_WIDTH, "label_width": LABEL_WIDTH, "bar_height": BAR_HEIGHT, "space": BAR_SPACE},
         )
 
     @get("/follow-up.csv", sync_to_thread=True, include_in_schema=False)
-    def follow_up_csv(request: Request[Any, Any, Any]) -> Response[str]:
+    def follow_up_csv(
+        request: Request[Any, Any, Any],
+        from_term: FromParam = None,
+        to_term: ToParam = None,
+        figure: FilterParam = None,
+    ) -> Response[str]:
         """One row per term and figure (and part of a figure), with its count."""
         who = web.visitor(request)
         principal = who.require(who.path)
-        figures = web.hub.term_figures(principal, principal.tenant_id)
-        terms, counts = _grid(figures)
+        figures, errors = chosen(who, {"from": from_term, "to": to_term, "figure": figure})
+        if figures is None:
+            problems = "; ".join(f"{name}: {who.t(problem)}" for name, problem in errors.items())
+            return Response(content=problems + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
         names, parts = figure_labels(who.t), key_labels(who.t)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["tenant", "term", "figure", "key", "label", "count"])
-        for term in terms:
-            for figure, keys in FIGURES:
-                for key in keys:
-                    label = names[figure] + (f": {parts[(figure, key)]}" if (figure, key) in parts else "")
-                    writer.writerow([principal.tenant_id, term, figure, key, label, counts[(term, figure, key)]])
+        for row in figures.every_count():
+            label = names[row.figure] + (f": {parts[(row.figure, row.key)]}" if (row.figure, row.key) in parts else "")
+            writer.writerow([principal.tenant_id, row.term, row.figure, row.key, label, row.count])
         filename = f"uppfoljning-{''.join(ch for ch in principal.tenant_id if ch.isalnum() or ch in '-_')}.csv"
         return Response(
             content=out.getvalue(),
