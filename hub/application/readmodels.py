@@ -133,6 +133,7 @@ class FamilyAccessEntry(ReadModel):
     purpose: str
     categories: list[Category]
     bases: list[LegalBasis]
+    view: str = Field("", description="What was opened: the child's page, a case list, the timeline ...")
 
 
 # -- answers to filings -------------------------------------------------------------------
