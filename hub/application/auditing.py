@@ -84,8 +84,10 @@ class Auditing(HubCore):
         until: datetime | None = None,
         limit: int = 200,
         offset: int = 0,
+        names: bool = False,
     ) -> list[AuditEntry]:
-        """The auditor's search of the access log, itself recorded per child it shows."""
+        """The auditor's search of the access log, itself recorded per child it shows.
+        ``names``: the children are shown by name (:meth:`child_names`), recorded with it."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
         at = self.now()
         self._views_hold(self._committed)
@@ -100,7 +102,7 @@ class Auditing(HubCore):
             offset=max(0, offset),
         )
         query = {"child": child_id, "accessor": accessor_id, "unit": unit_id, "since": since, "until": until, "offset": offset}
-        self._audited(p, entries, "audit_search", at, query=query, child_id=child_id)
+        self._audited(p, entries, "audit_search", at, query=query, child_id=child_id, names=names)
         return [AuditEntry.of(e) for e in entries]
 
     def _audited(
@@ -112,6 +114,7 @@ class Auditing(HubCore):
         *,
         query: Mapping[str, object],
         child_id: UUID | None = None,
+        names: bool = False,
     ) -> None:
         """Record an auditor's look at the access log with one fact, however many children it shows.
 
@@ -136,7 +139,7 @@ class Auditing(HubCore):
             recorded,
             view=view,
             purpose=purpose,
-            categories=[Category.ACCESS_LOG],
+            categories=[Category.ACCESS_LOG, *([Category.IDENTITY] if names else [])],
             bases=[LegalBasis.AUDIT_DUTY],
             at=at,
         )
@@ -166,6 +169,7 @@ class Auditing(HubCore):
         seed: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        names: bool = False,
     ) -> ReviewSample:
         """A random sample of the tenant's reads in a period, for review. The same seed and
         period draw the same sample again; without a seed, a secure random one is chosen
@@ -181,7 +185,9 @@ class Auditing(HubCore):
         population = self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
         entries = self.views.access.at_positions(p.tenant_id, draw_sample(population, size, seed))
         outcomes = self.views.access.outcomes_for(p.tenant_id, [e.event_id for e in entries])
-        self._audited(p, entries, "review_sample", at, query={"size": size, "seed": seed, "since": since, "until": until})
+        self._audited(
+            p, entries, "review_sample", at, query={"size": size, "seed": seed, "since": since, "until": until}, names=names
+        )
         return ReviewSample(
             seed=seed,
             since=start if since is not None else None,
@@ -229,9 +235,14 @@ class Auditing(HubCore):
         until: datetime | None = None,
         rules: Iterable[RuleCode] | None = None,
         review_rules: ReviewRules | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        names: bool = False,
     ) -> FlaggedReads:
         """The tenant's reads in a period that the review rules flag, each with the rules
-        that flagged it. ``rules`` narrows the enabled rules; none enabled flags nothing."""
+        that flagged it. ``rules`` narrows the enabled rules; none enabled flags nothing.
+        The rules run over the whole period (a burst needs its neighbours); ``limit`` and
+        ``offset`` page the flagged reads, of which ``total`` says how many there are."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
         base = review_rules or ReviewRules()
         chosen = base.enabled if rules is None else base.enabled & frozenset(rules)
@@ -244,16 +255,20 @@ class Auditing(HubCore):
         )
         facts = {c: self._review_facts(p.tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if chosen else {}
         units = {u.unit_id: u.kind for u in self.directory.tenants[p.tenant_id].units.values()}
-        flagged = flag(entries, facts, units, settings, at)
+        every = flag(entries, facts, units, settings, at)
+        start_at = max(0, offset)
+        flagged = every[start_at : start_at + max(1, limit)] if limit is not None else every[start_at:]
         outcomes = self.views.access.outcomes_for(p.tenant_id, [f.entry.event_id for f in flagged])
         self._audited(
             p, (f.entry for f in flagged), "flagged_accesses", at,
-            query={"rules": ",".join(sorted(c.value for c in chosen)), "since": since, "until": until},
+            query={"rules": ",".join(sorted(c.value for c in chosen)), "since": since, "until": until, "offset": offset},
+            names=names,
         )
         return FlaggedReads(
             rules=[c for c in RuleCode if c in chosen],
             since=start if since is not None else None,
             until=end,
+            total=len(every),
             entries=[
                 FlaggedEntry(**self._review_marks(f.entry, outcomes), flags=[FlagOut.of(x) for x in f.flags])
                 for f in flagged
@@ -312,6 +327,7 @@ class Auditing(HubCore):
         until: datetime | None = None,
         limit: int = 200,
         offset: int = 0,
+        names: bool = False,
     ) -> list[ReviewOut]:
         """The auditors' findings in the tenant, itself recorded per child it shows."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
@@ -326,7 +342,7 @@ class Auditing(HubCore):
         purpose = "loggkontroll" if one_child else f"loggkontroll: {len(found)} findings on {children} children shown"
         self._record_access(
             p, recorded, view="review_outcomes", purpose=purpose,
-            categories=[Category.ACCESS_LOG], bases=[LegalBasis.AUDIT_DUTY], at=at,
+            categories=[Category.ACCESS_LOG, *([Category.IDENTITY] if names else [])], bases=[LegalBasis.AUDIT_DUTY], at=at,
         )
         return [ReviewOut.of(r) for r in found]
 

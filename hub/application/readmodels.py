@@ -298,6 +298,7 @@ class FlaggedReads(ReadModel):
     since: datetime | None
     until: datetime
     entries: list[FlaggedEntry]
+    total: int = Field(0, description="How many reads the rules flag in the period, of which `entries` is one page")
 
 
 class ReviewOut(ReadModel):

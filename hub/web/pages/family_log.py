@@ -35,7 +35,7 @@ from hub.web.session import Visitor
 AGENCIES = tuple(a.value for a in Agency)
 KNOWN_VIEWS = frozenset(
     {"unit_view", "case_list", "timeline", "consent_overview", "family_access_log", "family_view", "audit_search",
-     "review_sample", "flagged_accesses", "review_outcomes"}
+     "review_sample", "flagged_accesses", "review_outcomes", "audit_child_search"}
 )
 """The kinds of look the pages explain in their own words; any other is "looked at"."""
 MAX_PASTED = 200_000
