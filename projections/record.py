@@ -131,6 +131,16 @@ class ChildRecordView(View):
                         out[UUID(row["child_id"])] = fields
         return out
 
+    def version(self) -> tuple[int, int]:
+        """The newest record item's log position and the number of erasures: changes
+        whenever a fact of any child's record arrives or a child is erased."""
+        with self.read() as c:
+            c.execute("SELECT MAX(position) AS p FROM record_items")
+            row = c.fetchone()
+            c.execute("SELECT COUNT(*) AS n FROM erased_children")
+            erased = c.fetchone()
+        return (int(row["p"] or 0) if row else 0, int(erased["n"]) if erased else 0)
+
     def count_children(self, tenant_id: str) -> int:
         with self.read() as c:
             c.execute("SELECT COUNT(*) AS n FROM children WHERE tenant_id = ?", (tenant_id,))

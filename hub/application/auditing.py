@@ -65,6 +65,10 @@ def audit_trail_id(tenant_id: str) -> UUID:
     return uuid5(AUDIT_TRAIL, tenant_id)
 
 
+FLAG_CACHE_SIZE = 8
+"""Flagged lists kept per process: a few periods an auditor pages through."""
+
+
 def _plain(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
@@ -226,6 +230,30 @@ class Auditing(HubCore):
                 holders.append(BarnkontaktChange(fact.occurred_at, fact.unit_id))
         return ReviewFacts(child_id, tuple(teams), tuple(withdrawals), tuple(holders))
 
+    def _flags(
+        self, tenant_id: str, start: datetime, end: datetime, settings: ReviewRules, at: datetime, *, asked_until: datetime | None
+    ) -> list[Any]:
+        """The rules run over the period's reads, kept until a read (other than an auditor's)
+        or a fact of a child's record arrives: an auditor paging through the flagged reads,
+        or recording findings, does not run them over the whole period again. The key holds
+        the period as asked (its end is "now" unless given), the rules, and both versions."""
+        key = (
+            tenant_id, start, asked_until, settings,
+            self.views.access.last_position(tenant_id, exclude_role=Role.AUDITOR), self.views.record.version(),
+        )
+        cache: dict[Any, list[Any]] = self.__dict__.setdefault("_flag_cache", {})
+        found = cache.get(key)
+        if found is not None:
+            return found
+        entries = self.views.access.in_period(tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
+        facts = {c: self._review_facts(tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if settings.enabled else {}
+        units = {u.unit_id: u.kind for u in self.directory.tenants[tenant_id].units.values()}
+        every = flag(entries, facts, units, settings, at)
+        if len(cache) >= FLAG_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = every
+        return every
+
     @traced("read")
     def flagged_accesses(
         self,
@@ -250,14 +278,11 @@ class Auditing(HubCore):
         at = self.now()
         start, end = self._period(since, until, at)
         self._views_hold(self._committed)
-        entries = self.views.access.at_positions(
-            p.tenant_id, self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
-        )
-        facts = {c: self._review_facts(p.tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if chosen else {}
-        units = {u.unit_id: u.kind for u in self.directory.tenants[p.tenant_id].units.values()}
-        every = flag(entries, facts, units, settings, at)
+        every = self._flags(p.tenant_id, start, end, settings, at, asked_until=until)
         start_at = max(0, offset)
-        flagged = every[start_at : start_at + max(1, limit)] if limit is not None else every[start_at:]
+        shown = every[start_at : start_at + max(1, limit)] if limit is not None else every[start_at:]
+        opened = {e.position: e for e in self.views.access.at_positions(p.tenant_id, [f.entry.position for f in shown])}
+        flagged = [replace(f, entry=opened[f.entry.position]) for f in shown if f.entry.position in opened]
         outcomes = self.views.access.outcomes_for(p.tenant_id, [f.entry.event_id for f in flagged])
         self._audited(
             p, (f.entry for f in flagged), "flagged_accesses", at,
