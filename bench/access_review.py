@@ -110,12 +110,13 @@ def measure_on(rt: Runtime, clock: SettableClock, *, days: int) -> Result:
     auditor = rt.hub.directory.staff(TENANT_ID, AUDITOR)
     p = Principal(ViewerKind.AUDITOR, TENANT_ID, AUDITOR, auditor.roles)
     some_child = next(iter(rt.hub.views.record.identities(TENANT_ID).values()))
-    family_name = str(some_child["family_name"])
-    unit = next(iter(rt.hub.directory.tenants[TENANT_ID].units))
+    name = f"{some_child['given_name']} {some_child['family_name']}"
+    busiest = rt.hub.views.access.search(TENANT_ID, limit=1, offset=rt.hub.views.access.count() // 2)
+    unit = next((e.accessor_unit_id for e in busiest if e.accessor_unit_id), next(iter(rt.hub.directory.tenants[TENANT_ID].units)))
     pages: dict[str, str] = {
         "review page (sample and flagged, page 1)": "/audit/review?seed=7",
         "flagged reads, page 2": "/audit/review?seed=7&flagged_page=2",
-        "search a child by name": f"/audit?child={family_name}&search=1",
+        "search a child by name": f"/audit?child={name}&search=1",
         "a unit's reads, page 2": f"/audit?unit_id={unit}&search=1&page=2",
         "findings": "/audit/reviews",
     }
@@ -131,7 +132,7 @@ def measure_on(rt: Runtime, clock: SettableClock, *, days: int) -> Result:
             cold[label] = time.perf_counter() - t
             if answer.status_code != 200:
                 raise RuntimeError(f"{label}: {answer.status_code}")
-            heights[label] = answer.text.count('class="entry')
+            heights[label] = answer.text.count('<li class="entry')
             timings[label] = _timed(_visit(client, path))
     def unpaged_visit() -> None:
         rt.hub.__dict__.pop("_flag_cache", None)  # the old page ran the rules on every visit

@@ -164,6 +164,7 @@ def routes(web: Web) -> list[Any]:
                     errors["child"] = who.t("No child in the cooperation area has that name or personnummer.")
                 elif len(found) == 1:
                     child_id = found[0].child_id
+                    values["child_id"] = str(child_id)  # the next pages ask for the child found, not the search again
                 else:
                     choices = [
                         {"name": m.name, "born": m.birth_date,

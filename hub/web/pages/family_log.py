@@ -46,7 +46,7 @@ Page = Callable[..., Template]
 ChildName = Callable[[Principal, UUID], str]
 
 
-def _day(text: str, field: str, errors: dict[str, str], t: Callable[..., str]) -> date | None:
+def _day(text: str, field: str, errors: dict[str, str], t: Callable[..., str], language: str) -> date | None:
     if not text:
         return None
     try:
@@ -55,8 +55,8 @@ def _day(text: str, field: str, errors: dict[str, str], t: Callable[..., str]) -
         errors[field] = t("Give the date as a day, for example 2026-03-02.")
         return None
     if not day_in_window(day):
-        errors[field] = t("Give a day between {first} and {last}.", first=format_date(EARLIEST, "long", locale="sv"),
-                          last=format_date(LATEST, "long", locale="sv"))
+        errors[field] = t("Give a day between {first} and {last}.", first=format_date(EARLIEST, "long", locale=language),
+                          last=format_date(LATEST, "long", locale=language))
         return None
     return day
 
@@ -64,7 +64,7 @@ def _day(text: str, field: str, errors: dict[str, str], t: Callable[..., str]) -
 Filters = tuple[dict[str, str], dict[str, str], Agency | None, date | None, date | None]
 
 
-def _filters(request: Request[Any, Any, Any], t: Callable[..., str]) -> Filters:
+def _filters(request: Request[Any, Any, Any], t: Callable[..., str], language: str) -> Filters:
     """The list's filters as typed, the errors, and the principal and days they name."""
     values = {n: (request.query_params.get(n) or "").strip() for n in ("agency", "since", "until")}
     errors: dict[str, str] = {}
@@ -74,8 +74,8 @@ def _filters(request: Request[Any, Any, Any], t: Callable[..., str]) -> Filters:
             agency = Agency(values["agency"])
         else:
             errors["agency"] = t("Choose one of the agencies in the list.")
-    since = _day(values["since"], "since", errors, t)
-    until = _day(values["until"], "until", errors, t)
+    since = _day(values["since"], "since", errors, t, language)
+    until = _day(values["until"], "until", errors, t, language)
     if since and until and since > until:
         errors["until"] = t("The last day must not be before the first.")
     return values, errors, agency, since, until
@@ -97,7 +97,7 @@ def log_routes(web: Web, family_visitor: FamilyVisitor, page: Page, child_name: 
     @get("/family/children/{child_id:uuid}/access-log", sync_to_thread=True)
     def access_log(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         who, p = family_visitor(request)
-        values, errors, agency, since, until = _filters(request, who.t)
+        values, errors, agency, since, until = _filters(request, who.t, who.language)
         entries = web.hub.family_access_log(p, child_id)
         months = [] if errors else group_reads(entries, _principals(web, p.tenant_id), principal=agency, since=since, until=until)
         return page(
