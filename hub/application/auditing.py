@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -242,16 +243,19 @@ class Auditing(HubCore):
             self.views.access.last_position(tenant_id, exclude_role=Role.AUDITOR), self.views.record.version(),
         )
         cache: dict[Any, list[Any]] = self.__dict__.setdefault("_flag_cache", {})
-        found = cache.get(key)
+        lock: threading.Lock = self.__dict__.setdefault("_flag_lock", threading.Lock())
+        with lock:
+            found = cache.get(key)
         if found is not None:
             return found
         entries = self.views.access.in_period(tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
         facts = {c: self._review_facts(tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if settings.enabled else {}
         units = {u.unit_id: u.kind for u in self.directory.tenants[tenant_id].units.values()}
         every = flag(entries, facts, units, settings, at)
-        if len(cache) >= FLAG_CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = every
+        with lock:
+            while len(cache) >= FLAG_CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = every
         return every
 
     @traced("read")

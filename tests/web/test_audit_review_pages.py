@@ -170,3 +170,18 @@ def test_only_an_auditor_gets_the_pages(rt: Runtime, client: TestClient[Any]) ->
     for path in ("/audit?child=Alva", "/audit/review", "/audit/reviews"):
         page = client.get(path)
         assert page.status_code == 403 and "Alva" not in main(page)
+
+
+def test_a_read_after_the_flagged_list_was_drawn_is_flagged_on_the_next_visit(rt: Runtime) -> None:
+    """The rules' run is kept while the log is unchanged, and only then."""
+    child = alva_read(rt)
+    auditor = staff(AUDITOR)
+    before = rt.hub.flagged_accesses(auditor)
+    again = rt.hub.flagged_accesses(auditor)
+    assert again.total == before.total
+    at_hour(rt, 23)  # midnight in Sweden
+    rt.hub.read_child(staff(BK), child, purpose="Nattläsning", view="unit_view")
+    advance(rt, hours=1)
+    after = rt.hub.flagged_accesses(auditor)
+    assert after.total == before.total + 1
+    assert any(e.purpose == "Nattläsning" for e in after.entries)
