@@ -151,6 +151,7 @@ class Reason(str, Enum):
     CHILD_TOO_YOUNG = "child_too_young"
     NOT_THIS_CHILD = "not_this_child"
     AUDITOR_ACCESS_LOG = "auditor_access_log"
+    AUDITOR_IDENTITY_OF_LOGGED_CHILD = "auditor_identity_of_logged_child"
     AUDITOR_SEES_ACCESS_LOG_ONLY = "auditor_sees_access_log_only"
     STAFF_WITHOUT_UNIT = "staff_without_unit"
     ACCESS_LOG_NOT_FOR_STAFF = "access_log_not_for_staff"
@@ -268,6 +269,10 @@ def decide(
     if viewer.kind is ViewerKind.AUDITOR:
         if info.category is Category.ACCESS_LOG and Role.AUDITOR in viewer.roles:
             return _allow(Reason.AUDITOR_ACCESS_LOG, LegalBasis.AUDIT_DUTY, rules)
+        if info.category is Category.IDENTITY and Role.AUDITOR in viewer.roles:
+            # Whose information was read is part of the log the auditor follows up
+            # (PDL 4 kap. 3 §): the child's name and number, never what was read.
+            return _allow(Reason.AUDITOR_IDENTITY_OF_LOGGED_CHILD, LegalBasis.AUDIT_DUTY, rules)
         return _deny(Reason.AUDITOR_SEES_ACCESS_LOG_ONLY)
     return _decide_staff(viewer, facts, info, at, rules)
 

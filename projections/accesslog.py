@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -121,12 +122,39 @@ class AccessLogView(View):
         with self.read() as c:
             for start in range(0, len(positions), 500):
                 chunk = positions[start : start + 500]
-                c.execute(
-                    f"SELECT * FROM access_log WHERE tenant_id = ? AND position IN ({','.join('?' * len(chunk))})",  # noqa: S608
-                    (tenant_id, *chunk),
-                )
-                out.extend(self._entries(c.fetchall()))
+                # By the primary key alone, the area checked on each row: with the area in the
+                # WHERE clause a store may walk the area's index instead, every row per chunk.
+                c.execute(f"SELECT * FROM access_log WHERE position IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608
+                out.extend(self._entries([r for r in c.fetchall() if r["tenant_id"] == tenant_id]))
         return sorted(out, key=lambda e: e.position)
+
+    def in_period(
+        self, tenant_id: str, *, since: datetime, until: datetime, exclude_role: Role | None = None
+    ) -> list[AccessEntry]:
+        """The reads in ``[since, until)`` in log order, in one query, their purposes left
+        sealed (``""``): what the review rules run over, which never look at a purpose.
+        Open the few a page shows with :meth:`at_positions`."""
+        where, params = _filters(tenant_id, {}, "accessed_at", since, until)
+        if exclude_role is not None:
+            where += " AND accessor_role <> ?"
+            params.append(exclude_role.value)
+        columns = (
+            "position, event_id, tenant_id, child_id, accessed_at, accessor_id, accessor_unit, accessor_role, view, "
+            "categories, bases, denied, withheld"
+        )
+        with self.read() as c:
+            c.execute(f"SELECT {columns} FROM access_log WHERE {where} ORDER BY position", params)  # noqa: S608 - fixed clauses
+            return [_entry(r, "") for r in c.fetchall()]
+
+    def last_position(self, tenant_id: str, *, exclude_role: Role) -> int:
+        """The log position of the tenant's newest read by anyone but ``exclude_role`` (0: none)."""
+        with self.read() as c:
+            c.execute(
+                "SELECT position FROM access_log WHERE tenant_id = ? AND accessor_role <> ? ORDER BY position DESC LIMIT 1",
+                (tenant_id, exclude_role.value),
+            )
+            row = c.fetchone()
+            return int(row["position"]) if row else 0
 
     def by_event_ids(self, tenant_id: str, event_ids: list[UUID]) -> dict[UUID, AccessEntry]:
         """The reads in the tenant with these event ids (those not found are left out)."""
@@ -214,21 +242,37 @@ def _filters(
     return " AND ".join(where), params
 
 
+@lru_cache(maxsize=4096)
+def _categories(text: str) -> tuple[Category, ...]:
+    """A stored list of categories; the same few lists recur on every row, so each is parsed once."""
+    return tuple(Category(c) for c in loads(text))
+
+
+@lru_cache(maxsize=1024)
+def _bases(text: str) -> tuple[LegalBasis, ...]:
+    return tuple(LegalBasis(b) for b in loads(text))
+
+
+@lru_cache(maxsize=65536)
+def _child(text: str) -> UUID:
+    return UUID(text)
+
+
 def _entry(row: Any, purpose: str) -> AccessEntry:
     return AccessEntry(
         position=row["position"],
         event_id=UUID(row["event_id"]),
         tenant_id=row["tenant_id"],
-        child_id=UUID(row["child_id"]),
+        child_id=_child(row["child_id"]),
         accessed_at=datetime.fromisoformat(row["accessed_at"]),
         accessor_id=row["accessor_id"],
         accessor_unit_id=row["accessor_unit"],
         accessor_role=Role(row["accessor_role"]),
         view=row["view"],
         purpose=purpose,
-        categories=tuple(Category(c) for c in loads(row["categories"])),
-        bases=tuple(LegalBasis(b) for b in loads(row["bases"])),
-        denied_categories=tuple(Category(c) for c in loads(row["denied"])),
+        categories=_categories(row["categories"]),
+        bases=_bases(row["bases"]),
+        denied_categories=_categories(row["denied"]),
         withheld_from_guardians=bool(row["withheld"]),
     )
 

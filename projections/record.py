@@ -108,6 +108,39 @@ class ChildRecordView(View):
             )
             return [UUID(r["child_id"]) for r in c.fetchall()]
 
+    def identities(self, tenant_id: str, child_ids: list[UUID] | None = None) -> dict[UUID, dict[str, Any]]:
+        """The registered identity (name, personnummer, birth date) of the tenant's children,
+        or of ``child_ids`` among them: what an auditor's list names a child by."""
+        sql = (
+            "SELECT r.child_id AS child_id, r.fields AS fields FROM record_items r JOIN children c ON c.child_id = r.child_id "
+            "WHERE c.tenant_id = ? AND r.category = ? AND r.event_type = ?"
+        )
+        params: list[Any] = [tenant_id, Category.IDENTITY.value, ChildRegistered.type_name]
+        out: dict[UUID, dict[str, Any]] = {}
+        with self.read() as c:
+            wanted = [str(i) for i in dict.fromkeys(child_ids)] if child_ids is not None else None
+            chunks = [wanted[i : i + 500] for i in range(0, len(wanted), 500)] if wanted is not None else [None]
+            for chunk in chunks:
+                if chunk is not None and not chunk:
+                    continue
+                where = f" AND r.child_id IN ({','.join('?' * len(chunk))})" if chunk is not None else ""
+                c.execute(sql + where + " ORDER BY r.position", (*params, *(chunk or ())))  # noqa: S608 - only placeholders
+                for row in c.fetchall():
+                    fields = self.open(row["fields"])
+                    if fields is not None:
+                        out[UUID(row["child_id"])] = fields
+        return out
+
+    def version(self) -> tuple[int, int]:
+        """The newest record item's log position and the number of erasures: changes
+        whenever a fact of any child's record arrives or a child is erased."""
+        with self.read() as c:
+            c.execute("SELECT MAX(position) AS p FROM record_items")
+            row = c.fetchone()
+            c.execute("SELECT COUNT(*) AS n FROM erased_children")
+            erased = c.fetchone()
+        return (int(row["p"] or 0) if row else 0, int(erased["n"]) if erased else 0)
+
     def count_children(self, tenant_id: str) -> int:
         with self.read() as c:
             c.execute("SELECT COUNT(*) AS n FROM children WHERE tenant_id = ?", (tenant_id,))

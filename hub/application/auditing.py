@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -65,6 +66,10 @@ def audit_trail_id(tenant_id: str) -> UUID:
     return uuid5(AUDIT_TRAIL, tenant_id)
 
 
+FLAG_CACHE_SIZE = 8
+"""Flagged lists kept per process: a few periods an auditor pages through."""
+
+
 def _plain(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
@@ -84,8 +89,10 @@ class Auditing(HubCore):
         until: datetime | None = None,
         limit: int = 200,
         offset: int = 0,
+        names: bool = False,
     ) -> list[AuditEntry]:
-        """The auditor's search of the access log, itself recorded per child it shows."""
+        """The auditor's search of the access log, itself recorded per child it shows.
+        ``names``: the children are shown by name (:meth:`child_names`), recorded with it."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
         at = self.now()
         self._views_hold(self._committed)
@@ -100,7 +107,7 @@ class Auditing(HubCore):
             offset=max(0, offset),
         )
         query = {"child": child_id, "accessor": accessor_id, "unit": unit_id, "since": since, "until": until, "offset": offset}
-        self._audited(p, entries, "audit_search", at, query=query, child_id=child_id)
+        self._audited(p, entries, "audit_search", at, query=query, child_id=child_id, names=names)
         return [AuditEntry.of(e) for e in entries]
 
     def _audited(
@@ -112,6 +119,7 @@ class Auditing(HubCore):
         *,
         query: Mapping[str, object],
         child_id: UUID | None = None,
+        names: bool = False,
     ) -> None:
         """Record an auditor's look at the access log with one fact, however many children it shows.
 
@@ -136,7 +144,7 @@ class Auditing(HubCore):
             recorded,
             view=view,
             purpose=purpose,
-            categories=[Category.ACCESS_LOG],
+            categories=[Category.ACCESS_LOG, *([Category.IDENTITY] if names else [])],
             bases=[LegalBasis.AUDIT_DUTY],
             at=at,
         )
@@ -166,6 +174,7 @@ class Auditing(HubCore):
         seed: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        names: bool = False,
     ) -> ReviewSample:
         """A random sample of the tenant's reads in a period, for review. The same seed and
         period draw the same sample again; without a seed, a secure random one is chosen
@@ -181,7 +190,9 @@ class Auditing(HubCore):
         population = self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
         entries = self.views.access.at_positions(p.tenant_id, draw_sample(population, size, seed))
         outcomes = self.views.access.outcomes_for(p.tenant_id, [e.event_id for e in entries])
-        self._audited(p, entries, "review_sample", at, query={"size": size, "seed": seed, "since": since, "until": until})
+        self._audited(
+            p, entries, "review_sample", at, query={"size": size, "seed": seed, "since": since, "until": until}, names=names
+        )
         return ReviewSample(
             seed=seed,
             since=start if since is not None else None,
@@ -221,6 +232,33 @@ class Auditing(HubCore):
                 holders.append(BarnkontaktChange(fact.occurred_at, fact.unit_id))
         return ReviewFacts(child_id, tuple(teams), tuple(withdrawals), tuple(holders))
 
+    def _flags(
+        self, tenant_id: str, start: datetime, end: datetime, settings: ReviewRules, at: datetime, *, asked_until: datetime | None
+    ) -> list[Any]:
+        """The rules run over the period's reads, kept until a read (other than an auditor's)
+        or a fact of a child's record arrives: an auditor paging through the flagged reads,
+        or recording findings, does not run them over the whole period again. The key holds
+        the period as asked (its end is "now" unless given), the rules, and both versions."""
+        key = (
+            tenant_id, start, asked_until, settings,
+            self.views.access.last_position(tenant_id, exclude_role=Role.AUDITOR), self.views.record.version(),
+        )
+        cache: dict[Any, list[Any]] = self.__dict__.setdefault("_flag_cache", {})
+        lock: threading.Lock = self.__dict__.setdefault("_flag_lock", threading.Lock())
+        with lock:
+            found = cache.get(key)
+        if found is not None:
+            return found
+        entries = self.views.access.in_period(tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
+        facts = {c: self._review_facts(tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if settings.enabled else {}
+        units = {u.unit_id: u.kind for u in self.directory.tenants[tenant_id].units.values()}
+        every = flag(entries, facts, units, settings, at)
+        with lock:
+            while len(cache) >= FLAG_CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = every
+        return every
+
     @traced("read")
     def flagged_accesses(
         self,
@@ -230,9 +268,14 @@ class Auditing(HubCore):
         until: datetime | None = None,
         rules: Iterable[RuleCode] | None = None,
         review_rules: ReviewRules | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        names: bool = False,
     ) -> FlaggedReads:
         """The tenant's reads in a period that the review rules flag, each with the rules
-        that flagged it. ``rules`` narrows the enabled rules; none enabled flags nothing."""
+        that flagged it. ``rules`` narrows the enabled rules; none enabled flags nothing.
+        The rules run over the whole period (a burst needs its neighbours); ``limit`` and
+        ``offset`` page the flagged reads, of which ``total`` says how many there are."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
         base = review_rules or ReviewRules()
         chosen = base.enabled if rules is None else base.enabled & frozenset(rules)
@@ -240,21 +283,22 @@ class Auditing(HubCore):
         at = self.now()
         start, end = self._period(since, until, at)
         self._views_hold(self._committed)
-        entries = self.views.access.at_positions(
-            p.tenant_id, self.views.access.positions(p.tenant_id, since=start, until=end, exclude_role=Role.AUDITOR)
-        )
-        facts = {c: self._review_facts(p.tenant_id, c) for c in dict.fromkeys(e.child_id for e in entries)} if chosen else {}
-        units = {u.unit_id: u.kind for u in self.directory.tenants[p.tenant_id].units.values()}
-        flagged = flag(entries, facts, units, settings, at)
+        every = self._flags(p.tenant_id, start, end, settings, at, asked_until=until)
+        start_at = max(0, offset)
+        shown = every[start_at : start_at + max(1, limit)] if limit is not None else every[start_at:]
+        opened = {e.position: e for e in self.views.access.at_positions(p.tenant_id, [f.entry.position for f in shown])}
+        flagged = [replace(f, entry=opened[f.entry.position]) for f in shown if f.entry.position in opened]
         outcomes = self.views.access.outcomes_for(p.tenant_id, [f.entry.event_id for f in flagged])
         self._audited(
             p, (f.entry for f in flagged), "flagged_accesses", at,
-            query={"rules": ",".join(sorted(c.value for c in chosen)), "since": since, "until": until},
+            query={"rules": ",".join(sorted(c.value for c in chosen)), "since": since, "until": until, "offset": offset},
+            names=names,
         )
         return FlaggedReads(
             rules=[c for c in RuleCode if c in chosen],
             since=start if since is not None else None,
             until=end,
+            total=len(every),
             entries=[
                 FlaggedEntry(**self._review_marks(f.entry, outcomes), flags=[FlagOut.of(x) for x in f.flags])
                 for f in flagged
@@ -313,6 +357,7 @@ class Auditing(HubCore):
         until: datetime | None = None,
         limit: int = 200,
         offset: int = 0,
+        names: bool = False,
     ) -> list[ReviewOut]:
         """The auditors' findings in the tenant, itself recorded per child it shows."""
         self._permit(p, Action.SEARCH_ACCESS_LOG)
@@ -327,7 +372,7 @@ class Auditing(HubCore):
         purpose = "loggkontroll" if one_child else f"loggkontroll: {len(found)} findings on {children} children shown"
         self._record_access(
             p, recorded, view="review_outcomes", purpose=purpose,
-            categories=[Category.ACCESS_LOG], bases=[LegalBasis.AUDIT_DUTY], at=at,
+            categories=[Category.ACCESS_LOG, *([Category.IDENTITY] if names else [])], bases=[LegalBasis.AUDIT_DUTY], at=at,
         )
         return [ReviewOut.of(r) for r in found]
 

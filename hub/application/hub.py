@@ -6,6 +6,7 @@ The handlers are grouped by process area, one module each; :class:`BackaHub` is 
 
 from __future__ import annotations
 
+from hub.application.audit_lookup import AuditLookup
 from hub.application.auditing import Auditing
 from hub.application.concerns import Concerns
 from hub.application.consent_signals import ConsentSignals
@@ -20,7 +21,7 @@ from hub.application.team import TeamAndPlan
 __all__ = ["BackaHub", "Views"]
 
 
-class BackaHub(Registration, Consenting, ConsentSignals, TeamAndPlan, Concerns, Surveys, Erasure, Auditing, Reads):
+class BackaHub(Registration, Consenting, ConsentSignals, TeamAndPlan, Concerns, Surveys, Erasure, Auditing, AuditLookup, Reads):
     """The log of every child's support process, with the commands and reads on it."""
 
     name = "backa"

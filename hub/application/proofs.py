@@ -23,7 +23,7 @@ key opens any more (its child erased) takes the area of the recorded erasure.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -45,6 +45,7 @@ from hub.errors import HubError, NotPermittedError, StoreUnavailableError
 from hub.identity.principals import Principal
 from hub.tlog.checkpoint import VerifierKey
 from hub.tlog.errors import PositionNotFoundError, TransparencyError
+from hub.tlog.proof_document import ProofVerdict, check_document, proof_document
 from hub.tlog.service import ConsistencyProof, InclusionProof, TransparencyLog
 from hub.tlog.store import SignedCheckpoint
 from hub.tlog.verify import LatestVerdict
@@ -180,6 +181,25 @@ def _proof_of_shown(
         return None
 
 
+def family_proof(hub: BackaHub, p: Principal, child_id: UUID, position: int) -> tuple[dict[str, Any], ProofVerdict]:
+    """The proof of one entry of the child's access log as a document the family can keep,
+    and the hub's own check of it against the latest signed checkpoint with its key. A
+    position that is not a shown entry of this child is answered as one the log does not hold."""
+    log = transparency_of(hub)
+    shown = [e for e in hub.family_access_log(p, child_id) if e.position == position]
+    proof = _proof_of_shown(log, _asker(hub, p), p, child_id, shown[0]) if shown else None
+    if proof is None:
+        raise PositionNotFoundError(ABSENT, field="position")
+    document = proof_document(proof, log.verifier(), log.origin)
+    return document, check_document(document, log.verifier(), log.origin)
+
+
+def check_proof(hub: BackaHub, document: object) -> ProofVerdict:
+    """A kept proof document checked with the hub's own key and origin (never the document's)."""
+    log = transparency_of(hub)
+    return check_document(document, log.verifier(), log.origin)
+
+
 def checkpoint(hub: BackaHub, size: int | None = None) -> SignedCheckpoint:
     """The latest signed checkpoint (signing one if none was yet), or the one of ``size``:
     sizes and hashes of the whole log, for every signed-in caller."""
@@ -232,8 +252,10 @@ __all__ = [
     "ABSENT",
     "LogStatus",
     "ShownEntry",
+    "check_proof",
     "checkpoint",
     "decide_inclusion",
+    "family_proof",
     "family_access_log_with_proofs",
     "leaf_facts",
     "log_status",

@@ -136,6 +136,7 @@ class FamilyAccessEntry(ReadModel):
     purpose: str
     categories: list[Category]
     bases: list[LegalBasis]
+    view: str = Field("", description="What was opened: the child's page, a case list, the timeline ...")
 
 
 # -- answers to filings -------------------------------------------------------------------
@@ -326,6 +327,7 @@ class FlaggedReads(ReadModel):
     since: datetime | None
     until: datetime
     entries: list[FlaggedEntry]
+    total: int = Field(0, description="How many reads the rules flag in the period, of which `entries` is one page")
 
 
 class ReviewOut(ReadModel):

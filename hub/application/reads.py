@@ -340,6 +340,7 @@ class Reads(HubCore):
             purpose=e.purpose,
             categories=list(e.categories),
             bases=list(e.bases),
+            view=e.view,
         )
 
     @traced("read")

@@ -105,7 +105,7 @@ class ReviewRules:
     weekend_days: frozenset[int] = frozenset({5, 6})
     """``datetime.weekday()`` numbers: Saturday and Sunday."""
     burst_reads: int = 20
-    """More than this many reads by one accessor ..."""
+    """More than this many looks by one accessor (a list opened is one look) ..."""
     burst_window: timedelta = timedelta(minutes=10)
     """... within this long is a burst."""
     roles: frozenset[Role] = STAFF_ROLES
@@ -189,26 +189,52 @@ def unusual_hours(
     return out
 
 
+LIST_VIEWS = frozenset({"case_list"})
+"""Views that show many children at once. Opening one records a read per child shown, all
+at the same instant; for the burst rule that is one look, not one per child."""
+
+
+def _looks(reads: Sequence[AccessEntry]) -> list[list[AccessEntry]]:
+    """One accessor's reads as looks: a list opened (every read of a :data:`LIST_VIEWS` view
+    at one instant) is one look, any other read is a look of its own."""
+    looks: list[list[AccessEntry]] = []
+    opened: dict[tuple[str, datetime], list[AccessEntry]] = {}
+    for e in sorted(reads, key=lambda e: (e.accessed_at, e.position)):
+        if e.view in LIST_VIEWS:
+            key = (e.view, e.accessed_at)
+            if key in opened:
+                opened[key].append(e)
+                continue
+            opened[key] = [e]
+            looks.append(opened[key])
+        else:
+            looks.append([e])
+    return looks
+
+
 def burst(
     entries: Sequence[AccessEntry], facts: Mapping[UUID, ReviewFacts], unit_kinds: Mapping[str, UnitKind], rules: ReviewRules, at: datetime
 ) -> dict[int, str]:
-    """More than ``burst_reads`` reads by one accessor within ``burst_window``: every read in
-    such a window is flagged. Only the reads passed in are counted, so a burst that spans
-    the edge of the period is seen only in part."""
+    """More than ``burst_reads`` looks by one accessor within ``burst_window``: every read in
+    such a window is flagged. Opening the case list is one look however many children it
+    shows (:func:`_looks`), so a Barnkontakt with twenty children who opens her list is no
+    burst; opening it over and over is. Only the reads passed in are counted, so a burst
+    that spans the edge of the period is seen only in part."""
     by_accessor: dict[str, list[AccessEntry]] = defaultdict(list)
     for e in entries:
         by_accessor[e.accessor_id].append(e)
     out: dict[int, str] = {}
+    minutes = int(rules.burst_window.total_seconds() // 60)
     for reads in by_accessor.values():
-        reads.sort(key=lambda e: (e.accessed_at, e.position))
+        looks = _looks(reads)
         start = 0
-        for end, e in enumerate(reads):
-            while e.accessed_at - reads[start].accessed_at >= rules.burst_window:
+        for end, look in enumerate(looks):
+            while look[0].accessed_at - looks[start][0].accessed_at >= rules.burst_window:
                 start += 1
             if end - start + 1 > rules.burst_reads:
-                minutes = int(rules.burst_window.total_seconds() // 60)
-                for r in reads[start : end + 1]:
-                    out[r.position] = f"more than {rules.burst_reads} reads by one accessor within {minutes} minutes"
+                for seen in looks[start : end + 1]:
+                    for r in seen:
+                        out[r.position] = f"more than {rules.burst_reads} reads by one accessor within {minutes} minutes"
     return out
 
 

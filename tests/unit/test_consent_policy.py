@@ -149,6 +149,11 @@ ALLOW_CASES = [
         id="auditor_sees_the_access_log",
     ),
     pytest.param(
+        auditor(), facts(), IDENTITY, NOW, RULES,
+        Reason.AUDITOR_IDENTITY_OF_LOGGED_CHILD, LegalBasis.AUDIT_DUTY,
+        id="auditor_sees_whose_information_was_read",
+    ),
+    pytest.param(
         SCHOOL, facts(units_sent_to=frozenset()), NEEDS_FROM_SCHOOL, NOW, RULES,
         Reason.OWN_RECORD, LegalBasis.OWN_RECORD,
         id="unit_sees_its_own_record",
@@ -272,8 +277,8 @@ DENY_CASES = [
         id="auditor_sees_access_log_only_not_needs",
     ),
     pytest.param(
-        auditor(), facts(), IDENTITY, NOW, RULES, Reason.AUDITOR_SEES_ACCESS_LOG_ONLY,
-        id="auditor_sees_access_log_only_not_identity",
+        auditor(frozenset()), facts(), IDENTITY, NOW, RULES, Reason.AUDITOR_SEES_ACCESS_LOG_ONLY,
+        id="auditor_viewer_without_auditor_role_is_denied_identity",
     ),
     pytest.param(
         auditor(frozenset()), facts(), ACCESS_LOG, NOW, RULES, Reason.AUDITOR_SEES_ACCESS_LOG_ONLY,

@@ -39,17 +39,19 @@ def read(
     role: Role = Role.BARNKONTAKT,
     bases: tuple[LegalBasis, ...] = (LegalBasis.OWN_RECORD,),
     allowed: bool = True,
+    view: str = "unit_view",
+    child: UUID = CHILD,
 ) -> AccessEntry:
     return AccessEntry(
         position=next(_positions),
         event_id=uuid4(),
         tenant_id="ystad",
-        child_id=CHILD,
+        child_id=child,
         accessed_at=at,
         accessor_id=accessor,
         accessor_unit_id=unit,
         accessor_role=role,
-        view="unit_view",
+        view=view,
         purpose="test",
         categories=(Category.NEEDS,) if allowed else (),
         bases=bases if allowed else (),
@@ -223,6 +225,25 @@ BURST_CASES = {
 @pytest.mark.parametrize(("entries", "rules", "flagged"), BURST_CASES.values(), ids=BURST_CASES.keys())
 def test_burst(entries: list[AccessEntry], rules: ReviewRules, flagged: int) -> None:
     assert sum(RuleCode.BURST in found for found in rules_of(entries, rules=rules)) == flagged
+
+
+def case_list_opened(at: datetime, children: int = 20, accessor: str = "rektor") -> list[AccessEntry]:
+    """What opening the case list records: one read per child shown, all at one instant."""
+    return [read(at, accessor=accessor, view="case_list", child=uuid4()) for _ in range(children)]
+
+
+def test_opening_the_case_list_with_twenty_children_flags_nobody() -> None:
+    assert not any(RuleCode.BURST in found for found in rules_of(case_list_opened(MONDAY_NOON, children=25)))
+
+
+def test_a_case_list_opened_twice_and_a_few_reads_are_no_burst() -> None:
+    entries = case_list_opened(MONDAY_NOON) + case_list_opened(MONDAY_NOON + timedelta(minutes=2)) + reads_every(20, 5)
+    assert not any(RuleCode.BURST in found for found in rules_of(entries))
+
+
+def test_opening_the_case_list_over_and_over_is_a_burst_and_flags_every_read_of_those_looks() -> None:
+    entries = [e for n in range(21) for e in case_list_opened(MONDAY_NOON + timedelta(seconds=20 * n), children=3)]
+    assert sum(RuleCode.BURST in found for found in rules_of(entries)) == 63
 
 
 # -- the rule set -----------------------------------------------------------------------

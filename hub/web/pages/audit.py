@@ -22,14 +22,18 @@ from contracts.bounds import EARLIEST, LATEST, day_in_window
 from contracts.vocabulary import SWEDISH_TIME, ReviewOutcome
 from hub.application import Action
 from hub.application.proofs import log_status
-from hub.application.readmodels import FlaggedReads, ReviewSample
+from hub.application.readmodels import AuditEntry, FlaggedReads, ReviewSample
 from hub.errors import InvalidInputError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
+from hub.web.pages.family_log import KNOWN_VIEWS
 from hub.web.session import Visitor
 
 SAMPLE_SIZE = 20
 MAX_SAMPLE = 200
+PAGE_SIZE = 25
+"""Reads per page of a search or of the flagged reads: a page is read, not scrolled."""
+MAX_PAGE = 10_000
 OUTCOMES = tuple(o.value for o in ReviewOutcome)
 
 
@@ -75,6 +79,59 @@ def _query(request: Request[Any, Any, Any], *names: str) -> dict[str, str]:
     return {name: (request.query_params.get(name) or "").strip() for name in names}
 
 
+def _page_number(text: str, field: str, errors: dict[str, str], t: Callable[..., str]) -> int:
+    if not text:
+        return 1
+    if text.isdigit() and 1 <= int(text) <= MAX_PAGE:
+        return int(text)
+    errors[field] = t("Give a page number from 1 to {most}.", most=MAX_PAGE)
+    return 1
+
+
+class Names:
+    """People and units by name from the directory, children by the names the core gave:
+    what an auditor reads instead of user ids and pseudonymous ids."""
+
+    def __init__(self, web: Web, principal: Principal, t: Callable[..., str], children: dict[UUID, str] | None = None) -> None:
+        tenant = web.hub.directory.tenants.get(principal.tenant_id)
+        self.staff = dict(tenant.staff) if tenant else {}
+        self.units = {u: unit.name for u, unit in tenant.units.items()} if tenant else {}
+        self.t = t
+        self.children = children or {}
+
+    def person(self, user_id: str, role: str) -> str:
+        """"Karin Holm, BVC-sjuksköterska"; a guardian or a child by their role only."""
+        staff = self.staff.get(user_id)
+        if staff is None:
+            return self.t("role:" + role)
+        return f"{staff.name}, {staff.title}" if staff.title else staff.name
+
+    def unit(self, unit_id: str | None) -> str:
+        return self.units.get(unit_id, "") if unit_id else ""
+
+    def child(self, child_id: UUID) -> str:
+        return self.children.get(child_id) or self.t("A child whose name is not shown")
+
+    def staff_choices(self) -> list[tuple[str, str]]:
+        return sorted(
+            ((s.user_id, f"{s.name}, {self.units.get(s.unit_id or '', self.t('No unit'))}") for s in self.staff.values()),
+            key=lambda c: c[1],
+        )
+
+    def unit_choices(self) -> list[tuple[str, str]]:
+        return sorted(self.units.items(), key=lambda c: c[1])
+
+
+def _named(web: Web, principal: Principal, t: Callable[..., str], entries: list[Any]) -> Names:
+    ids = list(dict.fromkeys(e.child_id for e in entries))
+    return Names(web, principal, t, web.hub.child_names(principal, ids) if ids else {})
+
+
+def _paged_url(path: str, values: dict[str, str], **changed: Any) -> str:
+    kept = {k: v for k, v in {**values, **{k: str(v) for k, v in changed.items()}}.items() if v}
+    return path + "?" + urlencode(kept)
+
+
 def routes(web: Web) -> list[Any]:
     def auditor(request: Request[Any, Any, Any]) -> tuple[Visitor, Principal]:
         who = web.visitor(request)
@@ -82,32 +139,64 @@ def routes(web: Web) -> list[Any]:
 
     @get("/audit", sync_to_thread=True, include_in_schema=False)
     def search(request: Request[Any, Any, Any]) -> Template:
-        """The search form; the log is searched only once the form is sent."""
+        """The search form; the log is searched only once the form is sent. A child is
+        found by name or personnummer (the lookup is itself recorded); several children
+        of that name are offered to choose from. One page of reads at a time."""
         who, principal = auditor(request)
-        values = _query(request, "child_id", "accessor_id", "unit_id", "since", "until")
-        asked = any(values.values()) or "search" in request.query_params
+        values = _query(request, "child", "child_id", "accessor_id", "unit_id", "since", "until", "page", "search")
+        asked = any(v for k, v in values.items() if k != "page")
         errors: dict[str, str] = {}
+        names = Names(web, principal, who.t)
         child_id = None
+        choices = None
         if values["child_id"]:
             try:
                 child_id = UUID(values["child_id"])
             except ValueError:
-                errors["child_id"] = who.t("A child's id looks like 3f2b…-…: 32 hexadecimal digits.")
-        since, until = _period(values, errors, who.t)
-        entries = None
-        if asked and not errors:
+                errors["child"] = who.t("Choose the child again from the search.")
+        elif values["child"]:
             try:
-                found = web.hub.audit_search(
-                    principal, child_id=child_id, accessor_id=values["accessor_id"] or None,
-                    unit_id=values["unit_id"] or None, since=since, until=until,
-                )
-            except InvalidInputError as e:
-                errors.update({x["field"]: who.t(x["message"]) for x in e.errors if x.get("field")} or {"child_id": who.t(e.detail)})
+                found = web.hub.find_children(principal, values["child"])
+            except InvalidInputError:
+                errors["child"] = who.t("Give a name, or a personnummer with its check digit (YYYYMMDD-NNNN).")
             else:
-                entries = found
+                if not found:
+                    errors["child"] = who.t("No child in the cooperation area has that name or personnummer.")
+                elif len(found) == 1:
+                    child_id = found[0].child_id
+                    values["child_id"] = str(child_id)  # the next pages ask for the child found, not the search again
+                else:
+                    choices = [
+                        {"name": m.name, "born": m.birth_date,
+                         "href": _paged_url("/audit", {**values, "page": ""}, child_id=m.child_id, child=m.name)}
+                        for m in found
+                    ]
+        if values["accessor_id"] and values["accessor_id"] not in names.staff:
+            errors["accessor_id"] = who.t("Choose a person from the list.")
+        if values["unit_id"] and values["unit_id"] not in names.units:
+            errors["unit_id"] = who.t("Choose a unit from the list.")
+        page_no = _page_number(values["page"], "page", errors, who.t)
+        since, until = _period(values, errors, who.t)
+        entries: list[AuditEntry] | None = None
+        more = False
+        if asked and not errors and choices is None:
+            found_entries = web.hub.audit_search(
+                principal, child_id=child_id, accessor_id=values["accessor_id"] or None,
+                unit_id=values["unit_id"] or None, since=since, until=until,
+                limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE, names=True,
+            )
+            more = len(found_entries) > PAGE_SIZE
+            entries = found_entries[:PAGE_SIZE]
+            names = _named(web, principal, who.t, entries)
+            if child_id is not None and not values["child"]:
+                values["child"] = names.children.get(child_id, "")
+        shown = {**values, "search": "1"}
         return web.render(
             who, "audit/search.html", status_code=422 if errors else 200, active="audit",
-            values=values, errors=errors, entries=entries,
+            values=values, errors=errors, entries=entries, names=names, choices=choices, page=page_no, known_views=KNOWN_VIEWS,
+            first=(page_no - 1) * PAGE_SIZE + 1,
+            previous=_paged_url("/audit", shown, page=page_no - 1) if entries is not None and page_no > 1 else None,
+            next=_paged_url("/audit", shown, page=page_no + 1) if more else None,
         )
 
     def _review_page(who: Visitor, principal: Principal, values: dict[str, str], *, status_code: int = 200,
@@ -130,22 +219,33 @@ def routes(web: Web) -> list[Any]:
                     raise ValueError
             except ValueError:
                 errors["seed"] = who.t("The seed is a whole number, as a sample gave it.")
+        flagged_page = _page_number(values.get("flagged_page", ""), "flagged_page", errors, who.t)
         sample: ReviewSample | None = None
         flagged: FlaggedReads | None = None
         if not errors:
             try:
-                sample = web.hub.review_sample(principal, size=size, seed=seed, since=since, until=until)
-                flagged = web.hub.flagged_accesses(principal, since=since, until=until)
+                sample = web.hub.review_sample(principal, size=size, seed=seed, since=since, until=until, names=True)
+                flagged = web.hub.flagged_accesses(
+                    principal, since=since, until=until, limit=PAGE_SIZE, offset=(flagged_page - 1) * PAGE_SIZE, names=True
+                )
             except InvalidInputError as e:
                 errors[e.field or "since"] = who.t(e.detail)
         here = None
-        if sample is not None:
+        pages: dict[str, str | None] = {"previous": None, "next": None}
+        if sample is not None and flagged is not None:
             kept = {k: values[k] for k in ("since", "until") if values.get(k)}
-            here = "/audit/review?" + urlencode({**kept, "size": size, "seed": sample.seed})
+            base = {**kept, "size": str(size), "seed": str(sample.seed)}
+            here = _paged_url("/audit/review", base, flagged_page=flagged_page if flagged_page > 1 else "")
+            if flagged_page > 1:
+                pages["previous"] = _paged_url("/audit/review", base, flagged_page=flagged_page - 1) + "#flagged-heading"
+            if flagged_page * PAGE_SIZE < flagged.total:
+                pages["next"] = _paged_url("/audit/review", base, flagged_page=flagged_page + 1) + "#flagged-heading"
+        shown = [*(sample.entries if sample else []), *(flagged.entries if flagged else [])]
         return web.render(
             who, "audit/review.html", status_code=422 if errors else status_code, active="review",
             values={**values, "size": values.get("size") or str(size)}, errors=errors, sample=sample,
-            flagged=flagged, here=here, outcomes=OUTCOMES, failed=failed or {},
+            flagged=flagged, here=here, outcomes=OUTCOMES, failed=failed or {}, names=_named(web, principal, who.t, shown),
+            pages=pages, flagged_first=(flagged_page - 1) * PAGE_SIZE + 1, known_views=KNOWN_VIEWS,
         )
 
     @get("/audit/review", sync_to_thread=True, include_in_schema=False)
@@ -154,14 +254,14 @@ def routes(web: Web) -> list[Any]:
         form for the finding. The sample's seed is kept in the page's address, so the same
         sample comes back after a finding is recorded."""
         who, principal = auditor(request)
-        return _review_page(who, principal, _query(request, "since", "until", "size", "seed"))
+        return _review_page(who, principal, _query(request, "since", "until", "size", "seed", "flagged_page"))
 
     @post("/audit/reviews", sync_to_thread=True, include_in_schema=False)
     def record(request: Request[Any, Any, Any], data: Form) -> Redirect | Template:
         """Record a finding on one read, then show the review page again (once per form)."""
         who, principal = auditor(request)
         back = _one(data.get("back"))
-        if not back.startswith("/audit/review?") or "//" in back or "\\" in back:
+        if not back.startswith("/audit/review?") or "//" in back or "\\" in back or "#" in back:
             back = "/audit/review"
         entered = {
             "child_id": _one(data.get("child_id")),
@@ -199,7 +299,15 @@ def routes(web: Web) -> list[Any]:
     def reviews(request: Request[Any, Any, Any]) -> Template:
         """The findings recorded in the cooperation area, newest last as the log holds them."""
         who, principal = auditor(request)
-        return web.render(who, "audit/reviews.html", active="review", reviews=web.hub.review_outcomes(principal))
+        errors: dict[str, str] = {}
+        page_no = _page_number((request.query_params.get("page") or "").strip(), "page", errors, who.t)
+        found = web.hub.review_outcomes(principal, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE, names=True)
+        shown = found[:PAGE_SIZE]
+        return web.render(
+            who, "audit/reviews.html", active="review", reviews=shown, names=_named(web, principal, who.t, shown),
+            previous=f"/audit/reviews?page={page_no - 1}" if page_no > 1 else None,
+            next=f"/audit/reviews?page={page_no + 1}" if len(found) > PAGE_SIZE else None,
+        )
 
     @get("/audit/checkpoint", sync_to_thread=True, include_in_schema=False)
     def checkpoint(request: Request[Any, Any, Any]) -> Template:

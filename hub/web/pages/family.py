@@ -8,7 +8,6 @@ the read; these pages only put what the core answers into plain words.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,12 +19,11 @@ from litestar.response import Redirect, Template
 from consent import ConsentStatus, ViewerKind
 from contracts.vocabulary import COMPASS, Area, Category, PartyKind
 from hub.application import Action
-from hub.application.proofs import family_access_log_with_proofs
 from hub.application.readmodels import ConsentOut, RecordItemOut
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
-from hub.tlog.service import InclusionProof
 from hub.web.app import Form, Web
+from hub.web.pages.family_log import log_routes
 from hub.web.pages.forms import one
 from hub.web.session import Visitor
 
@@ -35,6 +33,7 @@ PURPOSE_LIST = "Family: list of my children"
 PURPOSE_CHILD = "Family: the child's team and plan"
 PURPOSE_CONSENTS = "Family: consent requests"
 PURPOSE_RECEIPT = "Family: consent receipt"
+PURPOSE_LOG = "Family: who has seen the information"
 
 ANSWERS = {"grant": "granted", "decline": "declined", "withdraw": "withdrawn"}
 """The three answers a family member can give, and the confirmation each shows."""
@@ -234,28 +233,6 @@ def _stale_reason(error: ConsentError) -> str:
     return "other"
 
 
-# -- the access log ---------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _proof(proof: InclusionProof | None) -> dict[str, Any]:
-    """An entry's inclusion proof as the page shows it (the core decided the family may have it)."""
-    if proof is None:
-        return {"available": False}
-    return {
-        "available": True,
-        "position": proof.position,
-        "leaf_index": proof.leaf_index,
-        "tree_size": proof.checkpoint.size,
-        "leaf_hash": _b64(proof.leaf_hash),
-        "audit_path": [_b64(h) for h in proof.audit_path],
-        "checkpoint": proof.checkpoint.note,
-    }
-
-
 # -- the routes ------------------------------------------------------------------------------
 
 
@@ -367,16 +344,10 @@ def routes(web: Web) -> list[Any]:
             printed=web.hub.now(),
         )
 
-    @get("/family/children/{child_id:uuid}/access-log", sync_to_thread=True)
-    def access_log(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
-        who, p = family_visitor(request)
-        rows = [
-            {"entry": shown.entry, "proof": _proof(shown.proof)}
-            for shown in reversed(family_access_log_with_proofs(web.hub, p, child_id))
-        ]
-        return page(who, "family/access_log.html", child_id=str(child_id), entries=rows)
+    def child_name(p: Principal, child_id: UUID) -> str:
+        return str(_identity(_family_read(web, p, child_id, PURPOSE_LOG))["name"])
 
     return [
         children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), withdraw_confirm, receipt,
-        access_log,
+        *log_routes(web, family_visitor, page, child_name),
     ]
