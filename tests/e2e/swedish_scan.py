@@ -40,6 +40,9 @@ report reports plan step steps team needs identity internal external planned don
 none null true false unknown error settings review reviews access log yet already
 """.split()
 
+SWEDISH_TOO = {"region", "status", "version", "personal", "information", "person", "data"}
+"""Swedish words that English has too, which the Swedish catalogue may not happen to use."""
+
 WORD = re.compile(r"[A-Za-zÅÄÖåäöÉéÜü]+(?:['’][a-z]+)?")
 SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
@@ -75,10 +78,11 @@ def swedish_words() -> frozenset[str]:
     for path in sorted((LOCALES / "sv").glob("*.po")):
         with path.open("rb") as f:
             for message in read_po(f, locale="sv"):
-                if isinstance(message.string, str):
+                if message.id and isinstance(message.string, str):
                     words |= _words(message.string)
     for name in vocabulary_messages("sv").values():
         words |= _words(name)
+    words |= SWEDISH_TOO
     for area in vocabulary.COMPASS.values():
         words |= _words(area.definition_sv) | _words(" ".join(area.need_statements_sv))
     return frozenset(words)

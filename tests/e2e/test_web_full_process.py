@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area
+from hub.web.filters import format_day
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR
 
@@ -144,10 +145,10 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     bk.get_by_role("button", name="Utse").click()
     expect(bk).to_have_url(child_url)
     expect(bk.locator("dl.facts")).to_contain_text("Rektor Ostra, Skola Ostra")
-    steps = region(bk, "Barnkontaktens nästa steg")
+    steps = region(bk, "Att göra")
     shots.visit(bk, "child-with-barnkontakt")
 
-    steps.get_by_role("link", name=re.compile("^Återkoppling på Upptäckarkort")).click()
+    steps.get_by_role("link", name=re.compile("^Återkoppling på upptäckarkortet från Skola Ostra")).click()
     expect(heading(bk)).to_have_text("Återkoppling till upptäckaren")
     bk.get_by_label("Ditt meddelande").fill(FEEDBACK)
     shots.visit(bk, "feedback")
@@ -297,7 +298,7 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(current).to_contain_text(GOAL)
     actions = current.get_by_role("table", name="Insatser")
     expect(actions.get_by_role("row", name=re.compile(ACTION))).to_contain_text("Rektor Ostra, Skola Ostra")
-    expect(actions.get_by_role("row", name=re.compile(ACTION))).to_contain_text(due)
+    expect(actions.get_by_role("row", name=re.compile(ACTION))).to_contain_text(format_day(today + timedelta(days=14), "long"))
     shots.visit(bk, "plan")
     bk.get_by_role("link", name="Utskriftsvänlig plan").click()
     expect(heading(bk)).to_have_text(f"Barnets plan: {CHILD}")
@@ -340,7 +341,7 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(health.get_by_text(CHILD)).to_have_count(0)
     expect(health.get_by_text("Rasterna är jobbiga, ingen att vara med")).to_have_count(0)
     record = region(health, "Det du får se av journalen")
-    expect(record.get_by_role("heading", level=3)).to_have_text(["Skattningar"])  # only its own rating is left
+    expect(record.get_by_role("heading", level=4)).to_have_text(["Trygghet", "Hälsa", "Skattning"])  # only its own rating is left
     expect(record.get_by_text("Grund: Samtycke")).to_have_count(0)
     expect(record.get_by_text("Grund: Egen dokumentation")).to_have_count(1)
     shots.visit(health, "child-pupil-health-after-withdrawal")
@@ -359,8 +360,8 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     auditor.get_by_role("button", name="Sök i loggen").click()
     expect(auditor.get_by_role("heading", name=re.compile("^Läsningar som hittades: [1-9]"))).to_be_visible()
     found = auditor.locator("ol.entries")
-    expect(found.get_by_role("heading", name=re.compile("rektor.ostra · Tillåten")).first).to_be_visible()
-    expect(found.get_by_role("heading", name=re.compile("kurator.ostra · Tillåten")).first).to_be_visible()
+    expect(found.get_by_role("heading", name=re.compile("Rektor Ostra · Tillåten")).first).to_be_visible()
+    expect(found.get_by_role("heading", name=re.compile("Kurator Ostra · Tillåten")).first).to_be_visible()
     shots.visit(auditor, "audit-search")
 
     auditor.get_by_role("link", name="Loggkontroll").click()

@@ -103,8 +103,8 @@ def _area_lines(item: RecordItemOut, t: Translate, language: str) -> dict[str, l
     for v in fields.get("views") or []:
         if isinstance(v, dict) and v.get("area"):
             lines.setdefault(v["area"], []).append(v.get("view") or "")
-    for s in fields.get("scores") or []:
-        if isinstance(s, dict) and s.get("area"):
+    for s in fields.get("scores") or []:  # an indicator left blank or "don't know" says nothing of its area
+        if isinstance(s, dict) and s.get("area") and s.get("score") is not None:
             lines.setdefault(s["area"], []).append(
                 t("{indicator}: {score}", indicator=s.get("indicator") or t("Rating"), score=_score(s.get("score"), t, language)))
     for key in ("joint_compass", "compass", "follow_up_compass"):
