@@ -301,3 +301,13 @@ def test_the_partials_of_the_process_and_closure_links_and_the_consent_banner_ar
     for partial in ("_consent_banner", "_process_links", "_closure_links"):
         assert f'{{% include "child/{partial}.html" %}}' in page
     assert page.index("_consent_banner") < page.index("plan-heading") < page.index("todo-heading") < page.index("_process_links")
+
+
+def test_the_child_page_reads_in_english_too(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
+    child_id = consented_team(rt, clock)
+    write_plan(rt, child_id)
+    sign_in(client, "rektor.ostra")
+    page = client.get(f"/staff/children/{child_id}?lang=en")
+    assert page.status_code == 200 and '<html lang="en"' in page.text
+    text = visible_text(page.text)
+    assert "Next step" in text and "The team around the child" in text and "From the Barnkontakt's own organisation" in text
