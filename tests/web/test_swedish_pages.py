@@ -14,7 +14,7 @@ from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.conftest import family, register_child
 from tests.e2e.swedish_scan import assert_swedish, html_offences
-from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, plan_payload, staff
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, plan_payload, staff
 from tests.web.conftest import post_sign_in
 
 SHARED = ["identity", "needs", "conversations", "team", "ratings", "plan"]
@@ -88,6 +88,19 @@ def test_every_page_of_the_way_is_plain_swedish(rt: Runtime, client: TestClient[
         scanned(client, path)
     sign_in(client, kind="staff", user="admin.ystad")
     scanned(client, "/follow-up")
+    sign_in(client, kind="child", personnummer=CHILD_PNR)
+    scanned(client, "/family")
+
+
+def test_the_pages_after_a_withdrawal_are_plain_swedish(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
+    child_id, consent_id, _ = the_whole_way(rt, clock)
+    rt.hub.withdraw_consent(family(rt, GUARDIAN_2_PNR), child_id, consent_id)
+    sign_in(client, kind="staff", user="kurator.ostra")
+    scanned(client, f"/staff/children/{child_id}")
+    sign_in(client, kind="guardian", personnummer=GUARDIAN_1_PNR)
+    for path in (f"/family/children/{child_id}", f"/family/children/{child_id}/consents",
+                 f"/family/children/{child_id}/access-log"):
+        scanned(client, path)
 
 
 def test_the_header_names_the_signed_in_person_and_unit(rt: Runtime, client: TestClient[Any]) -> None:
