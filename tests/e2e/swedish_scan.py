@@ -40,7 +40,10 @@ report reports plan step steps team needs identity internal external planned don
 none null true false unknown error settings review reviews access log yet already
 """.split()
 
-SWEDISH_TOO = {"region", "status", "version", "personal", "information", "person", "data"}
+SWEDISH_TOO = {
+    "region", "status", "version", "personal", "information", "person", "data",
+    "sent", "far", "bar", "hand", "rest", "all", "for", "spring",
+}
 """Swedish words that English has too, which the Swedish catalogue may not happen to use."""
 
 WORD = re.compile(r"[A-Za-zÅÄÖåäöÉéÜü]+(?:['’][a-z]+)?")
@@ -49,7 +52,7 @@ CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
 PREFIXED_CODE = re.compile(r"\b[a-z]+:[a-z_]+\b")
 UUID_RE = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 HEX_ID = re.compile(r"\b(?:[a-z]+-)?(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b")
-UNIT_ID = re.compile(r"\b[a-zåäö]{3,}-[a-zåäö]{3,}\b")
+UNIT_ID = re.compile(r"(?<![\w-])[a-z]{3,}-[a-z]{3,}(?![\w-])")
 USER_ID = re.compile(r"\b[a-zåäö]{2,}\.[a-zåäö]{2,}\b")
 ISO_TIME = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?|\b\d{2}:\d{2}:\d{2}\b|\bT\d{2}:\d{2}"

@@ -35,7 +35,8 @@ def test_plain_swedish_with_swedish_dates_numbers_and_words_shared_with_english_
     text = (
         "Barnets plan för Alva Lind: ett individuellt barnteam med Elevhälsan. Nästa steg: Kurator, "
         "senast 4 december 2026 kl. 14.05 (2026-12-04). Gemensam skattning 2,88 av 1 234 i Trygghet och Fritid. "
-        "Teamet har 3 skattningar, t.ex. från BVC och bl.a. Region Skåne."
+        "Teamet har 3 skattningar, t.ex. från BVC och bl.a. Region Skåne. "
+        "Barnet hämtas sent av sin far; en bvc-sjuksköterska och all personal vet."
     )
     assert offences(text) == []
 
