@@ -26,12 +26,11 @@ from contracts.vocabulary import (
     COMPASS,
     ActionStatus,
     Area,
-    Category,
     RegisterAnswer,
 )
 from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
-from hub.application.readmodels import ChildView, RecordItemOut
+from hub.application.readmodels import ChildView
 from hub.errors import InvalidInputError, UnknownUnitError
 from hub.web.app import Form, Web
 from hub.web.filters import day
@@ -100,13 +99,6 @@ def summary(view: ChildView) -> dict[str, Any]:
         "cards": [{**i.fields, "at": i.occurred_at, "from_unit_id": i.unit_id}
                   for i in view.of_type("DiscoveryCardSubmitted") if "card_id" in i.fields],
     }
-
-
-def by_category(view: ChildView) -> list[tuple[Category, list[RecordItemOut]]]:
-    groups: dict[Category, list[RecordItemOut]] = {}
-    for item in view.items:
-        groups.setdefault(item.category, []).append(item)
-    return list(groups.items())
 
 
 def compasses(view: ChildView) -> list[dict[str, Any]]:
@@ -368,7 +360,7 @@ def routes(web: Web) -> list[Any]:
         child = summary(view)
         today = day(view.as_of) or view.as_of.date()
         return page(
-            who, "child/child.html", child_id, view, groups=by_category(view), is_barnkontakt=is_barnkontakt,
+            who, "child/child.html", child_id, view, is_barnkontakt=is_barnkontakt,
             next_step=child_overview.next_step(child, view, today), team=child_overview.team(child),
             open_actions=child_overview.open_actions(child["plan"]),
             areas_seen=child_overview.by_area(view, who.t, who.language), steps=child_overview.by_step(view),
