@@ -45,8 +45,8 @@ def hub(tmp_path: Path) -> Iterator[ServedHub]:
     served.close()
 
 
-def sign_in_staff(browser: Browser, hub: ServedHub, name: str) -> Page:
-    page = new_page(browser)
+def sign_in_staff(browser: Browser, hub: ServedHub, name: str, *, phone: bool = False) -> Page:
+    page = new_page(browser, phone=phone)
     page.goto(hub.url + "/sign-in")
     page.get_by_role("button", name=name).click()
     return page
@@ -316,6 +316,15 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     positions = [shown.index(step) for step in expected]
     assert positions == sorted(positions), shown
     shots.visit(bk, "timeline")
+
+    on_phone = sign_in_staff(browser, hub, "Rektor Ostra", phone=True)
+    on_phone.goto(child_url)
+    next_step = on_phone.locator(".next-step")
+    expect(next_step).to_contain_text(ACTION)
+    expect(next_step).to_contain_text(format_day(today + timedelta(days=14), "long"))
+    expect(region(on_phone, "Teamet runt barnet")).to_contain_text("Rektor Ostra, Skola Ostra")
+    shots.visit(on_phone, "child-page-phone")
+    on_phone.context.close()
 
     # 6. A guardian sees who has read the information, with proof, and withdraws the consent.
     a_minute_later(hub)
