@@ -17,12 +17,17 @@ from typing import Any
 from contracts.indicators import INDICATORS, Indicator
 from contracts.vocabulary import (
     COMPASS,
+    ActionStatus,
+    AgeGroup,
     Area,
+    CardKind,
     Category,
+    ConversationWith,
     Decision,
     HomeVisit,
     LegalBasis,
     Principal,
+    RegisterAnswer,
     ReviewOutcome,
     Role,
     UnitKind,
@@ -149,6 +154,45 @@ INDICATOR_LABELS: dict[Indicator, Label] = {
 }
 """Each rating-form indicator by its positive statement (:mod:`contracts.indicators`)."""
 
+CARD_KIND_LABELS: dict[CardKind, Label] = {
+    CardKind.INTERNAL: Label(
+        "Från Barnkontaktens egen verksamhet", "From the Barnkontakt's own organisation",
+        "The discoverer works where the Barnkontakt does.",
+    ),
+    CardKind.EXTERNAL: Label(
+        "Från en annan verksamhet", "From another organisation", "The discoverer works at another unit."
+    ),
+}
+
+CONVERSATION_WITH_LABELS: dict[ConversationWith, Label] = {
+    ConversationWith.CHILD: Label("Barnet", "The child"),
+    ConversationWith.GUARDIAN: Label("Vårdnadshavare", "Guardian"),
+}
+
+AGE_GROUP_LABELS: dict[AgeGroup, Label] = {
+    g: Label(f"{g.value.replace('-', '–')} år", f"{g.value.replace('-', '–')} years") for g in AgeGroup
+}
+
+ACTION_STATUS_LABELS: dict[ActionStatus, Label] = {
+    ActionStatus.PLANNED: Label("Planerad", "Planned"),
+    ActionStatus.IN_PROGRESS: Label("Pågår", "In progress"),
+    ActionStatus.DONE: Label("Klar", "Done"),
+    ActionStatus.CANCELLED: Label("Avbruten", "Cancelled"),
+}
+
+REGISTER_ANSWER_LABELS: dict[RegisterAnswer, Label] = {
+    RegisterAnswer.CONFIRMED: Label("Bekräftad av folkbokföringen", "Confirmed by the population register"),
+    RegisterAnswer.NOT_A_CUSTODIAN: Label(
+        "Inte vårdnadshavare enligt folkbokföringen", "Not a guardian according to the population register"
+    ),
+    RegisterAnswer.REGISTER_UNAVAILABLE: Label(
+        "Folkbokföringen kunde inte svara", "The population register could not answer"
+    ),
+    RegisterAnswer.CUSTODIAN_NOT_NAMED: Label(
+        "Ytterligare vårdnadshavare finns", "Another guardian with custody is not named"
+    ),
+}
+
 LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     Area: ("area", AREA_LABELS),
     Role: ("role", ROLE_LABELS),
@@ -160,6 +204,11 @@ LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     HomeVisit: ("homevisit", HOME_VISIT_LABELS),
     ReviewOutcome: ("outcome", REVIEW_OUTCOME_LABELS),
     Indicator: ("indicator", INDICATOR_LABELS),
+    CardKind: ("cardkind", CARD_KIND_LABELS),
+    ConversationWith: ("with", CONVERSATION_WITH_LABELS),
+    AgeGroup: ("agegroup", AGE_GROUP_LABELS),
+    ActionStatus: ("status", ACTION_STATUS_LABELS),
+    RegisterAnswer: ("register", REGISTER_ANSWER_LABELS),
 }
 """Each labelled term kind: the prefix of its message ids, and its terms' names. Keyed by
 kind, not by term: ``Category.POLICE`` and ``UnitKind.POLICE`` are equal strings."""

@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig
 from hub.errors import ConflictError, HubError, NotAuthenticatedError, NotPermittedError
 from hub.http.auth import client_address
 from hub.identity.oidc import OidcSignIn
+from hub.identity.principals import Principal
 from hub.identity.sessions import CookieNames, cookie_names
 from hub.identity.tokens import Verified
 from hub.application import BackaHub
@@ -137,6 +138,8 @@ class Web:
                 "lang": who.language,
                 "languages": LANGUAGES,
                 "user": principal,
+                "user_label": self.person_label(principal),
+                **self.directory_names(principal),
                 "home": home_of(principal) if principal else "/",
                 "csrf_token": who.session.csrf_token if who.session else "",
                 "request_path": who.path,
@@ -145,6 +148,25 @@ class Web:
                 **context,
             },
         )
+
+    def directory_names(self, principal: Principal | None) -> dict[str, dict[str, str]]:
+        """The names of the signed-in person's area, for the ``person_name`` and
+        ``unit_name`` filters: pages name people and units, never their ids."""
+        tenant = self.hub.directory.tenants.get(principal.tenant_id) if principal else None
+        if tenant is None:
+            return {"directory_staff": {}, "directory_units": {}}
+        return {"directory_staff": {s.user_id: s.name for s in tenant.staff.values()},
+                "directory_units": {u.unit_id: u.name for u in tenant.units.values()}}
+
+    def person_label(self, principal: Principal | None) -> str:
+        """How the header names a signed-in member of staff or auditor: name and unit from
+        the directory ("Maria Persson, BVC Ystad"), never the user id."""
+        if principal is None or principal.kind.value not in ("staff", "auditor"):
+            return ""
+        tenant = self.hub.directory.tenants.get(principal.tenant_id)
+        person = tenant.staff.get(principal.user_id) if tenant else None
+        unit = tenant.units.get(principal.unit_id) if tenant and principal.unit_id else None
+        return ", ".join(x for x in (person.name if person else "", unit.name if unit else "") if x)
 
     def sign_in_form(self, request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
         """The anti-forgery token for this browser's sign-in forms, and the pre-session
@@ -303,7 +325,7 @@ def _staff(runtime: Runtime, user_id: str) -> Any:
 def _demo_people(runtime: Runtime) -> dict[str, Any]:
     """The demo's people, by role, for the sign-in page."""
     if not runtime.settings.demo_mode:
-        return {"staff": [], "families": []}
+        return {"staff": [], "families": [], "unit_names": {}}
     staff = [s for t in runtime.hub.directory.tenants.values() for s in t.staff.values()]
     families: list[dict[str, Any]] = []
     try:
@@ -316,7 +338,8 @@ def _demo_people(runtime: Runtime) -> dict[str, Any]:
         ][:12]
     except Exception:  # noqa: BLE001 - a hub without the demo's users still offers staff sign-in
         families = []
-    return {"staff": sorted(staff, key=lambda s: (s.unit_id or "", s.user_id)), "families": families}
+    unit_names = {t.tenant_id: {u.unit_id: u.name for u in t.units.values()} for t in runtime.hub.directory.tenants.values()}
+    return {"staff": sorted(staff, key=lambda s: (s.unit_id or "", s.user_id)), "families": families, "unit_names": unit_names}
 
 
 def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEngine], Router]:

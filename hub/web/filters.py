@@ -4,7 +4,9 @@ Moments are kept in UTC; a person in Sweden reads them in Swedish time
 (:data:`contracts.vocabulary.SWEDISH_TIME`), so a read at 00:30 on 2 March in Stockholm
 shows as 2 March, never as the UTC day before. A short date is written as in Sweden,
 ``2026-03-02``; a long one names the month in the page's language. Numbers use the page's
-language's decimal sign and grouping.
+language's decimal sign and grouping. In Swedish a moment reads "4 december 2026 kl. 14.05"
+(the clock with a point, after "kl."), a count names its noun in the right number ("1
+skattning", "3 skattningar"), and no page shows an ISO timestamp.
 
 Each filter takes what the read models hold (``date``, ``datetime``, numbers). A record
 item's fields are the fact's JSON values, so a day or moment among them arrives as its
@@ -64,12 +66,21 @@ def format_day(value: date | datetime | str | None, style: str = "short", langua
 
 
 def format_moment(value: datetime | str | None, style: str = "short", language: str = DEFAULT_LANGUAGE) -> str:
-    """``short``: 2026-03-02 14:05; ``long``: 2 mars 2026 14:05; both in Swedish time."""
+    """In Swedish time: ``short`` 2026-03-02 kl. 14.05, ``long`` 2 mars 2026 kl. 14.05
+    (in English 2026-03-02 14:05 and March 2, 2026 14:05)."""
     local = moment(value)
     if local is None:
         return ""
+    if language == "sv":
+        return f"{format_day(local.date(), style, language)} kl. {local:%H.%M}"
     clock = format_time(local.time(), "HH:mm", locale=language)
     return f"{format_day(local.date(), style, language)} {clock}"
+
+
+def format_count(value: int, one: str, many: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """``one`` for exactly one, ``many`` otherwise (both already in the page's language),
+    with ``{n}`` filled in as a number of the language: "1 skattning", "2 skattningar"."""
+    return (one if value == 1 else many).format(n=format_number(value, language))
 
 
 def format_number(value: float | int | None, language: str = DEFAULT_LANGUAGE, digits: int | None = None) -> str:
@@ -100,6 +111,27 @@ def number_sv(context: Context, value: float | int | None, digits: int | None = 
     return format_number(value, _language(context), digits)
 
 
+@pass_context
+def plural(context: Context, value: int, one: str, many: str) -> str:
+    """``{{ n|plural(t("{n} rating"), t("{n} ratings")) }}``: the catalogue words both forms."""
+    return format_count(value, one, many, _language(context))
+
+
+@pass_context
+def person_name(context: Context, user_id: str | None) -> str:
+    """A member of staff by name from the directory (``directory_staff`` of the page), never
+    by user id; someone the directory does not know is "a member of staff"."""
+    names = context.get("directory_staff") or {}
+    return str(names.get(user_id or "") or context["t"]("a member of staff"))
+
+
+@pass_context
+def unit_name(context: Context, unit_id: str | None) -> str:
+    """A unit by name from the directory (``directory_units`` of the page), never by id."""
+    names = context.get("directory_units") or {}
+    return str(names.get(unit_id or "") or context["t"]("another unit"))
+
+
 def iso(value: date | datetime | str | None) -> str:
     """The machine-readable value for ``<time datetime="...">``."""
     if value is None or isinstance(value, str):
@@ -111,6 +143,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "date_sv": date_sv,
     "datetime_sv": datetime_sv,
     "number_sv": number_sv,
+    "plural": plural,
+    "person_name": person_name,
+    "unit_name": unit_name,
     "iso": iso,
 }
 """The filters every template has."""

@@ -3,7 +3,8 @@
 Chromium is Debian's (``/usr/bin/chromium``, or ``BACKA_CHROMIUM``); Playwright is told
 its path and never downloads a browser. A missing browser fails the test, never skips it.
 Every page a test visits can be checked with axe-core (bundled by ``axe-playwright-python``)
-and saved as a screenshot under ``test-output/screenshots``.
+and saved as a screenshot under ``test-output/screenshots``; a Swedish page is also scanned
+for English words, codes, ids and ISO times (:mod:`tests.e2e.swedish_scan`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
+from tests.e2e.swedish_scan import assert_swedish
 from tests.factories import directory
 from tests.nats_server import free_port
 
@@ -107,10 +109,12 @@ class Shots:
         return blocking
 
     def visit(self, page: Page, label: str) -> None:
-        """Screenshot and check the page; fail at once on a serious or critical violation."""
+        """Screenshot and check the page; fail at once on a serious or critical violation,
+        or on anything a Swedish page must not show."""
         self.take(page, label)
         blocking = self.check(page, label)
         assert blocking == [], f"{label} ({page.url}): {blocking}"
+        assert_swedish(page.content(), f"{label} ({page.url})")
 
 
 @pytest.fixture(scope="module")

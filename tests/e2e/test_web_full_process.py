@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from contracts.indicators import INDICATORS, Indicator
 from contracts.vocabulary import COMPASS, FIVE_QUESTIONS_SV, Area
+from hub.web.filters import format_day
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR
 
@@ -45,8 +46,8 @@ def hub(tmp_path: Path) -> Iterator[ServedHub]:
     served.close()
 
 
-def sign_in_staff(browser: Browser, hub: ServedHub, name: str) -> Page:
-    page = new_page(browser)
+def sign_in_staff(browser: Browser, hub: ServedHub, name: str, *, phone: bool = False) -> Page:
+    page = new_page(browser, phone=phone)
     page.goto(hub.url + "/sign-in")
     page.get_by_role("button", name=name).click()
     return page
@@ -149,10 +150,10 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     bk.get_by_role("link", name="Tillbaka till barnet").click()
     expect(bk).to_have_url(child_url)
     expect(bk.locator("dl.facts")).to_contain_text("Rektor Ostra, Skola Ostra")
-    steps = region(bk, "Barnkontaktens nästa steg")
+    steps = region(bk, "Att göra")
     shots.visit(bk, "child-with-barnkontakt")
 
-    steps.get_by_role("link", name=re.compile("^Återkoppling på Upptäckarkort")).click()
+    steps.get_by_role("link", name=re.compile("^Återkoppling på upptäckarkortet från Skola Ostra")).click()
     expect(heading(bk)).to_have_text("Återkoppling till upptäckaren")
     bk.get_by_label("Ditt meddelande").fill(FEEDBACK)
     shots.visit(bk, "feedback")
@@ -308,7 +309,7 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(current).to_contain_text(GOAL)
     actions = current.get_by_role("table", name="Insatser")
     expect(actions.get_by_role("row", name=re.compile(ACTION))).to_contain_text("Rektor Ostra, Skola Ostra")
-    expect(actions.get_by_role("row", name=re.compile(ACTION))).to_contain_text(due)
+    expect(actions.get_by_role("row", name=re.compile(ACTION))).to_contain_text(format_day(today + timedelta(days=14), "long"))
     shots.visit(bk, "plan")
     bk.get_by_role("link", name="Utskriftsvänlig plan").click()
     expect(heading(bk)).to_have_text(f"Barnets plan: {CHILD}")
@@ -326,6 +327,15 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     positions = [shown.index(step) for step in expected]
     assert positions == sorted(positions), shown
     shots.visit(bk, "timeline")
+
+    on_phone = sign_in_staff(browser, hub, "Rektor Ostra", phone=True)
+    on_phone.goto(child_url)
+    next_step = on_phone.locator(".next-step")
+    expect(next_step).to_contain_text(ACTION)
+    expect(next_step).to_contain_text(format_day(today + timedelta(days=14), "long"))
+    expect(region(on_phone, "Teamet runt barnet")).to_contain_text("Rektor Ostra, Skola Ostra")
+    shots.visit(on_phone, "child-page-phone")
+    on_phone.context.close()
 
     # 6. A guardian sees who has read the information, with proof, and withdraws the consent.
     a_minute_later(hub)
@@ -362,7 +372,7 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(health.get_by_text(CHILD)).to_have_count(0)
     expect(health.get_by_text("Rasterna är jobbiga, ingen att vara med")).to_have_count(0)
     record = region(health, "Det du får se av journalen")
-    expect(record.get_by_role("heading", level=3)).to_have_text(["Skattningar"])  # only its own rating is left
+    expect(record.get_by_role("heading", level=4)).to_have_text(["Trygghet", "Hälsa", "Skattning"])  # only its own rating is left
     expect(record.get_by_text("Grund: Samtycke")).to_have_count(0)
     expect(record.get_by_text("Grund: Egen dokumentation")).to_have_count(1)
     expect(health.get_by_role("alert")).to_contain_text("Vårdnadshavaren har återkallat samtycket den")

@@ -13,7 +13,9 @@ from litestar.testing import TestClient
 from hub.application.readmodels import AuditEntry
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
+from hub.web.filters import format_day
 from tests.conftest import family, register_child
+from tests.e2e.swedish_scan import html_offences, visible_text
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, staff
 from tests.web.conftest import post_sign_in
 
@@ -227,3 +229,85 @@ def test_the_printable_plan_and_the_timeline_render_in_swedish_and_english(rt: R
     assert steps[:3] == ["Barnet registrerat", "Upptäckarkort", "Barnkontakt utsedd"] and steps[-1] == "Barnets plan"
     english = client.get(f"/staff/children/{child_id}/timeline?lang=en")
     assert '<html lang="en"' in english.text and "Child registered" in english.text and "Timeline" in english.text
+
+
+def test_the_child_page_leads_with_the_next_step_as_who_does_what_by_when_and_the_team(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock
+) -> None:
+    """The coordinator opens the case: the plan's first open action (who, what, by when), then
+    the Barnkontakt, the coordinator and the team's units with the people the plan names."""
+    child_id = consented_team(rt, clock)
+    rt.hub.assign_support_coordinator(staff("rektor.ostra"), child_id, staff_id="kurator.ostra")
+    write_plan(rt, child_id)
+    sign_in(client, "rektor.ostra")
+    html = client.get(f"/staff/children/{child_id}").text
+    text = visible_text(html)
+    due = rt.hub.now().date() + timedelta(days=14)
+    step = text[text.index("Nästa steg"):text.index("Mål")]
+    assert "Vem\nRektor, Skola Ostra" in step and "Vad\nRastvärd varje dag" in step
+    assert format_day(due, "long") in step
+    team = text[text.index("Teamet runt barnet"):text.index("Att göra")]
+    assert "Barnkontakt\nRektor Ostra, Skola Ostra" in team
+    assert "Stödsamordnare\nKurator Ostra, Elevhalsa Ostra" in team
+    assert "Skola Ostra: Rektor" in team and "Soc Ystad" in team
+    assert text.index("Nästa steg") < text.index("Teamet runt barnet") < text.index("Att göra") < text.index("Det du får se av journalen")
+
+
+def test_without_a_plan_the_next_step_is_the_step_the_case_waits_for(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
+    child_id = consented_team(rt, clock)  # an individual team, and no coordinator yet
+    sign_in(client, "rektor.ostra")
+    text = visible_text(client.get(f"/staff/children/{child_id}").text)
+    assert "Vad\nUtse en stödsamordnare." in text and "Vem\nRektor Ostra, Skola Ostra" in text
+    rt.hub.assign_support_coordinator(staff("rektor.ostra"), child_id, staff_id="kurator.ostra")
+    text = visible_text(client.get(f"/staff/children/{child_id}").text)
+    assert "Vad\nSkriv Barnets plan tillsammans med teamet och familjen." in text
+    assert "Vem\nKurator Ostra, Elevhalsa Ostra" in text
+
+
+def test_an_action_past_its_date_is_shown_as_overdue_in_the_next_step(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
+    child_id = consented_team(rt, clock)
+    write_plan(rt, child_id)
+    clock.set(clock() + timedelta(days=20))
+    sign_in(client, "rektor.ostra")
+    text = visible_text(client.get(f"/staff/children/{child_id}").text)
+    assert "försenad" in text[text.index("Nästa steg"):text.index("Mål")]
+
+
+def test_the_record_reads_area_by_area_and_step_by_step_in_plain_swedish(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock
+) -> None:
+    """No field code, card id, user id, unit id or ISO time: what the card says about Trygghet
+    under Trygghet, the card's kind by its label, the feedback link by unit and date."""
+    child_id = consented_team(rt, clock)
+    sign_in(client, "rektor.ostra")
+    html = client.get(f"/staff/children/{child_id}").text
+    assert html_offences(html) == []
+    text = visible_text(html)
+    areas = text[text.index("Område för område i Behovskompassen"):text.index("Steg för steg")]
+    trygghet = areas[areas.index("Trygghet"):areas.index("Fritid")]
+    assert "Upptäckarkort" in trygghet and "Oro efter rast" in trygghet
+    assert "Slag\nFrån Barnkontaktens egen verksamhet" in text and "internal" not in text
+    assert "Återkoppling på upptäckarkortet från Skola Ostra, 2 mars 2026" in text
+    assert "card-" not in text and "rektor.ostra" not in text and "skola-ostra" not in text
+    assert "Med vem\nBarnet" in text and "Åldersgrupp\n10–12 år" in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)
+
+
+def test_the_partials_of_the_process_and_closure_links_and_the_consent_banner_are_on_the_page() -> None:
+    """Other steps of the process add their links and banner through these includes."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "hub/web/templates/child/child.html").read_text(encoding="utf-8")
+    for partial in ("_consent_banner", "_process_links", "_closure_links"):
+        assert f'{{% include "child/{partial}.html" %}}' in page
+    assert page.index("_consent_banner") < page.index("plan-heading") < page.index("todo-heading") < page.index("_process_links")
+
+
+def test_the_child_page_reads_in_english_too(rt: Runtime, client: TestClient[Any], clock: SettableClock) -> None:
+    child_id = consented_team(rt, clock)
+    write_plan(rt, child_id)
+    sign_in(client, "rektor.ostra")
+    page = client.get(f"/staff/children/{child_id}?lang=en")
+    assert page.status_code == 200 and '<html lang="en"' in page.text
+    text = visible_text(page.text)
+    assert "Next step" in text and "The team around the child" in text and "From the Barnkontakt's own organisation" in text

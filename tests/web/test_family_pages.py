@@ -175,7 +175,7 @@ def test_the_receipt_names_what_to_whom_why_and_until_when(rt: Runtime) -> None:
     assert "2 mars 2027" in text  # until when: a year after the request
     answers = re.search(r'<ul class="consent-answers">.*?</ul>', text, re.S)
     assert answers is not None
-    assert re.search(r"Du</strong>.*?har sagt ja.*?ja 2 mars 2026 10:00", answers.group(0), re.S)  # who answered, when
+    assert re.search(r"Du</strong>.*?har sagt ja.*?ja 2 mars 2026 kl. 10.00", answers.group(0), re.S)  # who answered, when
     assert re.search(r"Bo Lind</strong>.*?har inte svarat än", answers.group(0), re.S)
     assert "webbläsarens utskrift" in text
     assert "<script" not in text and "onclick" not in text

@@ -28,15 +28,15 @@ from contracts.vocabulary import (
     COMPASS,
     ActionStatus,
     Area,
-    Category,
     RegisterAnswer,
 )
 from hub.application import Action
 from hub.application.commands import SubmitRating, UpdatePlan
-from hub.application.readmodels import ChildView, RatingForm, RecordItemOut
+from hub.application.readmodels import ChildView, RatingForm
 from hub.errors import InvalidInputError, NoBasisError, UnknownUnitError
 from hub.web.app import Form, Web
 from hub.web.filters import day
+from hub.web.pages import child_overview
 from hub.web.pages.consents import consent_banner, lost_sight_page
 from hub.web.session import Visitor
 
@@ -99,15 +99,9 @@ def summary(view: ChildView) -> dict[str, Any]:
         "decision": decision if decision and "decision" in decision else None,
         "coordinator": coordinator if coordinator and "staff_id" in coordinator else None,
         "plan": versions[-1] if versions else None,
-        "cards": [i.fields for i in view.of_type("DiscoveryCardSubmitted") if "card_id" in i.fields],
+        "cards": [{**i.fields, "at": i.occurred_at, "from_unit_id": i.unit_id}
+                  for i in view.of_type("DiscoveryCardSubmitted") if "card_id" in i.fields],
     }
-
-
-def by_category(view: ChildView) -> list[tuple[Category, list[RecordItemOut]]]:
-    groups: dict[Category, list[RecordItemOut]] = {}
-    for item in view.items:
-        groups.setdefault(item.category, []).append(item)
-    return list(groups.items())
 
 
 def compasses(view: ChildView) -> list[dict[str, Any]]:
@@ -401,8 +395,13 @@ def routes(web: Web) -> list[Any]:
         is_barnkontakt = web.hub.may(principal, Action.SEND_FEEDBACK, child_id)
         may_take_role = web.hub.may(principal, Action.TAKE_BARNKONTAKT_ROLE, child_id, staff_id=principal.user_id)
         may_check_guardians = web.hub.may(principal, Action.CHECK_GUARDIANS, child_id)
+        child = summary(view)
+        today = day(view.as_of) or view.as_of.date()
         return page(
-            who, "child/child.html", child_id, view, groups=by_category(view), is_barnkontakt=is_barnkontakt,
+            who, "child/child.html", child_id, view, is_barnkontakt=is_barnkontakt,
+            next_step=child_overview.next_step(child, view, today), team=child_overview.team(child),
+            open_actions=child_overview.open_actions(child["plan"]),
+            areas_seen=child_overview.by_area(view, who.t, who.language), steps=child_overview.by_step(view),
             may_take_role=may_take_role, may_check_guardians=may_check_guardians,
             guardians_checked=checked if may_check_guardians and checked is not None and confirmed is not None
             and 0 <= confirmed <= checked else None,
