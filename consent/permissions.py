@@ -30,6 +30,10 @@ the law named per rule):
   the administrator replaces a coordinator); conversations, consent requests,
   meetings, the plan, follow-ups and needs met are the Barnkontakt's or the support
   coordinator's (the model: the coordinator owns Barnets plan in an individual team).
+- A case is closed (moved away, declined) by whoever holds it, the Barnkontakt or the support
+  coordinator, as needs met is recorded; the administrator also closes it, since a move out of
+  the area is what the population register tells the cooperation area (FB 6 kap. 11 §, the
+  same register the guardian checks ask), whoever holds the case.
 - Units in the child's team rate needs and share their agency's summary, each only in
   its own field (health by the region, police by the police, social services by social
   services: OSL 25, 26 and 18 kap. keep each agency's secrecy its own).
@@ -103,6 +107,7 @@ class Action(str, Enum):
     COMPLETE_PLAN_ACTION = "complete_plan_action"
     HOLD_FOLLOW_UP = "hold_follow_up"
     RECORD_NEEDS_MET = "record_needs_met"
+    CLOSE_CASE = "close_case"
     FILE_CONCERN_REPORT = "file_concern_report"
     WITHHOLD_INFORMATION = "withhold_information"
     RECORD_HOME_VISIT = "record_home_visit"
@@ -320,6 +325,7 @@ HOLDER_OR_COORDINATOR = frozenset(
         Action.UPDATE_PLAN,
         Action.HOLD_FOLLOW_UP,
         Action.RECORD_NEEDS_MET,
+        Action.CLOSE_CASE,
     }
 )
 """Steps of whoever holds the case: the Barnkontakt, or the support coordinator."""
@@ -415,6 +421,8 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
         return _hand_over_barnkontakt(actor, case, target)
     if action is Action.APPOINT_SUPPORT_COORDINATOR:
         return _appoint_coordinator(actor, case, target)
+    if action is Action.CLOSE_CASE and _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
     if not _is_staff(actor):
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     if action in OPEN_TO_EVERY_UNIT:

@@ -7,6 +7,7 @@ The handlers are grouped by process area, one module each; :class:`BackaHub` is 
 from __future__ import annotations
 
 from hub.application.auditing import Auditing
+from hub.application.closure import Closure
 from hub.application.concerns import Concerns
 from hub.application.consenting import Consenting
 from hub.application.core import Views
@@ -18,7 +19,7 @@ from hub.application.team import TeamAndPlan
 __all__ = ["BackaHub", "Views"]
 
 
-class BackaHub(Registration, Consenting, TeamAndPlan, Concerns, Erasure, Auditing, Reads):
+class BackaHub(Registration, Consenting, TeamAndPlan, Closure, Concerns, Erasure, Auditing, Reads):
     """The log of every child's support process, with the commands and reads on it."""
 
     name = "backa"

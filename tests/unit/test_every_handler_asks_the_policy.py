@@ -51,7 +51,7 @@ COMMAND_METHODS = {
     "hold_conversation", "request_consent", "grant_consent", "decline_consent", "withdraw_consent", "decide_team",
     "submit_rating", "hold_team_meeting", "assign_support_coordinator", "update_plan", "complete_plan_action",
     "hold_follow_up", "record_needs_met", "file_concern_report", "withhold_information", "record_home_visit",
-    "share_agency_summary", "erase_child", "record_review", "check_guardians",
+    "share_agency_summary", "erase_child", "record_review", "check_guardians", "close_case",
 }
 """Every method of the hub that appends a fact of a child's process (reads append only their own record)."""
 
@@ -266,6 +266,7 @@ STEPS: dict[str, Callable[[Runtime], Step]] = {
     "erase_child": _on(carded, staff("admin.ystad"), lambda c, p: c.hub.erase_child(p, c.child_id, reason="Ärende 2026-17")),
     "record_review": _review,
     "check_guardians": _on(carded, staff("admin.ystad"), lambda c, p: c.hub.check_guardians(p, c.child_id)),
+    "close_case": _on(held, SCHOOL, lambda c, p: c.hub.close_case(p, c.child_id, reason="moved_away")),
 }
 
 
