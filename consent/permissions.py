@@ -60,6 +60,8 @@ the law named per rule):
 - A guardian link is checked again against the population register by the unit that
   registered the child, the Barnkontakt's unit or the administrator (FB 6 kap. 11 §: custody
   is what folkbokföringen records, not what a form says).
+- The area's retention periods are read by its staff and its administrator: they say how
+  long a unit may see what others shared (no child's information is in them).
 - Erasure is the administrator's (GDPR art. 17: the controller decides); access-log
   review is the auditor's (PDL 4 kap. 3 §), and auditors do nothing else.
 """
@@ -122,6 +124,7 @@ class Action(str, Enum):
     LIST_FAMILY_CHILDREN = "list_family_children"
     READ_FAMILY_ACCESS_LOG = "read_family_access_log"
     READ_FIGURES = "read_figures"
+    READ_RETENTION = "read_retention"
 
 
 class Rule(str, Enum):
@@ -306,6 +309,7 @@ ACROSS_CASES = frozenset(
         Action.LIST_FAMILY_CHILDREN,
         Action.READ_FAMILY_ACCESS_LOG,
         Action.READ_FIGURES,
+        Action.READ_RETENTION,
     }
 )
 """Acts that concern no single child's case."""
@@ -367,7 +371,7 @@ def may(
 
 
 def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
-    if action is Action.REGISTER_CHILD:
+    if action in (Action.REGISTER_CHILD, Action.READ_RETENTION):
         if _is_admin(actor) or _is_staff(actor):
             return _allow(Rule.ANY_STAFF_AT_A_UNIT)
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)

@@ -18,6 +18,7 @@ from contracts.vocabulary import (
     COMPASS,
     Area,
     Category,
+    ClosureReason,
     Decision,
     HomeVisit,
     LegalBasis,
@@ -143,6 +144,14 @@ REVIEW_OUTCOME_LABELS: dict[ReviewOutcome, Label] = {
     ReviewOutcome.NEEDS_FOLLOW_UP: Label("Behöver följas upp", "Needs follow-up", "The reads need to be looked into further."),
 }
 
+CLOSURE_REASON_LABELS: dict[ClosureReason, Label] = {
+    ClosureReason.NEEDS_MET: Label("Behoven är tillgodosedda", "The needs are met", "A follow-up Behovskompass shows the needs met."),
+    ClosureReason.MOVED_AWAY: Label("Familjen har flyttat", "The family moved away", "The child no longer lives in the cooperation area."),
+    ClosureReason.DECLINED: Label(
+        "Vårdnadshavarna har tackat nej", "The guardians declined", "The guardians (or the child) declined the support offered."
+    ),
+}
+
 LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     Area: ("area", AREA_LABELS),
     Role: ("role", ROLE_LABELS),
@@ -153,6 +162,7 @@ LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     Decision: ("decision", DECISION_LABELS),
     HomeVisit: ("homevisit", HOME_VISIT_LABELS),
     ReviewOutcome: ("outcome", REVIEW_OUTCOME_LABELS),
+    ClosureReason: ("closure", CLOSURE_REASON_LABELS),
 }
 """Each labelled term kind: the prefix of its message ids, and its terms' names. Keyed by
 kind, not by term: ``Category.POLICE`` and ``UnitKind.POLICE`` are equal strings."""

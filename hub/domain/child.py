@@ -140,6 +140,9 @@ class Child:
         self.ratings: list[RatingSubmitted] = []
         self.coordinator: tuple[str, str] | None = None
         self.plan_version = 0
+        self.plan_unit_id: str | None = None
+        """The unit that recorded the plan's latest version: whose record its actions are."""
+        self.plan_recorded_at: datetime | None = None
         self.actions: dict[str, ActionState] = {}
         self.next_follow_up: date | None = None
         self.needs_met_at: datetime | None = None
@@ -706,6 +709,8 @@ class Child:
     @_when.register
     def _(self, fact: PlanUpdated) -> None:
         self.plan_version = fact.plan_version
+        self.plan_unit_id = fact.actor.unit_id
+        self.plan_recorded_at = fact.occurred_at
         previous = self.actions
         self.actions = {
             a.action_id: ActionState(a, previous[a.action_id].completed_at if a.action_id in previous else None)

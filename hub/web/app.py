@@ -40,7 +40,7 @@ from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-AREAS = ("staff", "barnkontakt", "child", "family", "audit", "followup", "concern")
+AREAS = ("staff", "barnkontakt", "child", "family", "audit", "followup", "concern", "closure")
 """The page areas, each a module of ``hub.web.pages`` with ``routes(web)``."""
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

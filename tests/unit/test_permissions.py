@@ -699,6 +699,12 @@ def across_cases() -> Iterator[object]:
         **{k: ok(Rule.ANY_STAFF_AT_A_UNIT) for k in (*staff_keys, "admin", "foreign")},
         **{k: no(Rule.STAFF_AT_A_UNIT_ONLY) for k in (*family_keys, "auditor")},
     )
+    law = "arkivlagen, SoL, PDL: the area's staff and administrator read how long shared information is shown (gallring)"
+    yield from cells(
+        Action.READ_RETENTION, law, None,
+        **{k: ok(Rule.ANY_STAFF_AT_A_UNIT) for k in (*staff_keys, "admin", "foreign")},
+        **{k: no(Rule.STAFF_AT_A_UNIT_ONLY) for k in (*family_keys, "auditor")},
+    )
     law = "PDL 4 kap. 3 §: the access log is searched by the auditors (loggkontroll)"
     yield from cells(
         Action.SEARCH_ACCESS_LOG, law, None, auditor=ok(Rule.AUDITOR),
