@@ -71,7 +71,7 @@ class RetentionPeriods:
 
     def table(self) -> list[tuple[UnitKind, Category, int, bool]]:
         """Every kind and category with its days and whether the tenant set it."""
-        rows = []
+        rows: list[tuple[UnitKind, Category, int, bool]] = []
         for kind in UnitKind:
             for category in Category:
                 if category in NOT_RETAINED or category is Category.CONSENT:
