@@ -4,15 +4,18 @@ forged input gives a clear answer and appends nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from hub.runtime.bootstrap import Runtime
+from contracts.vocabulary import Category, UnitKind
+from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
 from tests.conftest import register_child
-from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, plan_payload, staff
+from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, directory, plan_payload, staff
 from tests.web.test_concern_report_pages import hidden_fields, signed_in
 
 
@@ -158,10 +161,30 @@ def test_the_retention_page_lists_each_kind_with_its_law_in_swedish(rt: Runtime)
     assert page.status_code == 200
     assert "Hur länge delade uppgifter visas" in page.text
     assert "Patientdatalagen 3 kap. 17 §" in page.text and "Polisen" in page.text
-    assert "1 827 dagar" in page.text or "1\u00a0827 dagar" in page.text
+    assert "5 år" in page.text and "10 år" in page.text and "bestämt av området" not in page.text
     assert "police" not in visible_text(page.text) and "social_services" not in visible_text(page.text)
 
 
 def test_a_guardian_is_refused_the_retention_page(rt: Runtime) -> None:
     anna = signed_in(rt, kind="guardian", personnummer=GUARDIAN_1_PNR)
     assert anna.get("/staff/retention").status_code == 403
+
+
+def test_the_areas_own_periods_from_its_directory_entry_are_applied_and_marked(clock: SettableClock, tmp_path: Any) -> None:
+    """A setting test: the tenant's ``retention`` in directory.json is what the hub (pages and policy) applies."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    data = directory().to_json()
+    data["tenants"][0]["retention"] = [
+        {"unit_kind": "police", "days": 30},
+        {"unit_kind": "social_services", "category": "concern_report", "days": 100},
+    ]
+    (folder / "directory.json").write_text(json.dumps(data), encoding="utf-8")
+    rt = bootstrap(Settings(store="memory", demo_mode=True, data_dir=folder), clock=clock)
+    try:
+        page = signed_in(rt, kind="staff", user="rektor.ostra").get("/staff/retention")
+        text = visible_text(page.text)
+        assert "30 dagar" in text and "100 dagar" in text and "bestämt av området" in text
+        assert rt.hub.rules.retention.for_tenant("ystad").days(Category.PLAN, UnitKind.POLICE) == 30
+    finally:
+        rt.close()

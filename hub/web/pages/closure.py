@@ -9,6 +9,7 @@ closure changes for reading, is decided in the core, as for the API.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from consent.retention import years
 from contracts.labels import label_key
 from contracts.vocabulary import Area, ClosureReason, UnitKind
 from hub.application.closure import ClosureStatus
@@ -61,6 +63,12 @@ def _reasons(who: Visitor, status: ClosureStatus, data: dict[str, Any], problems
         else:
             closing.append({"action_id": a.action_id, "reason": text})
     return closing
+
+
+def whole_years(days: int) -> int | None:
+    """The period in whole years, when it is one (a year of days and a leap day per four)."""
+    n = round(days / 365.25)
+    return n if n > 0 and years(n) == days else None
 
 
 def refused(who: Visitor, error: Exception) -> Problems:
@@ -180,8 +188,14 @@ def routes(web: Web) -> list[Any]:
         by_kind: dict[UnitKind, list[Any]] = {}
         for row in rows:
             by_kind.setdefault(row.unit_kind, []).append(row)
-        return web.render(
-            who, "closure/retention.html", active="retention", by_kind=list(by_kind.items()), law=LAW_BY_KIND,
-        )
+        kinds = []
+        for kind, kind_rows in by_kind.items():
+            usual = Counter(r.days for r in kind_rows).most_common(1)[0][0]
+            kinds.append({
+                "kind": kind, "days": usual, "years": whole_years(usual),
+                "set_by_area": any(r.set_by_area and r.days == usual for r in kind_rows),
+                "exceptions": [r for r in kind_rows if r.days != usual],
+            })
+        return web.render(who, "closure/retention.html", active="retention", kinds=kinds, law=LAW_BY_KIND)
 
     return [needs_met_form, record_needs_met, close_form, close_case, retention]
