@@ -37,7 +37,7 @@ GRANTED = ConsentState(
     valid_until=T0 + timedelta(days=5000), granted=frozenset({(PartyKind.GUARDIAN, "g1")}),
 )
 OPEN = ChildFacts(
-    tenant_id="ystad", child_id=CHILD, birth_date=date(2016, 3, 4), guardians=(GuardianFact("g1", True, confirmed=True),),
+    tenant_id="ystad", child_id=CHILD, birth_date=date(2025, 1, 10), guardians=(GuardianFact("g1", True, confirmed=True),),
     consents=(GRANTED,), last_entry_at=T0,
 )
 CLOSED_CASE = replace(OPEN, closed_at=CLOSED, last_entry_at=CLOSED)
