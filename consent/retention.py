@@ -27,6 +27,12 @@ def years(n: int) -> int:
     return n * YEAR + (n + 3) // 4
 
 
+def whole_years(days: int) -> int | None:
+    """The period in whole years when it is one (as :func:`years` counts them), else None."""
+    n = round(days / 365.25)
+    return n if n > 0 and years(n) == days else None
+
+
 DEFAULT_DAYS: Mapping[UnitKind, int] = {
     UnitKind.SOCIAL_SERVICES: years(5),
     UnitKind.MIDWIFE_CLINIC: years(10),

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from consent import Information, PolicyRules, decide
 from consent.permissions import Action
+from consent.retention import whole_years
 from contracts.vocabulary import SWEDISH_TIME, Category, ClosureReason, UnitKind
 from hub.application.commands import CloseCase
 from hub.application.core import HubCore, handles, traced, typed
@@ -117,9 +118,11 @@ class RetentionRow(ReadModel):
     unit_kind: UnitKind
     category: Category
     days: int
+    years: int | None
+    """The days in whole years, when they are."""
     set_by_area: bool
 
 
 def retention_rows(rules: PolicyRules, tenant_id: str) -> list[RetentionRow]:
     periods = rules.retention.for_tenant(tenant_id)
-    return [RetentionRow(unit_kind=k, category=c, days=d, set_by_area=own) for k, c, d, own in periods.table()]
+    return [RetentionRow(unit_kind=k, category=c, days=d, years=whole_years(d), set_by_area=own) for k, c, d, own in periods.table()]

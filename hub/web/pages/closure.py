@@ -17,7 +17,6 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from consent.retention import years
 from contracts.labels import label_key
 from contracts.vocabulary import Area, ClosureReason, UnitKind
 from hub.application.closure import ClosureStatus
@@ -63,12 +62,6 @@ def _reasons(who: Visitor, status: ClosureStatus, data: dict[str, Any], problems
         else:
             closing.append({"action_id": a.action_id, "reason": text})
     return closing
-
-
-def whole_years(days: int) -> int | None:
-    """The period in whole years, when it is one (a year of days and a leap day per four)."""
-    n = round(days / 365.25)
-    return n if n > 0 and years(n) == days else None
 
 
 def refused(who: Visitor, error: Exception) -> Problems:
@@ -192,7 +185,7 @@ def routes(web: Web) -> list[Any]:
         for kind, kind_rows in by_kind.items():
             usual = Counter(r.days for r in kind_rows).most_common(1)[0][0]
             kinds.append({
-                "kind": kind, "days": usual, "years": whole_years(usual),
+                "kind": kind, "days": usual, "years": next(r.years for r in kind_rows if r.days == usual),
                 "set_by_area": any(r.set_by_area and r.days == usual for r in kind_rows),
                 "exceptions": [r for r in kind_rows if r.days != usual],
             })
