@@ -188,3 +188,18 @@ def test_the_areas_own_periods_from_its_directory_entry_are_applied_and_marked(c
         assert rt.hub.rules.retention.for_tenant("ystad").days(Category.PLAN, UnitKind.POLICE) == 30
     finally:
         rt.close()
+
+
+def test_needs_met_sent_for_a_case_without_a_decision_is_refused_in_swedish(rt: Runtime) -> None:
+    child = UUID(str(register_child(rt)))
+    rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload("skola-ostra"))
+    rt.hub.assign_barnkontakt(staff("rektor.ostra"), child, staff_id="rektor.ostra")
+    c = signed_in(rt, kind="staff", user="rektor.ostra")
+    close = f"/staff/children/{child}/closure"
+    fields = form(c, close)  # the needs-met page shows no form before the decision: its fields are forged from this one
+
+    r = c.post(f"/staff/children/{child}/needs-met", data={**fields, "score_trygghet": "5"})
+
+    assert r.status_code == 422
+    assert "Ärendet kunde inte avslutas." in r.text
+    assert rt.hub.closure_status(staff("rektor.ostra"), child).closed_at is None

@@ -64,10 +64,11 @@ def _reasons(who: Visitor, status: ClosureStatus, data: dict[str, Any], problems
     return closing
 
 
-def refused(who: Visitor, error: Exception) -> Problems:
-    """The core's refusal in the page's words: the core's own texts are for the API."""
+def refused(who: Visitor, error: Exception, status: ClosureStatus) -> Problems:
+    """The core's refusal in the page's words (the core's own texts are for the API): an
+    action still open (another user added or reopened one meanwhile), or else the form."""
     problems = Problems(who, {})
-    if isinstance(error, OutOfOrderError):
+    if isinstance(error, OutOfOrderError) and status.open_actions:
         problems.add("closed_actions", "Could not close: a plan action is still open.")
     else:
         problems.add("form", "The case could not be closed. Check the form and try again.")
@@ -131,9 +132,8 @@ def routes(web: Web) -> list[Any]:
         try:
             return web.act(who, data, act)
         except (*FIELD_PROBLEMS, OutOfOrderError) as e:
-            return page(
-                who, p, child_id, "closure/needs_met.html", web.hub.closure_status(p, child_id), values, refused(who, e), areas=areas(who),
-            )
+            now = web.hub.closure_status(p, child_id)
+            return page(who, p, child_id, "closure/needs_met.html", now, values, refused(who, e, now), areas=areas(who))
 
     # -- closing for another reason -----------------------------------------------------------
 
@@ -167,9 +167,8 @@ def routes(web: Web) -> list[Any]:
         try:
             return web.act(who, data, act)
         except (*FIELD_PROBLEMS, OutOfOrderError) as e:
-            return page(
-                who, p, child_id, "closure/close.html", web.hub.closure_status(p, child_id), values, refused(who, e), reasons=OTHER_REASONS,
-            )
+            now = web.hub.closure_status(p, child_id)
+            return page(who, p, child_id, "closure/close.html", now, values, refused(who, e, now), reasons=OTHER_REASONS)
 
     # -- the area's retention periods -------------------------------------------------------------
 
