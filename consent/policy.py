@@ -26,8 +26,8 @@ The rules and the law they follow:
   party's withdrawal ends it at once (GDPR art. 7.3); expiry ends it.
 - Closing the case (ärendet avslutat: needs met, moved away, declined) ends sharing on
   consent: from the closure, a consent asked for before it no longer lets another unit see
-  anything (the purpose it was given for, the support, is over: GDPR art. 5.1 b, OSL 10 kap.
-  1 §). "Unless a consent says otherwise" means exactly: a consent *requested after the
+  anything (the purpose it was given for, the support, is over: GDPR art. 5.1 b; the secrecy
+  the consent lifted, OSL 12 kap. 2 §, applies again). "Unless a consent says otherwise" means exactly: a consent *requested after the
   closure* and in effect (every party granted it anew, knowing the case was closed) lets
   information flow as before. Each unit's own record stays its own, and what the process
   sent to a unit (a card to its Barnkontakt, feedback, a concern report to social services)

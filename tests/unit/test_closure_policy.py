@@ -50,7 +50,7 @@ RULES = PolicyRules()
 POLICE_DAYS = DEFAULT_DAYS[UnitKind.POLICE]
 
 ROWS = [
-    ("consent shares while the case is open (OSL 10 kap. 1 §, GDPR art. 6.1 a)",
+    ("consent shares while the case is open (OSL 12 kap. 2 §, GDPR art. 6.1 a)",
      POLICE, FACTS, PLAN_OF_SCHOOL, AFTER, True, Reason.CONSENT_IN_EFFECT),
     ("closure ends sharing on a consent asked before it (GDPR art. 5.1 b: its purpose is over)",
      POLICE, CLOSED_FACTS, PLAN_OF_SCHOOL, AFTER, False, Reason.CASE_CLOSED),
@@ -69,7 +69,7 @@ ROWS = [
      CLOSED + timedelta(days=DEFAULT_DAYS[UnitKind.SOCIAL_SERVICES]), False, Reason.RETENTION_ENDED),
     ("shared information is shown up to the last day of the period",
      POLICE, FACTS, PLAN_OF_SCHOOL, PLANNED + timedelta(days=POLICE_DAYS) - timedelta(seconds=1), True, Reason.CONSENT_IN_EFFECT),
-    ("retention: after the police's period nothing shared is shown to it (polisdatalagen, brottsdatalagen)",
+    ("retention: after the police's period nothing shared is shown to it (brottsdatalagen, lag 2018:1693, GDPR art. 5.1 e)",
      POLICE, FACTS, PLAN_OF_SCHOOL, PLANNED + timedelta(days=POLICE_DAYS), False, Reason.RETENTION_ENDED),
     ("retention counts from the case's last entry, not the item's own time (SoL, PDL 3 kap. 17 §)",
      POLICE, replace(FACTS, last_entry_at=PLANNED + timedelta(days=300)), PLAN_OF_SCHOOL, PLANNED + timedelta(days=POLICE_DAYS + 1), True, Reason.CONSENT_IN_EFFECT),
