@@ -96,6 +96,9 @@ def test_the_close_page_closes_for_moving_away(rt: Runtime, clock: SettableClock
 
     assert r.status_code == 200
     assert "Familjen har flyttat" in r.text and "Ärendet är avslutat" in r.text
+    child_page = visible_text(c.get(f"/staff/children/{child}").text)
+    assert "Ärendet avslutat" in child_page and "Åtgärder som avslutades utan att vara klara" in child_page
+    assert "moved_away" not in child_page and "closed_actions" not in child_page
 
 
 def test_absurd_input_is_refused_by_field_and_appends_nothing(rt: Runtime, clock: SettableClock) -> None:
