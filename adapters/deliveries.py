@@ -180,7 +180,10 @@ class _Parts:
         to_unit = sent_to(fact)
         split = fact.split_by_category()
         self.groups = [
-            (Information(category, fact.actor.unit_id, to_unit, fact.withheld_from_guardians), split[category])
+            (
+                Information(category, fact.actor.unit_id, to_unit, fact.withheld_from_guardians, fact.occurred_at),
+                split[category],
+            )
             for category in sorted(split, key=lambda c: c.value)
             if not all(_is_empty(v) for v in split[category].values())
         ]

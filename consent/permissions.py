@@ -35,6 +35,10 @@ the law named per rule):
   both the coordinator and the deputy hold the support coordinator role, and the deputy
   acts as the coordinator while named (the model: one named coordinator, and no gap when
   that person is away).
+- A case is closed (moved away, declined) by whoever holds it, the Barnkontakt or the support
+  coordinator, as needs met is recorded; the administrator also closes it, since a move out of
+  the area is what the population register tells the cooperation area (FB 6 kap. 11 §, the
+  same register the guardian checks ask), whoever holds the case.
 - Units in the child's team rate needs and share their agency's summary, each only in
   its own field (health by the region, police by the police, social services by social
   services: OSL 25, 26 and 18 kap. keep each agency's secrecy its own).
@@ -66,6 +70,8 @@ the law named per rule):
 - A guardian link is checked again against the population register by the unit that
   registered the child, the Barnkontakt's unit or the administrator (FB 6 kap. 11 §: custody
   is what folkbokföringen records, not what a form says).
+- The area's retention periods are read by its staff and its administrator: they say how
+  long a unit may see what others shared (no child's information is in them).
 - Erasure is the administrator's (GDPR art. 17: the controller decides); access-log
   review is the auditor's (PDL 4 kap. 3 §), and auditors do nothing else.
 """
@@ -117,6 +123,7 @@ class Action(str, Enum):
     COMPLETE_PLAN_ACTION = "complete_plan_action"
     HOLD_FOLLOW_UP = "hold_follow_up"
     RECORD_NEEDS_MET = "record_needs_met"
+    CLOSE_CASE = "close_case"
     FILE_CONCERN_REPORT = "file_concern_report"
     WITHHOLD_INFORMATION = "withhold_information"
     RECORD_HOME_VISIT = "record_home_visit"
@@ -132,6 +139,7 @@ class Action(str, Enum):
     LIST_FAMILY_CHILDREN = "list_family_children"
     READ_FAMILY_ACCESS_LOG = "read_family_access_log"
     READ_FIGURES = "read_figures"
+    READ_RETENTION = "read_retention"
 
 
 class Rule(str, Enum):
@@ -331,6 +339,7 @@ ACROSS_CASES = frozenset(
         Action.LIST_FAMILY_CHILDREN,
         Action.READ_FAMILY_ACCESS_LOG,
         Action.READ_FIGURES,
+        Action.READ_RETENTION,
     }
 )
 """Acts that concern no single child's case."""
@@ -352,6 +361,7 @@ HOLDER_OR_COORDINATOR = frozenset(
         Action.UPDATE_PLAN,
         Action.HOLD_FOLLOW_UP,
         Action.RECORD_NEEDS_MET,
+        Action.CLOSE_CASE,
     }
 )
 """Steps of whoever holds the case: the Barnkontakt, or the support coordinator."""
@@ -393,7 +403,7 @@ def may(
 
 
 def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
-    if action is Action.REGISTER_CHILD:
+    if action in (Action.REGISTER_CHILD, Action.READ_RETENTION):
         if _is_admin(actor) or _is_staff(actor):
             return _allow(Rule.ANY_STAFF_AT_A_UNIT)
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
@@ -451,6 +461,8 @@ def _on_case(actor: Viewer, action: Action, case: CaseState, at: datetime, rules
         return _appoint_coordinator(actor, case, target)
     if action is Action.HAND_OVER_SUPPORT_COORDINATOR:
         return _hand_over_coordinator(actor, case, target)
+    if action is Action.CLOSE_CASE and _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
     if not _is_staff(actor):
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     if action in OPEN_TO_EVERY_UNIT:

@@ -24,6 +24,19 @@ The rules and the law they follow:
   takes effect only when every guardian with custody has granted and, from the
   configured age, the child too; one party's decline keeps it from taking effect; one
   party's withdrawal ends it at once (GDPR art. 7.3); expiry ends it.
+- Closing the case (ärendet avslutat: needs met, moved away, declined) ends sharing on
+  consent: from the closure, a consent asked for before it no longer lets another unit see
+  anything (the purpose it was given for, the support, is over: GDPR art. 5.1 b; the secrecy
+  the consent lifted, OSL 12 kap. 2 §, applies again). "Unless a consent says otherwise" means exactly: a consent *requested after the
+  closure* and in effect (every party granted it anew, knowing the case was closed) lets
+  information flow as before. Each unit's own record stays its own, and what the process
+  sent to a unit (a card to its Barnkontakt, feedback, a concern report to social services)
+  is a received document of that unit (TF 2 kap. 9 §) and stays until its period ends.
+- Retention (gallring, :mod:`consent.retention`): a staff member sees another unit's
+  information only for the period set for its unit's kind and the category, counted from
+  the case's last entry (SoL 12 kap. 1 §, PDL 3 kap. 17 § count the same way); after it,
+  only the unit that recorded it does. The family keeps seeing its own information (GDPR
+  art. 15) until the administrator erases it; the log keeps every fact in its place.
 - Auditors see the access log and nothing else (PDL 4 kap. 3 §, GDPR art. 32).
 - The family's "who has seen" list (GDPR art. 15) never shows a read that touched
   information now withheld from them, however long before the withholding it was made
@@ -40,6 +53,7 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from uuid import UUID
 
+from consent.retention import Retention
 from contracts.vocabulary import SWEDISH_TIME, Category, LegalBasis, PartyKind, Role, UnitKind
 
 
@@ -113,6 +127,10 @@ class ChildFacts:
     concern_report_units: frozenset[str] = frozenset()
     """Social-services units a concern report about the child was filed to."""
     erased: bool = False
+    closed_at: datetime | None = None
+    """When the case was closed (needs met, moved away, declined); None while it is open."""
+    last_entry_at: datetime | None = None
+    """The case's last entry (a step of the process, not a read): where retention counts from."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +141,8 @@ class Information:
     origin_unit_id: str | None = None
     sent_to_unit_id: str | None = None
     withheld_from_guardians: bool = False
+    recorded_at: datetime | None = None
+    """When it was recorded: retention counts from the later of this and the last entry."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,8 @@ class PolicyRules:
     max_validity_days: int = 3 * 365 + 1
     """The longest a consent may run; a request for longer is refused."""
     staff_names_visible_to_family: bool = False
+    retention: Retention = Retention()
+    """Each tenant's retention periods (:mod:`consent.retention`)."""
 
 
 class Reason(str, Enum):
@@ -161,6 +183,8 @@ class Reason(str, Enum):
     STATUTORY_CONCERN_REPORT = "statutory_concern_report"
     CONCERN_REPORT_ONLY_TO_RECIPIENT = "concern_report_only_to_recipient"
     CONSENT_IN_EFFECT = "consent_in_effect"
+    CASE_CLOSED = "case_closed"
+    RETENTION_ENDED = "retention_ended"
     NO_BASIS = "no_basis"
 
 
@@ -307,6 +331,8 @@ def _decide_staff(
         return _deny(Reason.ACCESS_LOG_NOT_FOR_STAFF)
     if info.origin_unit_id == viewer.unit_id:
         return _allow(Reason.OWN_RECORD, LegalBasis.OWN_RECORD, rules)
+    if retention_ended(viewer, facts, info, at, rules):
+        return _deny(Reason.RETENTION_ENDED)
     if info.category is Category.CONCERN_REPORT:
         if info.sent_to_unit_id == viewer.unit_id and viewer.unit_kind is UnitKind.SOCIAL_SERVICES:
             return _allow(Reason.STATUTORY_CONCERN_REPORT, LegalBasis.STATUTORY_CONCERN_REPORT, rules)
@@ -326,10 +352,42 @@ def _decide_staff(
             return decision
     if info.category is Category.CONSENT:
         return _deny(Reason.NO_BASIS)
+    closed_out = False
     for consent in _consents_for(viewer, facts, info.category):
         if consent_status(consent, facts, at, rules) is ConsentStatus.IN_EFFECT:
+            if not consent_outlives_closure(consent, facts, at):
+                closed_out = True
+                continue
             return _allow(Reason.CONSENT_IN_EFFECT, LegalBasis.CONSENT, rules, consent.consent_id)
-    return _deny(Reason.NO_BASIS)
+    return _deny(Reason.CASE_CLOSED if closed_out else Reason.NO_BASIS)
+
+
+def case_closed(facts: ChildFacts, at: datetime) -> bool:
+    """Whether the case is closed at ``at``: a closure is in force from its moment on."""
+    return facts.closed_at is not None and facts.closed_at <= at
+
+
+def consent_outlives_closure(consent: ConsentState, facts: ChildFacts, at: datetime) -> bool:
+    """Whether ``consent`` may still share: the case is open, or the consent was asked for
+    after the closure (the family agreed anew to sharing beyond the closed case)."""
+    closed = facts.closed_at
+    return closed is None or closed > at or consent.valid_from > closed
+
+
+def retention_ends_at(viewer: Viewer, facts: ChildFacts, info: Information, rules: PolicyRules) -> datetime | None:
+    """When ``viewer``'s unit stops seeing ``info`` if it is not its own: its period after the
+    later of the information's recording and the case's last entry; None if no period applies
+    or no time is known."""
+    days = rules.retention.for_tenant(facts.tenant_id).days(info.category, viewer.unit_kind)
+    times = [t for t in (info.recorded_at, facts.last_entry_at) if t is not None]
+    if days is None or not times:
+        return None
+    return max(times) + timedelta(days=days)
+
+
+def retention_ended(viewer: Viewer, facts: ChildFacts, info: Information, at: datetime, rules: PolicyRules) -> bool:
+    ends = retention_ends_at(viewer, facts, info, rules)
+    return ends is not None and at >= ends
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from contracts.vocabulary import (
     Area,
     CardKind,
     Category,
+    ClosureReason,
     ConversationWith,
     Decision,
     HomeVisit,
@@ -407,6 +408,22 @@ class NeedsMet(Event):
     summary: Text = carries(Category.NEEDS, default="", max_length=4000)
 
 
+class ClosedAction(Value):
+    """A plan action still open when the case closed, and why it ends unfinished."""
+
+    action_id: str = Field(min_length=1, max_length=60)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class CaseClosed(Event):
+    """The case is closed (ärendet avslutat), for a reason; every plan action still open is
+    closed with it, each with its own reason. What the units shared on consent stops being
+    shared (see :mod:`consent.policy`); each unit's own record stays its own."""
+
+    reason: ClosureReason = carries(Category.PLAN)
+    closed_actions: tuple[ClosedAction, ...] = carries(Category.PLAN, default=(), max_length=100)
+
+
 class ConcernReportFiled(Event):
     """Orosanmälan to social services (SoL 14 kap. 1 §): statutory, never waits for consent."""
 
@@ -524,6 +541,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlanActionCompleted,
         FollowUpHeld,
         NeedsMet,
+        CaseClosed,
         ConcernReportFiled,
         HomeVisitRecorded,
         AgencySummaryShared,

@@ -22,6 +22,7 @@ from contracts.vocabulary import (
     Area,
     CardKind,
     Category,
+    ClosureReason,
     ConversationWith,
     Decision,
     HomeVisit,
@@ -193,6 +194,14 @@ REGISTER_ANSWER_LABELS: dict[RegisterAnswer, Label] = {
     ),
 }
 
+CLOSURE_REASON_LABELS: dict[ClosureReason, Label] = {
+    ClosureReason.NEEDS_MET: Label("Behoven är tillgodosedda", "The needs are met", "A follow-up Behovskompass shows the needs met."),
+    ClosureReason.MOVED_AWAY: Label("Familjen har flyttat", "The family moved away", "The child no longer lives in the cooperation area."),
+    ClosureReason.DECLINED: Label(
+        "Vårdnadshavarna har tackat nej", "The guardians declined", "The guardians (or the child) declined the support offered."
+    ),
+}
+
 LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     Area: ("area", AREA_LABELS),
     Role: ("role", ROLE_LABELS),
@@ -209,6 +218,7 @@ LABELS: dict[type[Enum], tuple[str, Mapping[Any, Label]]] = {
     AgeGroup: ("agegroup", AGE_GROUP_LABELS),
     ActionStatus: ("status", ACTION_STATUS_LABELS),
     RegisterAnswer: ("register", REGISTER_ANSWER_LABELS),
+    ClosureReason: ("closure", CLOSURE_REASON_LABELS),
 }
 """Each labelled term kind: the prefix of its message ids, and its terms' names. Keyed by
 kind, not by term: ``Category.POLICE`` and ``UnitKind.POLICE`` are equal strings."""

@@ -332,6 +332,15 @@ class ActionStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
+class ClosureReason(str, Enum):
+    """Why a case was closed (ärendet avslutat): the needs are met (behoven tillgodosedda), the
+    family moved away from the area (flyttat), or the guardians declined the support (avböjt)."""
+
+    NEEDS_MET = "needs_met"
+    MOVED_AWAY = "moved_away"
+    DECLINED = "declined"
+
+
 class RegisterAnswer(str, Enum):
     """What the population register (folkbokföringen) answered about a guardian link."""
 

@@ -52,6 +52,7 @@ class RecordItem:
             origin_unit_id=self.origin_unit_id,
             sent_to_unit_id=self.sent_to_unit_id,
             withheld_from_guardians=self.withheld_from_guardians,
+            recorded_at=self.occurred_at,
         )
 
 

@@ -19,6 +19,7 @@ from contracts.bounds import Day, Moment
 from contracts.events import (
     AreaScore,
     AreaView,
+    ClosedAction,
     ConsentRecipient,
     FiveQuestions,
     Goal,
@@ -31,6 +32,7 @@ from contracts.vocabulary import (
     AgeGroup,
     Area,
     Category,
+    ClosureReason,
     ConversationWith,
     Decision,
     ReviewOutcome,
@@ -192,9 +194,24 @@ class HoldFollowUp(Command):
 
 
 class RecordNeedsMet(Command):
+    """Behoven tillgodosedda: the case closes with it, and every plan action still open must
+    be closed here with a reason."""
+
     follow_up_compass: list[AreaScore] = Field(min_length=1, max_length=8)
     summary: str = Field(default="", max_length=4000)
+    closed_actions: list[ClosedAction] = Field(
+        default_factory=list, max_length=100, description="Each open plan action, with why it ends unfinished"
+    )
     withheld_from_guardians: Boolean = Field(default=False, description="Kept from the guardians to protect the child (OSL 12 kap. 3 §)")
+
+
+class CloseCase(Command):
+    """Close the case: the family moved away or declined (needs met has its own command)."""
+
+    reason: ClosureReason
+    closed_actions: list[ClosedAction] = Field(
+        default_factory=list, max_length=100, description="Each open plan action, with why it ends unfinished"
+    )
 
 
 class FileConcernReport(Command):

@@ -212,7 +212,11 @@ class TeamAndPlan(HubCore):
         def verb(child: Child) -> Filed:
             self._permit(p, Action.RECORD_NEEDS_MET, child)
             met = child.record_needs_met(
-                actor=self._actor(p), at=self.now(), follow_up_compass=tuple(cmd.follow_up_compass), summary=cmd.summary
+                actor=self._actor(p),
+                at=self.now(),
+                follow_up_compass=tuple(cmd.follow_up_compass),
+                summary=cmd.summary,
+                closed_actions=tuple(cmd.closed_actions),
             )
             return self._filed(p, child, met.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
 

@@ -269,7 +269,13 @@ class Story:
     def needs_met(self, by: str, focus: list[Area], *, after: tuple[int, int] = (20, 60)) -> None:
         compass = self.p.compass(focus, met=True)
         summary = self.rng.choice(("Uppföljande Behovskompass visar att behoven är tillgodosedda.", "Barnet och vårdnadshavarna är nöjda; ärendet avslutas."))
-        self.add("record_needs_met", lambda r, s: r.hub.record_needs_met(r.staff(by), s.child_id, follow_up_compass=compass, summary=summary), after=after)
+
+        def run(r: Run, s: ChildState) -> None:
+            status = r.hub.closure_status(r.staff(by), s.child_id)
+            closing = [{"action_id": a.action_id, "reason": "Behövs inte längre: behoven är tillgodosedda."} for a in status.open_actions]
+            r.hub.record_needs_met(r.staff(by), s.child_id, follow_up_compass=compass, summary=summary, closed_actions=closing)
+
+        self.add("record_needs_met", run, after=after)
 
     def concern(self, by: str, focus: list[Area], *, acute: bool, after: tuple[int, int] = (0, 0)) -> None:
         needs = self.p.unmet_needs(focus, self.age())

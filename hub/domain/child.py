@@ -21,8 +21,11 @@ from contracts.events import (
     AgencySummaryShared,
     AreaScore,
     BarnkontaktAssigned,
+    AccessReviewed,
     BarnkontaktDelegated,
+    CaseClosed,
     ChildRegistered,
+    ClosedAction,
     ConcernReportFiled,
     ConsentDeclined,
     ConsentGranted,
@@ -40,6 +43,7 @@ from contracts.events import (
     GuardianLinkChecked,
     HomeVisitRecorded,
     IndicatorScore,
+    InformationAccessed,
     InformationWithheld,
     NeedsMet,
     PlanAction,
@@ -59,6 +63,7 @@ from contracts.vocabulary import (
     Area,
     Category,
     ConversationWith,
+    ClosureReason,
     Decision,
     HomeVisit,
     PartyKind,
@@ -145,9 +150,15 @@ conversation is held with an adult (the conversation guides for 0-3 and 4-6 year
 class ActionState:
     action: PlanAction
     completed_at: datetime | None = None
+    closed_reason: str | None = None
+    """Why it ended unfinished, when it was closed with the case."""
 
 
 E = TypeVar("E", bound=Event)
+
+NOT_ENTRIES = (InformationAccessed, AccessReviewed, GuardianLinkChecked)
+"""Facts that are no step of the case: reads, reviews, register checks. Retention counts
+from the last fact that is."""
 
 TEAM_DECISIONS = frozenset({Decision.BARNTEAM, Decision.INDIVIDUAL_TEAM})
 WITHHELD_WHEN_FILED = "Sekretess mot vårdnadshavarna (OSL 12 kap. 3 §), begärd när uppgiften registrerades"
@@ -182,9 +193,17 @@ class Child:
         self.coordinator_deputy: tuple[str, str] | None = None
         """The ersättare: acts as the coordinator while named (staff id, unit id)."""
         self.plan_version = 0
+        self.plan_unit_id: str | None = None
+        """The unit that recorded the plan's latest version: whose record its actions are."""
+        self.plan_recorded_at: datetime | None = None
         self.actions: dict[str, ActionState] = {}
         self.next_follow_up: date | None = None
         self.needs_met_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        """When the case was closed; a new discovery card opens it again."""
+        self.closure_reason: ClosureReason | None = None
+        self.last_entry_at: datetime | None = None
+        """The last step recorded (reads and register checks are not entries): retention counts from it."""
         self.concern_report_units: set[str] = set()
         self.units_sent_to: set[str] = set()
         self.home_visits: set[HomeVisit] = set()
@@ -616,11 +635,37 @@ class Child:
         self.check_decided()
         return self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass, unmet_needs=unmet_needs)
 
-    def record_needs_met(self, *, actor: Actor, at: datetime, follow_up_compass: tuple[Any, ...], summary: str = "") -> NeedsMet:
+    def record_needs_met(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        follow_up_compass: tuple[Any, ...],
+        summary: str = "",
+        closed_actions: tuple[ClosedAction, ...] = (),
+    ) -> NeedsMet:
+        """Behoven tillgodosedda: the follow-up compass, and the case closed with it. Refused
+        while a plan action is open, unless each open one is closed with a reason here."""
         self.check_decided()
         if self.needs_met_at is not None:
             raise OutOfOrderError("the needs are already recorded as met")
-        return self._trigger(NeedsMet, actor, at, follow_up_compass=follow_up_compass, summary=summary)
+        self.check_case_open()
+        self.check_open_actions_closed(closed_actions)
+        met = self._trigger(NeedsMet, actor, at, follow_up_compass=follow_up_compass, summary=summary)
+        self._trigger(CaseClosed, actor, at, reason=ClosureReason.NEEDS_MET, closed_actions=closed_actions)
+        return met
+
+    def close_case(
+        self, *, actor: Actor, at: datetime, reason: ClosureReason, closed_actions: tuple[ClosedAction, ...] = ()
+    ) -> CaseClosed:
+        """Close the case because the family moved away or declined; needs met is recorded
+        with its follow-up compass (:meth:`record_needs_met`). Open actions close with it."""
+        if reason is ClosureReason.NEEDS_MET:
+            raise InvalidInputError("needs met is recorded with a follow-up Behovskompass", field="reason")
+        self.check_barnkontakt_assigned()
+        self.check_case_open()
+        self.check_open_actions_closed(closed_actions)
+        return self._trigger(CaseClosed, actor, at, reason=reason, closed_actions=closed_actions)
 
     def file_concern_report(
         self, *, actor: Actor, at: datetime, reporter_withheld: bool = False, **payload: Any
@@ -716,6 +761,33 @@ class Child:
         if self.birth_date != date.min and visited_on < self.birth_date:
             raise InvalidInputError("the visit day is before the child was born", field="visited_on")
 
+    def open_action_ids(self) -> list[str]:
+        """Plan actions neither completed nor marked done or cancelled, in plan order."""
+        return [
+            action_id
+            for action_id, state in self.actions.items()
+            if state.completed_at is None and state.action.status not in (ActionStatus.DONE, ActionStatus.CANCELLED)
+        ]
+
+    def check_open_actions_closed(self, closed_actions: tuple[ClosedAction, ...]) -> None:
+        """Every open plan action must be closed with a reason, and only open ones may be."""
+        open_ids = self.open_action_ids()
+        named = [c.action_id for c in closed_actions]
+        if len(set(named)) != len(named):
+            raise InvalidInputError("an action is closed twice", field="closed_actions")
+        for action_id in named:
+            if action_id not in open_ids:
+                raise InvalidInputError(f"no open action {action_id} in the plan", field="closed_actions")
+        left = [a for a in open_ids if a not in named]
+        if left:
+            raise OutOfOrderError(
+                f"{len(left)} plan action(s) still open: complete them, or close each with a reason"
+            )
+
+    def check_case_open(self) -> None:
+        if self.closed_at is not None:
+            raise OutOfOrderError("the case is already closed")
+
     def check_barnkontakt_assigned(self) -> None:
         if self.barnkontakt is None:
             raise OutOfOrderError("no Barnkontakt is assigned to this child yet")
@@ -762,6 +834,8 @@ class Child:
             units_sent_to=frozenset(self.units_sent_to),
             concern_report_units=frozenset(self.concern_report_units),
             erased=self.erased_at is not None,
+            closed_at=self.closed_at,
+            last_entry_at=self.last_entry_at,
         )
 
     # -- event mechanics -----------------------------------------------------------
@@ -799,6 +873,8 @@ class Child:
         if isinstance(fact, ErasedFact):
             return
         self.event_origins[fact.event_id] = fact.actor.unit_id
+        if not isinstance(fact, NOT_ENTRIES):
+            self.last_entry_at = fact.occurred_at
         self._when(fact)
 
     @singledispatchmethod
@@ -833,6 +909,8 @@ class Child:
         self.cards[fact.card_id] = Card(fact.card_id, fact.to_unit_id, fact.actor.unit_id, fact.occurred_at)
         self.units_sent_to.add(fact.to_unit_id)
         self.needs_met_at = None
+        self.closed_at = None
+        self.closure_reason = None
 
     @_when.register
     def _(self, fact: BarnkontaktAssigned) -> None:
@@ -933,6 +1011,8 @@ class Child:
     @_when.register
     def _(self, fact: PlanUpdated) -> None:
         self.plan_version = fact.plan_version
+        self.plan_unit_id = fact.actor.unit_id
+        self.plan_recorded_at = fact.occurred_at
         previous = self.actions
         self.actions = {
             a.action_id: ActionState(a, previous[a.action_id].completed_at if a.action_id in previous else None)
@@ -947,6 +1027,16 @@ class Child:
     @_when.register
     def _(self, fact: NeedsMet) -> None:
         self.needs_met_at = fact.occurred_at
+
+    @_when.register
+    def _(self, fact: CaseClosed) -> None:
+        self.closed_at = fact.occurred_at
+        self.closure_reason = fact.reason
+        for closed in fact.closed_actions:
+            if closed.action_id in self.actions:
+                self.actions[closed.action_id] = replace(
+                    self.actions[closed.action_id], completed_at=fact.occurred_at, closed_reason=closed.reason
+                )
 
     @_when.register
     def _(self, fact: ConcernReportFiled) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consent.retention import RetentionPeriods, tenant_periods
 from contracts.vocabulary import UNIT_KIND_PRINCIPAL, Principal, Role, UnitKind
 
 from hub.errors import UnknownStaffError, UnknownUnitError
@@ -45,6 +46,8 @@ class Tenant:
     name: str
     units: dict[str, Unit] = field(default_factory=dict)
     staff: dict[str, Staff] = field(default_factory=dict)
+    retention: RetentionPeriods = RetentionPeriods()
+    """The area's own retention periods over the defaults (``"retention"`` in its entry)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,16 @@ class Directory:
                         }
                         for s in t.staff.values()
                     ],
+                    **(
+                        {
+                            "retention": [
+                                {"unit_kind": k.value, **({"category": c.value} if c else {}), "days": d}
+                                for k, c, d in t.retention.overrides
+                            ]
+                        }
+                        if t.retention.overrides
+                        else {}
+                    ),
                 }
                 for t in self.tenants.values()
             ]
@@ -104,7 +117,7 @@ class Directory:
                 staff[s["user_id"]] = Staff(
                     s["user_id"], tid, s.get("unit_id"), frozenset(Role(r) for r in s["roles"]), s["name"], s.get("title", "")
                 )
-            tenants[tid] = Tenant(tid, t["name"], units, staff)
+            tenants[tid] = Tenant(tid, t["name"], units, staff, tenant_periods(t.get("retention", [])))
         return cls(tenants)
 
     @classmethod

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from adapters.population_file import FileRegister
 from consent import PolicyRules
+from consent.retention import Retention
 from hub.application import BackaHub
 from hub.errors import StoreUnavailableError
 from hub.identity.directory import Directory
@@ -172,8 +173,12 @@ def unconfigured_register() -> PopulationRegister:
     return NoRegister()
 
 
-def policy_rules(settings: Settings) -> PolicyRules:
+def policy_rules(settings: Settings, directory: Directory | None = None) -> PolicyRules:
+    """The policy's rules from the settings, with each tenant's retention periods from the
+    directory (the defaults of :mod:`consent.retention` where a tenant sets none)."""
+    tenants = directory.tenants.values() if directory is not None else ()
     return PolicyRules(
+        retention=Retention(tuple((t.tenant_id, t.retention) for t in tenants)),
         child_consent_age=settings.child_consent_age,
         child_access_age=settings.child_access_age,
         default_validity_days=settings.consent_validity_days,
@@ -245,7 +250,7 @@ def bootstrap(
             env,
             directory=directory,
             clock=clock,
-            rules=rules or policy_rules(settings),
+            rules=rules or policy_rules(settings, directory),
             blind_index=blind_index,
             views=views,
             sealer=sealer or keys,

@@ -99,7 +99,7 @@ def relay_root(
             mapper.sealer = sealer
         recorder = kit.log_recorder()
         directory = directory if directory is not None else load_directory(settings)
-        return RelayRoot(settings, kit, recorder, mapper, directory, clock, policy_rules(settings), telemetry, parts.pop_all())
+        return RelayRoot(settings, kit, recorder, mapper, directory, clock, policy_rules(settings, directory), telemetry, parts.pop_all())
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
 
 

@@ -245,6 +245,7 @@ def build_case(w: World, *, with_barnkontakt: bool = True) -> Child:
 
 def command_body(path: str, child: Child) -> Any:
     needs = [{"area": "trygghet", "statements": [], "note": "Oro"}]
+    closing = [{"action_id": f"a{i}", "reason": "Behövs inte längre"} for i in (1, 2, 3)]
     bodies: dict[str, Any] = {
         "/children": {"personnummer": fresh_number(), "given_name": "Ny", "family_name": "Elev", "guardians": []},
         "/discovery-cards": card_payload("skola-ostra"),
@@ -260,7 +261,8 @@ def command_body(path: str, child: Child) -> Any:
         "/plan": plan_payload(MATRIX_TIME.date()),
         "/plan/actions/{action_id}/completion": {"note": "Klart"},
         "/follow-ups": {"summary": "Uppföljning", "compass": [{"area": "trygghet", "score": 4.0}]},
-        "/needs-met": {"follow_up_compass": [{"area": "trygghet", "score": 5.0}], "summary": "Klart"},
+        "/needs-met": {"follow_up_compass": [{"area": "trygghet", "score": 5.0}], "summary": "Klart", "closed_actions": closing},
+        "/closure": {"reason": "moved_away", "closed_actions": closing},
         "/concern-reports": {"to_unit_id": "soc-ystad", "unmet_needs": needs, "description": "Oro för barnet"},
         "/home-visits": {"visit": 1, "notes": "Första besöket"},
         "/agency-summaries": {"police": "Polisens egen uppgift"},
@@ -345,6 +347,8 @@ COMMANDS: dict[tuple[str, str], list[Cell]] = {
     ("post", "/api/v1/children/{child_id}/plan/actions/{action_id}/completion"): [("own_unit", 201), ("team_police", 403)],
     ("post", "/api/v1/children/{child_id}/follow-ups"): [("own_unit", 201), ("expired_token", 401)],
     ("post", "/api/v1/children/{child_id}/needs-met"): [("recipient_unit", 201), ("unknown_key", 401)],
+    # The case is closed by whoever holds it; a team unit that does not is refused.
+    ("post", "/api/v1/children/{child_id}/closure"): [("own_unit", 201), ("team_police", 403)],
     ("post", "/api/v1/children/{child_id}/consents"): [("own_unit", 201), ("team_police", 403)],
     # The extended home-visit programme is child health care's (BVC), the midwife clinic's or parent support's.
     ("post", "/api/v1/children/{child_id}/home-visits"): [("home_visit_unit", 201), ("own_unit", 403)],

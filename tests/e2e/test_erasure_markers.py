@@ -420,7 +420,8 @@ def run_whole_process(rt: Runtime, clock: SettableClock, rng: random.Random) -> 
                        compass=[{"area": "trygghet", "score": 4.0}])
     day(56)
     hub.record_needs_met(staff(COORDINATOR), child, follow_up_compass=[{"area": "trygghet", "score": 5.0}],
-                         summary=m.text("needs met summary"))
+                         summary=m.text("needs met summary"),
+                         closed_actions=[{"action_id": "samtal", "reason": m.text("open action's closing reason")}])
 
     # The police withhold their own summary from the guardians, with a reason.
     summaries = [i for i in hub.views.record.items(child) if i.event_type.endswith("AgencySummaryShared") and i.origin_unit_id == "polis-ystad"]

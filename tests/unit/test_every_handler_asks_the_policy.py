@@ -52,7 +52,7 @@ COMMAND_METHODS = {
     "hold_conversation", "request_consent", "grant_consent", "decline_consent", "withdraw_consent", "decide_team",
     "submit_rating", "hold_team_meeting", "assign_support_coordinator", "hand_over_support_coordinator", "update_plan", "complete_plan_action",
     "hold_follow_up", "record_needs_met", "file_concern_report", "withhold_information", "record_home_visit",
-    "share_agency_summary", "erase_child", "record_review", "check_guardians", "send_consent_reminders",
+    "share_agency_summary", "erase_child", "record_review", "check_guardians", "send_consent_reminders", "close_case",
     "invite_to_conversation", "withdraw_conversation_invitation", "answer_conversation_invitation",
 }
 """Every method of the hub that appends a fact of a child's process (reads append only their own record)."""
@@ -293,6 +293,7 @@ STEPS: dict[str, Callable[[Runtime], Step]] = {
         asked_for_consent, staff("admin.ystad"),
         lambda c, p: c.hub.send_consent_reminders(p, c.child_id, at=c.hub.now() + timedelta(days=8), days=SignalDays()),
     ),
+    "close_case": _on(held, SCHOOL, lambda c, p: c.hub.close_case(p, c.child_id, reason="moved_away")),
 }
 
 

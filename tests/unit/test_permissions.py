@@ -456,6 +456,33 @@ def holder_steps() -> Iterator[object]:
     )
 
 
+def closure() -> Iterator[object]:
+    """Closing the case (moved away, declined): whoever holds it, or the administrator."""
+    close = Action.CLOSE_CASE
+    law = "Backa barnet: the Barnkontakt, or the support coordinator who holds the plan, closes the case"
+    yield from cells(
+        close, law, HELD,
+        barnkontakt=ok(Rule.BARNKONTAKT), head=ok(Rule.BARNKONTAKT), colleague=no(Rule.NOT_CASE_HOLDER),
+        discoverer=no(Rule.NOT_CASE_HOLDER), preschool_bk=no(Rule.NOT_CASE_HOLDER),
+        other_bk=hidden(Rule.NOT_CASE_HOLDER), unconnected=hidden(Rule.NOT_CASE_HOLDER),
+    )
+    yield from cells(
+        close, law, COORDINATED, coordinator=ok(Rule.SUPPORT_COORDINATOR), barnkontakt=ok(Rule.BARNKONTAKT),
+        police=no(Rule.NOT_CASE_HOLDER), bup=no(Rule.NOT_CASE_HOLDER), social=no(Rule.NOT_CASE_HOLDER),
+    )
+    yield from cells(close, "the process: no case is held before there is a Barnkontakt", NEW, barnkontakt=no(Rule.NO_BARNKONTAKT_YET))
+    yield from cells(
+        close, "FB 6 kap. 11 §, folkbokföringen: the administrator closes the case of a child who moved away", HELD,
+        admin=ok(Rule.ADMINISTRATOR),
+    )
+    yield from cells(
+        close, STAFF_ROLES_ONLY, COORDINATED,
+        guardian=no(Rule.STAFF_AT_A_UNIT_ONLY), non_custodial=hidden(Rule.STAFF_AT_A_UNIT_ONLY),
+        stranger=hidden(Rule.STAFF_AT_A_UNIT_ONLY), child_13=hidden(Rule.STAFF_AT_A_UNIT_ONLY),
+        child_16=no(Rule.STAFF_AT_A_UNIT_ONLY),
+    )
+
+
 def team_steps() -> Iterator[object]:
     rate = Action.SUBMIT_RATING
     law = "Backa barnet: each unit of the child's team, the Barnkontakt's among them, rates the needs (Skattningsformulär)"
@@ -728,6 +755,12 @@ def across_cases() -> Iterator[object]:
         **{k: ok(Rule.ANY_STAFF_AT_A_UNIT) for k in (*staff_keys, "admin", "foreign")},
         **{k: no(Rule.STAFF_AT_A_UNIT_ONLY) for k in (*family_keys, "auditor")},
     )
+    law = "arkivlagen, SoL, PDL: the area's staff and administrator read how long shared information is shown (gallring)"
+    yield from cells(
+        Action.READ_RETENTION, law, None,
+        **{k: ok(Rule.ANY_STAFF_AT_A_UNIT) for k in (*staff_keys, "admin", "foreign")},
+        **{k: no(Rule.STAFF_AT_A_UNIT_ONLY) for k in (*family_keys, "auditor")},
+    )
     law = "PDL 4 kap. 3 §: the access log is searched by the auditors (loggkontroll)"
     yield from cells(
         Action.SEARCH_ACCESS_LOG, law, None, auditor=ok(Rule.AUDITOR),
@@ -823,6 +856,7 @@ ROWS = [
     *open_to_every_unit(),
     *barnkontakt_role(),
     *holder_steps(),
+    *closure(),
     *team_steps(),
     *secrecy_and_visits(),
     *family_admin_and_audit(),

@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody
 from hub.application.commands import (
     AssignBarnkontakt,
     AssignSupportCoordinator,
+    CloseCase,
     CompletePlanAction,
     DecideTeam,
     DelegateBarnkontakt,
@@ -121,6 +122,10 @@ class SupportProcessController(Controller):
     @command("/needs-met", summary="The follow-up compass shows the needs met; the case closes", responses=STEP_PROBLEMS)
     def record_needs_met(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[RecordNeedsMet]) -> FactCreated:
         return FactCreated.model_validate(hub.record_needs_met(caller, child_id, **data.values()).model_dump())
+
+    @command("/closure", summary="Close the case: the family moved away or declined", responses=STEP_PROBLEMS)
+    def close_case(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[CloseCase]) -> FactCreated:
+        return FactCreated.model_validate(hub.close_case(caller, child_id, **data.values()).model_dump())
 
     @command("/concern-reports", summary="File a concern report to social services (statutory)", responses=STEP_PROBLEMS)
     def file_concern_report(self, hub: Hub, caller: Caller, child_id: ChildId, data: JSONBody[FileConcernReport]) -> ReportCreated:

@@ -395,6 +395,7 @@ def routes(web: Web) -> list[Any]:
         is_barnkontakt = web.hub.may(principal, Action.SEND_FEEDBACK, child_id)
         may_take_role = web.hub.may(principal, Action.TAKE_BARNKONTAKT_ROLE, child_id, staff_id=principal.user_id)
         may_check_guardians = web.hub.may(principal, Action.CHECK_GUARDIANS, child_id)
+        may_close = web.hub.may(principal, Action.CLOSE_CASE, child_id)
         child = summary(view)
         today = day(view.as_of) or view.as_of.date()
         return page(
@@ -402,7 +403,7 @@ def routes(web: Web) -> list[Any]:
             next_step=child_overview.next_step(child, view, today), team=child_overview.team(child),
             open_actions=child_overview.open_actions(child["plan"]),
             areas_seen=child_overview.by_area(view, who.t, who.language), steps=child_overview.by_step(view),
-            may_take_role=may_take_role, may_check_guardians=may_check_guardians,
+            may_take_role=may_take_role, may_check_guardians=may_check_guardians, may_close=may_close,
             guardians_checked=checked if may_check_guardians and checked is not None and confirmed is not None
             and 0 <= confirmed <= checked else None,
             guardians_confirmed=confirmed, consent_signals=consent_banner(web, who, child_id),
