@@ -21,6 +21,7 @@ from typing import Any, cast
 from adapters.population_file import FileRegister
 from consent import PolicyRules
 from hub.application import BackaHub
+from hub.application.caselist_search import CaseListTiming
 from hub.errors import StoreUnavailableError
 from hub.identity.directory import Directory
 from hub.identity.issuers import IssuerConfigError, load_issuers
@@ -285,6 +286,7 @@ def bootstrap(
         if hub.transparency is not None:
             hub.transparency.start()
             parts.callback(hub.transparency.stop)
+        hub.case_list_timing = CaseListTiming(settings.case_list_consent_expiring_days, settings.case_list_feedback_days)
         return Runtime(
             settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all(),
             throttle=throttle, sign_ins=sign_ins,

@@ -9,12 +9,11 @@ each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, get, post
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from contracts.labels import label_key
@@ -25,6 +24,7 @@ from hub.errors import ChildNotFoundError, HubError, InvalidInputError, NotPermi
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
+from hub.web.pages.caselist import GROUPS, case_list_page, scope_links
 from hub.web.pages.forms import FIELD_PROBLEMS, Problems, many, one, problems_from, uuid_or_none, yes_no
 from hub.web.session import Visitor
 
@@ -112,23 +112,23 @@ def routes(web: Web) -> list[Any]:
     # -- the start page and the case list ----------------------------------------------
 
     @get("/staff", sync_to_thread=True)
-    def start(request: Request[Any, Any, Any]) -> Template:
+    def start(
+        request: Request[Any, Any, Any],
+        whose: Annotated[str, QueryParameter(name="scope")] = "",
+        group: FromQuery[str] = "",
+        unit: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+    ) -> Template:
+        """The case list: one row per child, with who does what next (:mod:`hub.web.pages.caselist`)."""
         who = web.visitor(request)
         p = staff_at_unit(web, who, who.path)
         if not web.hub.may(p, Action.READ_CASE_LIST):
             return web.render(who, "staff/start.html", active="cases")
-        rows = web.hub.case_list(p, purpose="Barnkontakt: case list")
-        open_rows = [r for r in rows if not r.closed]
-        due = sorted((r for r in open_rows if r.next_step_due), key=lambda r: r.next_step_due or date.max)
-        sections = [
-            ("new", "New discovery cards", [r for r in open_rows if r.new_cards]),
-            ("feedback", "Waiting for feedback", [r for r in open_rows if r.awaiting_feedback]),
-            ("overdue", "Overdue actions", [r for r in open_rows if r.overdue_actions]),
-            ("stalled", "Children with no next step", [r for r in open_rows if r.no_next_step]),
-            ("due", "Next step due", due),
-        ]
-        names = {r.barnkontakt_staff_id: _staff_name(web, p, r.barnkontakt_staff_id) for r in rows}
-        return web.render(who, "staff/cases.html", active="cases", sections=sections, rows=rows, staff_names=names)
+        page = case_list_page(web, who, p, scope=whose, group=group, unit=unit, query=q)
+        return web.render(
+            who, "staff/cases.html", status_code=422 if page.errors else 200, active="cases", page=page,
+            groups=GROUPS, scopes=scope_links(page),
+        )
 
     # -- registering a child -----------------------------------------------------------
 
@@ -309,9 +309,3 @@ def routes(web: Web) -> list[Any]:
 
     return [start, register_form, register, card_form, find_child, send_card, card_sent, my_cards]
 
-
-def _staff_name(web: Web, p: Principal, staff_id: str | None) -> str | None:
-    if not staff_id:
-        return None
-    staff = web.hub.directory.tenants[p.tenant_id].staff.get(staff_id)
-    return staff.name if staff else staff_id
