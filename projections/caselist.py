@@ -348,7 +348,7 @@ def case_flags(doc: dict[str, Any], today: date, *, feedback_within: timedelta =
 
 def _feedback_owed(doc: dict[str, Any]) -> list[dict[str, Any]]:
     owner = doc["barnkontakt"]["staff_id"] if doc["barnkontakt"] else None
-    return [c for c in doc["cards"] if not c["feedback_sent"] and c.get("from_user_id") != owner]
+    return [c for c in doc["cards"] if c["taken_up"] and not c["feedback_sent"] and c.get("from_user_id") != owner]
 
 
 def next_step(doc: dict[str, Any], today: date, *, feedback_within: timedelta) -> NextStep:
