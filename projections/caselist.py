@@ -317,7 +317,8 @@ class CaseFlags:
 
 def case_flags(doc: dict[str, Any], today: date, *, feedback_within: timedelta = FEEDBACK_WITHIN) -> CaseFlags:
     """Flags for one child on ``today``. An open case whose next step has no date (a step
-    of the process owed, or nothing planned at all) has no next step: someone must act."""
+    of the process owed, or nothing planned at all), or whose last follow-up date has
+    passed with nothing planned after it, has no next step: someone must act."""
     open_actions = [a for a in doc["actions"] if not a["done"]]
     overdue = [a for a in open_actions if date.fromisoformat(a["due"]) < today]
     upcoming = [date.fromisoformat(a["due"]) for a in open_actions if date.fromisoformat(a["due"]) >= today]
@@ -339,7 +340,7 @@ def case_flags(doc: dict[str, Any], today: date, *, feedback_within: timedelta =
         awaiting_feedback=len(_feedback_owed(doc)),
         overdue_actions=len(overdue),
         next_step_due=min(upcoming) if upcoming else None,
-        no_next_step=step is not None and step.due is None,
+        no_next_step=step is not None and (step.due is None or (step.step is Step.FOLLOW_UP and step.overdue)),
         closed=closed,
         unit_ids=tuple(sorted({unit for unit, _ in people(doc) if unit})),
         next_step=step,
