@@ -92,6 +92,20 @@ def unit_name(web: Web, p: Principal, unit_id: str | None) -> str:
     return unit.name if unit else (unit_id or "")
 
 
+def default_recipient(web: Web, p: Principal) -> str:
+    """The unit a new card is addressed to unless the sender chooses: their own unit when it
+    has a Barnkontakt, else the first unit of their own organisation that has one (by name).
+    A child who already has a Barnkontakt gets the card there whatever is chosen, so the
+    form need not, and must not, tell where a child's case is held."""
+    tenant = tenant_of(web, p)
+    receiving = {s.unit_id for s in tenant.staff.values() if Role.BARNKONTAKT in s.roles and s.unit_id}
+    if p.unit_id in receiving:
+        return p.unit_id or ""
+    own = tenant.units.get(p.unit_id or "")
+    same = [u for u in units_of(web, p) if u.unit_id in receiving and own is not None and u.principal is own.principal]
+    return same[0].unit_id if same else ""
+
+
 def areas(who: Visitor) -> list[dict[str, Any]]:
     """The compass areas with their need statements, named in the visitor's language."""
     return [
@@ -194,7 +208,7 @@ def routes(web: Web) -> list[Any]:
         return web.render(
             who, "staff/card.html", status_code=status, active="card", child_id=child_id, values=values,
             errors=problems.by_field if problems else {}, areas=areas(who), units=units_of(web, p),
-            own_unit=p.unit_id, questions=list(zip(FIVE_QUESTION_FIELDS, FIVE_QUESTIONS_SV, strict=True)),
+            own_unit=default_recipient(web, p), questions=list(zip(FIVE_QUESTION_FIELDS, FIVE_QUESTIONS_SV, strict=True)),
             notice=notice,
         )
 
@@ -292,6 +306,7 @@ def routes(web: Web) -> list[Any]:
         p = staff_at_unit(web, who, who.path)
         feedback: dict[str, RecordItemOut] = {}
         refused: set[UUID] = set()
+        names: dict[UUID, str] = {}
         mine = web.hub.cards_sent_by(p)
         for child_id in dict.fromkeys(c.child_id for c in mine):
             try:
@@ -302,8 +317,11 @@ def routes(web: Web) -> list[Any]:
             for item in view.of_type("FeedbackSent"):
                 if item.fields.get("card_id"):
                     feedback[item.fields["card_id"]] = item
+            for registered in view.merged("ChildRegistered")[:1]:  # the name, as far as the viewer may see it
+                if registered.get("given_name"):
+                    names[child_id] = f"{registered['given_name']} {registered.get('family_name', '')}".strip()
         return web.render(
-            who, "staff/my_cards.html", active="my-cards", cards=mine, feedback=feedback, refused=refused,
+            who, "staff/my_cards.html", active="my-cards", cards=mine, feedback=feedback, refused=refused, names=names,
             units={c.to_unit_id: unit_name(web, p, c.to_unit_id) for c in mine},
         )
 
