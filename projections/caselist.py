@@ -36,6 +36,9 @@ from contracts.events import (
 )
 from projections.base import Page, PageProjection, View, ViewCursor
 
+STALE_AFTER = timedelta(days=30)
+"""How long a step of the process owed may wait, with nothing happening, before the case
+counts as having no next step."""
 FEEDBACK_WITHIN = timedelta(days=14)
 """How long after a card its discoverer may wait for the Barnkontakt's feedback, unless
 the hub is told otherwise (the setting ``case_list_feedback_days``)."""
@@ -316,9 +319,7 @@ class CaseFlags:
 
 
 def case_flags(doc: dict[str, Any], today: date, *, feedback_within: timedelta = FEEDBACK_WITHIN) -> CaseFlags:
-    """Flags for one child on ``today``. An open case whose next step has no date (a step
-    of the process owed, or nothing planned at all), or whose last follow-up date has
-    passed with nothing planned after it, has no next step: someone must act."""
+    """Flags for one child on ``today``, with its one next step (:func:`next_step`)."""
     open_actions = [a for a in doc["actions"] if not a["done"]]
     overdue = [a for a in open_actions if date.fromisoformat(a["due"]) < today]
     upcoming = [date.fromisoformat(a["due"]) for a in open_actions if date.fromisoformat(a["due"]) >= today]
@@ -340,16 +341,30 @@ def case_flags(doc: dict[str, Any], today: date, *, feedback_within: timedelta =
         awaiting_feedback=len(_feedback_owed(doc)),
         overdue_actions=len(overdue),
         next_step_due=min(upcoming) if upcoming else None,
-        no_next_step=step is not None and (step.due is None or (step.step is Step.FOLLOW_UP and step.overdue)),
+        no_next_step=step is not None and _no_next_step(doc, step, today, upcoming),
         closed=closed,
         unit_ids=tuple(sorted({unit for unit, _ in people(doc) if unit})),
         next_step=step,
     )
 
 
+def _no_next_step(doc: dict[str, Any], step: NextStep, today: date, upcoming: list[date]) -> bool:
+    """Someone must act: nobody holds the case; or nothing is planned ahead (no open action
+    or follow-up to come) and either the plan has run out, its follow-up date has passed,
+    or nothing has happened for a month."""
+    if doc["barnkontakt"] is None:
+        return True
+    if upcoming:
+        return False
+    if step.step is Step.SET_NEXT_STEP or (step.step is Step.FOLLOW_UP and step.overdue):
+        return True
+    last = datetime.fromisoformat(doc["last_activity"]).date() if doc["last_activity"] else today
+    return today - last > STALE_AFTER
+
+
 def _feedback_owed(doc: dict[str, Any]) -> list[dict[str, Any]]:
     owner = doc["barnkontakt"]["staff_id"] if doc["barnkontakt"] else None
-    return [c for c in doc["cards"] if c["taken_up"] and not c["feedback_sent"] and c.get("from_user_id") != owner]
+    return [c for c in doc["cards"] if not c["feedback_sent"] and c.get("from_user_id") != owner]
 
 
 def next_step(doc: dict[str, Any], today: date, *, feedback_within: timedelta) -> NextStep:

@@ -69,7 +69,7 @@ def groups_of(flags: CaseFlags, *, expiring: bool, withdrawn: bool) -> list[Case
         return []
     found = {
         CaseGroup.NEW_CARDS: flags.new_cards > 0,
-        CaseGroup.FEEDBACK_OWED: flags.awaiting_feedback > 0,
+        CaseGroup.FEEDBACK_OWED: flags.awaiting_feedback > 0 and flags.barnkontakt_staff_id is not None,
         CaseGroup.OVERDUE_ACTIONS: flags.overdue_actions > 0,
         CaseGroup.CONSENT_EXPIRING: expiring,
         CaseGroup.CONSENT_WITHDRAWN: withdrawn,

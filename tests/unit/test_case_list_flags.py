@@ -53,17 +53,34 @@ def card(*, taken_up: bool = True, feedback_sent: bool = False, sender: str = "l
     }
 
 
-def test_a_case_with_a_decision_a_coordinator_and_no_dated_step_has_no_next_step_even_when_active_lately() -> None:
-    """The case the old list showed in no group: decided, coordinated, active two days ago, nothing dated."""
+def test_a_case_with_a_decision_a_coordinator_and_no_dated_step_names_the_coordinators_step_and_is_on_both_lists() -> None:
+    """The case the old list showed nowhere: decided, coordinated, active two days ago,
+    nothing dated. Its next step is the coordinator's plan; a month later with nothing done
+    it has no next step."""
     case = doc(cards=[card(feedback_sent=True)], barnkontakt=BK, decision="individual_team", coordinator=COORDINATOR,
                team_unit_ids=["skola", "elevhalsa"])
     flags = case_flags(case, TODAY)
-    assert flags.no_next_step
     assert flags.next_step is not None and flags.next_step.step is Step.PLAN
     assert (flags.next_step.staff_id, flags.next_step.unit_id) == ("kurator", "elevhalsa")
-    assert groups_of(flags, expiring=False, withdrawn=False) == [CaseGroup.NO_NEXT_STEP]
     assert concerns_person(case, "kurator", "elevhalsa", is_barnkontakt=False)
     assert concerns_person(case, "rektor", "skola", is_barnkontakt=True)
+    assert not flags.no_next_step
+    idle = case_flags({**case, "last_activity": f"{day(-31)}T10:00:00+00:00"}, TODAY)
+    assert groups_of(idle, expiring=False, withdrawn=False) == [CaseGroup.NO_NEXT_STEP]
+
+
+def test_a_plan_with_nothing_ahead_has_no_next_step_at_once() -> None:
+    case = doc(barnkontakt=BK, decision="barnteam", coordinator=COORDINATOR, plan_version=1, actions=[
+        {"action_id": "a", "unit_id": "skola", "due": day(-5), "done": True, "what": "Rastvärd", "person": "Rektor"},
+    ])
+    flags = case_flags(case, TODAY)
+    assert flags.next_step is not None and flags.next_step.step is Step.SET_NEXT_STEP and flags.no_next_step
+
+
+def test_a_card_nobody_has_taken_up_is_new_and_owes_no_feedback_yet_but_has_no_next_step() -> None:
+    flags = case_flags(doc(cards=[card(taken_up=False)]), TODAY)
+    assert groups_of(flags, expiring=False, withdrawn=False) == [CaseGroup.NEW_CARDS, CaseGroup.NO_NEXT_STEP]
+    assert flags.next_step is not None and flags.next_step.step is Step.APPOINT_BARNKONTAKT
 
 
 def test_the_next_step_is_the_plans_first_open_action_with_its_owner_and_words() -> None:
@@ -197,7 +214,11 @@ def test_no_open_case_is_invisible_to_those_who_hold_it(case: dict[str, Any], ex
         return
     step = flags.next_step
     assert step is not None
-    assert groups or (step.due is not None and step.due >= TODAY), (step, flags)
+    idle = TODAY - date.fromisoformat(case["last_activity"][:10])
+    waiting = case["barnkontakt"] is not None and idle.days <= 30 and step.step is not Step.SET_NEXT_STEP
+    assert groups or (step.due is not None and step.due >= TODAY) or waiting, (step, flags)
+    if waiting and step.due is None:
+        assert step.staff_id and step.unit_id, "a step owed names who owes it"
     assert flags.no_next_step is (CaseGroup.NO_NEXT_STEP in groups)
     if step.step is Step.ACTION:
         assert step.what and step.unit_id, "who does what"
