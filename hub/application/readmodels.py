@@ -410,6 +410,7 @@ __all__ = [
     "ReviewSample",
     "ReviewedEntry",
     "SentCard",
+    "Step",
     "TermFigures",
     "Timeline",
     "TimelineStep",

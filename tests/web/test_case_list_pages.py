@@ -22,7 +22,7 @@ from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from hub.web.filters import format_day
 from tests.conftest import family
-from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, directory, staff
+from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, card_payload, conversation_payload, directory, staff
 from tests.web.conftest import BASE_URL, post_sign_in
 
 BK, TEACHER, COORDINATOR = "rektor.ostra", "larare.ostra", "kurator.ostra"
@@ -326,3 +326,24 @@ def test_the_setting_for_feedback_days_sets_when_feedback_is_due(clock: Settable
         client.__exit__(None, None, None)
     finally:
         runtime.close()
+
+
+def test_the_api_answers_the_same_list_with_its_scope_and_search(rt: Runtime) -> None:
+    alva = taken_up(rt, 1, "Alva", feedback=False)
+    carded(rt, 2, "Bea")
+    assert rt.demo_issuer is not None
+    unit, roles = STAFF[BK]
+    token = rt.demo_issuer.staff_token(TENANT, BK, unit, sorted(r.value for r in roles))
+    with TestClient(create_app(rt), base_url=BASE_URL) as api:
+        headers = {"Authorization": f"Bearer {token}"}
+        found = api.get("/api/v1/case-list", params={"scope": "mine", "q": "alva"}, headers=headers)
+        assert found.status_code == 200, found.text
+        (row,) = found.json()
+        assert row["child_id"] == str(alva) and row["mine"] is True
+        assert row["next_step"]["step"] == "feedback" and row["next_step"]["to_staff_id"] == TEACHER
+        assert row["groups"] == ["feedback_owed"]
+        assert len(api.get("/api/v1/case-list", headers=headers).json()) == 2
+        too_long = api.get("/api/v1/case-list", params={"q": "a" * 101}, headers=headers)
+        assert too_long.status_code in (400, 422)
+        unknown = api.get("/api/v1/case-list", params={"scope": "everyone"}, headers=headers)
+        assert unknown.status_code in (400, 422)

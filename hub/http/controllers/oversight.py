@@ -49,7 +49,9 @@ class OversightController(Controller):
         self,
         hub: Hub,
         caller: Caller,
-        whose: Annotated[CaseScope, QueryParameter(name="scope", description='"mine" (Mina barn) or "unit" (Min enhets barn)')] = CaseScope.UNIT,
+        whose: Annotated[
+            CaseScope, QueryParameter(name="scope", description='"mine" (Mina barn) or "unit" (Min enhets barn)')
+        ] = CaseScope.UNIT,
         q: Annotated[str, QueryParameter(max_length=100, description="A name or personnummer to search for")] = "",
     ) -> list[CaseRow]:
         return hub.case_list(caller, scope=whose, query=q)

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.application.readmodels import CaseGroup, CaseRow, CaseScope, NextStepOut
+from hub.application.readmodels import CaseGroup, CaseRow, CaseScope, NextStepOut, Step
 from hub.errors import InvalidInputError
 from hub.identity.principals import Principal
 from hub.web.app import Web
 from hub.web.filters import format_day
 from hub.web.pages.forms import Problems, problems_from
 from hub.web.session import Visitor
-from projections.caselist import Step
 
 GROUPS: tuple[tuple[str, str], ...] = (
     ("", "All open cases"),
