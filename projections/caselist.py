@@ -59,6 +59,23 @@ class CaseListView(View):
         "CREATE INDEX IF NOT EXISTS case_people_child ON case_people (child_id)",
     )
 
+    def create_table(self) -> None:
+        """The tables, and the ``case_people`` index filled from the cases when it is new
+        beside a view that already holds cases (a view written before the index was)."""
+        super().create_table()
+        with self.store.transaction(commit=True) as c:
+            c.execute("SELECT 1 AS found FROM case_people LIMIT 1")
+            if c.fetchone() is not None:
+                return
+            c.execute("SELECT child_id, tenant_id, doc FROM cases")
+            rows = c.fetchall()
+            index = []
+            for r in rows:
+                doc = self.open(r["doc"])
+                if doc is not None:
+                    index += [(r["child_id"], r["tenant_id"], unit, person) for unit, person in sorted(people(doc))]
+            c.executemany("INSERT INTO case_people VALUES (?, ?, ?, ?)", index)
+
     def documents(self, tenant_id: str) -> list[dict[str, Any]]:
         """The tenant's cases (a child erased since the views last followed is left out)."""
         with self.read() as c:
@@ -72,7 +89,8 @@ class CaseListView(View):
         with self.read() as c:
             c.execute(
                 "SELECT doc FROM cases WHERE child_id IN (SELECT child_id FROM case_people "
-                "WHERE tenant_id = ? AND (unit_id = ? OR staff_id = ?)) ORDER BY child_id",
+                "WHERE tenant_id = ? AND ((unit_id = ? AND unit_id <> '') OR (staff_id = ? AND staff_id <> ''))) "
+                "ORDER BY child_id",
                 (tenant_id, unit_id, staff_id),
             )
             rows = c.fetchall()

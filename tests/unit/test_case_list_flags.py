@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hub.application.caselist_search import groups_of, matches, search_terms
 from hub.application.readmodels import CaseGroup
 from hub.errors import InvalidInputError
-from projections.caselist import Step, case_flags, concerns_person, concerns_unit, deputy_named, next_step
+from projections.base import dumps, memory_db_name
+from projections.caselist import CaseListView, Step, case_flags, concerns_person, concerns_unit, deputy_named, next_step
 
 TODAY = date(2026, 5, 4)
 BK = {"staff_id": "rektor", "unit_id": "skola"}
@@ -222,3 +223,19 @@ def test_no_open_case_is_invisible_to_those_who_hold_it(case: dict[str, Any], ex
     assert flags.no_next_step is (CaseGroup.NO_NEXT_STEP in groups)
     if step.step is Step.ACTION:
         assert step.what and step.unit_id, "who does what"
+
+
+def test_a_case_list_view_written_before_its_people_index_gets_the_index_filled_when_opened() -> None:
+    """A data folder from before the index: its cases are found through it at the next start."""
+    view = CaseListView(memory_db_name("cases"))
+    view.create_table()
+    case = doc(cards=[card()], barnkontakt=BK, coordinator=COORDINATOR)
+    with view.store.transaction(commit=True) as c:
+        c.execute("INSERT INTO cases VALUES (?, ?, ?)", (case["child_id"], "ystad", dumps(case)))
+    assert view.documents_of("ystad", unit_id="elevhalsa", staff_id="kurator") == []
+    view.create_table()
+    assert [d["child_id"] for d in view.documents_of("ystad", unit_id="elevhalsa", staff_id="nobody")] == [case["child_id"]]
+    assert [d["child_id"] for d in view.documents_of("ystad", unit_id="", staff_id="kurator")] == [case["child_id"]]
+    assert view.documents_of("ystad", unit_id="bvc", staff_id="sjukskoterska") == []
+    assert view.documents_of("ystad", unit_id="", staff_id="") == [], "an empty id finds nobody's children"
+    view.close()

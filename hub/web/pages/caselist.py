@@ -70,7 +70,7 @@ def case_list_page(web: Web, who: Visitor, p: Principal, *, scope: str, group: s
         page.errors = problems.by_field
         return page
     try:
-        rows = web.hub.case_list(p, purpose=_purpose(page), scope=CaseScope(page.scope), query=query)
+        rows = web.hub.case_list(p, purpose="Barnkontakt: case list", scope=CaseScope(page.scope), query=query)
     except InvalidInputError as e:
         page.errors = problems_from(who, e, lambda _: "q").by_field
         return page
@@ -81,12 +81,6 @@ def case_list_page(web: Web, who: Visitor, p: Principal, *, scope: str, group: s
     shown.sort(key=_urgency)
     page.rows = [_row(web, who, p, r) for r in shown]
     return page
-
-
-def _purpose(page: CaseListPage) -> str:
-    if page.query:
-        return "Barnkontakt: search of the case list"
-    return "Barnkontakt: case list, my children" if page.scope == CaseScope.MINE.value else "Barnkontakt: case list"
 
 
 def _in_group(row: CaseRow, group: str) -> bool:
