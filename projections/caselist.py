@@ -193,6 +193,8 @@ class CaseListProjection(PageProjection[CaseListView]):
     @_on.register
     def _(self, fact: ConversationHeld | ConsentRequested | TeamMeetingHeld | FollowUpHeld, doc: dict[str, Any]) -> None:
         _take_up_cards(doc)
+        if isinstance(fact, TeamMeetingHeld):
+            doc["meetings"] = doc.get("meetings", 0) + 1
 
     @_on.register
     def _(self, fact: TeamDecided, doc: dict[str, Any]) -> None:
@@ -293,6 +295,7 @@ class Step(str, Enum):
     DECIDE = "decide"
     APPOINT_COORDINATOR = "appoint_coordinator"
     PLAN = "plan"
+    TEAM_MEETING = "team_meeting"
     ACTION = "action"
     FOLLOW_UP = "follow_up"
     SET_NEXT_STEP = "set_next_step"
@@ -410,8 +413,10 @@ def next_step(doc: dict[str, Any], today: date, *, feedback_within: timedelta) -
         return NextStep(Step.DECIDE, bk["unit_id"], bk["staff_id"])
     if doc["decision"] == "individual_team" and coordinator is None:
         return NextStep(Step.APPOINT_COORDINATOR, bk["unit_id"], bk["staff_id"])
-    if doc["decision"] != "own_support" and not doc["plan_version"]:
+    if doc["decision"] == "individual_team" and not doc["plan_version"]:
         return NextStep(Step.PLAN, lead["unit_id"], lead["staff_id"])
+    if doc["decision"] == "barnteam" and not doc.get("meetings") and not doc["plan_version"]:
+        return NextStep(Step.TEAM_MEETING, bk["unit_id"], bk["staff_id"])
     follow_up = date.fromisoformat(doc["next_follow_up"]) if doc["next_follow_up"] else None
     if first is not None and (follow_up is None or follow_up < today or first["due"] <= doc["next_follow_up"]):
         return _action(first, overdue=False)

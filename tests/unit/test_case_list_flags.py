@@ -71,7 +71,7 @@ def test_a_case_with_a_decision_a_coordinator_and_no_dated_step_names_the_coordi
 
 
 def test_a_plan_with_nothing_ahead_has_no_next_step_at_once() -> None:
-    case = doc(barnkontakt=BK, decision="barnteam", coordinator=COORDINATOR, plan_version=1, actions=[
+    case = doc(barnkontakt=BK, decision="individual_team", coordinator=COORDINATOR, plan_version=1, actions=[
         {"action_id": "a", "unit_id": "skola", "due": day(-5), "done": True, "what": "Rastvärd", "person": "Rektor"},
     ])
     flags = case_flags(case, TODAY)
@@ -85,7 +85,7 @@ def test_a_card_nobody_has_taken_up_is_new_and_owes_no_feedback_yet_but_has_no_n
 
 
 def test_the_next_step_is_the_plans_first_open_action_with_its_owner_and_words() -> None:
-    case = doc(barnkontakt=BK, decision="barnteam", coordinator=COORDINATOR, plan_version=1, actions=[
+    case = doc(barnkontakt=BK, decision="individual_team", coordinator=COORDINATOR, plan_version=1, actions=[
         {"action_id": "b", "unit_id": "soc", "due": day(20), "done": False, "what": "Föräldrastöd", "person": "Soc"},
         {"action_id": "a", "unit_id": "skola", "due": day(5), "done": False, "what": "Rastvärd", "person": "Rektor"},
         {"action_id": "c", "unit_id": "skola", "due": day(1), "done": True, "what": "Klart", "person": "Rektor"},
@@ -106,7 +106,7 @@ def test_feedback_owed_to_the_discoverer_comes_due_after_the_days_given() -> Non
 
 
 def test_a_passed_follow_up_with_nothing_planned_after_it_is_no_next_step() -> None:
-    case = doc(barnkontakt=BK, decision="barnteam", coordinator=COORDINATOR, plan_version=1, next_follow_up=day(-1))
+    case = doc(barnkontakt=BK, decision="individual_team", coordinator=COORDINATOR, plan_version=1, next_follow_up=day(-1))
     flags = case_flags(case, TODAY)
     assert flags.next_step is not None and flags.next_step.step is Step.FOLLOW_UP and flags.next_step.overdue
     assert flags.no_next_step
@@ -239,3 +239,10 @@ def test_a_case_list_view_written_before_its_people_index_gets_the_index_filled_
     assert view.documents_of("ystad", unit_id="bvc", staff_id="sjukskoterska") == []
     assert view.documents_of("ystad", unit_id="", staff_id="") == [], "an empty id finds nobody's children"
     view.close()
+
+
+def test_a_barnteam_without_its_meeting_has_the_barnkontakt_hold_it() -> None:
+    case = doc(cards=[card(feedback_sent=True)], barnkontakt=BK, decision="barnteam", team_unit_ids=["skola", "bup"])
+    step = next_step(case, TODAY, feedback_within=timedelta(days=14))
+    assert (step.step, step.staff_id) == (Step.TEAM_MEETING, "rektor")
+    assert next_step({**case, "meetings": 1}, TODAY, feedback_within=timedelta(days=14)).step is Step.SET_NEXT_STEP

@@ -137,6 +137,7 @@ def next_step_text(web: Web, who: Visitor, p: Principal, step: NextStepOut, row:
         Step.DECIDE: ("{who} should hold the child conversation and decide on support", {}),
         Step.APPOINT_COORDINATOR: ("{who} should appoint a support coordinator", {}),
         Step.PLAN: ("{who} should draw up Barnets plan", {}),
+        Step.TEAM_MEETING: ("{who} should hold the Barnteam meeting", {}),
         Step.FOLLOW_UP: ("{who} holds the follow-up by {date}", {}),
         Step.SET_NEXT_STEP: ("{who} should set the next step of the plan", {}),
     }
