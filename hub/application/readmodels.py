@@ -13,6 +13,7 @@ fields of that category, as the published event schemas word them.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Any, Literal
 from uuid import UUID
 
@@ -33,6 +34,7 @@ from contracts.vocabulary import (
 )
 from hub.application.review_rules import Flag, RuleCode
 from projections.accesslog import AccessEntry, ReviewEntry
+from projections.caselist import Step
 from projections.figures import FIGURE_NAMES, FIGURES
 
 UnitId = str
@@ -201,13 +203,51 @@ class ReportFiled(Filed):
 # -- lists across children -----------------------------------------------------------------
 
 
+class CaseScope(str, Enum):
+    """Whose children a case list shows: "Mina barn" (where the viewer is Barnkontakt,
+    support coordinator or deputy, or sent a card) or "Min enhets barn" (the unit's)."""
+
+    MINE = "mine"
+    UNIT = "unit"
+
+
+class CaseGroup(str, Enum):
+    """What needs action on a case: the case list's groups."""
+
+    NEW_CARDS = "new_cards"
+    FEEDBACK_OWED = "feedback_owed"
+    OVERDUE_ACTIONS = "overdue_actions"
+    CONSENT_EXPIRING = "consent_expiring"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    NO_NEXT_STEP = "no_next_step"
+
+
+class NextStepOut(ReadModel):
+    """Who does what by when: a plan action (``what`` and ``person`` only when the viewer
+    may see the plan) or the step of the process owed, with whom feedback is owed to."""
+
+    step: Step
+    unit_id: UnitId | None
+    staff_id: str | None
+    due: date | None
+    overdue: bool
+    what: str | None
+    person: str | None
+    to_staff_id: str | None
+    to_unit_id: UnitId | None
+
+
 class CaseRow(ReadModel):
     """One child on a Barnkontakt's or coordinator's list, with what needs doing."""
 
     child_id: UUID
     name: str | None
+    mine: bool = Field(description="The viewer is the child's Barnkontakt, coordinator or deputy, or sent a card")
     barnkontakt_staff_id: str | None
     barnkontakt_unit_id: str | None
+    coordinator_staff_id: str | None
+    coordinator_unit_id: str | None
+    deputy_staff_id: str | None
     decision: Decision | None
     new_cards: int
     awaiting_feedback: int
@@ -215,6 +255,11 @@ class CaseRow(ReadModel):
     next_step_due: date | None
     no_next_step: bool
     closed: bool
+    consent_expiring: bool
+    consent_withdrawn: bool
+    next_step: NextStepOut | None
+    groups: list[CaseGroup]
+    unit_ids: list[UnitId]
 
 
 class SentCard(ReadModel):
@@ -375,7 +420,9 @@ def access_fields(e: AccessEntry) -> dict[str, Any]:
 
 __all__ = [
     "AuditEntry",
+    "CaseGroup",
     "CaseRow",
+    "CaseScope",
     "ChildView",
     "ConsentOut",
     "FamilyAccessEntry",
@@ -385,6 +432,7 @@ __all__ = [
     "FlagOut",
     "FlaggedEntry",
     "FlaggedReads",
+    "NextStepOut",
     "PartyAnswer",
     "ReadModel",
     "RecordItemOut",
@@ -394,6 +442,7 @@ __all__ = [
     "ReviewedEntry",
     "SentCard",
     "RatingForm",
+    "Step",
     "TermFigures",
     "Timeline",
     "TimelineStep",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 from uuid import UUID
 
 from consent import (
+    ChildFacts,
     ConsentState,
+    ConsentStatus,
     Information,
     PastRead,
     Secret,
+    Viewer,
     ViewerKind,
     consent_status,
     decide,
@@ -26,10 +30,12 @@ from contracts.vocabulary import (
     PartyKind,
     Role,
 )
+from hub.application.caselist_search import CaseListTiming, groups_of, matches, search_terms
 from hub.application.commands import FigureFilter
 from hub.application.core import HubCore, traced
 from hub.application.readmodels import (
     CaseRow,
+    CaseScope,
     ChildView,
     ConsentOut,
     FamilyAccessEntry,
@@ -53,7 +59,7 @@ from hub.errors import (
 )
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry
-from projections.caselist import case_flags, concerns_unit
+from projections.caselist import case_flags, concerns_person, concerns_unit
 from projections.figures import FIGURE_NAMES, in_terms, term_order
 from projections.record import RecordItem, VisibleRecord
 
@@ -159,47 +165,103 @@ class Reads(HubCore):
                     )
         return sorted(out, key=lambda c: c.submitted_at, reverse=True)
 
+    case_list_timing: CaseListTiming = CaseListTiming()
+    """When consent counts as expiring and feedback as owed on the case list (from the settings)."""
+
     @traced("read")
-    def case_list(self, p: Principal, *, purpose: str = "Barnkontakt case list") -> list[CaseRow]:
-        """The children a Barnkontakt or coordinator unit holds, with what needs doing."""
+    def case_list(
+        self,
+        p: Principal,
+        *,
+        purpose: str = "Barnkontakt case list",
+        scope: CaseScope = CaseScope.UNIT,
+        query: str = "",
+    ) -> list[CaseRow]:
+        """The children on the viewer's list ("Mina barn" or "Min enhets barn"), one row per
+        child, with who does what next and the groups that need action. A ``query`` keeps the
+        children whose name or personnummer matches, of those whose identity the viewer may
+        see; each row answered is recorded as a read (a search as ``case_search``)."""
         self._permit(p, Action.READ_CASE_LIST)
-        unit_id = p.unit_id or ""
+        wanted = search_terms(query)
+        unit_id, staff_id = p.unit_id or "", p.user_id
         at = self.now()
+        today = at.astimezone(SWEDISH_TIME).date()
+        timing = self.case_list_timing
         self._views_hold(self._committed_facts)
+        viewer = self.viewer(p)
+        is_barnkontakt = Role.BARNKONTAKT in p.roles
         rows = []
-        for doc in self.views.cases.documents(p.tenant_id):
-            if not concerns_unit(doc, unit_id):
+        for doc in self.views.cases.documents_of(p.tenant_id, unit_id=unit_id, staff_id=staff_id):
+            mine = concerns_person(doc, staff_id, unit_id, is_barnkontakt=is_barnkontakt)
+            if not mine and (scope is CaseScope.MINE or not concerns_unit(doc, unit_id)):
                 continue
-            row = case_flags(doc, at.astimezone(SWEDISH_TIME).date())
+            flags = case_flags(doc, today, feedback_within=timedelta(days=timing.feedback_days))
             try:
-                child = self._load(p.tenant_id, row.child_id)
-            except RecordErasedError:
+                child = self._load(p.tenant_id, flags.child_id)
+            except (ChildNotFoundError, RecordErasedError):
                 continue  # erased by another process; the views drop it when they follow
             facts = child.facts()
-            viewer = self.viewer(p)
-            name = None
-            identity = [
-                i
-                for i in self.views.record.items(row.child_id)
-                if i.category is Category.IDENTITY and i.event_type.endswith("ChildRegistered")
-            ]
-            bases = set()
-            if identity:
-                d = decide(viewer, facts, identity[0].information(), at, self.rules)
-                if d.allowed and d.basis is not None:
-                    name = f"{identity[0].fields['given_name']} {identity[0].fields['family_name']}"
-                    bases.add(d.basis)
+            categories, bases = {Category.TEAM}, set()
+            identity = self._identity(viewer, facts, flags.child_id, at)
+            if identity is not None:
+                categories.add(Category.IDENTITY)
+                bases.add(identity[2])
+            if wanted is not None and (identity is None or not matches(wanted, identity[0], identity[1])):
+                continue
+            step = flags.next_step
+            if step is not None and step.what is not None:
+                plan = decide(viewer, facts, Information(Category.PLAN, origin_unit_id=doc.get("plan_unit_id")), at, self.rules)
+                if plan.allowed and plan.basis is not None:
+                    categories.add(Category.PLAN)
+                    bases.add(plan.basis)
+                else:
+                    step = replace(step, what=None, person=None)
+            expiring, withdrawn = False, False
+            for c in facts.consents:
+                d = decide(viewer, facts, Information(Category.CONSENT, origin_unit_id=c.requested_by_unit_id), at, self.rules)
+                if not d.allowed or d.basis is None:
+                    continue
+                categories.add(Category.CONSENT)
+                bases.add(d.basis)
+                status = consent_status(c, facts, at, self.rules)
+                withdrawn = withdrawn or status is ConsentStatus.WITHDRAWN
+                expiring = expiring or (
+                    status is ConsentStatus.IN_EFFECT and c.valid_until - at <= timedelta(days=timing.consent_expiring_days)
+                )
             self._record_access(
                 p,
-                row.child_id,
-                view="case_list",
+                flags.child_id,
+                view="case_list" if wanted is None else "case_search",
                 purpose=purpose,
-                categories=[Category.TEAM] + ([Category.IDENTITY] if name else []),
+                categories=sorted(categories, key=lambda x: x.value),
                 bases=bases or {LegalBasis.SENT_TO_UNIT},
                 at=at,
             )
-            rows.append(CaseRow(name=name, **asdict(row)))
+            fields = asdict(flags)
+            fields.update(next_step=asdict(step) if step is not None else None, unit_ids=list(flags.unit_ids))
+            expiring, withdrawn = expiring and not flags.closed, withdrawn and not flags.closed
+            rows.append(
+                CaseRow(
+                    **fields,
+                    name=identity[0] if identity else None,
+                    mine=mine,
+                    consent_expiring=expiring,
+                    consent_withdrawn=withdrawn,
+                    groups=groups_of(flags, expiring=expiring, withdrawn=withdrawn),
+                )
+            )
         return rows
+
+    def _identity(self, viewer: Viewer, facts: ChildFacts, child_id: UUID, at: datetime) -> tuple[str, str, LegalBasis] | None:
+        """The child's name and personnummer, and the basis to see them, when the viewer may."""
+        for item in self.views.record.items(child_id):
+            if item.category is Category.IDENTITY and item.event_type.endswith("ChildRegistered"):
+                d = decide(viewer, facts, item.information(), at, self.rules)
+                if not d.allowed or d.basis is None:
+                    return None
+                name = f"{item.fields['given_name']} {item.fields['family_name']}"
+                return name, str(item.fields.get("personnummer", "")), d.basis
+        return None
 
     @traced("read")
     def family_children(self, p: Principal) -> list[FamilyChild]:

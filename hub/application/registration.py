@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,10 @@ from hub.domain.child import Child
 from hub.errors import ChildNotFoundError, InvalidInputError, RecordErasedError, RegisterUnavailableError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
+
+NAMED_BY_REGISTER = "Vårdnadshavare enligt folkbokföringen"
+"""The name of a vårdnadshavare (guardian with custody) the registration form left out and
+the population register added: the register gives their number, not their name."""
 
 
 class Registration(HubCore):
@@ -54,12 +59,16 @@ class Registration(HubCore):
         else:
             return child_id
         ids = [self.blind_index.guardian_id(p.tenant_id, n) for n in numbers]
-        answers = self._ask_register(
-            number.digits, {gid: n.digits for gid, n, g in zip(ids, numbers, cmd.guardians, strict=True) if g.has_custody}
-        )
+        custodial = {gid: n.digits for gid, n, g in zip(ids, numbers, cmd.guardians, strict=True) if g.has_custody}
+        added = dict(custodial)
+        answers = self._ask_register(number.digits, added, fill_in=lambda digits: self.blind_index.guardian_id(
+            p.tenant_id, parse_identity_number(digits)))
         guardians = [
             Guardian(guardian_id=gid, name=g.name, personnummer=n.digits, has_custody=g.has_custody, register_answer=answers.get(gid))
             for gid, n, g in zip(ids, numbers, cmd.guardians, strict=True)
+        ] + [
+            Guardian(guardian_id=gid, name=NAMED_BY_REGISTER, personnummer=digits, has_custody=True, register_answer=answers.get(gid))
+            for gid, digits in added.items() if gid not in custodial and gid not in ids
         ]
         try:
             child = Child.register(
@@ -82,7 +91,9 @@ class Registration(HubCore):
         self._keep(child)
         return child_id
 
-    def _ask_register(self, child: str, custodial: dict[str, str], *, or_raise: bool = False) -> dict[str, RegisterAnswer]:
+    def _ask_register(
+        self, child: str, custodial: dict[str, str], *, or_raise: bool = False, fill_in: Callable[[str], str] | None = None
+    ) -> dict[str, RegisterAnswer]:
         """What the population register says of each guardian named with custody (``custodial``:
         their personnummer by guardian id): a link counts only once the register lists the
         person as the child's vårdnadshavare, so a number typed into the form, the registering
@@ -90,7 +101,12 @@ class Registration(HubCore):
         and only while every vårdnadshavare it lists is named with custody, so leaving one out
         lets no other answer alone (FB 6 kap. 13 §).
         An unreachable register leaves the links unconfirmed, to be checked again later,
-        unless ``or_raise``."""
+        unless ``or_raise``.
+
+        With ``fill_in`` (at registration), a vårdnadshavare the register lists and the form
+        left out is added to ``custodial`` under the id ``fill_in`` gives their number, once the
+        register lists one number the form named: one guardian's number is enough, the register
+        names the rest, and each gets a say."""
         if not custodial:
             return {}
         try:
@@ -99,6 +115,10 @@ class Registration(HubCore):
             if or_raise:
                 raise
             return dict.fromkeys(custodial, RegisterAnswer.REGISTER_UNAVAILABLE)
+        named = set(custodial.values())
+        if fill_in is not None and any(n in custodians for n in named):  # one right number is enough
+            for digits in sorted(n for n in custodians if n not in named):
+                custodial[fill_in(digits)] = digits
         # a vårdnadshavare left out would have no say: one named parent must not answer alone
         complete = all(number in custodial.values() for number in custodians)
         listed = RegisterAnswer.CONFIRMED if complete else RegisterAnswer.CUSTODIAN_NOT_NAMED

@@ -22,6 +22,7 @@ from adapters.population_file import FileRegister
 from consent import PolicyRules
 from consent.retention import Retention
 from hub.application import BackaHub
+from hub.application.caselist_search import CaseListTiming
 from hub.errors import StoreUnavailableError
 from hub.identity.directory import Directory
 from hub.identity.issuers import IssuerConfigError, load_issuers
@@ -294,6 +295,7 @@ def bootstrap(
         if hub.transparency is not None:
             hub.transparency.start()
             parts.callback(hub.transparency.stop)
+        hub.case_list_timing = CaseListTiming(settings.case_list_consent_expiring_days, settings.case_list_feedback_days)
         return Runtime(
             settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all(),
             throttle=throttle, sign_ins=sign_ins,

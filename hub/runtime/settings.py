@@ -66,6 +66,10 @@ class Settings(BaseModel):
     consent_expiry_warning_days: int = Field(default=30, ge=1, le=365)
     """Days before a consent in effect ends that its case owner is warned and offered renewal."""
     staff_names_visible_to_family: bool = False
+    case_list_consent_expiring_days: int = Field(default=30, ge=0, le=365)
+    """How many days before its end a consent in effect shows as expiring on the case list."""
+    case_list_feedback_days: int = Field(default=14, ge=1, le=365)
+    """How many days after a discovery card its Barnkontakt's feedback is due on the case list."""
     record_reads: bool = True
     """Off only in the benchmark that measures what auditing costs."""
     http_threads: int = Field(default=32, ge=1, le=256)

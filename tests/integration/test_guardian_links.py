@@ -184,18 +184,32 @@ def test_a_later_check_is_on_record_without_a_personnummer(api: TestClient[Any],
         assert fact.type_name == "backa.v1.GuardianLinkChecked"
 
 
-def test_a_registration_that_leaves_out_a_vardnadshavare_gives_the_one_named_no_say_alone(api: TestClient[Any], rt: Runtime) -> None:
-    """The register lists Anna and Bo; the form names Anna only. Were her link confirmed, a
-    consent would take effect on her yes alone, and Bo, who shares custody, would never be
-    asked nor see anything."""
+def test_a_registration_that_names_one_vardnadshavare_has_the_register_add_the_other_so_both_are_asked(
+    api: TestClient[Any], rt: Runtime
+) -> None:
+    """The register lists Anna and Bo; the form names Anna only. One number is enough: the
+    register adds Bo with custody, so a consent takes effect only on both their yeses, and
+    Bo, who shares custody, is asked and sees his child."""
     child = register(api, rt, GUARDIAN_1_PNR)
 
-    assert answers(rt, child) == [RegisterAnswer.CUSTODIAN_NOT_NAMED]
-    assert_no_family_access(api, rt, child, GUARDIAN_1_PNR)
+    assert answers(rt, child) == [RegisterAnswer.CONFIRMED, RegisterAnswer.CONFIRMED]
+    (registered,) = [f for f in facts(rt, child) if isinstance(f, ChildRegistered)]
+    assert [g.personnummer for g in registered.guardians] == [GUARDIAN_1_PNR, GUARDIAN_2_PNR]
+    assert registered.guardians[1].name == "Vårdnadshavare enligt folkbokföringen"
     rt.hub.submit_discovery_card(staff(TEACHER), child, **card_payload())
     rt.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
-    with pytest.raises(ConsentError):
-        rt.hub.request_consent(staff(BK), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose=PURPOSE)
+    consent = rt.hub.request_consent(staff(BK), child, recipients=[{"unit_id": "bup-ystad"}], categories=["needs"], purpose=PURPOSE)
+    rt.hub.grant_consent(family(rt, GUARDIAN_1_PNR), child, consent)
+    assert rt.hub.consent_overview(family(rt, GUARDIAN_1_PNR), child)[0].status == "pending", "Anna does not answer alone"
+    assert api.get(f"{API}/me/children", headers=as_guardian(rt, GUARDIAN_2_PNR)).json() == [{"child_id": str(child)}]
+
+
+def test_a_registration_whose_numbers_the_register_does_not_know_adds_nobody(api: TestClient[Any], rt: Runtime) -> None:
+    """Only a number the register confirms lets it name the rest: a wrong number typed in
+    gives neither the typist nor the real vårdnadshavare a link through the form."""
+    child = register(api, rt, RANDOM_PNR)
+    assert answers(rt, child) == [RegisterAnswer.NOT_A_CUSTODIAN]
+    assert_no_family_access(api, rt, child, GUARDIAN_1_PNR)
 
 
 def test_a_later_check_that_finds_a_vardnadshavare_not_named_ends_the_named_one_s_say(

@@ -12,7 +12,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from contracts.bounds import MAX_BIGINT, OUTSIDE_WINDOW, day_in_window
 from hub.application.commands import RecordReview
-from hub.application.readmodels import AuditEntry, CaseRow, FamilyChild, FlaggedReads, ReviewOut, ReviewSample
+from hub.application.readmodels import AuditEntry, CaseRow, CaseScope, FamilyChild, FlaggedReads, ReviewOut, ReviewSample
 from hub.application.review_rules import RuleCode
 from hub.errors import InvalidInputError
 from hub.http.controllers._base import Caller, Hub, command, query
@@ -45,8 +45,16 @@ class OversightController(Controller):
         tags=["cases"],
         responses=problem_responses(403),
     )
-    def case_list(self, hub: Hub, caller: Caller) -> list[CaseRow]:
-        return hub.case_list(caller)
+    def case_list(
+        self,
+        hub: Hub,
+        caller: Caller,
+        whose: Annotated[
+            CaseScope, QueryParameter(name="scope", description='"mine" (Mina barn) or "unit" (Min enhets barn)')
+        ] = CaseScope.UNIT,
+        q: Annotated[str, QueryParameter(max_length=100, description="A name or personnummer to search for")] = "",
+    ) -> list[CaseRow]:
+        return hub.case_list(caller, scope=whose, query=q)
 
     @query(
         "/me/children",

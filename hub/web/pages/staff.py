@@ -9,12 +9,11 @@ each read. Forms are read and refused as :mod:`hub.web.pages.forms` says.
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, get, post
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from contracts.labels import label_key
@@ -25,6 +24,7 @@ from hub.errors import ChildNotFoundError, HubError, InvalidInputError, NotPermi
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
+from hub.web.pages.caselist import GROUPS, case_list_page, scope_links
 from hub.web.pages.forms import FIELD_PROBLEMS, Problems, many, one, problems_from, uuid_or_none, yes_no
 from hub.web.session import Visitor
 
@@ -92,6 +92,20 @@ def unit_name(web: Web, p: Principal, unit_id: str | None) -> str:
     return unit.name if unit else (unit_id or "")
 
 
+def default_recipient(web: Web, p: Principal) -> str:
+    """The unit a new card is addressed to unless the sender chooses: their own unit when it
+    has a Barnkontakt, else the first unit of their own organisation that has one (by name).
+    A child who already has a Barnkontakt gets the card there whatever is chosen, so the
+    form need not, and must not, tell where a child's case is held."""
+    tenant = tenant_of(web, p)
+    receiving = {s.unit_id for s in tenant.staff.values() if Role.BARNKONTAKT in s.roles and s.unit_id}
+    if p.unit_id in receiving:
+        return p.unit_id or ""
+    own = tenant.units.get(p.unit_id or "")
+    same = [u for u in units_of(web, p) if u.unit_id in receiving and own is not None and u.principal is own.principal]
+    return same[0].unit_id if same else ""
+
+
 def areas(who: Visitor) -> list[dict[str, Any]]:
     """The compass areas with their need statements, named in the visitor's language."""
     return [
@@ -112,23 +126,23 @@ def routes(web: Web) -> list[Any]:
     # -- the start page and the case list ----------------------------------------------
 
     @get("/staff", sync_to_thread=True)
-    def start(request: Request[Any, Any, Any]) -> Template:
+    def start(
+        request: Request[Any, Any, Any],
+        whose: Annotated[str, QueryParameter(name="scope")] = "",
+        group: FromQuery[str] = "",
+        unit: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+    ) -> Template:
+        """The case list: one row per child, with who does what next (:mod:`hub.web.pages.caselist`)."""
         who = web.visitor(request)
         p = staff_at_unit(web, who, who.path)
         if not web.hub.may(p, Action.READ_CASE_LIST):
             return web.render(who, "staff/start.html", active="cases")
-        rows = web.hub.case_list(p, purpose="Barnkontakt: case list")
-        open_rows = [r for r in rows if not r.closed]
-        due = sorted((r for r in open_rows if r.next_step_due), key=lambda r: r.next_step_due or date.max)
-        sections = [
-            ("new", "New discovery cards", [r for r in open_rows if r.new_cards]),
-            ("feedback", "Waiting for feedback", [r for r in open_rows if r.awaiting_feedback]),
-            ("overdue", "Overdue actions", [r for r in open_rows if r.overdue_actions]),
-            ("stalled", "Children with no next step", [r for r in open_rows if r.no_next_step]),
-            ("due", "Next step due", due),
-        ]
-        names = {r.barnkontakt_staff_id: _staff_name(web, p, r.barnkontakt_staff_id) for r in rows}
-        return web.render(who, "staff/cases.html", active="cases", sections=sections, rows=rows, staff_names=names)
+        page = case_list_page(web, who, p, scope=whose, group=group, unit=unit, query=q)
+        return web.render(
+            who, "staff/cases.html", status_code=422 if page.errors else 200, active="cases", page=page,
+            groups=GROUPS, scopes=scope_links(page),
+        )
 
     # -- registering a child -----------------------------------------------------------
 
@@ -194,7 +208,7 @@ def routes(web: Web) -> list[Any]:
         return web.render(
             who, "staff/card.html", status_code=status, active="card", child_id=child_id, values=values,
             errors=problems.by_field if problems else {}, areas=areas(who), units=units_of(web, p),
-            own_unit=p.unit_id, questions=list(zip(FIVE_QUESTION_FIELDS, FIVE_QUESTIONS_SV, strict=True)),
+            own_unit=default_recipient(web, p), questions=list(zip(FIVE_QUESTION_FIELDS, FIVE_QUESTIONS_SV, strict=True)),
             notice=notice,
         )
 
@@ -292,6 +306,7 @@ def routes(web: Web) -> list[Any]:
         p = staff_at_unit(web, who, who.path)
         feedback: dict[str, RecordItemOut] = {}
         refused: set[UUID] = set()
+        names: dict[UUID, str] = {}
         mine = web.hub.cards_sent_by(p)
         for child_id in dict.fromkeys(c.child_id for c in mine):
             try:
@@ -302,16 +317,13 @@ def routes(web: Web) -> list[Any]:
             for item in view.of_type("FeedbackSent"):
                 if item.fields.get("card_id"):
                     feedback[item.fields["card_id"]] = item
+            for registered in view.merged("ChildRegistered")[:1]:  # the name, as far as the viewer may see it
+                if registered.get("given_name"):
+                    names[child_id] = f"{registered['given_name']} {registered.get('family_name', '')}".strip()
         return web.render(
-            who, "staff/my_cards.html", active="my-cards", cards=mine, feedback=feedback, refused=refused,
+            who, "staff/my_cards.html", active="my-cards", cards=mine, feedback=feedback, refused=refused, names=names,
             units={c.to_unit_id: unit_name(web, p, c.to_unit_id) for c in mine},
         )
 
     return [start, register_form, register, card_form, find_child, send_card, card_sent, my_cards]
 
-
-def _staff_name(web: Web, p: Principal, staff_id: str | None) -> str | None:
-    if not staff_id:
-        return None
-    staff = web.hub.directory.tenants[p.tenant_id].staff.get(staff_id)
-    return staff.name if staff else staff_id
