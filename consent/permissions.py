@@ -131,6 +131,7 @@ class Action(str, Enum):
     ERASE_RECORD = "erase_record"
     CHECK_GUARDIANS = "check_guardians"
     SEND_CONSENT_REMINDERS = "send_consent_reminders"
+    SWEEP_CONSENT_REMINDERS = "sweep_consent_reminders"
     READ_RECORD = "read_record"
     RECORD_REVIEW = "record_review"
     SEARCH_ACCESS_LOG = "search_access_log"
@@ -340,6 +341,7 @@ ACROSS_CASES = frozenset(
         Action.READ_FAMILY_ACCESS_LOG,
         Action.READ_FIGURES,
         Action.READ_RETENTION,
+        Action.SWEEP_CONSENT_REMINDERS,
     }
 )
 """Acts that concern no single child's case."""
@@ -409,6 +411,8 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     if action is Action.SEARCH_ACCESS_LOG:
         return _auditor(actor)
+    if action is Action.SWEEP_CONSENT_REMINDERS:  # the sweep lists the area's children with reminders due
+        return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.READ_CASE_LIST:
         if _is_staff(actor) and actor.roles & {Role.BARNKONTAKT, Role.SUPPORT_COORDINATOR}:
             return _allow(Rule.CASE_ROLE)

@@ -104,6 +104,7 @@ class ConsentSignals(HubCore):
     def consent_reminders_due(self, p: Principal, at: datetime, days: SignalDays) -> list[UUID]:
         """The children of the caller's area with a reminder due at ``at`` that the caller
         may send. Child ids only, in the views' order; nothing of the record is read."""
+        self._permit(p, Action.SWEEP_CONSENT_REMINDERS)
         self._views_hold(self._committed_facts)
         viewer = self.viewer(p)
         out = []

@@ -84,7 +84,7 @@ def test_the_areas_waiting_days_decide_when_a_reminder_is_due(
 
 
 def test_a_staff_token_sends_nothing(hub_folder: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    data, _, asked = hub_folder
+    data, admin_token, asked = hub_folder
     rt = bootstrap(Settings.from_env(data_dir=data), clock=system_clock)
     try:
         assert rt.demo_issuer is not None
@@ -93,5 +93,8 @@ def test_a_staff_token_sends_nothing(hub_folder: tuple[Path, str, str], monkeypa
     finally:
         rt.close()
     capsys.readouterr()
+    assert main(["consents", "remind", "--at", at(asked, 8), "--data-dir", str(data)]) == 2
+    assert "refused" in capsys.readouterr().err
+    monkeypatch.setenv("BACKA_TOKEN", admin_token)  # the staff run sent nothing: the reminder is still due
     assert main(["consents", "remind", "--at", at(asked, 8), "--data-dir", str(data)]) == 0
-    assert "0 reminder(s) sent for 0 child(ren)" in capsys.readouterr().err
+    assert "1 reminder(s) sent for 1 child(ren)" in capsys.readouterr().err

@@ -761,6 +761,11 @@ def across_cases() -> Iterator[object]:
         **{k: ok(Rule.ANY_STAFF_AT_A_UNIT) for k in (*staff_keys, "admin", "foreign")},
         **{k: no(Rule.STAFF_AT_A_UNIT_ONLY) for k in (*family_keys, "auditor")},
     )
+    law = "GDPR art. 7 and 24: the cooperation area's administrator lists the children with consent reminders due, and sends them"
+    yield from cells(
+        Action.SWEEP_CONSENT_REMINDERS, law, None, admin=ok(Rule.ADMINISTRATOR),
+        **{k: no(Rule.ADMINISTRATOR_ONLY) for k in (*staff_keys, *family_keys, "auditor", "foreign")},
+    )
     law = "PDL 4 kap. 3 §: the access log is searched by the auditors (loggkontroll)"
     yield from cells(
         Action.SEARCH_ACCESS_LOG, law, None, auditor=ok(Rule.AUDITOR),
