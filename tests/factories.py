@@ -67,10 +67,14 @@ class EveryNamedGuardian:
         return _Anyone()
 
 
+NAMES = {"admin.ystad": "Administratör Ystad"}
+"""Names that would not read as Swedish when made from the user id."""
+
+
 def directory() -> Directory:
     units = {uid: Unit(uid, TENANT, kind, uid.replace("-", " ").title()) for uid, kind in UNITS.items()}
     staff = {
-        sid: Staff(sid, TENANT, unit, frozenset(roles), sid.replace(".", " ").title())
+        sid: Staff(sid, TENANT, unit, frozenset(roles), NAMES.get(sid, sid.replace(".", " ").title()))
         for sid, (unit, roles) in STAFF.items()
     }
     other_units = {"skola-lidingo": Unit("skola-lidingo", OTHER_TENANT, UnitKind.SCHOOL, "Skola Lidingö")}

@@ -3,6 +3,7 @@ once; nobody but the area's administrator has the page or may send."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from hub.runtime.bootstrap import Runtime
@@ -58,7 +59,9 @@ def test_staff_and_a_forged_form_may_not_send_reminders(rt: Runtime, clock: Sett
     clock.set(clock() + timedelta(days=8))
     barnkontakt = browser(rt, "rektor.ostra")
     assert barnkontakt.get("/administration").status_code == 403
-    form = hidden(barnkontakt.get("/staff/children/new").text)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', barnkontakt.get("/staff/children/new").text)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "form_id": "admin-form"}
     refused = barnkontakt.post("/administration/consent-reminders", data=form)
     assert refused.status_code == 403
     admin = browser(rt, ADMIN)
