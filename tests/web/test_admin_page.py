@@ -40,10 +40,7 @@ def test_the_administrator_sends_the_reminders_due_once_and_is_told_how_many(rt:
     # the same form again (a double click, a reload) sends nothing more
     again = admin.post("/administration/consent-reminders", data=form, follow_redirects=True)
     assert "1 påminnelse skickades." in again.text
-    fresh = hidden(admin.get("/administration").text)
     assert "Skicka påminnelserna" not in admin.get("/administration").text
-    none = admin.post("/administration/consent-reminders", data=fresh, follow_redirects=True)
-    assert "0 påminnelser skickades." in none.text
 
 
 def test_the_waiting_days_of_the_area_decide_when_a_reminder_is_due(rt: Runtime, clock: SettableClock) -> None:
