@@ -419,7 +419,7 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     expect(auditor.get_by_role("status")).to_contain_text("Loggen stämmer:")
     shots.visit(auditor, "audit-checkpoint")
 
-    admin = sign_in_staff(browser, hub, "Admin Ystad")
+    admin = sign_in_staff(browser, hub, "Administratör Ystad")
     expect(heading(admin)).to_have_text("Uppföljning: Ystad")
     cards = region(admin, "Upptäckarkort")
     expect(cards.get_by_role("row", name="Interna").get_by_role("cell")).to_have_text(["1"])  # one term, one card
