@@ -44,6 +44,8 @@ STAFF = {
     "admin.ystad": (None, {Role.TENANT_ADMIN}),
     "granskare.ystad": (None, {Role.AUDITOR}),
 }
+STAFF_NAMES = {"admin.ystad": "Administratör Ystad"}
+"""Names that the user id would not give in Swedish (the others are their id, capitalised)."""
 
 
 class _Anyone(Collection[str]):
@@ -67,14 +69,10 @@ class EveryNamedGuardian:
         return _Anyone()
 
 
-NAMES = {"admin.ystad": "Administratör Ystad"}
-"""Names that would not read as Swedish when made from the user id."""
-
-
 def directory() -> Directory:
     units = {uid: Unit(uid, TENANT, kind, uid.replace("-", " ").title()) for uid, kind in UNITS.items()}
     staff = {
-        sid: Staff(sid, TENANT, unit, frozenset(roles), NAMES.get(sid, sid.replace(".", " ").title()))
+        sid: Staff(sid, TENANT, unit, frozenset(roles), STAFF_NAMES.get(sid, sid.replace(".", " ").title()))
         for sid, (unit, roles) in STAFF.items()
     }
     other_units = {"skola-lidingo": Unit("skola-lidingo", OTHER_TENANT, UnitKind.SCHOOL, "Skola Lidingö")}

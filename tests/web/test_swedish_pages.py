@@ -38,9 +38,9 @@ def the_whole_way(rt: Runtime, clock: SettableClock) -> tuple[UUID, UUID, str]:
     hub.decide_team(bk, child_id, decision="individual_team", family_informed=True,
                     member_unit_ids=["skola-ostra", "elevhalsa-ostra", "soc-ystad"])
     hub.assign_support_coordinator(bk, child_id, staff_id="kurator.ostra")
-    hub.submit_rating(bk, child_id, scores=[{"area": "trygghet", "indicator": "i", "score": 2}])
-    hub.submit_rating(staff("kurator.ostra"), child_id, scores=[{"area": "trygghet", "indicator": "i", "score": 3},
-                                                                {"area": "fritid", "indicator": "j", "score": 4}])
+    hub.submit_rating(bk, child_id, scores=[{"area": "trygghet", "indicator": "trygghet-hemma", "score": 2}])
+    hub.submit_rating(staff("kurator.ostra"), child_id, scores=[{"area": "trygghet", "indicator": "trygghet-hemma", "score": 3},
+                                                                {"area": "fritid", "indicator": "fritid-intressen", "score": 4}])
     hub.hold_team_meeting(bk, child_id, participant_unit_ids=["skola-ostra", "elevhalsa-ostra"], advice="Fortsätt")
     hub.update_plan(staff("kurator.ostra"), child_id, **plan_payload(hub.now().date()))
     hub.file_concern_report(staff("larare.ostra"), child_id, to_unit_id="soc-ystad", unmet_needs=card_payload()["unmet_needs"],

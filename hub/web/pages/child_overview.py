@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from contracts.indicators import Indicator
+from contracts.labels import label_key
 from contracts.vocabulary import ActionStatus, Area, Decision
 from hub.application.readmodels import ChildView, RecordItemOut
 from hub.web.filters import day, format_number
@@ -92,6 +94,12 @@ def _score(value: Any, t: Translate, language: str) -> str:
     return format_number(value, language, 1 if isinstance(value, float) and not value.is_integer() else None)
 
 
+def _indicator(code: Any, t: Translate) -> str:
+    """The indicator's question as the rating form words it (a code never reaches the page)."""
+    known = {i.value: i for i in Indicator}
+    return t(label_key(known[code])) if code in known else t("Rating")
+
+
 def _area_lines(item: RecordItemOut, t: Translate, language: str) -> dict[str, list[str]]:
     """What one item says about each area, in words."""
     lines: dict[str, list[str]] = {}
@@ -106,7 +114,7 @@ def _area_lines(item: RecordItemOut, t: Translate, language: str) -> dict[str, l
     for s in fields.get("scores") or []:  # an indicator left blank or "don't know" says nothing of its area
         if isinstance(s, dict) and s.get("area") and s.get("score") is not None:
             lines.setdefault(s["area"], []).append(
-                t("{indicator}: {score}", indicator=s.get("indicator") or t("Rating"), score=_score(s.get("score"), t, language)))
+                t("{indicator}: {score}", indicator=_indicator(s.get("indicator"), t), score=_score(s.get("score"), t, language)))
     for key in ("joint_compass", "compass", "follow_up_compass"):
         for s in fields.get(key) or []:
             if isinstance(s, dict) and s.get("area") and s.get("score") is not None:
