@@ -18,6 +18,7 @@ from uuid import UUID
 from contracts.events import (
     BarnkontaktAssigned,
     BarnkontaktDelegated,
+    CaseClosed,
     ChildRegistered,
     ConsentRequested,
     ConversationHeld,
@@ -177,6 +178,7 @@ class CaseListProjection(PageProjection[CaseListView]):
             }
         )
         doc["needs_met_at"] = None
+        doc["closed_at"] = None
 
     @_on.register
     def _(self, fact: BarnkontaktAssigned | BarnkontaktDelegated, doc: dict[str, Any]) -> None:
@@ -235,6 +237,16 @@ class CaseListProjection(PageProjection[CaseListView]):
     def _(self, fact: NeedsMet, doc: dict[str, Any]) -> None:
         doc["needs_met_at"] = fact.occurred_at.isoformat()
 
+    @_on.register
+    def _(self, fact: CaseClosed, doc: dict[str, Any]) -> None:
+        """Closed for any reason (needs met, moved away, declined): the actions still open
+        end with it, and the case owes no next step until a new card opens it."""
+        doc["closed_at"] = fact.occurred_at.isoformat()
+        ended = {c.action_id for c in fact.closed_actions}
+        for a in doc["actions"]:
+            if a["action_id"] in ended:
+                a["done"] = True
+
 
 def _new_doc(fact: Event) -> dict[str, Any]:
     return {
@@ -249,6 +261,7 @@ def _new_doc(fact: Event) -> dict[str, Any]:
         "next_follow_up": None,
         "plan_version": 0,
         "needs_met_at": None,
+        "closed_at": None,
         "registered_at": None,
         "last_activity": None,
     }
@@ -347,7 +360,7 @@ def case_flags(doc: dict[str, Any], today: date, *, feedback_within: timedelta =
     follow_up = date.fromisoformat(doc["next_follow_up"]) if doc["next_follow_up"] else None
     if follow_up is not None and follow_up >= today:
         upcoming.append(follow_up)
-    closed = doc["needs_met_at"] is not None
+    closed = doc["needs_met_at"] is not None or doc.get("closed_at") is not None
     owner = doc["barnkontakt"]["staff_id"] if doc["barnkontakt"] else None
     step = None if closed else next_step(doc, today, feedback_within=feedback_within)
     return CaseFlags(

@@ -18,6 +18,7 @@ from adapters.population_file import register_text
 from consent import ViewerKind, age_on, required_parties
 from contracts.vocabulary import SWEDISH_TIME, PartyKind, ReviewOutcome, Role
 from hub.application import BackaHub
+from hub.application.consent_signals import SignalDays
 from hub.demo.directory import TENANT_ID, check_directory, demo_directory
 from hub.demo.files import (
     DemoFolderError,
@@ -156,6 +157,7 @@ def load_demo(
             counts["access_review"] += 1
     if _check_guardians_again(run, plans, states):
         counts["check_guardians"] += 1
+    counts["consent_reminders"] += _remind_about_consents(run)
     if _erase_mistaken_registration(run, planner, end):
         counts["erase_child"] += 1
     clock.set(end)
@@ -203,6 +205,15 @@ def _check_guardians_again(run: Run, plans: list[ChildPlan], states: dict[int, C
             run.hub.check_guardians(run.staff("birgitta.mattsson"), child_id)
             return True
     return False
+
+
+def _remind_about_consents(run: Run) -> int:
+    """The administrator's nightly ``backa consents remind``: guardians who have not
+    answered a request are reminded, case owners warned of consents ending soon."""
+    hub, admin = run.hub, run.staff("birgitta.mattsson")
+    run.clock.set(hub.now() + timedelta(minutes=2))
+    days = SignalDays()
+    return sum(hub.send_consent_reminders(admin, child_id, at=hub.now(), days=days) for child_id in hub.consent_reminders_due(admin, hub.now(), days))
 
 
 def _erase_mistaken_registration(run: Run, planner: Planner, end: datetime) -> bool:

@@ -129,14 +129,18 @@ class Story:
             ),
         }
         custodial = [g.person for g in self.plan.guardians if g.has_custody]
-        if not (payload["digital_survey"] and custodial and payload["views"]):
+        if not (with_whom == "guardian" and custodial and payload["views"]):
             self.add("hold_conversation", lambda r, s: r.hub.hold_conversation(r.staff(owner), s.child_id, **payload), after=after)
             return
         person = custodial[0]
 
         def digital(r: Run, s: ChildState) -> None:
             """The guardian answers on their phone through the Barnkontakt's invitation; the
-            first one of the demo went to the wrong guardian first and was withdrawn."""
+            first one of the demo went to the wrong guardian first and was withdrawn, so
+            that one is digital whatever the draw said."""
+            if not (payload["digital_survey"] or not r.invitation_withdrawn):
+                r.hub.hold_conversation(r.staff(owner), s.child_id, **payload)
+                return
             guardian = r.guardian(person.personnummer).party_id
             invite = {"with_whom": "guardian", "guardian_id": guardian, "age_group": payload["age_group"]}
             if not any(g.guardian_id == guardian and g.custodial for g in r.hub.child_facts(r.staff(owner), s.child_id).guardians):

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import family, register_child
 from tests.e2e.browser import ServedHub, Shots, new_page, serve
-from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, staff
+from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, RATED_AT_TEN, card_payload, conversation_payload, staff
 
 TEAM = ["skola-ostra", "elevhalsa-ostra", "soc-ystad"]
 PHONE_WIDTH = 390
@@ -52,7 +52,7 @@ def alva_with_a_team(hub: ServedHub) -> UUID:
     core.grant_consent(family(hub.runtime, GUARDIAN_1_PNR), child_id, consent_id)
     core.grant_consent(family(hub.runtime, GUARDIAN_2_PNR), child_id, consent_id)
     core.decide_team(bk, child_id, decision="individual_team", family_informed=True, member_unit_ids=TEAM)
-    core.submit_rating(bk, child_id, scores=[{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}])
+    core.submit_rating(bk, child_id, scores=[{"area": "trygghet", "indicator": RATED_AT_TEN["trygghet"], "score": 2}])
     core.hold_team_meeting(bk, child_id, participant_unit_ids=TEAM)
     hub.clock.set(hub.clock() + timedelta(days=30))
     return child_id

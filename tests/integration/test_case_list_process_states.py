@@ -1,6 +1,7 @@
 """No case is invisible to whoever holds it: a child taken through any part of the Stödprocess
-(support process) through the hub's own commands is on its Barnkontakt's and its
-coordinator's own lists, with one next step, however long nothing has happened since."""
+(support process) through the hub's own commands is on its Barnkontakt's, its coordinator's
+and the deputy's own lists (after a hand-over, the new coordinator's, not the former's), with
+one next step, however long nothing has happened since; a case closed for any reason owes none."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, directory, staff
 
-BK, TEACHER, COORDINATOR = "rektor.ostra", "larare.ostra", "kurator.ostra"
+BK, TEACHER, COORDINATOR, OTHER = "rektor.ostra", "larare.ostra", "kurator.ostra", "socsek.ystad"
 SERIALS = itertools.count()
 
 
@@ -37,11 +38,11 @@ states = st.fixed_dictionaries({
     "barnkontakt": st.booleans(),
     "feedback": st.booleans(),
     "decision": st.sampled_from([None, "own_support", "barnteam", "individual_team"]),
-    "coordinator": st.booleans(),
+    "coordinator": st.sampled_from([None, "alone", "deputy", "handed_over"]),
     "plan": st.sampled_from([None, "action", "follow_up", "empty"]),
     "done": st.booleans(),
     "idle_days": st.integers(0, 90),
-    "closed": st.booleans(),
+    "closed": st.sampled_from([None, "needs_met", "moved_away", "declined"]),
 })
 
 
@@ -63,7 +64,10 @@ def take_through(rt: Runtime, clock: SettableClock, state: dict[str, Any]) -> An
             members = ["skola-ostra", "elevhalsa-ostra"] if state["decision"] != "own_support" else []
             hub.decide_team(staff(BK), child, decision=state["decision"], family_informed=True, member_unit_ids=members)
             if state["coordinator"] and state["decision"] == "individual_team":
-                hub.assign_support_coordinator(staff(BK), child, staff_id=COORDINATOR)
+                deputy = OTHER if state["coordinator"] == "deputy" else None
+                hub.assign_support_coordinator(staff(BK), child, staff_id=COORDINATOR, deputy_staff_id=deputy)
+                if state["coordinator"] == "handed_over":
+                    hub.hand_over_support_coordinator(staff(COORDINATOR), child, staff_id=OTHER, reason="Byter tjänst")
             if state["plan"] and state["decision"] == "individual_team":
                 today = hub.now().date()
                 actions = [{"action_id": "a", "what": "Rastvärd", "unit_id": "skola-ostra", "responsible_person": "Rektor",
@@ -73,8 +77,13 @@ def take_through(rt: Runtime, clock: SettableClock, state: dict[str, Any]) -> An
                                 child_view="", guardian_view="", next_follow_up=follow_up)
                 if actions and state["done"]:
                     hub.complete_plan_action(staff(BK), child, action_id="a")
-            if state["closed"]:
-                hub.record_needs_met(staff(BK), child, follow_up_compass=[{"area": "trygghet", "score": 4}], summary="Klart")
+            still_open = [{"action_id": "a", "reason": "Avslutas med ärendet"}] if state["plan"] == "action" and state[
+                "decision"] == "individual_team" and not state["done"] else []
+            if state["closed"] == "needs_met":
+                hub.record_needs_met(staff(BK), child, follow_up_compass=[{"area": "trygghet", "score": 4}], summary="Klart",
+                                     closed_actions=still_open)
+            elif state["closed"]:
+                hub.close_case(staff(BK), child, reason=state["closed"], closed_actions=still_open)
     clock.set(clock() + timedelta(days=state["idle_days"]))
     return child
 
@@ -87,11 +96,17 @@ def test_every_case_is_on_the_lists_of_those_who_hold_it_with_one_next_step(
     rt, clock = shared
     child = take_through(rt, clock, state)
     coordinated = state["barnkontakt"] and state["decision"] == "individual_team" and state["coordinator"]
-    holders = [BK, COORDINATOR] if coordinated else [BK]
+    holders = [BK]
+    if coordinated:
+        holders += {"alone": [COORDINATOR], "deputy": [COORDINATOR, OTHER], "handed_over": [OTHER]}[state["coordinator"]]
+        if state["coordinator"] == "handed_over":
+            former = [r for r in rt.hub.case_list(staff(COORDINATOR), scope=CaseScope.MINE) if r.child_id == child]
+            assert former == [], "the former coordinator no longer holds the case"
     for holder in holders:
         rows = [r for r in rt.hub.case_list(staff(holder), scope=CaseScope.MINE) if r.child_id == child]
         assert len(rows) == 1, (holder, state)
         (row,) = rows
+        assert row.closed == bool(state["barnkontakt"] and state["decision"] and state["closed"]), state
         if row.closed:
             assert row.groups == [] and row.next_step is None
         else:

@@ -20,7 +20,7 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.conftest import family, register_child
-from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, card_payload, conversation_payload, staff
+from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, RATED_AT_TEN, card_payload, conversation_payload, staff
 from tests.web.conftest import BASE_URL, post_sign_in
 
 BK, KURATOR, SOCSEK, BVC = "rektor.ostra", "kurator.ostra", "socsek.ystad", "sjukskoterska.bvc"
@@ -85,7 +85,7 @@ def individual_team(rt: Runtime, clock: SettableClock, *, compass: bool = True) 
     hub.grant_consent(family(rt, GUARDIAN_2_PNR), child_id, consent_id)
     hub.decide_team(bk, child_id, decision="individual_team", family_informed=True, member_unit_ids=TEAM)
     if compass:
-        hub.submit_rating(bk, child_id, scores=[{"area": "trygghet", "indicator": "Trygg på rasten", "score": 2}])
+        hub.submit_rating(bk, child_id, scores=[{"area": "trygghet", "indicator": RATED_AT_TEN["trygghet"], "score": 2}])
         hub.hold_team_meeting(bk, child_id, participant_unit_ids=TEAM)
     clock.set(clock() + timedelta(days=30))
     return child_id
@@ -240,7 +240,7 @@ def test_withholding_another_units_fact_an_unknown_id_or_without_a_reason_is_ref
     rt: Runtime, clock: SettableClock
 ) -> None:
     child_id = individual_team(rt, clock)
-    kurator_rating = rt.hub.submit_rating(staff(KURATOR), child_id, scores=[{"area": "halsa", "indicator": "Sover", "score": 3}])
+    kurator_rating = rt.hub.submit_rating(staff(KURATOR), child_id, scores=[{"area": "halsa", "indicator": RATED_AT_TEN["halsa"], "score": 3}])
     rektor = as_staff(rt, BK)
     action = f"/staff/children/{child_id}/withhold"
     own = next(i.event_id for i in rt.hub.read_child(staff(BK), child_id, purpose="Test").of_type("ConversationHeld"))
