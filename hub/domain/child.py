@@ -201,6 +201,8 @@ class Child:
         self.needs_met_at: datetime | None = None
         self.closed_at: datetime | None = None
         """When the case was closed; a new discovery card opens it again."""
+        self.last_closed_at: datetime | None = None
+        """The latest closure, kept when a card opens the case again (consents before it stay ended)."""
         self.closure_reason: ClosureReason | None = None
         self.last_entry_at: datetime | None = None
         """The last step recorded (reads and register checks are not entries): retention counts from it."""
@@ -835,6 +837,7 @@ class Child:
             concern_report_units=frozenset(self.concern_report_units),
             erased=self.erased_at is not None,
             closed_at=self.closed_at,
+            last_closed_at=self.last_closed_at,
             last_entry_at=self.last_entry_at,
         )
 
@@ -1030,7 +1033,7 @@ class Child:
 
     @_when.register
     def _(self, fact: CaseClosed) -> None:
-        self.closed_at = fact.occurred_at
+        self.closed_at = self.last_closed_at = fact.occurred_at
         self.closure_reason = fact.reason
         for closed in fact.closed_actions:
             if closed.action_id in self.actions:

@@ -1,0 +1,50 @@
+"""Attacks on the closure, the retention, the coordinator and the reminders through the core:
+what an outsider, another unit or another area tries, refused where the rules say so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
+from tests.factories import START, card_payload, staff
+from tests.unit.test_closure import POLICE, SCHOOL, consent_to_police, planned, police_sees, runtime
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(START)
+
+
+@pytest.fixture
+def rt(clock: SettableClock) -> Iterator[Runtime]:
+    r = runtime(clock)
+    yield r
+    r.close()
+
+
+def closed_with_consent(rt: Runtime, clock: SettableClock) -> UUID:
+    child = planned(rt, clock)
+    consent_to_police(rt, child)
+    assert police_sees(rt, child)
+    rt.hub.close_case(
+        SCHOOL, child, reason="moved_away",
+        closed_actions=[{"action_id": f"a{i}", "reason": "Familjen har flyttat"} for i in (1, 2, 3)],
+    )
+    assert not police_sees(rt, child)
+    return child
+
+
+def test_a_unit_that_sends_a_new_card_after_closure_does_not_revive_the_consent_given_before_it(
+    rt: Runtime, clock: SettableClock
+) -> None:
+    child = closed_with_consent(rt, clock)
+    clock.set(rt.hub.now() + timedelta(minutes=5))
+
+    rt.hub.submit_discovery_card(POLICE, child, **card_payload("skola-ostra"))
+
+    assert police_sees(rt, child) == set()
