@@ -11,7 +11,7 @@ import pytest
 
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
-from tests.factories import START, card_payload, staff
+from tests.factories import START, card_payload
 from tests.unit.test_closure import POLICE, SCHOOL, consent_to_police, planned, police_sees, runtime
 
 
