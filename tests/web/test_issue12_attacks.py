@@ -1,5 +1,5 @@
 """Attacks on the new pages as an outsider makes them: another family's proof pasted on a
-child's access log."""
+child's access log; an invitation form sent again."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from hub.runtime.bootstrap import Runtime
 from tests.factories import GUARDIAN_1_PNR, NON_CUSTODIAL_PNR, staff
 from tests.web.test_family_access_log import BK, alva, client, sign_in, verify_link
+from tests.web.test_survey_pages import BARNKONTAKT, case, hidden, signed_in
 
 
 def test_a_proof_of_another_childs_read_is_not_verified_on_this_childs_log(rt: Runtime) -> None:
@@ -31,3 +32,20 @@ def test_a_proof_of_another_childs_read_is_not_verified_on_this_childs_log(rt: R
     assert checked.status_code == 422
     assert "Inte kontrollerad." in checked.text and "Kontrollerad." not in checked.text.replace("Inte kontrollerad.", "")
     assert "inte en av de gånger någon har tittat på det här barnets uppgifter" in checked.text
+
+
+def test_an_invitation_form_sent_twice_makes_one_invitation_and_says_the_code_was_shown_then(rt: Runtime) -> None:
+    child = case(rt)
+    bk = signed_in(rt, kind="staff", user=BARNKONTAKT)
+    page = bk.get(f"/staff/children/{child}/survey").text
+    form = {"csrf_token": hidden(page, "csrf_token"), "form_id": hidden(page, "form_id"),
+            "with_whom": "child", "age_group": "10-12", "answers_withheld": "no"}
+
+    first = bk.post(f"/staff/children/{child}/survey", data=form)
+    again = bk.post(f"/staff/children/{child}/survey", data=form)
+
+    assert first.status_code == 200 and 'id="survey-code"' in first.text
+    assert again.status_code == 409 and 'id="survey-code"' not in again.text
+    assert "Formuläret är redan skickat" in again.text
+    invited = rt.hub.read_child(staff(BARNKONTAKT), child, purpose="test").merged("ConversationInvited")
+    assert len(invited) == 1
