@@ -594,8 +594,12 @@ class Child:
     def assign_support_coordinator(
         self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str, deputy: tuple[str, str] | None = None
     ) -> SupportCoordinatorAssigned:
-        """Utse stödsamordnare, with an ersättare (deputy) who acts as the coordinator while named."""
+        """Utse stödsamordnare, with an ersättare (deputy) who acts as the coordinator while named.
+        Appointing again keeps the coordinator and names the deputy anew; another coordinator
+        takes over only by a hand-over, whose reason the team can read."""
         self.check_individual_team()
+        if self.coordinator is not None and self.coordinator[0] != staff_id:
+            raise OutOfOrderError("a support coordinator is appointed: hand the role over, with a reason")
         self.check_deputy_not_coordinator(staff_id, deputy)
         return self._trigger(
             SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id,

@@ -9,10 +9,12 @@ from uuid import UUID
 
 import pytest
 
+from hub.errors import OutOfOrderError
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from tests.factories import START, card_payload
-from tests.unit.test_closure import POLICE, SCHOOL, consent_to_police, planned, police_sees, runtime
+from tests.unit.test_closure import KURATOR, POLICE, SCHOOL, consent_to_police, planned, police_sees, runtime
+from tests.unit.test_coordinator_and_visits import coordinator_now
 
 
 @pytest.fixture
@@ -48,3 +50,19 @@ def test_a_unit_that_sends_a_new_card_after_closure_does_not_revive_the_consent_
     rt.hub.submit_discovery_card(POLICE, child, **card_payload("skola-ostra"))
 
     assert police_sees(rt, child) == set()
+
+
+def test_another_coordinator_takes_the_role_only_by_a_hand_over_with_a_reason_not_by_appointing_again(
+    rt: Runtime, clock: SettableClock
+) -> None:
+    child = planned(rt, clock)  # kurator.ostra is the coordinator
+    before = coordinator_now(rt, child)
+
+    with pytest.raises(OutOfOrderError):
+        rt.hub.assign_support_coordinator(SCHOOL, child, staff_id="socsek.ystad")
+    with pytest.raises(OutOfOrderError):
+        rt.hub.assign_support_coordinator(KURATOR, child, staff_id="socsek.ystad")
+
+    assert coordinator_now(rt, child) == before
+    rt.hub.assign_support_coordinator(KURATOR, child, staff_id="kurator.ostra", deputy_staff_id="socsek.ystad")  # a deputy named
+    rt.hub.hand_over_support_coordinator(KURATOR, child, staff_id="socsek.ystad", reason="Kuratorn slutar")
