@@ -805,10 +805,18 @@ class Child:
     def check_team_decided(self) -> None:
         if self.decision not in TEAM_DECISIONS:
             raise OutOfOrderError("no Barnteam or individual team has been decided for this child")
+        self.check_team_work_open()
 
     def check_individual_team(self) -> None:
         if self.decision is not Decision.INDIVIDUAL_TEAM:
             raise OutOfOrderError("no individual team has been decided for this child")
+        self.check_team_work_open()
+
+    def check_team_work_open(self) -> None:
+        """The team works on an open case only: every entry restarts each unit's retention
+        period, so work added to a closed case would keep what was shared in sight."""
+        if self.closed_at is not None:
+            raise OutOfOrderError("the case is closed: a new discovery card opens it again")
 
     def check_is_party(self, party: tuple[PartyKind, str], at: datetime, rules: PolicyRules) -> None:
         if party not in required_parties(self.facts(), at, rules):

@@ -12,7 +12,7 @@ import pytest
 from hub.errors import OutOfOrderError
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
-from tests.factories import START, card_payload
+from tests.factories import START, card_payload, plan_payload
 from tests.unit.test_closure import KURATOR, POLICE, SCHOOL, consent_to_police, planned, police_sees, runtime
 from tests.unit.test_coordinator_and_visits import coordinator_now
 
@@ -66,3 +66,20 @@ def test_another_coordinator_takes_the_role_only_by_a_hand_over_with_a_reason_no
     assert coordinator_now(rt, child) == before
     rt.hub.assign_support_coordinator(KURATOR, child, staff_id="kurator.ostra", deputy_staff_id="socsek.ystad")  # a deputy named
     rt.hub.hand_over_support_coordinator(KURATOR, child, staff_id="socsek.ystad", reason="Kuratorn slutar")
+
+
+def test_a_team_unit_cannot_keep_a_closed_case_alive_by_adding_team_work_to_it(rt: Runtime, clock: SettableClock) -> None:
+    """Each entry restarts every unit's retention period: team work appended to a closed case
+    would let a unit keep seeing what it received for as long as it liked."""
+    child = closed_with_consent(rt, clock)
+    clock.set(rt.hub.now() + timedelta(days=300))
+    last_entry = rt.hub._load("ystad", child).last_entry_at
+
+    with pytest.raises(OutOfOrderError, match="closed"):
+        rt.hub.submit_rating(POLICE, child, scores=[{"area": "trygghet", "indicator": "trygghet-natverk", "score": 3}])
+    with pytest.raises(OutOfOrderError, match="closed"):
+        rt.hub.share_agency_summary(POLICE, child, police="Inget nytt")
+    with pytest.raises(OutOfOrderError, match="closed"):
+        rt.hub.update_plan(KURATOR, child, **plan_payload(rt.hub.now().date()))
+
+    assert rt.hub._load("ystad", child).last_entry_at == last_entry
