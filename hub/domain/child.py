@@ -639,6 +639,7 @@ class Child:
         self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = (), unmet_needs: tuple[Any, ...] = ()
     ) -> FollowUpHeld:
         self.check_decided()
+        self.check_team_work_open()
         return self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass, unmet_needs=unmet_needs)
 
     def record_needs_met(

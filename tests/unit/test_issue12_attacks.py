@@ -81,5 +81,7 @@ def test_a_team_unit_cannot_keep_a_closed_case_alive_by_adding_team_work_to_it(r
         rt.hub.share_agency_summary(POLICE, child, police="Inget nytt")
     with pytest.raises(OutOfOrderError, match="closed"):
         rt.hub.update_plan(KURATOR, child, **plan_payload(rt.hub.now().date()))
+    with pytest.raises(OutOfOrderError, match="closed"):
+        rt.hub.hold_follow_up(KURATOR, child, summary="Efter avslutet")
 
     assert rt.hub._load("ystad", child).last_entry_at == last_entry
