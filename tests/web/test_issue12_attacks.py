@@ -1,12 +1,14 @@
 """Attacks on the new pages as an outsider makes them: another family's proof pasted on a
-child's access log; an invitation form sent again."""
+child's access log; an invitation form sent again; a follow-up sent on a closed case."""
 
 from __future__ import annotations
 
 import re
 
 from hub.runtime.bootstrap import Runtime
+from hub.runtime.clock import SettableClock
 from tests.factories import GUARDIAN_1_PNR, NON_CUSTODIAL_PNR, staff
+from tests.web.test_closure_pages import form, planned
 from tests.web.test_family_access_log import BK, alva, client, sign_in, verify_link
 from tests.web.test_survey_pages import BARNKONTAKT, case, hidden, signed_in
 
@@ -49,3 +51,20 @@ def test_an_invitation_form_sent_twice_makes_one_invitation_and_says_the_code_wa
     assert "Formuläret är redan skickat" in again.text
     invited = rt.hub.read_child(staff(BARNKONTAKT), child, purpose="test").merged("ConversationInvited")
     assert len(invited) == 1
+
+
+def test_a_follow_up_sent_on_a_closed_case_is_refused_in_swedish_and_appends_nothing(rt: Runtime, clock: SettableClock) -> None:
+    child = planned(rt, clock)
+    rt.hub.close_case(
+        staff("rektor.ostra"), child, reason="moved_away",
+        closed_actions=[{"action_id": f"a{i}", "reason": "Familjen har flyttat"} for i in (1, 2, 3)],
+    )
+    kurator = signed_in(rt, kind="staff", user="kurator.ostra")
+    action = f"/staff/children/{child}/follow-up"
+    follow_ups = len(rt.hub.read_child(staff("rektor.ostra"), child, purpose="test").merged("FollowUpHeld"))
+
+    sent = kurator.post(action, data={**form(kurator, action), "summary": "Efter avslutet", "score_trygghet": "3"})
+
+    assert sent.status_code == 409
+    assert "Ärendet är avslutat: ett nytt upptäckarkort öppnar det igen." in sent.text and "the case is closed" not in sent.text
+    assert len(rt.hub.read_child(staff("rektor.ostra"), child, purpose="test").merged("FollowUpHeld")) == follow_ups
