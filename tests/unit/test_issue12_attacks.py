@@ -9,10 +9,11 @@ from uuid import UUID
 
 import pytest
 
+from hub.application.consent_signals import SignalDays
 from hub.errors import OutOfOrderError
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
-from tests.factories import START, card_payload, plan_payload
+from tests.factories import START, card_payload, plan_payload, staff
 from tests.unit.test_closure import KURATOR, POLICE, SCHOOL, consent_to_police, planned, police_sees, runtime
 from tests.unit.test_coordinator_and_visits import coordinator_now
 
@@ -84,4 +85,17 @@ def test_a_team_unit_cannot_keep_a_closed_case_alive_by_adding_team_work_to_it(r
     with pytest.raises(OutOfOrderError, match="closed"):
         rt.hub.hold_follow_up(KURATOR, child, summary="Efter avslutet")
 
+    assert rt.hub._load("ystad", child).last_entry_at == last_entry
+
+
+def test_the_reminder_sweep_sends_no_expiry_warning_for_a_consent_the_closure_ended_and_keeps_no_case_alive(
+    rt: Runtime, clock: SettableClock
+) -> None:
+    child = closed_with_consent(rt, clock)  # the police consent runs two years, but the closure ended its sharing
+    last_entry = rt.hub._load("ystad", child).last_entry_at
+    clock.set(rt.hub.now() + timedelta(days=700))
+    admin = staff("admin.ystad")
+
+    assert rt.hub.consent_reminders_due(admin, rt.hub.now(), SignalDays()) == []
+    assert rt.hub.send_consent_reminders(admin, child, at=rt.hub.now(), days=SignalDays()) == 0
     assert rt.hub._load("ystad", child).last_entry_at == last_entry
