@@ -68,3 +68,16 @@ def test_a_follow_up_sent_on_a_closed_case_is_refused_in_swedish_and_appends_not
     assert sent.status_code == 409
     assert "Ärendet är avslutat: ett nytt upptäckarkort öppnar det igen." in sent.text and "the case is closed" not in sent.text
     assert len(rt.hub.read_child(staff("rektor.ostra"), child, purpose="test").merged("FollowUpHeld")) == follow_ups
+
+
+def test_a_pasted_proof_nested_past_any_depth_is_not_a_proof_and_no_server_error(rt: Runtime) -> None:
+    child = alva(rt)
+    rt.hub.read_child(staff(BK), child, purpose="Förbereda barnsamtalet", view="unit_view")
+    with client(rt) as anna:
+        sign_in(anna, GUARDIAN_1_PNR)
+        page = anna.get(verify_link(anna.get(f"/family/children/{child}/access-log").text))
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        deep = anna.post(f"/family/children/{child}/access-log/check", data={"csrf_token": csrf, "proof": "[" * 5000 + "]" * 5000})
+
+    assert deep.status_code == 422
+    assert "inte ett bevis från loggen" in deep.text

@@ -135,7 +135,7 @@ def log_routes(web: Web, family_visitor: FamilyVisitor, page: Page, child_name: 
         text = text if isinstance(text, str) else ""
         try:
             document: object = json.loads(text) if 0 < len(text) <= MAX_PASTED else None
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth is no proof either
             document = None
         verdict = check_family_proof(web.hub, p, child_id, document)
         return page(
