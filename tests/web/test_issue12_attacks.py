@@ -1,5 +1,6 @@
 """Attacks on the new pages as an outsider makes them: another family's proof pasted on a
-child's access log; an invitation form sent again; a follow-up sent on a closed case."""
+child's access log, or one nested past any depth; an invitation form sent again; a follow-up sent
+on a closed case."""
 
 from __future__ import annotations
 
