@@ -129,6 +129,9 @@ class ChildFacts:
     erased: bool = False
     closed_at: datetime | None = None
     """When the case was closed (needs met, moved away, declined); None while it is open."""
+    last_closed_at: datetime | None = None
+    """The latest closure ever, kept when a new card opens the case again: a consent asked for
+    before it stays ended, so a card cannot bring an ended consent back."""
     last_entry_at: datetime | None = None
     """The case's last entry (a step of the process, not a read): where retention counts from."""
 
@@ -369,8 +372,9 @@ def case_closed(facts: ChildFacts, at: datetime) -> bool:
 
 def consent_outlives_closure(consent: ConsentState, facts: ChildFacts, at: datetime) -> bool:
     """Whether ``consent`` may still share: the case is open, or the consent was asked for
-    after the closure (the family agreed anew to sharing beyond the closed case)."""
-    closed = facts.closed_at
+    after the closure (the family agreed anew to sharing beyond the closed case). A case
+    opened again by a new card does not revive a consent asked for before its closure."""
+    closed = facts.last_closed_at or facts.closed_at
     return closed is None or closed > at or consent.valid_from > closed
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from consent import ConsentState, ConsentStatus, Information, consent_status, decide, required_parties
 from consent.permissions import Action, Target
+from consent.policy import consent_outlives_closure
 from contracts.vocabulary import Category, PartyKind
 from hub.application.core import HubCore, handles
 from hub.application.readmodels import ReadModel
@@ -87,6 +88,8 @@ class ConsentSignals(HubCore):
         owner = child.coordinator or child.barnkontakt
         out: list[tuple[UUID, str, tuple[tuple[PartyKind, str], ...], str]] = []
         for consent_id, c in child.consents.items():
+            if not consent_outlives_closure(c, facts, at):
+                continue  # the closure ended it: nothing to answer or renew, and a reminder would be an entry
             status = consent_status(c, facts, at, self.rules)
             if status is ConsentStatus.PENDING and at - c.valid_from >= timedelta(days=days.remind_after_days):
                 before = child.reminded.get((consent_id, "answer"), frozenset())

@@ -45,7 +45,7 @@ from hub.errors import HubError, NotPermittedError, StoreUnavailableError
 from hub.identity.principals import Principal
 from hub.tlog.checkpoint import VerifierKey
 from hub.tlog.errors import PositionNotFoundError, TransparencyError
-from hub.tlog.proof_document import ProofVerdict, check_document, proof_document
+from hub.tlog.proof_document import ProofProblem, ProofVerdict, check_document, proof_document
 from hub.tlog.service import ConsistencyProof, InclusionProof, TransparencyLog
 from hub.tlog.store import SignedCheckpoint
 from hub.tlog.verify import LatestVerdict
@@ -200,6 +200,15 @@ def check_proof(hub: BackaHub, document: object) -> ProofVerdict:
     return check_document(document, log.verifier(), log.origin)
 
 
+def check_family_proof(hub: BackaHub, p: Principal, child_id: UUID, document: object) -> ProofVerdict:
+    """A proof pasted on the child's page holds only for a read of this child shown to the
+    family: one of another child's (or any other entry of the log) is not verified here."""
+    verdict = check_proof(hub, document)
+    if verdict.holds and not any(e.position == verdict.position for e in hub.family_access_log(p, child_id)):
+        return replace(verdict, problem=ProofProblem.NOT_THIS_CHILD)
+    return verdict
+
+
 def checkpoint(hub: BackaHub, size: int | None = None) -> SignedCheckpoint:
     """The latest signed checkpoint (signing one if none was yet), or the one of ``size``:
     sizes and hashes of the whole log, for every signed-in caller."""
@@ -252,6 +261,7 @@ __all__ = [
     "ABSENT",
     "LogStatus",
     "ShownEntry",
+    "check_family_proof",
     "check_proof",
     "checkpoint",
     "decide_inclusion",

@@ -201,6 +201,8 @@ class Child:
         self.needs_met_at: datetime | None = None
         self.closed_at: datetime | None = None
         """When the case was closed; a new discovery card opens it again."""
+        self.last_closed_at: datetime | None = None
+        """The latest closure, kept when a card opens the case again (consents before it stay ended)."""
         self.closure_reason: ClosureReason | None = None
         self.last_entry_at: datetime | None = None
         """The last step recorded (reads and register checks are not entries): retention counts from it."""
@@ -592,8 +594,12 @@ class Child:
     def assign_support_coordinator(
         self, *, actor: Actor, at: datetime, staff_id: str, unit_id: str, deputy: tuple[str, str] | None = None
     ) -> SupportCoordinatorAssigned:
-        """Utse stödsamordnare, with an ersättare (deputy) who acts as the coordinator while named."""
+        """Utse stödsamordnare, with an ersättare (deputy) who acts as the coordinator while named.
+        Appointing again keeps the coordinator and names the deputy anew; another coordinator
+        takes over only by a hand-over, whose reason the team can read."""
         self.check_individual_team()
+        if self.coordinator is not None and self.coordinator[0] != staff_id:
+            raise OutOfOrderError("a support coordinator is appointed: hand the role over, with a reason")
         self.check_deputy_not_coordinator(staff_id, deputy)
         return self._trigger(
             SupportCoordinatorAssigned, actor, at, staff_id=staff_id, unit_id=unit_id,
@@ -633,6 +639,7 @@ class Child:
         self, *, actor: Actor, at: datetime, summary: str, compass: tuple[Any, ...] = (), unmet_needs: tuple[Any, ...] = ()
     ) -> FollowUpHeld:
         self.check_decided()
+        self.check_team_work_open()
         return self._trigger(FollowUpHeld, actor, at, summary=summary, compass=compass, unmet_needs=unmet_needs)
 
     def record_needs_met(
@@ -799,10 +806,18 @@ class Child:
     def check_team_decided(self) -> None:
         if self.decision not in TEAM_DECISIONS:
             raise OutOfOrderError("no Barnteam or individual team has been decided for this child")
+        self.check_team_work_open()
 
     def check_individual_team(self) -> None:
         if self.decision is not Decision.INDIVIDUAL_TEAM:
             raise OutOfOrderError("no individual team has been decided for this child")
+        self.check_team_work_open()
+
+    def check_team_work_open(self) -> None:
+        """The team works on an open case only: every entry restarts each unit's retention
+        period, so work added to a closed case would keep what was shared in sight."""
+        if self.closed_at is not None:
+            raise OutOfOrderError("the case is closed: a new discovery card opens it again")
 
     def check_is_party(self, party: tuple[PartyKind, str], at: datetime, rules: PolicyRules) -> None:
         if party not in required_parties(self.facts(), at, rules):
@@ -835,6 +850,7 @@ class Child:
             concern_report_units=frozenset(self.concern_report_units),
             erased=self.erased_at is not None,
             closed_at=self.closed_at,
+            last_closed_at=self.last_closed_at,
             last_entry_at=self.last_entry_at,
         )
 
@@ -1030,7 +1046,7 @@ class Child:
 
     @_when.register
     def _(self, fact: CaseClosed) -> None:
-        self.closed_at = fact.occurred_at
+        self.closed_at = self.last_closed_at = fact.occurred_at
         self.closure_reason = fact.reason
         for closed in fact.closed_actions:
             if closed.action_id in self.actions:

@@ -40,6 +40,9 @@ class ProofProblem(str, Enum):
     """The leaf hash is not the hash of the entry the document names."""
     PATH = "path"
     """The audit path does not lead from the leaf to the signed root."""
+    NOT_THIS_CHILD = "not_this_child"
+    """The proof holds, but for an entry that is not one of this child's shown reads: a
+    proof handed over from another family's log proves nothing about this child's."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from contracts.bounds import EARLIEST, LATEST, day_in_window
 from contracts.vocabulary import UNIT_KIND_PRINCIPAL
 from contracts.vocabulary import Principal as Agency
 from hub.application.access_groups import group_reads
-from hub.application.proofs import check_proof, family_proof
+from hub.application.proofs import check_family_proof, family_proof
 from hub.identity.principals import Principal
 from hub.tlog.proof_document import ProofVerdict
 from hub.web.app import Form, Web
@@ -135,9 +135,9 @@ def log_routes(web: Web, family_visitor: FamilyVisitor, page: Page, child_name: 
         text = text if isinstance(text, str) else ""
         try:
             document: object = json.loads(text) if 0 < len(text) <= MAX_PASTED else None
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth is no proof either
             document = None
-        verdict = check_proof(web.hub, document)
+        verdict = check_family_proof(web.hub, p, child_id, document)
         return page(
             who, "family/verify.html", status_code=200 if verdict.holds else 422, child_id=str(child_id),
             child_name=child_name(p, child_id), position=verdict.position, verdict=_verdict(verdict), document=None,

@@ -22,10 +22,10 @@ from litestar.response import Redirect, Template
 from consent import age_on
 from contracts.labels import label_key
 from contracts.vocabulary import AgeGroup, Area, ConversationWith, age_group_for
-from hub.application.surveys import InvitationNotValidError, SurveyForm, invitation_statuses
+from hub.application.surveys import InvitationMade, InvitationNotValidError, SurveyForm, invitation_statuses
 from hub.http.auth import client_address
 from hub.identity.principals import Principal
-from hub.web.app import Form, Web
+from hub.web.app import FORM_ID_FIELD, Form, Web
 from hub.web.filters import day
 from hub.web.pages.forms import FIELD_PROBLEMS, Problems, one, problems_from, same_field, yes_no
 from hub.web.pages.staff import case_owner
@@ -36,6 +36,10 @@ TOKEN_FIELD = "form_token"  # noqa: S105 - a field name
 PURPOSE = "Digitalt samtal: inbjudningar och svar"
 MAX_ANSWER = 4000
 MAX_SUMMARY = 8000
+SENT_ALREADY = (
+    "The form was already sent: its link and code were shown then. If they are lost, withdraw that invitation below "
+    "and make a new one."
+)
 
 YOUNG = frozenset({AgeGroup.AGE_7_9, AgeGroup.AGE_10_12})
 
@@ -146,15 +150,28 @@ def routes(web: Web) -> list[Any]:
             problems.add("answers_withheld", "Answer yes or no.")
         if problems:
             return staff_page(who, p, child_id, values, problems, status=422)
-        try:
-            made = web.hub.invite_to_conversation(
+        made_now: list[InvitationMade] = []
+
+        def make() -> str:
+            made_now.append(web.hub.invite_to_conversation(
                 p, child_id, with_whom="guardian" if guardian_id else "child", guardian_id=guardian_id,
                 age_group=values["age_group"], answers_withheld=bool(withheld),
-            )
+            ))
+            return made_now[0].invitation_id
+
+        form_id = data.get(FORM_ID_FIELD)
+        try:
+            # once per form: a second send makes no second live code nobody was shown
+            web.forms.once(who.session_id or "", form_id if isinstance(form_id, str) else None, make)
         except FIELD_PROBLEMS as e:
             to_field = same_field(("age_group", "answers_withheld"))
             found = problems_from(who, e, lambda f: "with_whom" if f == "guardian_id" else to_field(f))
             return staff_page(who, p, child_id, values, found, status=422)
+        if not made_now:
+            again = Problems(who, {})
+            again.add("form", SENT_ALREADY)
+            return staff_page(who, p, child_id, values, again, status=409)
+        made = made_now[0]
         return web.render(
             who, "survey/made.html", active="cases", child_id=child_id, made=made,
             link=survey_url(request, f"{PUBLIC}/l/{made.link_secret}"), code_page=survey_url(request, PUBLIC),
