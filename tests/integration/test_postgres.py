@@ -371,9 +371,9 @@ def test_a_command_in_one_hub_is_decided_on_what_another_hub_appended_meanwhile(
         assert stored.count("backa.v1.NeedsMet") == 1
 
         # and the hub that was behind now works from the child as stored
-        one.hub.hold_follow_up(staff(BK), child, summary="Uppföljning efter avslut")
+        one.hub.submit_discovery_card(staff("larare.ostra"), child, **card_payload())  # a new card opens the closed case
         stored = [n.topic for n in two.hub.recorder.select_notifications(1, two.hub.log_length())]
-        assert stored[-3:] == ["backa.v1.NeedsMet", "backa.v1.CaseClosed", "backa.v1.FollowUpHeld"]
+        assert stored[-3:] == ["backa.v1.NeedsMet", "backa.v1.CaseClosed", "backa.v1.DiscoveryCardSubmitted"]
     finally:
         one.close()
         two.close()
