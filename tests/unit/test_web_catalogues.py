@@ -81,3 +81,15 @@ def test_no_page_catalogue_words_a_term_of_the_vocabulary_again() -> None:
             with path.open("rb") as f:
                 again = sorted(str(m.id) for m in read_po(f, locale=language) if m.id in terms)
             assert again == [], path
+
+
+def test_every_review_rule_has_a_swedish_name_and_explanation() -> None:
+    """The access review names each rule that flagged a read, and says what it means, in
+    Swedish: a rule added without its words showed its code to the auditors."""
+    from hub.application.review_rules import RuleCode
+    from hub.web.i18n import load_catalogues
+
+    sv = load_catalogues()["sv"].messages
+    for rule in RuleCode:
+        for key in (f"rule:{rule.value}", f"rule-detail:{rule.value}"):
+            assert sv.get(key), key
