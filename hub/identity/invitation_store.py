@@ -13,23 +13,19 @@ as the web sessions and the sign-ins in flight are (:mod:`hub.identity.sign_in_s
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
-import psycopg
 from psycopg import sql
-from psycopg.rows import tuple_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
-from hub.errors import StoreUnavailableError
+from hub.identity.pg_tables import iso_utc, run_on_postgres
 
 TABLE = "conversation_invitations"
 MAX_MEMORY = 100_000
@@ -95,10 +91,6 @@ class MemoryInvitationStore:
         pass
 
 
-def _iso(at: datetime) -> str:
-    """UTC with a fixed width, so that stored times compare as text in both engines."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS {t} (digest TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, child_id TEXT NOT NULL, "
@@ -128,7 +120,7 @@ class _SqlInvitationStore(ABC):
         for digest in digests:
             self._q(
                 "INSERT INTO {t} (digest, tenant_id, child_id, invitation_id, expires_at) VALUES ({p}, {p}, {p}, {p}, {p})",
-                (digest, entry.tenant_id, str(entry.child_id), entry.invitation_id, _iso(entry.expires_at)),
+                (digest, entry.tenant_id, str(entry.child_id), entry.invitation_id, iso_utc(entry.expires_at)),
             )
 
     def find(self, digest: str) -> InvitationEntry | None:
@@ -142,7 +134,7 @@ class _SqlInvitationStore(ABC):
         self._q("DELETE FROM {t} WHERE invitation_id = {p}", (invitation_id,))
 
     def sweep(self, at: datetime) -> int:
-        _, removed = self._q("DELETE FROM {t} WHERE expires_at <= {p}", (_iso(at),))
+        _, removed = self._q("DELETE FROM {t} WHERE expires_at <= {p}", (iso_utc(at),))
         return removed
 
 
@@ -175,18 +167,8 @@ class PostgresInvitationStore(_SqlInvitationStore):
         self._table = sql.Identifier(schema, TABLE)
         self._create()
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except (psycopg.OperationalError, PoolTimeout):
-            raise StoreUnavailableError("the invitations' store cannot be reached") from None
-
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._errors(), self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
-            cur.execute(sql.SQL(query).format(t=self._table), params)
-            return (cur.fetchall() if cur.description else []), cur.rowcount
+        return run_on_postgres(self._pool, {"t": self._table}, "invitations' store", query, params)
 
     def close(self) -> None:
         """Nothing of its own to close: the pool is the store kit's."""

@@ -35,20 +35,19 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-import psycopg
 from psycopg import sql
-from psycopg.rows import tuple_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from consent import ViewerKind
 from contracts.vocabulary import Role
-from hub.errors import NotAuthenticatedError, StoreUnavailableError
+from hub.errors import NotAuthenticatedError
+from hub.identity.pg_tables import iso_utc, run_on_postgres
 from hub.identity.principals import Principal
 from hub.runtime.clock import Clock
 
@@ -263,18 +262,14 @@ def _principal(text: str) -> Principal:
     )
 
 
-def _iso(at: datetime) -> str:
-    """UTC with a fixed width, so that stored times compare as text in both engines."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
 
 def _row(session: Session) -> tuple[str, str, str, str, str, str, int]:
     return (
         _principal_json(session.principal),
         session.csrf_token,
-        _iso(session.started_at),
-        _iso(session.last_seen),
-        _iso(session.expires_at),
+        iso_utc(session.started_at),
+        iso_utc(session.last_seen),
+        iso_utc(session.expires_at),
         session.issuer,
         int(session.demo),
     )
@@ -367,7 +362,7 @@ class SQLiteSessionStore:
         return _session(rows[0]) if rows else None
 
     def touch(self, key: str, at: datetime) -> None:
-        self._run("UPDATE web_sessions SET last_seen = ? WHERE key = ? AND last_seen < ?", (_iso(at), key, _iso(at)))
+        self._run("UPDATE web_sessions SET last_seen = ? WHERE key = ? AND last_seen < ?", (iso_utc(at), key, iso_utc(at)))
 
     def remove(self, key: str) -> None:
         self._run("DELETE FROM web_sessions WHERE key = ?", (key,))
@@ -376,7 +371,7 @@ class SQLiteSessionStore:
         with self._lock:
             return self._db.execute(
                 "DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen <= ?",
-                (_iso(at), _iso(at - idle)),
+                (iso_utc(at), iso_utc(at - idle)),
             ).rowcount
 
     def close(self) -> None:
@@ -398,18 +393,8 @@ class PostgresSessionStore:
         for index in _INDEXES:
             self._run(index.replace("{i}", "web_sessions"))
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except (psycopg.OperationalError, PoolTimeout):
-            raise StoreUnavailableError("the session store cannot be reached") from None
-
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._errors(), self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
-            cur.execute(sql.SQL(query).format(t=self._table), params)
-            return (cur.fetchall() if cur.description else []), cur.rowcount
+        return run_on_postgres(self._pool, {"t": self._table}, "session store", query, params)
 
     def add(self, key: str, session: Session) -> None:
         self._run(f"INSERT INTO {{t}} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", (key, *_row(session)))
@@ -419,14 +404,14 @@ class PostgresSessionStore:
         return _session(rows[0]) if rows else None
 
     def touch(self, key: str, at: datetime) -> None:
-        self._run("UPDATE {t} SET last_seen = %s WHERE key = %s AND last_seen < %s", (_iso(at), key, _iso(at)))
+        self._run("UPDATE {t} SET last_seen = %s WHERE key = %s AND last_seen < %s", (iso_utc(at), key, iso_utc(at)))
 
     def remove(self, key: str) -> None:
         self._run("DELETE FROM {t} WHERE key = %s", (key,))
 
     def remove_ended(self, at: datetime, idle: timedelta) -> int:
         _, count = self._run(
-            "DELETE FROM {t} WHERE expires_at <= %s OR last_seen <= %s", (_iso(at), _iso(at - idle))
+            "DELETE FROM {t} WHERE expires_at <= %s OR last_seen <= %s", (iso_utc(at), iso_utc(at - idle))
         )
         return count
 

@@ -17,22 +17,18 @@ copy of the store names nobody.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import psycopg
 from psycopg import sql
-from psycopg.rows import tuple_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
-from hub.errors import StoreUnavailableError
+from hub.identity.pg_tables import iso_utc, run_on_postgres
 
 PENDING = "oidc_pending"
 SIGNED_IN = "oidc_signed_in"
@@ -167,10 +163,6 @@ class MemorySignInStore:
         pass
 
 
-def _iso(at: datetime) -> str:
-    """UTC with a fixed width, so that stored times compare as text in both engines."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS {pending} (key TEXT PRIMARY KEY, issuer TEXT NOT NULL, browser TEXT NOT NULL, "
@@ -219,7 +211,7 @@ class _SqlSignInStore(ABC):
         self._q(
             f"INSERT INTO {{pending}} (key, {_PENDING_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})",  # noqa: S608 - fixed columns; values are parameters
             (key, pending.issuer, pending.browser, pending.nonce, pending.verifier, pending.redirect_uri,
-             pending.next_page, _iso(pending.started_at)),
+             pending.next_page, iso_utc(pending.started_at)),
         )
 
     def take_pending(self, key: str, browser: str) -> PendingSignIn | None:
@@ -236,7 +228,7 @@ class _SqlSignInStore(ABC):
         self._q(
             f"INSERT INTO {{signed_in}} (session_key, {_SIGNED_IN_COLUMNS}) "  # noqa: S608 - fixed columns; values are parameters
             "VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (session_key) DO NOTHING",
-            (session_key, session.issuer, session.sid, session.subject, session.id_token, _iso(session.expires_at)),
+            (session_key, session.issuer, session.sid, session.subject, session.id_token, iso_utc(session.expires_at)),
         )
 
     def forget(self, session_key: str) -> SignedInSession | None:
@@ -255,13 +247,13 @@ class _SqlSignInStore(ABC):
         return [str(row[0]) for row in rows]
 
     def first_use(self, key: str, until: datetime) -> bool:
-        _, added = self._q("INSERT INTO {logout} (key, until) VALUES ({p}, {p}) ON CONFLICT (key) DO NOTHING", (key, _iso(until)))
+        _, added = self._q("INSERT INTO {logout} (key, until) VALUES ({p}, {p}) ON CONFLICT (key) DO NOTHING", (key, iso_utc(until)))
         return added == 1
 
     def sweep(self, at: datetime, pending_since: datetime) -> None:
-        self._q("DELETE FROM {pending} WHERE started_at <= {p}", (_iso(pending_since),))
-        self._q("DELETE FROM {signed_in} WHERE expires_at <= {p}", (_iso(at),))
-        self._q("DELETE FROM {logout} WHERE until <= {p}", (_iso(at),))
+        self._q("DELETE FROM {pending} WHERE started_at <= {p}", (iso_utc(pending_since),))
+        self._q("DELETE FROM {signed_in} WHERE expires_at <= {p}", (iso_utc(at),))
+        self._q("DELETE FROM {logout} WHERE until <= {p}", (iso_utc(at),))
 
 
 class SQLiteSignInStore(_SqlSignInStore):
@@ -298,18 +290,8 @@ class PostgresSignInStore(_SqlSignInStore):
         }
         self._create()
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except (psycopg.OperationalError, PoolTimeout):
-            raise StoreUnavailableError("the sign-in store cannot be reached") from None
-
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._errors(), self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
-            cur.execute(sql.SQL(query).format(**self._tables), params)
-            return (cur.fetchall() if cur.description else []), cur.rowcount
+        return run_on_postgres(self._pool, self._tables, "sign-in store", query, params)
 
     def close(self) -> None:
         """Nothing of its own to close: the pool is the store kit's."""
