@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid5
 
-from contracts.events import EVENT_TYPES, ErasedFact, Event, RecordErased
+from contracts.events import ErasedFact, Event, RecordErased
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
-from pydantic import BaseModel, ConfigDict, create_model
 
 from hub.domain.child import Recorded
 from hub.keys.child_keys import ChildKeyDestroyedError
+from hub.keys.stored_form import STORED_CONTRACTS, StoredContracts
 
 TENANT_KEYS = UUID("6a1e4c52-3f0b-5d8e-9c47-b2a1d0e8f731")
 """Namespace of the ids a tenant's own key is filed under (UUIDv5 of the tenant id)."""
@@ -55,9 +55,14 @@ class PlainSealer:
 
 
 class FactMapper(Mapper):
-    """Maps :class:`Recorded` facts to stored events with the published type as topic."""
+    """Maps :class:`Recorded` facts to stored events with the published type as topic.
+
+    Every path that reads the log (the aggregate, the views' follower, the relay, the
+    proofs and the audit) decodes here, so a fact stored under an older contract is
+    brought up to today's by :attr:`contracts` on each of them alike."""
 
     sealer: Sealer = PlainSealer()
+    contracts: StoredContracts = STORED_CONTRACTS
 
     def __init__(self, transcoder: Transcoder, compressor: object = None, cipher: object = None) -> None:
         super().__init__(transcoder)
@@ -76,8 +81,7 @@ class FactMapper(Mapper):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Recorded:  # type: ignore[override]
-        envelope = _ENVELOPES.get(stored_event.topic)
-        if envelope is None:
+        if not self.contracts.knows(stored_event.topic):
             raise ValueError(f"unknown stored event type {stored_event.topic!r}")
         originator_id = UUID(str(stored_event.originator_id))
         try:
@@ -89,7 +93,7 @@ class FactMapper(Mapper):
                 timestamp=ERASED_AT,
                 fact=ErasedFact(child_id=e.child_id, type_name=stored_event.topic),  # type: ignore[arg-type]
             )
-        record = envelope.model_validate_json(opened)
+        record = self.contracts.read(stored_event.topic, opened)
         fact = record.fact
         return Recorded(
             originator_id=originator_id,
@@ -98,17 +102,3 @@ class FactMapper(Mapper):
             fact=fact,
             traceparent=record.traceparent,
         )
-
-
-class _Envelope(BaseModel):
-    """The stored state as pydantic reads it: parsed and validated in one pass over the
-    bytes, without building a dictionary first (what makes rebuilding views fast)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    traceparent: str | None = None
-
-
-_ENVELOPES: dict[str, type[Any]] = {
-    name: create_model(f"Stored{cls.__name__}", __base__=_Envelope, fact=(cls, ...))
-    for name, cls in EVENT_TYPES.items()
-}
