@@ -15,9 +15,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
 from contracts.events import EVENT_TYPES, Event
 from contracts.upcasting import UPCASTERS, Upcaster, stored_version, upcast
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 
 class StoredEnvelope(BaseModel):
