@@ -37,6 +37,7 @@ from nats.js.errors import NotFoundError
 
 from adapters.cloudevents_codec import CONTENT_TYPE, NotACloudEvent, OpenedEvent, open_event, parse_sealed
 from adapters.deliveries import is_subject_token, unit_filter
+from adapters.migrations import AGENCY, migrate_sqlite
 from adapters.nats_link import STREAM_NAME, Stopped, close_connection, connect, unless_stopped
 from adapters.sealed_box import SealError, key_id
 
@@ -60,11 +61,10 @@ class ProcessedIds:
     """The ids of messages already handed over, in a small SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        migrate_sqlite(path, AGENCY)  # its table; the file is the subscriber's alone
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS processed (id TEXT PRIMARY KEY)")
 
     def __contains__(self, msg_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM processed WHERE id = ?", (msg_id,)).fetchone() is not None

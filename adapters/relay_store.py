@@ -6,6 +6,7 @@ carries a child's information, so an erasure can take those messages back. Both 
 a small SQLite file, or in the hub's own PostgreSQL schema beside the log, so a database
 restored from backup carries the relay's place in it too. On PostgreSQL the relay is
 woken by the recorder's ``NOTIFY`` on every commit instead of polling the log often.
+The tables are made by the migrations the hub's store kit applies (``hub.runtime.migrations``).
 """
 
 from __future__ import annotations
@@ -57,15 +58,6 @@ class SQLitePositionStore:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS relay_position ("
-            "name TEXT PRIMARY KEY, position INTEGER NOT NULL, stream_seq INTEGER NOT NULL)"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS relay_sent ("
-            "name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq INTEGER NOT NULL, "
-            "PRIMARY KEY (name, child_id, stream_seq))"
-        )
 
     def load(self) -> RelayPosition:
         row = self._db.execute(
@@ -114,17 +106,6 @@ class PostgresPositionStore:
         self._table = sql.Identifier(schema, "relay_position")
         self._sent = sql.Identifier(schema, "relay_sent")
         self._sql = sql
-        self._db.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, position BIGINT NOT NULL, stream_seq BIGINT NOT NULL)"
-            ).format(self._table)
-        )
-        self._db.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq BIGINT NOT NULL, "
-                "PRIMARY KEY (name, child_id, stream_seq))"
-            ).format(self._sent)
-        )
 
     def load(self) -> RelayPosition:
         row = self._db.execute(

@@ -92,16 +92,11 @@ class MemoryInvitationStore:
 
 
 
-_CREATE = (
-    "CREATE TABLE IF NOT EXISTS {t} (digest TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, child_id TEXT NOT NULL, "
-    "invitation_id TEXT NOT NULL, expires_at TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS conversation_invitations_id ON {t} (invitation_id)",
-    "CREATE INDEX IF NOT EXISTS conversation_invitations_expires ON {t} (expires_at)",
-)
 
 
 class _SqlInvitationStore(ABC):
-    """The same statements on either engine; ``_run`` is the engine's."""
+    """The same statements on either engine; ``_run`` is the engine's. The table is the
+    migrations' (:mod:`hub.runtime.migrations`), applied by the store kit."""
 
     placeholder = "?"
 
@@ -111,10 +106,6 @@ class _SqlInvitationStore(ABC):
 
     def _q(self, template: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         return self._run(template.replace("{p}", self.placeholder), params)
-
-    def _create(self) -> None:
-        for statement in _CREATE:
-            self._run(statement)
 
     def add(self, digests: tuple[str, ...], entry: InvitationEntry) -> None:
         for digest in digests:
@@ -145,7 +136,6 @@ class SQLiteInvitationStore(_SqlInvitationStore):
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._create()
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         with self._lock:
@@ -165,7 +155,6 @@ class PostgresInvitationStore(_SqlInvitationStore):
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
         self._pool = pool
         self._table = sql.Identifier(schema, TABLE)
-        self._create()
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         return run_on_postgres(self._pool, {"t": self._table}, "invitations' store", query, params)

@@ -92,7 +92,6 @@ class MemoryLimitStorage(_ClockedStorage):
             self._counts.pop(key, None)
 
 
-_CREATE = "CREATE TABLE IF NOT EXISTS {t} (key TEXT PRIMARY KEY, hits BIGINT NOT NULL, ends DOUBLE PRECISION NOT NULL)"
 _INCR = (
     "INSERT INTO {t} AS cur (key, hits, ends) VALUES ({p}, {p}, {p}) ON CONFLICT (key) DO UPDATE SET "
     "hits = CASE WHEN cur.ends <= {p} THEN excluded.hits ELSE cur.hits + excluded.hits END, "
@@ -104,7 +103,8 @@ _PRUNE = "DELETE FROM {t} WHERE ends <= {p}"
 
 
 class _SqlLimitStorage(_ClockedStorage):
-    """The same statements on either engine; ``_run`` is the engine's."""
+    """The same statements on either engine; ``_run`` is the engine's. The table is the
+    migrations' (:mod:`hub.runtime.migrations`), applied by the store kit."""
 
     placeholder = "?"
 
@@ -157,7 +157,6 @@ class SQLiteLimitStorage(_SqlLimitStorage):
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_CREATE.format(t=TABLE))
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
@@ -177,7 +176,6 @@ class PostgresLimitStorage(_SqlLimitStorage):
         super().__init__(clock)
         self._pool = pool
         self._table = sql.Identifier(schema, TABLE)
-        self._run(_CREATE)
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
         try:

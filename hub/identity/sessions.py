@@ -28,7 +28,6 @@ every process of a hub on one database honours every session and every logout.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -318,37 +317,16 @@ class MemorySessionStore:
 
 _COLUMNS = "key, principal, csrf, started_at, last_seen, expires_at, issuer, demo"
 _SELECT = "SELECT principal, csrf, started_at, last_seen, expires_at, issuer, demo FROM {t} WHERE key = "
-_CREATE = (
-    "CREATE TABLE IF NOT EXISTS {t} (key TEXT PRIMARY KEY, principal TEXT NOT NULL, csrf TEXT NOT NULL, "
-    "started_at TEXT NOT NULL, last_seen TEXT NOT NULL, expires_at TEXT NOT NULL, "
-    "issuer TEXT NOT NULL DEFAULT '', demo INTEGER NOT NULL DEFAULT 1)"
-)
-_ADDED = {"issuer": "TEXT NOT NULL DEFAULT ''", "demo": "INTEGER NOT NULL DEFAULT 1"}
-"""Columns a store made before sessions recorded their origin lacks. Its sessions get no
-issuer and count as demo sessions, so every one of them ends at the next use: nobody
-keeps a session whose origin cannot be told."""
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS {i}_seen ON {t} (last_seen)",
-    "CREATE INDEX IF NOT EXISTS {i}_expires ON {t} (expires_at)",
-)
-"""What finds ended sessions, swept at each sign-in, without reading them all."""
 
 
 class SQLiteSessionStore:
-    """A ``web_sessions`` table in ``sessions.sqlite`` beside the log."""
+    """A ``web_sessions`` table in ``sessions.sqlite`` beside the log (made by the
+    migrations, :mod:`hub.runtime.migrations`, which the store kit applies)."""
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_CREATE.format(t="web_sessions"))
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(web_sessions)")}
-        for column, kind in _ADDED.items():
-            if column not in have:
-                with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
-                    self._db.execute(f"ALTER TABLE web_sessions ADD COLUMN {column} {kind}")
-        for index in _INDEXES:
-            self._db.execute(index.format(t="web_sessions", i="web_sessions"))
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
@@ -387,11 +365,6 @@ class PostgresSessionStore:
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
         self._pool = pool
         self._table = sql.Identifier(schema, "web_sessions")
-        self._run(_CREATE)
-        for column, kind in _ADDED.items():
-            self._run(f"ALTER TABLE {{t}} ADD COLUMN IF NOT EXISTS {column} {kind}")
-        for index in _INDEXES:
-            self._run(index.replace("{i}", "web_sessions"))
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         return run_on_postgres(self._pool, {"t": self._table}, "session store", query, params)

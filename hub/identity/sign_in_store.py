@@ -164,18 +164,6 @@ class MemorySignInStore:
 
 
 
-_CREATE = (
-    "CREATE TABLE IF NOT EXISTS {pending} (key TEXT PRIMARY KEY, issuer TEXT NOT NULL, browser TEXT NOT NULL, "
-    "nonce TEXT NOT NULL, verifier TEXT NOT NULL, redirect_uri TEXT NOT NULL, next_page TEXT, started_at TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS oidc_pending_started ON {pending} (started_at)",
-    "CREATE TABLE IF NOT EXISTS {signed_in} (session_key TEXT PRIMARY KEY, issuer TEXT NOT NULL, sid TEXT, "
-    "subject TEXT NOT NULL, id_token TEXT NOT NULL, expires_at TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS oidc_signed_in_sid ON {signed_in} (issuer, sid)",
-    "CREATE INDEX IF NOT EXISTS oidc_signed_in_subject ON {signed_in} (issuer, subject)",
-    "CREATE INDEX IF NOT EXISTS oidc_signed_in_expires ON {signed_in} (expires_at)",
-    "CREATE TABLE IF NOT EXISTS {logout} (key TEXT PRIMARY KEY, until TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS oidc_logout_tokens_until ON {logout} (until)",
-)
 _PENDING_COLUMNS = "issuer, browser, nonce, verifier, redirect_uri, next_page, started_at"
 _SIGNED_IN_COLUMNS = "issuer, sid, subject, id_token, expires_at"
 
@@ -192,7 +180,8 @@ def _signed_in(row: Any) -> SignedInSession:
 
 class _SqlSignInStore(ABC):
     """The same statements on either engine; ``_run`` is the engine's and answers the rows
-    a statement returns and how many it changed."""
+    a statement returns and how many it changed. The tables are the migrations'
+    (:mod:`hub.runtime.migrations`), applied by the store kit."""
 
     placeholder = "?"
 
@@ -202,10 +191,6 @@ class _SqlSignInStore(ABC):
 
     def _q(self, template: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         return self._run(template.replace("{p}", self.placeholder), params)
-
-    def _create(self) -> None:
-        for statement in _CREATE:
-            self._run(statement)
 
     def add_pending(self, key: str, pending: PendingSignIn) -> None:
         self._q(
@@ -263,7 +248,6 @@ class SQLiteSignInStore(_SqlSignInStore):
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._create()
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         with self._lock:
@@ -288,7 +272,6 @@ class PostgresSignInStore(_SqlSignInStore):
             "signed_in": sql.Identifier(schema, SIGNED_IN),
             "logout": sql.Identifier(schema, LOGOUT_TOKENS),
         }
-        self._create()
 
     def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
         return run_on_postgres(self._pool, self._tables, "sign-in store", query, params)

@@ -64,7 +64,8 @@ class MemoryKeyStore:
 
 
 class SQLiteKeyStore:
-    """A ``child_keys`` table in a file beside the log: a copy of the log alone opens nothing."""
+    """A ``child_keys`` table in a file beside the log: a copy of the log alone opens nothing.
+    The table is the migrations' (:mod:`hub.runtime.migrations`), applied by the store kit."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -72,10 +73,6 @@ class SQLiteKeyStore:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA secure_delete=ON")  # freed and overwritten bytes are zeroed
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS child_keys ("
-            "child_id BLOB PRIMARY KEY, kek_id TEXT NOT NULL, wrapped BLOB NOT NULL) WITHOUT ROWID"
-        )
         os.chmod(self.path, 0o600)
 
     def _one(self, query: str, params: tuple[Any, ...]) -> WrappedKey | None:
@@ -172,7 +169,6 @@ class PostgresKeyStore:
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
         self._pool = pool
         self._table = sql.Identifier(schema, "child_keys")
-        self._run("CREATE TABLE IF NOT EXISTS {t} (child_id uuid PRIMARY KEY, kek_id text NOT NULL, wrapped bytea NOT NULL)")
 
     @staticmethod
     @contextlib.contextmanager

@@ -43,6 +43,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, get_topic, retry, strtobool
 from limits.storage import Storage
 
+from adapters.migrations import migrate_postgres, migrate_sqlite
 from hub.application import Views
 from hub.identity.invitation_store import (
     InvitationStore,
@@ -62,6 +63,7 @@ from hub.identity.sign_in_store import MemorySignInStore, PostgresSignInStore, S
 from hub.keys.child_keys import KEYS_DB, ChildKeyStore
 from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
 from hub.runtime.clock import Clock
+from hub.runtime.migrations import POSTGRES, SQLITE_KEYS, SQLITE_RELAY, SQLITE_SESSIONS
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews, RowSealer, memory_db_name
@@ -322,7 +324,7 @@ class StoreKit(ABC):
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
         from adapters.relay_store import SQLitePositionStore
 
-        return SQLitePositionStore(path or self.data_dir / POSITION_FILE)
+        return SQLitePositionStore(_migrated(path or self.data_dir / POSITION_FILE, SQLITE_RELAY))
 
     def commit_listener(self, recorder: Any) -> CommitListener | None:
         """What wakes the relay on every commit; none where it polls the log."""
@@ -374,22 +376,22 @@ class SQLiteKit(StoreKit):
 
     def key_store(self) -> ChildKeyStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return SQLiteKeyStore(self.data_dir / KEYS_DB)
+        return SQLiteKeyStore(_migrated(self.data_dir / KEYS_DB, SQLITE_KEYS))
 
     def session_store(self) -> SessionStore:
-        return SQLiteSessionStore(self.data_dir / SESSIONS_DB)
+        return SQLiteSessionStore(_migrated(self.data_dir / SESSIONS_DB, SQLITE_SESSIONS))
 
     def limit_storage(self, clock: Clock) -> Storage:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return SQLiteLimitStorage(self.data_dir / SESSIONS_DB, clock)
+        return SQLiteLimitStorage(_migrated(self.data_dir / SESSIONS_DB, SQLITE_SESSIONS), clock)
 
     def sign_in_store(self) -> SignInStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return SQLiteSignInStore(self.data_dir / SESSIONS_DB)
+        return SQLiteSignInStore(_migrated(self.data_dir / SESSIONS_DB, SQLITE_SESSIONS))
 
     def invitation_store(self) -> InvitationStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return SQLiteInvitationStore(self.data_dir / SESSIONS_DB)
+        return SQLiteInvitationStore(_migrated(self.data_dir / SESSIONS_DB, SQLITE_SESSIONS))
 
 
 class PostgresKit(StoreKit):
@@ -465,6 +467,7 @@ class PostgresKit(StoreKit):
             return super().position_store(path)
         from adapters.relay_store import PostgresPositionStore
 
+        self.datastore  # noqa: B018 - the schema's tables are migrated there first
         return PostgresPositionStore(self.config.conninfo(), self.config.schema)
 
     def commit_listener(self, recorder: Any) -> CommitListener | None:
@@ -521,6 +524,13 @@ def _open(datastore: PostgresDatastore, config: PostgresConfig) -> None:
     with datastore.get_connection() as conn:
         if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (config.schema,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(sql.Identifier(config.schema)))
+    migrate_postgres(config.conninfo(), config.schema, POSTGRES)  # before any store uses the schema
+
+
+def _migrated(path: Path, folder: Path) -> Path:
+    """``path``, its SQLite file brought up to ``folder``'s migrations first."""
+    migrate_sqlite(path, folder)
+    return path
 
 
 def _views(where: Callable[[str, str], Any], unreachable: Unreachable, rows: RowSealer | None) -> Views:

@@ -20,6 +20,8 @@ from hub.identity.sign_in_store import (
     SignInStore,
     SQLiteSignInStore,
 )
+from adapters.migrations import migrate_postgres, migrate_sqlite
+from hub.runtime.migrations import POSTGRES, SQLITE_SESSIONS
 from tests.conftest import POSTGRES_URL
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -36,10 +38,12 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
         if request.param == "memory":
             return memory
         if request.param == "sqlite":
+            migrate_sqlite(tmp_path / "sessions.sqlite", SQLITE_SESSIONS)  # as the store kit does first
             store: SignInStore = SQLiteSignInStore(tmp_path / "sessions.sqlite")
         else:
             pool: ConnectionPool[Any] = ConnectionPool(POSTGRES_URL, min_size=1, max_size=4, timeout=5, open=True)
             pools.append(pool)
+            migrate_postgres(POSTGRES_URL, request.getfixturevalue("pg_schema"), POSTGRES)
             store = PostgresSignInStore(pool, request.getfixturevalue("pg_schema"))
         made.append(store)
         return store

@@ -24,7 +24,8 @@ __all__ = ["keys"]
 
 NOT_VIEWS = {
     "backa_events", "child_keys", "web_sessions", "rate_limits", "relay_position", "relay_sent",
-    "oidc_pending", "oidc_signed_in", "oidc_logout_tokens",
+    "oidc_pending", "oidc_signed_in", "oidc_logout_tokens", "conversation_invitations",
+    "schema_migrations", "schema_migrations_log", "schema_migrations_version", "schema_migrations_lock",
 }
 """The tables of a hub's schema that are not views."""
 
