@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 from psycopg_pool import ConnectionPool
 
+from adapters.migrations import migrate_postgres, migrate_sqlite
 from hub.identity.invitation_store import (
     InvitationEntry,
     InvitationStore,
@@ -19,7 +20,6 @@ from hub.identity.invitation_store import (
     PostgresInvitationStore,
     SQLiteInvitationStore,
 )
-from adapters.migrations import migrate_postgres, migrate_sqlite
 from hub.runtime.migrations import POSTGRES, SQLITE_SESSIONS
 from tests.conftest import POSTGRES_URL
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from psycopg_pool import ConnectionPool
 
+from adapters.migrations import migrate_postgres, migrate_sqlite
 from hub.identity.sign_in_store import (
     MemorySignInStore,
     PendingSignIn,
@@ -20,7 +21,6 @@ from hub.identity.sign_in_store import (
     SignInStore,
     SQLiteSignInStore,
 )
-from adapters.migrations import migrate_postgres, migrate_sqlite
 from hub.runtime.migrations import POSTGRES, SQLITE_SESSIONS
 from tests.conftest import POSTGRES_URL
 
