@@ -21,6 +21,17 @@ from contracts.events import EVENT_TYPES, Event
 from contracts.upcasting import UPCASTERS, Upcaster, stored_version, upcast
 
 
+class StoredFactError(ValueError):
+    """A stored fact does not hold to its contract at the version it declares. The message
+    names the fields and what is wrong with them, never their values (pydantic's own
+    message shows the input, which is personal data)."""
+
+
+def _invalid(type_name: str, invalid: ValidationError) -> StoredFactError:
+    where = ", ".join(f"{'.'.join(map(str, e['loc'])) or 'the state'} ({e['type']})" for e in invalid.errors()[:5])
+    return StoredFactError(f"a stored {type_name} does not hold to its contract: {where}")
+
+
 class StoredEnvelope(BaseModel):
     """The stored state as pydantic reads it: the trace context and the fact."""
 
@@ -55,23 +66,28 @@ class StoredContracts:
     def read(self, type_name: str, opened: bytes) -> StoredEnvelope:
         """The opened state of a fact of ``type_name`` as today's contract.
 
-        Raises ``KeyError`` for a type not known, pydantic's ``ValidationError`` for a
-        fact that does not hold, and :class:`~contracts.upcasting.SchemaVersionError` for
-        a version that cannot be brought up."""
+        Raises ``KeyError`` for a type not known, :class:`StoredFactError` for a fact
+        that does not hold, and :class:`~contracts.upcasting.SchemaVersionError` for a
+        version that cannot be brought up."""
         envelope = self._envelopes[type_name]
         try:
             return envelope.model_validate_json(opened)
-        except ValidationError as invalid:
-            older = self._older(type_name, opened)
-            if older is None:
-                raise invalid from None
+        except ValidationError as e:
+            invalid = _invalid(type_name, e)  # raised outside, so pydantic's error (which shows the input) is not its context
+        older = self._older(type_name, opened)
+        if older is None:
+            raise invalid
         fact = upcast(type_name, older["fact"], self.versions[type_name], self.upcasters)
-        return envelope.model_validate_json(json.dumps({**older, "fact": fact}))
+        try:
+            return envelope.model_validate_json(json.dumps({**older, "fact": fact}))
+        except ValidationError as e:
+            invalid = _invalid(type_name, e)
+        raise invalid
 
     def _older(self, type_name: str, opened: bytes) -> dict[str, Any] | None:
         """The opened state as a JSON object when its fact declares another version than
         today's (older or newer: :func:`upcast` refuses the newer); None otherwise, so the
-        validation error stands."""
+        fact is invalid as it is."""
         try:
             state = json.loads(opened)
         except (ValueError, UnicodeError):
@@ -86,4 +102,4 @@ STORED_CONTRACTS = StoredContracts()
 """Today's published events with their registered upcasters."""
 
 
-__all__ = ["STORED_CONTRACTS", "StoredContracts", "StoredEnvelope", "current_version"]
+__all__ = ["STORED_CONTRACTS", "StoredContracts", "StoredEnvelope", "StoredFactError", "current_version"]

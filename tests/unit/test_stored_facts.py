@@ -22,7 +22,7 @@ from contracts.upcasting import (
     upcaster,
 )
 from hub.keys.sealing import FactMapper
-from hub.keys.stored_form import StoredContracts, current_version
+from hub.keys.stored_form import StoredContracts, StoredFactError, current_version
 from tests.stored_facts import freeze as frozen
 from tests.stored_facts.freeze import frozen_files, frozen_path, type_name_of
 
@@ -90,6 +90,10 @@ def test_a_stored_version_the_contract_does_not_know_fails_closed_without_showin
     assert caught.value.__context__ is None  # no validation error, which shows the values, rides along
 
 
+class FeedbackSentV2(FeedbackSent):
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+
+
 class FeedbackSentV3(FeedbackSent):
     """A contract two versions on, with the step from 2 to 3 alone."""
 
@@ -134,10 +138,25 @@ def test_a_second_step_from_the_same_version_is_refused() -> None:
         upcaster("backa.v1.X", 1, into=steps)(lambda f: f)  # type: ignore[arg-type]
 
 
-def test_an_invalid_fact_of_today_s_version_keeps_its_validation_error() -> None:
+def test_an_invalid_fact_of_today_s_version_names_the_field_and_never_its_value() -> None:
     state = json.loads(frozen_path(FeedbackSent.type_name, 1).read_bytes())
-    state["fact"]["message"] = ""
-    with pytest.raises(ValueError) as caught:
+    state["fact"]["message"] = SECRET * 200  # too long
+    with pytest.raises(StoredFactError) as caught:
         FactMapper(JSONTranscoder()).to_domain_event(_stored(FeedbackSent.type_name, json.dumps(state).encode()))
-    assert not isinstance(caught.value, SchemaVersionError)
-    assert "message" in str(caught.value)
+    assert str(caught.value) == "a stored backa.v1.FeedbackSent does not hold to its contract: fact.message (string_too_long)"
+    assert caught.value.__context__ is None and not isinstance(caught.value, SchemaVersionError)
+
+
+def test_an_upcast_fact_that_does_not_hold_names_the_field_and_never_its_value() -> None:
+    steps = {(FeedbackSent.type_name, 1): lambda f: {**f, "schema_version": 2, "message": ""}}
+    mapper = FactMapper(JSONTranscoder())
+    mapper.contracts = StoredContracts({**EVENT_TYPES, FeedbackSent.type_name: FeedbackSentV2}, steps)
+    with pytest.raises(StoredFactError, match=r"fact.message \(string_too_short\)$") as caught:
+        mapper.to_domain_event(_stored(FeedbackSent.type_name, _feedback_state(1)))
+    assert SECRET not in str(caught.value) and caught.value.__context__ is None
+
+
+def test_bytes_that_are_no_stored_fact_at_all_fail_without_showing_them() -> None:
+    with pytest.raises(StoredFactError, match="the state \\(json_invalid\\)") as caught:
+        FactMapper(JSONTranscoder()).to_domain_event(_stored(FeedbackSent.type_name, SECRET.encode()))
+    assert SECRET not in str(caught.value)
