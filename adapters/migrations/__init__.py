@@ -173,7 +173,8 @@ def migrate_postgres(conninfo: str, schema: str, *folders: Path, wait: float = L
     most ``wait`` seconds (``lock_timeout``) for a process migrating the same schema."""
     ids = set(_ids(folders))
     try:
-        with psycopg.connect(conninfo, autocommit=True) as db:
+        # no statement waits for ever: the lock waits ``wait`` seconds, anything else half a minute more
+        with psycopg.connect(conninfo, autocommit=True, options=f"-c statement_timeout={int((wait + 30) * 1000)}") as db:
             if ids <= postgres_applied(db, schema):
                 return []
             lock_timeout = f"{int(wait * 1000)}ms"  # also what a migration's statement waits for a table
