@@ -156,7 +156,7 @@ class JwksKeys:
             raise NotAuthenticatedError("the issuer's keys cannot be fetched")
         try:
             keys = self.client.get_signing_keys(refresh=refresh)
-        except jwt.PyJWKClientConnectionError as e:
+        except (jwt.PyJWKClientConnectionError, OSError) as e:  # OSError: a connection reset mid-answer
             self._failed = now
             log.warning("the keys of issuer %s cannot be fetched from %s: %s", self.issuer, self.uri, type(e.__cause__ or e).__name__)
             raise NotAuthenticatedError("the issuer's keys cannot be fetched") from None
