@@ -64,9 +64,10 @@ async def crowd(url: str, headers: dict[str, str], hold: Hold, answered_before_r
     ``answered_before_release`` of them were answered (or, where nobody is, after a while)."""
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CALLERS), timeout=2 * ANSWERED_AT_ALL) as http:
         tasks = [asyncio.ensure_future(http.get(url, headers=headers)) for _ in range(CALLERS)]
+        pending = set(tasks)
         end = time.monotonic() + ANSWERED_AT_ALL
-        while sum(t.done() for t in tasks) < answered_before_release and time.monotonic() < end:
-            await asyncio.sleep(0.02)
+        while CALLERS - len(pending) < answered_before_release and (left := end - time.monotonic()) > 0:
+            _, pending = await asyncio.wait(pending, timeout=left, return_when=asyncio.FIRST_COMPLETED)
         hold.release()
         return list(await asyncio.gather(*tasks))
 
