@@ -3,8 +3,10 @@
 At most ``in_flight`` requests are handled at once and at most ``queue`` more wait for a
 place, each for at most ``queue_seconds``; any other request is answered at once ``503``
 problem+json with ``Retry-After``, before its token is checked or the store is asked.
-Past that bound more work only makes every answer slower: refused early, a caller tries
-again later, and the requests already accepted keep their latency.
+A request that, at the pace places have lately been given back, would wait longer than
+that is refused on arrival rather than after waiting. Past that bound more work only
+makes every answer slower: refused early, a caller tries again later, and the requests
+already accepted keep their latency.
 
 A read (``GET``/``HEAD``) not answered within ``deadline_seconds`` is answered ``503``
 the same way. Its handler may still be running in a thread, which cannot be stopped; its
@@ -25,9 +27,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Send
@@ -49,31 +53,51 @@ class AdmissionLimits:
     retry_after_seconds: int
 
 
+FULL = "the hub is answering as many requests as it can"
+WOULD_WAIT_TOO_LONG = "the hub is answering as many requests as it can, and this one would wait too long for its turn"
+WAITED_TOO_LONG = "the request waited too long for its turn"
+SMOOTHING = 0.2
+"""The weight of the latest request in the moving average of how long a place is held."""
+
+
 class _Gate:
-    """The places of one event loop: asyncio's semaphore wakes waiters in order."""
+    """The places of one event loop: asyncio's semaphore wakes waiters in order.
 
-    def __init__(self, places: int) -> None:
+    A request that would have to queue is refused at once when the places, at the pace
+    they have lately been given back, would not come to it within the queue's wait: most
+    refusals then take no time, and the queue's deadline is only the backstop."""
+
+    def __init__(self, places: int, clock: Callable[[], float]) -> None:
+        self.count = places
         self.places = asyncio.Semaphore(places)
+        self.clock = clock
         self.waiting = 0
+        self.held: float | None = None
 
-    async def enter(self, queue: int, wait: float) -> bool:
-        if self.places.locked() and self.waiting >= queue:
-            return False
+    async def enter(self, queue: int, wait: float) -> str | None:
+        """None once in; otherwise why the request is refused."""
+        if self.places.locked():
+            if self.waiting >= queue:
+                return FULL
+            if self.held is not None and (self.waiting + 1) * self.held / self.count > wait:
+                return WOULD_WAIT_TOO_LONG
         self.waiting += 1
         try:
             async with asyncio.timeout(wait):
                 await self.places.acquire()
         except TimeoutError:
-            return False
+            return WAITED_TOO_LONG
         finally:
             self.waiting -= 1
-        return True
+        return None
 
-    def leave(self) -> None:
+    def leave(self, since: float) -> None:
+        held = self.clock() - since
+        self.held = held if self.held is None else self.held + SMOOTHING * (held - self.held)
         self.places.release()
 
 
-def admission(limits: AdmissionLimits) -> Callable[[ASGIApp], ASGIApp]:
+def admission(limits: AdmissionLimits, clock: Callable[[], float] = time.monotonic) -> Callable[[ASGIApp], ASGIApp]:
     """The middleware factory; one set of places shared by every route it wraps."""
     gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
 
@@ -81,7 +105,7 @@ def admission(limits: AdmissionLimits) -> Callable[[ASGIApp], ASGIApp]:
         loop = asyncio.get_running_loop()
         found = gates.get(loop)
         if found is None:
-            found = gates[loop] = _Gate(limits.in_flight)
+            found = gates[loop] = _Gate(limits.in_flight, clock)
         return found
 
     def factory(app: ASGIApp) -> ASGIApp:
@@ -91,16 +115,18 @@ def admission(limits: AdmissionLimits) -> Callable[[ASGIApp], ASGIApp]:
                 await app(scope, receive, send)
                 return
             places = gate()
-            if not await places.enter(limits.queue, limits.queue_seconds):
-                await refuse(send, limits.retry_after_seconds, "the hub is answering as many requests as it can")
+            refused = await places.enter(limits.queue, limits.queue_seconds)
+            if refused is not None:
+                await refuse(send, limits.retry_after_seconds, refused)
                 return
+            leave = partial(places.leave, clock())
             if scope.get("method") not in READS:
                 try:
                     await app(scope, receive, send)
                 finally:
-                    places.leave()
+                    leave()
                 return
-            await _with_deadline(app, scope, receive, send, limits, places.leave)
+            await _with_deadline(app, scope, receive, send, limits, leave)
 
         return middleware
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.http.admission import FULL, WAITED_TOO_LONG, WOULD_WAIT_TOO_LONG
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -72,12 +73,13 @@ async def crowd(url: str, headers: dict[str, str], hold: Hold, answered_before_r
         return list(await asyncio.gather(*tasks))
 
 
-def assert_refused_for_load(response: httpx.Response, retry_after: str = "1") -> None:
+def assert_refused_for_load(response: httpx.Response, retry_after: str = "1", detail: str = FULL) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.headers["retry-after"] == retry_after
     body = response.json()
     assert body["type"] == "urn:backa:problem:overloaded" and body["status"] == 503 and body["errors"] == []
+    assert body["detail"] == detail
 
 
 @pytest.mark.parametrize(("in_flight", "queue"), [(2, 3), (3, 0)])
@@ -104,9 +106,35 @@ def test_a_request_that_waits_longer_than_the_queue_allows_is_refused(make_hub: 
         answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 2))
 
     assert Counter(a.status_code for a in answers) == {200: 2, 503: CALLERS - 2}
+    details = Counter(a.json()["detail"] for a in answers if a.status_code == 503)
+    assert details == {FULL: CALLERS - 2 - 5, WAITED_TOO_LONG: 5}, details
     for answer in answers:
         if answer.status_code == 503:
-            assert_refused_for_load(answer)
+            assert_refused_for_load(answer, detail=answer.json()["detail"])
+
+
+def test_a_request_that_would_wait_longer_than_the_queue_allows_is_refused_on_arrival(make_hub: Any) -> None:
+    """Once places are seen to be held longer than the queue's wait, a newcomer is refused
+    at once instead of waiting out the queue's deadline."""
+    rt = make_hub(admission_in_flight=1, admission_queue=5, admission_queue_seconds=1.0)
+    with served(rt) as url, httpx.Client(base_url=url, timeout=ANSWERED_AT_ALL, headers=bearer(rt)) as http:
+        slow = held_reads(rt)
+        first = threading.Thread(target=lambda: http.get(CASE_LIST))
+        first.start()
+        slow.wait_inside(1)
+        time.sleep(1.5)  # the one place is held longer than a request may wait for it
+        slow.release()
+        first.join(ANSWERED_AT_ALL)
+
+        again = held_reads(rt)
+        second = threading.Thread(target=lambda: http.get(CASE_LIST))
+        second.start()
+        try:
+            again.wait_inside(1)
+            assert_refused_for_load(http.get(CASE_LIST), detail=WOULD_WAIT_TOO_LONG)
+        finally:
+            again.release()
+            second.join(ANSWERED_AT_ALL)
 
 
 def test_without_a_number_of_places_there_are_as_many_as_request_threads(make_hub: Any) -> None:
