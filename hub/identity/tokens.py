@@ -160,7 +160,7 @@ class JwksKeys:
             self._failed = now
             log.warning("the keys of issuer %s cannot be fetched from %s: %s", self.issuer, self.uri, type(e.__cause__ or e).__name__)
             raise NotAuthenticatedError("the issuer's keys cannot be fetched") from None
-        except jwt.PyJWTError as e:
+        except (jwt.PyJWTError, ValueError) as e:  # ValueError: an answer that is not JSON at all
             self._failed = now
             log.warning("the keys issuer %s publishes at %s cannot be read: %s", self.issuer, self.uri, type(e).__name__)
             raise NotAuthenticatedError("the issuer's published keys cannot be read") from None

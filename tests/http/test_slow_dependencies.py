@@ -20,6 +20,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from hub.errors import NotAuthenticatedError
+from hub.identity.tokens import JwksKeys
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -200,3 +202,32 @@ def test_the_token_check_deadline_decides_how_long_a_slow_issuer_is_waited_for(
     finally:
         rt.close()
     assert answer.status_code == status, answer.text
+
+
+
+def test_a_key_endpoint_that_answers_no_json_refuses_the_token_and_is_not_asked_again_at_once(clock: SettableClock) -> None:
+    """A proxy's error page answered with 200, or an answer cut short: a failed fetch like
+    any other, so the token is refused (401, never a 500) and the next caller does not
+    hammer the issuer."""
+    asked = 0
+
+    class NotJson(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            nonlocal asked
+            asked += 1
+            self.request.recv(65536)
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15\r\n\r\n<html>down</html>"[:-2])
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), NotJson)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        keys = JwksKeys(f"http://127.0.0.1:{server.server_address[1]}/jwks", SLOW_ISS, clock)
+        with pytest.raises(NotAuthenticatedError, match="the issuer's published keys cannot be read"):
+            keys.keys_for("slow-1")
+        with pytest.raises(NotAuthenticatedError):
+            keys.keys_for("slow-1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == 1
