@@ -44,6 +44,7 @@ EXEMPT_PREFIXES = ("/static/",)
 
 log = logging.getLogger("hub.http")
 
+
 @dataclass(frozen=True)
 class AdmissionLimits:
     in_flight: int
@@ -56,6 +57,7 @@ class AdmissionLimits:
 FULL = "the hub is answering as many requests as it can"
 WOULD_WAIT_TOO_LONG = "the hub is answering as many requests as it can, and this one would wait too long for its turn"
 WAITED_TOO_LONG = "the request waited too long for its turn"
+LATE = "the hub could not answer in time"
 SMOOTHING = 0.2
 """The weight of the latest request in the moving average of how long a place is held."""
 
@@ -167,7 +169,7 @@ async def _with_deadline(
     task.add_done_callback(lambda t: _finished_late(t, leave))
     log.warning("a read on %s passed its deadline of %ss", scope.get("path_template") or "?", limits.deadline_seconds)
     if not started:
-        await refuse(send, limits.retry_after_seconds, "the hub could not answer in time")
+        await refuse(send, limits.retry_after_seconds, LATE)  # a response already begun is cut off instead
 
 
 def _finished_late(task: asyncio.Future[None], leave: Callable[[], None]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.http.admission import FULL, WAITED_TOO_LONG, WOULD_WAIT_TOO_LONG
+from hub.http.admission import FULL, LATE, WAITED_TOO_LONG, WOULD_WAIT_TOO_LONG
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -156,7 +156,7 @@ def test_a_read_past_its_deadline_is_answered_503_and_keeps_its_place_until_its_
             late = http.get(CASE_LIST)
             assert late.status_code == 503, late.text
             assert late.headers["retry-after"] == "3"
-            assert late.json()["detail"] == "the hub could not answer in time"
+            assert late.json()["detail"] == LATE
 
             # the stalled handler still holds the one place: the next caller is refused at once
             assert_refused_for_load(http.get(CASE_LIST), retry_after="3")
