@@ -60,15 +60,18 @@ def held_reads(rt: Runtime) -> Hold:
     return hold
 
 
-async def crowd(url: str, headers: dict[str, str], hold: Hold, answered_before_release: int) -> list[httpx.Response]:
+async def crowd(url: str, headers: dict[str, str], hold: Hold, answered_before_release: int, inside: int) -> list[httpx.Response]:
     """``CALLERS`` reads at once while the store is held; the store moves again once
-    ``answered_before_release`` of them were answered (or, where nobody is, after a while)."""
+    ``inside`` of them reached it and ``answered_before_release`` were answered (or, where
+    nobody is, after a while)."""
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CALLERS), timeout=2 * ANSWERED_AT_ALL) as http:
         tasks = [asyncio.ensure_future(http.get(url, headers=headers)) for _ in range(CALLERS)]
         pending = set(tasks)
         end = time.monotonic() + ANSWERED_AT_ALL
         while CALLERS - len(pending) < answered_before_release and (left := end - time.monotonic()) > 0:
             _, pending = await asyncio.wait(pending, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        while hold.inside < inside and time.monotonic() < end:  # noqa: ASYNC110 - a count kept by threads
+            await asyncio.sleep(0.01)
         hold.release()
         return list(await asyncio.gather(*tasks))
 
@@ -89,7 +92,7 @@ def test_past_the_places_and_the_queue_callers_are_refused_at_once_and_every_acc
     rt = make_hub(admission_in_flight=in_flight, admission_queue=queue, admission_queue_seconds=30, retry_after_seconds=7)
     hold = held_reads(rt)
     with served(rt) as url:
-        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - in_flight - queue))
+        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - in_flight - queue, in_flight))
 
     statuses = Counter(a.status_code for a in answers)
     assert statuses == {200: in_flight + queue, 503: CALLERS - in_flight - queue}, statuses
@@ -103,7 +106,7 @@ def test_a_request_that_waits_longer_than_the_queue_allows_is_refused(make_hub: 
     rt = make_hub(admission_in_flight=2, admission_queue=5, admission_queue_seconds=0.3)
     hold = held_reads(rt)
     with served(rt) as url:
-        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 2))
+        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 2, 2))
 
     assert Counter(a.status_code for a in answers) == {200: 2, 503: CALLERS - 2}
     details = Counter(a.json()["detail"] for a in answers if a.status_code == 503)
@@ -142,7 +145,7 @@ def test_without_a_number_of_places_there_are_as_many_as_request_threads(make_hu
     rt = make_hub(http_threads=3, admission_queue=0)
     hold = held_reads(rt)
     with served(rt) as url:
-        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 3))
+        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 3, 3))
 
     assert Counter(a.status_code for a in answers) == {200: 3, 503: CALLERS - 3}
     assert hold.most_inside == 3
