@@ -1,5 +1,5 @@
-"""Nothing slow outside the server stalls its event loop: a stalled store does not hang
-``/health``, and an issuer whose key endpoint trickles its answer holds up neither health
+"""Nothing slow outside the server stalls its event loop: a stalled store (the log or the
+sessions) does not hang ``/health``, and an issuer whose key endpoint trickles its answer holds up neither health
 nor the callers whose tokens need no fetch; its own callers get 503 with ``Retry-After``
 once the token check's deadline passes."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socketserver
 import threading
 import time
@@ -54,6 +55,33 @@ def test_health_answers_while_the_store_is_stalled(clock: SettableClock) -> None
                 reads.release()
                 log_length.release()
                 stuck.join(ANSWERED_AT_ALL)
+    finally:
+        rt.close()
+
+
+SIGN_IN_TOKEN = re.compile(r'name="sign_in_token" value="([^"]+)"')
+
+
+def test_a_page_whose_session_store_is_stalled_does_not_hang_health(clock: SettableClock) -> None:
+    """The landing page resumes the visitor's session in a worker thread, not on the loop."""
+    rt = bootstrap(Settings(store="memory", demo_mode=True, session_cookie_secure=False), clock=clock, directory=directory())
+    try:
+        with served(rt) as url, httpx.Client(base_url=url, timeout=ANSWERED_AT_ALL) as http:
+            found = SIGN_IN_TOKEN.search(http.get("/sign-in").text)
+            assert found
+            signed_in = http.post("/sign-in/demo", data={"sign_in_token": found.group(1), "kind": "staff", "user": "rektor.ostra"})
+            assert signed_in.status_code == 303, signed_in.text
+            assert rt.sessions is not None
+            stalled = Hold(rt.sessions.resume)
+            rt.sessions.resume = stalled  # type: ignore[method-assign]
+            landing = threading.Thread(target=lambda: http.get("/", follow_redirects=False))
+            landing.start()
+            try:
+                stalled.wait_inside(1)
+                assert httpx.get(url + "/health", timeout=ANSWERED_AT_ALL).status_code == 200
+            finally:
+                stalled.release()
+                landing.join(ANSWERED_AT_ALL)
     finally:
         rt.close()
 
