@@ -14,25 +14,31 @@ A refused token is counted against the caller's address (:mod:`hub.identity.thro
 beyond the limit the refusal is ``429`` with ``Retry-After`` instead of ``401``. For a
 bearer token the connection's ``auth`` is a :class:`Bearer` naming the token's issuer,
 which a session started from it records.
+
+Each check runs in a worker thread with a deadline (``token_check_seconds``): an issuer
+slow to publish its keys, or a session store slow to answer, gets that request a ``503``
+with ``Retry-After`` and holds up no other request.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
-from hub.errors import NotAuthenticatedError, NotPermittedError
+from hub.errors import NotAuthenticatedError, NotPermittedError, SignInUnavailableError, StoreUnavailableError
 from hub.http.problems import AUTH_FIELD, MissingBearerTokenError
 from hub.identity.sessions import Session
 from hub.identity.tokens import Verified
 
+T = TypeVar("T")
 Verify = Callable[[str], Verified]
 Resume = Callable[[str], Session]
 Refused = Callable[[str], None]
@@ -55,18 +61,20 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         resume: Resume | None = None,
         refused: Refused | None = None,
         session_cookie: str | None = None,
+        deadline: float = 5.0,
     ) -> None:
         super().__init__(app=app, scopes={ScopeType.HTTP})
         self.verify = verify
         self.resume = resume
         self.refused = refused
         self.session_cookie = session_cookie
+        self.deadline = deadline
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization")
         session_id = connection.cookies.get(self.session_cookie) if self.session_cookie else None
         if not header and session_id and self.resume is not None:
-            return await _from_session(connection, session_id, self.resume)
+            return await _from_session(connection, session_id, self.resume, self.deadline)
         if not header:
             raise MissingBearerTokenError("this needs a bearer token in the Authorization header", field=AUTH_FIELD)
         scheme, _, token = header.strip().partition(" ")
@@ -77,10 +85,12 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             if len(token) > MAX_TOKEN_CHARS:
                 raise NotAuthenticatedError("the bearer token is too long", field=AUTH_FIELD)
             # off the event loop: verifying may fetch the issuer's keys over the network
-            verified = await asyncio.to_thread(self.verify, token)
+            late = SignInUnavailableError("the token could not be checked in time")
+            verified = await off_loop(self.verify, token, self.deadline, late)
         except NotAuthenticatedError:
             if self.refused is not None:
-                await asyncio.to_thread(self.refused, client_address(connection))
+                slow = StoreUnavailableError("the refused tokens' count could not be kept in time")
+                await off_loop(self.refused, client_address(connection), self.deadline, slow)
             raise
         return AuthenticationResult(user=verified.principal, auth=Bearer(verified.issuer))
 
@@ -98,10 +108,25 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
-async def _from_session(connection: ASGIConnection[Any, Any, Any, Any], session_id: str, resume: Resume) -> AuthenticationResult:
+async def off_loop(check: Callable[[str], T], argument: str, deadline: float, late: Exception) -> T:
+    """``check(argument)`` in a worker thread, given at most ``deadline`` seconds; past it
+    the request is answered with ``late`` (a 503) and the thread is left to finish alone.
+
+    anyio's own threads rather than the loop's default pool, whose few threads a handful
+    of callers waiting for a slow issuer would fill, holding up every other token."""
+    try:
+        with anyio.fail_after(deadline):
+            return await anyio.to_thread.run_sync(check, argument, abandon_on_cancel=True)
+    except TimeoutError:
+        raise late from None
+
+
+async def _from_session(
+    connection: ASGIConnection[Any, Any, Any, Any], session_id: str, resume: Resume, deadline: float
+) -> AuthenticationResult:
     if len(session_id) > MAX_TOKEN_CHARS:
         raise NotAuthenticatedError("the session cookie is too long", field="session")
-    session = await asyncio.to_thread(resume, session_id)
+    session = await off_loop(resume, session_id, deadline, StoreUnavailableError("the session cannot be read in time"))
     if connection.scope.get("method", "GET") not in SAFE_METHODS and not session.csrf_matches(
         connection.headers.get(CSRF_HEADER)
     ):

@@ -269,9 +269,10 @@ def problem_responses(*statuses: int, authenticated: bool = True) -> dict[int, R
     """The problem answers a handler may give, for the OpenAPI document.
 
     400 (malformed JSON) and 422 (invalid fields) are always listed, replacing the
-    framework's own 400 entry, whose shape this API does not use; 410 goes with 404.
+    framework's own 400 entry, whose shape this API does not use; 410 goes with 404; 503
+    with every authenticated route, which admission control may refuse (:mod:`hub.http.admission`).
     """
-    codes = {400, 422, 500, *statuses} | ({401, 429} if authenticated else set())
+    codes = {400, 422, 500, *statuses} | ({401, 429, 503} if authenticated else set())  # 503: refused for load
     if 404 in codes and authenticated:
         codes.add(410)  # what addresses a child may find its record erased
     return {

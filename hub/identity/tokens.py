@@ -92,6 +92,10 @@ class JwksKeys:
     again, at most once per ``refetch`` on the hub's clock, so that a rotated key is
     picked up and a stream of made-up kids cannot make the hub hammer the issuer. After
     a failed fetch the hub waits ``retry`` before trying again.
+
+    One fetch at a time: callers that need the keys while they are being fetched wait for
+    that fetch (at most ``timeout``) and use what it got, so a slow issuer ties up one
+    thread, not one per caller; a token whose key is already held never waits.
     """
 
     def __init__(
@@ -110,7 +114,10 @@ class JwksKeys:
         self.refetch = refetch
         self.retry = retry
         self.client = jwt.PyJWKClient(uri, cache_jwk_set=True, lifespan=3600, timeout=timeout, cooldown_duration=0)
+        self.timeout = timeout
         self._lock = threading.Lock()
+        self._fetching = threading.Lock()
+        self._fetches = 0
         self._refetched: datetime | None = None
         self._failed: datetime | None = None
 
@@ -129,17 +136,31 @@ class JwksKeys:
         return [k for k in self._signing_keys(refresh=True) if k.key_id == kid]
 
     def _signing_keys(self, refresh: bool) -> list[Any]:
+        if not refresh and self._cached():
+            return self._fetch(refresh=False)  # from the cache, no network
+        seen = self._fetches
+        if not self._fetching.acquire(timeout=self.timeout):
+            log.warning("the keys of issuer %s are still being fetched from %s", self.issuer, self.uri)
+            raise NotAuthenticatedError("the issuer's keys cannot be fetched")
+        try:
+            # another caller fetched while this one waited: what it got is as fresh
+            return self._fetch(refresh=refresh and self._fetches == seen)
+        finally:
+            self._fetches += 1
+            self._fetching.release()
+
+    def _fetch(self, refresh: bool) -> list[Any]:
         now = self.clock()
         recently_failed = self._failed is not None and now - self._failed < self.retry
         if recently_failed and (refresh or not self._cached()):
             raise NotAuthenticatedError("the issuer's keys cannot be fetched")
         try:
             keys = self.client.get_signing_keys(refresh=refresh)
-        except jwt.PyJWKClientConnectionError as e:
+        except (jwt.PyJWKClientConnectionError, OSError) as e:  # OSError: a connection reset mid-answer
             self._failed = now
             log.warning("the keys of issuer %s cannot be fetched from %s: %s", self.issuer, self.uri, type(e.__cause__ or e).__name__)
             raise NotAuthenticatedError("the issuer's keys cannot be fetched") from None
-        except jwt.PyJWTError as e:
+        except (jwt.PyJWTError, ValueError) as e:  # ValueError: an answer that is not JSON at all
             self._failed = now
             log.warning("the keys issuer %s publishes at %s cannot be read: %s", self.issuer, self.uri, type(e).__name__)
             raise NotAuthenticatedError("the issuer's published keys cannot be read") from None

@@ -128,6 +128,23 @@ class Settings(BaseModel):
     address. Believed from anyone else, the header would let a caller pick the address the
     limits count (OWASP ASVS V11.1.4)."""
 
+    # Admission control and deadlines on the HTTP side (hub.http.admission)
+    admission_in_flight: int | None = Field(default=None, ge=1, le=4096)
+    """Requests one process handles at once; none: ``http_threads``, as handlers beyond
+    the threads would only wait, unseen, for one of them."""
+    admission_queue: int = Field(default=64, ge=0, le=100_000)
+    """Requests that may wait for one of those places; any more is refused at once with
+    503 and ``Retry-After``, so the accepted ones keep their latency."""
+    admission_queue_seconds: float = Field(default=2.0, gt=0, le=60)
+    """The longest a request waits for a place before it is refused the same way."""
+    request_deadline_seconds: float = Field(default=15.0, gt=0, le=600)
+    """A read not answered within this is answered 503 (commands are bounded by the store's deadlines)."""
+    retry_after_seconds: int = Field(default=1, ge=1, le=3600)
+    """What a refusal for load or a missed deadline tells the caller to wait (``Retry-After``)."""
+    token_check_seconds: float = Field(default=5.0, gt=0, le=60)
+    """The longest a bearer token's or session's check may take (an issuer's keys fetched,
+    a session read) before the request is answered 503."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -242,8 +242,9 @@ def _safe_next(target: str | None) -> str | None:
 def sign_in_routes(web: Web) -> list[Any]:
     runtime = web.runtime
 
-    @get("/", sync_to_thread=False, include_in_schema=False)
+    @get("/", sync_to_thread=True, include_in_schema=False)
     def landing(request: Request[Any, Any, Any]) -> Redirect:
+        """In a thread: resuming the visitor's session reads the session store."""
         who = web.visitor(request)
         if who.principal is not None:
             return Redirect(path=home_of(who.principal), status_code=303)

@@ -1,0 +1,195 @@
+"""Admission control: a bounded amount of work per process, and a deadline on reads.
+
+At most ``in_flight`` requests are handled at once and at most ``queue`` more wait for a
+place, each for at most ``queue_seconds``; any other request is answered at once ``503``
+problem+json with ``Retry-After``, before its token is checked or the store is asked.
+A request that, at the pace places have lately been given back, would wait longer than
+that is refused on arrival rather than after waiting. Past that bound more work only
+makes every answer slower: refused early, a caller tries again later, and the requests
+already accepted keep their latency.
+
+A read (``GET``/``HEAD``) not answered within ``deadline_seconds`` is answered ``503``
+the same way. Its handler may still be running in a thread, which cannot be stopped; its
+late answer is dropped, and its place is held until it ends, so a stalled store fills the
+places and further requests are refused quickly rather than piling up behind it.
+Commands are never cut short: a command commits in one atomic append, and a ``503``
+sent while it may still commit would tell the caller it failed when it did not; the
+store's own deadlines (statement and connection timeouts) bound them instead.
+
+Exempt: ``/health``, which answers from the event loop (a liveness probe refused under
+load would have a busy but healthy process restarted, making the overload worse), and
+the static files, read from disk without the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Send
+
+from hub.http.problems import HTTP_TITLES, PROBLEM_JSON, TYPE_BASE
+
+READS = frozenset({"GET", "HEAD"})
+EXEMPT_PATHS = frozenset({"/health"})
+EXEMPT_PREFIXES = ("/static/",)
+
+log = logging.getLogger("hub.http")
+
+
+@dataclass(frozen=True)
+class AdmissionLimits:
+    in_flight: int
+    queue: int
+    queue_seconds: float
+    deadline_seconds: float
+    retry_after_seconds: int
+
+
+FULL = "the hub is answering as many requests as it can"
+WOULD_WAIT_TOO_LONG = "the hub is answering as many requests as it can, and this one would wait too long for its turn"
+WAITED_TOO_LONG = "the request waited too long for its turn"
+LATE = "the hub could not answer in time"
+SMOOTHING = 0.2
+"""The weight of the latest request in the moving average of how long a place is held."""
+
+
+class _Gate:
+    """The places of one event loop: asyncio's semaphore wakes waiters in order.
+
+    A request that would have to queue is refused at once when the places, at the pace
+    they have lately been given back, would not come to it within the queue's wait: most
+    refusals then take no time, and the queue's deadline is only the backstop."""
+
+    def __init__(self, places: int, clock: Callable[[], float]) -> None:
+        self.count = places
+        self.places = asyncio.Semaphore(places)
+        self.clock = clock
+        self.waiting = 0
+        self.held: float | None = None
+
+    async def enter(self, queue: int, wait: float) -> str | None:
+        """None once in; otherwise why the request is refused."""
+        if self.places.locked():
+            if self.waiting >= queue:
+                return FULL
+            if self.held is not None and (self.waiting + 1) * self.held / self.count > wait:
+                return WOULD_WAIT_TOO_LONG
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(wait):
+                await self.places.acquire()
+        except TimeoutError:
+            return WAITED_TOO_LONG
+        finally:
+            self.waiting -= 1
+        return None
+
+    def leave(self, since: float) -> None:
+        held = self.clock() - since
+        self.held = held if self.held is None else self.held + SMOOTHING * (held - self.held)
+        self.places.release()
+
+
+def admission(limits: AdmissionLimits, clock: Callable[[], float] = time.monotonic) -> Callable[[ASGIApp], ASGIApp]:
+    """The middleware factory; one set of places shared by every route it wraps."""
+    gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
+
+    def gate() -> _Gate:
+        loop = asyncio.get_running_loop()
+        found = gates.get(loop)
+        if found is None:
+            found = gates[loop] = _Gate(limits.in_flight, clock)
+        return found
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Any, receive: Receive, send: Send) -> None:
+            path = str(scope.get("path", ""))
+            if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
+                await app(scope, receive, send)
+                return
+            places = gate()
+            refused = await places.enter(limits.queue, limits.queue_seconds)
+            if refused is not None:
+                await refuse(send, limits.retry_after_seconds, refused)
+                return
+            leave = partial(places.leave, clock())
+            if scope.get("method") not in READS:
+                try:
+                    await app(scope, receive, send)
+                finally:
+                    leave()
+                return
+            await _with_deadline(app, scope, receive, send, limits, leave)
+
+        return middleware
+
+    return factory
+
+
+async def _with_deadline(
+    app: ASGIApp, scope: Any, receive: Receive, send: Send, limits: AdmissionLimits, leave: Callable[[], None]
+) -> None:
+    late = False
+    started = False
+
+    async def guarded_send(message: Message) -> None:
+        nonlocal started
+        if late:
+            return  # the caller was answered 503 already
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    async def guarded_receive() -> Any:
+        if late:
+            return {"type": "http.disconnect"}
+        return await receive()
+
+    task = asyncio.ensure_future(app(scope, guarded_receive, guarded_send))
+    try:
+        await asyncio.wait({task}, timeout=limits.deadline_seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        leave()
+        raise
+    if task.done():
+        leave()
+        task.result()
+        return
+    late = True
+    task.add_done_callback(lambda t: _finished_late(t, leave))
+    log.warning("a read on %s passed its deadline of %ss", scope.get("path_template") or "?", limits.deadline_seconds)
+    if not started:
+        await refuse(send, limits.retry_after_seconds, LATE)  # a response already begun is cut off instead
+
+
+def _finished_late(task: asyncio.Future[None], leave: Callable[[], None]) -> None:
+    leave()
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a read answered after its deadline failed: %s", type(task.exception()).__name__)
+
+
+async def refuse(send: Send, retry_after: int, detail: str) -> None:
+    """``503`` problem+json with ``Retry-After`` (RFC 9110 10.2.3), written here: nothing
+    of the request is read and nothing is asked of the store."""
+    body = json.dumps(
+        {"type": TYPE_BASE + "overloaded", "title": HTTP_TITLES[503], "status": 503, "detail": detail, "errors": []}
+    ).encode()
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+    ]
+    with contextlib.suppress(OSError):  # a caller already gone
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 503, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
