@@ -3,14 +3,23 @@
 One row per fact and category, holding only that category's fields, so a read can
 hand each viewer exactly the categories the policy allows at that moment. The view
 stores; it never decides: :func:`visible_items` asks the consent policy on every read.
+
+Each child's items, once opened and decoded, are kept in the process (a bounded LRU)
+beside the child's head: the position of its latest fact the view holds, and of its
+latest fact that changed earlier rows (a withholding). A read asks for the head only;
+when it is unchanged nothing is opened again, when only later facts came, only their
+rows are read. So a read costs the same for a child with a year of history as for a
+new one, and a fact written by any process's follower is seen by the next read.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
@@ -27,6 +36,9 @@ from contracts.events import (
 )
 from contracts.vocabulary import Category, LegalBasis
 from projections.base import Page, PageProjection, View, ViewCursor
+
+CACHED_CHILDREN = 2_000
+"""Children whose opened record items a process keeps in memory (least recently read dropped first)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,21 +84,90 @@ class ChildRecordView(View):
         "CREATE TABLE IF NOT EXISTS children (child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS erased_children ("
         "child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, erased_at TEXT NOT NULL, erased_by TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS record_heads ("
+        "child_id TEXT PRIMARY KEY, position BIGINT NOT NULL, marked BIGINT NOT NULL)",
     )
 
+    cached_children: ClassVar[int] = CACHED_CHILDREN
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: OrderedDict[UUID, _Kept] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.rows_opened = 0
+        """Rows opened and decoded since the view was made: what a read of a long record
+        must not pay more of than a read of a short one."""
+
     def items(self, child_id: UUID) -> list[RecordItem]:
+        """The child's items in log order. Rows already opened in this process are taken
+        from memory while the child's head in the view says they are still current."""
+        key = str(child_id)
         with self.read() as c:
-            c.execute(
-                "SELECT * FROM record_items WHERE child_id = ? ORDER BY position, category", (str(child_id),)
-            )
-            rows = c.fetchall()
+            c.execute("SELECT position, marked FROM record_heads WHERE child_id = ?", (key,))
+            head = c.fetchone()
+            kept = self._kept(child_id)
+            if head is None:
+                self.forget(child_id)
+                return self._opened(c, key, after=None, upto=None) or []  # no head: written before heads were kept
+            position, marked = int(head["position"]), int(head["marked"])
+            if kept is not None and kept.position == position and kept.marked == marked:
+                return list(kept.items)
+            incremental = kept is not None and kept.marked == marked and kept.position < position
+            fresh = self._opened(c, key, after=kept.position if incremental and kept is not None else None, upto=position)
+        if fresh is None:
+            self.forget(child_id)
+            return []  # erased since the read began
+        items = [*kept.items, *fresh] if incremental and kept is not None else fresh
+        self._keep(child_id, _Kept(position, marked, tuple(items)))
+        return items
+
+    def _opened(self, c: ViewCursor, key: str, *, after: int | None, upto: int | None) -> list[RecordItem] | None:
+        """The child's rows after ``after`` up to its head ``upto`` (rows a follower wrote
+        since the head was read belong to the next head), opened; None if erased meanwhile."""
+        sql = "SELECT * FROM record_items WHERE child_id = ?"
+        params: list[Any] = [key]
+        if after is not None:
+            sql += " AND position > ?"
+            params.append(after)
+        if upto is not None:
+            sql += " AND position <= ?"
+            params.append(upto)
+        c.execute(sql + " ORDER BY position, category", params)
         items = []
-        for row in rows:
+        for row in c.fetchall():
+            self.rows_opened += 1
             fields = self.open(row["fields"])
             if fields is None:
-                return []  # erased since the read began
+                return None
             items.append(_item(row, fields))
         return items
+
+    def _kept(self, child_id: UUID) -> _Kept | None:
+        with self._cache_lock:
+            kept = self._cache.get(child_id)
+            if kept is not None:
+                self._cache.move_to_end(child_id)
+            return kept
+
+    def _keep(self, child_id: UUID, kept: _Kept) -> None:
+        with self._cache_lock:
+            known = self._cache.get(child_id)
+            if known is not None and (known.marked, known.position) > (kept.marked, kept.position):
+                return  # a concurrent read kept a newer state
+            self._cache[child_id] = kept
+            self._cache.move_to_end(child_id)
+            while len(self._cache) > self.cached_children:
+                self._cache.popitem(last=False)
+
+    def forget(self, child_id: UUID) -> None:
+        """Drop what this process holds of the child in memory (an erasure)."""
+        with self._cache_lock:
+            self._cache.pop(child_id, None)
+
+    def holds(self, child_id: UUID) -> bool:
+        """Whether this process holds the child's opened items in memory."""
+        with self._cache_lock:
+            return child_id in self._cache
 
     def erasure(self, child_id: UUID) -> tuple[str, datetime, str] | None:
         """The tenant, time and administrator of the child's erasure, if it was erased."""
@@ -149,6 +230,15 @@ class ChildRecordView(View):
             return int(row["n"]) if row else 0
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A child's opened items, and the head of the view they reflect."""
+
+    position: int
+    marked: int
+    items: tuple[RecordItem, ...]
+
+
 def _item(row: Any, fields: dict[str, Any]) -> RecordItem:
     return RecordItem(
         child_id=UUID(row["child_id"]),
@@ -186,6 +276,8 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
         items: list[tuple[Any, ...]] = []
         children: list[tuple[str, str]] = []
         guardianships: list[tuple[Any, ...]] = []
+        heads: dict[str, list[int]] = {}
+        """Each child's latest fact in this page, and its latest fact that changed earlier rows."""
 
         def flush() -> None:
             c.executemany("INSERT INTO children VALUES (?, ?) ON CONFLICT (child_id) DO NOTHING", children)
@@ -204,8 +296,13 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                 continue
             if isinstance(fact, RecordErased):
                 flush()
+                heads.pop(str(fact.child_id), None)
                 _erase(c, fact)
                 continue
+            head = heads.setdefault(str(fact.child_id), [position, 0])
+            head[0] = position
+            if isinstance(fact, InformationWithheld) and not fact.reporter_only:
+                head[1] = position
             items.extend(_rows(fact, position, self.view.seal))
             if isinstance(fact, ChildRegistered):
                 children.append((str(fact.child_id), fact.tenant_id))
@@ -218,12 +315,17 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                     "UPDATE record_items SET withheld = 1 WHERE event_id = ?", [(str(e),) for e in fact.event_ids]
                 )
         flush()
+        c.executemany(
+            "INSERT INTO record_heads VALUES (?, ?, ?) ON CONFLICT (child_id) DO UPDATE SET position = excluded.position, "
+            "marked = CASE WHEN excluded.marked > record_heads.marked THEN excluded.marked ELSE record_heads.marked END",
+            [(child, position, marked) for child, (position, marked) in heads.items()],
+        )
 
 
 def _erase(c: ViewCursor, fact: RecordErased) -> None:
     """Nothing of the child stays but the fact that it was erased (no personal data)."""
     child = str(fact.child_id)
-    for table in ("record_items", "guardianships", "children"):
+    for table in ("record_items", "guardianships", "children", "record_heads"):
         c.execute(f"DELETE FROM {table} WHERE child_id = ?", (child,))  # noqa: S608 - our tables
     c.execute(
         "INSERT INTO erased_children VALUES (?, ?, ?, ?) ON CONFLICT (child_id) DO NOTHING",
