@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
+from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide_each
 from contracts.events import (
     AccessReviewed,
     ChildRegistered,
@@ -386,6 +386,6 @@ def visible_items(
     viewer: Viewer, facts: ChildFacts, items: list[RecordItem], at: datetime, rules: PolicyRules
 ) -> VisibleRecord:
     """Ask the policy about every item; keep those it allows now."""
-    decisions = {item: decide(viewer, facts, item.information(), at, rules) for item in items}
+    decisions = dict(zip(items, decide_each(viewer, facts, [i.information() for i in items], at, rules), strict=True))
     return VisibleRecord(tuple(i for i in items if decisions[i].allowed), decisions)
 
