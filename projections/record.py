@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide_each
@@ -37,7 +37,7 @@ from contracts.events import (
 from contracts.vocabulary import Category, LegalBasis
 from projections.base import Page, PageProjection, View, ViewCursor
 
-CACHED_CHILDREN = 2_000
+CACHED_CHILDREN = 1_000
 """Children whose opened record items a process keeps in memory (least recently read dropped first)."""
 
 
@@ -88,10 +88,10 @@ class ChildRecordView(View):
         "child_id TEXT PRIMARY KEY, position BIGINT NOT NULL, marked BIGINT NOT NULL)",
     )
 
-    cached_children: ClassVar[int] = CACHED_CHILDREN
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.cached_children = CACHED_CHILDREN
+        """Children whose opened items this process keeps (``BACKA_RECORD_CACHE_CHILDREN``); 0 keeps none."""
         self._cache: OrderedDict[UUID, _Kept] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.rows_opened = 0

@@ -136,6 +136,28 @@ def test_after_a_new_fact_a_read_opens_only_the_new_facts_rows(runtime: Runtime,
     assert [i.event_id for i in after.items[: len(before.items)]] == [i.event_id for i in before.items]
 
 
+def test_with_no_children_kept_every_read_opens_the_whole_record_again(
+    clock: SettableClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = []
+    for kept in (1_000, 0):
+        settings = Settings(store="sqlite", data_dir=tmp_path / str(kept), demo_mode=True, record_cache_children=kept)
+        rt = bootstrap(settings, clock=clock, directory=directory())
+        try:
+            child = a_child(rt, 8)
+            with_history(rt, child, 6)
+            rt.hub.read_child(staff(BK), child, purpose="uppföljning")
+            rows = len(rt.hub.views.record.items(child))
+            costs = Costs(rt, monkeypatch)
+            n, _, _ = costs.of(lambda: rt.hub.read_child(staff(BK), child, purpose="uppföljning"))  # noqa: B023
+            opened.append((n, rows))
+        finally:
+            rt.close()
+    (kept_opened, _), (none_opened, rows) = opened
+    assert kept_opened == 0
+    assert none_opened == rows > 0
+
+
 def test_a_withdrawal_just_committed_is_honoured_by_the_next_read(runtime: Runtime) -> None:
     child = a_child(runtime, 4)
     with_history(runtime, child, 10)
