@@ -93,6 +93,8 @@ class ChildRecordView(View):
         self.cached_children = CACHED_CHILDREN
         """Children whose opened items this process keeps (``BACKA_RECORD_CACHE_CHILDREN``); 0 keeps none."""
         self._cache: OrderedDict[UUID, _Kept] = OrderedDict()
+        self._erased: set[UUID] = set()
+        """Children erased while this process ran: a read that opened rows just before is not kept."""
         self._cache_lock = threading.Lock()
         self.rows_opened = 0
         """Rows opened and decoded since the view was made: what a read of a long record
@@ -107,7 +109,7 @@ class ChildRecordView(View):
             head = c.fetchone()
             kept = self._kept(child_id)
             if head is None:
-                self.forget(child_id)
+                self._drop(child_id)
                 return self._opened(c, key, after=None, upto=None) or []  # no head: written before heads were kept
             position, marked = int(head["position"]), int(head["marked"])
             if kept is not None and kept.position == position and kept.marked == marked:
@@ -115,7 +117,7 @@ class ChildRecordView(View):
             incremental = kept is not None and kept.marked == marked and kept.position < position
             fresh = self._opened(c, key, after=kept.position if incremental and kept is not None else None, upto=position)
         if fresh is None:
-            self.forget(child_id)
+            self._drop(child_id)
             return []  # erased since the read began
         items = [*kept.items, *fresh] if incremental and kept is not None else fresh
         self._keep(child_id, _Kept(position, marked, tuple(items)))
@@ -151,6 +153,8 @@ class ChildRecordView(View):
 
     def _keep(self, child_id: UUID, kept: _Kept) -> None:
         with self._cache_lock:
+            if child_id in self._erased:
+                return
             known = self._cache.get(child_id)
             if known is not None and (known.marked, known.position) > (kept.marked, kept.position):
                 return  # a concurrent read kept a newer state
@@ -160,7 +164,13 @@ class ChildRecordView(View):
                 self._cache.popitem(last=False)
 
     def forget(self, child_id: UUID) -> None:
-        """Drop what this process holds of the child in memory (an erasure)."""
+        """The child is erased: drop what this process holds of it in memory, and keep
+        nothing a read still under way opened."""
+        with self._cache_lock:
+            self._erased.add(child_id)
+            self._cache.pop(child_id, None)
+
+    def _drop(self, child_id: UUID) -> None:
         with self._cache_lock:
             self._cache.pop(child_id, None)
 

@@ -198,6 +198,19 @@ def test_an_erased_child_leaves_nothing_opened_in_memory(runtime: Runtime) -> No
         runtime.hub.read_child(staff(BK), child, purpose="uppföljning")
 
 
+def test_rows_a_read_opened_as_the_child_was_erased_are_not_kept(runtime: Runtime) -> None:
+    child = a_child(runtime, 9)
+    runtime.hub.refresh_views()
+    view = runtime.hub.views.record
+    view.items(child)
+    assert view.holds(child)
+
+    view.forget(child)  # what the erasure does in this process, before the view has followed it
+    late = view.items(child)  # a read that was under way
+
+    assert late and not view.holds(child)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def two_processes(request: pytest.FixtureRequest, clock: SettableClock, tmp_path: Path) -> Iterator[tuple[Runtime, Runtime]]:
     """Two runtimes on one data folder (SQLite) or one schema (PostgreSQL)."""
