@@ -48,7 +48,7 @@ The rules and the law they follow:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from uuid import UUID
@@ -304,6 +304,10 @@ def decide(
     return _decide_staff(viewer, facts, info, at, rules)
 
 
+_ALIKE_BY = tuple(f.name for f in fields(Information) if f.name != "recorded_at")
+"""What besides the recording time tells two infos apart for the policy: every other field."""
+
+
 def decide_each(
     viewer: Viewer,
     facts: ChildFacts,
@@ -316,14 +320,17 @@ def decide_each(
     case's last entry (:func:`retention_ends_at`), so infos recorded at or before that
     entry differ in nothing the decision reads. A long record costs a few decisions."""
     last = facts.last_entry_at
-    known: dict[Information, AccessDecision] = {}
+    known: dict[tuple[object, ...], AccessDecision] = {}
     out = []
     for info in infos:
-        if last is not None and info.recorded_at is not None and info.recorded_at < last:
-            info = replace(info, recorded_at=last)
-        decision = known.get(info)
+        recorded = info.recorded_at
+        if last is not None and recorded is not None and recorded < last:
+            recorded = last
+        key = (*(getattr(info, name) for name in _ALIKE_BY), recorded)
+        decision = known.get(key)
         if decision is None:
-            decision = known[info] = decide(viewer, facts, info, at, rules)
+            alike = info if recorded is info.recorded_at else replace(info, recorded_at=recorded)
+            decision = known[key] = decide(viewer, facts, alike, at, rules)
         out.append(decision)
     return out
 
