@@ -17,6 +17,7 @@ from consent.policy import (
     consent_ends_by,
     consent_status,
     decide,
+    decide_each,
     family_sees_read,
     required_parties,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "consent_ends_by",
     "consent_status",
     "decide",
+    "decide_each",
     "family_sees_read",
     "required_parties",
 ]

@@ -47,8 +47,8 @@ The rules and the law they follow:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from uuid import UUID
@@ -302,6 +302,37 @@ def decide(
             return _allow(Reason.AUDITOR_IDENTITY_OF_LOGGED_CHILD, LegalBasis.AUDIT_DUTY, rules)
         return _deny(Reason.AUDITOR_SEES_ACCESS_LOG_ONLY)
     return _decide_staff(viewer, facts, info, at, rules)
+
+
+_ALIKE_BY = tuple(f.name for f in fields(Information) if f.name != "recorded_at")
+"""What besides the recording time tells two infos apart for the policy: every other field."""
+
+
+def decide_each(
+    viewer: Viewer,
+    facts: ChildFacts,
+    infos: Sequence[Information],
+    at: datetime,
+    rules: PolicyRules,
+) -> list[AccessDecision]:
+    """:func:`decide` for each of ``infos``, asked once for infos the policy cannot tell
+    apart: a recording time counts only through retention, from the later of it and the
+    case's last entry (:func:`retention_ends_at`), so infos recorded at or before that
+    entry differ in nothing the decision reads. A long record costs a few decisions."""
+    last = facts.last_entry_at
+    known: dict[tuple[object, ...], AccessDecision] = {}
+    out = []
+    for info in infos:
+        recorded = info.recorded_at
+        if last is not None and recorded is not None and recorded < last:
+            recorded = last
+        key = (*(getattr(info, name) for name in _ALIKE_BY), recorded)
+        decision = known.get(key)
+        if decision is None:
+            alike = info if recorded is info.recorded_at else replace(info, recorded_at=recorded)
+            decision = known[key] = decide(viewer, facts, alike, at, rules)
+        out.append(decision)
+    return out
 
 
 def _decide_guardian(viewer: Viewer, facts: ChildFacts, info: Information, rules: PolicyRules) -> AccessDecision:

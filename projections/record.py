@@ -3,17 +3,26 @@
 One row per fact and category, holding only that category's fields, so a read can
 hand each viewer exactly the categories the policy allows at that moment. The view
 stores; it never decides: :func:`visible_items` asks the consent policy on every read.
+
+Each child's items, once opened and decoded, are kept in the process (a bounded LRU)
+beside the child's head: the position of its latest fact the view holds, and of its
+latest fact that changed earlier rows (a withholding). A read asks for the head only;
+when it is unchanged nothing is opened again, when only later facts came, only their
+rows are read. So a read costs the same for a child with a year of history as for a
+new one, and a fact written by any process's follower is seen by the next read.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide
+from consent import AccessDecision, ChildFacts, Information, PolicyRules, Viewer, decide_each
 from contracts.events import (
     AccessReviewed,
     ChildRegistered,
@@ -27,6 +36,9 @@ from contracts.events import (
 )
 from contracts.vocabulary import Category, LegalBasis
 from projections.base import Page, PageProjection, View, ViewCursor
+
+CACHED_CHILDREN = 1_000
+"""Children whose opened record items a process keeps in memory (least recently read dropped first)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,21 +84,100 @@ class ChildRecordView(View):
         "CREATE TABLE IF NOT EXISTS children (child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS erased_children ("
         "child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, erased_at TEXT NOT NULL, erased_by TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS record_heads ("
+        "child_id TEXT PRIMARY KEY, position BIGINT NOT NULL, marked BIGINT NOT NULL)",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cached_children = CACHED_CHILDREN
+        """Children whose opened items this process keeps (``BACKA_RECORD_CACHE_CHILDREN``); 0 keeps none."""
+        self._cache: OrderedDict[UUID, _Kept] = OrderedDict()
+        self._erased: set[UUID] = set()
+        """Children erased while this process ran: a read that opened rows just before is not kept."""
+        self._cache_lock = threading.Lock()
+        self.rows_opened = 0
+        """Rows opened and decoded since the view was made: what a read of a long record
+        must not pay more of than a read of a short one."""
+
     def items(self, child_id: UUID) -> list[RecordItem]:
+        """The child's items in log order. Rows already opened in this process are taken
+        from memory while the child's head in the view says they are still current."""
+        key = str(child_id)
         with self.read() as c:
-            c.execute(
-                "SELECT * FROM record_items WHERE child_id = ? ORDER BY position, category", (str(child_id),)
-            )
-            rows = c.fetchall()
+            c.execute("SELECT position, marked FROM record_heads WHERE child_id = ?", (key,))
+            head = c.fetchone()
+            kept = self._kept(child_id)
+            if head is None:
+                self._drop(child_id)
+                return self._opened(c, key, after=None, upto=None) or []  # no head: written before heads were kept
+            position, marked = int(head["position"]), int(head["marked"])
+            if kept is not None and kept.position == position and kept.marked == marked:
+                return list(kept.items)
+            incremental = kept is not None and kept.marked == marked and kept.position < position
+            fresh = self._opened(c, key, after=kept.position if incremental and kept is not None else None, upto=position)
+        if fresh is None:
+            self._drop(child_id)
+            return []  # erased since the read began
+        items = [*kept.items, *fresh] if incremental and kept is not None else fresh
+        self._keep(child_id, _Kept(position, marked, tuple(items)))
+        return items
+
+    def _opened(self, c: ViewCursor, key: str, *, after: int | None, upto: int | None) -> list[RecordItem] | None:
+        """The child's rows after ``after`` up to its head ``upto`` (rows a follower wrote
+        since the head was read belong to the next head), opened; None if erased meanwhile."""
+        sql = "SELECT * FROM record_items WHERE child_id = ?"
+        params: list[Any] = [key]
+        if after is not None:
+            sql += " AND position > ?"
+            params.append(after)
+        if upto is not None:
+            sql += " AND position <= ?"
+            params.append(upto)
+        c.execute(sql + " ORDER BY position, category", params)
         items = []
-        for row in rows:
+        for row in c.fetchall():
+            self.rows_opened += 1
             fields = self.open(row["fields"])
             if fields is None:
-                return []  # erased since the read began
+                return None
             items.append(_item(row, fields))
         return items
+
+    def _kept(self, child_id: UUID) -> _Kept | None:
+        with self._cache_lock:
+            kept = self._cache.get(child_id)
+            if kept is not None:
+                self._cache.move_to_end(child_id)
+            return kept
+
+    def _keep(self, child_id: UUID, kept: _Kept) -> None:
+        with self._cache_lock:
+            if child_id in self._erased:
+                return
+            known = self._cache.get(child_id)
+            if known is not None and (known.marked, known.position) > (kept.marked, kept.position):
+                return  # a concurrent read kept a newer state
+            self._cache[child_id] = kept
+            self._cache.move_to_end(child_id)
+            while len(self._cache) > self.cached_children:
+                self._cache.popitem(last=False)
+
+    def forget(self, child_id: UUID) -> None:
+        """The child is erased: drop what this process holds of it in memory, and keep
+        nothing a read still under way opened."""
+        with self._cache_lock:
+            self._erased.add(child_id)
+            self._cache.pop(child_id, None)
+
+    def _drop(self, child_id: UUID) -> None:
+        with self._cache_lock:
+            self._cache.pop(child_id, None)
+
+    def holds(self, child_id: UUID) -> bool:
+        """Whether this process holds the child's opened items in memory."""
+        with self._cache_lock:
+            return child_id in self._cache
 
     def erasure(self, child_id: UUID) -> tuple[str, datetime, str] | None:
         """The tenant, time and administrator of the child's erasure, if it was erased."""
@@ -149,6 +240,15 @@ class ChildRecordView(View):
             return int(row["n"]) if row else 0
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A child's opened items, and the head of the view they reflect."""
+
+    position: int
+    marked: int
+    items: tuple[RecordItem, ...]
+
+
 def _item(row: Any, fields: dict[str, Any]) -> RecordItem:
     return RecordItem(
         child_id=UUID(row["child_id"]),
@@ -186,6 +286,8 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
         items: list[tuple[Any, ...]] = []
         children: list[tuple[str, str]] = []
         guardianships: list[tuple[Any, ...]] = []
+        heads: dict[str, list[int]] = {}
+        """Each child's latest fact in this page, and its latest fact that changed earlier rows."""
 
         def flush() -> None:
             c.executemany("INSERT INTO children VALUES (?, ?) ON CONFLICT (child_id) DO NOTHING", children)
@@ -204,8 +306,13 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                 continue
             if isinstance(fact, RecordErased):
                 flush()
+                heads.pop(str(fact.child_id), None)
                 _erase(c, fact)
                 continue
+            head = heads.setdefault(str(fact.child_id), [position, 0])
+            head[0] = position
+            if isinstance(fact, InformationWithheld) and not fact.reporter_only:
+                head[1] = position
             items.extend(_rows(fact, position, self.view.seal))
             if isinstance(fact, ChildRegistered):
                 children.append((str(fact.child_id), fact.tenant_id))
@@ -218,12 +325,17 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                     "UPDATE record_items SET withheld = 1 WHERE event_id = ?", [(str(e),) for e in fact.event_ids]
                 )
         flush()
+        c.executemany(
+            "INSERT INTO record_heads VALUES (?, ?, ?) ON CONFLICT (child_id) DO UPDATE SET position = excluded.position, "
+            "marked = CASE WHEN excluded.marked > record_heads.marked THEN excluded.marked ELSE record_heads.marked END",
+            [(child, position, marked) for child, (position, marked) in heads.items()],
+        )
 
 
 def _erase(c: ViewCursor, fact: RecordErased) -> None:
     """Nothing of the child stays but the fact that it was erased (no personal data)."""
     child = str(fact.child_id)
-    for table in ("record_items", "guardianships", "children"):
+    for table in ("record_items", "guardianships", "children", "record_heads"):
         c.execute(f"DELETE FROM {table} WHERE child_id = ?", (child,))  # noqa: S608 - our tables
     c.execute(
         "INSERT INTO erased_children VALUES (?, ?, ?, ?) ON CONFLICT (child_id) DO NOTHING",
@@ -284,6 +396,6 @@ def visible_items(
     viewer: Viewer, facts: ChildFacts, items: list[RecordItem], at: datetime, rules: PolicyRules
 ) -> VisibleRecord:
     """Ask the policy about every item; keep those it allows now."""
-    decisions = {item: decide(viewer, facts, item.information(), at, rules) for item in items}
+    decisions = dict(zip(items, decide_each(viewer, facts, [i.information() for i in items], at, rules), strict=True))
     return VisibleRecord(tuple(i for i in items if decisions[i].allowed), decisions)
 

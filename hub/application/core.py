@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -378,6 +379,7 @@ class HubCore(Application):
                 sealer.destroy(child_id)
             sealer.forget_cached(child_id)
         self.follower.forget(child_id)
+        self.views.record.forget(child_id)
         cache = self.repository.cache
         if cache is not None:
             with self._position_lock:
@@ -512,15 +514,12 @@ class HubCore(Application):
         self._views_hold(self._committed_facts)
         items = self.views.record.items(child_id)
         visible = visible_items(self.viewer(p), child.facts(), items, at, self.rules)
-        for decision in visible.decisions.values():
-            self.telemetry.consent_decisions.add(
-                1,
-                {
-                    "outcome": "allow" if decision.allowed else "deny",
-                    "basis": decision.basis.value if decision.basis else "none",
-                    "reason": decision.reason.value,
-                },
-            )
+        counted = Counter(
+            ("allow" if d.allowed else "deny", d.basis.value if d.basis else "none", d.reason.value)
+            for d in visible.decisions.values()
+        )
+        for (outcome, basis, reason), n in counted.items():  # one measurement per kind, however long the record
+            self.telemetry.consent_decisions.add(n, {"outcome": outcome, "basis": basis, "reason": reason})
         return child, visible
 
     def log_length(self) -> int:

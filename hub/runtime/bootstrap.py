@@ -240,6 +240,7 @@ def bootstrap(
         rows = cast(RowSealer, chosen) if callable(getattr(chosen, "seal_row", None)) else None
         views = kit.views(unreachable=store_unavailable, rows=rows)
         parts.callback(views.close)
+        views.record.cached_children = settings.record_cache_children
         for view in views.all():
             view.create_table()
         invitations = kit.invitation_store()

@@ -145,6 +145,12 @@ class Settings(BaseModel):
     """The longest a bearer token's or session's check may take (an issuer's keys fetched,
     a session read) before the request is answered 503."""
 
+    # Reads that do not grow with history.
+    record_cache_children: int = Field(default=1_000, ge=0, le=1_000_000)
+    """Children whose opened record a process keeps in memory while the views say it is
+    current, so a read opens only what is new (:class:`projections.record.ChildRecordView`);
+    the least recently read go first. 0 keeps none: every read opens the whole record."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
