@@ -18,7 +18,9 @@ the stream sequence of every message that carries a child's information, and whe
 reads the child's ``RecordErased`` it deletes those from the stream before it moves
 past the erasure. What an agency has already fetched is the agency's.
 
-Only one relay may follow a hub's log into one stream at a time.
+The relay may run as several processes, each owning a partition of the children
+(:mod:`adapters.relay_partition`): each reads the whole log, delivers only its own
+children's facts and keeps its own position. Only one process may run each partition.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from adapters.nats_link import (
     ensure_stream,
     unless_stopped,
 )
+from adapters.relay_partition import Partition, claim
 from adapters.relay_store import CommitListener, PositionStore, RelayPosition, wait_or_stop
 
 log = logging.getLogger("backa.relay")
@@ -137,6 +140,7 @@ class JetStreamRelay:
         reconnect_wait: float = 0.5,
         tracer: Tracer | None = None,
         on_delivered: Callable[[Delivery], None] | None = None,
+        partition: Partition | None = None,
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -161,7 +165,9 @@ class JetStreamRelay:
         self.keys = dict(keys)
         self.recipients = self._deliverable(recipients)
         self.stats = RelayStats()
-        self.position = positions.load()
+        self.partition = partition or Partition()
+        """The children this relay delivers for; the others' facts it passes over."""
+        self.position = claim(positions, self.partition)
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._already: dict[str, int] = {}
@@ -236,7 +242,7 @@ class JetStreamRelay:
             await self.start()
         read = 0
         while True:
-            ahead = self.read_log(self.position.position, self.read_ahead)
+            ahead = self._own(self.read_log(self.position.position, self.read_ahead))
             if not ahead:
                 return read
             self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
@@ -256,6 +262,14 @@ class JetStreamRelay:
                     publishing.cancel()
                 await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
             read += len(ahead)
+
+    def _own(self, entries: Sequence[LogEntry]) -> Sequence[LogEntry]:
+        """The entries with the facts of other partitions' children passed over (a log
+        reader given the partition passes them over before decoding them)."""
+        if self.partition.count == 1:
+            return entries
+        owns = self.partition.owns
+        return [e if e.fact is None or owns(e.fact.child_id) else LogEntry(e.position, e.version, None) for e in entries]
 
     async def _settled(self, entries: Sequence[LogEntry], publishing: asyncio.Future[list[PubAck]]) -> None:
         acks = await publishing
@@ -297,6 +311,7 @@ class JetStreamRelay:
     def plan(self, entries: Sequence[LogEntry], *, complete: bool = False) -> list[Delivery]:
         """Every delivery a batch of facts makes, deciding with the children's facts now.
         ``complete``: the batch reached the end of the log when it was read."""
+        entries = self._own(entries)
         self.facts.advance(entries, complete=complete)
         return self._decide(entries)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +32,11 @@ class RelayPosition:
 class PositionStore(Protocol):
     """The relay's position, and which stream messages carry which child's information."""
 
+    name: str
+    """The name the position is stored under (one per relay partition)."""
+    sent_name: str
+    """The name the messages sent are listed under (the same for every partition)."""
+
     def load(self) -> RelayPosition: ...
 
     def save(self, position: RelayPosition) -> None: ...
@@ -46,6 +51,18 @@ class PositionStore(Protocol):
 
     def forget(self, child_id: str, seqs: Sequence[int]) -> None: ...
 
+    def names(self) -> list[str]:
+        """The names of every position stored."""
+        ...
+
+    def create(self, name: str) -> None:
+        """Store a position at the start of the log under ``name``, unless one is there."""
+        ...
+
+    def replace(self, old: Iterable[str], new: Mapping[str, RelayPosition]) -> None:
+        """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
+        ...
+
 
 class SQLitePositionStore:
     """The relay's position in a small SQLite file, written with a full sync."""
@@ -53,6 +70,10 @@ class SQLitePositionStore:
     def __init__(self, path: Path, name: str = "relay") -> None:
         self.path = path
         self.name = name
+        """The position's name: ``relay``, or one partition's (:mod:`adapters.relay_partition`)."""
+        self.sent_name = name
+        """Whose messages ``relay_sent`` lists: one name for every partition, as each child's
+        messages are sent by one partition only and stay listed when it is re-partitioned."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -83,19 +104,36 @@ class SQLitePositionStore:
     def remember(self, sent: Sequence[tuple[str, int]]) -> None:
         if sent:
             self._db.executemany(
-                "INSERT INTO relay_sent VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [(self.name, c, q) for c, q in sent]
+                "INSERT INTO relay_sent VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [(self.sent_name, c, q) for c, q in sent]
             )
 
     def sent(self, child_id: str) -> list[int]:
         rows = self._db.execute(
-            "SELECT stream_seq FROM relay_sent WHERE name = ? AND child_id = ? ORDER BY stream_seq", (self.name, child_id)
+            "SELECT stream_seq FROM relay_sent WHERE name = ? AND child_id = ? ORDER BY stream_seq", (self.sent_name, child_id)
         )
         return [int(r[0]) for r in rows]
 
     def forget(self, child_id: str, seqs: Sequence[int]) -> None:
         self._db.executemany(
-            "DELETE FROM relay_sent WHERE name = ? AND child_id = ? AND stream_seq = ?", [(self.name, child_id, q) for q in seqs]
+            "DELETE FROM relay_sent WHERE name = ? AND child_id = ? AND stream_seq = ?", [(self.sent_name, child_id, q) for q in seqs]
         )
+
+    def names(self) -> list[str]:
+        """The names of every position stored."""
+        return [str(r[0]) for r in self._db.execute("SELECT name FROM relay_position ORDER BY name")]
+
+    def create(self, name: str) -> None:
+        """Store a position at the start of the log under ``name``, unless one is there."""
+        self._db.execute("INSERT INTO relay_position VALUES (?, 0, 0) ON CONFLICT(name) DO NOTHING", (name,))
+
+    def replace(self, old: Iterable[str], new: Mapping[str, RelayPosition]) -> None:
+        """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("DELETE FROM relay_position WHERE name = ?", [(n,) for n in old])
+            self._db.executemany(
+                "INSERT INTO relay_position VALUES (?, ?, ?)", [(n, p.position, p.stream_seq) for n, p in new.items()]
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -110,6 +148,7 @@ class PostgresPositionStore:
         from psycopg import sql
 
         self.name = name
+        self.sent_name = name
         self._db = psycopg.connect(conninfo, autocommit=True)
         self._table = sql.Identifier(schema, "relay_position")
         self._sent = sql.Identifier(schema, "relay_sent")
@@ -146,13 +185,13 @@ class PostgresPositionStore:
             with self._db.cursor() as cur:
                 cur.executemany(
                     self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(self._sent),
-                    [(self.name, c, q) for c, q in sent],
+                    [(self.sent_name, c, q) for c, q in sent],
                 )
 
     def sent(self, child_id: str) -> list[int]:
         rows = self._db.execute(
             self._sql.SQL("SELECT stream_seq FROM {} WHERE name = %s AND child_id = %s ORDER BY stream_seq").format(self._sent),
-            (self.name, child_id),
+            (self.sent_name, child_id),
         ).fetchall()
         return [int(r[0]) for r in rows]
 
@@ -160,7 +199,27 @@ class PostgresPositionStore:
         with self._db.cursor() as cur:
             cur.executemany(
                 self._sql.SQL("DELETE FROM {} WHERE name = %s AND child_id = %s AND stream_seq = %s").format(self._sent),
-                [(self.name, child_id, q) for q in seqs],
+                [(self.sent_name, child_id, q) for q in seqs],
+            )
+
+    def names(self) -> list[str]:
+        """The names of every position stored."""
+        rows = self._db.execute(self._sql.SQL("SELECT name FROM {} ORDER BY name").format(self._table)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def create(self, name: str) -> None:
+        """Store a position at the start of the log under ``name``, unless one is there."""
+        self._db.execute(
+            self._sql.SQL("INSERT INTO {} VALUES (%s, 0, 0) ON CONFLICT (name) DO NOTHING").format(self._table), (name,)
+        )
+
+    def replace(self, old: Iterable[str], new: Mapping[str, RelayPosition]) -> None:
+        """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
+        with self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany(self._sql.SQL("DELETE FROM {} WHERE name = %s").format(self._table), [(n,) for n in old])
+            cur.executemany(
+                self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self._table),
+                [(n, p.position, p.stream_seq) for n, p in new.items()],
             )
 
     def close(self) -> None:
