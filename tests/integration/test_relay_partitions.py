@@ -6,6 +6,10 @@ partition count is refused until the positions are re-partitioned."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -26,7 +30,7 @@ from hub.runtime.clock import SettableClock
 from hub.runtime.relay import RelayConfigError, RelayRoot, build_relay, log_reader, repartition, settings_partition
 from hub.runtime.settings import Settings
 from tests.conftest import postgres_url
-from tests.factories import GUARDIAN_1_PNR, card_payload, conversation_payload, directory, staff
+from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, directory, staff
 from tests.nats_server import NatsServer, keys, nats_server, stored_messages, until
 
 __all__ = ["keys", "nats_server"]
@@ -284,3 +288,73 @@ def test_the_partition_settings_choose_the_children_a_relay_delivers_for(hub: Ru
     assert delivered == {str(k) for k in kids if partition_of(k, 2) == 1}
     with pytest.raises(RelayConfigError, match="no partition 2 of 2"):
         settings_partition(Settings(relay_partitions=2, relay_partition=2))
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def backa(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "relay", *args], cwd=Path(__file__).resolve().parents[2], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def test_backa_relay_runs_as_two_partition_processes_and_refuses_another_count_until_repartitioned(
+    nats_server: NatsServer, keys: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    directory().save(data / "directory.json")
+    env = {
+        **os.environ, "BACKA_DATA_DIR": str(data), "BACKA_NATS_URL": nats_server.url, "BACKA_UNIT_KEYS_DIR": str(keys),
+        "BACKA_KEK_FILE": str(data / "kek.key"),
+    }
+    settings = Settings(store="sqlite", data_dir=data, demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys)
+    runtime = bootstrap(settings, clock=SettableClock(START))
+    try:
+        activity(runtime, children(runtime, 2), rounds=1)
+        wanted = expected(runtime, tmp_path)
+    finally:
+        runtime.close()
+
+    relays = [backa("--partition", f"{i}/2", env=env) for i in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while len(asyncio.run(stored_messages_or_none(nats_server.url))) < sum(wanted.values()):
+            assert all(p.poll() is None for p in relays), "a relay stopped early"
+            assert time.monotonic() < deadline, "the partitions did not deliver everything"
+            time.sleep(0.1)
+    finally:
+        for p in relays:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=30) for p in relays]
+    errors = [p.stderr.read().decode() if p.stderr else "" for p in relays]
+    assert codes == [0, 0], errors
+    assert "partition 0/2" in errors[0] and "partition 1/2" in errors[1]
+    assert Counter((m.subject, m.msg_id) for m in asyncio.run(stored_messages(nats_server.url))) == wanted
+
+    refused = backa("--partition", "0/3", env=env)
+    assert refused.wait(timeout=30) == 2
+    message = refused.stderr.read().decode() if refused.stderr else ""
+    assert "stored for 2 partition(s), not 3" in message and "backa relay --repartition 3" in message
+
+    moved = backa("--repartition", "3", env=env)
+    assert moved.wait(timeout=60) == 0, moved.stderr.read().decode() if moved.stderr else ""
+    started = backa(env={**env, "BACKA_RELAY_PARTITIONS": "3", "BACKA_RELAY_PARTITION": "2"})
+    try:
+        time.sleep(1.5)
+        assert started.poll() is None, started.stderr.read().decode() if started.stderr else ""
+    finally:
+        started.send_signal(signal.SIGTERM)
+        assert started.wait(timeout=30) == 0
+    assert "partition 2/3" in (started.stderr.read().decode() if started.stderr else "")
+    assert Counter((m.subject, m.msg_id) for m in asyncio.run(stored_messages(nats_server.url))) == wanted
+
+
+async def stored_messages_or_none(url: str) -> list[Any]:
+    """What the stream holds, or nothing before a relay made it."""
+    try:
+        return await stored_messages(url)
+    except Exception:  # noqa: BLE001 - no stream yet
+        return []
