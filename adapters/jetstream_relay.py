@@ -141,6 +141,7 @@ class JetStreamRelay:
         tracer: Tracer | None = None,
         on_delivered: Callable[[Delivery], None] | None = None,
         partition: Partition | None = None,
+        in_flight: int = 2,
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -157,6 +158,8 @@ class JetStreamRelay:
         of them is decided: the policy decides with facts that are as new as possible, and
         a relay that is behind rarely needs to read a child's newer facts from the store."""
         self.publish_timeout = publish_timeout
+        self.in_flight = max(1, in_flight)
+        """Batches published at once, awaiting their acknowledgements, while the next is sealed."""
         self.poll_interval = poll_interval
         self.listener = listener
         self.listening_poll_interval = listening_poll_interval
@@ -251,7 +254,7 @@ class JetStreamRelay:
                 for start in range(0, len(ahead), self.batch_size):
                     entries = ahead[start : start + self.batch_size]
                     in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
-                    if len(in_flight) > 1:
+                    if len(in_flight) >= self.in_flight:
                         done, publishing = in_flight.pop(0)
                         await self._settled(done, publishing)
                 while in_flight:
@@ -343,26 +346,32 @@ class JetStreamRelay:
         if not todo:
             self.positions.remember(stored)
             return []
+        sent: list[asyncio.Future[PubAck]] = []
         try:
-            results = await asyncio.wait_for(
-                asyncio.gather(*(self.publish_one(d) for d in todo), return_exceptions=True), self.publish_timeout
-            )
+            async with asyncio.timeout(self.publish_timeout):
+                for d in todo:
+                    sent.append(await self.publish_one(d))
+                acks = list(await asyncio.gather(*sent))
         except TimeoutError:
             raise TimeoutError("JetStream did not acknowledge every delivery of a batch in time") from None
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
-        acks = [r for r in results if isinstance(r, PubAck)]
+        finally:
+            for waiting in sent:
+                waiting.cancel()  # no-op once acknowledged; frees the client's slot otherwise
         self.positions.remember(stored + [(d.child_id, a.seq) for d, a in zip(todo, acks, strict=True) if d.child_id and a.seq])
         self.stats.published += sum(1 for a in acks if not a.duplicate)
         self.stats.already_stored += sum(1 for a in acks if a.duplicate)
+        if self.on_delivered is not None:
+            for d, a in zip(todo, acks, strict=True):
+                if not a.duplicate:
+                    self.on_delivered(d)
         return acks
 
-    async def publish_one(self, delivery: Delivery) -> PubAck:
-        """Seal one delivery to its unit's key and publish it with its message id, in the
-        trace of the request that appended the fact (W3C ``traceparent`` in the headers).
-        Publishes are pipelined: a batch's are all sent before their acknowledgements are
-        awaited together (within ``publish_timeout``)."""
+    async def publish_one(self, delivery: Delivery) -> asyncio.Future[PubAck]:
+        """Seal one delivery to its unit's key and send it with its message id, in the trace
+        of the request that appended the fact (W3C ``traceparent`` in the headers); return
+        its acknowledgement to come. A batch's deliveries are all sent, in order on the one
+        connection, before their acknowledgements are awaited together (within
+        ``publish_timeout``)."""
         payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
         parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
         with self.tracer.start_as_current_span(
@@ -373,11 +382,7 @@ class JetStreamRelay:
         ):
             headers = {Header.MSG_ID.value: delivery.msg_id}
             propagate.inject(headers)
-            acknowledged = await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
-            ack = await acknowledged
-        if self.on_delivered is not None and not ack.duplicate:
-            self.on_delivered(delivery)
-        return ack
+            return await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or

@@ -266,9 +266,9 @@ def one_run(
 
 
 RELAY_PROFILE = (
-    ("reading the log and decoding facts (read_log)", "hub/relay.py", "read_log"),
-    ("bringing each child's facts in memory forward with the facts read (advance)", "hub/relay.py", "advance"),
-    ("the children's facts for the policy, from memory or read once (facts_for)", "hub/relay.py", "facts_for"),
+    ("reading the log and decoding facts (read_log)", "runtime/relay.py", "read_log"),
+    ("bringing each child's facts in memory forward with the facts read (advance)", "runtime/relay.py", "advance"),
+    ("the children's facts for the policy, from memory or read once (facts_for)", "runtime/relay.py", "facts_for"),
     ("deciding what each unit may see (plan_deliveries)", "adapters/deliveries.py", "plan_deliveries"),
     ("sealing and encoding each delivery (encode_sealed)", "adapters/cloudevents_codec.py", "encode_sealed"),
     ("recording the position", "adapters/jetstream_relay.py", "record"),
