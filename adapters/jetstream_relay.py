@@ -55,7 +55,7 @@ from adapters.nats_link import (
     ensure_stream,
     unless_stopped,
 )
-from adapters.relay_partition import Partition, claim
+from adapters.relay_partition import Partition, PartitionBusyError, claim
 from adapters.relay_store import CommitListener, PositionStore, RelayPosition, wait_or_stop
 
 log = logging.getLogger("backa.relay")
@@ -195,8 +195,11 @@ class JetStreamRelay:
     # -- connection and start ------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, create or check the stream, and learn what the stream already holds
-        beyond the last recorded position."""
+        """Take the partition's lock and its position, connect, create or check the stream,
+        and learn what the stream already holds beyond the last recorded position."""
+        if not await asyncio.to_thread(self.positions.hold, self.positions.name):
+            raise PartitionBusyError(f"another relay delivers for partition {self.partition} now")
+        self.position = self.positions.load()  # as its last holder left it
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect(self.nats_url, name="backa-relay", reconnect_wait=self.reconnect_wait)
             self._js = self._nc.jetstream(timeout=self.publish_timeout)
@@ -231,6 +234,7 @@ class JetStreamRelay:
 
     async def close(self) -> None:
         self._ready = False
+        self.positions.release()
         await close_connection(self._nc, "backa-relay")
         self._nc = None
         self._js = None

@@ -19,6 +19,11 @@ deliver a child's facts out of order or twice. Changing the count is
 :func:`hub.runtime.relay.repartition`'s (``backa relay --repartition N``, with every
 relay stopped): it brings every old partition to the same log position, then replaces
 their positions with the new partitions' at that position in one transaction.
+
+Only one relay delivers for a partition at a time: it holds a lock on the partition's
+position while it runs (an advisory lock on PostgreSQL, a file lock beside the SQLite
+file), released however its process ends. A second relay started for the same partition
+waits, retrying, and takes over from the stored position when the first is gone.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ BASE_NAME = "relay"
 
 class RelayPartitionError(Exception):
     """The partition asked for cannot run against the positions stored."""
+
+
+class PartitionBusyError(RelayPartitionError):
+    """Another relay delivers for the partition now: this one waits, as its standby."""
 
 
 def partition_of(record_id: UUID | str, count: int) -> int:
@@ -157,6 +166,7 @@ def _refuse_other_counts(partition: Partition, names: Iterable[str], base: str) 
 
 __all__ = [
     "BASE_NAME",
+    "PartitionBusyError",
     "Partition",
     "PartitionedPositions",
     "RelayPartitionError",

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("backa.relay")
 
@@ -63,6 +63,13 @@ class PositionStore(Protocol):
         """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
         ...
 
+    def hold(self, name: str) -> bool:
+        """Hold the lock of the position ``name`` until :meth:`release` or the process ends;
+        false when another relay holds it."""
+        ...
+
+    def release(self) -> None: ...
+
 
 class SQLitePositionStore:
     """The relay's position in a small SQLite file, written with a full sync."""
@@ -75,6 +82,7 @@ class SQLitePositionStore:
         """Whose messages ``relay_sent`` lists: one name for every partition, as each child's
         messages are sent by one partition only and stay listed when it is re-partitioned."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock: Any = None
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -135,7 +143,29 @@ class SQLitePositionStore:
                 "INSERT INTO relay_position VALUES (?, ?, ?)", [(n, p.position, p.stream_seq) for n, p in new.items()]
             )
 
+    def hold(self, name: str) -> bool:
+        """An exclusive ``flock`` on a file beside the store's, released by the kernel when
+        the process ends however it ends."""
+        import fcntl
+
+        if self._lock is not None:
+            return True
+        handle = open(self.path.with_name(f"{self.path.name}.{name}.lock"), "a+b")  # noqa: SIM115 - held until released
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     def close(self) -> None:
+        self.release()
         self._db.close()
 
 
@@ -149,6 +179,9 @@ class PostgresPositionStore:
 
         self.name = name
         self.sent_name = name
+        self._conninfo = conninfo
+        self._schema = schema
+        self._lock: Any = None
         self._db = psycopg.connect(conninfo, autocommit=True)
         self._table = sql.Identifier(schema, "relay_position")
         self._sent = sql.Identifier(schema, "relay_sent")
@@ -222,9 +255,32 @@ class PostgresPositionStore:
                 [(n, p.position, p.stream_seq) for n, p in new.items()],
             )
 
-    def close(self) -> None:
-        self._db.close()
+    def hold(self, name: str, timeout: float = 10.0) -> bool:
+        """A session advisory lock, on a connection of its own that nothing else uses (a
+        pooled one would hand the lock on), released by the server when the connection
+        ends however the process ends."""
+        import psycopg
 
+        if self._lock is not None and not self._lock.closed:
+            return True
+        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=max(1, round(timeout)))
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"backa.relay_position:{self._schema}.{name}",)
+        ).fetchone()
+        if not (row and row[0]):
+            conn.close()
+            return False
+        self._lock = conn
+        return True
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def close(self) -> None:
+        self.release()
+        self._db.close()
 
 
 class CommitListener(Protocol):

@@ -222,6 +222,36 @@ def test_each_partition_keeps_its_own_position(hub: Runtime, tmp_path: Path) -> 
         second.positions.close()  # type: ignore[attr-defined]
 
 
+def test_a_second_relay_for_the_same_partition_waits_until_the_first_is_gone_and_takes_over_its_place(
+    hub: Runtime, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    kids = children(hub, 2)
+
+    async def scenario() -> tuple[JetStreamRelay, JetStreamRelay]:
+        first, standby = relay(hub, Partition(1, 2)), relay(hub, Partition(1, 2))
+        stop = asyncio.Event()
+        await first.start()
+        waiting = asyncio.create_task(standby.run(stop))
+        try:
+            await first.pump()
+            await until(lambda: standby.stats.errors["PartitionBusyError"] >= 1, what="the standby refused")
+            assert standby.stats.published == 0
+            activity(hub, kids, rounds=1)
+            await first.close()  # its process is gone
+            await until(lambda: standby.position.position == hub.hub.log_length(), timeout=20, what="the standby took over")
+        finally:
+            stop.set()
+            await asyncio.wait_for(waiting, timeout=10)
+            for r in (first, standby):
+                r.positions.close()  # type: ignore[attr-defined]
+        return first, standby
+
+    first, standby = asyncio.run(scenario())
+    assert first.position.position < standby.position.position
+    asyncio.run(pump(hub, Partition(0, 2)))
+    delivered_once_in_order(hub, nats_server.url, tmp_path)
+
+
 def test_a_relay_started_with_another_partition_count_is_refused(hub: Runtime, tmp_path: Path) -> None:
     children(hub, 2)
     asyncio.run(pump(hub, Partition(0, 2)))
