@@ -214,12 +214,14 @@ class PostgresPositionStore:
         )
 
     def remember(self, sent: Sequence[tuple[str, int]]) -> None:
+        """One statement for a whole batch, not one per message."""
         if sent:
-            with self._db.cursor() as cur:
-                cur.executemany(
-                    self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(self._sent),
-                    [(self.sent_name, c, q) for c, q in sent],
-                )
+            self._db.execute(
+                self._sql.SQL(
+                    "INSERT INTO {} SELECT %s, c, q FROM unnest(%s::text[], %s::bigint[]) AS t(c, q) ON CONFLICT DO NOTHING"
+                ).format(self._sent),
+                (self.sent_name, [c for c, _ in sent], [q for _, q in sent]),
+            )
 
     def sent(self, child_id: str) -> list[int]:
         rows = self._db.execute(

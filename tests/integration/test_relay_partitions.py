@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import nats
 import pytest
+from nats.js.errors import NotFoundError
 
 from adapters.jetstream_relay import Backoff, JetStreamRelay
 from adapters.nats_link import StreamSettings
@@ -31,7 +33,7 @@ from hub.runtime.relay import RelayConfigError, RelayRoot, build_relay, log_read
 from hub.runtime.settings import Settings
 from tests.conftest import postgres_url
 from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_payload, directory, staff
-from tests.nats_server import NatsServer, keys, nats_server, stored_messages, until
+from tests.nats_server import NatsServer, StoredMessage, keys, nats_server, stored_messages, until
 
 __all__ = ["keys", "nats_server"]
 
@@ -222,6 +224,30 @@ def test_each_partition_keeps_its_own_position(hub: Runtime, tmp_path: Path) -> 
         second.positions.close()  # type: ignore[attr-defined]
 
 
+def test_an_erasure_takes_back_its_childs_messages_sent_by_its_partition_and_no_other(
+    hub: Runtime, nats_server: NatsServer
+) -> None:
+    kids = children(hub, 2)
+    activity(hub, kids, rounds=1)
+    for i in range(2):
+        asyncio.run(pump(hub, Partition(i, 2)))
+    child_of = {str(e.fact.event_id): e.fact.child_id for e in log_reader(hub.hub)(0, 100_000) if e.fact is not None}
+    erased = next(k for k in kids if partition_of(k, 2) == 1)
+    before = asyncio.run(stored_messages(nats_server.url))
+    assert any(child_of[str(m.msg_id).split(":")[0]] == erased for m in before)
+
+    hub.hub.erase_child(staff("admin.ystad"), erased, reason="Registrerad av misstag")
+    taken = [asyncio.run(pump(hub, Partition(i, 2))).stats.taken_back for i in range(2)]
+
+    after = asyncio.run(held_messages(nats_server.url))
+    notices = [m for m in after if m.event_type == "RecordErasedNotice"]
+    kept = [m for m in after if m.event_type != "RecordErasedNotice"]
+    assert not [m for m in kept if child_of[str(m.msg_id).split(":")[0]] == erased]
+    assert {m.msg_id for m in kept} == {m.msg_id for m in before if child_of[str(m.msg_id).split(":")[0]] != erased}
+    assert taken[0] == 0 and taken[1] == len(before) - len(kept)
+    assert notices and Counter(m.msg_id for m in notices).most_common(1)[0][1] == 1
+
+
 def test_a_second_relay_for_the_same_partition_waits_until_the_first_is_gone_and_takes_over_its_place(
     hub: Runtime, nats_server: NatsServer, tmp_path: Path
 ) -> None:
@@ -373,6 +399,25 @@ def test_backa_relay_runs_as_two_partition_processes_and_refuses_another_count_u
         assert started.wait(timeout=30) == 0
     assert "partition 2/3" in (started.stderr.read().decode() if started.stderr else "")
     assert Counter((m.subject, m.msg_id) for m in asyncio.run(stored_messages(nats_server.url))) == wanted
+
+
+async def held_messages(url: str) -> list[StoredMessage]:
+    """What the stream still holds, passing over the messages deleted from it."""
+    nc = await nats.connect(url, allow_reconnect=False)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("BACKA")
+        out = []
+        for seq in range(info.state.first_seq or 1, (info.state.last_seq or 0) + 1):
+            try:
+                m = await js.get_msg("BACKA", seq=seq)
+            except NotFoundError:
+                continue
+            headers = dict(m.headers or {})
+            out.append(StoredMessage(seq, m.subject or "", headers.get("Nats-Msg-Id"), m.data or b"", headers))
+        return out
+    finally:
+        await nc.close()
 
 
 async def stored_messages_or_none(url: str) -> list[Any]:
