@@ -248,27 +248,38 @@ class JetStreamRelay:
         if not self._ready:
             await self.start()
         read = 0
-        while True:
-            ahead = self._own(self.read_log(self.position.position, self.read_ahead))
-            if not ahead:
-                return read
-            self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
-            in_flight: list[tuple[Sequence[LogEntry], asyncio.Future[list[PubAck]]]] = []
+        ahead = await asyncio.to_thread(self.read_log, self.position.position, self.read_ahead)
+        while ahead:
+            # the next facts are read and opened in a thread while these are sealed and sent
+            following = asyncio.ensure_future(asyncio.to_thread(self.read_log, ahead[-1].position, self.read_ahead))
             try:
-                for start in range(0, len(ahead), self.batch_size):
-                    entries = ahead[start : start + self.batch_size]
-                    in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
-                    if len(in_flight) >= self.in_flight:
-                        done, publishing = in_flight.pop(0)
-                        await self._settled(done, publishing)
-                while in_flight:
+                await self._deliver(self._own(ahead))
+            except BaseException:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+                raise
+            read += len(ahead)
+            ahead = await following
+        return read
+
+    async def _deliver(self, ahead: Sequence[LogEntry]) -> None:
+        """Deliver facts read at once, batch by batch, ``in_flight`` batches at a time."""
+        self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
+        in_flight: list[tuple[Sequence[LogEntry], asyncio.Future[list[PubAck]]]] = []
+        try:
+            for start in range(0, len(ahead), self.batch_size):
+                entries = ahead[start : start + self.batch_size]
+                in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
+                if len(in_flight) >= self.in_flight:
                     done, publishing = in_flight.pop(0)
                     await self._settled(done, publishing)
-            finally:
-                for _, publishing in in_flight:
-                    publishing.cancel()
-                await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
-            read += len(ahead)
+            while in_flight:
+                done, publishing = in_flight.pop(0)
+                await self._settled(done, publishing)
+        finally:
+            for _, publishing in in_flight:
+                publishing.cancel()
+            await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
 
     def _own(self, entries: Sequence[LogEntry]) -> Sequence[LogEntry]:
         """The entries with the facts of other partitions' children passed over (a log

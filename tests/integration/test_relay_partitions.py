@@ -392,8 +392,12 @@ def test_backa_relay_runs_as_two_partition_processes_and_refuses_another_count_u
     assert moved.wait(timeout=60) == 0, moved.stderr.read().decode() if moved.stderr else ""
     started = backa(env={**env, "BACKA_RELAY_PARTITIONS": "3", "BACKA_RELAY_PARTITION": "2"})
     try:
-        time.sleep(1.5)
-        assert started.poll() is None, started.stderr.read().decode() if started.stderr else ""
+        deadline = time.monotonic() + 30
+        while not (data / "relay_position.sqlite.relay.2of3.lock").exists():  # it holds its partition: it runs
+            assert started.poll() is None, started.stderr.read().decode() if started.stderr else ""
+            assert time.monotonic() < deadline, "the relay of partition 2/3 did not start"
+            time.sleep(0.05)
+        assert started.poll() is None
     finally:
         started.send_signal(signal.SIGTERM)
         assert started.wait(timeout=30) == 0
