@@ -260,11 +260,16 @@ class PostgresPositionStore:
     def hold(self, name: str, timeout: float = 10.0) -> bool:
         """A session advisory lock, on a connection of its own that nothing else uses (a
         pooled one would hand the lock on), released by the server when the connection
-        ends however the process ends."""
+        ends however the process ends. Asked again after a fault, it checks that the
+        connection, and so the lock, is still there."""
         import psycopg
 
-        if self._lock is not None and not self._lock.closed:
-            return True
+        if self._lock is not None:
+            try:
+                self._lock.execute("SELECT 1")  # a lock on a connection that broke is gone
+                return True
+            except psycopg.Error:
+                self.release()
         conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=max(1, round(timeout)))
         row = conn.execute(
             "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"backa.relay_position:{self._schema}.{name}",)
