@@ -343,7 +343,8 @@ def drain_run(
 
 
 RELAY_PROFILE = (
-    ("reading the log and decoding facts (read_log)", "runtime/relay.py", "read_log"),
+    ("reading the log and decoding facts (read_log; in a thread of its own beside the sealing, not profiled here)",
+     "runtime/relay.py", "read_log"),
     ("bringing each child's facts in memory forward with the facts read (advance)", "runtime/relay.py", "advance"),
     ("the children's facts for the policy, from memory or read once (facts_for)", "runtime/relay.py", "facts_for"),
     ("deciding what each unit may see (plan_deliveries)", "adapters/deliveries.py", "plan_deliveries"),
