@@ -385,11 +385,14 @@ def profile_relay(
 def measure(
     db: Database, work: Path, nats_server: NatsServer | None, *, per_second: float, seconds: float,
     children: int = 1000, producers: int = 8, low_rate: float = 100.0, processes: Sequence[int] = (1, 2, 4),
-    quick: bool = False,
+    quick: bool = False, held_rates: Sequence[float] | None = None,
 ) -> Result:
     """The relay with 1, 2 and 4 processes (``processes``) at ``per_second`` side by side,
-    each also over a backlog; then, unless ``quick``, one relay at ``low_rate``, woken on
-    commits and polling, and one relay under the profiler."""
+    each also over a backlog and, unless ``quick``, at the rates of ``held_rates`` (default
+    100, 250 and 500 a second) in turn while the p99 stays under 50 ms; then, unless
+    ``quick``, one relay at ``low_rate``, woken on commits and polling, and one relay under
+    the profiler."""
+    ladder = tuple(held_rates) if held_rates is not None else (() if quick else (100.0, 250.0, 500.0))
     result = Result(
         key="delivery",
         title="From commit to delivery on a unit's NATS subject",
@@ -449,6 +452,24 @@ def measure(
             result.add(
                 f"{n} relay process(es) over a backlog of {d['backlog']} facts",
                 f"{fmt_rate(d['drained_per_second'])}, {d['missing']} missing",
+            )
+        for n in processes if ladder else ():
+            held, broke = 0.0, ""
+            for target in sorted(ladder):
+                say(f"[4] {n} relay process(es): {target:.0f} facts/s, held under 50 ms?")
+                r = runs[f"held_{n}_{target:g}"] = one_run(
+                    runtime, kids, env, work, nats_server.url,
+                    poll_interval=None, per_second=target, seconds=min(seconds, 5.0), producers=producers, processes=n,
+                )
+                if r["p99"] >= 0.050 or r["missing"] or r["appended_per_second"] < 0.95 * target:
+                    broke = f" (at {target:.0f}/s: p99 {fmt_ms(r['p99'])}, {fmt_rate(r['appended_per_second'])} appended)"
+                    break
+                held = target
+            runs[f"held_{n}"] = held
+            result.add(
+                f"{n} relay process(es): the highest rate of {', '.join(f'{x:.0f}' for x in sorted(ladder))} facts/s "
+                "held with p99 under 50 ms",
+                (f"{held:.0f} facts/s" if held else "none") + broke,
             )
         first = processes[0]
         for n in processes[1:]:
