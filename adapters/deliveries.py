@@ -106,7 +106,8 @@ class LogEntry:
 
     position: int
     version: int
-    fact: Event
+    fact: Event | None
+    """``None`` for a position nothing is delivered for: a read, an erased fact, another partition's child."""
     traceparent: str | None = None
     """The trace context the fact was appended under, continued by its deliveries."""
 
@@ -154,7 +155,7 @@ def plan_deliveries(
     then, for a withdrawal, the revocation notices. ``facts_before`` is the child's facts
     just before this fact; it is needed only for a withdrawal."""
     fact = entry.fact
-    if isinstance(fact, (InformationAccessed, AccessReviewed)):
+    if fact is None or isinstance(fact, (InformationAccessed, AccessReviewed)):
         return []
     units = sorted((r for r in recipients if r.tenant_id == fact.tenant_id), key=lambda r: r.unit_id)
     if isinstance(fact, RecordErased):

@@ -18,7 +18,9 @@ the stream sequence of every message that carries a child's information, and whe
 reads the child's ``RecordErased`` it deletes those from the stream before it moves
 past the erasure. What an agency has already fetched is the agency's.
 
-Only one relay may follow a hub's log into one stream at a time.
+The relay may run as several processes, each owning a partition of the children
+(:mod:`adapters.relay_partition`): each reads the whole log, delivers only its own
+children's facts and keeps its own position. Only one process may run each partition.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from adapters.nats_link import (
     ensure_stream,
     unless_stopped,
 )
+from adapters.relay_partition import Partition, PartitionBusyError, claim
 from adapters.relay_store import CommitListener, PositionStore, RelayPosition, wait_or_stop
 
 log = logging.getLogger("backa.relay")
@@ -137,6 +140,8 @@ class JetStreamRelay:
         reconnect_wait: float = 0.5,
         tracer: Tracer | None = None,
         on_delivered: Callable[[Delivery], None] | None = None,
+        partition: Partition | None = None,
+        in_flight: int = 2,
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -153,6 +158,8 @@ class JetStreamRelay:
         of them is decided: the policy decides with facts that are as new as possible, and
         a relay that is behind rarely needs to read a child's newer facts from the store."""
         self.publish_timeout = publish_timeout
+        self.in_flight = max(1, in_flight)
+        """Batches published at once, awaiting their acknowledgements, while the next is sealed."""
         self.poll_interval = poll_interval
         self.listener = listener
         self.listening_poll_interval = listening_poll_interval
@@ -161,7 +168,9 @@ class JetStreamRelay:
         self.keys = dict(keys)
         self.recipients = self._deliverable(recipients)
         self.stats = RelayStats()
-        self.position = positions.load()
+        self.partition = partition or Partition()
+        """The children this relay delivers for; the others' facts it passes over."""
+        self.position = claim(positions, self.partition)
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._already: dict[str, int] = {}
@@ -186,8 +195,11 @@ class JetStreamRelay:
     # -- connection and start ------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, create or check the stream, and learn what the stream already holds
-        beyond the last recorded position."""
+        """Take the partition's lock and its position, connect, create or check the stream,
+        and learn what the stream already holds beyond the last recorded position."""
+        if not await asyncio.to_thread(self.positions.hold, self.positions.name):
+            raise PartitionBusyError(f"another relay delivers for partition {self.partition} now")
+        self.position = self.positions.load()  # as its last holder left it
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect(self.nats_url, name="backa-relay", reconnect_wait=self.reconnect_wait)
             self._js = self._nc.jetstream(timeout=self.publish_timeout)
@@ -222,6 +234,7 @@ class JetStreamRelay:
 
     async def close(self) -> None:
         self._ready = False
+        self.positions.release()
         await close_connection(self._nc, "backa-relay")
         self._nc = None
         self._js = None
@@ -235,27 +248,46 @@ class JetStreamRelay:
         if not self._ready:
             await self.start()
         read = 0
-        while True:
-            ahead = self.read_log(self.position.position, self.read_ahead)
-            if not ahead:
-                return read
-            self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
-            in_flight: list[tuple[Sequence[LogEntry], asyncio.Future[list[PubAck]]]] = []
+        ahead = await asyncio.to_thread(self.read_log, self.position.position, self.read_ahead)
+        while ahead:
+            # the next facts are read and opened in a thread while these are sealed and sent
+            following = asyncio.ensure_future(asyncio.to_thread(self.read_log, ahead[-1].position, self.read_ahead))
             try:
-                for start in range(0, len(ahead), self.batch_size):
-                    entries = ahead[start : start + self.batch_size]
-                    in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
-                    if len(in_flight) > 1:
-                        done, publishing = in_flight.pop(0)
-                        await self._settled(done, publishing)
-                while in_flight:
+                await self._deliver(self._own(ahead))
+            except BaseException:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+                raise
+            read += len(ahead)
+            ahead = await following
+        return read
+
+    async def _deliver(self, ahead: Sequence[LogEntry]) -> None:
+        """Deliver facts read at once, batch by batch, ``in_flight`` batches at a time."""
+        self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
+        in_flight: list[tuple[Sequence[LogEntry], asyncio.Future[list[PubAck]]]] = []
+        try:
+            for start in range(0, len(ahead), self.batch_size):
+                entries = ahead[start : start + self.batch_size]
+                in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
+                if len(in_flight) >= self.in_flight:
                     done, publishing = in_flight.pop(0)
                     await self._settled(done, publishing)
-            finally:
-                for _, publishing in in_flight:
-                    publishing.cancel()
-                await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
-            read += len(ahead)
+            while in_flight:
+                done, publishing = in_flight.pop(0)
+                await self._settled(done, publishing)
+        finally:
+            for _, publishing in in_flight:
+                publishing.cancel()
+            await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
+
+    def _own(self, entries: Sequence[LogEntry]) -> Sequence[LogEntry]:
+        """The entries with the facts of other partitions' children passed over (a log
+        reader given the partition passes them over before decoding them)."""
+        if self.partition.count == 1:
+            return entries
+        owns = self.partition.owns
+        return [e if e.fact is None or owns(e.fact.child_id) else LogEntry(e.position, e.version, None) for e in entries]
 
     async def _settled(self, entries: Sequence[LogEntry], publishing: asyncio.Future[list[PubAck]]) -> None:
         acks = await publishing
@@ -297,6 +329,7 @@ class JetStreamRelay:
     def plan(self, entries: Sequence[LogEntry], *, complete: bool = False) -> list[Delivery]:
         """Every delivery a batch of facts makes, deciding with the children's facts now.
         ``complete``: the batch reached the end of the log when it was read."""
+        entries = self._own(entries)
         self.facts.advance(entries, complete=complete)
         return self._decide(entries)
 
@@ -328,26 +361,32 @@ class JetStreamRelay:
         if not todo:
             self.positions.remember(stored)
             return []
+        sent: list[asyncio.Future[PubAck]] = []
         try:
-            results = await asyncio.wait_for(
-                asyncio.gather(*(self.publish_one(d) for d in todo), return_exceptions=True), self.publish_timeout
-            )
+            async with asyncio.timeout(self.publish_timeout):
+                for d in todo:
+                    sent.append(await self.publish_one(d))
+                acks = list(await asyncio.gather(*sent))
         except TimeoutError:
             raise TimeoutError("JetStream did not acknowledge every delivery of a batch in time") from None
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
-        acks = [r for r in results if isinstance(r, PubAck)]
+        finally:
+            for waiting in sent:
+                waiting.cancel()  # no-op once acknowledged; frees the client's slot otherwise
         self.positions.remember(stored + [(d.child_id, a.seq) for d, a in zip(todo, acks, strict=True) if d.child_id and a.seq])
         self.stats.published += sum(1 for a in acks if not a.duplicate)
         self.stats.already_stored += sum(1 for a in acks if a.duplicate)
+        if self.on_delivered is not None:
+            for d, a in zip(todo, acks, strict=True):
+                if not a.duplicate:
+                    self.on_delivered(d)
         return acks
 
-    async def publish_one(self, delivery: Delivery) -> PubAck:
-        """Seal one delivery to its unit's key and publish it with its message id, in the
-        trace of the request that appended the fact (W3C ``traceparent`` in the headers).
-        Publishes are pipelined: a batch's are all sent before their acknowledgements are
-        awaited together (within ``publish_timeout``)."""
+    async def publish_one(self, delivery: Delivery) -> asyncio.Future[PubAck]:
+        """Seal one delivery to its unit's key and send it with its message id, in the trace
+        of the request that appended the fact (W3C ``traceparent`` in the headers); return
+        its acknowledgement to come. A batch's deliveries are all sent, in order on the one
+        connection, before their acknowledgements are awaited together (within
+        ``publish_timeout``)."""
         payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
         parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
         with self.tracer.start_as_current_span(
@@ -358,11 +397,7 @@ class JetStreamRelay:
         ):
             headers = {Header.MSG_ID.value: delivery.msg_id}
             propagate.inject(headers)
-            acknowledged = await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
-            ack = await acknowledged
-        if self.on_delivered is not None and not ack.duplicate:
-            self.on_delivered(delivery)
-        return ack
+            return await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or

@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("backa.relay")
 
@@ -33,6 +33,11 @@ class RelayPosition:
 class PositionStore(Protocol):
     """The relay's position, and which stream messages carry which child's information."""
 
+    name: str
+    """The name the position is stored under (one per relay partition)."""
+    sent_name: str
+    """The name the messages sent are listed under (the same for every partition)."""
+
     def load(self) -> RelayPosition: ...
 
     def save(self, position: RelayPosition) -> None: ...
@@ -47,6 +52,25 @@ class PositionStore(Protocol):
 
     def forget(self, child_id: str, seqs: Sequence[int]) -> None: ...
 
+    def names(self) -> list[str]:
+        """The names of every position stored."""
+        ...
+
+    def create(self, name: str) -> None:
+        """Store a position at the start of the log under ``name``, unless one is there."""
+        ...
+
+    def replace(self, old: Iterable[str], new: Mapping[str, RelayPosition]) -> None:
+        """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
+        ...
+
+    def hold(self, name: str) -> bool:
+        """Hold the lock of the position ``name`` until :meth:`release` or the process ends;
+        false when another relay holds it."""
+        ...
+
+    def release(self) -> None: ...
+
 
 class SQLitePositionStore:
     """The relay's position in a small SQLite file, written with a full sync."""
@@ -54,7 +78,12 @@ class SQLitePositionStore:
     def __init__(self, path: Path, name: str = "relay") -> None:
         self.path = path
         self.name = name
+        """The position's name: ``relay``, or one partition's (:mod:`adapters.relay_partition`)."""
+        self.sent_name = name
+        """Whose messages ``relay_sent`` lists: one name for every partition, as each child's
+        messages are sent by one partition only and stay listed when it is re-partitioned."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock: Any = None
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -75,21 +104,60 @@ class SQLitePositionStore:
     def remember(self, sent: Sequence[tuple[str, int]]) -> None:
         if sent:
             self._db.executemany(
-                "INSERT INTO relay_sent VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [(self.name, c, q) for c, q in sent]
+                "INSERT INTO relay_sent VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [(self.sent_name, c, q) for c, q in sent]
             )
 
     def sent(self, child_id: str) -> list[int]:
         rows = self._db.execute(
-            "SELECT stream_seq FROM relay_sent WHERE name = ? AND child_id = ? ORDER BY stream_seq", (self.name, child_id)
+            "SELECT stream_seq FROM relay_sent WHERE name = ? AND child_id = ? ORDER BY stream_seq", (self.sent_name, child_id)
         )
         return [int(r[0]) for r in rows]
 
     def forget(self, child_id: str, seqs: Sequence[int]) -> None:
         self._db.executemany(
-            "DELETE FROM relay_sent WHERE name = ? AND child_id = ? AND stream_seq = ?", [(self.name, child_id, q) for q in seqs]
+            "DELETE FROM relay_sent WHERE name = ? AND child_id = ? AND stream_seq = ?", [(self.sent_name, child_id, q) for q in seqs]
         )
 
+    def names(self) -> list[str]:
+        """The names of every position stored."""
+        return [str(r[0]) for r in self._db.execute("SELECT name FROM relay_position ORDER BY name")]
+
+    def create(self, name: str) -> None:
+        """Store a position at the start of the log under ``name``, unless one is there."""
+        self._db.execute("INSERT INTO relay_position VALUES (?, 0, 0) ON CONFLICT(name) DO NOTHING", (name,))
+
+    def replace(self, old: Iterable[str], new: Mapping[str, RelayPosition]) -> None:
+        """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("DELETE FROM relay_position WHERE name = ?", [(n,) for n in old])
+            self._db.executemany(
+                "INSERT INTO relay_position VALUES (?, ?, ?)", [(n, p.position, p.stream_seq) for n, p in new.items()]
+            )
+
+    def hold(self, name: str) -> bool:
+        """An exclusive ``flock`` on a file beside the store's, released by the kernel when
+        the process ends however it ends."""
+        import fcntl
+
+        if self._lock is not None:
+            return True
+        handle = open(self.path.with_name(f"{self.path.name}.{name}.lock"), "a+b")  # noqa: SIM115 - held until released
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     def close(self) -> None:
+        self.release()
         self._db.close()
 
 
@@ -102,6 +170,10 @@ class PostgresPositionStore:
         from psycopg import sql
 
         self.name = name
+        self.sent_name = name
+        self._conninfo = conninfo
+        self._schema = schema
+        self._lock: Any = None
         self._db = psycopg.connect(conninfo, autocommit=True)
         self._table = sql.Identifier(schema, "relay_position")
         self._sent = sql.Identifier(schema, "relay_sent")
@@ -123,17 +195,19 @@ class PostgresPositionStore:
         )
 
     def remember(self, sent: Sequence[tuple[str, int]]) -> None:
+        """One statement for a whole batch, not one per message."""
         if sent:
-            with self._db.cursor() as cur:
-                cur.executemany(
-                    self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING").format(self._sent),
-                    [(self.name, c, q) for c, q in sent],
-                )
+            self._db.execute(
+                self._sql.SQL(
+                    "INSERT INTO {} SELECT %s, c, q FROM unnest(%s::text[], %s::bigint[]) AS t(c, q) ON CONFLICT DO NOTHING"
+                ).format(self._sent),
+                (self.sent_name, [c for c, _ in sent], [q for _, q in sent]),
+            )
 
     def sent(self, child_id: str) -> list[int]:
         rows = self._db.execute(
             self._sql.SQL("SELECT stream_seq FROM {} WHERE name = %s AND child_id = %s ORDER BY stream_seq").format(self._sent),
-            (self.name, child_id),
+            (self.sent_name, child_id),
         ).fetchall()
         return [int(r[0]) for r in rows]
 
@@ -141,12 +215,60 @@ class PostgresPositionStore:
         with self._db.cursor() as cur:
             cur.executemany(
                 self._sql.SQL("DELETE FROM {} WHERE name = %s AND child_id = %s AND stream_seq = %s").format(self._sent),
-                [(self.name, child_id, q) for q in seqs],
+                [(self.sent_name, child_id, q) for q in seqs],
             )
 
-    def close(self) -> None:
-        self._db.close()
+    def names(self) -> list[str]:
+        """The names of every position stored."""
+        rows = self._db.execute(self._sql.SQL("SELECT name FROM {} ORDER BY name").format(self._table)).fetchall()
+        return [str(r[0]) for r in rows]
 
+    def create(self, name: str) -> None:
+        """Store a position at the start of the log under ``name``, unless one is there."""
+        self._db.execute(
+            self._sql.SQL("INSERT INTO {} VALUES (%s, 0, 0) ON CONFLICT (name) DO NOTHING").format(self._table), (name,)
+        )
+
+    def replace(self, old: Iterable[str], new: Mapping[str, RelayPosition]) -> None:
+        """Remove the ``old`` positions and store the ``new`` ones, all at once or not at all."""
+        with self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany(self._sql.SQL("DELETE FROM {} WHERE name = %s").format(self._table), [(n,) for n in old])
+            cur.executemany(
+                self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self._table),
+                [(n, p.position, p.stream_seq) for n, p in new.items()],
+            )
+
+    def hold(self, name: str, timeout: float = 10.0) -> bool:
+        """A session advisory lock, on a connection of its own that nothing else uses (a
+        pooled one would hand the lock on), released by the server when the connection
+        ends however the process ends. Asked again after a fault, it checks that the
+        connection, and so the lock, is still there."""
+        import psycopg
+
+        if self._lock is not None:
+            try:
+                self._lock.execute("SELECT 1")  # a lock on a connection that broke is gone
+                return True
+            except psycopg.Error:
+                self.release()
+        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=max(1, round(timeout)))
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"backa.relay_position:{self._schema}.{name}",)
+        ).fetchone()
+        if not (row and row[0]):
+            conn.close()
+            return False
+        self._lock = conn
+        return True
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def close(self) -> None:
+        self.release()
+        self._db.close()
 
 
 class CommitListener(Protocol):

@@ -6,7 +6,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only]
     backa token USER [--data-dir DIR]
     backa schemas export [--out DIR]
-    backa relay [--data-dir DIR] [--nats URL] [--keys DIR]
+    backa relay [--data-dir DIR] [--nats URL] [--keys DIR] [--partition I/N | --repartition N]
     backa subscribe --unit UNIT --key KEYFILE [--tenant T] [--nats URL] [--out FILE.jsonl | --post URL]
     backa keys generate --unit UNIT --out DIR
     backa keys new-kek --out FILE
@@ -188,24 +188,44 @@ async def _until_signalled(run: Any) -> None:
 def cmd_relay(args: argparse.Namespace) -> int:
     import asyncio
 
-    from hub.runtime.relay import RelayConfigError, build_relay, relay_root
+    from adapters.relay_partition import Partition, RelayPartitionError
+    from hub.runtime.relay import RelayConfigError, build_relay, relay_root, repartition
 
     _log_to_stderr()
-    settings = _settings(args, nats_url=args.nats, unit_keys_dir=args.keys)
+    try:
+        partition = Partition.parse(args.partition) if args.partition else None
+    except RelayPartitionError as e:
+        _say(f"backa relay: {e}")
+        return EXIT_REFUSED
+    overrides = {"relay_partition": partition.index, "relay_partitions": partition.count} if partition else {}
+    settings = _settings(args, nats_url=args.nats, unit_keys_dir=args.keys, **overrides)
     try:
         runtime = relay_root(settings)
     except RelayConfigError as e:
         _say(f"backa relay: {e}")
         return EXIT_REFUSED
+    from adapters.nats_link import StreamSetupError
+
+    if args.repartition is not None:
+        try:
+            at = asyncio.run(repartition(runtime, args.repartition))
+        except (RelayConfigError, RelayPartitionError, StreamSetupError) as e:
+            _say(f"backa relay: {e}")
+            return EXIT_REFUSED
+        finally:
+            runtime.close()
+        _say(f"backa relay: {args.repartition} partition(s) now start at log position {at.position}")
+        return 0
     try:
         relay = build_relay(runtime)
-    except RelayConfigError as e:
+    except (RelayConfigError, RelayPartitionError) as e:
         runtime.close()
         _say(f"backa relay: {e}")
         return EXIT_REFUSED
-    _say(f"backa relay: delivering from {settings.data_dir.resolve()} to {settings.nats_url} (stream {relay.stream.name})")
-    from adapters.nats_link import StreamSetupError
-
+    _say(
+        f"backa relay: delivering from {settings.data_dir.resolve()} to {settings.nats_url} (stream {relay.stream.name}, "
+        f"partition {relay.partition})"
+    )
     try:
         asyncio.run(_until_signalled(relay.run))
     except StreamSetupError as e:
@@ -659,6 +679,15 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     relay.add_argument("--nats", default=None, help="NATS URL (default BACKA_NATS_URL)")
     relay.add_argument("--keys", type=Path, default=None, help="folder of the units' public keys (default BACKA_UNIT_KEYS_DIR)")
+    shares = relay.add_mutually_exclusive_group()
+    shares.add_argument(
+        "--partition", default=None, metavar="I/N",
+        help="deliver for partition I of N relay processes, split by child (default BACKA_RELAY_PARTITION/BACKA_RELAY_PARTITIONS or 0/1)",
+    )
+    shares.add_argument(
+        "--repartition", type=int, default=None, metavar="N",
+        help="with every relay stopped: bring the stored partitions to the log's end, then store N partitions there, and exit",
+    )
     relay.set_defaults(func=cmd_relay)
 
     subscribe = sub.add_parser("subscribe", help="at an agency: receive a unit's deliveries and hand them to local systems")

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient
 from adapters.jetstream_relay import JetStreamRelay
 from adapters.nats_link import StreamSettings
-from adapters.relay_store import CommitListener, PositionStore
+from adapters.relay_partition import Partition, RelayPartitionError, parse_position_name, stored_partitions
+from adapters.relay_store import CommitListener, PositionStore, RelayPosition
 from adapters.sealed_box import KeyFileError, load_public_key
 from consent import ChildFacts
 from contracts.events import AccessReviewed, ConsentWithdrawn, ErasedFact, InformationAccessed
@@ -54,15 +55,20 @@ def unit_keys(directory: Directory, keys_dir: Path) -> tuple[list[UnitRecipient]
     return recipients, keys
 
 
-def log_reader(hub: StoredLog) -> Any:
-    """``read_log(after, limit)`` on the hub's notification log. Reads are passed as
-    positions without a fact: they are never delivered, and are not decoded."""
+def log_reader(hub: StoredLog, partition: Partition | None = None, *, upto: int | None = None) -> Any:
+    """``read_log(after, limit)`` on the hub's notification log. Reads, and the facts of
+    children of other partitions (known by the record id, before the fact is opened), are
+    passed as positions without a fact: they are never delivered, and are not decoded.
+    ``upto``: read nothing past this position."""
     skipped = {InformationAccessed.type_name, AccessReviewed.type_name}
+    owns = None if partition is None or partition.count == 1 else partition.owns
 
     def read_log(after: int, limit: int) -> Sequence[LogEntry]:
-        out = []
-        for n in hub.recorder.select_notifications(after + 1, limit):
-            if n.topic in skipped:
+        out: list[LogEntry] = []
+        if upto is not None and after >= upto:
+            return out
+        for n in hub.recorder.select_notifications(after + 1, limit, stop=upto):
+            if n.topic in skipped or (owns is not None and not owns(n.originator_id)):
                 out.append(LogEntry(n.id, n.originator_version, None))
                 continue
             recorded = hub.mapper.to_domain_event(n)
@@ -226,15 +232,20 @@ def build_relay(
     stream: StreamSettings | None = None,
     cached_children: int = DEFAULT_CACHED_CHILDREN,
     listen: bool = True,
+    partition: Partition | None = None,
+    upto: int | None = None,
     **options: Any,
 ) -> JetStreamRelay:
     """The relay on the relay's own root (``backa relay``) or on a hub built in this
-    process, from its settings unless told otherwise: it keeps up to ``cached_children``
+    process, from its settings unless told otherwise: it delivers for one partition of the
+    children (``relay_partition`` of ``relay_partitions``), keeps up to ``cached_children``
     children's facts in memory and, on PostgreSQL unless ``listen`` is false, wakes on
-    every commit rather than only polling the log."""
+    every commit rather than only polling the log. ``upto``: deliver nothing past this
+    log position (for :func:`repartition`)."""
     if isinstance(root, Runtime):
         root = RelayRoot.of(root)
     settings = root.settings
+    partition = partition or settings_partition(settings)
     url = nats_url or settings.nats_url
     if not url:
         raise RelayConfigError("no NATS URL: set BACKA_NATS_URL or pass --nats")
@@ -255,17 +266,84 @@ def build_relay(
     if listen:
         options.setdefault("listener", commit_listener(root))
     options.setdefault("facts_for", ChildFactsCache(root, cached_children))
-    return JetStreamRelay(
-        nats_url=url,
-        read_log=log_reader(root),
-        recipients=recipients,
-        keys=keys,
-        clock=clock,
-        rules=root.rules,
-        positions=position_store(root, position_path),
-        stream=stream or StreamSettings(replicas=settings.nats_replicas),
-        **options,
-    )
+    positions = position_store(root, position_path)
+    try:
+        return JetStreamRelay(
+            nats_url=url,
+            read_log=log_reader(root, partition, upto=upto),
+            recipients=recipients,
+            keys=keys,
+            clock=clock,
+            rules=root.rules,
+            positions=positions,
+            stream=stream or StreamSettings(replicas=settings.nats_replicas),
+            partition=partition,
+            **options,
+        )
+    except BaseException:
+        _close(positions)
+        raise
+
+
+def settings_partition(settings: Any) -> Partition:
+    """The partition the settings name (``BACKA_RELAY_PARTITION`` of ``BACKA_RELAY_PARTITIONS``)."""
+    try:
+        return Partition(settings.relay_partition, settings.relay_partitions)
+    except RelayPartitionError as e:
+        raise RelayConfigError(str(e)) from None
+
+
+def _close(positions: Any) -> None:
+    close = getattr(positions, "close", None)
+    if close is not None:
+        close()
+
+
+async def repartition(root: RelayRoot | Runtime, count: int, *, position_path: Path | None = None, **options: Any) -> RelayPosition:
+    """Change how many relay partitions share the delivery, with every relay stopped.
+
+    Every partition of the old count is first brought, in this process, to the log's end
+    as it is now (``T``): what it had not delivered yet up to there it delivers, and what
+    it had published without recording it the stream recognises by its message id. Then,
+    in one transaction, the old positions are replaced by ``count`` new ones, all at
+    ``T``. No child's facts are delivered out of order or twice: up to ``T`` each was
+    delivered by its old owner, after ``T`` each is delivered by its new one. Returns the
+    new partitions' position."""
+    if isinstance(root, Runtime):
+        root = RelayRoot.of(root)
+    try:
+        target = Partition(0, count)
+    except RelayPartitionError as e:
+        raise RelayConfigError(str(e)) from None
+    store = position_store(root, position_path)
+    try:
+        stored = stored_partitions(store)
+    finally:
+        _close(store)
+    counts = {p.count for p in stored} or {1}
+    if len(counts) > 1:
+        raise RelayConfigError(f"positions of {sorted(counts)} partition counts are stored; the store was changed by hand")
+    (old,) = counts
+    end = root.recorder.max_notification_id() or 0
+    seqs = []
+    for index in range(old):
+        relay = build_relay(root, partition=Partition(index, old), upto=end, listen=False, position_path=position_path, **options)
+        try:
+            await relay.start()
+            await relay.pump()
+        finally:
+            await relay.close()
+            _close(relay.positions)
+        seqs.append(relay.position.stream_seq)
+        log.info("relay partition %d/%d brought to log position %d", index, old, end)
+    new = RelayPosition(end, max(seqs, default=0))
+    store = position_store(root, position_path)
+    try:
+        names = [n for n in store.names() if parse_position_name(n, store.sent_name) is not None]
+        store.replace(names, {Partition(i, target.count).position_name(store.sent_name): new for i in range(count)})
+    finally:
+        _close(store)
+    return new
 
 
 __all__ = [
@@ -275,6 +353,8 @@ __all__ = [
     "RelayConfigError",
     "RelayRoot",
     "build_relay",
+    "repartition",
+    "settings_partition",
     "commit_listener",
     "facts_reader",
     "log_reader",

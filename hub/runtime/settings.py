@@ -151,6 +151,13 @@ class Settings(BaseModel):
     current, so a read opens only what is new (:class:`projections.record.ChildRecordView`);
     the least recently read go first. 0 keeps none: every read opens the whole record."""
 
+    # the relay across processes
+    relay_partitions: int = Field(default=1, ge=1, le=1024)
+    """How many relay processes share the delivery, each owning the children whose id
+    hashes to its partition (``backa relay --partition I/N`` overrides both)."""
+    relay_partition: int = Field(default=0, ge=0, lt=1024)
+    """Which of them this relay is, from 0 to ``relay_partitions`` less one."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
