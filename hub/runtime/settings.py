@@ -128,6 +128,12 @@ class Settings(BaseModel):
     address. Believed from anyone else, the header would let a caller pick the address the
     limits count (OWASP ASVS V11.1.4)."""
 
+    # Serving on several processes.
+    workers: int = Field(default=1, ge=1, le=64)
+    """HTTP worker processes of ``backa serve`` on this machine, each with its own runtime
+    over the same PostgreSQL schema and data folder. More than one needs PostgreSQL: the
+    memory store is private to a process and SQLite's views and log are not shared safely."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
