@@ -59,6 +59,7 @@ from hub.keys.sealing import FactMapper, PlainSealer, Sealer
 from hub.runtime.clock import Clock
 from hub.runtime.commit import GroupCommitter
 from hub.runtime.follower import LogFollower, ViewStalledError
+from hub.runtime.log_head import last_fact_position
 from hub.runtime.telemetry import Telemetry, build_telemetry, current_traceparent
 from projections.accesslog import AccessLogProjection, AccessLogView
 from projections.caselist import CaseListProjection, CaseListView
@@ -282,13 +283,13 @@ class HubCore(Application):
 
     shared_log = False
     """Whether other processes append to this log (worker processes or machines on one
-    PostgreSQL schema): a read then waits for what any of them committed before it."""
+    PostgreSQL schema): a read then waits for the facts any of them committed before it."""
 
     def _views_hold(self, position: int) -> None:
         """Let a read see what was committed before it: wait until the views hold
-        ``position`` (at once when they already do), or the log's last position when
-        other processes share the log, so a command answered by one process is in the
-        views another process reads next."""
+        ``position`` (at once when they already do) and, when other processes share the
+        log, its last fact other than a read's record, so a command answered by one
+        process is in the views another process reads next."""
         if self.shared_log:
             position = max(position, self._log_head())
         if position > self.follower.reached:
@@ -296,7 +297,7 @@ class HubCore(Application):
 
     def _log_head(self) -> int:
         try:
-            return self.recorder.max_notification_id() or 0
+            return last_fact_position(self.recorder)
         except (OperationalError, InterfaceError):
             self.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached") from None
