@@ -144,7 +144,8 @@ def summary_rows(results: Sequence[Result]) -> list[tuple[str, str, str, str]]:
     by_key: dict[str, Result] = {}
     for r in results:
         by_key.setdefault(r.key, r)
-    rows, used = [], set()
+    rows: list[tuple[str, str, str, str]] = []
+    used: set[str] = set()
     for keys, title, goal in GOALS:
         found = next((by_key[k] for k in keys if k in by_key), None)
         used.update(keys)

@@ -238,3 +238,17 @@ def test_serve_with_two_workers_starts_two_processes_that_answer_health(pg_schem
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+def test_a_read_waits_for_the_other_process_s_facts_and_not_for_its_records_of_reads(two: tuple[Runtime, Runtime]) -> None:
+    from hub.runtime.log_head import last_fact_position
+
+    a, b = two
+    child = register(a)
+    a.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+    fact = a.hub.log_length()
+    b.hub.read_child(staff(BK), child, purpose="Möte")
+    b.hub.read_child(staff(BK), child, purpose="Möte")
+
+    assert a.hub.log_length() == fact + 2  # both reads recorded
+    assert last_fact_position(a.hub.recorder) == fact
