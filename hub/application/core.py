@@ -297,7 +297,7 @@ class HubCore(Application):
 
     def _log_head(self) -> int:
         try:
-            return last_fact_position(self.recorder)
+            return last_fact_position(self.recorder, after=self.follower.reached)
         except (OperationalError, InterfaceError):
             self.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached") from None

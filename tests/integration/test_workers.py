@@ -252,3 +252,5 @@ def test_a_read_waits_for_the_other_process_s_facts_and_not_for_its_records_of_r
 
     assert a.hub.log_length() == fact + 2  # both reads recorded
     assert last_fact_position(a.hub.recorder) == fact
+    assert last_fact_position(a.hub.recorder, after=fact - 1) == fact
+    assert last_fact_position(a.hub.recorder, after=fact) == 0  # only reads since: nothing to wait for
