@@ -15,6 +15,10 @@ shuts the application down.
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hub.runtime.settings import Settings
@@ -37,13 +41,38 @@ def check_workers(settings: Settings) -> None:
         )
 
 
+START_LOCK = "start.lock"
+"""Held in the data folder while a process builds its runtime."""
+
+
+@contextmanager
+def one_start_at_a_time(settings: Settings) -> Iterator[None]:
+    """Workers started together build their runtimes in turn: the first makes the keys
+    (the blind index's, the demo issuer's, the checkpoints'), the tables and the views'
+    progress, and the others find them made instead of racing to make their own."""
+    from hub.runtime.stores import store_kind
+
+    if store_kind(settings) == "memory":
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.data_dir / START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def app_from_env(settings: Settings | None = None) -> Any:
     """A Litestar application over a runtime bootstrapped from the environment."""
     from hub.http.app import create_app
     from hub.runtime.bootstrap import bootstrap
 
     settings = settings or Settings.from_env()
-    runtime = bootstrap(settings)
+    with one_start_at_a_time(settings):
+        runtime = bootstrap(settings)
     try:
         app = create_app(runtime)
     except BaseException:
@@ -53,4 +82,4 @@ def app_from_env(settings: Settings | None = None) -> Any:
     return app
 
 
-__all__ = ["WorkersNeedPostgresError", "app_from_env", "check_workers"]
+__all__ = ["WorkersNeedPostgresError", "app_from_env", "check_workers", "one_start_at_a_time"]

@@ -254,3 +254,41 @@ def test_a_read_waits_for_the_other_process_s_facts_and_not_for_its_records_of_r
     assert last_fact_position(a.hub.recorder) == fact
     assert last_fact_position(a.hub.recorder, after=fact - 1) == fact
     assert last_fact_position(a.hub.recorder, after=fact) == 0  # only reads since: nothing to wait for
+
+
+def test_workers_started_together_on_a_fresh_folder_share_one_set_of_keys(pg_schema: str, tmp_path: Path) -> None:
+    """As ``uvicorn --factory hub.http.asgi:app_from_env --workers 3`` starts them, with no
+    build before: every worker trusts the one demo issuer key the folder keeps."""
+    from litestar.testing import TestClient
+
+    from hub.http.asgi import app_from_env
+    from hub.identity.tokens import DemoIssuer
+    from hub.runtime.clock import system_clock
+
+    url = postgres_url(pg_schema).replace("connect_timeout=2", "connect_timeout=15")  # three pools fill at once
+    settings = Settings(database_url=url, data_dir=tmp_path / "data", demo_mode=True)
+    (tmp_path / "data").mkdir()
+    directory().save(tmp_path / "data" / "directory.json")
+    apps: list[object] = []
+    failures: list[BaseException] = []
+    gate = threading.Barrier(3)
+
+    def start() -> None:
+        try:
+            gate.wait()
+            apps.append(app_from_env(settings))
+        except BaseException as e:  # noqa: BLE001 - handed to the test's thread
+            failures.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures
+    issuer = DemoIssuer.from_folder(tmp_path / "data" / "demo", settings.audience, system_clock)
+    token = issuer.staff_token("ystad", BK, "skola-ostra", ["barnkontakt", "team_member"])
+    for app in apps:
+        with TestClient(app) as client:  # type: ignore[arg-type]
+            answer = client.get("/api/v1/case-list", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
