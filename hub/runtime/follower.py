@@ -79,6 +79,8 @@ class LogFollower:
         self.parallel_from = PARALLEL_FROM
         self._recent: dict[int, Any] = {}
         self._recent_lock = threading.Lock()
+        self.shared = False
+        """Whether other processes' followers write the same views (one PostgreSQL schema)."""
         self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view")
         """One writer per view: while one waits for its database, another turns facts into rows."""
 
@@ -106,6 +108,12 @@ class LogFollower:
         with self._lock:
             if upto is not None and self.reached >= upto:
                 return 0
+            if upto is not None and self.shared and self._positions is not None:
+                # Another process's follower may have taken the views there already:
+                # asking them costs a query per view, applying again a page's decoding.
+                self._positions = {id(p): self.position(p) for p in self.projections}
+                if self.reached >= upto:
+                    return 0
             try:
                 return self._catch_up()
             except BaseException:

@@ -292,3 +292,18 @@ def test_workers_started_together_on_a_fresh_folder_share_one_set_of_keys(pg_sch
         with TestClient(app) as client:  # type: ignore[arg-type]
             answer = client.get("/api/v1/case-list", headers={"Authorization": f"Bearer {token}"})
             assert answer.status_code == 200, answer.text
+
+
+def test_a_read_finds_the_views_where_the_other_process_took_them_without_applying_its_facts_again(
+    two: tuple[Runtime, Runtime],
+) -> None:
+    a, b = two
+    b.hub.case_list(staff(BK))  # the other process has looked at its views
+    child = register(a)
+    a.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+    a.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+    a.hub.refresh_views()  # the process that committed took its facts into the views
+
+    assert b.hub.follower.catch_up(upto=a.hub.log_length()) == 0  # nothing read from the log again
+    assert b.hub.follower.reached >= a.hub.log_length()
+    assert child in {row.child_id for row in b.hub.case_list(staff(BK))}
