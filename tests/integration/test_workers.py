@@ -307,3 +307,20 @@ def test_a_read_finds_the_views_where_the_other_process_took_them_without_applyi
     assert b.hub.follower.catch_up(upto=a.hub.log_length()) == 0  # nothing read from the log again
     assert b.hub.follower.reached >= a.hub.log_length()
     assert child in {row.child_id for row in b.hub.case_list(staff(BK))}
+
+
+def test_an_erasure_the_other_process_took_into_the_views_still_drops_the_child_s_key_from_this_one(
+    two: tuple[Runtime, Runtime],
+) -> None:
+    a, b = two
+    b.hub.case_list(staff(BK))
+    child = register(a)
+    a.hub.assign_barnkontakt(staff(BK), child, staff_id=BK)
+    b.hub.read_child(staff(BK), child, purpose="Möte")
+    assert b.keys is not None and child.bytes in b.keys._cache  # noqa: SLF001 - the key this process opened
+
+    a.hub.erase_child(staff("admin.ystad"), child, reason="Vårdnadshavarna begärde radering")
+    a.hub.refresh_views()
+    b.hub.follower.catch_up(upto=a.hub.log_length())
+
+    assert child.bytes not in b.keys._cache  # noqa: SLF001 - nothing left in memory to open the child's facts
