@@ -15,7 +15,12 @@ One run measures, side by side, and prints as ratios:
 5. rebuilding the views from a log of a million facts against the library's raw read
    rate (``bench/rebuild.py``);
 6. a visit to the auditors' checkpoint page, incremental and cached, against recomputing
-   the tree from every stored record per visit (``bench/checkpoint_page.py``).
+   the tree from every stored record per visit (``bench/checkpoint_page.py``);
+7. a mixed load over HTTP (80 % audited reads, 20 % commands) at 10, 50 and 200 clients
+   with its refusals counted, audited reads against a trivial endpoint of the same app,
+   and one against two worker processes (``bench/load.py``).
+
+``--only`` runs some of them (``commands,http,load,delivery,rebuild,checkpoint,start``).
 
 It needs PostgreSQL (``--database-url``, by default the local test database) and
 starts its own nats-server on a free loopback port. Every schema it makes is named

@@ -12,10 +12,11 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from bench.env import DEFAULT_DATABASE_URL, Database, NatsServer, Result, machine, now_utc, say
 
-MEASURES = ("commands", "http", "delivery", "rebuild", "checkpoint")
+MEASURES = ("commands", "http", "load", "delivery", "rebuild", "checkpoint", "start")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda: [commands.measure(db, work, threads=args.threads, seconds=args.seconds * 1.5)])
         run("http", "Commands and audited reads over HTTP", "",
             lambda: list(over_http.measure(db, work, levels=(50, 200), seconds=args.seconds, read_clients=50)))
+        run("load", "Mixed load over HTTP at 10, 50 and 200 clients, a trivial endpoint, one and two workers",
+            "200 clients ≥ 0.9 × 50; audited reads ≥ 0.1 × trivial; 2 workers ≥ 1.6 × 1",
+            lambda: _load(db, work, args))
         if "delivery" in args.only:
             try:
                 nats = NatsServer(work / "nats").start()
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
         run("checkpoint", "The auditors' checkpoint page against a full recomputation per visit",
             "full ÷ incremental ≥ 10", lambda: [checkpoint_page.measure(db, work, events=min(args.events, 200_000))])
+        run("start", "The hub's start on a long log with empty views", "/health within 1 s of starting",
+            lambda: _listed(_optional("bench.start", "measure_start")(db, work, args.events)))
     finally:
         if nats is not None:
             nats.stop()
@@ -128,6 +134,38 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(text, encoding="utf-8")
         say(f"bench: results written to {path}")
     return 0
+
+
+class MissingMeasureError(RuntimeError):
+    """A measure whose code this build does not hold."""
+
+
+def _optional(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, or a stand-in that reports the measure as not in this build, so a
+    measure still missing does not stop the others."""
+    import importlib
+
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        found = None
+    if callable(found):
+        return cast(Callable[..., Any], found)
+
+    def missing(*args: Any, **kwargs: Any) -> Any:
+        raise MissingMeasureError(f"{module}.{name} is not in this build")
+
+    return missing
+
+
+def _listed(found: Result | list[Result]) -> list[Result]:
+    return found if isinstance(found, list) else [found]
+
+
+def _load(db: Database, work: Path, args: argparse.Namespace) -> list[Result]:
+    from bench import load
+
+    return load.measure(db, work, levels=(10, 50, 200), seconds=args.seconds, read_children=10 if args.quick else 50)
 
 
 def _delivery(db: Database, work: Path, nats: NatsServer | None, error: BaseException | None, args: argparse.Namespace) -> Result:

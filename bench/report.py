@@ -33,6 +33,26 @@ EXPLANATIONS = {
         "against one started with `BACKA_RECORD_READS=false` on the same data. The ratio of the two rates is "
         "what an audited read costs compared with an unrecorded one."
     ),
+    "mixed": (
+        "The hub runs as `python -m bench.server` (one uvicorn worker, as `backa serve` runs it) against its own "
+        "schema. Each of 10, 50 and then 200 concurrent `httpx.AsyncClient` connections sends its next request as "
+        "soon as the last is answered: four in five read a child's record as pupil health's support coordinator, "
+        "whom the guardian consented to (`GET /api/v1/children/{id}`, each read recorded), one in five submits a "
+        "discovery card for a child of the client's own. Every answer is counted by status: rates and latencies "
+        "of 2xx answers, refusals (503, whether they carry `Retry-After`, and their p99 latency), other 5xx and "
+        "requests that got no answer within 60 s. A refused client waits 10 ms before its next request."
+    ),
+    "reads_history": (
+        "In the same run and against the same server, 50 clients call `GET /health` and then 50 clients make "
+        "only the audited reads of the mixed load, on children that carry a year of history (from "
+        "`bench/history.py` when the build has it). The ratio is what an audited, consent-checked read costs "
+        "against the cheapest answer the same app gives."
+    ),
+    "workers": (
+        "The mixed load at 50 clients against the same schema served by `python -m bench.server --workers 2` "
+        "(uvicorn's worker processes, each with a runtime of its own built by `hub.http.asgi.app_from_env`), "
+        "against the figure with one worker above. Client, server processes and PostgreSQL share the machine's cores."
+    ),
     "delivery": (
         "The relay runs in a process of its own, built by `hub.runtime.relay.build_relay` as `backa relay` builds it, "
         "against a nats-server started by the benchmark (JetStream file storage, `sync_interval: always`). "
@@ -97,11 +117,46 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+GOALS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("mixed", "load"), "Mixed 80/20 load over HTTP at 200 clients",
+     "≥ 0.9 × the rate at 50 clients, p99 < 10 × p50, every refusal a 503 with Retry-After in < 50 ms, zero other 5xx"),
+    (("reads_history", "load"), "Audited reads over HTTP with a year of history per child",
+     "≥ 0.1 × a trivial endpoint of the same app in the same run"),
+    (("workers", "load"), "Throughput with 2 worker processes", "≥ 1.6 × one process"),
+    (("delivery_processes", "delivery"), "Relay: commit to delivery",
+     "p99 < 50 ms at 1,000 facts/s, or the rate held at that p99 with 1, 2 and 4 relay processes"),
+    (("rebuild_processes", "rebuild"), "Rebuild of the views",
+     "≥ 0.5 × the raw subscription rate with the machine's processes, 1 → 2 processes reported"),
+    (("start",), "Start on a million-fact log with empty views", "`/health` answers within 1 s"),
+)
+"""The goals of the summary table, in order: the keys of the results that measure each
+(the first one present answers), what is measured, and the goal."""
+
+
+def _cells(r: Result) -> tuple[str, str]:
+    ratio = f"{r.ratio:.3g} ({r.ratio_label})" if r.ratio is not None else "–"
+    return ratio, r.verdict()
+
+
 def summary_rows(results: Sequence[Result]) -> list[tuple[str, str, str, str]]:
-    rows = []
+    """One row per goal of :data:`GOALS` ("not measured" when no result answers it), then
+    one per other result that has a goal of its own."""
+    by_key: dict[str, Result] = {}
     for r in results:
-        ratio = f"{r.ratio:.3g}" if r.ratio is not None else "–"
-        rows.append((r.title, f"{ratio} ({r.ratio_label})" if r.ratio is not None else "–", r.goal or "–", r.verdict()))
+        by_key.setdefault(r.key, r)
+    rows: list[tuple[str, str, str, str]] = []
+    used: set[str] = set()
+    for keys, title, goal in GOALS:
+        found = next((by_key[k] for k in keys if k in by_key), None)
+        used.update(keys)
+        if found is None:
+            rows.append((title, "–", goal, "not measured"))
+        else:
+            rows.append((title, *_cells(found)[:1], goal, _cells(found)[1]))
+    for r in results:
+        if r.key not in used:
+            ratio, verdict = _cells(r)
+            rows.append((r.title, ratio, r.goal or "–", verdict))
     return rows
 
 
@@ -117,6 +172,9 @@ def terminal(results: Sequence[Result]) -> str:
         if r.ratio is not None:
             out.append(f"   RATIO {r.ratio:.3g}  ({r.ratio_label})")
         out.append(f"   goal: {r.goal} -> {r.verdict()}" if r.goal else "   goal: none fixed")
+    out += ["", "Summary", "-------"]
+    for title, ratio, goal, verdict in summary_rows(results):
+        out.append(f"   {verdict:>12}  {title}: {ratio}; goal {goal}")
     return "\n".join(out) + "\n"
 
 

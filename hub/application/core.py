@@ -60,6 +60,7 @@ from hub.keys.sealing import FactMapper, PlainSealer, Sealer
 from hub.runtime.clock import Clock
 from hub.runtime.commit import GroupCommitter
 from hub.runtime.follower import LogFollower, ViewStalledError
+from hub.runtime.log_head import last_fact_position
 from hub.runtime.telemetry import Telemetry, build_telemetry, current_traceparent
 from projections.accesslog import AccessLogProjection, AccessLogView
 from projections.caselist import CaseListProjection, CaseListView
@@ -281,11 +282,26 @@ class HubCore(Application):
                     self._committed_facts = max(self._committed_facts, position)
         self.follower.wake()
 
+    shared_log = False
+    """Whether other processes append to this log (worker processes or machines on one
+    PostgreSQL schema): a read then waits for the facts any of them committed before it."""
+
     def _views_hold(self, position: int) -> None:
-        """Let a read see what its process committed: wait until the views hold
-        ``position`` (at once when they already do)."""
+        """Let a read see what was committed before it: wait until the views hold
+        ``position`` (at once when they already do) and, when other processes share the
+        log, its last fact other than a read's record, so a command answered by one
+        process is in the views another process reads next."""
+        if self.shared_log:
+            position = max(position, self._log_head())
         if position > self.follower.reached:
             self.refresh_views(upto=position)
+
+    def _log_head(self) -> int:
+        try:
+            return last_fact_position(self.recorder, after=self.follower.reached)
+        except (OperationalError, InterfaceError):
+            self.on_store_error()
+            raise StoreUnavailableError("the event store cannot be reached") from None
 
     def refresh_views(self, upto: int | None = None) -> None:
         """Bring the views up to the log (unless they already hold ``upto``). A fact is

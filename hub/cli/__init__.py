@@ -2,7 +2,7 @@
 
 Nothing is read or built at import time: settings are read when a command runs.
 
-    backa serve [--host 127.0.0.1] [--port 8000] [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR]
+    backa serve [--host 127.0.0.1] [--port 8000] [--workers N] [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR]
     backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only]
     backa token USER [--data-dir DIR]
     backa schemas export [--out DIR]
@@ -67,16 +67,50 @@ def _serve(runtime: Any, host: str, port: int) -> None:
         runtime.close()
 
 
+def _serve_workers(settings: Any, host: str, port: int) -> None:
+    """``settings.workers`` uvicorn worker processes, each building its own runtime from the
+    environment (:mod:`hub.http.asgi`); the flags are handed to them as ``BACKA_*`` variables."""
+    import os
+
+    import uvicorn
+
+    for name, value in (
+        ("BACKA_DATA_DIR", settings.data_dir),
+        ("BACKA_CHECKPOINT_KEY_FILE", settings.checkpoint_key_file),
+        ("BACKA_WITNESS_DIR", settings.witness_dir),
+    ):
+        if value is not None:
+            os.environ[name] = str(value)
+    proxies = settings.forwarded_allow_ips.strip()
+    uvicorn.run(
+        "hub.http.asgi:app_from_env", factory=True, workers=settings.workers, host=host, port=port, log_level="info",
+        server_header=False, access_log=False, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    from hub.http.asgi import WorkersNeedPostgresError, check_workers
     from hub.runtime.bootstrap import bootstrap
 
-    settings = _settings(args)
+    settings = _settings(args, workers=args.workers)
+    try:
+        check_workers(settings)
+    except WorkersNeedPostgresError as e:
+        _say(f"backa serve: {e}")
+        return EXIT_REFUSED
+    # Built once here before any worker starts: keys, tables and the views' catching up are
+    # then done by one process, not raced by several on a first start.
     runtime = bootstrap(settings)
     where = "PostgreSQL" if runtime.hub.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres" else f"{settings.store} store"
     _say(f"Backa barnet hub: data in {settings.data_dir.resolve()} ({where})")
     _say(f"  health   http://{args.host}:{args.port}/health")
     _say(f"  OpenAPI  http://{args.host}:{args.port}/api/v1/schema/openapi.json")
-    _serve(runtime, args.host, args.port)
+    if settings.workers == 1:
+        _serve(runtime, args.host, args.port)
+        return 0
+    runtime.close()
+    _say(f"  {settings.workers} worker processes")
+    _serve_workers(settings, args.host, args.port)
     return 0
 
 
@@ -654,6 +688,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the hub on the embedded store")
     server_options(serve)
+    serve.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="HTTP worker processes sharing one PostgreSQL (default BACKA_WORKERS or 1)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="load the Ystad demo into an empty data folder and serve it")

@@ -269,6 +269,7 @@ def bootstrap(
             invitation_days=settings.conversation_invitation_days,
         )
         parts.callback(hub.close)
+        hub.shared_log = hub.follower.shared = kit.kind == "postgres"  # other workers or machines may share it
         checker.pools.extend(kit.pools())
         hub.follower.catch_up()
         demo_issuer = None

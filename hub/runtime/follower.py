@@ -79,6 +79,8 @@ class LogFollower:
         self.parallel_from = PARALLEL_FROM
         self._recent: dict[int, Any] = {}
         self._recent_lock = threading.Lock()
+        self.shared = False
+        """Whether other processes' followers write the same views (one PostgreSQL schema)."""
         self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view")
         """One writer per view: while one waits for its database, another turns facts into rows."""
 
@@ -106,6 +108,14 @@ class LogFollower:
         with self._lock:
             if upto is not None and self.reached >= upto:
                 return 0
+            if upto is not None and self.shared and self._positions is not None:
+                # Another process's follower may have taken the views there already:
+                # asking them costs a query per view, applying again a page's decoding.
+                before = self.reached
+                self._positions = {id(p): self.position(p) for p in self.projections}
+                self._passed_over(before, self.reached)
+                if self.reached >= upto:
+                    return 0
             try:
                 return self._catch_up()
             except BaseException:
@@ -160,6 +170,21 @@ class LogFollower:
                     self.on_erased(erasure)
             page = [(position, _passed_over(e) if _erased_by(e, erased) else e) for position, e in page]
         return page, notifications[-1].id
+
+    def _passed_over(self, start: int, end: int) -> None:
+        """Erasures between ``start`` and ``end`` that another process's follower took into the
+        views: this process must still drop what it keeps of those children."""
+        if self.on_erased is None or end <= start:
+            return
+        while start < end:
+            found = self.app.recorder.select_notifications(
+                start, self.batch, stop=end, topics=[RecordErased.type_name], inclusive_of_start=False
+            )
+            for notification in found:
+                self.on_erased(self.app.mapper.to_domain_event(notification))
+            if len(found) < self.batch:
+                return
+            start = found[-1].id
 
     def forget(self, child_id: Any) -> None:
         """Drop what this process remembers of an erased child's facts."""

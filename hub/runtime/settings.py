@@ -158,6 +158,12 @@ class Settings(BaseModel):
     relay_partition: int = Field(default=0, ge=0, lt=1024)
     """Which of them this relay is, from 0 to ``relay_partitions`` less one."""
 
+    # Serving on several processes.
+    workers: int = Field(default=1, ge=1, le=64)
+    """HTTP worker processes of ``backa serve`` on this machine, each with its own runtime
+    over the same PostgreSQL schema and data folder. More than one needs PostgreSQL: the
+    memory store is private to a process and SQLite's views and log are not shared safely."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -218,7 +218,9 @@ class TransparencyLog:
                     signed = self.store.accept(
                         sign_checkpoint(checkpoint, signer), signed_at=self._since, leaves=self.leaf_records
                     )
-        self._send_to_witness(signed)
+            # Still holding the record: another process that signs next must find this
+            # checkpoint with the witness too, or it would take the witness for one that lost its record.
+            self._send_to_witness(signed)
         return signed
 
     # -- the witness --

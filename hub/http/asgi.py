@@ -1,0 +1,85 @@
+"""The hub's ASGI application for servers that start it themselves, once per worker process.
+
+    uvicorn --factory hub.http.asgi:app_from_env --workers 4
+    granian --interface asgi --factory hub.http.asgi:app_from_env --workers 4
+
+Each worker process calls :func:`app_from_env`, which reads the ``BACKA_*`` variables and
+builds a runtime of its own: its own connection pools, its own follower of the views and
+its own Merkle tree, all over the one PostgreSQL schema and data folder the processes
+share. What must agree between processes is kept where they all see it: the log and the
+views in PostgreSQL (a read waits until its views hold every fact committed before it,
+by whichever process), sessions, rate limits and sign-ins in PostgreSQL, checkpoints and
+the witness behind file locks in the data folder. The runtime is closed when the server
+shuts the application down.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from hub.runtime.settings import Settings
+
+
+class WorkersNeedPostgresError(ValueError):
+    """Several worker processes were asked for on a store they cannot share."""
+
+
+def check_workers(settings: Settings) -> None:
+    """Refuse several workers on the memory store (each process would hold a hub of its
+    own) or on SQLite (the views' files and the log's writer are per process)."""
+    from hub.runtime.stores import store_kind
+
+    kind = store_kind(settings)
+    if settings.workers > 1 and kind != "postgres":
+        raise WorkersNeedPostgresError(
+            f"{settings.workers} worker processes need PostgreSQL (BACKA_DATABASE_URL); the {kind} store "
+            "is not shared safely between processes: serve it with one worker"
+        )
+
+
+START_LOCK = "start.lock"
+"""Held in the data folder while a process builds its runtime."""
+
+
+@contextmanager
+def one_start_at_a_time(settings: Settings) -> Iterator[None]:
+    """Workers started together build their runtimes in turn: the first makes the keys
+    (the blind index's, the demo issuer's, the checkpoints'), the tables and the views'
+    progress, and the others find them made instead of racing to make their own."""
+    from hub.runtime.stores import store_kind
+
+    if store_kind(settings) == "memory":
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.data_dir / START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def app_from_env(settings: Settings | None = None) -> Any:
+    """A Litestar application over a runtime bootstrapped from the environment."""
+    from hub.http.app import create_app
+    from hub.runtime.bootstrap import bootstrap
+
+    settings = settings or Settings.from_env()
+    with one_start_at_a_time(settings):
+        runtime = bootstrap(settings)
+    try:
+        app = create_app(runtime)
+    except BaseException:
+        runtime.close()
+        raise
+    app.on_shutdown.append(runtime.close)
+    return app
+
+
+__all__ = ["WorkersNeedPostgresError", "app_from_env", "check_workers", "one_start_at_a_time"]
