@@ -39,6 +39,7 @@ from bench.env import Database, Result, directory, fmt_rate, profile_shares, rat
 from contracts.events import ErasedFact, InformationAccessed, RecordErased
 from hub.application import Views
 from hub.demo import load_demo
+from hub.demo.loader import demo_custodians
 from hub.domain.child import Recorded
 from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
 from hub.runtime.clock import SettableClock
@@ -52,6 +53,7 @@ TEMPLATE_CHILDREN = 200
 INSERT_BATCH = 5_000
 PAGE = 500
 DECODE_SAMPLE = 200_000
+DEMO_SEED = 2019
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,25 @@ class Template:
     """True for a child's own facts; a read (``InformationAccessed``) is a stream of its own."""
 
 
+class _Register:
+    """The demo's population register, in memory: the guardians the demo names are confirmed."""
+
+    def __init__(self, custodians: dict[str, set[str]]) -> None:
+        self._custodians = custodians
+
+    def custodians(self, child: str) -> set[str]:
+        return self._custodians.get(child, set())
+
+
 def demo_templates(children: int = TEMPLATE_CHILDREN) -> list[Template]:
     end = datetime(2026, 6, 1, 12, tzinfo=UTC)
-    runtime = bootstrap(Settings(store="memory", demo_mode=True), clock=SettableClock(end), directory=directory())
+    where = directory()
+    custodians = demo_custodians(where, children=children, seed=DEMO_SEED, until=end)
+    runtime = bootstrap(
+        Settings(store="memory", demo_mode=True), clock=SettableClock(end), directory=where, register=_Register(custodians)
+    )
     try:
-        load_demo(runtime, children=children, until=end)
+        load_demo(runtime, children=children, seed=DEMO_SEED, until=end)
         hub = runtime.hub
         out = []
         for n in hub.recorder.select_notifications(1, 10**7):

@@ -36,7 +36,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
 
-from contracts.events import ErasedFact
+from contracts.events import EVENT_TYPES, ErasedFact, RecordErased
 
 Row = Mapping[str, Any]
 UNREACHABLE = (OperationalError, InterfaceError)
@@ -388,6 +388,18 @@ class PageProjection(Projection[V], Generic[V]):  # type: ignore[type-var]
     library's interface) is a page of one.
     """
 
+    takes: ClassVar[frozenset[str] | None] = None
+    """The stored types (published event types) the view takes; ``None``: every type."""
+    ignores: ClassVar[frozenset[str]] = frozenset()
+    """Types the view passes over, of those it would take."""
+
+    def consumes(self, topic: str) -> bool:
+        """Whether facts of this type change the view: a follower decodes and hands over
+        only those. An erasure is taken by every view."""
+        if topic == RecordErased.type_name:
+            return True
+        return topic not in self.ignores and (self.takes is None or topic in self.takes)
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([(tracking.notification_id, domain_event.fact)], tracking)
 
@@ -401,6 +413,11 @@ class PageProjection(Projection[V], Generic[V]):  # type: ignore[type-var]
     @abstractmethod
     def apply(self, c: ViewCursor, page: Page) -> None:
         """Write the rows for the facts of ``page``, in order, inside ``c``'s transaction."""
+
+
+def types_of(*classes: type) -> frozenset[str]:
+    """The stored types of these event classes and of every class derived from them."""
+    return frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, classes))
 
 
 def dumps(value: Any) -> str:
@@ -426,4 +443,5 @@ __all__ = [
     "dumps",
     "loads",
     "memory_db_name",
+    "types_of",
 ]

@@ -26,7 +26,7 @@ from contracts.events import (
     RecordErased,
 )
 from contracts.vocabulary import Category, LegalBasis
-from projections.base import Page, PageProjection, View, ViewCursor
+from projections.base import Page, PageProjection, View, ViewCursor, types_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +181,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
     whose reporter alone is kept from them stays shown: the core leaves its reporter out)."""
 
     name = "child_record"
+    ignores = types_of(InformationAccessed, AccessReviewed)
 
     def apply(self, c: ViewCursor, page: Page) -> None:
         items: list[tuple[Any, ...]] = []
