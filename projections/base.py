@@ -16,6 +16,7 @@ point and started again ends in the same state as one that never stopped.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -39,6 +40,8 @@ from psycopg.sql import SQL, Composed, Identifier
 from contracts.events import EVENT_TYPES, ErasedFact, RecordErased
 
 Row = Mapping[str, Any]
+_VALUES = re.compile(r"^(INSERT INTO \w+ )VALUES (\(\?(?:, ?\?)*\))(.*)$", re.S)
+_DELETE = re.compile(r"^(DELETE FROM \w+ WHERE \w+) = \?$")
 UNREACHABLE = (OperationalError, InterfaceError)
 """What a database that cannot be reached raises, on either engine."""
 
@@ -52,6 +55,12 @@ def memory_db_name(label: str) -> str:
 def _pyformat(sql: str) -> str:
     """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _array_type(column: Sequence[Any]) -> str:
+    """The PostgreSQL array type for a column of values (a view's columns hold text and integers)."""
+    kind = next((type(v) for v in column if v is not None), str)
+    return "bigint[]" if kind in (int, bool) else "text[]"
 
 
 class ViewCursor:
@@ -68,9 +77,26 @@ class ViewCursor:
         self.raw.execute(self._translate(sql) if self._translate else sql, tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement for many rows (pipelined by psycopg, one loop in SQLite)."""
-        if rows:
-            self.raw.executemany(self._translate(sql) if self._translate else sql, [tuple(r) for r in rows])
+        """One statement for many rows. On PostgreSQL an ``INSERT ... VALUES (?, ...)``
+        becomes one ``INSERT ... SELECT * FROM unnest(?, ...)`` with an array per column, and a ``DELETE ... WHERE
+        column = ?`` one with ``= ANY(?)``: PostgreSQL then runs one statement, where
+        psycopg's ``executemany`` (pipelined) still makes it run one per row. An upsert
+        that updates must be given rows with distinct keys, as PostgreSQL asks of one
+        statement. In SQLite, one loop."""
+        if not rows:
+            return
+        if self._translate is not None and len(rows) > 1:
+            if (values := _VALUES.match(sql)) is not None:
+                head, _, tail = values.groups()
+                columns = list(zip(*rows, strict=True))
+                arrays = ", ".join(f"?::{_array_type(column)}" for column in columns)
+                query = f"{head}SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - our statement, placeholders only
+                self.raw.execute(self._translate(query), [list(c) for c in columns])
+                return
+            if (delete := _DELETE.match(sql)) is not None:
+                self.raw.execute(self._translate(delete.group(1) + " = ANY(?)"), ([r[0] for r in rows],))
+                return
+        self.raw.executemany(self._translate(sql) if self._translate else sql, [tuple(r) for r in rows])
 
     def fetchone(self) -> Row | None:
         return self.raw.fetchone()  # type: ignore[no-any-return]
@@ -268,9 +294,15 @@ class PostgresViewStore(ViewStore):
         self.database = database
         self.recorder: _PostgresViewRecorder = _PostgresViewRecorder(database.datastore, f"{name}_tracking", statements)
 
+    durable: bool = True
+    """Whether a commit waits for the write-ahead log to reach the disk. A rebuild turns it
+    off: a page lost in a crash is lost with its tracking position, so it is applied again."""
+
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
         with self.database.datastore.transaction(commit=commit) as c:
+            if commit and not self.durable:
+                c.execute("SET LOCAL synchronous_commit TO OFF")
             yield ViewCursor(c, _pyformat)
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:

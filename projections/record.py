@@ -193,7 +193,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
             c.executemany(
                 "INSERT INTO guardianships VALUES (?, ?, ?, ?) ON CONFLICT (guardian_id, child_id) "
                 "DO UPDATE SET tenant_id = excluded.tenant_id, has_custody = excluded.has_custody",
-                guardianships,
+                list({(g[1], g[2]): g for g in guardianships}.values()),  # the last of each, as one upsert after another
             )
             c.insert_rows("record_items", items)
             items.clear()
