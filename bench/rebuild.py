@@ -234,7 +234,7 @@ def fresh_views(db: Database, schema: str) -> Views:
 
 PROFILE_GROUPS = (
     ("reading the log (select_notifications)", "eventsourcing/postgres.py", "select_notifications"),
-    ("decoding stored events into facts (FactMapper)", "hub/storage.py", "to_domain_event"),
+    ("decoding stored events into facts (FactMapper)", "hub/keys/sealing.py", "to_domain_event"),
     ("child record: rows for each fact's categories", "projections/record.py", "apply"),
     ("case list: each child's document read, changed, written", "projections/caselist.py", "apply"),
     ("access log: a row per read", "projections/accesslog.py", "apply"),

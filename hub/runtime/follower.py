@@ -176,6 +176,8 @@ class LogFollower:
         decode = mapper.to_domain_event
         with self._recent_lock:
             known = {n.id: recent.pop(n.id) for n in chosen if n.id in recent}
+            for n in notifications if len(chosen) < len(notifications) else ():
+                recent.pop(n.id, None)
         warm = getattr(getattr(mapper, "sealer", None), "warm", None)
         if callable(warm):
             warm([n.state for n in chosen if n.id not in known])  # every new child's key in one query
