@@ -150,3 +150,23 @@ def test_the_follower_decodes_only_the_facts_a_view_takes(demo_log: Settings) ->
     assert {k: v for k, v in after.items() if k.startswith("access_log.")} == {
         k: v for k, v in every.items() if k.startswith("access_log.")
     }
+
+
+@pytest.mark.parametrize("demo_log", ["postgres"], indirect=True)
+def test_the_keys_of_a_page_s_children_are_fetched_in_one_query(demo_log: Settings) -> None:
+    """Opening a page of stored facts asks the key store once for every child's key, not
+    once per child (the erased child's key, destroyed, is asked for alone: it opens nothing)."""
+    with _opened(demo_log, create=False) as opened:
+        store = opened.sealer.store
+        asked: list[Any] = []
+        many: list[int] = []
+        get, get_many = store.get, store.get_many
+        store.get = lambda child_id: (asked.append(child_id), get(child_id))[1]
+        store.get_many = lambda ids: (many.append(len(ids)), get_many(ids))[1]
+        stored = opened.recorder.select_notifications(1, 10_000)
+        opened.sealer.warm([n.state for n in stored])
+        facts = [opened.mapper.to_domain_event(n).fact for n in stored]
+    children = {f.child_id for f in facts}
+    erased = {f.child_id for f in facts if isinstance(f, RecordErased)}
+    assert len(many) == 1 and many[0] >= CHILDREN
+    assert set(asked) <= erased and len(children) > CHILDREN
