@@ -123,6 +123,10 @@ class ViewCursor:
         return list(self.raw.fetchall())
 
 
+class ViewRebuildingError(RuntimeError):
+    """The view is being rebuilt by parts (``backa views rebuild``); it stays where it is."""
+
+
 class ViewStore(ABC):
     """Where one view's tables and its tracking record live."""
 
@@ -140,22 +144,40 @@ class ViewStore(ABC):
         exactly ``after``, so a page of facts is never applied on top of a part of it
         that another follower wrote meanwhile. Without it the position only moves forward
         (the library's own rule, enough for one fact at a time). Either way a refusal is
-        :class:`IntegrityError` and the transaction rolls back."""
+        :class:`IntegrityError` (or :class:`ViewRebuildingError` while the view is rebuilt
+        by parts) and the transaction rolls back."""
 
     @staticmethod
-    def _compare_and_set(cursor: ViewCursor, table: str, tracking: Tracking, after: int) -> None:
-        if after == 0:
+    def _move(cursor: ViewCursor, table: str, tracking: Tracking, after: int | None) -> None:
+        """The position's move, refused while the view is rebuilt by parts: a part's
+        position is kept under the application's name and ``#`` (see
+        :mod:`hub.runtime.rebuild`), and nobody else writes the view until they are done."""
+        name, position = tracking.application_name, tracking.notification_id
+        parts = f"{name}#%"
+        guard = f"NOT EXISTS (SELECT 1 FROM {table} AS part WHERE part.application_name LIKE ?)"  # noqa: S608
+        if after is None:  # forward only
             cursor.execute(
-                f"INSERT INTO {table} VALUES (?, ?) ON CONFLICT (application_name) DO NOTHING",  # noqa: S608 - our table
-                (tracking.application_name, tracking.notification_id),
+                f"INSERT INTO {table} SELECT ?, ? WHERE {guard} ON CONFLICT (application_name) DO UPDATE "  # noqa: S608
+                f"SET notification_id = excluded.notification_id WHERE {table}.notification_id < excluded.notification_id",
+                (name, position, parts),
+            )
+        elif after == 0:  # a view that holds nothing has no position, or one at 0
+            cursor.execute(
+                f"INSERT INTO {table} SELECT ?, ? WHERE {guard} ON CONFLICT (application_name) DO UPDATE "  # noqa: S608
+                f"SET notification_id = excluded.notification_id WHERE {table}.notification_id = 0",
+                (name, position, parts),
             )
         else:
             cursor.execute(
-                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ?",  # noqa: S608
-                (tracking.notification_id, tracking.application_name, after),
+                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ? AND {guard}",  # noqa: S608
+                (position, name, after, parts),
             )
-        if cursor.rowcount != 1:
-            raise IntegrityError(f"the view is no longer at position {after}")
+        if cursor.rowcount == 1:
+            return
+        cursor.execute(f"SELECT 1 AS found FROM {table} WHERE application_name LIKE ?", (parts,))  # noqa: S608
+        if cursor.fetchone() is not None:
+            raise ViewRebuildingError("the view is being rebuilt by parts; it is written by them alone until they finish")
+        raise IntegrityError(f"the view is no longer at position {after}" if after is not None else "the view is past this position")
 
     def create_table(self) -> None:
         self.recorder.create_table()
@@ -191,10 +213,7 @@ class SQLiteViewStore(ViewStore):
             yield ViewCursor(c)
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
-        if after is None:
-            self.recorder._insert_tracking(cursor.raw, tracking)
-        else:
-            self._compare_and_set(cursor, "tracking", tracking, after)
+        self._move(cursor, "tracking", tracking, after)
 
     def close(self) -> None:
         self.recorder.datastore.close()
@@ -306,10 +325,7 @@ class PostgresViewStore(ViewStore):
             yield ViewCursor(c, _pyformat)
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
-        if after is None:
-            self.recorder._insert_tracking(cursor.raw, tracking)
-        else:
-            self._compare_and_set(cursor, self.recorder.tracking_table_name, tracking, after)
+        self._move(cursor, self.recorder.tracking_table_name, tracking, after)
 
     def close(self) -> None:
         self.database.close()
@@ -471,6 +487,7 @@ __all__ = [
     "SQLiteViewStore",
     "View",
     "ViewCursor",
+    "ViewRebuildingError",
     "ViewStore",
     "dumps",
     "loads",

@@ -19,8 +19,9 @@ position the rebuild aimed at, one transaction per view moves the view's own pos
 and deletes the parts'; a rebuild stopped before that is finished by running it again with
 the same number of processes.
 
-The views must not be followed by a hub meanwhile: run it with the hub stopped, or before it
-starts (a hub follows the views from the position the rebuild leaves).
+While the parts' positions are there, nobody else moves the view: a hub's follower is refused
+(its view stalls, and is retried) until the rebuild is done, and then follows from there. Run
+it with the hub stopped all the same: a hub cannot serve the views meanwhile.
 """
 
 from __future__ import annotations
@@ -230,16 +231,25 @@ def _others(view: View, parts: int) -> list[str]:
 
 
 def _begin(view: View, parts: int) -> int:
-    """The view's own position, where each part starts unless it has gone further."""
+    """The view's own position, where each part starts unless it has gone further.
+
+    The view's position row is made if missing and locked while it is read, and the parts'
+    rows are written in the same transaction: a hub's follower that moved the view just
+    before is waited for, and one that comes after is refused (``ViewRebuildingError``)."""
     others = _others(view, parts)
     if others:
         n = others[0].split("#", 1)[1].split("/", 1)[0]
         raise RebuildError(f"the view {view.name} is being rebuilt with {n} processes: run it again with --processes {n}")
-    held = view.max_tracking_id(APP_NAME) or 0
-    if held and parts > 1:
-        with view.store.transaction(commit=True) as c:
+    table = _table(view)
+    lock = " FOR UPDATE" if isinstance(view.store, PostgresViewStore) else ""
+    with view.store.transaction(commit=True) as c:
+        c.execute(f"INSERT INTO {table} VALUES (?, 0) ON CONFLICT (application_name) DO NOTHING", (APP_NAME,))  # noqa: S608
+        c.execute(f"SELECT notification_id FROM {table} WHERE application_name = ?{lock}", (APP_NAME,))  # noqa: S608
+        row = c.fetchone()
+        held = int(row["notification_id"]) if row else 0
+        if parts > 1:
             c.executemany(
-                f"INSERT INTO {_table(view)} VALUES (?, ?) ON CONFLICT (application_name) DO NOTHING",  # noqa: S608
+                f"INSERT INTO {table} VALUES (?, ?) ON CONFLICT (application_name) DO NOTHING",  # noqa: S608
                 [(part_name(k, parts), held) for k in range(parts)],
             )
     return held
@@ -256,9 +266,9 @@ def _finish(view: View, parts: int, held: int, end: int) -> int:
         with view.store.transaction(commit=True) as c:
             c.executemany(f"DELETE FROM {_table(view)} WHERE application_name = ?", [(n,) for n in names])  # noqa: S608
         return held
-    with view.store.transaction(commit=True) as c:
-        view.store.insert_tracking(c, Tracking(APP_NAME, end), after=held)
+    with view.store.transaction(commit=True) as c:  # the parts' rows first: while they are there, the view does not move
         c.executemany(f"DELETE FROM {_table(view)} WHERE application_name = ?", [(n,) for n in names])  # noqa: S608
+        view.store.insert_tracking(c, Tracking(APP_NAME, end), after=held)
     return end
 
 

@@ -170,3 +170,28 @@ def test_the_keys_of_a_page_s_children_are_fetched_in_one_query(demo_log: Settin
     erased = {f.child_id for f in facts if isinstance(f, RecordErased)}
     assert len(many) == 1 and many[0] >= CHILDREN
     assert set(asked) <= erased and len(children) > CHILDREN
+
+
+def test_a_hub_s_follower_is_refused_while_parts_rebuild_the_views(demo_log: Settings) -> None:
+    """While the parts hold the views, a hub that follows the log (started too early) does not
+    write them: its views stall and are retried, and the rebuild ends with the same rows."""
+    from hub.runtime.follower import LogFollower, ViewStalledError
+    from hub.runtime.rebuild import _Log
+    from projections.base import ViewRebuildingError
+
+    rebuild(demo_log, processes=1, from_scratch=True)
+    single = rows(demo_log)
+    begun = rebuild(demo_log, processes=2, from_scratch=True, deadline=time.time())  # the parts stop at once
+    assert not begun.complete
+    with _opened(demo_log, create=False) as opened:
+        end = int(opened.recorder.max_notification_id() or 0)
+        hub = LogFollower(_Log(opened.recorder, opened.mapper, end, None), opened.views.projections())  # type: ignore[arg-type]
+        try:
+            with pytest.raises(ViewStalledError) as stalled:
+                hub.catch_up()
+        finally:
+            hub.close()
+    assert isinstance(stalled.value.__cause__, ViewRebuildingError)
+    assert not any(found for table, found in rows(demo_log).items() if not table.endswith("tracking"))
+    assert rebuild(demo_log, processes=2).complete
+    assert rows(demo_log) == single
