@@ -335,6 +335,13 @@ def measure(db: Database, work: Path, *, events: int, budget: float, profile_sec
         )
     scaling = rates[2] / rates[1] if rates.get(1) else 0.0
     result.add("scaling from 1 to 2 processes", f"{scaling:.2f} ×")
+    per_fact = {n: r.cpu / max(r.facts, 1) / n for n, r in runs.items()}
+    if per_fact.get(1):
+        result.add(
+            "CPU per process and fact, 2 processes ÷ 1 process (the hub's processes, not PostgreSQL's)",
+            f"{per_fact[2] / per_fact[1]:.2f} ({per_fact[1] * 1e6:.0f} µs per fact with 1 process, "
+            f"{per_fact[2] * 1e6:.0f} µs per process with 2)",
+        )
     for label, share in shares:
         result.add(f"profile (1 process): {label}", f"{share:.0%}")
     result.notes.extend(f"profile, most own time: {line.strip()}" for line in top)
@@ -343,6 +350,7 @@ def measure(db: Database, work: Path, *, events: int, budget: float, profile_sec
     result.met = result.ratio >= 0.5
     result.data.update(
         events=last, subscription=sub_rate, pages=page_rate, rebuild=best, rebuild_1=rates.get(1), rebuild_2=rates.get(2),
-        scaling=scaling, complete=all(r.complete for r in runs.values()), fill=rate(written, fill_seconds), decode=decode_rate,
+        scaling=scaling, cpu_per_fact={n: round(v * 1e6, 1) for n, v in per_fact.items()},
+        complete=all(r.complete for r in runs.values()), fill=rate(written, fill_seconds), decode=decode_rate,
     )
     return result

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import resource
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -97,6 +98,8 @@ class Rebuilt:
     reached: int
     seconds: float
     processes: int
+    cpu: float = 0.0
+    """CPU seconds the rebuild's processes used between them (the database's not counted)."""
 
     @property
     def complete(self) -> bool:
@@ -310,8 +313,11 @@ def rebuild(
                 empty(view)
         end = upto if upto is not None else int(opened.recorder.max_notification_id() or 0)
         held = {view.name: _begin(view, processes) for view in views}
+    cpu = time.process_time()
+    children = _children_cpu()
     if processes == 1:
         rebuild_part(settings, 0, 1, end, batch=batch, deadline=deadline)
+        cpu = time.process_time() - cpu
     else:
         context = multiprocessing.get_context("spawn")
         workers = [
@@ -325,13 +331,19 @@ def rebuild(
         failed = [w.name for w in workers if w.exitcode != 0]
         if failed:
             raise RebuildError(f"{len(failed)} of {processes} processes of the rebuild failed; run it again to resume")
+        cpu = _children_cpu() - children
     seconds = time.perf_counter() - began
     with _opened(settings) as opened:
         if processes == 1:
             reached = min((view.max_tracking_id(APP_NAME) or 0) for view in opened.views.all())
         else:
             reached = min(_finish(view, processes, held[view.name], end) for view in opened.views.all())
-    return Rebuilt(min(held.values(), default=0), end, reached, seconds, processes)
+    return Rebuilt(min(held.values(), default=0), end, reached, seconds, processes, cpu)
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 __all__ = ["REBUILD_PAGE", "ChildPart", "RebuildError", "Rebuilt", "empty", "part_name", "rebuild", "rebuild_part"]
