@@ -250,12 +250,14 @@ class LogFollower:
             except Exception as e:  # noqa: BLE001 - reported by the caller, after the other views
                 raise _Stalled(held, e) from e
             held = position
-        if held < last:
+        if held < last:  # the page's last facts were none the view takes
             try:
                 projection.process_page([], Tracking(self.tracking_name, last), after=held)
                 held = last
             except IntegrityError:
                 held = self.position(projection)
+            except Exception as e:  # noqa: BLE001 - reported by the caller, after the other views
+                raise _Stalled(held, e) from e
         return held
 
     # -- in the background -------------------------------------------------------------
