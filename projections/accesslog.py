@@ -18,7 +18,7 @@ from uuid import UUID
 
 from contracts.events import AccessReviewed, InformationAccessed, RecordErased
 from contracts.vocabulary import Category, LegalBasis, ReviewOutcome, Role
-from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads
+from projections.base import Page, PageProjection, View, ViewCursor, dumps, loads, types_of
 
 
 @dataclass(frozen=True)
@@ -293,6 +293,7 @@ def _review(row: Any, note: str) -> ReviewEntry:
 
 class AccessLogProjection(PageProjection[AccessLogView]):
     name = "access_log"
+    takes = types_of(InformationAccessed, AccessReviewed)
 
     def apply(self, c: ViewCursor, page: Page) -> None:
         """Reads and reviews as rows, their free text sealed. An erasure takes the child's

@@ -16,6 +16,7 @@ point and started again ends in the same state as one that never stopped.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -36,9 +37,11 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
 
-from contracts.events import ErasedFact
+from contracts.events import EVENT_TYPES, ErasedFact, RecordErased
 
 Row = Mapping[str, Any]
+_VALUES = re.compile(r"^(INSERT INTO \w+ )VALUES (\(\?(?:, ?\?)*\))(.*)$", re.S)
+_DELETE = re.compile(r"^(DELETE FROM \w+ WHERE \w+) = \?$")
 UNREACHABLE = (OperationalError, InterfaceError)
 """What a database that cannot be reached raises, on either engine."""
 
@@ -52,6 +55,12 @@ def memory_db_name(label: str) -> str:
 def _pyformat(sql: str) -> str:
     """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _array_type(column: Sequence[Any]) -> str:
+    """The PostgreSQL array type for a column of values (a view's columns hold text and integers)."""
+    kind = next((type(v) for v in column if v is not None), str)
+    return "bigint[]" if kind in (int, bool) else "text[]"
 
 
 class ViewCursor:
@@ -68,9 +77,26 @@ class ViewCursor:
         self.raw.execute(self._translate(sql) if self._translate else sql, tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement for many rows (pipelined by psycopg, one loop in SQLite)."""
-        if rows:
-            self.raw.executemany(self._translate(sql) if self._translate else sql, [tuple(r) for r in rows])
+        """One statement for many rows. On PostgreSQL an ``INSERT ... VALUES (?, ...)``
+        becomes one ``INSERT ... SELECT * FROM unnest(?, ...)`` with an array per column, and a ``DELETE ... WHERE
+        column = ?`` one with ``= ANY(?)``: PostgreSQL then runs one statement, where
+        psycopg's ``executemany`` (pipelined) still makes it run one per row. An upsert
+        that updates must be given rows with distinct keys, as PostgreSQL asks of one
+        statement. In SQLite, one loop."""
+        if not rows:
+            return
+        if self._translate is not None and len(rows) > 1:
+            if (values := _VALUES.match(sql)) is not None:
+                head, _, tail = values.groups()
+                columns = list(zip(*rows, strict=True))
+                arrays = ", ".join(f"?::{_array_type(column)}" for column in columns)
+                query = f"{head}SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - our statement, placeholders only
+                self.raw.execute(self._translate(query), [list(c) for c in columns])
+                return
+            if (delete := _DELETE.match(sql)) is not None:
+                self.raw.execute(self._translate(delete.group(1) + " = ANY(?)"), ([r[0] for r in rows],))
+                return
+        self.raw.executemany(self._translate(sql) if self._translate else sql, [tuple(r) for r in rows])
 
     def fetchone(self) -> Row | None:
         return self.raw.fetchone()  # type: ignore[no-any-return]
@@ -97,6 +123,10 @@ class ViewCursor:
         return list(self.raw.fetchall())
 
 
+class ViewRebuildingError(RuntimeError):
+    """The view is being rebuilt by parts (``backa views rebuild``); it stays where it is."""
+
+
 class ViewStore(ABC):
     """Where one view's tables and its tracking record live."""
 
@@ -114,22 +144,40 @@ class ViewStore(ABC):
         exactly ``after``, so a page of facts is never applied on top of a part of it
         that another follower wrote meanwhile. Without it the position only moves forward
         (the library's own rule, enough for one fact at a time). Either way a refusal is
-        :class:`IntegrityError` and the transaction rolls back."""
+        :class:`IntegrityError` (or :class:`ViewRebuildingError` while the view is rebuilt
+        by parts) and the transaction rolls back."""
 
     @staticmethod
-    def _compare_and_set(cursor: ViewCursor, table: str, tracking: Tracking, after: int) -> None:
-        if after == 0:
+    def _move(cursor: ViewCursor, table: str, tracking: Tracking, after: int | None) -> None:
+        """The position's move, refused while the view is rebuilt by parts: a part's
+        position is kept under the application's name and ``#`` (see
+        :mod:`hub.runtime.rebuild`), and nobody else writes the view until they are done."""
+        name, position = tracking.application_name, tracking.notification_id
+        parts = f"{name}#%"
+        guard = f"NOT EXISTS (SELECT 1 FROM {table} AS part WHERE part.application_name LIKE ?)"  # noqa: S608
+        if after is None:  # forward only
             cursor.execute(
-                f"INSERT INTO {table} VALUES (?, ?) ON CONFLICT (application_name) DO NOTHING",  # noqa: S608 - our table
-                (tracking.application_name, tracking.notification_id),
+                f"INSERT INTO {table} SELECT ?, ? WHERE {guard} ON CONFLICT (application_name) DO UPDATE "  # noqa: S608
+                f"SET notification_id = excluded.notification_id WHERE {table}.notification_id < excluded.notification_id",
+                (name, position, parts),
+            )
+        elif after == 0:  # a view that holds nothing has no position, or one at 0
+            cursor.execute(
+                f"INSERT INTO {table} SELECT ?, ? WHERE {guard} ON CONFLICT (application_name) DO UPDATE "  # noqa: S608
+                f"SET notification_id = excluded.notification_id WHERE {table}.notification_id = 0",
+                (name, position, parts),
             )
         else:
             cursor.execute(
-                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ?",  # noqa: S608
-                (tracking.notification_id, tracking.application_name, after),
+                f"UPDATE {table} SET notification_id = ? WHERE application_name = ? AND notification_id = ? AND {guard}",  # noqa: S608
+                (position, name, after, parts),
             )
-        if cursor.rowcount != 1:
-            raise IntegrityError(f"the view is no longer at position {after}")
+        if cursor.rowcount == 1:
+            return
+        cursor.execute(f"SELECT 1 AS found FROM {table} WHERE application_name LIKE ?", (parts,))  # noqa: S608
+        if cursor.fetchone() is not None:
+            raise ViewRebuildingError("the view is being rebuilt by parts; it is written by them alone until they finish")
+        raise IntegrityError(f"the view is no longer at position {after}" if after is not None else "the view is past this position")
 
     def create_table(self) -> None:
         self.recorder.create_table()
@@ -165,10 +213,7 @@ class SQLiteViewStore(ViewStore):
             yield ViewCursor(c)
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
-        if after is None:
-            self.recorder._insert_tracking(cursor.raw, tracking)
-        else:
-            self._compare_and_set(cursor, "tracking", tracking, after)
+        self._move(cursor, "tracking", tracking, after)
 
     def close(self) -> None:
         self.recorder.datastore.close()
@@ -268,16 +313,19 @@ class PostgresViewStore(ViewStore):
         self.database = database
         self.recorder: _PostgresViewRecorder = _PostgresViewRecorder(database.datastore, f"{name}_tracking", statements)
 
+    durable: bool = True
+    """Whether a commit waits for the write-ahead log to reach the disk. A rebuild turns it
+    off: a page lost in a crash is lost with its tracking position, so it is applied again."""
+
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
         with self.database.datastore.transaction(commit=commit) as c:
+            if commit and not self.durable:
+                c.execute("SET LOCAL synchronous_commit TO OFF")
             yield ViewCursor(c, _pyformat)
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
-        if after is None:
-            self.recorder._insert_tracking(cursor.raw, tracking)
-        else:
-            self._compare_and_set(cursor, self.recorder.tracking_table_name, tracking, after)
+        self._move(cursor, self.recorder.tracking_table_name, tracking, after)
 
     def close(self) -> None:
         self.database.close()
@@ -388,6 +436,18 @@ class PageProjection(Projection[V], Generic[V]):  # type: ignore[type-var]
     library's interface) is a page of one.
     """
 
+    takes: ClassVar[frozenset[str] | None] = None
+    """The stored types (published event types) the view takes; ``None``: every type."""
+    ignores: ClassVar[frozenset[str]] = frozenset()
+    """Types the view passes over, of those it would take."""
+
+    def consumes(self, topic: str) -> bool:
+        """Whether facts of this type change the view: a follower decodes and hands over
+        only those. An erasure is taken by every view."""
+        if topic == RecordErased.type_name:
+            return True
+        return topic not in self.ignores and (self.takes is None or topic in self.takes)
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_page([(tracking.notification_id, domain_event.fact)], tracking)
 
@@ -401,6 +461,11 @@ class PageProjection(Projection[V], Generic[V]):  # type: ignore[type-var]
     @abstractmethod
     def apply(self, c: ViewCursor, page: Page) -> None:
         """Write the rows for the facts of ``page``, in order, inside ``c``'s transaction."""
+
+
+def types_of(*classes: type) -> frozenset[str]:
+    """The stored types of these event classes and of every class derived from them."""
+    return frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, classes))
 
 
 def dumps(value: Any) -> str:
@@ -422,8 +487,10 @@ __all__ = [
     "SQLiteViewStore",
     "View",
     "ViewCursor",
+    "ViewRebuildingError",
     "ViewStore",
     "dumps",
     "loads",
     "memory_db_name",
+    "types_of",
 ]

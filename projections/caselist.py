@@ -35,7 +35,7 @@ from contracts.events import (
     TeamDecided,
     TeamMeetingHeld,
 )
-from projections.base import Page, PageProjection, View, ViewCursor
+from projections.base import Page, PageProjection, View, ViewCursor, types_of
 
 STALE_AFTER = timedelta(days=30)
 """How long a step of the process owed may wait, with nothing happening, before the case
@@ -106,6 +106,7 @@ class CaseListView(View):
 
 class CaseListProjection(PageProjection[CaseListView]):
     name = "case_list"
+    ignores = types_of(InformationAccessed)
 
     def apply(self, c: ViewCursor, page: Page) -> None:
         """Each child's document is read once per page, changed by each of its facts in

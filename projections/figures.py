@@ -54,7 +54,7 @@ from contracts.events import (
     TeamMeetingHeld,
 )
 from contracts.vocabulary import SWEDISH_TIME, CardKind, ConversationWith, Decision, HomeVisit
-from projections.base import Page, PageProjection, View, ViewCursor
+from projections.base import Page, PageProjection, View, ViewCursor, types_of
 
 IN_LIST = 200
 """Children asked for in one ``IN (...)`` query."""
@@ -141,6 +141,10 @@ class TermFiguresView(View):
 
 class TermFiguresProjection(PageProjection[TermFiguresView]):
     name = "term_figures"
+    takes = types_of(
+        DiscoveryCardSubmitted, ConversationHeld, TeamDecided, TeamMeetingHeld, FollowUpHeld, PlanUpdated,
+        PlanActionCompleted, NeedsMet, HomeVisitRecorded,
+    )
 
     def apply(self, c: ViewCursor, page: Page) -> None:
         """Counts for the page's facts, added to the stored ones in one statement; the

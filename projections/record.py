@@ -35,7 +35,7 @@ from contracts.events import (
     RecordErased,
 )
 from contracts.vocabulary import Category, LegalBasis
-from projections.base import Page, PageProjection, View, ViewCursor
+from projections.base import Page, PageProjection, View, ViewCursor, types_of
 
 CACHED_CHILDREN = 1_000
 """Children whose opened record items a process keeps in memory (least recently read dropped first)."""
@@ -281,6 +281,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
     whose reporter alone is kept from them stays shown: the core leaves its reporter out)."""
 
     name = "child_record"
+    ignores = types_of(InformationAccessed, AccessReviewed)
 
     def apply(self, c: ViewCursor, page: Page) -> None:
         items: list[tuple[Any, ...]] = []
@@ -294,7 +295,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
             c.executemany(
                 "INSERT INTO guardianships VALUES (?, ?, ?, ?) ON CONFLICT (guardian_id, child_id) "
                 "DO UPDATE SET tenant_id = excluded.tenant_id, has_custody = excluded.has_custody",
-                guardianships,
+                list({(g[1], g[2]): g for g in guardianships}.values()),  # the last of each, as one upsert after another
             )
             c.insert_rows("record_items", items)
             items.clear()

@@ -17,6 +17,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa forget CHILD --reason TEXT [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
     backa guardians check (CHILD | --all [--dry-run]) [--data-dir DIR]   (a token in BACKA_TOKEN)
     backa consents remind [--at MOMENT] [--dry-run] [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
+    backa views rebuild [--processes N] [--page N] [--from-scratch] [--data-dir DIR]   (with the hub stopped)
 """
 
 from __future__ import annotations
@@ -822,6 +823,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.cli.consents import add_parser as add_consents
 
     add_consents(sub)
+    from hub.cli.views import add_parser as add_views
+
+    add_views(sub)
     return parser
 
 

@@ -2,4 +2,5 @@
 
 from hub.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not again in the processes a rebuild starts
+    raise SystemExit(main())

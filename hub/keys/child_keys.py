@@ -300,6 +300,31 @@ class ChildKeySealer:
         except InvalidTag:
             raise SealedFactError("a view row does not open: it was changed or sealed for another child") from None
 
+    def warm(self, sealed: Sequence[bytes]) -> None:
+        """Unwrap at once the keys of the children these stored facts are sealed for that
+        are not cached, with one query to a store that can fetch many (a rebuild meets a
+        new child every few facts, which would otherwise cost a query each)."""
+        get_many = getattr(self.store, "get_many", None)
+        if not callable(get_many):
+            return
+        wanted: dict[bytes, UUID] = {}
+        with self._lock:
+            for state in sealed:
+                head = bytes(state[:HEADER])
+                if head.startswith(MAGIC) and len(head) == HEADER:
+                    key = head[len(MAGIC):]
+                    if key not in self._cache and key not in wanted:
+                        wanted[key] = UUID(bytes=key)
+        if not wanted:
+            return
+        found: dict[UUID, WrappedKey] = get_many(list(wanted.values()))
+        opened = [(c.bytes, AESGCM(self.keyring.unwrap(w))) for c, w in found.items() if not w.destroyed]
+        with self._lock:
+            for key, aead in opened:
+                self._cache[key] = aead
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
     def is_destroyed(self, child_id: UUID) -> bool:
         """Whether the child's key was destroyed (a key in use here never was)."""
         with self._lock:

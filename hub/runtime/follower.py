@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from contracts.events import ErasedFact, RecordErased
 from eventsourcing.application import Application
@@ -65,12 +66,20 @@ class LogFollower:
         batch: int = PAGE,
         *,
         on_erased: Callable[[Any], None] | None = None,
+        tracking_name: str | None = None,
+        partition: Partition | None = None,
     ) -> None:
         self.app = app
         self.on_erased = on_erased
         """Called with each erasure read, before its page reaches the views."""
         self.projections = projections
         self.batch = batch
+        self.tracking_name = tracking_name or app.name
+        """The name the views' positions are tracked under (a part of a rebuild has its own)."""
+        self.partition = partition
+        """The children this follower writes for, if not every child (see :mod:`hub.runtime.rebuild`)."""
+        self._consumes = [_Consumes(p) for p in projections]
+        self._wanted = _Consumes.any_of(self._consumes)
         self._lock = threading.Lock()
         self._positions: dict[int, int] | None = None
         self._wake = threading.Event()
@@ -88,7 +97,7 @@ class LogFollower:
 
     def position(self, projection: Any) -> int:
         """The view's tracked position, as its store has it."""
-        return projection.view.max_tracking_id(self.app.name) or 0
+        return projection.view.max_tracking_id(self.tracking_name) or 0
 
     @property
     def reached(self) -> int:
@@ -132,12 +141,17 @@ class LogFollower:
         while pending:
             page, last = pending
             with self._span(page):
-                todo = [p for p in self.projections if id(p) not in stalled and positions[id(p)] < last]
+                todo = [
+                    (p, c) for p, c in zip(self.projections, self._consumes, strict=True)
+                    if id(p) not in stalled and positions[id(p)] < last
+                ]
                 if len(page) < self.parallel_from:
-                    outcomes = [(id(p), _outcome(self._apply, p, page, positions[id(p)])) for p in todo]
+                    outcomes = [(id(p), _outcome(self._apply, p, c.page(page), last, positions[id(p)])) for p, c in todo]
                     pending = self._read_page(last + 1)
                 else:
-                    futures = {id(p): self._workers.submit(self._apply, p, page, positions[id(p)]) for p in todo}
+                    futures = {
+                        id(p): self._workers.submit(self._apply, p, c.page(page), last, positions[id(p)]) for p, c in todo
+                    }
                     try:
                         pending = self._read_page(last + 1)  # the next page is read while the views write
                     finally:
@@ -157,12 +171,29 @@ class LogFollower:
         return read
 
     def _read_page(self, start: int) -> tuple[list[tuple[int, Any]], int] | None:
+        """The next page, each fact some view takes (of the follower's children) decoded
+        once for every view; the others are never decoded. With the page's last position,
+        which every view moves to."""
         notifications = self.app.recorder.select_notifications(start, self.batch)
         if not notifications:
             return None
-        recent, decode = self._recent, self.app.mapper.to_domain_event
+        wanted, partition = self._wanted, self.partition
+        chosen = [
+            n for n in notifications
+            if wanted(n.topic) and (partition is None or partition.owns_stored(n) is not False)
+        ]
+        recent, mapper = self._recent, self.app.mapper
+        decode = mapper.to_domain_event
         with self._recent_lock:
-            page = [(n.id, recent.pop(n.id, None) or decode(n)) for n in notifications]
+            known = {n.id: recent.pop(n.id) for n in chosen if n.id in recent}
+            for n in notifications if len(chosen) < len(notifications) else ():
+                recent.pop(n.id, None)
+        warm = getattr(getattr(mapper, "sealer", None), "warm", None)
+        if callable(warm):
+            warm([n.state for n in chosen if n.id not in known])  # every new child's key in one query
+        page = [(n.id, known.get(n.id) or decode(n)) for n in chosen]
+        if partition is not None:
+            page = [(position, e) for position, e in page if partition.owns(e.fact.child_id)]
         erased = {e.originator_id: e for _, e in page if isinstance(e.fact, RecordErased)}
         if erased:
             for erasure in erased.values():
@@ -220,15 +251,15 @@ class LogFollower:
         ):
             yield
 
-    def _apply(self, projection: Any, page: Sequence[tuple[int, Any]], held: int) -> int:
-        """Apply the part of ``page`` after ``held`` to one view; return its new position."""
-        last = page[-1][0]
+    def _apply(self, projection: Any, page: Sequence[tuple[int, Any]], last: int, held: int) -> int:
+        """Apply the part of ``page`` after ``held`` to one view and move it to ``last`` (a
+        page may hold no fact the view takes, and still moves it); return its new position."""
         for _ in range(3):
-            mine = [(position, event.fact) for position, event in page if position > held]
-            if not mine:
+            if last <= held:
                 return held
+            mine = [(position, event.fact) for position, event in page if position > held]
             try:
-                projection.process_page(mine, Tracking(self.app.name, last), after=held)
+                projection.process_page(mine, Tracking(self.tracking_name, last), after=held)
                 return last
             except IntegrityError:
                 held = self.position(projection)  # another follower got there first
@@ -238,12 +269,20 @@ class LogFollower:
             if position <= held:
                 continue
             try:
-                projection.process_event(event, Tracking(self.app.name, position))
+                projection.process_event(event, Tracking(self.tracking_name, position))
             except IntegrityError:
                 pass
             except Exception as e:  # noqa: BLE001 - reported by the caller, after the other views
                 raise _Stalled(held, e) from e
             held = position
+        if held < last:  # the page's last facts were none the view takes
+            try:
+                projection.process_page([], Tracking(self.tracking_name, last), after=held)
+                held = last
+            except IntegrityError:
+                held = self.position(projection)
+            except Exception as e:  # noqa: BLE001 - reported by the caller, after the other views
+                raise _Stalled(held, e) from e
         return held
 
     # -- in the background -------------------------------------------------------------
@@ -292,6 +331,48 @@ class LogFollower:
                 log.warning("views cannot follow the log now (%s); trying again", type(e).__name__)
 
 
+class Partition(Protocol):
+    """Some of the children: a follower with one writes only their facts."""
+
+    def owns_stored(self, notification: Any) -> bool | None:
+        """Whether the stored fact is one of these children's, if that shows without
+        opening it (``None``: decode it and ask :meth:`owns`)."""
+
+    def owns(self, child_id: UUID) -> bool: ...
+
+
+class _Consumes:
+    """Which stored types a view takes (its projection's ``consumes``; every type if it
+    has none), remembered per type."""
+
+    def __init__(self, projection: Any) -> None:
+        self._ask: Callable[[str], bool] | None = getattr(projection, "consumes", None)
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, topic: str) -> bool:
+        known = self._known.get(topic)
+        if known is None:
+            known = self._known[topic] = True if self._ask is None else bool(self._ask(topic))
+        return known
+
+    def page(self, page: Sequence[tuple[int, Any]]) -> Sequence[tuple[int, Any]]:
+        if self._ask is None:
+            return page
+        return [(position, e) for position, e in page if self(e.fact.type_name)]
+
+    @staticmethod
+    def any_of(views: Sequence[_Consumes]) -> Callable[[str], bool]:
+        known: dict[str, bool] = {}
+
+        def wanted(topic: str) -> bool:
+            found = known.get(topic)
+            if found is None:
+                found = known[topic] = topic == RecordErased.type_name or any(v(topic) for v in views)
+            return found
+
+        return wanted
+
+
 def _erased_by(recorded: Any, erasures: dict[Any, Any]) -> bool:
     """A fact of a child erased in the same page (taken from memory, so still readable)."""
     fact = recorded.fact
@@ -317,4 +398,4 @@ class _Stalled(Exception):
         self.cause = cause
 
 
-__all__ = ["PAGE", "LogFollower", "ViewStalledError"]
+__all__ = ["PAGE", "LogFollower", "Partition", "ViewStalledError"]
