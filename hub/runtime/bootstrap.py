@@ -232,6 +232,8 @@ def bootstrap(
             checker()
             return StoreUnavailableError("the store cannot be reached")
 
+        setup = parts.enter_context(ExitStack())
+        setup.enter_context(kit.setting_up())  # the tables are made by one process at a time
         keys = None
         if ring is not None:
             keys = child_key_sealer(settings, ring, kit)
@@ -268,6 +270,7 @@ def bootstrap(
             invitation_days=settings.conversation_invitation_days,
         )
         parts.callback(hub.close)
+        setup.close()
         checker.pools.extend(kit.pools())
         hub.follower.catch_up()
         demo_issuer = None
