@@ -77,9 +77,14 @@ class SilentProxy:
         self.partitioned.clear()
 
     def close(self) -> None:
+        """End every connection (a shutdown, which wakes a thread blocked on the socket)."""
         self._listener.close()
         with self._lock:
             for s in self._sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 s.close()
 
 
@@ -99,9 +104,9 @@ def rt(pg_schema: str, proxy: SilentProxy, clock: SettableClock, tmp_path: Path)
     runtime.close()
 
 
-def answered_within(seconds: float, request: Callable[[], Any]) -> Any:
-    """The request's answer, or a failure if it has none after ``seconds`` (the request is
-    left hanging in a thread of its own, which the test process does not wait for)."""
+def answered_within(seconds: float, request: Callable[[], Any], on_hang: Callable[[], None]) -> Any:
+    """The request's answer, or a failure if it has none after ``seconds`` (``on_hang`` is
+    called first, to set free what hangs so the test can end)."""
     answer: list[Any] = []
     done = threading.Event()
 
@@ -112,7 +117,9 @@ def answered_within(seconds: float, request: Callable[[], Any]) -> Any:
             done.set()
 
     threading.Thread(target=run, daemon=True).start()
-    assert done.wait(seconds), f"no answer after {seconds:.0f} s: the request hangs while the database is partitioned"
+    if not done.wait(seconds):
+        on_hang()
+    assert done.is_set(), f"no answer after {seconds:.0f} s: the request hangs while the database is partitioned"
     assert answer, "the request failed without an answer"
     return answer[0]
 
@@ -133,11 +140,11 @@ def test_a_silent_partition_is_answered_503_and_the_hub_serves_again_when_it_hea
             lambda: client.get(f"{API}/children/{child}", headers=bk),  # an audited read of the log
             lambda: client.get(f"{API}/case-list", headers=bk),  # a read of a view
         ):
-            assert_store_unavailable(answered_within(HANG, request))
+            assert_store_unavailable(answered_within(HANG, request, proxy.close))
 
         proxy.heal()
         end = time.monotonic() + HANG
-        while (answer := answered_within(HANG, send_card)).status_code != 201:
+        while (answer := answered_within(HANG, send_card, proxy.close)).status_code != 201:
             assert_store_unavailable(answer)
             assert time.monotonic() < end, "the hub did not serve again after the partition healed"
             time.sleep(0.2)
