@@ -20,6 +20,7 @@ of its own waits at most the pool's ``timeout`` and then fails as unreachable.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,10 +29,14 @@ import psycopg
 from psycopg import pq
 from psycopg.abc import PQGen
 from psycopg.rows import DictRow
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 _WAIT_INTERVAL = 0.1
 _BORROWABLE = (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS)
+
+
+class AnswerTimeoutError(psycopg.OperationalError):
+    """The server did not answer within the connection's deadline (the connection is closed)."""
 
 
 class DeadlineConnection(psycopg.Connection[DictRow]):
@@ -42,12 +47,28 @@ class DeadlineConnection(psycopg.Connection[DictRow]):
     answer_timeout: float | None = None
 
     def wait(self, gen: PQGen[Any], interval: float = _WAIT_INTERVAL, timeout: float | None = None) -> Any:
+        deadline = self.answer_timeout if timeout is None else timeout
+        began = time.monotonic()
         try:
-            return super().wait(gen, interval, self.answer_timeout if timeout is None else timeout)
-        except psycopg.OperationalError:
+            return super().wait(gen, interval, deadline)
+        except psycopg.OperationalError as e:
             if self.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
                 self.pgconn.finish()  # an answer may still come: nothing more can be sent on it
+            if timeout is None and deadline is not None and time.monotonic() - began >= deadline:
+                raise AnswerTimeoutError("the database did not answer in time") from e
             raise
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a deadline that passed: no answer in time,
+    no free connection in time, or a statement the server cancelled. Trying such a call
+    again at once would only wait as long again."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, AnswerTimeoutError | PoolTimeout | psycopg.errors.QueryCanceled):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def deadline_connection_class(answer_timeout: float | None) -> type[DeadlineConnection]:
@@ -86,4 +107,4 @@ class HubPool(ConnectionPool[Any]):
             yield conn
 
 
-__all__ = ["DeadlineConnection", "HubPool", "deadline_connection_class"]
+__all__ = ["AnswerTimeoutError", "DeadlineConnection", "HubPool", "deadline_connection_class", "timed_out"]

@@ -18,6 +18,7 @@ which the request is answered 503.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -44,7 +45,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import Environment, get_topic, retry, strtobool
+from eventsourcing.utils import Environment, get_topic, strtobool
 from limits.storage import Storage
 from psycopg import sql as psycopg_sql
 from psycopg.rows import dict_row
@@ -68,7 +69,7 @@ from hub.identity.sign_in_store import MemorySignInStore, PostgresSignInStore, S
 from hub.keys.child_keys import KEYS_DB, ChildKeyStore
 from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
 from hub.runtime.clock import Clock
-from hub.runtime.pg_pool import HubPool, deadline_connection_class
+from hub.runtime.pg_pool import HubPool, deadline_connection_class, timed_out
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews, RowSealer, memory_db_name
@@ -296,7 +297,22 @@ def _ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
 
 
-_READ_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
+def _read_retry(read: Callable[..., Any]) -> Callable[..., Any]:
+    """Try a read of the log a second time after a connection error (a stale connection,
+    after the database came back), but not after a deadline passed: the second try would
+    only double the wait of a request that is to be answered 503."""
+
+    @functools.wraps(read)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return read(*args, **kwargs)
+        except (InterfaceError, OperationalError) as e:
+            if timed_out(e):
+                raise
+            time.sleep(0.1)
+            return read(*args, **kwargs)
+
+    return reading
 
 
 class LogRecorder(PostgresApplicationRecorder):
@@ -304,21 +320,21 @@ class LogRecorder(PostgresApplicationRecorder):
 
     The library retries every call ten times; with a pool that waits for a connection,
     a request would hang for a minute before it could be answered 503. Reads here try
-    twice. An append is tried once: one retried after its answer was lost may already
+    twice, unless a deadline passed (:func:`_read_retry`). An append is tried once: one retried after its answer was lost may already
     have committed, and would come back as a conflict and be applied a second time.
     """
 
     insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 
-    @_READ_RETRY
+    @_read_retry
     def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
         return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)
 
-    @_READ_RETRY
+    @_read_retry
     def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
         return PostgresApplicationRecorder.select_notifications.__wrapped__(self, *args, **kwargs)
 
-    @_READ_RETRY
+    @_read_retry
     def max_notification_id(self) -> int | None:
         return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)
 
