@@ -34,7 +34,6 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
 
 from contracts.events import EVENT_TYPES, ErasedFact, RecordErased
@@ -222,59 +221,22 @@ class SQLiteViewStore(ViewStore):
 # -- PostgreSQL --------------------------------------------------------------------------
 
 
-class _SchemaDatastore(PostgresDatastore):
-    """Connections whose unqualified table names resolve in the views' schema."""
-
-    def after_connect_func(self) -> Callable[[Connection[Any]], None]:
-        configure = super().after_connect_func()
-        set_path = SQL("SET search_path TO {0}").format(Identifier(self.schema))
-
-        def after_connect(conn: Connection[Any]) -> None:
-            configure(conn)
-            conn.execute(set_path)
-
-        return after_connect
-
-
 class PostgresViews:
-    """The PostgreSQL schema that holds every view: one connection pool for them all.
+    """The PostgreSQL schema that holds every view, on a datastore whose connections
+    resolve unqualified table names in that schema (the hub's, see
+    :meth:`hub.runtime.stores.PostgresConfig.datastore`).
 
-    Each view keeps its position in its own tracking table (``<view>_tracking``) next
-    to its rows. A connection is checked before it is handed out (``pre_ping``), so
-    after the database comes back the pool replaces the connections it lost by itself.
+    A hub's views share the one connection pool of its process with the log and the
+    key store; their key look-ups inside a view's transaction borrow that transaction's
+    connection instead of waiting for another (:mod:`hub.runtime.pg_pool`). Each view
+    keeps its position in its own tracking table (``<view>_tracking``) next to its rows.
+    ``own`` says whether closing the views closes the datastore too.
     """
 
-    def __init__(
-        self,
-        *,
-        dbname: str,
-        host: str,
-        port: int,
-        user: str,
-        password: str,
-        schema: str = "public",
-        pool_size: int = 2,
-        max_overflow: int = 4,
-        connect_timeout: float = 5.0,
-        conn_max_age: float = 30 * 60.0,
-        pre_ping: bool = True,
-        lock_timeout: int = 0,
-    ) -> None:
-        self.schema = schema or "public"
-        self.datastore = _SchemaDatastore(
-            dbname=dbname,
-            host=host,
-            port=port,
-            user=user,
-            password=password,
-            schema=self.schema,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            connect_timeout=connect_timeout,
-            conn_max_age=conn_max_age,
-            pre_ping=pre_ping,
-            lock_timeout=lock_timeout,
-        )
+    def __init__(self, datastore: PostgresDatastore, *, own: bool = False) -> None:
+        self.datastore = datastore
+        self.schema = datastore.schema
+        self.own = own
 
     def create_schema(self) -> None:
         """Create the schema unless it is there (checked first: a role may own a schema
@@ -288,7 +250,9 @@ class PostgresViews:
         return PostgresViewStore(self, name, statements)
 
     def close(self) -> None:
-        self.datastore.close()
+        """Close the datastore if it is the views' own; a shared one is its owner's to close."""
+        if self.own:
+            self.datastore.close()
 
 
 class _PostgresViewRecorder(PostgresTrackingRecorder):

@@ -3,7 +3,7 @@
 Nothing is read or built at import time: settings are read when a command runs.
 
     backa serve [--host 127.0.0.1] [--port 8000] [--workers N] [--data-dir DIR] [--checkpoint-key FILE] [--witness DIR]
-    backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only]
+    backa demo  [--host] [--port] [--data-dir DIR] [--children N] [--seed N] [--reset] [--load-only] [--database-url URL]
     backa token USER [--data-dir DIR]
     backa schemas export [--out DIR]
     backa relay [--data-dir DIR] [--nats URL] [--keys DIR] [--partition I/N | --repartition N]
@@ -102,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Built once here before any worker starts: keys, tables and the views' catching up are
     # then done by one process, not raced by several on a first start.
     runtime = bootstrap(settings)
-    where = "PostgreSQL" if runtime.hub.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres" else f"{settings.store} store"
+    where = "PostgreSQL" if runtime.kit is not None and runtime.kit.kind == "postgres" else f"{settings.store} store"
     _say(f"Backa barnet hub: data in {settings.data_dir.resolve()} ({where})")
     _say(f"  health   http://{args.host}:{args.port}/health")
     _say(f"  OpenAPI  http://{args.host}:{args.port}/api/v1/schema/openapi.json")
@@ -128,17 +128,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from hub import demo
     from hub.runtime.bootstrap import bootstrap
 
-    settings = _settings(args, demo_mode=True, store="sqlite")
+    settings = demo_settings(args)
     data_dir: Path = settings.data_dir
+    where = _demo_place(settings)
     if demo.has_hub_data(data_dir) and not demo.is_demo_folder(data_dir):
         _say(f"backa demo: {data_dir} holds a hub that was not loaded by `backa demo`; it is left untouched.")
         _say("  Give the demo another folder with --data-dir.")
         return EXIT_REFUSED
     reload = args.reset or not demo.demo_ready(data_dir)
+    if reload and settings.store == "postgres" and _holds_a_log(settings):
+        _say(f"backa demo: {where} already holds a hub's log; it is left untouched.")
+        _say("  Give the demo an empty schema (?schema=... in the database URL).")
+        return EXIT_REFUSED
     if reload:
         if demo.is_demo_folder(data_dir) and not args.reset:
             _say("backa demo: the previous demo load did not finish; loading again")
-        _say(f"backa demo: loading the Ystad demo ({args.children} children) into {data_dir.resolve()}")
+        _say(f"backa demo: loading the Ystad demo ({args.children} children) into {where}")
         try:
             summary = demo.build_demo_data(settings, children=args.children, seed=args.seed, progress=_progress_printer())
         except demo.DemoFolderError as e:
@@ -146,13 +151,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         _say(f"  {summary.children} children, {summary.facts} facts in {summary.seconds:.1f} s")
     else:
-        _say(f"backa demo: serving the demo already in {data_dir.resolve()} (use --reset to load it again)")
+        _say(f"backa demo: serving the demo already in {where} (use --reset to load it again)")
     _print_demo_help(args, data_dir)
     if args.load_only:
         return 0
     runtime = bootstrap(settings)
     _serve(runtime, args.host, args.port)
     return 0
+
+
+def demo_settings(args: argparse.Namespace) -> Any:
+    """The demo's settings: its own SQLite files in the data folder, or, with a database URL
+    (``--database-url`` or ``BACKA_DATABASE_URL``), the log and the views in that PostgreSQL
+    schema while the demo's users and keys stay in the folder."""
+    url = getattr(args, "database_url", None)
+    settings = _settings(args, demo_mode=True, **({"database_url": url} if url else {}))
+    return settings.model_copy(update={"store": "postgres" if settings.database_url else "sqlite"})
+
+
+def _holds_a_log(settings: Any) -> bool:
+    """Whether the settings' PostgreSQL schema holds facts already (a demo loads into an empty one)."""
+    from psycopg import sql
+
+    from hub.runtime.stores import APP_NAME, PostgresKit, store_kit
+
+    kit = store_kit(settings)
+    try:
+        if not isinstance(kit, PostgresKit):
+            return False
+        events = sql.Identifier(kit.config.schema, f"{APP_NAME}_events")
+        with kit.datastore.get_connection() as conn:
+            found = conn.execute("SELECT to_regclass(%s) AS t", (events.as_string(conn),)).fetchone()
+            if found is None or found["t"] is None:
+                return False
+            return conn.execute(sql.SQL("SELECT 1 FROM {0} LIMIT 1").format(events)).fetchone() is not None
+    finally:
+        kit.close()
+
+
+def _demo_place(settings: Any) -> str:
+    """Where the demo's data goes, as said to the user (never the database's password)."""
+    if settings.store != "postgres":
+        return str(settings.data_dir.resolve())
+    from hub.runtime.stores import PostgresConfig
+
+    config = PostgresConfig.from_url(settings.database_url)
+    folder = settings.data_dir.resolve()
+    return f"PostgreSQL {config.host}:{config.port}/{config.dbname}, schema {config.schema} (users and keys in {folder})"
 
 
 def _print_demo_help(args: argparse.Namespace, data_dir: Path) -> None:
@@ -701,6 +746,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2019, help="the seed of the demo's stories (default 2019)")
     demo.add_argument("--reset", action="store_true", help="throw away the demo data in the folder and load it again")
     demo.add_argument("--load-only", action="store_true", help="load the demo and exit without serving")
+    demo.add_argument(
+        "--database-url", default=None, metavar="URL",
+        help="load and serve the demo in this PostgreSQL schema (default BACKA_DATABASE_URL; without one, SQLite files in the data folder)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     token = sub.add_parser("token", help="print a bearer token for a demo user")

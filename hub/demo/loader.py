@@ -307,7 +307,8 @@ def build_demo_data(
     progress: ProgressCallback | None = None,
     until: datetime | None = None,
 ) -> DemoSummary:
-    """Load the demo into ``settings.data_dir`` with a runtime of its own, then close it.
+    """Load the demo into ``settings.data_dir`` (the log and the views into PostgreSQL when
+    the settings' store is ``postgres``) with a runtime of its own, then close it.
 
     The load runs on a clock it moves; the hub that serves the folder afterwards is
     built afresh on the system clock.
@@ -324,7 +325,8 @@ def build_demo_data(
     custodians = demo_custodians(directory, children=children, seed=seed, until=end)
     (data_dir / DEMO_REGISTER_FILE).write_text(register_text(custodians), encoding="utf-8")
     clock = SettableClock(end)
-    runtime = bootstrap(settings.model_copy(update={"store": "sqlite", "demo_mode": True}), clock=clock, directory=directory)
+    store = "postgres" if settings.store == "postgres" else "sqlite"  # the demo keeps nothing only in memory
+    runtime = bootstrap(settings.model_copy(update={"store": store, "demo_mode": True}), clock=clock, directory=directory)
     try:
         return load_demo(runtime, children=children, seed=seed, progress=progress, until=end, data_dir=data_dir)
     finally:

@@ -22,6 +22,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hub.keys.child_keys import DESTROYED, TOMBSTONE, ChildKeyDestroyedError, WrappedKey
+from hub.runtime.pg_pool import HubPool
 
 
 class MemoryKeyStore:
@@ -158,12 +159,16 @@ class SQLiteKeyStore:
 
 
 class PostgresKeyStore:
-    """A ``child_keys`` table in the hub's schema, on a connection pool the store kit shares.
+    """A ``child_keys`` table in the hub's schema, on the connection pool of its process.
 
     Connections fail as the log's do (eventsourcing's ``OperationalError``), so a request
     that needs a key while the database is away is answered 503 like any other; a broken
-    connection is dropped from the pool, so each costs at most one failed request. The
-    pool is the kit's: closing the store leaves it open for the other stores on it.
+    connection is dropped from the pool, so each costs at most one failed request. A
+    look-up made inside a view's transaction (sealing or opening a row) borrows that
+    transaction's connection (:meth:`hub.runtime.pg_pool.HubPool.borrow`), so the views
+    never wait for a second connection of a pool they may hold all of; writes take a
+    connection of their own, committed whatever the caller's transaction does. The pool is
+    the kit's: closing the store leaves it open for the other stores on it.
     """
 
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
@@ -179,17 +184,19 @@ class PostgresKeyStore:
             raise OperationalError("the key store cannot be reached") from e
 
     @contextlib.contextmanager
-    def _cursor(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        with self._errors(), self._pool.connection() as db, db.cursor(row_factory=tuple_row) as cur:
-            yield cur
+    def _cursor(self, *, read: bool = False) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+        pool = self._pool
+        with self._errors(), (pool.borrow() if read and isinstance(pool, HubPool) else pool.connection()) as db:
+            with db.cursor(row_factory=tuple_row) as cur:
+                yield cur
 
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._cursor() as cur:
+    def _run(self, query: str, params: tuple[Any, ...] = (), *, read: bool = False) -> list[tuple[Any, ...]]:
+        with self._cursor(read=read) as cur:
             cur.execute(sql.SQL(query).format(t=self._table), params)
             return cur.fetchall() if cur.description else []
 
     def get(self, child_id: UUID) -> WrappedKey | None:
-        rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE child_id = %s", (child_id,))
+        rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE child_id = %s", (child_id,), read=True)
         return WrappedKey(rows[0][0], bytes(rows[0][1])) if rows else None
 
     def get_many(self, child_ids: Sequence[UUID]) -> dict[UUID, WrappedKey]:
@@ -227,18 +234,21 @@ class PostgresKeyStore:
         return old is not None and old[0] != DESTROYED
 
     def kek_ids(self) -> list[str]:
-        return [r[0] for r in self._run("SELECT DISTINCT kek_id FROM {t} WHERE kek_id <> %s ORDER BY kek_id", (DESTROYED,))]
+        return [
+            r[0] for r in self._run("SELECT DISTINCT kek_id FROM {t} WHERE kek_id <> %s ORDER BY kek_id", (DESTROYED,), read=True)
+        ]
 
     def sample(self, kek_id: str) -> WrappedKey | None:
         if kek_id == DESTROYED:
             return None
-        rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE kek_id = %s LIMIT 1", (kek_id,))
+        rows = self._run("SELECT kek_id, wrapped FROM {t} WHERE kek_id = %s LIMIT 1", (kek_id,), read=True)
         return WrappedKey(rows[0][0], bytes(rows[0][1])) if rows else None
 
     def batch(self, after: UUID | None, limit: int) -> list[tuple[UUID, WrappedKey]]:
         rows = self._run(
             "SELECT child_id, kek_id, wrapped FROM {t} WHERE child_id > %s ORDER BY child_id LIMIT %s",
             (after or UUID(int=0), limit),
+            read=True,
         )
         return [(UUID(str(c)), WrappedKey(k, bytes(w))) for c, k, w in rows]
 

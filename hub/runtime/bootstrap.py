@@ -232,6 +232,8 @@ def bootstrap(
             checker()
             return StoreUnavailableError("the store cannot be reached")
 
+        setup = parts.enter_context(ExitStack())
+        setup.enter_context(kit.setting_up())  # the tables are made by one process at a time
         keys = None
         if ring is not None:
             keys = child_key_sealer(settings, ring, kit)
@@ -270,6 +272,7 @@ def bootstrap(
         )
         parts.callback(hub.close)
         hub.shared_log = hub.follower.shared = kit.kind == "postgres"  # other workers or machines may share it
+        setup.close()
         checker.pools.extend(kit.pools())
         hub.follower.catch_up()
         demo_issuer = None

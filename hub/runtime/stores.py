@@ -7,23 +7,28 @@ only here: the composition root asks its kit for each store and never branches o
 kind itself. The store classes stay where their rules are (:mod:`hub.keys.key_stores`,
 :mod:`hub.identity.sessions`, :mod:`adapters.jetstream_relay`, :mod:`projections`).
 
-On PostgreSQL the log, the children's keys and the web sessions share one connection
-pool, which eventsourcing builds from the log's settings. The views keep a pool of their
-own: they seal rows under the children's keys inside their transactions, and a pool
-shared with the key store could run dry with every connection waiting for another.
+On PostgreSQL every store of a process shares one connection pool (:mod:`hub.runtime.pg_pool`):
+the log through eventsourcing's datastore, which is handed the pool, the views on the same
+datastore, and the children's keys, the sessions, the sign-ins, the invitations and the rate
+limits on the pool itself. The views seal rows under the children's keys inside their
+transactions; those key look-ups borrow the view's connection, so a busy pool can never
+wait on itself, and every wait (for a free connection, for an answer) has a deadline past
+which the request is answered 503.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import uuid4
 
@@ -40,8 +45,10 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import Environment, get_topic, retry, strtobool
+from eventsourcing.utils import Environment, get_topic, strtobool
 from limits.storage import Storage
+from psycopg import sql as psycopg_sql
+from psycopg.rows import dict_row
 
 from adapters.migrations import migrate_postgres, migrate_sqlite
 from hub.application import Views
@@ -64,6 +71,7 @@ from hub.keys.child_keys import KEYS_DB, ChildKeyStore
 from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
 from hub.runtime.clock import Clock
 from hub.runtime.migrations import POSTGRES, SQLITE_KEYS, SQLITE_RELAY, SQLITE_SESSIONS
+from hub.runtime.pg_pool import HubPool, deadline_connection_class, timed_out
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews, RowSealer, memory_db_name
@@ -85,17 +93,29 @@ Unreachable = Callable[[], Exception]
 
 @dataclass(frozen=True)
 class PostgresConfig:
-    """Where the log and the views live in PostgreSQL, read from ``BACKA_DATABASE_URL``:
+    """Where the hub's tables live in PostgreSQL, read from ``BACKA_DATABASE_URL``:
     ``postgresql://user[:password]@host[:port]/dbname[?schema=name&...]``.
 
-    Besides ``schema`` (default ``public``) the query may tune the connection pools:
-    ``pool_size`` and ``max_overflow`` (the pool of the log, the keys and the sessions;
-    the views share one half its size), ``connect_timeout`` (whole seconds to wait for a
-    connection before a request is answered 503), ``conn_max_age`` (seconds) and
-    ``pre_ping`` (check each connection before every use). ``pre_ping`` is off by
-    default: it costs a round trip per use, and the hub recovers from an outage without
-    it, because the first failure makes a :class:`PoolChecker` replace the broken
-    connections of both pools.
+    Besides ``schema`` (default ``public``) the query may set:
+
+    - the process's one connection pool (:mod:`hub.runtime.pg_pool`): ``pool_size`` and
+      ``max_overflow`` (connections kept, and made beyond them under load),
+      ``pool_timeout`` (seconds a request waits for a free connection before it is
+      answered 503), ``conn_max_age`` (seconds) and ``pre_ping`` (check each connection
+      before every use; off by default: it costs a round trip per use, and the first
+      failure makes a :class:`PoolChecker` replace the broken connections anyway);
+    - the deadlines of every connection: ``connect_timeout`` (whole seconds to connect),
+      ``statement_timeout`` (seconds the server lets a statement run; the client gives
+      up waiting for any answer ``ANSWER_GRACE`` seconds later and closes the
+      connection), ``idle_in_transaction_session_timeout`` (seconds the server keeps a
+      session idle inside a transaction), and libpq's TCP settings ``keepalives``
+      (1 or 0), ``keepalives_idle``, ``keepalives_interval`` (seconds),
+      ``keepalives_count`` and ``tcp_user_timeout`` (milliseconds unacknowledged data
+      may wait before the connection is dropped).
+
+    So a database that stops answering costs a request at most about
+    ``pool_timeout`` plus ``statement_timeout`` plus ``ANSWER_GRACE`` before it is
+    answered 503, never a hang.
     """
 
     dbname: str
@@ -106,11 +126,35 @@ class PostgresConfig:
     schema: str = "public"
     pool_size: int = 5
     max_overflow: int = 10
+    pool_timeout: float = 5.0
     connect_timeout: int = 5
     conn_max_age: float = 30 * 60.0
     pre_ping: bool = False
+    statement_timeout: float = 15.0
+    idle_in_transaction_session_timeout: float = 60.0
+    keepalives: bool = True
+    keepalives_idle: int = 10
+    keepalives_interval: int = 5
+    keepalives_count: int = 3
+    tcp_user_timeout: int = 15_000
 
-    OPTIONS: ClassVar[tuple[str, ...]] = ("schema", "pool_size", "max_overflow", "connect_timeout", "conn_max_age", "pre_ping")
+    OPTIONS: ClassVar[tuple[str, ...]] = (
+        "schema", "pool_size", "max_overflow", "pool_timeout", "connect_timeout", "conn_max_age", "pre_ping",
+        "statement_timeout", "idle_in_transaction_session_timeout",
+        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+    )
+    ANSWER_GRACE: ClassVar[float] = 2.0
+    """Seconds past ``statement_timeout`` the client still waits for the server's answer
+    (its own cancellation, normally), before it takes the server for unreachable."""
+    _INTS: ClassVar[tuple[str, ...]] = (
+        "pool_size", "max_overflow", "connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "tcp_user_timeout",
+    )
+    _FLOATS: ClassVar[tuple[str, ...]] = ("pool_timeout", "conn_max_age", "statement_timeout", "idle_in_transaction_session_timeout")
+    _POSITIVE: ClassVar[tuple[str, ...]] = (
+        "pool_size", "pool_timeout", "connect_timeout", "statement_timeout", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout",
+    )
 
     @classmethod
     def from_url(cls, url: str) -> PostgresConfig:
@@ -133,17 +177,21 @@ class PostgresConfig:
                 raise ValueError(f"unknown database URL option {key!r}; known: {', '.join(cls.OPTIONS)}")
             values[key] = value
         try:
-            for key in ("pool_size", "max_overflow", "connect_timeout"):
+            for key in cls._INTS:
                 if key in values:
                     values[key] = int(values[key])
-            if "conn_max_age" in values:
-                values["conn_max_age"] = float(values["conn_max_age"])
-            if "pre_ping" in values:
-                values["pre_ping"] = strtobool(values["pre_ping"])
+            for key in cls._FLOATS:
+                if key in values:
+                    values[key] = float(values[key])
+            for key in ("pre_ping", "keepalives"):
+                if key in values:
+                    values[key] = strtobool(values[key])
         except ValueError:
             raise ValueError("a database URL option has a value of the wrong kind") from None
-        if values.get("pool_size", 1) < 1 or values.get("max_overflow", 0) < 0 or values.get("connect_timeout", 1) <= 0:
-            raise ValueError("the database URL's pool options must be positive")
+        if any(values.get(key, 1) <= 0 for key in cls._POSITIVE) or any(
+            values.get(key, 0) < 0 for key in ("max_overflow", "idle_in_transaction_session_timeout")
+        ):
+            raise ValueError("the database URL's pool and timeout options must be positive")
         if not values.get("schema", "public"):
             raise ValueError("the database URL's schema is empty")
         return cls(
@@ -154,6 +202,29 @@ class PostgresConfig:
             password=unquote(parts.password or ""),
             **values,
         )
+
+    @property
+    def answer_timeout(self) -> float:
+        """Seconds a connection waits for any answer before it is taken for lost."""
+        return self.statement_timeout + self.ANSWER_GRACE
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """libpq's connection parameters, deadlines included."""
+        return {
+            "dbname": self.dbname,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "connect_timeout": self.connect_timeout,
+            "keepalives": 1 if self.keepalives else 0,
+            "keepalives_idle": self.keepalives_idle,
+            "keepalives_interval": self.keepalives_interval,
+            "keepalives_count": self.keepalives_count,
+            "tcp_user_timeout": self.tcp_user_timeout,
+            "options": f"-c statement_timeout={_ms(self.statement_timeout)} "
+            f"-c idle_in_transaction_session_timeout={_ms(self.idle_in_transaction_session_timeout)}",
+        }
 
     def log_env(self) -> dict[str, str]:
         """The event store's settings for eventsourcing's PostgreSQL module."""
@@ -173,32 +244,77 @@ class PostgresConfig:
             "POSTGRES_PRE_PING": "y" if self.pre_ping else "n",
         }
 
-    def views(self) -> PostgresViews:
-        return PostgresViews(
+    def datastore(self) -> PostgresDatastore:
+        """eventsourcing's datastore on a new :class:`HubPool` (not opened yet), whose
+        connections resolve unqualified names in the schema (the views' tables)."""
+        datastore = PostgresDatastore(
             dbname=self.dbname,
             host=self.host,
             port=self.port,
             user=self.user,
             password=self.password,
             schema=self.schema,
-            pool_size=max(1, self.pool_size // 2),
-            max_overflow=max(1, self.max_overflow // 2),
-            connect_timeout=self.connect_timeout,
+            pool_size=self.pool_size,
+            max_overflow=self.max_overflow,
+            connect_timeout=self.pool_timeout,
             conn_max_age=self.conn_max_age,
             pre_ping=self.pre_ping,
+            idle_in_transaction_session_timeout=self.idle_in_transaction_session_timeout,
         )
+        configure = datastore.after_connect_func()
+        set_path = psycopg_sql.SQL("SET search_path TO {0}").format(psycopg_sql.Identifier(datastore.schema))
+
+        def after_connect(conn: Any) -> None:
+            configure(conn)
+            conn.execute(set_path)
+
+        datastore.pool.close()  # never opened: the datastore's own pool is replaced by the hub's
+        datastore.pool = HubPool(  # type: ignore[assignment]  # psycopg's pool; the library types its own subclass
+            kwargs={**self.connect_kwargs(), "row_factory": dict_row},
+            connection_class=deadline_connection_class(self.answer_timeout),
+            min_size=self.pool_size,
+            max_size=self.pool_size + self.max_overflow,
+            open=False,
+            configure=after_connect,
+            check=HubPool.check_connection if self.pre_ping else None,
+            timeout=self.pool_timeout,
+            max_lifetime=self.conn_max_age,
+            name="backa",
+        )
+        return datastore
+
+    def views(self) -> PostgresViews:
+        """The views on a pool of their own (tools and benchmarks that build views alone;
+        a hub's views share its pool, see :meth:`PostgresKit.views`)."""
+        return PostgresViews(self.datastore(), own=True)
 
     def conninfo(self) -> str:
-        """A libpq connection string, for the relay's own connections."""
+        """A libpq connection string with the same deadlines, for the relay's own connections."""
         import psycopg.conninfo
 
-        return psycopg.conninfo.make_conninfo(
-            dbname=self.dbname, host=self.host, port=self.port, user=self.user, password=self.password or None,
-            connect_timeout=self.connect_timeout,
-        )
+        return psycopg.conninfo.make_conninfo(**{k: v for k, v in self.connect_kwargs().items() if v is not None})
 
 
-_READ_RETRY = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _read_retry(read: Callable[..., Any]) -> Callable[..., Any]:
+    """Try a read of the log a second time after a connection error (a stale connection,
+    after the database came back), but not after a deadline passed: the second try would
+    only double the wait of a request that is to be answered 503."""
+
+    @functools.wraps(read)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return read(*args, **kwargs)
+        except (InterfaceError, OperationalError) as e:
+            if timed_out(e):
+                raise
+            time.sleep(0.1)
+            return read(*args, **kwargs)
+
+    return reading
 
 
 class LogRecorder(PostgresApplicationRecorder):
@@ -206,21 +322,21 @@ class LogRecorder(PostgresApplicationRecorder):
 
     The library retries every call ten times; with a pool that waits for a connection,
     a request would hang for a minute before it could be answered 503. Reads here try
-    twice. An append is tried once: one retried after its answer was lost may already
+    twice, unless a deadline passed (:func:`_read_retry`). An append is tried once: one retried after its answer was lost may already
     have committed, and would come back as a conflict and be applied a second time.
     """
 
     insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 
-    @_READ_RETRY
+    @_read_retry
     def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
         return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)
 
-    @_READ_RETRY
+    @_read_retry
     def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
         return PostgresApplicationRecorder.select_notifications.__wrapped__(self, *args, **kwargs)
 
-    @_READ_RETRY
+    @_read_retry
     def max_notification_id(self) -> int | None:
         return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)
 
@@ -334,6 +450,11 @@ class StoreKit(ABC):
         """The connection pools to check after the store could not be reached."""
         return []
 
+    @contextmanager
+    def setting_up(self) -> Iterator[None]:
+        """Held while the stores' tables are made (see :meth:`PostgresKit.setting_up`)."""
+        yield
+
     def close(self) -> None:
         for factory in self._factories:
             factory.close()
@@ -395,8 +516,9 @@ class SQLiteKit(StoreKit):
 
 
 class PostgresKit(StoreKit):
-    """A schema in PostgreSQL. The log, the keys and the sessions share the pool of one
-    eventsourcing datastore, opened at the first use; the views have their own."""
+    """A schema in PostgreSQL. Everything the process keeps there (the log, the views, the
+    keys, the sessions, the sign-ins, the invitations, the rate limits) shares the one
+    connection pool of one datastore, opened at the first use."""
 
     kind = "postgres"
     KIT_KEY = "KIT_DATASTORE"
@@ -407,23 +529,29 @@ class PostgresKit(StoreKit):
         self.config = config
         self._id = uuid4().hex
         self._lock = threading.Lock()
-        self._factory: PostgresFactory | None = None
-        self._views: PostgresViews | None = None
+        self._datastore: PostgresDatastore | None = None
+        self._setup_lock = threading.RLock()
+        self._setup_depth = 0
 
     @property
     def datastore(self) -> PostgresDatastore:
         """The shared datastore, its pool open and the schema there."""
         with self._lock:
-            if self._factory is None:
-                factory = PostgresFactory(Environment(APP_NAME, self.config.log_env()))
+            if self._datastore is None:
+                datastore = self.config.datastore()
                 try:
-                    _open(factory.datastore, self.config)
+                    _open(datastore, self.config)
                 except BaseException:
-                    factory.close()
+                    datastore.close()
                     raise
-                self._factory = factory
-                self._datastores[self._id] = factory.datastore
-            return self._factory.datastore
+                self._datastore = datastore
+                self._datastores[self._id] = datastore
+            return self._datastore
+
+    @property
+    def pool(self) -> HubPool:
+        """The process's one connection pool."""
+        return cast(HubPool, self.datastore.pool)
 
     def log_env(self) -> dict[str, str]:
         """The log on the kit's datastore (see :class:`KitFactory`)."""
@@ -432,34 +560,32 @@ class PostgresKit(StoreKit):
 
     def log_recorder(self, *, create: bool = True) -> ApplicationRecorder:
         env = Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y" if create else "n"})
-        return KitFactory(env).application_recorder()
+        with self.setting_up():
+            return KitFactory(env).application_recorder()
 
     def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
-        self.datastore  # noqa: B018 - the schema is made there first
-        database = self.config.views()
-        try:
-            database.create_schema()
-            made = _views(lambda name, label: database, unreachable, rows)
-        except BaseException:
-            database.close()
-            raise
-        self._views = database
-        return made
+        database = PostgresViews(self.datastore)
+        return _views(lambda name, label: database, unreachable, rows)
 
     def key_store(self) -> ChildKeyStore:
-        return PostgresKeyStore(self.datastore.pool, self.config.schema)
+        with self.setting_up():
+            return PostgresKeyStore(self.pool, self.config.schema)
 
     def session_store(self) -> SessionStore:
-        return PostgresSessionStore(self.datastore.pool, self.config.schema)
+        with self.setting_up():
+            return PostgresSessionStore(self.pool, self.config.schema)
 
     def limit_storage(self, clock: Clock) -> Storage:
-        return PostgresLimitStorage(self.datastore.pool, self.config.schema, clock)
+        with self.setting_up():
+            return PostgresLimitStorage(self.pool, self.config.schema, clock)
 
     def sign_in_store(self) -> SignInStore:
-        return PostgresSignInStore(self.datastore.pool, self.config.schema)
+        with self.setting_up():
+            return PostgresSignInStore(self.pool, self.config.schema)
 
     def invitation_store(self) -> InvitationStore:
-        return PostgresInvitationStore(self.datastore.pool, self.config.schema)
+        with self.setting_up():
+            return PostgresInvitationStore(self.pool, self.config.schema)
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Beside the log, so a database restored from backup carries the relay's place."""
@@ -479,19 +605,45 @@ class PostgresKit(StoreKit):
 
         return PostgresCommitListener(self.config.conninfo(), channel)
 
+    @contextmanager
+    def setting_up(self) -> Iterator[None]:
+        """While tables are made: one process at a time per schema, so that processes
+        started together on a new schema do not make the same table at once (PostgreSQL
+        refuses the loser of such a race). Held on a connection outside the pool, which
+        the tables are made on; a nested call holds it already."""
+        import psycopg
+
+        with self._setup_lock:
+            if self._setup_depth:
+                self._setup_depth += 1
+                try:
+                    yield
+                finally:
+                    self._setup_depth -= 1
+                return
+            self.datastore  # noqa: B018 - the schema is there first
+            try:
+                lock = psycopg.connect(self.config.conninfo(), autocommit=True)
+            except psycopg.OperationalError:
+                raise OperationalError("the database cannot be reached") from None
+            with lock:
+                lock.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"backa setup {self.config.schema}",))
+                self._setup_depth = 1
+                try:
+                    yield
+                finally:
+                    self._setup_depth = 0
+
     def pools(self) -> list[Any]:
-        pools = [self.datastore.pool]
-        if self._views is not None:
-            pools.append(self._views.datastore.pool)
-        return pools
+        return [self.datastore.pool]
 
     def close(self) -> None:
         super().close()
         with self._lock:
-            factory, self._factory = self._factory, None
+            datastore, self._datastore = self._datastore, None
             self._datastores.pop(self._id, None)
-        if factory is not None:
-            factory.close()
+        if datastore is not None:
+            datastore.close()
 
 
 class KitFactory(PostgresFactory):
@@ -513,7 +665,7 @@ class KitFactory(PostgresFactory):
 def _open(datastore: PostgresDatastore, config: PostgresConfig) -> None:
     """Open the pool, failing as the log does when the database cannot be reached, and
     create the schema unless it is there (checked first: a role may own a schema without
-    the right to create one)."""
+    the right to create one; made under a lock, as processes started together may race)."""
     from psycopg import sql
     from psycopg_pool import PoolTimeout
 
@@ -523,7 +675,9 @@ def _open(datastore: PostgresDatastore, config: PostgresConfig) -> None:
         raise OperationalError("the database cannot be reached") from None
     with datastore.get_connection() as conn:
         if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (config.schema,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(sql.Identifier(config.schema)))
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"backa schema {config.schema}",))
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(sql.Identifier(config.schema)))
     migrate_postgres(config.conninfo(), config.schema, POSTGRES)  # before any store uses the schema
 
 

@@ -142,21 +142,26 @@ def test_every_store_lives_where_the_hubs_store_kind_says(
         assert NOT_VIEWS <= tables and len(tables - NOT_VIEWS) >= 4
 
 
-def test_on_postgresql_the_log_the_keys_and_the_sessions_share_one_pool(
+def test_on_postgresql_every_store_of_the_process_shares_one_pool(
     tmp_path: Path, request: pytest.FixtureRequest, clock: SettableClock, keys: Path
 ) -> None:
-    """One pool for the log, the children's keys and the sessions; the views keep their own,
-    because they ask for keys inside their transactions."""
+    """One pool for the log, the views, the children's keys, the sessions, the sign-ins and
+    the rate limits, and it is the pool the checker replaces broken connections of."""
     settings = settings_for("postgres", tmp_path, request, keys)
     rt = bootstrap(settings, clock=clock, directory=directory())
     try:
         assert rt.kit is not None and rt.keys is not None and rt.sessions is not None
-        shared, views = rt.kit.pools()
+        assert rt.sign_ins is not None and rt.throttle is not None
+        (shared,) = rt.kit.pools()
         assert rt.hub.recorder.datastore.pool is shared  # type: ignore[attr-defined]
+        for view in rt.hub.views.all():
+            assert view.store.database.datastore.pool is shared  # type: ignore[attr-defined]
         assert rt.keys.store._pool is shared  # type: ignore[attr-defined]
         assert rt.sessions.store._pool is shared  # type: ignore[attr-defined]
-        assert views is not shared
+        assert rt.sign_ins._pool is shared  # type: ignore[attr-defined]
+        assert rt.throttle.storage._pool is shared  # type: ignore[attr-defined]
+        assert rt.hub.on_store_error.pools == [shared]  # type: ignore[attr-defined]
         some_process(rt)
     finally:
         rt.close()
-    assert shared.closed and views.closed, "closing the hub closes both pools"
+    assert shared.closed, "closing the hub closes the pool"
