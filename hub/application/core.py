@@ -49,6 +49,7 @@ from hub.errors import (
     NotPermittedError,
     OutOfOrderError,
     StoreUnavailableError,
+    ViewsCatchingUpError,
 )
 from hub.identity.directory import Directory
 from hub.identity.invitation_store import InvitationStore, MemoryInvitationStore
@@ -284,16 +285,19 @@ class HubCore(Application):
         """Let a read see what its process committed: wait until the views hold
         ``position`` (at once when they already do)."""
         if position > self.follower.reached:
-            self.refresh_views(upto=position)
+            self.refresh_views(upto=position, wait=self.follower.reads_wait)
 
-    def refresh_views(self, upto: int | None = None) -> None:
+    def refresh_views(self, upto: int | None = None, *, wait: float | None = None) -> None:
         """Bring the views up to the log (unless they already hold ``upto``). A fact is
         committed before its views follow, so a view that cannot follow now is left behind
         (and retried later) rather than turning a committed command or a read into a
         failure; consent is decided from the log, so a view that lags never shows more
-        than the policy allows."""
+        than the policy allows. With ``wait``, a read that would wait longer for the views
+        is refused (:class:`ViewsCatchingUpError`) rather than answered stale."""
         try:
-            self.follower.catch_up(upto)
+            self.follower.catch_up(upto, wait=wait)
+        except (ViewsCatchingUpError, StoreUnavailableError):
+            raise
         except ViewStalledError as e:
             log.error("%s (%s)", e, type(e.__cause__).__name__)
         except Exception as e:  # noqa: BLE001 - any projection fault must not undo a committed fact

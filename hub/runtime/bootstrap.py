@@ -269,7 +269,7 @@ def bootstrap(
         )
         parts.callback(hub.close)
         checker.pools.extend(kit.pools())
-        hub.follower.catch_up()
+        hub.follower.hold_reads(settings.views_wait_seconds)  # the views catch up once it serves
         demo_issuer = None
         if settings.demo_mode:
             if kit.persistent:
