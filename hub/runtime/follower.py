@@ -59,6 +59,9 @@ RECENT = 10_000
 """Committed facts kept for the follower, beyond which it decodes from the log."""
 LINKS = 32
 """Traces a page's span links to besides its parent (the first fact's)."""
+STUCK = 30.0
+"""Seconds a read waits for views that had caught up to reach its own commit before it
+is refused: they are then stuck, most likely on a store that does not answer."""
 
 
 class ViewStalledError(RuntimeError):
@@ -175,29 +178,30 @@ class LogFollower:
         raised as :class:`ViewStalledError`.
 
         With ``wait`` (a reader's), the call returns as soon as the views hold ``upto``,
-        whoever applies the facts, and raises :class:`ViewsCatchingUpError` once ``wait``
-        seconds have passed without that (:class:`StoreUnavailableError` once they had
-        caught up: views that stop following cannot reach their store). While the views are still catching up with the
-        start's log such a reader leaves the work to the background follower rather than
-        take on all of it.
+        whoever applies the facts. While the views are still catching up with the start's
+        log, such a reader leaves the work to the background follower rather than take on
+        all of it, and is refused with :class:`ViewsCatchingUpError` after ``wait``
+        seconds; once they have caught up, it waits for its own position as long as the
+        follower moves, up to :data:`STUCK` seconds (then :class:`StoreUnavailableError`:
+        views that stop following cannot reach their store).
         """
         if wait is None:
             with self._lock:
                 return self._locked_catch_up(upto)
-        deadline = time.monotonic() + wait
+        began = time.monotonic()
         while True:
             if upto is not None and self.reached >= upto:
                 return 0
-            if self.ready and self._lock.acquire(blocking=False):
+            ready = self.ready
+            if ready and self._lock.acquire(blocking=False):
                 try:
                     return self._locked_catch_up(upto)
                 finally:
                     self._lock.release()
-            left = deadline - time.monotonic()
+            left = began + (max(wait, STUCK) if ready else wait) - time.monotonic()
             if left <= 0:
-                if not self.ready:
+                if not ready:
                     raise ViewsCatchingUpError()
-                # caught up once, and now stuck: the views cannot reach their store
                 raise StoreUnavailableError("the event store cannot be reached")
             with self._moved:
                 self._moved.wait(min(left, 0.05))
