@@ -32,7 +32,7 @@ class StoreProbe:
     one thread, never the event loop or the request threads. Probes that come while a
     question is out wait for its answer."""
 
-    def __init__(self, ask: Callable[[], Any], deadline: float = STORE_DEADLINE) -> None:
+    def __init__(self, ask: Callable[[], Any], deadline: float) -> None:
         self.ask = ask
         self.deadline = deadline
         self._lock = threading.Lock()
@@ -80,7 +80,7 @@ def _settle(future: asyncio.Future[bool], answered: bool) -> None:
 def ready_route(runtime: Runtime) -> HTTPRouteHandler:
     """``GET /ready``: 200 when the store answers and the views have caught up, else 503
     problem+json with ``Retry-After``."""
-    probe = StoreProbe(runtime.hub.log_length)
+    probe = StoreProbe(runtime.hub.log_length, STORE_DEADLINE)
 
     @get(
         "/ready",
