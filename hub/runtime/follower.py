@@ -28,6 +28,7 @@ from a view that lags; :attr:`LogFollower.ready` says whether every gate is open
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -59,6 +60,8 @@ RECENT = 10_000
 """Committed facts kept for the follower, beyond which it decodes from the log."""
 LINKS = 32
 """Traces a page's span links to besides its parent (the first fact's)."""
+BACKGROUND_NICENESS = 10
+"""How far the follower's threads step back for the others (Linux schedules threads one by one)."""
 STUCK = 30.0
 """Seconds a read waits for views that had caught up to reach its own commit before it
 is refused: they are then stuck, most likely on a store that does not answer."""
@@ -113,7 +116,7 @@ class LogFollower:
         self.parallel_from = PARALLEL_FROM
         self._recent: dict[int, Any] = {}
         self._recent_lock = threading.Lock()
-        self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view")
+        self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view", initializer=_yielding)
         """One writer per view: while one waits for its database, another turns facts into rows."""
         self._gates: dict[int, ViewGate] = {}
         self._target: int | None = None
@@ -356,6 +359,7 @@ class LogFollower:
         self._workers.shutdown(wait=False)
 
     def _run(self, poll_interval: float) -> None:
+        _yielding()
         failures = 0
         first = True
         while not self._stop.is_set():
@@ -378,6 +382,15 @@ class LogFollower:
             except Exception as e:  # noqa: BLE001 - the thread must outlive a store that is away
                 failures += 1
                 log.warning("views cannot follow the log now (%s); trying again", type(e).__name__)
+
+
+def _yielding() -> None:
+    """Let the threads that answer requests go first: a follower catching up with a long
+    log would otherwise hold the interpreter while the hub is still starting to listen."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    except (AttributeError, OSError):
+        pass  # not on this system, or not allowed: the threads run as they are
 
 
 def _erased_by(recorded: Any, erasures: dict[Any, Any]) -> bool:
