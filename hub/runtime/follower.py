@@ -225,6 +225,8 @@ class LogFollower:
         if self._positions is None:
             self._positions = {id(p): self.position(p) for p in self.projections}
         positions = self._positions
+        if self._gates and self._target is None:
+            self._target = self.app.recorder.max_notification_id() or 0  # the log at the start
         self._moved_on(positions)
         stalled: dict[int, Exception] = {}
         read = 0
@@ -372,8 +374,6 @@ class LogFollower:
             if self._stop.is_set():
                 return
             try:
-                if self._gates and self._target is None:
-                    self._target = self.app.recorder.max_notification_id() or 0
                 self.catch_up()
                 failures = 0
             except ViewStalledError as e:

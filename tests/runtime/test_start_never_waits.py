@@ -15,8 +15,12 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from hub.demo import demo_directory
 from hub.http import create_app
+from hub.runtime.bootstrap import bootstrap
+from hub.runtime.clock import SettableClock
 from tests.runtime.starts import (
+    END,
     a_long_log,
     empty_the_views,
     eventually,
@@ -118,3 +122,16 @@ def test_a_read_after_the_callers_own_command_waits_a_bounded_time_while_the_vie
                 eventually(lambda: client.get(CASE_LIST, headers=headers).status_code == 200, 120, "the case list")
         finally:
             rt.close()
+
+
+def test_a_command_that_runs_once_has_the_views_caught_up_before_it_reads(tmp_path: Path) -> None:
+    settings = settings_for("sqlite", tmp_path, None, views_wait_seconds=0)
+    before = a_long_log(settings, 20)
+    empty_the_views("sqlite", settings, None)
+
+    rt = bootstrap(settings, clock=SettableClock(END), directory=demo_directory(), wait_for_views=True)
+    try:
+        assert rt.hub.follower.ready
+        assert what_the_views_hold(rt)["cases"] == before["cases"]
+    finally:
+        rt.close()
