@@ -19,6 +19,7 @@ from hub.demo import demo_directory
 from hub.http import create_app
 from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import SettableClock
+from tests.factories import registration_payload
 from tests.runtime.starts import (
     END,
     a_long_log,
@@ -104,7 +105,7 @@ def test_a_read_after_the_callers_own_command_waits_a_bounded_time_while_the_vie
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for("sqlite", tmp_path, None, views_wait_seconds=0.2)
-    a_long_log(settings, 20)
+    before = a_long_log(settings, 20)
     empty_the_views("sqlite", settings, None)
 
     with views_held_back(monkeypatch) as release:
@@ -112,6 +113,8 @@ def test_a_read_after_the_callers_own_command_waits_a_bounded_time_while_the_vie
         try:
             with TestClient(create_app(rt), base_url="https://testserver.local") as client:
                 headers = staff_headers(rt)
+                registered = client.post("/api/v1/children", json=registration_payload(), headers=headers)
+                assert registered.status_code == 201, registered.text  # a command does not wait for the views
                 answers: list[Any] = []
                 reader = threading.Thread(target=lambda: answers.append(client.get(CASE_LIST, headers=headers)))
                 reader.start()
@@ -120,6 +123,7 @@ def test_a_read_after_the_callers_own_command_waits_a_bounded_time_while_the_vie
                 assert_catching_up(answers[0])
                 release.set()
                 eventually(lambda: client.get(CASE_LIST, headers=headers).status_code == 200, 120, "the case list")
+                assert rt.hub.views.record.count_children("ystad") == before["children"] + 1  # with the command's child
         finally:
             rt.close()
 
