@@ -129,7 +129,7 @@ class Settings(BaseModel):
     limits count (OWASP ASVS V11.1.4)."""
 
     # starts that never wait
-    views_wait_seconds: float = Field(default=3.0, ge=0, le=60)
+    views_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     """How long a read waits for a view that has not caught up with the log (just after a
     start, or while a view is rebuilt) before it is answered 503 with ``Retry-After``."""
 
