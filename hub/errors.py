@@ -122,3 +122,14 @@ class TooManyAttemptsError(HubError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class ViewsCatchingUpError(HubError):
+    """A view the answer needs has not yet caught up with the log (the hub has just
+    started, or is rebuilding a view): the answer would be stale, so none is given."""
+
+    title = "Catching up"
+
+    def __init__(self, detail: str = "the hub is bringing its views up to date", *, retry_after: int = 2) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -60,6 +60,8 @@ class ReviewEntry:
 
 class AccessLogView(View):
     name = "access_log"
+    view_version = 1
+    tables = ("access_log", "access_reviews", "access_review_links")
     table_statements = (
         "CREATE TABLE IF NOT EXISTS access_log ("
         "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, tenant_id TEXT NOT NULL, child_id TEXT NOT NULL, "

@@ -41,6 +41,13 @@ from contracts.events import EVENT_TYPES, ErasedFact, RecordErased
 Row = Mapping[str, Any]
 _VALUES = re.compile(r"^(INSERT INTO \w+ )VALUES (\(\?(?:, ?\?)*\))(.*)$", re.S)
 _DELETE = re.compile(r"^(DELETE FROM \w+ WHERE \w+) = \?$")
+VERSIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS view_versions (view TEXT PRIMARY KEY, version INTEGER NOT NULL, tables TEXT NOT NULL)"
+)
+"""The version each view's tables were built at, and their names."""
+MIGRATION_ROW = "__migration__"
+"""The tracking table's own row (the library's), kept when a view's position is reset."""
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 UNREACHABLE = (OperationalError, InterfaceError)
 """What a database that cannot be reached raises, on either engine."""
 
@@ -48,6 +55,13 @@ UNREACHABLE = (OperationalError, InterfaceError)
 def memory_db_name(label: str) -> str:
     """A private in-memory SQLite database shared by the pool's connections."""
     return f"file:{label}_{uuid4().hex}?mode=memory&cache=shared"
+
+
+def _identifier(name: str) -> str:
+    """A table's name as written into a statement, refused unless it is a plain one."""
+    if not _NAME.fullmatch(name):
+        raise ProgrammingError("a view's table must have a plain lower-case name")
+    return name
 
 
 @lru_cache(maxsize=256)
@@ -181,6 +195,41 @@ class ViewStore(ABC):
     def create_table(self) -> None:
         self.recorder.create_table()
 
+    @property
+    @abstractmethod
+    def tracking_table(self) -> str:
+        """The table that holds the view's position."""
+
+    def keep_version(self, name: str, version: int, tables: Sequence[str], statements: Sequence[str]) -> bool:
+        """Make the view's tables those of ``version``; ``True`` if they had to be made anew.
+
+        ``view_versions`` records the version each view's tables were built at, and which
+        tables they were. A view with no record was built before views had versions: at
+        version 1, with the tables it names now. When the version differs, the tables
+        recorded are dropped, the new ones created and the view's position reset, in one
+        transaction (the first to take the record's lock does it; another process starting
+        at the same time then finds the new version), so the follower rebuilds the view
+        from the log while the hub serves.
+        """
+        with self.transaction(commit=True) as c:
+            c.execute(VERSIONS_TABLE)
+            c.execute(
+                "INSERT INTO view_versions (view, version, tables) VALUES (?, 1, ?) ON CONFLICT (view) DO NOTHING",
+                (name, " ".join(tables)),
+            )
+            c.execute("UPDATE view_versions SET version = version WHERE view = ?", (name,))  # the record's lock
+            c.execute("SELECT version, tables FROM view_versions WHERE view = ?", (name,))
+            row = c.fetchone()
+            if row is None or int(row["version"]) == version:
+                return False
+            for table in dict.fromkeys([*str(row["tables"]).split(), *tables]):
+                c.execute(f"DROP TABLE IF EXISTS {_identifier(table)}")
+            for statement in statements:
+                c.execute(statement)
+            c.execute(f"DELETE FROM {self.tracking_table} WHERE application_name <> ?", (MIGRATION_ROW,))  # noqa: S608
+            c.execute("UPDATE view_versions SET version = ?, tables = ? WHERE view = ?", (version, " ".join(tables), name))
+            return True
+
     def max_tracking_id(self, application_name: str) -> int | None:
         return self.recorder.max_tracking_id(application_name)
 
@@ -210,6 +259,10 @@ class SQLiteViewStore(ViewStore):
     def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
         with self.recorder.datastore.transaction(commit=commit) as c:
             yield ViewCursor(c)
+
+    @property
+    def tracking_table(self) -> str:
+        return "tracking"
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
         self._move(cursor, "tracking", tracking, after)
@@ -288,6 +341,10 @@ class PostgresViewStore(ViewStore):
                 c.execute("SET LOCAL synchronous_commit TO OFF")
             yield ViewCursor(c, _pyformat)
 
+    @property
+    def tracking_table(self) -> str:
+        return self.recorder.tracking_table_name
+
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
         self._move(cursor, self.recorder.tracking_table_name, tracking, after)
 
@@ -321,6 +378,13 @@ class PlainRows:
 
 
 
+class ReadGate(Protocol):
+    """Holds a view's reads back while the view has not caught up with the log."""
+
+    def hold(self) -> None:
+        """Return once the view may be read; raise if it cannot be within the reader's wait."""
+
+
 class View:
     """A view's tables and queries, on whichever engine its store is.
 
@@ -328,10 +392,17 @@ class View:
     the :class:`PostgresViews` schema. ``unreachable`` makes the exception a read raises
     when the database cannot be reached, so the caller can say "try again later"
     instead of failing with an engine's error.
+
+    ``view_version`` names the shape of the view's rows: a release that changes what a
+    view keeps (its columns, or what it makes of a fact) raises it, and the view is then
+    dropped and rebuilt from the log when the hub starts (:meth:`ViewStore.keep_version`).
+    ``tables`` are the tables its statements create, dropped with it.
     """
 
     name: ClassVar[str] = ""
     table_statements: ClassVar[tuple[str, ...]] = ()
+    view_version: ClassVar[int] = 1
+    tables: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -346,6 +417,10 @@ class View:
             self.store = where.store(self.name, self.table_statements)
         self.unreachable = unreachable
         self.rows: RowSealer = rows or PlainRows()
+        self.gate: ReadGate | None = None
+        """Set while the hub serves: reads wait for the view to catch up, or are refused."""
+        self.rebuilt = False
+        """Whether :meth:`create_table` found the view at another version and made it anew."""
 
     def seal(self, child_id: UUID, value: Any) -> str:
         """``value`` as JSON, sealed under the child's key."""
@@ -357,7 +432,10 @@ class View:
         return None if opened is None else loads(opened)
 
     def create_table(self) -> None:
+        """The view's tables, at this release's version (made anew, and empty, if the
+        stored ones were built at another)."""
         self.store.create_table()
+        self.rebuilt = self.store.keep_version(self.name, self.view_version, self.tables, self.table_statements)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         return self.store.max_tracking_id(application_name)
@@ -374,6 +452,8 @@ class View:
 
     @contextmanager
     def read(self) -> Iterator[ViewCursor]:
+        if self.gate is not None:
+            self.gate.hold()
         try:
             with self.store.transaction(commit=False) as c:
                 yield c
@@ -448,6 +528,7 @@ __all__ = [
     "PostgresViewStore",
     "RowSealer",
     "PostgresViews",
+    "ReadGate",
     "SQLiteViewStore",
     "View",
     "ViewCursor",

@@ -49,6 +49,8 @@ IN_LIST = 200
 
 class CaseListView(View):
     name = "case_list"
+    view_version = 1
+    tables = ("cases", "case_people")
     table_statements = (
         "CREATE TABLE IF NOT EXISTS cases ("
         "child_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, doc TEXT NOT NULL)",

@@ -111,6 +111,8 @@ def figure_order(figure: str, key: str) -> tuple[int, int]:
 
 class TermFiguresView(View):
     name = "term_figures"
+    view_version = 1
+    tables = ("figure_counts", "figure_children", "figure_decisions")
     table_statements = (
         "CREATE TABLE IF NOT EXISTS figure_counts ("
         "tenant_id TEXT NOT NULL, term TEXT NOT NULL, figure TEXT NOT NULL, key TEXT NOT NULL, "

@@ -50,6 +50,7 @@ from hub.errors import (
     NotPermittedError,
     OutOfOrderError,
     StoreUnavailableError,
+    ViewsCatchingUpError,
 )
 from hub.identity.directory import Directory
 from hub.identity.invitation_store import InvitationStore, MemoryInvitationStore
@@ -294,7 +295,7 @@ class HubCore(Application):
         if self.shared_log:
             position = max(position, self._log_head())
         if position > self.follower.reached:
-            self.refresh_views(upto=position)
+            self.refresh_views(upto=position, wait=self.follower.reads_wait)
 
     def _log_head(self) -> int:
         try:
@@ -303,14 +304,17 @@ class HubCore(Application):
             self.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached") from None
 
-    def refresh_views(self, upto: int | None = None) -> None:
+    def refresh_views(self, upto: int | None = None, *, wait: float | None = None) -> None:
         """Bring the views up to the log (unless they already hold ``upto``). A fact is
         committed before its views follow, so a view that cannot follow now is left behind
         (and retried later) rather than turning a committed command or a read into a
         failure; consent is decided from the log, so a view that lags never shows more
-        than the policy allows."""
+        than the policy allows. With ``wait``, a read that would wait longer for the views
+        is refused (:class:`ViewsCatchingUpError`) rather than answered stale."""
         try:
-            self.follower.catch_up(upto)
+            self.follower.catch_up(upto, wait=wait)
+        except (ViewsCatchingUpError, StoreUnavailableError):
+            raise
         except ViewStalledError as e:
             log.error("%s (%s)", e, type(e.__cause__).__name__)
         except Exception as e:  # noqa: BLE001 - any projection fault must not undo a committed fact

@@ -579,7 +579,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     if not token:
         _say("backa forget: set BACKA_TOKEN to the signed-in administrator's bearer token")
         return EXIT_REFUSED
-    runtime = bootstrap(_settings(args))
+    runtime = bootstrap(_settings(args), wait_for_views=True)
     try:
         principal = runtime.verifier.verify(token)
         runtime.hub.erase_child(principal, child_id, reason=args.reason)
@@ -618,7 +618,7 @@ def cmd_guardians_check(args: argparse.Namespace) -> int:
     if not token:
         _say("backa guardians check: set BACKA_TOKEN to the signed-in staff member's or administrator's bearer token")
         return EXIT_REFUSED
-    runtime = bootstrap(_settings(args))
+    runtime = bootstrap(_settings(args), wait_for_views=True)
     if child_id is None:
         try:
             return _check_all_guardians(runtime, token, dry_run=args.dry_run)

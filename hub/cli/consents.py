@@ -38,7 +38,7 @@ def cmd_consents_remind(args: argparse.Namespace) -> int:
             _say("backa consents remind: --at must be a moment with its offset, e.g. 2026-12-04T06:00:00+01:00")
             return EXIT_REFUSED
     settings = _settings(args)
-    runtime = bootstrap(settings)
+    runtime = bootstrap(settings, wait_for_views=True)
     try:
         days = SignalDays.of(settings)
         try:

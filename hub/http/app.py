@@ -36,6 +36,7 @@ from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
 from hub.http.origin import same_origin_only
 from hub.http.problems import exception_handlers, problem_responses
+from hub.http.readiness import ready_route
 from hub.http.schemas import Health
 from hub.http.strict_json import StrictJsonRequest, json_bodies_only
 from hub.web.app import web_router
@@ -217,7 +218,7 @@ def create_app(runtime: Runtime) -> Litestar:
     )
     pages, templates, static = web_router(runtime)
     app = Litestar(
-        route_handlers=[health, api, pages, static],
+        route_handlers=[health, ready_route(runtime), api, pages, static],
         template_config=templates,
         middleware=[_traced_requests(runtime), admission(_limits(runtime.settings)), same_origin_only],
         exception_handlers=exception_handlers(cookies),

@@ -44,6 +44,7 @@ from hub.errors import (
     TooManyAttemptsError,
     UnknownStaffError,
     UnknownUnitError,
+    ViewsCatchingUpError,
 )
 from hub.http.schemas import Problem
 from hub.http.strict_json import BodyRefusedError
@@ -83,6 +84,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     TooManyAttemptsError: (429, "too-many-attempts", None),
     SignInUnavailableError: (503, "sign-in-unavailable", None),
     RegisterUnavailableError: (503, "register-unavailable", None),
+    ViewsCatchingUpError: (503, "views-catching-up", "the hub is bringing its views up to date; try again shortly"),
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
     PositionNotFoundError: (404, "log-position-not-found", None),
@@ -146,7 +148,7 @@ def _www_authenticate(exc: NotAuthenticatedError) -> str:
 def retry_after(exc: HubError) -> dict[str, str]:
     """When to ask again (RFC 9110 10.2.3), for a refusal that passes: a limit's window
     (RFC 6585 4), a store that could not be reached."""
-    if isinstance(exc, TooManyAttemptsError):
+    if isinstance(exc, TooManyAttemptsError | ViewsCatchingUpError):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, StoreUnavailableError | SignInUnavailableError):
         return {"Retry-After": "5"}

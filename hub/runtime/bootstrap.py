@@ -205,9 +205,14 @@ def bootstrap(
     checkpoint_policy: CheckpointPolicy | None = None,
     telemetry: Telemetry | None = None,
     register: PopulationRegister | None = None,
+    wait_for_views: bool = False,
 ) -> Runtime:
     """The hub and everything beside it, from the settings; each keyword replaces one
-    part (tests pass a clock they move, a directory, exporters they read)."""
+    part (tests pass a clock they move, a directory, exporters they read).
+
+    The hub returns at once and its views catch up in the background (reads of a view
+    that has not wait a little, then are refused); a command of the CLI that runs once
+    and reads the views passes ``wait_for_views`` to have them caught up first."""
     data_dir = settings.data_dir
     kit = store_kit(settings)  # a bad database URL is named before a missing key
     issuers = trusted_issuers(settings, clock, extra_issuers)
@@ -274,7 +279,9 @@ def bootstrap(
         hub.shared_log = hub.follower.shared = kit.kind == "postgres"  # other workers or machines may share it
         setup.close()
         checker.pools.extend(kit.pools())
-        hub.follower.catch_up()
+        hub.follower.hold_reads(settings.views_wait_seconds)
+        if wait_for_views:
+            hub.refresh_views()
         demo_issuer = None
         if settings.demo_mode:
             if kit.persistent:

@@ -16,12 +16,21 @@ stopped at any point and started again loses nothing and applies nothing twice.
 A page that fails for another reason is applied again one fact per transaction, so the
 view stops at the fact before the one it cannot apply (retried next time) while the
 other views go on.
+
+A hub starts serving before its views have caught up (a view rebuilt at a new version,
+or a new process beside a long log, may be minutes behind). :meth:`LogFollower.hold_reads`
+puts a gate on each view: until the view holds the log as it was when the follower
+started, a read of it waits a bounded time and is then refused
+(:class:`~hub.errors.ViewsCatchingUpError`, a 503 with ``Retry-After``), never answered
+from a view that lags; :attr:`LogFollower.ready` says whether every gate is open.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -34,6 +43,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 from opentelemetry.propagate import extract
 from opentelemetry.trace import Link, get_current_span
+
+from hub.errors import StoreUnavailableError, ViewsCatchingUpError
 
 log = logging.getLogger("backa.views")
 
@@ -50,10 +61,36 @@ RECENT = 10_000
 """Committed facts kept for the follower, beyond which it decodes from the log."""
 LINKS = 32
 """Traces a page's span links to besides its parent (the first fact's)."""
+BACKGROUND_NICENESS = 10
+"""How far the follower's threads step back for the others (Linux schedules threads one by one)."""
+STUCK = 30.0
+"""Seconds a read waits for views that had caught up to reach its own commit before it
+is refused: they are then stuck, most likely on a store that does not answer."""
 
 
 class ViewStalledError(RuntimeError):
     """A view could not apply a fact; it stays at the fact before and is retried."""
+
+
+class ViewGate:
+    """A view's reads, held back until the view has caught up with the log as it was
+    when the hub started; then open for good (a read after the caller's own command
+    waits for its position through :meth:`LogFollower.catch_up` instead)."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self._open = threading.Event()
+
+    def hold(self) -> None:
+        if not self._open.is_set() and not self._open.wait(self.wait):
+            raise ViewsCatchingUpError()
+
+    def open(self) -> None:
+        self._open.set()
+
+    @property
+    def is_open(self) -> bool:
+        return self._open.is_set()
 
 
 class LogFollower:
@@ -90,8 +127,15 @@ class LogFollower:
         self._recent_lock = threading.Lock()
         self.shared = False
         """Whether other processes' followers write the same views (one PostgreSQL schema)."""
-        self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view")
+        self._workers = ThreadPoolExecutor(max(1, len(projections)), thread_name_prefix="backa-view", initializer=_yielding)
         """One writer per view: while one waits for its database, another turns facts into rows."""
+        self._gates: dict[int, ViewGate] = {}
+        self._target: int | None = None
+        """The log's end when the follower started: what a view must hold to open its gate."""
+        self._moved = threading.Condition()
+        """Notified whenever the views move on, for readers waiting on a position."""
+        self.reads_wait: float | None = None
+        """How long a read waits for a lagging view before it is refused (None: as long as it takes)."""
 
     # -- positions ---------------------------------------------------------------------
 
@@ -105,18 +149,81 @@ class LogFollower:
         positions = self._positions
         return min(positions.values(), default=0) if positions else 0
 
+    # -- readiness ---------------------------------------------------------------------
+
+    def hold_reads(self, wait: float) -> None:
+        """Gate every view's reads until it has caught up with the log as it is when the
+        follower next looks; a read waits up to ``wait`` seconds, then is refused."""
+        self.reads_wait = wait
+        self._target = None
+        for projection in self.projections:
+            gate = ViewGate(wait)
+            self._gates[id(projection)] = gate
+            projection.view.gate = gate
+
+    @property
+    def ready(self) -> bool:
+        """Whether every view has caught up with the log as it was at start."""
+        return all(gate.is_open for gate in self._gates.values())
+
+    @property
+    def lagging(self) -> list[str]:
+        """The views whose reads are still held back."""
+        return sorted(p.name for p in self.projections if id(p) in self._gates and not self._gates[id(p)].is_open)
+
+    def _moved_on(self, positions: dict[int, int]) -> None:
+        """Open the gate of every view that holds the start's log, and wake the waiting readers."""
+        target = self._target
+        if target is not None:
+            for projection in self.projections:
+                gate = self._gates.get(id(projection))
+                if gate is not None and not gate.is_open and positions.get(id(projection), 0) >= target:
+                    gate.open()
+        with self._moved:
+            self._moved.notify_all()
+
     # -- catching up -------------------------------------------------------------------
 
-    def catch_up(self, upto: int | None = None) -> int:
+    def catch_up(self, upto: int | None = None, *, wait: float | None = None) -> int:
         """Apply every new notification to every view, unless they already hold ``upto``.
 
         Returns how many notifications were read. A view that fails on a fact stops
         there (and is retried next time) while the others go on; the failure is then
         raised as :class:`ViewStalledError`.
+
+        With ``wait`` (a reader's), the call returns as soon as the views hold ``upto``,
+        whoever applies the facts. While the views are still catching up with the start's
+        log, such a reader leaves the work to the background follower rather than take on
+        all of it, and is refused with :class:`ViewsCatchingUpError` after ``wait``
+        seconds; once they have caught up, it waits for its own position as long as the
+        follower moves, up to :data:`STUCK` seconds (then :class:`StoreUnavailableError`:
+        views that stop following cannot reach their store).
         """
-        with self._lock:
+        if wait is None:
+            with self._lock:
+                return self._locked_catch_up(upto)
+        began = time.monotonic()
+        while True:
             if upto is not None and self.reached >= upto:
                 return 0
+            ready = self.ready
+            if ready and self._lock.acquire(blocking=False):
+                try:
+                    return self._locked_catch_up(upto)
+                finally:
+                    self._lock.release()
+            left = began + (max(wait, STUCK) if ready else wait) - time.monotonic()
+            if left <= 0:
+                if not ready:
+                    raise ViewsCatchingUpError()
+                raise StoreUnavailableError("the event store cannot be reached")
+            with self._moved:
+                self._moved.wait(min(left, 0.05))
+
+    def _locked_catch_up(self, upto: int | None) -> int:
+        if upto is not None and self.reached >= upto:
+            return 0
+        try:
             if upto is not None and self.shared and self._positions is not None:
                 # Another process's follower may have taken the views there already:
                 # asking them costs a query per view, applying again a page's decoding.
@@ -125,16 +232,21 @@ class LogFollower:
                 self._passed_over(before, self.reached)
                 if self.reached >= upto:
                     return 0
-            try:
-                return self._catch_up()
-            except BaseException:
-                self._positions = None  # asked again next time: a write may have landed or not
-                raise
+            return self._catch_up()
+        except BaseException:
+            self._positions = None  # asked again next time: a write may have landed or not
+            raise
+        finally:
+            with self._moved:
+                self._moved.notify_all()
 
     def _catch_up(self) -> int:
         if self._positions is None:
             self._positions = {id(p): self.position(p) for p in self.projections}
         positions = self._positions
+        if self._gates and self._target is None:
+            self._target = self.app.recorder.max_notification_id() or 0  # the log at the start
+        self._moved_on(positions)
         stalled: dict[int, Exception] = {}
         read = 0
         pending = self._read_page(min(positions.values(), default=0) + 1)
@@ -161,6 +273,7 @@ class LogFollower:
                     positions[key] = position
                     if cause is not None:
                         stalled[key] = cause
+                self._moved_on(positions)
             read += len(page)
         telemetry = getattr(self.app, "telemetry", None)
         if telemetry is not None and read:
@@ -288,8 +401,8 @@ class LogFollower:
     # -- in the background -------------------------------------------------------------
 
     def start(self, poll_interval: float = 1.0) -> None:
-        """Follow in a background thread: after each :meth:`wake`, and every
-        ``poll_interval`` seconds for facts appended by another process."""
+        """Follow in a background thread: at once, then after each :meth:`wake`, and
+        every ``poll_interval`` seconds for facts appended by another process."""
         if self._thread is not None:
             return
         self._stop.clear()
@@ -312,11 +425,15 @@ class LogFollower:
         self._workers.shutdown(wait=False)
 
     def _run(self, poll_interval: float) -> None:
+        _yielding()
         failures = 0
+        first = True
         while not self._stop.is_set():
-            woken = self._wake.wait(poll_interval if failures == 0 else min(30.0, poll_interval * 2**failures))
-            if woken and self._stop.wait(COALESCE):
-                return  # let the commits that follow this one join its page
+            if not first:
+                woken = self._wake.wait(poll_interval if failures == 0 else min(30.0, poll_interval * 2**failures))
+                if woken and self._stop.wait(COALESCE):
+                    return  # let the commits that follow this one join its page
+            first = False
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -373,6 +490,15 @@ class _Consumes:
         return wanted
 
 
+def _yielding() -> None:
+    """Let the threads that answer requests go first: a follower catching up with a long
+    log would otherwise hold the interpreter while the hub is still starting to listen."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    except (AttributeError, OSError):
+        pass  # not on this system, or not allowed: the threads run as they are
+
+
 def _erased_by(recorded: Any, erasures: dict[Any, Any]) -> bool:
     """A fact of a child erased in the same page (taken from memory, so still readable)."""
     fact = recorded.fact
@@ -398,4 +524,4 @@ class _Stalled(Exception):
         self.cause = cause
 
 
-__all__ = ["PAGE", "LogFollower", "Partition", "ViewStalledError"]
+__all__ = ["PAGE", "LogFollower", "Partition", "ViewGate", "ViewStalledError"]

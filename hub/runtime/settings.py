@@ -164,6 +164,11 @@ class Settings(BaseModel):
     over the same PostgreSQL schema and data folder. More than one needs PostgreSQL: the
     memory store is private to a process and SQLite's views and log are not shared safely."""
 
+    # starts that never wait
+    views_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long a read waits for a view that has not caught up with the log (just after a
+    start, or while a view is rebuilt) before it is answered 503 with ``Retry-After``."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -294,6 +294,7 @@ Cell = tuple[str, Any] | tuple[str, Any, str]
 
 READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/health"): [("no_token", 200), ("other_tenant", 200)],
+    ("get", "/ready"): [("no_token", 200), ("other_tenant", 200)],
     # The Barnkontakt's unit reads its own record and what was sent to it; pupil health only while the
     # consent is in effect; the family on custody and as the data subject; a unit with no part gets 404.
     ("get", "/api/v1/children/{child_id}"): [
@@ -368,7 +369,7 @@ COMMANDS: dict[tuple[str, str], list[Cell]] = {
     ("delete", "/api/v1/sessions/current"): [("own_unit", 404), ("no_token", 401)],
 }
 
-OPEN_TO_ALL = {("get", "/health")}
+OPEN_TO_ALL = {("get", "/health"), ("get", "/ready")}
 """Endpoints no caller is turned away from."""
 NO_CALLER_SUCCEEDS = {
     ("get", "/api/v1/transparency/consistency"): "its smoke asks without the positions it needs",
@@ -406,7 +407,7 @@ def test_the_table_names_every_published_operation_and_every_route(world: World)
         for route in world.client.app.routes
         for method in getattr(route, "methods", ())
         if method not in {"HEAD", "OPTIONS"} and not route.path.startswith(f"{API}/schema")
-        and (route.path.startswith(API) or route.path == "/health")  # the pages call the same core: tests/web
+        and (route.path.startswith(API) or route.path in ("/health", "/ready"))  # the pages call the same core: tests/web
     }
     assert published(world.client) - table == set()
     assert routes - table == set()
