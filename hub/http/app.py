@@ -20,9 +20,8 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, Schema, SecurityScheme, Tag
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.types import Message, Scope
-from pydantic import BaseModel
 
 from contracts import events
 from hub.application import BackaHub, readmodels
@@ -34,6 +33,7 @@ from hub.http.admission import AdmissionLimits, admission
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
+from hub.http.openapi_document import LazyOpenAPI, closed_objects_marker
 from hub.http.origin import same_origin_only
 from hub.http.problems import exception_handlers, problem_responses
 from hub.http.readiness import ready_route
@@ -217,33 +217,16 @@ def create_app(runtime: Runtime) -> Litestar:
         ],
     )
     pages, templates, static = web_router(runtime)
+    document = LazyOpenAPI(SCHEMA_PATH, closed_objects_marker((schemas, readmodels, commands, events)))
     app = Litestar(
         route_handlers=[health, ready_route(runtime), api, pages, static],
         template_config=templates,
-        middleware=[_traced_requests(runtime), admission(_limits(runtime.settings)), same_origin_only],
+        middleware=[_traced_requests(runtime), admission(_limits(runtime.settings)), same_origin_only, document.middleware],
         exception_handlers=exception_handlers(cookies),
         request_max_body_size=runtime.settings.max_body_bytes,
         before_send=[_private_answers],
         openapi_config=openapi,
         debug=False,
     )
-    _publish_closed_objects(app)
+    document.attach(app)  # built on first request, not here: it would delay the first /health
     return app
-
-
-def _publish_closed_objects(app: Litestar) -> None:
-    """Say in the OpenAPI document what the API does: objects refuse unknown fields.
-
-    Litestar's schema for a pydantic model lists its fields but not ``extra="forbid"``;
-    this marks each such component ``additionalProperties: false``.
-    """
-    models = {
-        name: obj
-        for module in (schemas, readmodels, commands, events)
-        for name, obj in vars(module).items()
-        if isinstance(obj, type) and issubclass(obj, BaseModel)
-    }
-    for name, component in (app.openapi_schema.components.schemas or {}).items():
-        model = models.get(name)
-        if model is not None and model.model_config.get("extra") == "forbid" and isinstance(component, Schema):
-            component.additional_properties = False

@@ -38,12 +38,9 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
-from authlib.common.security import generate_token
-from authlib.deprecate import AuthlibDeprecationWarning
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -54,9 +51,26 @@ from hub.identity.sign_in_store import MemorySignInStore, PendingSignIn, SignedI
 from hub.identity.tokens import TokenVerifier, TrustedIssuer
 from hub.runtime.clock import Clock
 
-with warnings.catch_warnings():  # Authlib announces its move to httpx2; httpx is what is installed
-    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
-    from authlib.integrations.httpx_client import OAuth2Client, OAuthError
+if TYPE_CHECKING:
+    import httpx
+    from authlib.integrations.httpx_client import OAuth2Client
+
+
+def _authlib() -> Any:
+    """Authlib's HTTP client, imported at the first sign-in rather than when the hub starts
+    (with httpx it is a tenth of the hub's start-up imports)."""
+    from authlib.deprecate import AuthlibDeprecationWarning
+
+    with warnings.catch_warnings():  # Authlib announces its move to httpx2; httpx is what is installed
+        warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+        from authlib.integrations import httpx_client
+    return httpx_client
+
+
+def _random_token(length: int) -> str:
+    from authlib.common.security import generate_token
+
+    return str(generate_token(length))
 
 log = logging.getLogger("backa.oidc")
 
@@ -136,7 +150,7 @@ class OidcSignIn:
         issuer = self.issuer(slug)
         client = _client_of(issuer)
         provider = self.provider(issuer)
-        state, nonce, verifier, browser = generate_token(43), generate_token(43), generate_token(64), secrets.token_urlsafe(32)
+        state, nonce, verifier, browser = _random_token(43), _random_token(43), _random_token(64), secrets.token_urlsafe(32)
         redirect_uri = client.redirect_uri or callback_uri
         with self._oauth(issuer, redirect_uri) as oauth:
             url, _ = oauth.create_authorization_url(provider.authorization_endpoint, state=state, code_verifier=verifier, nonce=nonce)
@@ -193,13 +207,15 @@ class OidcSignIn:
 
     def _exchange(self, pending: Pending, code: str) -> str:
         """The ID token for the code, from the provider's token endpoint (client_secret_basic)."""
+        import httpx
+
         provider = self.provider(pending.issuer)
         try:
             with self._oauth(pending.issuer, pending.redirect_uri) as oauth:
                 token = oauth.fetch_token(
                     provider.token_endpoint, grant_type="authorization_code", code=code, code_verifier=pending.verifier
                 )
-        except OAuthError as e:
+        except _authlib().OAuthError as e:
             log.info("the provider %s refused a code: %s", pending.issuer.issuer, e.error)
             raise NotAuthenticatedError("the sign-in service refused the sign-in; sign in again", field="code") from None
         except (httpx.HTTPError, ValueError) as e:
@@ -212,7 +228,7 @@ class OidcSignIn:
 
     def _oauth(self, issuer: TrustedIssuer, redirect_uri: str) -> OAuth2Client:
         client = _client_of(issuer)
-        return OAuth2Client(
+        oauth: OAuth2Client = _authlib().OAuth2Client(
             client_id=client.client_id,
             client_secret=client.client_secret,
             token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method's name, not a secret
@@ -223,6 +239,7 @@ class OidcSignIn:
             transport=self.transport,
             follow_redirects=False,
         )
+        return oauth
 
     def provider(self, issuer: TrustedIssuer) -> Provider:
         return self.discovery.provider(issuer)

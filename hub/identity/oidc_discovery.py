@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import SignInUnavailableError
 from hub.identity.issuers import is_safe_address
 from hub.identity.tokens import TrustedIssuer
 from hub.runtime.clock import Clock
+
+if TYPE_CHECKING:
+    import httpx  # imported at the first fetch: it is slow to import and the hub's start does not need it
 
 log = logging.getLogger("backa.oidc")
 
@@ -45,6 +46,8 @@ class Discovery:
         known = self._providers.get(issuer.issuer)
         if known is not None and at - known.fetched_at < DISCOVERY_TTL:
             return known
+        import httpx
+
         url = issuer.issuer.rstrip("/") + "/.well-known/openid-configuration"
         try:
             with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as http:
