@@ -20,8 +20,9 @@ background check (:meth:`TransparencyLog.start`) so the last facts before a paus
 signed too. Each checkpoint is handed to the witness, if there is one, with a
 consistency proof from the witness's size (:mod:`hub.tlog.witness`); once the log has
 signed checkpoints, a witness that holds none has lost its record, and nothing is signed
-until ``backa audit witness adopt`` starts it again. The tree is caught up from the store
-when first needed and then incrementally, like the views. The origin, also the key's name, is
+until ``backa audit witness adopt`` starts it again. The tree takes in the stored log in the
+checkpoint thread when the hub starts (never on a command's path, which would wait for the
+whole log on a first start) and then incrementally, like the views. The origin, also the key's name, is
 ``backa.<tenant>/log`` for a hub of one cooperation area and ``backa.hub/log`` otherwise;
 it is fixed when the key is made.
 
@@ -138,6 +139,8 @@ class TransparencyLog:
                 self.tree.append(entry.leaf_hash())
                 self._positions.append(entry.position)
                 added += 1
+                if added % 10_000 == 0 and self._stop.is_set():
+                    break  # closing: what was added stays, the rest is read the next time
             return added
 
     def leaf_index(self, position: int) -> int:
@@ -352,8 +355,18 @@ class TransparencyLog:
             log.error("no checkpoint will be signed: %s", e.detail)
         every = period if period is not None else min(1.0, self.policy.every_seconds / 5)
         self._stop.clear()
+        # Held until the tree has taken in the log as it stands (all of it on a first start):
+        # meanwhile a commit counts its facts and leaves the signing to this thread, so the
+        # first command after a start never waits for a read of the whole log.
+        self._lock.acquire()
 
         def tick() -> None:
+            try:
+                self.catch_up()
+            except Exception as e:  # noqa: BLE001 - tried again at the next checkpoint
+                log.error("the tree could not take in the log: %s", type(e).__name__)
+            finally:
+                self._lock.release()
             while not self._stop.wait(every):
                 self.after_commit(0)
 
