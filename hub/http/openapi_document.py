@@ -78,7 +78,7 @@ class LazyOpenAPI:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def build_first(scope: Scope, receive: Receive, send: Send) -> None:
-            if not self.built and scope["type"] == "http" and str(scope.get("path", "")).startswith(self.path):
+            if not self.built and str(scope.get("path", "")).startswith(self.path):
                 await anyio.to_thread.run_sync(self.build)
             await app(scope, receive, send)
 
