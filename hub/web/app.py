@@ -35,7 +35,7 @@ from hub.identity.tokens import Verified
 from hub.application import BackaHub
 from hub.runtime.bootstrap import Runtime
 from hub.web import filters
-from hub.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Catalogue, load_catalogues
+from hub.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Catalogues
 from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
 
 HERE = Path(__file__).parent
@@ -98,7 +98,8 @@ class Web:
     """What every page handler needs: the runtime, the catalogues, and how to answer."""
 
     runtime: Runtime
-    catalogues: dict[str, Catalogue] = field(default_factory=load_catalogues)
+    catalogues: Catalogues = field(default_factory=Catalogues)
+    """Read when a language is first shown, not at start."""
     forms: SubmittedForms = field(default_factory=SubmittedForms)
     oidc: OidcSignIn | None = None
     """Sign-in through the configured OpenID providers (see :mod:`hub.web.oidc`)."""

@@ -4,14 +4,16 @@ Swedish is the language of the model and the default; English is a switch away. 
 text a page shows goes through ``t(msgid)``: the message ids are English, the Swedish
 catalogue translates every one (a test finds any it misses), and English shows the id
 unless its catalogue words it otherwise. Catalogues are plain ``.po`` files, one per area
-of the pages, read at start (no compile step). The names of the vocabulary's terms
+of the pages, read when a language is first shown (no compile step; reading them at start
+made the hub answer later after it started). The names of the vocabulary's terms
 (``area:trygghet``, ``unitkind:bvc``, ``category:health`` ...) are not in them: they come
 from :mod:`contracts.labels`, the names the published schemas carry too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,19 +39,52 @@ class Catalogue:
         return text.format(**values) if values else text
 
 
+def load_catalogue(language: str, folder: Path = LOCALES) -> Catalogue:
+    """One language's messages: the vocabulary's names, and the pages' texts merged from
+    its ``.po`` files."""
+    messages: dict[str, str] = vocabulary_messages(language)
+    for path in sorted((folder / language).glob("*.po")):
+        with path.open("rb") as f:
+            for message in read_po(f, locale=language):
+                if message.id and isinstance(message.id, str) and message.string:
+                    messages[message.id] = str(message.string)
+    return Catalogue(language, messages)
+
+
 def load_catalogues(folder: Path = LOCALES) -> dict[str, Catalogue]:
-    """Every language's messages: the vocabulary's names, and the pages' texts merged
-    from its ``.po`` files."""
-    out = {}
-    for language in LANGUAGES:
-        messages: dict[str, str] = vocabulary_messages(language)
-        for path in sorted((folder / language).glob("*.po")):
-            with path.open("rb") as f:
-                for message in read_po(f, locale=language):
-                    if message.id and isinstance(message.id, str) and message.string:
-                        messages[message.id] = str(message.string)
-        out[language] = Catalogue(language, messages)
-    return out
+    """Every language's messages, read now."""
+    return {language: load_catalogue(language, folder) for language in LANGUAGES}
+
+
+class Catalogues(Mapping[str, Catalogue]):
+    """Every language's catalogue, each read the first time a page is shown in it."""
+
+    def __init__(self, folder: Path = LOCALES) -> None:
+        self.folder = folder
+        self._loaded: dict[str, Catalogue] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, language: str) -> Catalogue:
+        found = self._loaded.get(language)
+        if found is not None:
+            return found
+        if language not in LANGUAGES:
+            raise KeyError(language)
+        with self._lock:
+            if language not in self._loaded:
+                self._loaded[language] = load_catalogue(language, self.folder)
+            return self._loaded[language]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+    @property
+    def loaded(self) -> list[str]:
+        """The languages read so far."""
+        return list(self._loaded)
 
 
 def choose_language(asked: str | None, cookie: str | None) -> str:

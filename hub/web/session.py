@@ -9,6 +9,7 @@ is sent to the sign-in page, with the page it wanted kept for afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -69,7 +70,7 @@ class Visitor:
 
 
 def visitor(
-    request: Request[Any, Any, Any], sessions: Sessions | None, catalogues: dict[str, Catalogue], cookies: CookieNames
+    request: Request[Any, Any, Any], sessions: Sessions | None, catalogues: Mapping[str, Catalogue], cookies: CookieNames
 ) -> Visitor:
     language = choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
     session_id = request.cookies.get(cookies.session)

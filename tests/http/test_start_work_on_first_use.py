@@ -1,5 +1,6 @@
-"""The OpenAPI document is built at its first request, off the event loop, not when the
-app is made: building it walks every route and model, and delayed the first /health."""
+"""Work the app used to do when it was made is done when first needed: the OpenAPI
+document (which walks every route and model) at its first request, off the event loop;
+a language's page texts when a page is first shown in it. Both delayed the first /health."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.testing import TestClient
 from hub.http import create_app
 from hub.http.app import SCHEMA_PATH
 from hub.runtime.bootstrap import Runtime
+from hub.web import i18n
 
 
 def test_the_document_is_built_once_at_its_first_request_off_the_event_loop(
@@ -44,3 +46,27 @@ def test_the_document_is_built_once_at_its_first_request_off_the_event_loop(
     assert builds == [False]  # once, and in a worker thread
     card = first.json()["components"]["schemas"]["SubmitDiscoveryCard"]
     assert card["additionalProperties"] is False  # the hub's marks are on the lazily built document
+
+
+def test_the_page_texts_of_a_language_are_read_when_a_page_is_first_shown_in_it(
+    memory_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    original = i18n.load_catalogue
+
+    def counted(language: str, *args: Any) -> i18n.Catalogue:
+        read.append(language)
+        return original(language, *args)
+
+    monkeypatch.setattr(i18n, "load_catalogue", counted)
+    app = create_app(memory_runtime)
+    assert read == []  # making the app reads no catalogue
+
+    with TestClient(app, base_url="https://testserver.local") as client:
+        first = client.get("/sign-in")
+        again = client.get("/sign-in")
+        english = client.get("/sign-in", headers={"Cookie": f"{i18n.LANGUAGE_COOKIE}=en"})
+
+    assert first.status_code == again.status_code == english.status_code == 200
+    assert "Logga in" in first.text and "Sign in" in english.text
+    assert read == ["sv", "en"]  # each once, when first shown
