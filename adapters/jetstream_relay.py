@@ -36,6 +36,7 @@ from uuid import UUID
 
 from consent import ChildFacts, PolicyRules
 from contracts.events import ConsentWithdrawn, RecordErased
+from contracts.upcasting import SchemaVersionError
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -418,6 +419,13 @@ class JetStreamRelay:
                     break
                 except (asyncio.CancelledError, StreamSetupError):
                     raise  # a stream the relay must not use is for its operators to fix
+                except SchemaVersionError as e:  # its message names the type and version, never the fact
+                    self._ready = False
+                    self.stats.retries += 1
+                    self.stats.errors[type(e).__name__] += 1
+                    log.error("relay: stopped before a fact this release cannot read: %s; trying again in %.1f s", e, delay)
+                    await wait_or_stop(stop, delay)
+                    delay = self.backoff.next(delay)
                 except Exception as e:  # noqa: BLE001 - any fault: wait and try again from the recorded position
                     self._ready = False
                     self.stats.retries += 1

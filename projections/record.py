@@ -71,7 +71,7 @@ class RecordItem:
 class ChildRecordView(View):
     name = "child_record"
     view_version = 1
-    tables = ("record_items", "guardianships", "children", "erased_children")
+    tables = ("record_items", "guardianships", "children", "erased_children", "record_heads")
     table_statements = (
         "CREATE TABLE IF NOT EXISTS record_items ("
         "child_id TEXT NOT NULL, position BIGINT NOT NULL, event_id TEXT NOT NULL, "

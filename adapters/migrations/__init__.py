@@ -37,6 +37,7 @@ from yoyo import read_migrations
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.backends.core.sqlite3 import SQLiteBackend
 from yoyo.connections import DatabaseURI
+from yoyo.migrations import MigrationList
 
 log = logging.getLogger("backa.migrations")
 
@@ -86,15 +87,19 @@ def _ids(folders: Sequence[Path]) -> list[str]:
     return [m.id for m in read_migrations(*map(str, folders))]
 
 
-def _apply(backend: Any, folders: Sequence[Path]) -> list[str]:
+def _apply(backend: Any, folders: Sequence[Path], where: str) -> list[str]:
     """Apply what is missing with ``backend`` (the caller holds the lock); the ids applied."""
     try:
         backend.init_database()
         backend.break_lock()  # a row left by a migration killed halfway: nobody else is here
         migrations = read_migrations(*map(str, folders))
         missing = backend.to_apply(migrations)
+        for migration in missing:  # one at a time, so a failure names the one that failed
+            try:
+                backend.apply_migrations(MigrationList([migration]))
+            except (sqlite3.Error, psycopg.Error) as e:
+                raise MigrationError(f"the migration {migration.id} of {where} failed and was rolled back: {type(e).__name__}") from e
         if missing:
-            backend.apply_migrations(missing)
             log.info("migrations applied: %s", ", ".join(m.id for m in missing))
         return [m.id for m in missing]
     finally:
@@ -145,7 +150,7 @@ def migrate_sqlite(path: Path, *folders: Path, wait: float = LOCK_WAIT) -> list[
     with _file_lock(path.with_name(f"{path.name}.migrations.lock"), wait):
         uri = DatabaseURI("sqlite", None, None, None, None, str(path), {})
         try:
-            return _apply(_SQLite(uri, MIGRATIONS_TABLE), folders)
+            return _apply(_SQLite(uri, MIGRATIONS_TABLE), folders, path.name)
         except sqlite3.Error as e:
             raise MigrationError(f"the migrations of {path.name} failed: {type(e).__name__}") from e
 
@@ -186,7 +191,7 @@ def migrate_postgres(conninfo: str, schema: str, *folders: Path, wait: float = L
             quoted = sql.Identifier(schema).as_string(db)
             args = {"conninfo": conninfo, "schema": quoted, "lock_timeout": lock_timeout}
             uri = DatabaseURI("postgresql+psycopg", None, None, None, None, None, args)
-            applied = _apply(_Postgres(uri, MIGRATIONS_TABLE), folders)
+            applied = _apply(_Postgres(uri, MIGRATIONS_TABLE), folders, "the schema")
             db.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(schema),))
             return applied
     except psycopg.Error as e:

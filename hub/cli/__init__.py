@@ -885,13 +885,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     from pydantic import ValidationError
 
+    from adapters.migrations import MigrationError
     from adapters.population_file import RegisterFileError
     from hub.keys.child_keys import KekConfigError
     from hub.runtime.checkpoints import CheckpointConfigError
 
     try:
         return int(args.func(args))
-    except (KekConfigError, CheckpointConfigError) as e:
+    except (KekConfigError, CheckpointConfigError, MigrationError) as e:
         _say(f"backa: {e}")
         return EXIT_REFUSED
     except RegisterFileError as e:

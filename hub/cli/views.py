@@ -13,14 +13,22 @@ from typing import Any
 
 EXIT_REFUSED = 2
 EXIT_FAILED = 1
+MAX_PROCESSES = 64
+"""Each process is an interpreter with connections of its own: thousands would exhaust the
+machine and the database long before they sped anything up."""
+MAX_PAGE = 100_000
+"""A page is read, decoded and written in one transaction, held in memory whole."""
 
 
 def cmd_views_rebuild(args: argparse.Namespace) -> int:
     from hub.cli import _say, _settings
     from hub.runtime.rebuild import RebuildError, rebuild
 
-    if args.processes < 1 or args.page < 1:
-        _say("backa views rebuild: --processes and --page must be at least 1")
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        _say(f"backa views rebuild: --processes must be from 1 to {MAX_PROCESSES}")
+        return EXIT_REFUSED
+    if not 1 <= args.page <= MAX_PAGE:
+        _say(f"backa views rebuild: --page must be from 1 to {MAX_PAGE}")
         return EXIT_REFUSED
     settings = _settings(args)
     try:

@@ -29,6 +29,7 @@ from hub.runtime.bootstrap import Runtime
 from hub.runtime.settings import Settings
 from hub.application import commands
 from hub.http import schemas
+from hub.http.body_deadline import body_deadline
 from hub.http.admission import AdmissionLimits, admission
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
@@ -221,7 +222,13 @@ def create_app(runtime: Runtime) -> Litestar:
     app = Litestar(
         route_handlers=[health, ready_route(runtime), api, pages, static],
         template_config=templates,
-        middleware=[_traced_requests(runtime), admission(_limits(runtime.settings)), same_origin_only, document.middleware],
+        middleware=[
+            _traced_requests(runtime),
+            admission(_limits(runtime.settings)),
+            body_deadline(runtime.settings.request_deadline_seconds),
+            same_origin_only,
+            document.middleware,
+        ],
         exception_handlers=exception_handlers(cookies),
         request_max_body_size=runtime.settings.max_body_bytes,
         before_send=[_private_answers],

@@ -99,6 +99,7 @@ HTTP_TITLES = {
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
+    408: "Request body too slow",
     409: "Conflict",
     410: "Gone",
     413: "Request body too large",

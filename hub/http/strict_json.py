@@ -37,6 +37,7 @@ TITLES = {
     "malformed-json": "Malformed JSON",
     "duplicate-key": "Duplicate key in JSON",
     "too-deep": "JSON nested too deeply",
+    "body-too-slow": "Request body too slow",
 }
 
 

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from contracts.events import ErasedFact, RecordErased
+from contracts.upcasting import SchemaVersionError
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 from opentelemetry.propagate import extract
@@ -443,6 +444,9 @@ class LogFollower:
             except ViewStalledError as e:
                 failures += 1
                 log.error("%s (%s)", e, type(e.__cause__).__name__)
+            except SchemaVersionError as e:  # its message names the type and version, never the fact
+                failures += 1
+                log.error("views stopped before a fact this release cannot read: %s", e)
             except Exception as e:  # noqa: BLE001 - the thread must outlive a store that is away
                 failures += 1
                 log.warning("views cannot follow the log now (%s); trying again", type(e).__name__)

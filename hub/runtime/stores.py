@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 import weakref
@@ -176,22 +177,9 @@ class PostgresConfig:
             if key not in cls.OPTIONS:
                 raise ValueError(f"unknown database URL option {key!r}; known: {', '.join(cls.OPTIONS)}")
             values[key] = value
-        try:
-            for key in cls._INTS:
-                if key in values:
-                    values[key] = int(values[key])
-            for key in cls._FLOATS:
-                if key in values:
-                    values[key] = float(values[key])
-            for key in ("pre_ping", "keepalives"):
-                if key in values:
-                    values[key] = strtobool(values[key])
-        except ValueError:
-            raise ValueError("a database URL option has a value of the wrong kind") from None
-        if any(values.get(key, 1) <= 0 for key in cls._POSITIVE) or any(
-            values.get(key, 0) < 0 for key in ("max_overflow", "idle_in_transaction_session_timeout")
-        ):
-            raise ValueError("the database URL's pool and timeout options must be positive")
+        for key, value in values.items():
+            if key != "schema":
+                values[key] = cls._option(key, value)
         if not values.get("schema", "public"):
             raise ValueError("the database URL's schema is empty")
         return cls(
@@ -202,6 +190,33 @@ class PostgresConfig:
             password=unquote(parts.password or ""),
             **values,
         )
+
+    @classmethod
+    def _option(cls, key: str, text: str) -> Any:
+        """One option's value, or a message naming the option (never the URL's password).
+        A number of seconds must be finite and, in milliseconds, neither round to 0 (which
+        PostgreSQL and libpq take for "no deadline at all") nor pass PostgreSQL's limit."""
+        if key in ("pre_ping", "keepalives"):
+            try:
+                return strtobool(text)
+            except ValueError:
+                raise ValueError(f"the database URL option {key} must be 1 or 0 (true or false)") from None
+        try:
+            value: float = int(text) if key in cls._INTS else float(text)
+        except ValueError:
+            raise ValueError(f"the database URL option {key} must be a number") from None
+        least = 0 if key in ("max_overflow", "idle_in_transaction_session_timeout", "conn_max_age") else 1
+        if key in cls._FLOATS:
+            if not math.isfinite(value) or not (value >= 0.001 or value == 0 == least):
+                zero = "0 or " if least == 0 else ""
+                raise ValueError(f"the database URL option {key} must be {zero}a number of seconds of at least 0.001")
+            if value * 1000 > _PG_MAX_MS:
+                raise ValueError(f"the database URL option {key} may be at most {_PG_MAX_MS // 1000} seconds")
+        elif value < least:
+            raise ValueError(f"the database URL option {key} must be at least {least}")
+        elif value > _PG_MAX_MS:
+            raise ValueError(f"the database URL option {key} may be at most {_PG_MAX_MS}")
+        return value
 
     @property
     def answer_timeout(self) -> float:
@@ -293,6 +308,10 @@ class PostgresConfig:
         import psycopg.conninfo
 
         return psycopg.conninfo.make_conninfo(**{k: v for k, v in self.connect_kwargs().items() if v is not None})
+
+
+_PG_MAX_MS = 2_147_483_647
+"""The largest number of milliseconds PostgreSQL and libpq take for a timeout."""
 
 
 def _ms(seconds: float) -> int:

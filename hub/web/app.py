@@ -7,6 +7,8 @@ handler reaches the runtime through one object that Litestar does not copy.
 
 from __future__ import annotations
 
+import errno
+
 import importlib
 import secrets
 import threading
@@ -23,7 +25,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
+from litestar.file_system import BaseLocalFileSystem
 from litestar.static_files import create_static_files_router
+from litestar.types import PathType
+from litestar.types.file_types import FileInfo
 from litestar.template.config import TemplateConfig
 
 from hub.errors import ConflictError, HubError, NotAuthenticatedError, NotPermittedError
@@ -344,6 +349,19 @@ def _demo_people(runtime: Runtime) -> dict[str, Any]:
     return {"staff": sorted(staff, key=lambda s: (s.unit_id or "", s.user_id)), "families": families, "unit_names": unit_names}
 
 
+class _StaticFiles(BaseLocalFileSystem):
+    """The static files: a name the disk cannot look up at all (too long, a loop) is no
+    such file, answered 404 like any other, not an internal error."""
+
+    async def info(self, path: PathType, **kwargs: Any) -> FileInfo:
+        try:
+            return await super().info(path, **kwargs)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except OSError:
+            raise FileNotFoundError(errno.ENOENT, "no such static file") from None
+
+
 def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEngine], Router]:
     """The pages, the template configuration and the static files."""
     from hub.web.oidc import oidc_routes  # its routes are made with this module's Web
@@ -360,7 +378,7 @@ def web_router(runtime: Runtime) -> tuple[Router, TemplateConfig[JinjaTemplateEn
         include_in_schema=False,
     )
     templates = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=filters.register)
-    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
+    static = create_static_files_router(path="/static", directories=[STATIC], file_system=_StaticFiles(), include_in_schema=False)
     return router, templates, static
 
 

@@ -48,9 +48,10 @@ def test_health_answers_while_the_store_is_stalled(clock: SettableClock) -> None
             stuck.start()
             try:
                 reads.wait_inside(1)
+                asked = log_length.entered  # the views' follower may be held there already
                 health = http.get("/health")
                 assert health.status_code == 200 and health.json() == {"status": "ok"}
-                assert log_length.entered == 0, "liveness does not ask the store"
+                assert log_length.entered == asked, "liveness does not ask the store"
             finally:
                 reads.release()
                 log_length.release()
