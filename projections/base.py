@@ -71,11 +71,8 @@ def _pyformat(sql: str) -> str:
 
 
 def _array(column: Sequence[Any]) -> tuple[str, list[Any]]:
-    """A column of values as a PostgreSQL array and its type (a view's columns hold text
-    and integers; a boolean is kept as the integer it is in SQLite)."""
+    """A column of values as a PostgreSQL array and its type (a view's columns hold text and integers)."""
     kind = next((type(v) for v in column if v is not None), str)
-    if kind is bool:
-        return "bigint[]", [None if v is None else int(v) for v in column]
     return ("bigint[]" if kind is int else "text[]"), list(column)
 
 
