@@ -512,8 +512,12 @@ def types_of(*classes: type) -> frozenset[str]:
     return frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, classes))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+"""Made once: ``json.dumps`` with these options makes an encoder on every call."""
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
 
 
 def loads(text: str) -> Any:

@@ -56,7 +56,7 @@ kept short so that a running hub's views follow each commit soon."""
 ERASURE = RecordErased.type_name
 COLLECT_EVERY = 50_000
 """Allocations between the garbage collector's young collections while rebuilding (Python's
-default is 700): see :func:`_few_collections`."""
+default is 700): see :func:`few_collections`."""
 
 
 class RebuildError(RuntimeError):
@@ -184,7 +184,7 @@ def _erased(sealer: Any) -> Any:
 
 
 @contextmanager
-def _few_collections() -> Iterator[None]:
+def few_collections() -> Iterator[None]:
     """Fewer garbage collections while the rebuild runs, and none over what was there before.
 
     Decoding a page makes tens of thousands of small objects (the facts, their values, the
@@ -220,7 +220,7 @@ def rebuild_part(
             partition=chosen,
         )
         try:
-            with _few_collections():
+            with few_collections():
                 follower.catch_up()
         finally:
             follower.close()
@@ -373,4 +373,7 @@ def _children_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-__all__ = ["REBUILD_PAGE", "ChildPart", "RebuildError", "Rebuilt", "empty", "part_name", "rebuild", "rebuild_part"]
+__all__ = [
+    "COLLECT_EVERY", "REBUILD_PAGE", "ChildPart", "RebuildError", "Rebuilt", "empty", "few_collections", "part_name", "rebuild",
+    "rebuild_part",
+]

@@ -8,12 +8,12 @@ import gc
 
 import pytest
 
-from hub.runtime.rebuild import COLLECT_EVERY, _few_collections
+from hub.runtime.rebuild import COLLECT_EVERY, few_collections
 
 
 def test_the_collector_runs_rarely_during_a_rebuild_and_as_before_after() -> None:
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
-    with _few_collections():
+    with few_collections():
         assert gc.get_threshold()[0] == COLLECT_EVERY > before[0]
         assert gc.get_freeze_count() > frozen  # what was there before is not scanned again
     assert gc.get_threshold() == before
@@ -22,7 +22,7 @@ def test_the_collector_runs_rarely_during_a_rebuild_and_as_before_after() -> Non
 
 def test_a_failed_rebuild_gives_the_collector_back() -> None:
     before = gc.get_threshold()
-    with pytest.raises(RuntimeError), _few_collections():
+    with pytest.raises(RuntimeError), few_collections():
         raise RuntimeError("the store went away")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
