@@ -44,7 +44,7 @@ from hub.domain.child import Recorded
 from hub.runtime.bootstrap import PostgresConfig, Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.follower import LogFollower
-from hub.runtime.rebuild import REBUILD_PAGE, Rebuilt, rebuild
+from hub.runtime.rebuild import REBUILD_PAGE, Rebuilt, few_collections, rebuild
 from hub.runtime.settings import Settings
 from projections.accesslog import AccessLogView
 from projections.caselist import CaseListView
@@ -188,11 +188,12 @@ def raw_pages(runtime: Runtime, last: int) -> float:
 
 def decode_only(runtime: Runtime, last: int) -> tuple[int, float]:
     """The subscription again, each notification decoded by the hub's mapper: the most any
-    rebuild that turns every stored event into a fact in one Python process could reach."""
+    rebuild that turns every stored event into a fact in one Python process could reach
+    (with the rebuild's setting of the garbage collector)."""
     mapper = runtime.hub.mapper
     began = time.perf_counter()
     count = 0
-    with runtime.hub.recorder.subscribe(gt=0) as subscription:
+    with few_collections(), runtime.hub.recorder.subscribe(gt=0) as subscription:
         for n in subscription:
             mapper.to_domain_event(n)
             count += 1
@@ -304,7 +305,8 @@ def measure(db: Database, work: Path, *, events: int, budget: float, profile_sec
                 budgeted = _BudgetedLog(runtime.hub, time.perf_counter() + profile_seconds)
                 profiled = LogFollower(budgeted, views.projections(), REBUILD_PAGE)  # type: ignore[arg-type]
                 profiled.parallel_from = 10**9
-                _, _, shares, top = profile_shares(profiled.catch_up, PROFILE_GROUPS, top=6)
+                with few_collections():  # as the rebuild runs
+                    _, _, shares, top = profile_shares(profiled.catch_up, PROFILE_GROUPS, top=6)
             finally:
                 views.close()
     finally:

@@ -70,10 +70,10 @@ def _pyformat(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def _array_type(column: Sequence[Any]) -> str:
-    """The PostgreSQL array type for a column of values (a view's columns hold text and integers)."""
+def _array(column: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A column of values as a PostgreSQL array and its type (a view's columns hold text and integers)."""
     kind = next((type(v) for v in column if v is not None), str)
-    return "bigint[]" if kind in (int, bool) else "text[]"
+    return ("bigint[]" if kind is int else "text[]"), list(column)
 
 
 class ViewCursor:
@@ -101,10 +101,10 @@ class ViewCursor:
         if self._translate is not None and len(rows) > 1:
             if (values := _VALUES.match(sql)) is not None:
                 head, _, tail = values.groups()
-                columns = list(zip(*rows, strict=True))
-                arrays = ", ".join(f"?::{_array_type(column)}" for column in columns)
-                query = f"{head}SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - our statement, placeholders only
-                self.raw.execute(self._translate(query), [list(c) for c in columns])
+                columns = [_array(column) for column in zip(*rows, strict=True)]
+                arrays = ", ".join(f"%b::{kind}" for kind, _ in columns)  # binary: no quoting of each element
+                query = f"{head}SELECT * FROM unnest(?){tail}"  # noqa: S608 - our statement, placeholders only
+                self.raw.execute(self._translate(query).replace("%s", arrays, 1), [values for _, values in columns])
                 return
             if (delete := _DELETE.match(sql)) is not None:
                 self.raw.execute(self._translate(delete.group(1) + " = ANY(?)"), ([r[0] for r in rows],))
@@ -512,8 +512,12 @@ def types_of(*classes: type) -> frozenset[str]:
     return frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, classes))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+"""Made once: ``json.dumps`` with these options makes an encoder on every call."""
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
 
 
 def loads(text: str) -> Any:

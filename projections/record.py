@@ -347,24 +347,18 @@ def _erase(c: ViewCursor, fact: RecordErased) -> None:
 
 
 def _rows(fact: Event, position: int, seal: Callable[[UUID, Any], str]) -> list[tuple[Any, ...]]:
-    """One row per category the fact carries something in; the fields sealed."""
+    """One row per category the fact carries something in; the fields sealed. What every
+    row of the fact shares is made once."""
+    groups = [(c, fields) for c, fields in fact.split_by_category().items() if not all(_is_empty(v) for v in fields.values())]
+    if not groups:
+        return []
+    actor, child_id = fact.actor, fact.child_id
+    child, event = str(child_id), str(fact.event_id)
+    shared = (actor.unit_id, _sent_to(fact), fact.occurred_at.isoformat(), actor.user_id, actor.role.value)
+    withheld = int(fact.withheld_from_guardians)
     return [
-        (
-            str(fact.child_id),
-            position,
-            str(fact.event_id),
-            fact.type_name,
-            category.value,
-            fact.actor.unit_id,
-            _sent_to(fact),
-            fact.occurred_at.isoformat(),
-            fact.actor.user_id,
-            fact.actor.role.value,
-            int(fact.withheld_from_guardians),
-            seal(fact.child_id, fields),
-        )
-        for category, fields in fact.split_by_category().items()
-        if not all(_is_empty(v) for v in fields.values())
+        (child, position, event, fact.type_name, category.value, *shared, withheld, seal(child_id, fields))
+        for category, fields in groups
     ]
 
 

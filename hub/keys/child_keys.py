@@ -267,7 +267,13 @@ class ChildKeySealer:
         if len(sealed) < HEADER + NONCE + TAG or not sealed.startswith(MAGIC):
             raise SealedFactError("a stored fact is not sealed in a format this hub knows")
         header = sealed[:HEADER]
-        aead = self._aead(UUID(bytes=header[len(MAGIC):]), create=False)
+        key = header[len(MAGIC):]
+        with self._lock:  # a cached key is found by the stored bytes, without making the child's UUID
+            aead = self._cache.get(key)
+            if aead is not None:
+                self._cache.move_to_end(key)
+        if aead is None:
+            aead = self._aead(UUID(bytes=key), create=False)
         try:
             return aead.decrypt(sealed[HEADER:HEADER + NONCE], sealed[HEADER + NONCE:], header)
         except InvalidTag:

@@ -83,7 +83,9 @@ class FactMapper(Mapper):
     def to_domain_event(self, stored_event: StoredEvent) -> Recorded:  # type: ignore[override]
         if not self.contracts.knows(stored_event.topic):
             raise ValueError(f"unknown stored event type {stored_event.topic!r}")
-        originator_id = UUID(str(stored_event.originator_id))
+        originator_id = stored_event.originator_id
+        if type(originator_id) is not UUID:  # PostgreSQL gives a UUID already; SQLite its text
+            originator_id = UUID(str(originator_id))
         try:
             opened = self.sealer.open(stored_event.state)
         except ChildKeyDestroyedError as e:
