@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -24,10 +25,12 @@ from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
+import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    PersistenceError,
     ProgrammingError,
     Tracking,
 )
@@ -210,7 +213,19 @@ class ViewStore(ABC):
         transaction (the first to take the record's lock does it; another process starting
         at the same time then finds the new version), so the follower rebuilds the view
         from the log while the hub serves.
+
+        The record is first only read: a view at its version takes no write lock at start,
+        so a start beside a process writing the view (a rebuild by parts on SQLite, whose
+        readers cannot turn into writers while another writes) does not fail.
         """
+        try:
+            with self.transaction(commit=False) as c:
+                c.execute("SELECT version FROM view_versions WHERE view = ?", (name,))
+                found = c.fetchone()
+            if found is not None and int(found["version"]) == version:
+                return False
+        except (PersistenceError, sqlite3.Error, psycopg.Error):
+            pass  # no versions table yet: made below
         with self.transaction(commit=True) as c:
             c.execute(VERSIONS_TABLE)
             c.execute(
