@@ -30,7 +30,7 @@ from hub.runtime.bootstrap import Runtime
 from hub.runtime.settings import Settings
 from hub.application import commands
 from hub.http import schemas
-from hub.http.admission import AdmissionLimits, admission
+from hub.http.admission import AdmissionLimits, in_front
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
@@ -220,13 +220,14 @@ def create_app(runtime: Runtime) -> Litestar:
     app = Litestar(
         route_handlers=[health, ready_route(runtime), api, pages, static],
         template_config=templates,
-        middleware=[_traced_requests(runtime), admission(_limits(runtime.settings)), same_origin_only],
+        middleware=[_traced_requests(runtime), same_origin_only],
         exception_handlers=exception_handlers(cookies),
         request_max_body_size=runtime.settings.max_body_bytes,
         before_send=[_private_answers],
         openapi_config=openapi,
         debug=False,
     )
+    in_front(app, _limits(runtime.settings))
     _publish_closed_objects(app)
     return app
 

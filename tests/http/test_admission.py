@@ -209,3 +209,34 @@ def test_health_and_the_static_files_are_answered_while_every_place_is_taken(mak
         finally:
             hold.release()
             stuck.join(ANSWERED_AT_ALL)
+
+
+def test_a_refusal_is_written_before_the_request_is_routed_traced_or_its_token_checked(make_hub: Any) -> None:
+    """Under a crowd retrying, refusals must cost the event loop little beside the work let
+    in: refused, a request leaves no span, has its token never checked (a forged one is not
+    counted a failure either) and is not routed (an unknown path is refused alike)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hub.runtime.telemetry import build_telemetry
+
+    rt = make_hub(admission_in_flight=1, admission_queue=0)
+    spans = InMemorySpanExporter()
+    rt.hub.telemetry = build_telemetry(span_exporter=spans)
+    checked: list[str] = []
+    authenticate = rt.verifier.authenticate
+    rt.verifier.authenticate = lambda token: checked.append(token) or authenticate(token)  # type: ignore[method-assign]
+    hold = held_reads(rt)
+    with served(rt) as url, httpx.Client(base_url=url, timeout=ANSWERED_AT_ALL) as http:
+        stuck = threading.Thread(target=lambda: http.get(CASE_LIST, headers=bearer(rt)))
+        stuck.start()
+        try:
+            hold.wait_inside(1)
+            before = (len(spans.get_finished_spans()), len(checked))
+            assert_refused_for_load(http.get(CASE_LIST, headers=bearer(rt)))
+            assert_refused_for_load(http.get(CASE_LIST, headers={"Authorization": "Bearer forged"}))
+            assert_refused_for_load(http.get("/api/v1/no-such-thing", headers=bearer(rt)))
+            assert (len(spans.get_finished_spans()), len(checked)) == before
+        finally:
+            hold.release()
+            stuck.join(ANSWERED_AT_ALL)
+    assert any(s.name.startswith("HTTP GET") for s in spans.get_finished_spans())
