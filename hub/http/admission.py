@@ -63,6 +63,9 @@ FULL = "the hub is answering as many requests as it can"
 WOULD_WAIT_TOO_LONG = "the hub is answering as many requests as it can, and this one would wait too long for its turn"
 WAITED_TOO_LONG = "the request waited too long for its turn"
 LATE = "the hub could not answer in time"
+QUEUE_PER_PLACE = 8
+"""Requests that may wait for each place by default: enough that the expected wait, not
+the count, refuses (a caller refused retries, and refusing costs too)."""
 SMOOTHING = 0.2
 """The weight of the latest request in the moving average of how long a place is held."""
 

@@ -30,7 +30,7 @@ from hub.runtime.bootstrap import Runtime
 from hub.runtime.settings import Settings
 from hub.application import commands
 from hub.http import schemas
-from hub.http.admission import AdmissionLimits, in_front
+from hub.http.admission import QUEUE_PER_PLACE, AdmissionLimits, in_front
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
@@ -125,9 +125,10 @@ def _request_threads(count: int) -> None:
 
 def _limits(settings: Settings) -> AdmissionLimits:
     """Places default to the request threads: more would only wait, unseen, for a thread."""
+    in_flight = settings.admission_in_flight or settings.http_threads
     return AdmissionLimits(
-        in_flight=settings.admission_in_flight or settings.http_threads,
-        queue=settings.admission_queue,
+        in_flight=in_flight,
+        queue=settings.admission_queue if settings.admission_queue is not None else QUEUE_PER_PLACE * in_flight,
         queue_seconds=settings.admission_queue_seconds,
         deadline_seconds=settings.request_deadline_seconds,
         retry_after_seconds=settings.retry_after_seconds,

@@ -151,6 +151,18 @@ def test_without_a_number_of_places_there_are_as_many_as_request_threads(make_hu
     assert hold.most_inside == 3
 
 
+def test_without_a_queue_length_eight_callers_wait_for_each_place(make_hub: Any) -> None:
+    """The queue is long enough that the expected wait, not a count, refuses a crowd the
+    hub answers in time; beyond eight a place, callers are still refused at once."""
+    rt = make_hub(admission_in_flight=2, admission_queue_seconds=30)
+    hold = held_reads(rt)
+    with served(rt) as url:
+        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 2 - 16, 2))
+
+    assert Counter(a.status_code for a in answers) == {200: 2 + 16, 503: CALLERS - 2 - 16}
+    assert hold.most_inside == 2
+
+
 def test_a_read_past_its_deadline_is_answered_503_and_keeps_its_place_until_its_handler_ends(make_hub: Any) -> None:
     rt = make_hub(admission_in_flight=1, admission_queue=0, request_deadline_seconds=0.5, retry_after_seconds=3)
     hold = held_reads(rt)
