@@ -118,7 +118,7 @@ def _request_threads(count: int) -> None:
     try:
         set_asyncio_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="backa-request"))
     except RuntimeError:
-        pass  # an app made inside a running loop (tests) keeps the loop's own threads
+        return  # made inside a running loop: the threads in use stay (hub.http.asgi sets a worker's)
     if current is not None:
         current.shutdown(wait=False)
 

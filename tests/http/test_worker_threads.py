@@ -7,13 +7,24 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
-from litestar.concurrency import sync_to_thread
+import pytest
+from litestar.concurrency import get_asyncio_executor, set_asyncio_executor, sync_to_thread
 
 from hub.http.asgi import app_from_env
 from hub.runtime.settings import Settings
 
 THREADS = 40
+
+
+@pytest.fixture(autouse=True)
+def a_fresh_process() -> Any:
+    """As in a worker process just started: no application has set its threads yet."""
+    before = get_asyncio_executor()
+    set_asyncio_executor(None)
+    yield
+    set_asyncio_executor(before)
 
 
 def test_a_worker_built_inside_the_running_loop_runs_handlers_on_the_hub_s_request_threads(tmp_path: Path) -> None:
