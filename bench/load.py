@@ -13,8 +13,10 @@ a year of history when ``bench.history`` provides it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -116,13 +118,19 @@ Request = Callable[[httpx.AsyncClient, int, int], Any]
 
 
 async def _drive(base: str, clients: int, seconds: float, warmup: float, request: Request) -> Drive:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    """Each client has a connection of its own: one pool shared by hundreds of connections
+    scans them all on every request, and the load generator, not the hub, would set the pace."""
     out = Drive(clients, seconds)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as http:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = ssl.create_default_context()  # made once: loading the certificates for each client takes seconds
+    async with contextlib.AsyncExitStack() as stack:
+        https = [await stack.enter_async_context(httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0, verify=tls))
+                 for _ in range(clients)]
         measure_from = time.perf_counter() + warmup
         deadline = measure_from + seconds
 
         async def one_client(i: int) -> None:
+            http = https[i]
             n = 0
             while (sent := time.perf_counter()) < deadline:
                 status: int | str

@@ -16,6 +16,10 @@ Commands are never cut short: a command commits in one atomic append, and a ``50
 sent while it may still commit would tell the caller it failed when it did not; the
 store's own deadlines (statement and connection timeouts) bound them instead.
 
+The gate stands in front of the whole application (:func:`in_front`): a refusal is
+written before the request is routed, traced or authenticated, so that under a crowd of
+callers retrying, refusing them costs the event loop little beside the work admitted.
+
 Exempt: ``/health``, which answers from the event loop (a liveness probe refused under
 load would have a busy but healthy process restarted, making the overload worse), and
 the static files, read from disk without the store.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -58,6 +63,9 @@ FULL = "the hub is answering as many requests as it can"
 WOULD_WAIT_TOO_LONG = "the hub is answering as many requests as it can, and this one would wait too long for its turn"
 WAITED_TOO_LONG = "the request waited too long for its turn"
 LATE = "the hub could not answer in time"
+QUEUE_PER_PLACE = 8
+"""Requests that may wait for each place by default: enough that the expected wait, not
+the count, refuses (a caller refused retries, and refusing costs too)."""
 SMOOTHING = 0.2
 """The weight of the latest request in the moving average of how long a place is held."""
 
@@ -135,6 +143,12 @@ def admission(limits: AdmissionLimits, clock: Callable[[], float] = time.monoton
     return factory
 
 
+def in_front(app: Any, limits: AdmissionLimits, clock: Callable[[], float] = time.monotonic) -> None:
+    """Put the gate in front of a Litestar application's routing and middleware (its
+    ``before_send`` hooks still apply to a refusal, as to any answer)."""
+    app.asgi_handler = admission(limits, clock)(app.asgi_handler)
+
+
 async def _with_deadline(
     app: ASGIApp, scope: Any, receive: Receive, send: Send, limits: AdmissionLimits, leave: Callable[[], None]
 ) -> None:
@@ -178,18 +192,26 @@ def _finished_late(task: asyncio.Future[None], leave: Callable[[], None]) -> Non
         log.warning("a read answered after its deadline failed: %s", type(task.exception()).__name__)
 
 
-async def refuse(send: Send, retry_after: int, detail: str) -> None:
-    """``503`` problem+json with ``Retry-After`` (RFC 9110 10.2.3), written here: nothing
-    of the request is read and nothing is asked of the store."""
+@functools.cache
+def _refusal(retry_after: int, detail: str) -> tuple[bytes, tuple[tuple[bytes, bytes], ...]]:
+    """The body and headers of a refusal, made once for each reason: a crowd of callers is
+    refused with what is already written."""
     body = json.dumps(
         {"type": TYPE_BASE + "overloaded", "title": HTTP_TITLES[503], "status": 503, "detail": detail, "errors": []}
     ).encode()
-    headers: list[tuple[bytes, bytes]] = [
+    headers = (
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after).encode()),
-    ]
+    )
+    return body, headers
+
+
+async def refuse(send: Send, retry_after: int, detail: str) -> None:
+    """``503`` problem+json with ``Retry-After`` (RFC 9110 10.2.3), written here: nothing
+    of the request is read and nothing is asked of the store."""
+    body, headers = _refusal(retry_after, detail)
     with contextlib.suppress(OSError):  # a caller already gone
-        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 503, "headers": headers}
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 503, "headers": list(headers)}
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -30,7 +30,7 @@ from hub.runtime.settings import Settings
 from hub.application import commands
 from hub.http import schemas
 from hub.http.body_deadline import body_deadline
-from hub.http.admission import AdmissionLimits, admission
+from hub.http.admission import QUEUE_PER_PLACE, AdmissionLimits, in_front
 from hub.http.auth import BearerTokenMiddleware
 from hub.http.controllers import API_CONTROLLERS
 from hub.http.controllers.sessions import session_controller
@@ -119,16 +119,17 @@ def _request_threads(count: int) -> None:
     try:
         set_asyncio_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="backa-request"))
     except RuntimeError:
-        pass  # an app made inside a running loop (tests) keeps the loop's own threads
+        return  # made inside a running loop: the threads in use stay (hub.http.asgi sets a worker's)
     if current is not None:
         current.shutdown(wait=False)
 
 
 def _limits(settings: Settings) -> AdmissionLimits:
     """Places default to the request threads: more would only wait, unseen, for a thread."""
+    in_flight = settings.admission_in_flight or settings.http_threads
     return AdmissionLimits(
-        in_flight=settings.admission_in_flight or settings.http_threads,
-        queue=settings.admission_queue,
+        in_flight=in_flight,
+        queue=settings.admission_queue if settings.admission_queue is not None else QUEUE_PER_PLACE * in_flight,
         queue_seconds=settings.admission_queue_seconds,
         deadline_seconds=settings.request_deadline_seconds,
         retry_after_seconds=settings.retry_after_seconds,
@@ -224,7 +225,6 @@ def create_app(runtime: Runtime) -> Litestar:
         template_config=templates,
         middleware=[
             _traced_requests(runtime),
-            admission(_limits(runtime.settings)),
             body_deadline(runtime.settings.request_deadline_seconds),
             same_origin_only,
             document.middleware,
@@ -236,4 +236,5 @@ def create_app(runtime: Runtime) -> Litestar:
         debug=False,
     )
     document.attach(app)  # built on first request, not here: it would delay the first /health
+    in_front(app, _limits(runtime.settings))
     return app

@@ -15,9 +15,11 @@ shuts the application down.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,12 +67,25 @@ def one_start_at_a_time(settings: Settings) -> Iterator[None]:
         os.close(fd)
 
 
+def request_threads_of_this_loop(count: int) -> None:
+    """Handlers run on ``count`` threads in a worker process too. A worker builds its
+    application inside the server's running loop, where the threads of the application
+    cannot be set any more, and handlers would run on the loop's default threads (CPUs + 4,
+    six on two cores): the loop's default is set to the hub's threads instead."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop yet: the application sets its own threads
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="backa-request"))
+
+
 def app_from_env(settings: Settings | None = None) -> Any:
     """A Litestar application over a runtime bootstrapped from the environment."""
     from hub.http.app import create_app
     from hub.runtime.bootstrap import bootstrap
 
     settings = settings or Settings.from_env()
+    request_threads_of_this_loop(settings.http_threads)
     with one_start_at_a_time(settings):
         runtime = bootstrap(settings)
     try:
@@ -82,4 +97,4 @@ def app_from_env(settings: Settings | None = None) -> Any:
     return app
 
 
-__all__ = ["WorkersNeedPostgresError", "app_from_env", "check_workers", "one_start_at_a_time"]
+__all__ = ["WorkersNeedPostgresError", "app_from_env", "check_workers", "one_start_at_a_time", "request_threads_of_this_loop"]

@@ -132,9 +132,12 @@ class Settings(BaseModel):
     admission_in_flight: int | None = Field(default=None, ge=1, le=4096)
     """Requests one process handles at once; none: ``http_threads``, as handlers beyond
     the threads would only wait, unseen, for one of them."""
-    admission_queue: int = Field(default=64, ge=0, le=100_000)
+    admission_queue: int | None = Field(default=None, ge=0, le=100_000)
     """Requests that may wait for one of those places; any more is refused at once with
-    503 and ``Retry-After``, so the accepted ones keep their latency."""
+    503 and ``Retry-After``, so the accepted ones keep their latency. None: eight for each
+    place, so that the wait a place is expected to take (``admission_queue_seconds``)
+    rather than a count decides who is refused: a crowd that the hub answers in time
+    waits its turn, instead of being refused, retrying and spending the loop on refusals."""
     admission_queue_seconds: float = Field(default=2.0, gt=0, le=60)
     """The longest a request waits for a place before it is refused the same way."""
     request_deadline_seconds: float = Field(default=15.0, gt=0, le=600)

@@ -151,6 +151,18 @@ def test_without_a_number_of_places_there_are_as_many_as_request_threads(make_hu
     assert hold.most_inside == 3
 
 
+def test_without_a_queue_length_eight_callers_wait_for_each_place(make_hub: Any) -> None:
+    """The queue is long enough that the expected wait, not a count, refuses a crowd the
+    hub answers in time; beyond eight a place, callers are still refused at once."""
+    rt = make_hub(admission_in_flight=2, admission_queue_seconds=30)
+    hold = held_reads(rt)
+    with served(rt) as url:
+        answers = asyncio.run(crowd(url + CASE_LIST, bearer(rt), hold, CALLERS - 2 - 16, 2))
+
+    assert Counter(a.status_code for a in answers) == {200: 2 + 16, 503: CALLERS - 2 - 16}
+    assert hold.most_inside == 2
+
+
 def test_a_read_past_its_deadline_is_answered_503_and_keeps_its_place_until_its_handler_ends(make_hub: Any) -> None:
     rt = make_hub(admission_in_flight=1, admission_queue=0, request_deadline_seconds=0.5, retry_after_seconds=3)
     hold = held_reads(rt)
@@ -209,3 +221,34 @@ def test_health_and_the_static_files_are_answered_while_every_place_is_taken(mak
         finally:
             hold.release()
             stuck.join(ANSWERED_AT_ALL)
+
+
+def test_a_refusal_is_written_before_the_request_is_routed_traced_or_its_token_checked(make_hub: Any) -> None:
+    """Under a crowd retrying, refusals must cost the event loop little beside the work let
+    in: refused, a request leaves no span, has its token never checked (a forged one is not
+    counted a failure either) and is not routed (an unknown path is refused alike)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hub.runtime.telemetry import build_telemetry
+
+    rt = make_hub(admission_in_flight=1, admission_queue=0)
+    spans = InMemorySpanExporter()
+    rt.hub.telemetry = build_telemetry(span_exporter=spans)
+    checked: list[str] = []
+    authenticate = rt.verifier.authenticate
+    rt.verifier.authenticate = lambda token: checked.append(token) or authenticate(token)  # type: ignore[method-assign]
+    hold = held_reads(rt)
+    with served(rt) as url, httpx.Client(base_url=url, timeout=ANSWERED_AT_ALL) as http:
+        stuck = threading.Thread(target=lambda: http.get(CASE_LIST, headers=bearer(rt)))
+        stuck.start()
+        try:
+            hold.wait_inside(1)
+            before = (len(spans.get_finished_spans()), len(checked))
+            assert_refused_for_load(http.get(CASE_LIST, headers=bearer(rt)))
+            assert_refused_for_load(http.get(CASE_LIST, headers={"Authorization": "Bearer forged"}))
+            assert_refused_for_load(http.get("/api/v1/no-such-thing", headers=bearer(rt)))
+            assert (len(spans.get_finished_spans()), len(checked)) == before
+        finally:
+            hold.release()
+            stuck.join(ANSWERED_AT_ALL)
+    assert any(s.name.startswith("HTTP GET") for s in spans.get_finished_spans())
