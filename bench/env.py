@@ -40,8 +40,8 @@ CARD_TO_UNIT = "elevhalsa-ystad"
 
 
 def say(*parts: object) -> None:
-    """Progress, on standard error, so that standard output holds only the results."""
-    print(*parts, file=sys.stderr, flush=True)
+    """Progress, on standard error with the time of day, so that standard output holds only the results."""
+    print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
 
 
 def principal(who: tuple[str, str | None, frozenset[Role]]) -> Principal:
@@ -120,6 +120,8 @@ class Database:
         self.url = url
         self.run_id = uuid4().hex[:8]
         self.made: list[str] = []
+        self.kept: set[str] = set()
+        """Schemas a later measure reads: left by :meth:`drop` until :meth:`release`."""
         self.kek = secrets.token_hex(32)
         """The run's key-encryption key: the hubs it starts seal the log as in production."""
 
@@ -138,13 +140,31 @@ class Database:
         self.made.append(name)
         return name
 
+    def keep(self, label: str) -> str:
+        """Keep the schema ``label`` names (made or still to be made) when its measure drops it,
+        so that a later measure can read it; :meth:`drop_all` still drops it at the end."""
+        name = f"bench_{self.run_id}_{label}"
+        self.kept.add(name)
+        return name
+
+    def release(self, name: str) -> None:
+        """A kept schema is dropped again by :meth:`drop`."""
+        self.kept.discard(name)
+
+    def exists(self, name: str) -> bool:
+        with self.admin() as db:
+            return db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (name,)).fetchone() is not None
+
     def drop(self, name: str) -> None:
+        if name in self.kept:
+            return
         with self.admin() as db:
             db.execute(sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(sql.Identifier(name)))
         if name in self.made:
             self.made.remove(name)
 
     def drop_all(self) -> None:
+        self.kept.clear()
         for name in list(self.made):
             try:
                 self.drop(name)
@@ -360,6 +380,11 @@ class Result:
     met: bool | None = None
     notes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    figure: str = ""
+    """A short account of what else the goal asks, for the summary table beside the ratio."""
+    reported: bool = False
+    """The goal allows the figures to be reported instead of met (on this machine): a goal
+    not met then reads "reported", its figures beside it."""
 
     def add(self, label: str, value: str) -> None:
         self.lines.append((label, value))
@@ -370,8 +395,10 @@ class Result:
         if not self.goal:
             return "no fixed goal"
         if self.met is None:
-            return "not measured"
-        return "met" if self.met else "not met"
+            return "reported" if self.reported else "not measured"
+        if self.met:
+            return "met"
+        return "reported" if self.reported else "not met"
 
 
 def rate(n: int | float, seconds: float) -> float:

@@ -266,10 +266,13 @@ def measure(
     runtime = bootstrap(settings, directory=directory())
     try:
         command_children = register_children(runtime, 0, max_clients)
+        began, before = time.perf_counter(), runtime.hub.log_length()
         readable, history = _read_children(runtime, read_children, max_clients)
+        per_child = (runtime.hub.log_length() - before) / max(read_children, 1)
+        seeded = time.perf_counter() - began
     finally:
         runtime.close()
-    reads.add("the read children", f"{read_children}: {history}")
+    reads.add("the read children", f"{read_children}: {history}, about {per_child:.0f} facts each ({seeded:.0f} s to play)")
 
     issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, system_clock)
     discoverer_token = issuer.staff_token(TENANT, DISCOVERER[0], DISCOVERER[1], [r.value for r in DISCOVERER[2]])
@@ -319,12 +322,20 @@ def measure(
             "checks", f"p99 < 10 × p50: {'yes' if tails_ok else 'no'}; refusals fast with Retry-After: "
             f"{'yes' if refusals_ok else 'no'}; no other 5xx and every request answered: {'yes' if clean else 'no'}",
         )
+        refusals = [x for d in (mid, top) for x in d.refusals]
+        mixed.figure = (
+            f"p99 ÷ p50 {top.p(99) / top.p(50):.1f} at {levels[-1]} and {mid.p(99) / mid.p(50):.1f} at {levels[-2]}; "
+            + (f"{len(refusals)} refusals, p99 {fmt_ms(percentile(refusals, 99))}, "
+               f"{sum(d.refusals_without_retry_after for d in (mid, top))} without Retry-After; " if refusals else "no refusals; ")
+            + f"{sum(d.other_5xx for d in at.values())} other 5xx, {sum(d.unanswered for d in at.values())} unanswered"
+        )
 
     reads.add("GET /health (50 clients)", _plain(health))
     reads.add("audited reads by a consented unit (50 clients)", _plain(audited))
     if health.ok and audited.ok:
         reads.ratio = audited.per_second / health.per_second
         reads.met = reads.ratio >= 0.1
+        reads.figure = f"{fmt_rate(audited.per_second)} against {fmt_rate(health.per_second)}; about {per_child:.0f} facts per child"
     reads.data = {"trivial": health.per_second, "audited": audited.per_second}
 
     workers.add("1 worker", f"{levels[-2]} clients: {mid.summary()}")
@@ -333,6 +344,8 @@ def measure(
         workers.ratio = two.per_second / mid.per_second
         workers.met = workers.ratio >= 1.6
     workers.add("cores", str(os.cpu_count()))
+    workers.reported = (os.cpu_count() or 1) <= 2  # the goal asks for a report where two cores hold everything
+    workers.figure = f"{fmt_rate(two.per_second)} against {fmt_rate(mid.per_second)} at {levels[-2]} clients on {os.cpu_count()} cores"
     workers.data = {"one": mid.per_second, "two": two.per_second}
     return [mixed, reads, workers]
 
