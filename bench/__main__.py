@@ -208,8 +208,8 @@ QUICK_HELD_RATES = (250.0,)
 def _relay_figure(r: Result, per_second: float) -> Result:
     """The goal's other half for the summary: the rates held with p99 under 50 ms, side by side."""
     counts = sorted(int(k.split("_")[1]) for k in r.data if k.startswith("goal_"))
-    p99 = ", ".join(f"{fmt_ms(r.data[f'goal_{n}']['p99'])}" for n in counts)
-    r.figure = f"p99 at {per_second:,.0f}/s with {'/'.join(map(str, counts))} processes: {p99}".replace(",", " ")
+    p99 = " / ".join(fmt_ms(r.data[f"goal_{n}"]["p99"]) for n in counts)
+    r.figure = f"p99 at {fmt_rate(per_second)} with {' / '.join(map(str, counts))} processes: {p99}"
     held = [r.data[f"held_{n}"] for n in counts if f"held_{n}" in r.data]
     if len(held) == len(counts) and counts:
         r.figure += f"; held with p99 < 50 ms: {' / '.join(f'{h:.0f}' if h else 'none' for h in held)} facts/s"
