@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,10 @@ from bench.env import (
     BARNKONTAKT,
     DISCOVERER,
     TENANT,
+    Answer,
     Database,
+    LoadClient,
+    LoadError,
     Result,
     card_payload,
     child_personnummer,
@@ -112,13 +115,12 @@ class Drive:
         }
 
 
-Request = Callable[[httpx.AsyncClient, int, int], Any]
+Request = Callable[[LoadClient, int, int], Awaitable[Answer]]
 
 
 async def _drive(base: str, clients: int, seconds: float, warmup: float, request: Request) -> Drive:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     out = Drive(clients, seconds)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as http:
+    async with LoadClient(base, clients) as http:
         measure_from = time.perf_counter() + warmup
         deadline = measure_from + seconds
 
@@ -130,8 +132,8 @@ async def _drive(base: str, clients: int, seconds: float, warmup: float, request
                 try:
                     response = await request(http, i, n)
                     status, retry_after = response.status_code, "retry-after" in response.headers
-                except httpx.HTTPError as e:
-                    status = type(e).__name__
+                except LoadError as e:
+                    status = str(e)
                 done = time.perf_counter()
                 n += 1
                 if not measure_from <= done <= deadline:
@@ -280,17 +282,17 @@ def measure(
     as_reader = {"Authorization": "Bearer " + issuer.staff_token(TENANT, READER[0], READER[1], list(READER[2]))}
     env = {"BACKA_DATABASE_URL": url, "BACKA_DATA_DIR": str(data_dir), "BACKA_DEMO_MODE": "true"}
 
-    async def read(http: httpx.AsyncClient, i: int, n: int) -> httpx.Response:
+    async def read(http: LoadClient, i: int, n: int) -> Answer:
         child_id = readable[(i + n) % len(readable)]
         return await http.get(f"/api/v1/children/{child_id}", params={"purpose": "samordning"}, headers=as_reader)
 
-    async def mix(http: httpx.AsyncClient, i: int, n: int) -> httpx.Response:
+    async def mix(http: LoadClient, i: int, n: int) -> Answer:
         if (i + n) % COMMAND_SHARE == 0:
             child_id = command_children[i % len(command_children)]
             return await http.post(f"/api/v1/children/{child_id}/discovery-cards", json=card_payload(n), headers=as_discoverer)
         return await read(http, i, n)
 
-    async def trivial(http: httpx.AsyncClient, i: int, n: int) -> httpx.Response:
+    async def trivial(http: LoadClient, i: int, n: int) -> Answer:
         return await http.get("/health")
 
     warmup = min(3.0, max(1.0, seconds / 4))

@@ -22,7 +22,7 @@ EXPLANATIONS = {
     ),
     "http": (
         "The hub runs as `python -m bench.server` (uvicorn, one worker, handlers in worker threads) against "
-        "its own schema; 50 and then 200 concurrent `httpx.AsyncClient` connections on loopback each send "
+        "its own schema; 50 and then 200 concurrent `aiohttp` connections on loopback each send "
         "their next command as soon as the last is answered (a discovery card, then a conversation, for a "
         "child of their own). Rates count answers with a 2xx status inside the measured window, after a "
         "warm-up, whenever they were sent; latency is from sending to the full answer. Client, server and PostgreSQL share the two cores."
@@ -35,7 +35,7 @@ EXPLANATIONS = {
     ),
     "mixed": (
         "The hub runs as `python -m bench.server` (one uvicorn worker, as `backa serve` runs it) against its own "
-        "schema. Each of 10, 50 and then 200 concurrent `httpx.AsyncClient` connections sends its next request as "
+        "schema. Each of 10, 50 and then 200 concurrent `aiohttp` connections sends its next request as "
         "soon as the last is answered: four in five read a child's record as pupil health's support coordinator, "
         "whom the guardian consented to (`GET /api/v1/children/{id}`, each read recorded), one in five submits a "
         "discovery card for a child of the client's own. Every answer is counted by status: rates and latencies "
@@ -109,7 +109,7 @@ FINDINGS = {
     ),
     "http": (
         "Over HTTP each command also pays for the request, its JSON, the token check and the middleware in "
-        "one Python process, and the load generator itself (an `httpx` client in one Python process) takes "
+        "one Python process, and the load generator itself (an `aiohttp` client in one Python process) takes "
         "most of a core (see its share on each line), leaving the server, PostgreSQL and the client to share "
         "two cores. The figures are a floor for the hub on this machine rather than its ceiling."
     ),
