@@ -113,6 +113,11 @@ def conversation_payload(n: int) -> dict[str, Any]:
 # -- PostgreSQL -----------------------------------------------------------------------------
 
 
+CONNECT_TIMEOUT = 30
+"""Seconds a process of the benchmark may take to open its pool: on a busy two-core machine,
+four relay processes filling pools of ten at once took longer than the hub's default five."""
+
+
 class Database:
     """The benchmark's database: schemas made for this run only, all dropped at the end."""
 
@@ -171,10 +176,10 @@ class Database:
             except Exception as e:  # noqa: BLE001 - say so, and go on dropping the others
                 say(f"  could not drop schema {name}: {type(e).__name__}")
 
-    def hub_url(self, schema: str, *, pool_size: int = 5, max_overflow: int = 10) -> str:
+    def hub_url(self, schema: str, *, pool_size: int = 5, max_overflow: int = 10, connect_timeout: int = CONNECT_TIMEOUT) -> str:
         """``BACKA_DATABASE_URL`` for the hub in ``schema``."""
         parts = urlsplit(self.url)
-        query = f"schema={schema}&pool_size={pool_size}&max_overflow={max_overflow}"
+        query = f"schema={schema}&pool_size={pool_size}&max_overflow={max_overflow}&connect_timeout={connect_timeout}"
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
     def library_env(self, schema: str, *, pool_size: int = 5, max_overflow: int = 10) -> dict[str, str]:
