@@ -13,15 +13,13 @@ a year of history when ``bench.history`` provides it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import ssl
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,10 @@ from bench.env import (
     BARNKONTAKT,
     DISCOVERER,
     TENANT,
+    Answer,
     Database,
+    LoadClient,
+    LoadError,
     Result,
     card_payload,
     child_personnummer,
@@ -114,23 +115,16 @@ class Drive:
         }
 
 
-Request = Callable[[httpx.AsyncClient, int, int], Any]
+Request = Callable[[LoadClient, int, int], Awaitable[Answer]]
 
 
 async def _drive(base: str, clients: int, seconds: float, warmup: float, request: Request) -> Drive:
-    """Each client has a connection of its own: one pool shared by hundreds of connections
-    scans them all on every request, and the load generator, not the hub, would set the pace."""
     out = Drive(clients, seconds)
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    tls = ssl.create_default_context()  # made once: loading the certificates for each client takes seconds
-    async with contextlib.AsyncExitStack() as stack:
-        https = [await stack.enter_async_context(httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0, verify=tls))
-                 for _ in range(clients)]
+    async with LoadClient(base, clients) as http:
         measure_from = time.perf_counter() + warmup
         deadline = measure_from + seconds
 
         async def one_client(i: int) -> None:
-            http = https[i]
             n = 0
             while (sent := time.perf_counter()) < deadline:
                 status: int | str
@@ -138,8 +132,8 @@ async def _drive(base: str, clients: int, seconds: float, warmup: float, request
                 try:
                     response = await request(http, i, n)
                     status, retry_after = response.status_code, "retry-after" in response.headers
-                except httpx.HTTPError as e:
-                    status = type(e).__name__
+                except LoadError as e:
+                    status = str(e)
                 done = time.perf_counter()
                 n += 1
                 if not measure_from <= done <= deadline:
@@ -274,10 +268,13 @@ def measure(
     runtime = bootstrap(settings, directory=directory())
     try:
         command_children = register_children(runtime, 0, max_clients)
+        began, before = time.perf_counter(), runtime.hub.log_length()
         readable, history = _read_children(runtime, read_children, max_clients)
+        per_child = (runtime.hub.log_length() - before) / max(read_children, 1)
+        seeded = time.perf_counter() - began
     finally:
         runtime.close()
-    reads.add("the read children", f"{read_children}: {history}")
+    reads.add("the read children", f"{read_children}: {history}, about {per_child:.0f} facts each ({seeded:.0f} s to play)")
 
     issuer = DemoIssuer.from_folder(data_dir / "demo", settings.audience, system_clock)
     discoverer_token = issuer.staff_token(TENANT, DISCOVERER[0], DISCOVERER[1], [r.value for r in DISCOVERER[2]])
@@ -285,17 +282,17 @@ def measure(
     as_reader = {"Authorization": "Bearer " + issuer.staff_token(TENANT, READER[0], READER[1], list(READER[2]))}
     env = {"BACKA_DATABASE_URL": url, "BACKA_DATA_DIR": str(data_dir), "BACKA_DEMO_MODE": "true"}
 
-    async def read(http: httpx.AsyncClient, i: int, n: int) -> httpx.Response:
+    async def read(http: LoadClient, i: int, n: int) -> Answer:
         child_id = readable[(i + n) % len(readable)]
         return await http.get(f"/api/v1/children/{child_id}", params={"purpose": "samordning"}, headers=as_reader)
 
-    async def mix(http: httpx.AsyncClient, i: int, n: int) -> httpx.Response:
+    async def mix(http: LoadClient, i: int, n: int) -> Answer:
         if (i + n) % COMMAND_SHARE == 0:
             child_id = command_children[i % len(command_children)]
             return await http.post(f"/api/v1/children/{child_id}/discovery-cards", json=card_payload(n), headers=as_discoverer)
         return await read(http, i, n)
 
-    async def trivial(http: httpx.AsyncClient, i: int, n: int) -> httpx.Response:
+    async def trivial(http: LoadClient, i: int, n: int) -> Answer:
         return await http.get("/health")
 
     warmup = min(3.0, max(1.0, seconds / 4))
@@ -327,12 +324,20 @@ def measure(
             "checks", f"p99 < 10 × p50: {'yes' if tails_ok else 'no'}; refusals fast with Retry-After: "
             f"{'yes' if refusals_ok else 'no'}; no other 5xx and every request answered: {'yes' if clean else 'no'}",
         )
+        refusals = [x for d in (mid, top) for x in d.refusals]
+        mixed.figure = (
+            f"p99 ÷ p50 {top.p(99) / top.p(50):.1f} at {levels[-1]} and {mid.p(99) / mid.p(50):.1f} at {levels[-2]}; "
+            + (f"{len(refusals)} refusals, p99 {fmt_ms(percentile(refusals, 99))}, "
+               f"{sum(d.refusals_without_retry_after for d in (mid, top))} without Retry-After; " if refusals else "no refusals; ")
+            + f"{sum(d.other_5xx for d in at.values())} other 5xx, {sum(d.unanswered for d in at.values())} unanswered"
+        )
 
     reads.add("GET /health (50 clients)", _plain(health))
     reads.add("audited reads by a consented unit (50 clients)", _plain(audited))
     if health.ok and audited.ok:
         reads.ratio = audited.per_second / health.per_second
         reads.met = reads.ratio >= 0.1
+        reads.figure = f"{fmt_rate(audited.per_second)} against {fmt_rate(health.per_second)}; about {per_child:.0f} facts per child"
     reads.data = {"trivial": health.per_second, "audited": audited.per_second}
 
     workers.add("1 worker", f"{levels[-2]} clients: {mid.summary()}")
@@ -341,6 +346,8 @@ def measure(
         workers.ratio = two.per_second / mid.per_second
         workers.met = workers.ratio >= 1.6
     workers.add("cores", str(os.cpu_count()))
+    workers.reported = (os.cpu_count() or 1) <= 2  # the goal asks for a report where two cores hold everything
+    workers.figure = f"{fmt_rate(two.per_second)} against {fmt_rate(mid.per_second)} at {levels[-2]} clients on {os.cpu_count()} cores"
     workers.data = {"one": mid.per_second, "two": two.per_second}
     return [mixed, reads, workers]
 
