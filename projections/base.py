@@ -36,7 +36,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder, SQLiteTransaction
 from psycopg.sql import SQL, Composed, Identifier
 
 from contracts.events import EVENT_TYPES, ErasedFact, RecordErased
@@ -264,6 +264,15 @@ class _SQLiteViewRecorder(SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(), *self.view_statements]
 
 
+class _Immediate(SQLiteTransaction):
+    """A transaction that begins as a writer (``BEGIN IMMEDIATE``), waiting for the lock."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+
 class SQLiteViewStore(ViewStore):
     """A view in its own SQLite database (a file, or a shared in-memory database)."""
 
@@ -272,7 +281,15 @@ class SQLiteViewStore(ViewStore):
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
-        with self.recorder.datastore.transaction(commit=commit) as c:
+        if not commit:
+            with self.recorder.datastore.transaction(commit=False) as c:
+                yield ViewCursor(c)
+            return
+        # A writing transaction takes the file's write lock at its start: a deferred one
+        # that reads first (its position) could not turn into a writer while another
+        # process writes the same view (the rebuild's parts), and would fail at once
+        # instead of waiting its turn.
+        with self.recorder.datastore.get_connection(commit=True) as conn, _Immediate(conn, commit=True) as c, c:
             yield ViewCursor(c)
 
     @property
