@@ -50,6 +50,14 @@ EXEMPT_PREFIXES = ("/static/",)
 log = logging.getLogger("hub.http")
 
 
+def _routed(path: str) -> str:
+    """The path as the router matches it (``/health/`` and ``//health`` reach ``/health``),
+    so what is exempt is decided on the route, not on how a caller spells it."""
+    if "//" not in path and not (path.endswith("/") and len(path) > 1):
+        return path
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
 @dataclass(frozen=True)
 class AdmissionLimits:
     in_flight: int
@@ -120,7 +128,7 @@ def admission(limits: AdmissionLimits, clock: Callable[[], float] = time.monoton
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Any, receive: Receive, send: Send) -> None:
-            path = str(scope.get("path", ""))
+            path = _routed(str(scope.get("path", "")))
             if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
                 await app(scope, receive, send)
                 return

@@ -157,6 +157,14 @@ class PostgresConfig:
         "keepalives_count", "tcp_user_timeout",
     )
 
+    _MOST: ClassVar[dict[str, int]] = {
+        "pool_size": 1000, "max_overflow": 1000, "connect_timeout": 3600,
+        "keepalives_idle": 86400, "keepalives_interval": 86400, "keepalives_count": 1000,
+    }
+    """Ceilings where PostgreSQL sets none that a process could meet: a pool opens
+    ``pool_size`` connections at once, and a server allows a few hundred; a keepalive
+    of years notices nothing."""
+
     @classmethod
     def from_url(cls, url: str) -> PostgresConfig:
         """Parse the URL; a message about a bad one names the part, never the password."""
@@ -214,6 +222,8 @@ class PostgresConfig:
                 raise ValueError(f"the database URL option {key} may be at most {_PG_MAX_MS // 1000} seconds")
         elif value < least:
             raise ValueError(f"the database URL option {key} must be at least {least}")
+        elif key in cls._MOST and value > cls._MOST[key]:
+            raise ValueError(f"the database URL option {key} may be at most {cls._MOST[key]}")
         elif value > _PG_MAX_MS:
             raise ValueError(f"the database URL option {key} may be at most {_PG_MAX_MS}")
         return value

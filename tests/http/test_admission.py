@@ -218,6 +218,8 @@ def test_health_and_the_static_files_are_answered_while_every_place_is_taken(mak
             assert_refused_for_load(http.get(CASE_LIST, headers=bearer(rt)))
             assert http.get("/health").json() == {"status": "ok"}
             assert http.get("/static/site.css").status_code == 200
+            for spelled in ("/health/", "//health"):  # the router takes these to /health too
+                assert http.get(f"{url}{spelled}").json() == {"status": "ok"}, spelled
         finally:
             hold.release()
             stuck.join(ANSWERED_AT_ALL)

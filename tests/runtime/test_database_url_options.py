@@ -28,6 +28,11 @@ BASE = "postgresql://hub:s3cretpw@db.example:5433/backa"
         ("tcp_user_timeout", "99999999999"),
         ("connect_timeout", "0"),
         ("keepalives", "maybe"),
+        ("pool_size", "2147483647"),  # would try to open that many connections at start
+        ("max_overflow", "100000"),
+        ("keepalives_idle", "2147483647"),
+        ("keepalives_count", "99999"),
+        ("connect_timeout", "86401"),
     ],
 )
 def test_an_absurd_value_is_refused_naming_the_option_and_never_the_password(key: str, value: str) -> None:
