@@ -16,9 +16,6 @@ machine's cores with PostgreSQL, as they would on a small server.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -41,14 +38,12 @@ from bench.env import (
     directory,
     fmt_ms,
     fmt_rate,
-    free_port,
     percentile,
     principal,
     rate,
     say,
-    stop_process,
-    wait_for_port,
 )
+from bench.load import Server
 from hub.identity.tokens import DemoIssuer
 from hub.runtime.bootstrap import bootstrap
 from hub.runtime.clock import system_clock
@@ -131,35 +126,6 @@ def drive(base: str, clients: int, seconds: float, warmup: float, request: Reque
     load = asyncio.run(_drive(base, clients, seconds, warmup, request))
     load.client_cpu = (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9)
     return load
-
-
-class Server:
-    """``python -m bench.server`` against a schema, stopped by its own process handle."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.server", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-        wait_for_port(self.port, self.process, 60, "the hub's HTTP server")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        stop_process(self.process)
 
 
 def measure(db: Database, work: Path, *, levels: tuple[int, ...], seconds: float, read_clients: int) -> tuple[Result, Result]:
