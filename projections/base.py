@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -47,7 +48,17 @@ _DELETE = re.compile(r"^(DELETE FROM \w+ WHERE \w+) = \?$")
 VERSIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS view_versions (view TEXT PRIMARY KEY, version INTEGER NOT NULL, tables TEXT NOT NULL)"
 )
-"""The version each view's tables were built at, and their names."""
+"""The version each view's tables were built at, as releases before ``view_builds`` kept it
+(one version per view, rebuilt in place). Read to adopt those tables, never written otherwise:
+a process of such a release that starts during a deploy still finds its own version there
+and keeps its tables."""
+BUILDS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS view_builds (view TEXT NOT NULL, version INTEGER NOT NULL, tables TEXT NOT NULL, "
+    "caught_up_at BIGINT, used_at BIGINT NOT NULL, PRIMARY KEY (view, version))"
+)
+"""Every version of every view whose tables exist, side by side: their names, when the
+version first caught up with the log and when a process last served from it (seconds
+since the epoch, by the hubs' clocks). See :meth:`ViewStore.prune`."""
 MIGRATION_ROW = "__migration__"
 """The tracking table's own row (the library's), kept when a view's position is reset."""
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -58,6 +69,42 @@ UNREACHABLE = (OperationalError, InterfaceError)
 def memory_db_name(label: str) -> str:
     """A private in-memory SQLite database shared by the pool's connections."""
     return f"file:{label}_{uuid4().hex}?mode=memory&cache=shared"
+
+
+def versioned(name: str, version: int) -> str:
+    """A table's (or index's) name at a view's version: as it always was at version 1, so
+    the tables of releases before versions were kept side by side are version 1's."""
+    return name if version == 1 else f"{name}_v{version}"
+
+
+_MADE = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+_TABLES = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+
+
+class Names:
+    """A view's table and index names at one version, and its statements rewritten to them.
+
+    Every statement a view runs names its tables as version 1 did (``cases``); its store's
+    cursor rewrites them to the version's (``cases_v2``), so two releases with different
+    versions of a view keep their tables side by side in one database and each reads only
+    its own. Quoted text is left alone. ``None`` as the rewrite: names are as written."""
+
+    def __init__(self, statements: Sequence[str], version: int) -> None:
+        made = list(dict.fromkeys(_MADE.findall(" ".join(statements))))
+        self.version = version
+        self.tables = [versioned(t, version) for t in _TABLES.findall(" ".join(statements))]
+        """The version's tables (their indexes go with them)."""
+        self.mapping = {n: versioned(n, version) for n in made}
+        self.rename: Callable[[str], str] | None = None
+        if version != 1 and made:
+            pattern = re.compile(r"'(?:[^']|'')*'|\b(?:" + "|".join(map(re.escape, made)) + r")\b")
+            mapping = self.mapping
+
+            def rename(sql: str) -> str:
+                return pattern.sub(lambda m: mapping.get(m.group(0), m.group(0)), sql)
+
+            self.rename = lru_cache(maxsize=1024)(rename)
+        self.statements = tuple(self.rename(s) for s in statements) if self.rename else tuple(statements)
 
 
 def _identifier(name: str) -> str:
@@ -81,15 +128,21 @@ def _array(column: Sequence[Any]) -> tuple[str, list[Any]]:
 
 class ViewCursor:
     """A cursor in a view's transaction that takes ``?`` placeholders on every engine
-    and gives rows that are read by column name."""
+    and gives rows that are read by column name. ``rename`` rewrites the view's table names
+    to its version's (:class:`Names`)."""
 
-    __slots__ = ("raw", "_translate")
+    __slots__ = ("raw", "_translate", "_rename")
 
-    def __init__(self, raw: Any, translate: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, raw: Any, translate: Callable[[str], str] | None = None, rename: Callable[[str], str] | None = None
+    ) -> None:
         self.raw = raw
         self._translate = translate
+        self._rename = rename
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self._rename is not None:
+            sql = self._rename(sql)
         self.raw.execute(self._translate(sql) if self._translate else sql, tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -101,6 +154,8 @@ class ViewCursor:
         statement. In SQLite, one loop."""
         if not rows:
             return
+        if self._rename is not None:
+            sql = self._rename(sql)
         if self._translate is not None and len(rows) > 1:
             if (values := _VALUES.match(sql)) is not None:
                 head, _, tail = values.groups()
@@ -123,6 +178,8 @@ class ViewCursor:
         ``INSERT``, a row that breaks a key fails the transaction."""
         if not rows:
             return
+        if self._rename is not None:
+            table = self._rename(table)
         if self._translate is None:
             self.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)  # noqa: S608 - our table
             return
@@ -149,8 +206,9 @@ class ViewStore(ABC):
     recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder
 
     @abstractmethod
-    def transaction(self, *, commit: bool) -> AbstractContextManager[ViewCursor]:
-        """A transaction on the view's tables, committed only when asked and nothing failed."""
+    def transaction(self, *, commit: bool, renamed: bool = True) -> AbstractContextManager[ViewCursor]:
+        """A transaction on the view's tables, committed only when asked and nothing failed;
+        its statements name the tables as version 1 did unless ``renamed`` is false."""
 
     @abstractmethod
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
@@ -203,47 +261,91 @@ class ViewStore(ABC):
     def tracking_table(self) -> str:
         """The table that holds the view's position."""
 
-    def keep_version(self, name: str, version: int, tables: Sequence[str], statements: Sequence[str]) -> bool:
-        """Make the view's tables those of ``version``; ``True`` if they had to be made anew.
+    names: Names
+    """The view's table names at the version this store serves."""
 
-        ``view_versions`` records the version each view's tables were built at, and which
-        tables they were. A view with no record was built before views had versions: at
-        version 1, with the tables it names now. When the version differs, the tables
-        recorded are dropped, the new ones created and the view's position reset, in one
-        transaction (the first to take the record's lock does it; another process starting
-        at the same time then finds the new version), so the follower rebuilds the view
-        from the log while the hub serves.
+    @abstractmethod
+    def tracking_at(self, version: int) -> str:
+        """The name of the table that holds the view's position at ``version``."""
 
-        The record is first only read: a view at its version takes no write lock at start,
-        so a start beside a process writing the view (a rebuild by parts on SQLite, whose
-        readers cannot turn into writers while another writes) does not fail.
-        """
-        try:
-            with self.transaction(commit=False) as c:
-                c.execute("SELECT version FROM view_versions WHERE view = ?", (name,))
-                found = c.fetchone()
-            if found is not None and int(found["version"]) == version:
-                return False
-        except (PersistenceError, sqlite3.Error, psycopg.Error):
-            pass  # no versions table yet: made below
-        with self.transaction(commit=True) as c:
+    def register(self, name: str, now: int) -> bool:
+        """Record that this process serves the view at its version from now on; ``True`` if
+        the version is new beside another one, whose tables are kept (it is built beside them).
+
+        Called before the version's tables are made: a version that :meth:`prune` dropped
+        just before is then made anew (and rebuilt from the log), and one it has not
+        dropped is now in use, so it will not be. Tables of a release before versions were
+        kept side by side (recorded in ``view_versions``) are adopted as version 1's."""
+        version = self.names.version
+        own = " ".join([*self.names.tables, self.tracking_at(version)])
+        with self.transaction(commit=True, renamed=False) as c:
             c.execute(VERSIONS_TABLE)
-            c.execute(
-                "INSERT INTO view_versions (view, version, tables) VALUES (?, 1, ?) ON CONFLICT (view) DO NOTHING",
-                (name, " ".join(tables)),
-            )
-            c.execute("UPDATE view_versions SET version = version WHERE view = ?", (name,))  # the record's lock
+            c.execute(BUILDS_TABLE)
             c.execute("SELECT version, tables FROM view_versions WHERE view = ?", (name,))
+            legacy = c.fetchone()
+            if legacy is not None and int(legacy["version"]) == 1:  # no release recorded another
+                c.execute(
+                    "INSERT INTO view_builds VALUES (?, 1, ?, NULL, ?) ON CONFLICT (view, version) DO NOTHING",
+                    (name, " ".join([*str(legacy["tables"]).split(), self.tracking_at(1)]), now),
+                )
+            c.execute("SELECT version FROM view_builds WHERE view = ?", (name,))
+            kept = {int(r["version"]) for r in c.fetchall()}
+            c.execute(
+                "INSERT INTO view_builds VALUES (?, ?, ?, NULL, ?) ON CONFLICT (view, version) DO UPDATE SET used_at = "
+                "CASE WHEN excluded.used_at > view_builds.used_at THEN excluded.used_at ELSE view_builds.used_at END",
+                (name, version, own, now),
+            )
+        return version not in kept and bool(kept)
+
+    def heartbeat(self, name: str, now: int, *, caught_up: bool) -> bool:
+        """Mark the view's version in use now (and caught up with the log, the first time it
+        is); ``False`` if its record is gone: it was pruned while this process was silent."""
+        with self.transaction(commit=True, renamed=False) as c:
+            c.execute(
+                "UPDATE view_builds SET used_at = CASE WHEN used_at < ? THEN ? ELSE used_at END WHERE view = ? AND version = ?",
+                (now, now, name, self.names.version),
+            )
+            found = c.rowcount == 1
+            if caught_up:
+                c.execute(
+                    "UPDATE view_builds SET caught_up_at = ? WHERE view = ? AND version = ? AND caught_up_at IS NULL",
+                    (now, name, self.names.version),
+                )
+        return found
+
+    def prune(self, name: str, now: int, grace: float) -> list[int]:
+        """Drop the tables of the view's versions nobody needs any more; the versions dropped.
+
+        A version is dropped when a newer one has caught up with the log and no process has
+        served from it for ``grace`` seconds. Until the newer version holds the log, the
+        older one is the only one a reader (or a release rolled back) can be answered from;
+        and every process marks the versions it serves in use (:meth:`heartbeat`) far more
+        often than ``grace``, so a version still marked within it may still be read by a
+        process of an older release, which would break if its tables went. A process of
+        a release before versions were kept side by side marks nothing: ``grace`` must
+        outlast the replacement of its processes. Newer versions than the newest caught up
+        (a release rolled back) are never dropped here, nor the caller's own. Deleting the
+        record and dropping its tables is one transaction, and the record is deleted only if
+        its mark is still old, so a process marking it meanwhile keeps it."""
+        own = self.names.version
+        with self.transaction(commit=True, renamed=False) as c:
+            c.execute(VERSIONS_TABLE)
+            c.execute(BUILDS_TABLE)
+            c.execute("SELECT MAX(version) AS version FROM view_builds WHERE view = ? AND caught_up_at IS NOT NULL", (name,))
             row = c.fetchone()
-            if row is None or int(row["version"]) == version:
-                return False
-            for table in dict.fromkeys([*str(row["tables"]).split(), *tables]):
-                c.execute(f"DROP TABLE IF EXISTS {_identifier(table)}")
-            for statement in statements:
-                c.execute(statement)
-            c.execute(f"DELETE FROM {self.tracking_table} WHERE application_name <> ?", (MIGRATION_ROW,))  # noqa: S608
-            c.execute("UPDATE view_versions SET version = ?, tables = ? WHERE view = ?", (version, " ".join(tables), name))
-            return True
+            if row is None or row["version"] is None:
+                return []
+            c.execute(
+                "DELETE FROM view_builds WHERE view = ? AND version < ? AND version <> ? AND used_at <= ? "
+                "RETURNING version, tables",
+                (name, int(row["version"]), own, now - grace),
+            )
+            gone = c.fetchall()
+            for old in gone:
+                for table in str(old["tables"]).split():
+                    c.execute(f"DROP TABLE IF EXISTS {_identifier(table)}")
+                c.execute("DELETE FROM view_versions WHERE view = ? AND version = ?", (name, int(old["version"])))
+            return sorted(int(old["version"]) for old in gone)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         return self.recorder.max_tracking_id(application_name)
@@ -255,13 +357,25 @@ class ViewStore(ABC):
 # -- SQLite ------------------------------------------------------------------------------
 
 
+_TRACKING = re.compile(r"\btracking\b")
+
+
 class _SQLiteViewRecorder(SQLiteTrackingRecorder):
-    def __init__(self, datastore: SQLiteDatastore, statements: Sequence[str]) -> None:
+    """The library's recorder, its position kept in ``tracking_table_name`` (the library's
+    ``tracking`` at version 1)."""
+
+    def __init__(self, datastore: SQLiteDatastore, statements: Sequence[str], tracking_table_name: str = "tracking") -> None:
         self.view_statements = tuple(statements)
+        self.tracking_table_name = tracking_table_name
         super().__init__(datastore)
+        self.insert_tracking_statement = self._named(self.insert_tracking_statement)
+        self.select_max_tracking_id_statement = self._named(self.select_max_tracking_id_statement)
+
+    def _named(self, sql: str) -> str:
+        return sql if self.tracking_table_name == "tracking" else _TRACKING.sub(self.tracking_table_name, sql)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.view_statements]
+        return [*map(self._named, super().construct_create_table_statements()), *self.view_statements]
 
 
 class _Immediate(SQLiteTransaction):
@@ -276,28 +390,35 @@ class _Immediate(SQLiteTransaction):
 class SQLiteViewStore(ViewStore):
     """A view in its own SQLite database (a file, or a shared in-memory database)."""
 
-    def __init__(self, db_name: str, statements: Sequence[str]) -> None:
-        self.recorder: _SQLiteViewRecorder = _SQLiteViewRecorder(SQLiteDatastore(db_name, lock_timeout=30), statements)
+    def __init__(self, db_name: str, statements: Sequence[str], version: int = 1) -> None:
+        self.names = Names(statements, version)
+        self.recorder: _SQLiteViewRecorder = _SQLiteViewRecorder(
+            SQLiteDatastore(db_name, lock_timeout=30), self.names.statements, self.tracking_at(version)
+        )
+
+    def tracking_at(self, version: int) -> str:
+        return versioned("tracking", version)
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
+    def transaction(self, *, commit: bool, renamed: bool = True) -> Iterator[ViewCursor]:
+        rename = self.names.rename if renamed else None
         if not commit:
             with self.recorder.datastore.transaction(commit=False) as c:
-                yield ViewCursor(c)
+                yield ViewCursor(c, rename=rename)
             return
         # A writing transaction takes the file's write lock at its start: a deferred one
         # that reads first (its position) could not turn into a writer while another
         # process writes the same view (the rebuild's parts), and would fail at once
         # instead of waiting its turn.
         with self.recorder.datastore.get_connection(commit=True) as conn, _Immediate(conn, commit=True) as c, c:
-            yield ViewCursor(c)
+            yield ViewCursor(c, rename=rename)
 
     @property
     def tracking_table(self) -> str:
-        return "tracking"
+        return self.recorder.tracking_table_name
 
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
-        self._move(cursor, "tracking", tracking, after)
+        self._move(cursor, self.recorder.tracking_table_name, tracking, after)
 
     def close(self) -> None:
         self.recorder.datastore.close()
@@ -331,8 +452,8 @@ class PostgresViews:
             if c.fetchone() is None:
                 c.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.schema)))
 
-    def store(self, name: str, statements: Sequence[str]) -> PostgresViewStore:
-        return PostgresViewStore(self, name, statements)
+    def store(self, name: str, statements: Sequence[str], version: int = 1) -> PostgresViewStore:
+        return PostgresViewStore(self, name, statements, version)
 
     def close(self) -> None:
         """Close the datastore if it is the views' own; a shared one is its owner's to close."""
@@ -356,22 +477,29 @@ class _PostgresViewRecorder(PostgresTrackingRecorder):
 class PostgresViewStore(ViewStore):
     """A view in the views' PostgreSQL schema, with its own tracking table."""
 
-    def __init__(self, database: PostgresViews, name: str, statements: Sequence[str]) -> None:
+    def __init__(self, database: PostgresViews, name: str, statements: Sequence[str], version: int = 1) -> None:
         if not name:
             raise ProgrammingError("a view on PostgreSQL needs a name for its tracking table")
         self.database = database
-        self.recorder: _PostgresViewRecorder = _PostgresViewRecorder(database.datastore, f"{name}_tracking", statements)
+        self.view_name = name
+        self.names = Names(statements, version)
+        self.recorder: _PostgresViewRecorder = _PostgresViewRecorder(
+            database.datastore, self.tracking_at(version), self.names.statements
+        )
+
+    def tracking_at(self, version: int) -> str:
+        return f"{versioned(self.view_name, version)}_tracking"
 
     durable: bool = True
     """Whether a commit waits for the write-ahead log to reach the disk. A rebuild turns it
     off: a page lost in a crash is lost with its tracking position, so it is applied again."""
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
+    def transaction(self, *, commit: bool, renamed: bool = True) -> Iterator[ViewCursor]:
         with self.database.datastore.transaction(commit=commit) as c:
             if commit and not self.durable:
                 c.execute("SET LOCAL synchronous_commit TO OFF")
-            yield ViewCursor(c, _pyformat)
+            yield ViewCursor(c, _pyformat, self.names.rename if renamed else None)
 
     @property
     def tracking_table(self) -> str:
@@ -426,9 +554,13 @@ class View:
     instead of failing with an engine's error.
 
     ``view_version`` names the shape of the view's rows: a release that changes what a
-    view keeps (its columns, or what it makes of a fact) raises it, and the view is then
-    dropped and rebuilt from the log when the hub starts (:meth:`ViewStore.keep_version`).
-    ``tables`` are the tables its statements create, dropped with it.
+    view keeps (its columns, or what it makes of a fact) raises it. Each version has tables
+    of its own (:class:`Names`: ``cases`` at version 1, ``cases_v2`` at 2), so a hub of the
+    new release builds the new version's from the log, in the background, beside the old
+    ones that processes of the old release keep serving from; its reads of the view wait
+    or answer 503 until they have caught up. The old version's tables are dropped once
+    nobody uses them (:meth:`ViewStore.prune`). ``tables`` are the tables its statements
+    create, as version 1 names them.
     """
 
     name: ClassVar[str] = ""
@@ -444,15 +576,16 @@ class View:
         rows: RowSealer | None = None,
     ) -> None:
         if isinstance(where, str):
-            self.store: ViewStore = SQLiteViewStore(where, self.table_statements)
+            self.store: ViewStore = SQLiteViewStore(where, self.table_statements, self.view_version)
         else:
-            self.store = where.store(self.name, self.table_statements)
+            self.store = where.store(self.name, self.table_statements, self.view_version)
         self.unreachable = unreachable
         self.rows: RowSealer = rows or PlainRows()
         self.gate: ReadGate | None = None
         """Set while the hub serves: reads wait for the view to catch up, or are refused."""
         self.rebuilt = False
-        """Whether :meth:`create_table` found the view at another version and made it anew."""
+        """Whether :meth:`create_table` found the view at another version only, and began
+        building this one beside it (from the log, by the follower)."""
 
     def seal(self, child_id: UUID, value: Any) -> str:
         """``value`` as JSON, sealed under the child's key."""
@@ -463,11 +596,12 @@ class View:
         opened = self.rows.open_row(text)
         return None if opened is None else loads(opened)
 
-    def create_table(self) -> None:
-        """The view's tables, at this release's version (made anew, and empty, if the
-        stored ones were built at another)."""
+    def create_table(self, now: float | None = None) -> None:
+        """The view's tables at this release's version, made beside those of other versions
+        (empty, if new: the follower fills them from the log), and the version marked in use
+        at ``now`` (seconds since the epoch; the wall clock if not given)."""
+        self.rebuilt = self.store.register(self.name, int(time.time() if now is None else now))
         self.store.create_table()
-        self.rebuilt = self.store.keep_version(self.name, self.view_version, self.tables, self.table_statements)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         return self.store.max_tracking_id(application_name)

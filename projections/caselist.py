@@ -62,10 +62,10 @@ class CaseListView(View):
         "CREATE INDEX IF NOT EXISTS case_people_child ON case_people (child_id)",
     )
 
-    def create_table(self) -> None:
+    def create_table(self, now: float | None = None) -> None:
         """The tables, and the ``case_people`` index filled from the cases when it is new
         beside a view that already holds cases (a view written before the index was)."""
-        super().create_table()
+        super().create_table(now)
         with self.store.transaction(commit=True) as c:
             c.execute("SELECT 1 AS found FROM case_people LIMIT 1")
             if c.fetchone() is not None:

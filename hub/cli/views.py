@@ -1,4 +1,5 @@
-"""``backa views rebuild``: bring the views up to the log with several processes.
+"""``backa views rebuild``: bring the views up to the log with several processes;
+``backa views prune``: drop the tables of views' versions nobody needs any more.
 
 Each process owns a part of the children and writes every view for them
 (:mod:`hub.runtime.rebuild`); a run stopped part way is resumed by running it again with
@@ -44,6 +45,43 @@ def cmd_views_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_views_prune(args: argparse.Namespace) -> int:
+    """Drop, now, what the hubs would drop at their next mark (:meth:`projections.base.ViewStore.prune`):
+    the versions a newer caught-up version replaced that nobody has served from for the
+    grace period (``--grace-seconds``, default the setting)."""
+    from datetime import UTC, datetime
+
+    from hub.cli import _say, _settings
+    from hub.runtime.stores import store_kit
+    from hub.runtime.view_versions import FAILED
+
+    settings = _settings(args)
+    grace = settings.views_prune_grace_seconds if args.grace_seconds is None else args.grace_seconds
+    if grace < 0:
+        _say("backa views prune: --grace-seconds must not be negative")
+        return EXIT_REFUSED
+    kit = store_kit(settings)
+    try:
+        if not kit.persistent:
+            _say("backa views prune: a hub in memory keeps no views between starts")
+            return EXIT_REFUSED
+        views = kit.views(unreachable=lambda: RuntimeError("the views' store cannot be reached"), rows=None)
+        try:
+            now = int(datetime.now(UTC).timestamp())
+            for view in views.all():
+                gone = view.store.prune(view.name, now, grace)
+                kept = "dropped versions " + ", ".join(map(str, gone)) if gone else "nothing to drop"
+                _say(f"backa views prune: {view.name}: {kept}")
+        except FAILED as e:
+            _say(f"backa views prune: the views' store failed: {type(e).__name__}")
+            return EXIT_FAILED
+        finally:
+            views.close()
+    finally:
+        kit.close()
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     from pathlib import Path
 
@@ -59,3 +97,12 @@ def add_parser(sub: Any) -> None:
     rebuild.add_argument("--from-scratch", action="store_true", help="empty the views first and rebuild them from the whole log")
     rebuild.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     rebuild.set_defaults(func=cmd_views_rebuild)
+    prune = views_sub.add_parser(
+        "prune", help="drop the tables of views' old versions that a caught-up newer version replaced and nobody uses"
+    )
+    prune.add_argument(
+        "--grace-seconds", type=float, default=None,
+        help="how long a version must have gone unused (default BACKA_VIEWS_PRUNE_GRACE_SECONDS)",
+    )
+    prune.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    prune.set_defaults(func=cmd_views_prune)

@@ -55,6 +55,7 @@ from hub.runtime.stores import (
     store_kit,
 )
 from hub.runtime.telemetry import Telemetry, build_telemetry
+from hub.runtime.view_versions import VersionKeeper
 from hub.tlog.service import CheckpointPolicy, TransparencyLog, build_transparency
 from projections.base import RowSealer
 
@@ -83,6 +84,8 @@ class Runtime:
     """The rate limits on sign-in, session starts and refused tokens."""
     sign_ins: SignInStore | None = None
     """OpenID Connect sign-ins in flight and the sessions providers may end, shared by every process."""
+    versions: VersionKeeper | None = None
+    """Marks the views' versions this process serves in use, and drops those nobody uses."""
 
     def close(self) -> None:
         self.parts.close()
@@ -249,7 +252,7 @@ def bootstrap(
         parts.callback(views.close)
         views.record.cached_children = settings.record_cache_children
         for view in views.all():
-            view.create_table()
+            view.create_table(clock().timestamp())
         invitations = kit.invitation_store()
         parts.callback(invitations.close)
         env = {**kit.log_env(), "CREATE_TABLE": "y"}
@@ -304,13 +307,16 @@ def bootstrap(
         sign_ins = kit.sign_in_store()
         parts.callback(sign_ins.close)
         hub.follower.start(settings.views_poll_seconds)
+        versions = VersionKeeper(views.all(), clock, settings.views_prune_grace_seconds, lagging=lambda: hub.follower.lagging)
+        versions.start()
+        parts.callback(versions.stop)
         if hub.transparency is not None:
             hub.transparency.start()
             parts.callback(hub.transparency.stop)
         hub.case_list_timing = CaseListTiming(settings.case_list_consent_expiring_days, settings.case_list_feedback_days)
         return Runtime(
             settings, hub, verifier, demo_issuer, hub.transparency, keys, sessions, kit, telemetry, parts.pop_all(),
-            throttle=throttle, sign_ins=sign_ins,
+            throttle=throttle, sign_ins=sign_ins, versions=versions,
         )
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
 

@@ -172,6 +172,13 @@ class Settings(BaseModel):
     """How long a read waits for a view that has not caught up with the log (just after a
     start, or while a view is rebuilt) before it is answered 503 with ``Retry-After``."""
 
+    # views' versions side by side
+    views_prune_grace_seconds: float = Field(default=3600.0, ge=300, le=30 * 86400)
+    """How long a view's old version stays after a newer one has caught up with the log and
+    no process has served from it (each marks its own every minute): an old version's
+    tables are dropped only then (:mod:`hub.runtime.view_versions`). A deploy from a release
+    that marked nothing must replace its processes within it."""
+
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -110,11 +110,13 @@ def fresh_views(folder: Path) -> Views:
 
 
 def dump(folder: Path) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
-    """Every row of every table of the views in ``folder``, in a stable order."""
+    """Every row of every table of the views in ``folder``, in a stable order (but when
+    each version was last marked in use, which is the wall clock's)."""
     out: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
     for name in VIEW_FILES:
         with sqlite3.connect(folder / name) as db:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            tables.remove("view_builds")
             out[name] = {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}  # noqa: S608
     return out
 

@@ -69,7 +69,7 @@ def empty_the_views(store: str, settings: Settings, schema: str | None) -> None:
         for path in settings.data_dir.glob("view_*.sqlite*"):
             path.unlink()
         return
-    names = ["view_versions"]
+    names = ["view_versions", "view_builds"]
     rt = start(settings)
     try:
         for view in rt.hub.views.all():

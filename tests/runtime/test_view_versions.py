@@ -1,31 +1,37 @@
-"""A view whose columns change is rebuilt in the background on start: the release raises
-the view's version, the hub finds the tables built at the old one, drops them, and fills
-the new ones from the log while it serves (reads of that view answer 503 meanwhile); a
-start at the same version keeps what is there."""
+"""A view whose columns change is rebuilt in the background on start, beside the old one:
+the release raises the view's version, its hub builds that version's tables from the log
+next to the old version's (reads of that view answer 503 meanwhile, never old rows), while
+a hub of the old release on the same database goes on answering from the old tables. The
+old tables go once the new version has caught up and nobody has used them for the grace
+period, and not before."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from litestar.testing import TestClient
 
+from hub.demo import demo_directory
 from hub.http import create_app
-from hub.runtime.bootstrap import Runtime
-from projections.base import View
-from projections.caselist import CaseListProjection, CaseListView
-from tests.runtime.starts import (
-    a_long_log,
-    eventually,
-    settings_for,
-    staff_headers,
-    start,
-    started_within,
-    views_held_back,
-)
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
+from projections.base import PageProjection, View
+from projections.caselist import CaseListView
+from tests.conftest import POSTGRES_URL
+from tests.runtime.starts import END, a_long_log, eventually, settings_for, staff_headers
 
 CASE_LIST = "/api/v1/case-list?scope=unit"
+HOUR = timedelta(hours=1)
 
 
 class CaseListWithShorterTenants(CaseListView):
@@ -38,34 +44,55 @@ class CaseListWithShorterTenants(CaseListView):
     )
 
 
-def _one(rt: Runtime, sql: str) -> Any:
-    with rt.hub.views.cases.store.transaction(commit=False) as c:
-        c.execute(sql)
-        row = c.fetchone()
-    return None if row is None else next(iter(dict(row).values()))
+def start(settings: Settings, clock: SettableClock) -> Runtime:
+    return bootstrap(settings, clock=clock, directory=demo_directory())
 
 
-def tenant_column(rt: Runtime, store: str) -> str:
-    """The type the stored ``cases`` table gives its tenant column."""
-    if store == "sqlite":
-        with rt.hub.views.cases.store.transaction(commit=False) as c:
-            c.execute("PRAGMA table_info(cases)")
-            return next(str(r["type"]) for r in c.fetchall() if r["name"] == "tenant_id")
-    length = _one(
-        rt,
-        "SELECT character_maximum_length FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = 'cases' AND column_name = 'tenant_id'",
-    )
-    return "TEXT" if length is None else f"VARCHAR({length})"
+def tables(settings: Settings, schema: str | None) -> set[str]:
+    """The tables the case list's database holds, whatever their version."""
+    if schema is None:
+        with sqlite3.connect(settings.data_dir / "view_case_list.sqlite") as db:
+            return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    with psycopg.connect(POSTGRES_URL, connect_timeout=5) as db:
+        rows = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+        return {r[0] for r in rows}
 
 
-def stale_rows(rt: Runtime) -> int:
-    return int(_one(rt, "SELECT COUNT(*) AS n FROM cases WHERE child_id = 'from-before'"))
+def tenant_column(settings: Settings, schema: str | None, table: str) -> str:
+    """The type a stored table of the case list gives its tenant column."""
+    if schema is None:
+        with sqlite3.connect(settings.data_dir / "view_case_list.sqlite") as db:
+            return next(str(r[2]) for r in db.execute(f"PRAGMA table_info({table})") if r[1] == "tenant_id")
+    with psycopg.connect(POSTGRES_URL, connect_timeout=5) as db:
+        row = db.execute(
+            "SELECT character_maximum_length FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s AND column_name = 'tenant_id'",
+            (schema, table),
+        ).fetchone()
+    assert row is not None, f"no table {table}"
+    return "TEXT" if row[0] is None else f"VARCHAR({row[0]})"
+
+
+@contextmanager
+def version_held_back(monkeypatch: pytest.MonkeyPatch, version: int) -> Iterator[threading.Event]:
+    """Views at ``version`` apply nothing until the event is set (the others go on): the
+    test decides when the new version has caught up."""
+    release = threading.Event()
+    original = PageProjection.process_page
+
+    def held(self: PageProjection[Any], *args: Any, **kwargs: Any) -> None:
+        if self.view.view_version == version:
+            release.wait(120)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PageProjection, "process_page", held)
+    try:
+        yield release
+    finally:
+        release.set()
 
 
 def test_every_view_names_the_tables_its_statements_create() -> None:
-    import re
-
     for view in View.__subclasses__():
         made = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", " ".join(view.table_statements)))
         assert view.tables == made, view.__name__
@@ -73,55 +100,103 @@ def test_every_view_names_the_tables_its_statements_create() -> None:
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
-def test_a_view_whose_columns_change_is_rebuilt_in_the_background_on_start(
+def test_a_new_version_is_built_beside_the_old_one_which_serves_the_old_release_until_nobody_uses_it(
     store: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     schema = request.getfixturevalue("pg_schema") if store == "postgres" else None
-    settings = settings_for(store, tmp_path, schema, views_wait_seconds=0)
+    settings = settings_for(store, tmp_path, schema, views_wait_seconds=0, views_prune_grace_seconds=3600)
     before = a_long_log(settings, 40)
+    old_clock, new_clock = SettableClock(END), SettableClock(END)
 
-    rt = start(settings)  # the same release again: the view is kept as it is
+    old = start(settings, old_clock)  # a process of the release that keeps the case list at version 1
+    new: Runtime | None = None
     try:
-        assert not rt.hub.views.cases.rebuilt
-        with rt.hub.views.cases.store.transaction(commit=True) as c:
-            c.execute("INSERT INTO cases VALUES ('from-before', 'ystad', '{}')")
-        assert tenant_column(rt, store) == "TEXT"
-    finally:
-        rt.close()
-    rt = start(settings)
-    try:
-        assert not rt.hub.views.cases.rebuilt and stale_rows(rt) == 1
-    finally:
-        rt.close()
+        eventually(lambda: old.hub.follower.ready, 60, "the old release's views opening")
+        monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
+        with (
+            version_held_back(monkeypatch, 2) as release,
+            TestClient(create_app(old), base_url="https://testserver.local") as old_client,
+        ):
+            new = start(settings, new_clock)  # the next release, beside it on the same database
+            assert new.hub.views.cases.rebuilt
+            assert {"cases", "cases_v2", "case_people", "case_people_v2"} <= tables(settings, schema)
+            assert tenant_column(settings, schema, "cases") == "TEXT"
+            assert tenant_column(settings, schema, "cases_v2") == "VARCHAR(64)"
 
-    monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
-    with views_held_back(monkeypatch, only=CaseListProjection) as release:
-        rt = started_within(settings, 30)
-        try:
-            assert rt.hub.views.cases.rebuilt
-            assert tenant_column(rt, store) == "VARCHAR(64)"
-            eventually(lambda: rt.hub.follower.lagging == ["case_list"], 60, "the unchanged views opening")
-            assert rt.hub.views.record.count_children("ystad") == before["children"]  # served meanwhile
-            with TestClient(create_app(rt), base_url="https://testserver.local") as client:
-                assert client.get("/health").status_code == 200
-                refused = client.get("/ready")
+            with TestClient(create_app(new), base_url="https://testserver.local") as new_client:
+                eventually(lambda: new.hub.follower.lagging == ["case_list"], 60, "the unchanged views opening")
+                refused = new_client.get("/ready")
                 assert refused.status_code == 503 and refused.headers["retry-after"]
-                lagging = client.get(CASE_LIST, headers=staff_headers(rt))
+                lagging = new_client.get(CASE_LIST, headers=staff_headers(new))
                 assert lagging.status_code == 503 and lagging.headers["retry-after"]
                 assert lagging.json()["type"] == "urn:backa:problem:views-catching-up"
+                assert new.hub.views.record.count_children("ystad") == before["children"]  # the other views serve
+
+                # The old release still answers from its tables while the new ones are built.
+                served = old_client.get(CASE_LIST, headers=staff_headers(old))
+                assert served.status_code == 200 and served.json()
+                assert old.hub.views.cases.documents("ystad") == before["cases"]
+
+                # Long unused or not, the old version stays while the new one has not caught up.
+                new_clock.advance(2 * HOUR)
+                assert new.versions is not None and new.versions.tick() == {}
+                assert "cases" in tables(settings, schema)
+                assert old_client.get(CASE_LIST, headers=staff_headers(old)).json() == served.json()
 
                 release.set()
-                eventually(lambda: client.get("/ready").status_code == 200, 120, "the case list rebuilt")
-                assert client.get(CASE_LIST, headers=staff_headers(rt)).status_code == 200
-            assert stale_rows(rt) == 0
-            assert rt.hub.views.cases.documents("ystad") == before["cases"]
-        finally:
-            rt.close()
+                eventually(lambda: new_client.get("/ready").status_code == 200, 120, "the new case list caught up")
+                answered = new_client.get(CASE_LIST, headers=staff_headers(new))
+                assert answered.status_code == 200 and answered.json() == served.json()
+                assert new.hub.views.cases.documents("ystad") == before["cases"]
 
-    rt = start(settings)  # the new release again: built at its version, kept
+                # Caught up, but the old release's process still marks its version in use.
+                old_clock.advance(2 * HOUR)
+                assert old.versions is not None and old.versions.tick() == {}
+                assert new.versions.tick() == {}
+                assert "cases" in tables(settings, schema)
+                assert old_client.get(CASE_LIST, headers=staff_headers(old)).json() == served.json()
+        old.close()
+
+        new_clock.advance(HOUR - timedelta(seconds=1))  # the old version unused for just under the grace period
+        assert new.versions.tick() == {}
+        assert {"cases", "case_people"} <= tables(settings, schema)
+        new_clock.advance(timedelta(seconds=1))
+        assert new.versions.tick() == {"case_list": [1]}
+        left = tables(settings, schema)
+        v1_tracking = "tracking" if schema is None else "case_list_tracking"
+        assert not {"cases", "case_people", v1_tracking} & left
+        assert {"cases_v2", "case_people_v2"} <= left  # the new version stays, and the unchanged views
+        assert new.hub.views.cases.documents("ystad") == before["cases"]
+        assert new.hub.views.record.count_children("ystad") == before["children"]
+    finally:
+        old.close()
+        if new is not None:
+            new.close()
+
+    new = start(settings, new_clock)  # the new release again: its version is kept as it is
     try:
-        assert not rt.hub.views.cases.rebuilt
-        eventually(lambda: rt.hub.follower.ready, 60, "the views opening")
+        assert not new.hub.views.cases.rebuilt
+        eventually(lambda: new.hub.follower.ready, 60, "the views opening")
+        assert new.hub.views.cases.documents("ystad") == before["cases"]
+    finally:
+        new.close()
+
+
+@pytest.mark.parametrize(("grace_hours", "dropped"), [(1, True), (3, False)])
+def test_the_grace_period_decides_when_an_unused_old_version_is_dropped(
+    grace_hours: int, dropped: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for("sqlite", tmp_path, None, views_prune_grace_seconds=grace_hours * 3600)
+    before = a_long_log(settings, 5)  # the old release's views, last used at END
+    monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
+    clock = SettableClock(END)
+    rt = start(settings, clock)
+    try:
+        eventually(lambda: rt.hub.follower.ready, 60, "the new case list caught up")
+        clock.advance(2 * HOUR)
+        assert rt.versions is not None
+        assert rt.versions.tick() == ({"case_list": [1]} if dropped else {})
+        assert ("cases" in tables(settings, None)) is not dropped
         assert rt.hub.views.cases.documents("ystad") == before["cases"]
     finally:
         rt.close()
