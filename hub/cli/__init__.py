@@ -18,7 +18,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa guardians check (CHILD | --all [--dry-run]) [--data-dir DIR]   (a token in BACKA_TOKEN)
     backa consents remind [--at MOMENT] [--dry-run] [--data-dir DIR]   (the administrator's token in BACKA_TOKEN)
     backa views rebuild [--processes N] [--page N] [--from-scratch] [--data-dir DIR]   (with the hub stopped)
-    backa views prune [--grace-seconds S] [--data-dir DIR]
+    backa views prune [--grace-seconds S] [--at MOMENT] [--data-dir DIR]
 """
 
 from __future__ import annotations

@@ -55,6 +55,15 @@ def cmd_views_prune(args: argparse.Namespace) -> int:
     from hub.runtime.stores import store_kit
     from hub.runtime.view_versions import FAILED
 
+    at = datetime.now(UTC)
+    if args.at is not None:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            at = None  # type: ignore[assignment]
+        if at is None or at.tzinfo is None:
+            _say("backa views prune: --at must be a moment with its offset, e.g. 2026-12-04T06:00:00+01:00")
+            return EXIT_REFUSED
     settings = _settings(args)
     grace = settings.views_prune_grace_seconds if args.grace_seconds is None else args.grace_seconds
     if grace < 0:
@@ -67,7 +76,7 @@ def cmd_views_prune(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         views = kit.views(unreachable=lambda: RuntimeError("the views' store cannot be reached"), rows=None)
         try:
-            now = int(datetime.now(UTC).timestamp())
+            now = int(at.timestamp())
             for view in views.all():
                 gone = view.store.prune(view.name, now, grace)
                 kept = "dropped versions " + ", ".join(map(str, gone)) if gone else "nothing to drop"
@@ -104,5 +113,6 @@ def add_parser(sub: Any) -> None:
         "--grace-seconds", type=float, default=None,
         help="how long a version must have gone unused (default BACKA_VIEWS_PRUNE_GRACE_SECONDS)",
     )
+    prune.add_argument("--at", default=None, help="the moment to decide at, with its offset (default: now)")
     prune.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     prune.set_defaults(func=cmd_views_prune)

@@ -200,3 +200,77 @@ def test_the_grace_period_decides_when_an_unused_old_version_is_dropped(
         assert rt.hub.views.cases.documents("ystad") == before["cases"]
     finally:
         rt.close()
+
+
+def count(settings: Settings, schema: str | None, table: str) -> int:
+    if schema is None:
+        with sqlite3.connect(settings.data_dir / "view_case_list.sqlite") as db:
+            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - the test's own names
+    with psycopg.connect(POSTGRES_URL, connect_timeout=5) as db:
+        found = db.execute(f"SELECT COUNT(*) FROM {schema}.{table}").fetchone()  # noqa: S608
+        assert found is not None
+        return int(found[0])
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_rebuild_of_the_new_release_writes_its_version_s_tables_and_leaves_the_old_ones(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.runtime.rebuild import rebuild
+
+    schema = request.getfixturevalue("pg_schema") if store == "postgres" else None
+    settings = settings_for(store, tmp_path, schema)
+    before = a_long_log(settings, 10)
+    held = count(settings, schema, "cases")
+    assert held > 0
+
+    monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
+    done = rebuild(settings, processes=1, from_scratch=True)
+    assert done.complete
+    assert count(settings, schema, "cases_v2") == held
+    assert count(settings, schema, "cases") == held  # the old release's rows, as they were
+    assert tenant_column(settings, schema, "cases") == "TEXT"
+    assert tenant_column(settings, schema, "cases_v2") == "VARCHAR(64)"
+
+    rt = start(settings, SettableClock(END))
+    try:
+        eventually(lambda: rt.hub.follower.ready, 60, "the rebuilt views opening")
+        assert rt.hub.views.cases.documents("ystad") == before["cases"]
+    finally:
+        rt.close()
+
+
+def test_backa_views_prune_drops_an_old_version_only_once_it_has_gone_unused_for_the_grace_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.cli import main
+
+    settings = settings_for("sqlite", tmp_path, None)
+    before = a_long_log(settings, 5)  # the old release's views, last used at END
+    monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
+    monkeypatch.setenv("BACKA_STORE", "sqlite")
+    prune = ["views", "prune", "--grace-seconds", "3600", "--data-dir", str(settings.data_dir), "--at"]
+
+    assert main([*prune, (END + 2 * HOUR).isoformat()]) == 0  # nothing newer has caught up yet
+    assert "case_list: nothing to drop" in capsys.readouterr().err
+    rt = start(settings, SettableClock(END))
+    try:
+        eventually(lambda: rt.hub.follower.ready, 60, "the new case list caught up")
+        assert rt.versions is not None and rt.versions.tick() == {}
+    finally:
+        rt.close()
+
+    assert main([*prune, (END + HOUR - timedelta(seconds=1)).isoformat()]) == 0
+    assert "case_list: nothing to drop" in capsys.readouterr().err
+    assert "cases" in tables(settings, None)
+    assert main([*prune, (END + HOUR).isoformat()]) == 0
+    said = capsys.readouterr().err
+    assert "case_list: dropped versions 1" in said and "child_record: nothing to drop" in said
+    assert "cases" not in tables(settings, None) and "cases_v2" in tables(settings, None)
+
+    rt = start(settings, SettableClock(END + HOUR))
+    try:
+        eventually(lambda: rt.hub.follower.ready, 60, "the views opening")
+        assert rt.hub.views.cases.documents("ystad") == before["cases"]
+    finally:
+        rt.close()
