@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,12 +25,10 @@ from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
-    PersistenceError,
     ProgrammingError,
     Tracking,
 )

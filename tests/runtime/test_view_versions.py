@@ -109,7 +109,7 @@ def test_a_new_version_is_built_beside_the_old_one_which_serves_the_old_release_
     old_clock, new_clock = SettableClock(END), SettableClock(END)
 
     old = start(settings, old_clock)  # a process of the release that keeps the case list at version 1
-    new: Runtime | None = None
+    opened = [old]
     try:
         eventually(lambda: old.hub.follower.ready, 60, "the old release's views opening")
         monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
@@ -118,6 +118,7 @@ def test_a_new_version_is_built_beside_the_old_one_which_serves_the_old_release_
             TestClient(create_app(old), base_url="https://testserver.local") as old_client,
         ):
             new = start(settings, new_clock)  # the next release, beside it on the same database
+            opened.append(new)
             assert new.hub.views.cases.rebuilt
             assert {"cases", "cases_v2", "case_people", "case_people_v2"} <= tables(settings, schema)
             assert tenant_column(settings, schema, "cases") == "TEXT"
@@ -169,9 +170,8 @@ def test_a_new_version_is_built_beside_the_old_one_which_serves_the_old_release_
         assert new.hub.views.cases.documents("ystad") == before["cases"]
         assert new.hub.views.record.count_children("ystad") == before["children"]
     finally:
-        old.close()
-        if new is not None:
-            new.close()
+        for rt in opened:
+            rt.close()
 
     new = start(settings, new_clock)  # the new release again: its version is kept as it is
     try:
