@@ -92,7 +92,7 @@ def ready_route(runtime: Runtime) -> HTTPRouteHandler:
         if not await probe.answers():
             runtime.hub.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached")
-        if not runtime.hub.follower.ready:
+        if not runtime.hub.follower.ready or (runtime.versions is not None and runtime.versions.lost):
             raise ViewsCatchingUpError()
         return Health(status="ready")
 

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import PersistenceError
 
+from hub.errors import ViewsCatchingUpError
 from hub.runtime.clock import Clock
 
 log = logging.getLogger("backa.views")
@@ -29,6 +30,15 @@ HEARTBEAT = 60.0
 an unused version is dropped is at least five of them (see the setting)."""
 FAILED = (PersistenceError, sqlite3.Error, psycopg.Error, OSError)
 """What a mark or a prune may meet while the database is away: tried again next time."""
+
+
+class _Lost:
+    """The gate of a view whose version was dropped beneath this process (it could not mark
+    it in use for the grace period, cut off from the database): its tables are gone, or made
+    anew by another process and still filling, so nothing is read from them here again."""
+
+    def hold(self) -> None:
+        raise ViewsCatchingUpError()
 
 
 class VersionKeeper:
@@ -45,6 +55,9 @@ class VersionKeeper:
         """The views that have not caught up with the log as it was at the start."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lost: set[str] = set()
+        """Views whose version was dropped while this process served it: refused from then
+        on, and the process not ready (a new start builds the version again)."""
 
     def tick(self) -> dict[str, list[int]]:
         """Mark, record and prune once; the versions dropped, by view."""
@@ -53,8 +66,10 @@ class VersionKeeper:
         dropped: dict[str, list[int]] = {}
         for view in self.views:
             try:
-                if not view.store.heartbeat(view.name, now, caught_up=view.name not in behind):
-                    log.error("the view %s lost its version's record while this process served it", view.name)
+                if not view.store.heartbeat(view.name, now, caught_up=view.name not in behind) and view.name not in self.lost:
+                    log.error("the view %s's version was dropped while this process served it: restart it", view.name)
+                    self.lost.add(view.name)
+                    view.gate = _Lost()
                 gone = view.store.prune(view.name, now, self.grace)
             except FAILED as e:
                 log.warning("the view %s's versions were not kept: %s", view.name, type(e).__name__)

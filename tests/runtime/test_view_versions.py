@@ -274,3 +274,34 @@ def test_backa_views_prune_drops_an_old_version_only_once_it_has_gone_unused_for
         assert rt.hub.views.cases.documents("ystad") == before["cases"]
     finally:
         rt.close()
+
+
+def test_a_process_whose_version_was_dropped_while_it_was_cut_off_refuses_that_view_and_is_not_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for("sqlite", tmp_path, None, views_wait_seconds=0)
+    a_long_log(settings, 5)
+    old_clock, new_clock = SettableClock(END), SettableClock(END)
+    old = start(settings, old_clock)
+    opened = [old]
+    try:
+        eventually(lambda: old.hub.follower.ready, 60, "the old release's views opening")
+        monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
+        new = start(settings, new_clock)
+        opened.append(new)
+        eventually(lambda: new.hub.follower.ready, 60, "the new case list caught up")
+        assert new.versions is not None and new.versions.tick() == {}
+        new_clock.advance(2 * HOUR)  # the old process marked nothing meanwhile: cut off from the database
+        assert new.versions.tick() == {"case_list": [1]}
+
+        with TestClient(create_app(old), base_url="https://testserver.local") as client:
+            assert old.versions is not None and old.versions.tick() == {}
+            assert old.versions.lost == {"case_list"}
+            refused = client.get(CASE_LIST, headers=staff_headers(old))
+            assert refused.status_code == 503 and refused.headers["retry-after"]
+            assert refused.json()["type"] == "urn:backa:problem:views-catching-up"
+            assert client.get("/ready").status_code == 503
+            assert old.hub.views.record.count_children("ystad") > 0  # its other views still serve
+    finally:
+        for rt in opened:
+            rt.close()
