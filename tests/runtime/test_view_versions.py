@@ -343,3 +343,32 @@ def test_every_view_at_a_new_version_holds_what_it_held_in_its_own_tables(
     if schema is not None:  # one schema holds every view: both versions of each, side by side
         made = {"record_items", "record_items_v2", "access_log", "access_log_v2", "figure_counts_v2", "child_record_v2_tracking"}
         assert made <= tables(settings, schema)
+
+
+def test_the_tables_of_a_release_before_versions_were_kept_side_by_side_are_adopted_as_version_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a release recorded one version per view in ``view_versions``, and its processes
+    marked nothing: its tables are version 1's, kept while the new version builds and
+    dropped, with that record, once it has caught up and the grace period has passed."""
+    settings = settings_for("sqlite", tmp_path, None, views_prune_grace_seconds=3600)
+    before = a_long_log(settings, 5)
+    with sqlite3.connect(settings.data_dir / "view_case_list.sqlite") as db:  # as that release left it
+        db.execute("DROP TABLE view_builds")
+        db.execute("INSERT INTO view_versions VALUES ('case_list', 1, 'cases case_people')")
+    monkeypatch.setattr("hub.runtime.stores.CaseListView", CaseListWithShorterTenants)
+    clock = SettableClock(END)
+    rt = start(settings, clock)
+    try:
+        assert rt.hub.views.cases.rebuilt
+        eventually(lambda: rt.hub.follower.ready, 60, "the new case list caught up")
+        assert rt.versions is not None and rt.versions.tick() == {}
+        assert {"cases", "case_people", "tracking"} <= tables(settings, None)
+        clock.advance(HOUR)
+        assert rt.versions.tick() == {"case_list": [1]}
+        assert not {"cases", "case_people", "tracking"} & tables(settings, None)
+        with sqlite3.connect(settings.data_dir / "view_case_list.sqlite") as db:
+            assert db.execute("SELECT COUNT(*) FROM view_versions").fetchone() == (0,)
+        assert rt.hub.views.cases.documents("ystad") == before["cases"]
+    finally:
+        rt.close()
