@@ -56,8 +56,6 @@ BUILDS_TABLE = (
 """Every version of every view whose tables exist, side by side: their names, when the
 version first caught up with the log and when a process last served from it (seconds
 since the epoch, by the hubs' clocks). See :meth:`ViewStore.prune`."""
-MIGRATION_ROW = "__migration__"
-"""The tracking table's own row (the library's), kept when a view's position is reset."""
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 UNREACHABLE = (OperationalError, InterfaceError)
 """What a database that cannot be reached raises, on either engine."""
@@ -204,8 +202,10 @@ class ViewStore(ABC):
 
     @abstractmethod
     def transaction(self, *, commit: bool, renamed: bool = True) -> AbstractContextManager[ViewCursor]:
-        """A transaction on the view's tables, committed only when asked and nothing failed;
-        its statements name the tables as version 1 did unless ``renamed`` is false."""
+        """A transaction on the view's tables, committed only when asked and nothing failed.
+        Its statements name the tables as version 1 did and run on this version's
+        (:class:`Names`); with ``renamed`` false they run as written (the records of every
+        version, and the dropping of another version's tables)."""
 
     @abstractmethod
     def insert_tracking(self, cursor: ViewCursor, tracking: Tracking, after: int | None = None) -> None:
