@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, ReceiveMessage, Send
 
 from hub.http.problems import HTTP_TITLES, PROBLEM_JSON, TYPE_BASE
 
@@ -182,10 +182,10 @@ def _has_body(scope: Any) -> bool:
     return False
 
 
-async def _body_first(receive: Receive, seconds: float) -> list[Message] | None:
+async def _body_first(receive: Receive, seconds: float) -> list[ReceiveMessage] | None:
     """The body's messages up to :data:`BODY_FIRST_BYTES` (or to its end, or the caller's
     going away); None when they did not arrive within ``seconds``."""
-    messages: list[Message] = []
+    messages: list[ReceiveMessage] = []
     size = 0
     try:
         async with asyncio.timeout(seconds):
@@ -200,7 +200,7 @@ async def _body_first(receive: Receive, seconds: float) -> list[Message] | None:
     return messages
 
 
-def _replaying(first: list[Message], receive: Receive) -> Receive:
+def _replaying(first: list[ReceiveMessage], receive: Receive) -> Receive:
     """``receive`` giving the messages already read first, then the rest of the request."""
     pending = list(first)
 
