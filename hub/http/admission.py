@@ -11,7 +11,9 @@ already accepted keep their latency.
 A read (``GET``/``HEAD``) not answered within ``deadline_seconds`` is answered ``503``
 the same way. Its handler may still be running in a thread, which cannot be stopped; its
 late answer is dropped, and its place is held until it ends, so a stalled store fills the
-places and further requests are refused quickly rather than piling up behind it.
+places and further requests are refused quickly rather than piling up behind it. A read
+whose answer was begun but is not taken in time (a caller that does not read it) is
+cut off, and its place given back.
 Commands are never cut short: a command commits in one atomic append, and a ``503``
 sent while it may still commit would tell the caller it failed when it did not; the
 store's own deadlines (statement and connection timeouts) bound them instead.
@@ -260,7 +262,11 @@ async def _with_deadline(
     task.add_done_callback(lambda t: _finished_late(t, leave))
     log.warning("a read on %s passed its deadline of %ss", scope.get("path_template") or "?", limits.deadline_seconds)
     if not started:
-        await refuse(send, limits.retry_after_seconds, LATE)  # a response already begun is cut off instead
+        await refuse(send, limits.retry_after_seconds, LATE)
+    else:
+        # A response already begun is cut off: its handler is done and only the writing is
+        # left, which waits on a caller that does not read; the place is given back.
+        task.cancel()
 
 
 def _finished_late(task: asyncio.Future[None], leave: Callable[[], None]) -> None:
