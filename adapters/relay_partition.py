@@ -38,6 +38,9 @@ from uuid import UUID
 from adapters.relay_store import RelayPosition
 
 BASE_NAME = "relay"
+MOST_PARTITIONS = 1024
+"""As many as ``BACKA_RELAY_PARTITIONS`` allows: each partition is a process reading the
+whole log, and a re-partitioning writes one position per partition in one transaction."""
 
 
 class RelayPartitionError(Exception):
@@ -65,13 +68,15 @@ class Partition:
     count: int = 1
 
     def __post_init__(self) -> None:
-        if self.count < 1 or not 0 <= self.index < self.count:
+        if not 1 <= self.count <= MOST_PARTITIONS:
+            raise RelayPartitionError(f"{self.count} partitions: the count runs from 1 to {MOST_PARTITIONS}")
+        if not 0 <= self.index < self.count:
             raise RelayPartitionError(f"no partition {self.index} of {self.count}: the index runs from 0 to the count less one")
 
     @classmethod
     def parse(cls, text: str) -> Partition:
         """``I/N``: partition ``I`` of ``N``."""
-        found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        found = re.fullmatch(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*", text, re.ASCII)
         if not found:
             raise RelayPartitionError(f"a partition is written I/N, e.g. 0/2, not {text!r}")
         return cls(int(found.group(1)), int(found.group(2)))

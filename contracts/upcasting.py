@@ -16,6 +16,7 @@ names the event type and the versions, never a value of the fact.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,7 +46,7 @@ class MissingUpcasterError(SchemaVersionError):
 
 
 class UpcasterError(SchemaVersionError):
-    """A step did not give the fact at the next version."""
+    """A step failed, or did not give the fact at the next version."""
 
 
 def upcaster(type_name: str, from_version: int, into: dict[tuple[str, int], Upcaster] | None = None) -> Callable[[Upcaster], Upcaster]:
@@ -70,8 +71,9 @@ def stored_version(fact: Mapping[str, Any]) -> object:
 def upcast(type_name: str, fact: dict[str, Any], current: int, steps: Mapping[tuple[str, int], Upcaster] | None = None) -> dict[str, Any]:
     """``fact`` (a stored fact's JSON object) brought up to version ``current``, step by step.
 
-    The fact passed in is not changed; each step gets a copy. Raises
-    :class:`SchemaVersionError` when it cannot be done."""
+    The fact passed in is not changed, nor anything in it: each step gets a deep copy.
+    Raises :class:`SchemaVersionError` when it cannot be done, a step's own failure
+    included (as :class:`UpcasterError`, without the step's message, which may quote the fact)."""
     registry = UPCASTERS if steps is None else steps
     version = stored_version(fact)
     if type(version) is not int or version < 1 or version > current:
@@ -87,7 +89,14 @@ def upcast(type_name: str, fact: dict[str, Any], current: int, steps: Mapping[tu
                 f"(the contract is at {current})",
                 type_name=type_name, version=version, current=current,
             )
-        fact = step(dict(fact))
+        try:
+            fact = step(copy.deepcopy(fact))
+        except Exception as e:  # noqa: BLE001 - any failure of a step is the fact's unreadability
+            # raised without its cause: a step's own message may quote a value of the fact
+            raise UpcasterError(
+                f"the upcaster of {type_name} from schema version {version} failed ({type(e).__name__})",
+                type_name=type_name, version=version, current=current,
+            ) from None
         if not isinstance(fact, dict) or stored_version(fact) != version + 1:
             raise UpcasterError(
                 f"the upcaster of {type_name} from schema version {version} did not give version {version + 1}",

@@ -100,7 +100,8 @@ def add_parser(sub: Any) -> None:
         "rebuild", help="bring the views up to the log with several processes, each owning a part of the children (hub stopped)"
     )
     rebuild.add_argument(
-        "--processes", type=int, default=os.cpu_count() or 1, help="processes to rebuild with (default: the machine's cores)"
+        "--processes", type=int, default=min(os.cpu_count() or 1, MAX_PROCESSES),
+        help=f"processes to rebuild with (default: the machine's cores, at most {MAX_PROCESSES})",
     )
     rebuild.add_argument("--page", type=int, default=2000, help="facts read and written per transaction (default 2000)")
     rebuild.add_argument("--from-scratch", action="store_true", help="empty the views first and rebuild them from the whole log")

@@ -11,7 +11,9 @@ already accepted keep their latency.
 A read (``GET``/``HEAD``) not answered within ``deadline_seconds`` is answered ``503``
 the same way. Its handler may still be running in a thread, which cannot be stopped; its
 late answer is dropped, and its place is held until it ends, so a stalled store fills the
-places and further requests are refused quickly rather than piling up behind it.
+places and further requests are refused quickly rather than piling up behind it. A read
+whose answer was begun but is not taken in time (a caller that does not read it) is
+cut off, and its place given back.
 Commands are never cut short: a command commits in one atomic append, and a ``503``
 sent while it may still commit would tell the caller it failed when it did not; the
 store's own deadlines (statement and connection timeouts) bound them instead.
@@ -19,6 +21,11 @@ store's own deadlines (statement and connection timeouts) bound them instead.
 The gate stands in front of the whole application (:func:`in_front`): a refusal is
 written before the request is routed, traced or authenticated, so that under a crowd of
 callers retrying, refusing them costs the event loop little beside the work admitted.
+
+A body is read before its request takes a place, up to ``BODY_FIRST_BYTES`` (about what
+the server buffers for each connection anyway) and within ``deadline_seconds``: a caller
+trickling its body, or never finishing it, waits without a place and is answered ``408``,
+instead of holding a place that callers with whole requests are refused for.
 
 Exempt: ``/health``, which answers from the event loop (a liveness probe refused under
 load would have a busy but healthy process restarted, making the overload worse), and
@@ -39,7 +46,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, ReceiveMessage, Send
 
 from hub.http.problems import HTTP_TITLES, PROBLEM_JSON, TYPE_BASE
 
@@ -74,6 +81,10 @@ LATE = "the hub could not answer in time"
 QUEUE_PER_PLACE = 8
 """Requests that may wait for each place by default: enough that the expected wait, not
 the count, refuses (a caller refused retries, and refusing costs too)."""
+BODY_FIRST_BYTES = 64 * 1024
+"""Bytes of a body read before its request takes a place: uvicorn buffers as much for each
+connection before it stops reading, so reading them first costs no more memory; the
+rest of a larger body is read in its place, under :mod:`hub.http.body_deadline`."""
 SMOOTHING = 0.2
 """The weight of the latest request in the moving average of how long a place is held."""
 
@@ -132,6 +143,14 @@ def admission(limits: AdmissionLimits, clock: Callable[[], float] = time.monoton
             if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
                 await app(scope, receive, send)
                 return
+            if _has_body(scope):
+                first = await _body_first(receive, limits.deadline_seconds)
+                if first is None:
+                    await _too_slow(send, limits.deadline_seconds)
+                    return
+                if first[-1]["type"] == "http.disconnect":
+                    return  # gone before its body arrived: nothing to answer, no place to take
+                receive = _replaying(first, receive)
             places = gate()
             refused = await places.enter(limits.queue, limits.queue_seconds)
             if refused is not None:
@@ -155,6 +174,58 @@ def in_front(app: Any, limits: AdmissionLimits, clock: Callable[[], float] = tim
     """Put the gate in front of a Litestar application's routing and middleware (its
     ``before_send`` hooks still apply to a refusal, as to any answer)."""
     app.asgi_handler = admission(limits, clock)(app.asgi_handler)
+
+
+def _has_body(scope: Any) -> bool:
+    """Whether the request announces a body (a length above 0, or chunks)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
+
+
+async def _body_first(receive: Receive, seconds: float) -> list[ReceiveMessage] | None:
+    """The body's messages up to :data:`BODY_FIRST_BYTES` (or to its end, or the caller's
+    going away); None when they did not arrive within ``seconds``."""
+    messages: list[ReceiveMessage] = []
+    size = 0
+    try:
+        async with asyncio.timeout(seconds):
+            while size < BODY_FIRST_BYTES:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+                size += len(message.get("body", b""))
+    except TimeoutError:
+        return None
+    return messages
+
+
+def _replaying(first: list[ReceiveMessage], receive: Receive) -> Receive:
+    """``receive`` giving the messages already read first, then the rest of the request."""
+    pending = list(first)
+
+    async def replay() -> Any:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+async def _too_slow(send: Send, seconds: float) -> None:
+    """``408`` problem+json, as :mod:`hub.http.body_deadline` answers a body too slow in its place."""
+    detail = f"the body did not arrive within {seconds:g} seconds"
+    body = json.dumps(
+        {"type": TYPE_BASE + "body-too-slow", "title": HTTP_TITLES[408], "status": 408, "detail": detail,
+         "errors": [{"field": "body", "message": detail}]}
+    ).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+    with contextlib.suppress(OSError):  # a caller already gone
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 408, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _with_deadline(
@@ -191,7 +262,11 @@ async def _with_deadline(
     task.add_done_callback(lambda t: _finished_late(t, leave))
     log.warning("a read on %s passed its deadline of %ss", scope.get("path_template") or "?", limits.deadline_seconds)
     if not started:
-        await refuse(send, limits.retry_after_seconds, LATE)  # a response already begun is cut off instead
+        await refuse(send, limits.retry_after_seconds, LATE)
+    else:
+        # A response already begun is cut off: its handler is done and only the writing is
+        # left, which waits on a caller that does not read; the place is given back.
+        task.cancel()
 
 
 def _finished_late(task: asyncio.Future[None], leave: Callable[[], None]) -> None:

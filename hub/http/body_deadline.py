@@ -1,11 +1,12 @@
 """A deadline on a request's body: a caller that trickles its body does not keep a place.
 
-Admission control gives a request its place before the body is read, and a command is
-never cut short once it runs. Without a bound on the body, a few callers sending their
-bodies a byte at a time (or never finishing them) would hold every place for as long as
-they like and have everyone else refused. The body must have arrived within the read
-deadline (``BACKA_REQUEST_DEADLINE_SECONDS``) of the request's admission; otherwise the
-request is answered ``408`` problem+json before its handler runs, and its place is free.
+Admission control reads the start of a body (``BODY_FIRST_BYTES``) before the request
+takes a place, and a command is never cut short once it runs. The rest of a larger body is
+read in the request's place: without a bound on it, a few callers sending their bodies a
+byte at a time (or never finishing them) would hold every place for as long as they like
+and have everyone else refused. The body must have arrived within the read deadline
+(``BACKA_REQUEST_DEADLINE_SECONDS``) of the request's admission; otherwise the request is
+answered ``408`` problem+json before its handler runs, and its place is free.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 
+from contracts.upcasting import SchemaVersionError
 from hub.errors import (
     ChildNotFoundError,
     ConflictError,
@@ -255,6 +256,21 @@ def unexpected_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Re
     return problem(500, HTTP_TITLES[500], "the hub could not complete the request; nothing about it is shown here")
 
 
+UNREADABLE_FACT = (
+    "the hub holds a fact written by a later release, which this release cannot read; "
+    "the request can be answered once the hub is upgraded"
+)
+
+
+def unreadable_fact_to_problem(request: Request[Any, Any, Any], exc: SchemaVersionError) -> Response[dict[str, Any]]:
+    """A stored fact of a version this release cannot read (a later release's, after a
+    roll-back): the operator's to mend, so a 500, but one saying what is wrong rather than
+    nothing. Its message names the event type and versions, never the fact or the child."""
+    route = request.scope.get("path_template") or "?"
+    log.error("a request on %s %s met a fact this release cannot read: %s", request.method, route, exc)
+    return problem(500, "Unreadable fact", UNREADABLE_FACT, kind="unreadable-fact")
+
+
 def exception_handlers(cookies: CookieNames | None = None) -> dict[type[Exception], Any]:
     """The problem answers; ``cookies`` names the session cookie an ended session clears."""
 
@@ -264,6 +280,7 @@ def exception_handlers(cookies: CookieNames | None = None) -> dict[type[Exceptio
     return {
         HubError: hub_error,
         HTTPException: http_exception_to_problem,
+        SchemaVersionError: unreadable_fact_to_problem,
         Exception: unexpected_to_problem,
     }
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import threading
 import time
 import weakref
@@ -46,7 +47,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import Environment, get_topic, strtobool
+from eventsourcing.utils import Environment, get_topic
 from limits.storage import Storage
 from psycopg import sql as psycopg_sql
 from psycopg.rows import dict_row
@@ -177,9 +178,13 @@ class PostgresConfig:
         if not parts.username:
             raise ValueError("the database URL must name a user: postgresql://user@host/dbname")
         try:
-            port = parts.port or 5432
+            port = parts.port
         except ValueError:
-            raise ValueError("the database URL's port is not a number") from None
+            raise ValueError("the database URL's port must be a number from 1 to 65535") from None
+        if port == 0:
+            raise ValueError("the database URL's port must be a number from 1 to 65535")
+        if parts.fragment or url.endswith("#"):
+            raise ValueError("the database URL may not end in a #fragment: it would be ignored")
         values: dict[str, Any] = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             if key not in cls.OPTIONS:
@@ -188,12 +193,16 @@ class PostgresConfig:
         for key, value in values.items():
             if key != "schema":
                 values[key] = cls._option(key, value)
-        if not values.get("schema", "public"):
+        schema = values.get("schema", "public")
+        if not schema:
             raise ValueError("the database URL's schema is empty")
+        if "\x00" in schema or len(schema.encode()) > _PG_MAX_NAME:
+            # PostgreSQL cuts a longer name short without a word: two hubs would share one schema
+            raise ValueError(f"the database URL's schema must be a name of at most {_PG_MAX_NAME} bytes")
         return cls(
             dbname=dbname,
             host=parts.hostname or "localhost",
-            port=port,
+            port=port or 5432,
             user=unquote(parts.username),
             password=unquote(parts.password or ""),
             **values,
@@ -205,14 +214,14 @@ class PostgresConfig:
         A number of seconds must be finite and, in milliseconds, neither round to 0 (which
         PostgreSQL and libpq take for "no deadline at all") nor pass PostgreSQL's limit."""
         if key in ("pre_ping", "keepalives"):
-            try:
-                return strtobool(text)
-            except ValueError:
-                raise ValueError(f"the database URL option {key} must be 1 or 0 (true or false)") from None
-        try:
-            value: float = int(text) if key in cls._INTS else float(text)
-        except ValueError:
-            raise ValueError(f"the database URL option {key} must be a number") from None
+            if text.lower() not in _BOOLEANS:  # "yes", "on" or "maybe" are not guessed at
+                raise ValueError(f"the database URL option {key} must be 1 or 0 (true or false)")
+            return _BOOLEANS[text.lower()]
+        written = (_WHOLE if key in cls._INTS else _DECIMAL).fullmatch(text)
+        if written is None:  # Python alone would also read "1_0", " 5" and other scripts' digits
+            kind = "a whole number" if key in cls._INTS else "a number"
+            raise ValueError(f"the database URL option {key} must be {kind}, written in the digits 0 to 9")
+        value: float = int(text) if key in cls._INTS else float(text)
         least = 0 if key in ("max_overflow", "idle_in_transaction_session_timeout", "conn_max_age") else 1
         if key in cls._FLOATS:
             if not math.isfinite(value) or not (value >= 0.001 or value == 0 == least):
@@ -322,6 +331,13 @@ class PostgresConfig:
 
 _PG_MAX_MS = 2_147_483_647
 """The largest number of milliseconds PostgreSQL and libpq take for a timeout."""
+
+
+_PG_MAX_NAME = 63
+"""The longest name PostgreSQL keeps whole (``NAMEDATALEN`` less one), in bytes."""
+_BOOLEANS = {"1": True, "true": True, "0": False, "false": False}
+_WHOLE = re.compile(r"[-+]?[0-9]+", re.ASCII)
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|inf|nan", re.ASCII)
 
 
 def _ms(seconds: float) -> int:
