@@ -148,6 +148,9 @@ def create_app(runtime: Runtime) -> Litestar:
     def verify(token: str) -> Verified:
         return runtime.verifier.authenticate(token)
 
+    def recall(token: str) -> Verified | None:
+        return runtime.verifier.recall(token)
+
     def refused(client: str) -> None:
         if runtime.throttle is not None:
             runtime.throttle.token_failed(client)
@@ -179,7 +182,7 @@ def create_app(runtime: Runtime) -> Litestar:
         middleware=[
             DefineMiddleware(
                 BearerTokenMiddleware, verify=verify, resume=resume, refused=refused, session_cookie=cookies.session,
-                deadline=runtime.settings.token_check_seconds,
+                deadline=runtime.settings.token_check_seconds, recall=recall,
             )
         ],
         security=[{SECURITY_SCHEME: []}],
