@@ -40,6 +40,7 @@ from eventsourcing.persistence import (
     InterfaceError,
     Notification,
     OperationalError,
+    StoredEvent,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -346,6 +347,20 @@ def _read_retry(read: Callable[..., Any]) -> Callable[..., Any]:
     return reading
 
 
+def _select_events_sql(base: Any, gt: bool, lte: bool, desc: bool, limit: bool) -> Any:
+    """The statement ``PostgresAggregateRecorder.select_events`` composes for this shape."""
+    statement = base
+    if gt:
+        statement += psycopg_sql.SQL(" AND originator_version > %s")
+    if lte:
+        statement += psycopg_sql.SQL(" AND originator_version <= %s")
+    statement += psycopg_sql.SQL(" ORDER BY originator_version")
+    statement += psycopg_sql.SQL(" DESC" if desc else " ASC")
+    if limit:
+        statement += psycopg_sql.SQL(" LIMIT %s")
+    return statement
+
+
 class LogRecorder(PostgresApplicationRecorder):
     """The log on PostgreSQL, failing fast while the database is away.
 
@@ -358,8 +373,37 @@ class LogRecorder(PostgresApplicationRecorder):
     insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 
     @_read_retry
-    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
-        return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query, its text rendered once for each shape rather than on every
+        call: rendering the composed statement cost a child's read more than running it."""
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        params = [originator_id, *(v for v in (gt, lte, limit) if v is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            text = self._select_texts.get(shape)
+            if text is None:
+                text = self._select_texts[shape] = _select_events_sql(self.select_events_statement, *shape).as_bytes(conn)
+            curs.execute(text, params, prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    @functools.cached_property
+    def _select_texts(self) -> dict[tuple[bool, bool, bool, bool], bytes]:
+        return {}
 
     @_read_retry
     def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
