@@ -372,6 +372,15 @@ class LogRecorder(PostgresApplicationRecorder):
 
     insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every append runs these; rendered once here, as the library would render them on
+        # each call (which cost an audited read's append more than sending them).
+        self.insert_events_statement = cast(Any, self.insert_events_statement.as_bytes())
+        self.lock_table_statements = [cast(Any, s.as_bytes()) for s in self.lock_table_statements]
+        self.max_notification_id_statement = cast(Any, self.max_notification_id_statement.as_bytes())
+        self.sql_invoke_pg_function_insert_events = cast(Any, self.sql_invoke_pg_function_insert_events.as_bytes())
+
     @_read_retry
     def select_events(
         self,
