@@ -380,6 +380,10 @@ class LogRecorder(PostgresApplicationRecorder):
         self.lock_table_statements = [cast(Any, s.as_bytes()) for s in self.lock_table_statements]
         self.max_notification_id_statement = cast(Any, self.max_notification_id_statement.as_bytes())
         self.sql_invoke_pg_function_insert_events = cast(Any, self.sql_invoke_pg_function_insert_events.as_bytes())
+        self._notify_statement = psycopg_sql.SQL("NOTIFY {0}").format(psycopg_sql.Identifier(self.channel_name)).as_bytes()
+
+    def _notify_channel(self, curs: Any) -> None:
+        curs.execute(self._notify_statement)
 
     @_read_retry
     def select_events(

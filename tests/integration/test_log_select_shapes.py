@@ -41,3 +41,22 @@ def test_every_shape_of_a_read_answers_as_the_library_does(
     finally:
         for rt in runtimes:
             rt.close()
+
+
+def test_an_append_notifies_the_log_channel_for_other_processes(pg_schema: str, clock: SettableClock, tmp_path: Path) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from tests.conftest import POSTGRES_URL
+
+    rt = bootstrap(Settings(store="postgres", database_url=postgres_url(pg_schema), data_dir=tmp_path, demo_mode=True),
+                   clock=clock, directory=directory())
+    try:
+        channel = rt.hub.recorder.channel_name
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as listener:
+            listener.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(channel)))
+            register_child(rt)
+            heard = list(listener.notifies(timeout=10, stop_after=1))
+        assert [n.channel for n in heard] == [channel]
+    finally:
+        rt.close()
