@@ -377,7 +377,7 @@ class LogRecorder(PostgresApplicationRecorder):
         # Every append runs these; rendered once here, as the library would render them on
         # each call (which cost an audited read's append more than sending them).
         self.insert_events_statement = cast(Any, self.insert_events_statement.as_bytes())
-        self.lock_table_statements = [cast(Any, s.as_bytes()) for s in self.lock_table_statements]
+        self.lock_table_statements = [cast(Any, cast(Any, s).as_bytes()) for s in self.lock_table_statements]
         self.max_notification_id_statement = cast(Any, self.max_notification_id_statement.as_bytes())
         self.sql_invoke_pg_function_insert_events = cast(Any, self.sql_invoke_pg_function_insert_events.as_bytes())
         self._notify_statement = psycopg_sql.SQL("NOTIFY {0}").format(psycopg_sql.Identifier(self.channel_name)).as_bytes()
