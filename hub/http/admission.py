@@ -101,11 +101,12 @@ class _Gate:
         self.places = asyncio.Semaphore(places)
         self.clock = clock
         self.waiting = 0
+        self.inside = 0
         self.held: float | None = None
 
     async def enter(self, queue: int, wait: float) -> str | None:
         """None once in; otherwise why the request is refused."""
-        if self.places.locked():
+        if self.waiting or self.inside >= self.count:  # counted here: the semaphore's own check walks its waiters
             if self.waiting >= queue:
                 return FULL
             if self.held is not None and (self.waiting + 1) * self.held / self.count > wait:
@@ -118,11 +119,13 @@ class _Gate:
             return WAITED_TOO_LONG
         finally:
             self.waiting -= 1
+        self.inside += 1
         return None
 
     def leave(self, since: float) -> None:
         held = self.clock() - since
         self.held = held if self.held is None else self.held + SMOOTHING * (held - self.held)
+        self.inside -= 1
         self.places.release()
 
 

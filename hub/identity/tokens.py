@@ -10,6 +10,11 @@ now without ``iat``) no longer than the hub accepts (RFC 8725 3.10 asks for boun
 lifetimes; RFC 9068 4 and OpenID Connect Core 3.1.3.7 steps 9-10 for ``exp`` and ``iat``),
 and tenant, unit and roles name things the directory knows. Times are compared as
 numbers, so a year-9999 ``exp`` is refused as too long-lived, never an overflow.
+
+A token that verified is kept for at most :data:`KEEP_VERIFIED` (bounded in number), so
+a caller's next requests skip the signature check and the claims mapping: its times are
+checked again on every use, so an expired token is refused as before, and a token whose
+issuer the hub no longer trusts is verified afresh.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ DEMO_ISSUER = "https://demo.backa.invalid/issuer"
 LEEWAY = timedelta(seconds=30)
 """The default clock skew allowed between the hub and an issuer (``token_clock_skew_seconds``)."""
 MAX_LIFETIME = timedelta(hours=12)
+KEEP_VERIFIED = timedelta(seconds=60)
+"""How long a verified token is taken without checking its signature again: what a key
+withdrawn by its issuer, or a unit removed from the directory, may still let through."""
+KEEP_AT_MOST = 4096
+"""Verified tokens kept at once; past it the oldest go."""
 """The default longest lifetime of a token the hub accepts (``token_max_lifetime_hours``)."""
 
 log = logging.getLogger("backa.tokens")
@@ -218,10 +228,46 @@ class TokenVerifier:
         """Whether tokens of ``issuer`` are accepted now (a session it started lives on)."""
         return any(i.issuer == issuer for i in self.issuers)
 
+    _kept: dict[str, tuple[float, dict[str, Any], TrustedIssuer, Verified]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def authenticate(self, token: str) -> Verified:
         """Who the token signs in and the issuer that vouched for it."""
+        recalled = self.recall(token)
+        if recalled is not None:
+            return recalled
         claims, trusted = self.verified(token)
-        return Verified(self.principal(claims, trusted), trusted.issuer)
+        verified = Verified(self.principal(claims, trusted), trusted.issuer)
+        self._keep(token, claims, trusted, verified)
+        return verified
+
+    def recall(self, token: str) -> Verified | None:
+        """The token as verified within :data:`KEEP_VERIFIED`, its times checked again now
+        (raising as :meth:`authenticate` would); None when it must be verified in full.
+        No input or output: cheap enough for the event loop."""
+        kept = self._kept.get(token)
+        if kept is None:
+            return None
+        until, claims, trusted, verified = kept
+        if self.clock().timestamp() >= until or not any(i is trusted for i in self.issuers):
+            self._kept.pop(token, None)
+            return None
+        try:
+            self._check_times(claims)
+        except NotAuthenticatedError:
+            self._kept.pop(token, None)
+            raise
+        return verified
+
+    def _keep(self, token: str, claims: dict[str, Any], trusted: TrustedIssuer, verified: Verified) -> None:
+        kept = self._kept
+        while len(kept) >= KEEP_AT_MOST:
+            try:
+                kept.pop(next(iter(kept)))
+            except (KeyError, RuntimeError, StopIteration):  # another thread took it first
+                break
+        kept[token] = (self.clock().timestamp() + KEEP_VERIFIED.total_seconds(), claims, trusted, verified)
 
     def verified(
         self, token: str, *, issuer: TrustedIssuer | None = None, audience: str | None = None, subject: bool = True

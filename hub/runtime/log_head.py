@@ -17,6 +17,8 @@ from psycopg import sql
 from contracts.events import AccessReviewed, InformationAccessed
 
 PASSED_OVER = (InformationAccessed.type_name, AccessReviewed.type_name)
+_PASSED_OVER = list(PASSED_OVER)
+_TEXTS: dict[tuple[str, str], bytes] = {}
 
 
 def last_fact_position(recorder: Any, after: int = 0) -> int:
@@ -33,13 +35,15 @@ def last_fact_position(recorder: Any, after: int = 0) -> int:
     if datastore is None or table is None or not hasattr(datastore, "get_connection"):
         last = int(recorder.max_notification_id() or 0)
         return last if last > after else 0
-    statement = sql.SQL(
-        "SELECT notification_id FROM {schema}.{table} WHERE notification_id > %s AND topic <> ALL(%s) "
-        "ORDER BY notification_id DESC LIMIT 1"
-    ).format(schema=sql.Identifier(datastore.schema), table=sql.Identifier(table))
     try:
         with datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(statement, (after, list(PASSED_OVER)))
+            statement = _TEXTS.get((datastore.schema, table))
+            if statement is None:  # rendered once: composing it cost more than the query
+                statement = _TEXTS[(datastore.schema, table)] = sql.SQL(
+                    "SELECT notification_id FROM {schema}.{table} WHERE notification_id > %s AND topic <> ALL(%s) "
+                    "ORDER BY notification_id DESC LIMIT 1"
+                ).format(schema=sql.Identifier(datastore.schema), table=sql.Identifier(table)).as_bytes(conn)
+            cursor.execute(statement, (after, _PASSED_OVER))
             row = cursor.fetchone()
     except psycopg.Error as e:
         raise OperationalError(type(e).__name__) from None

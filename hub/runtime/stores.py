@@ -41,6 +41,7 @@ from eventsourcing.persistence import (
     InterfaceError,
     Notification,
     OperationalError,
+    StoredEvent,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -362,6 +363,20 @@ def _read_retry(read: Callable[..., Any]) -> Callable[..., Any]:
     return reading
 
 
+def _select_events_sql(base: Any, gt: bool, lte: bool, desc: bool, limit: bool) -> Any:
+    """The statement ``PostgresAggregateRecorder.select_events`` composes for this shape."""
+    statement = base
+    if gt:
+        statement += psycopg_sql.SQL(" AND originator_version > %s")
+    if lte:
+        statement += psycopg_sql.SQL(" AND originator_version <= %s")
+    statement += psycopg_sql.SQL(" ORDER BY originator_version")
+    statement += psycopg_sql.SQL(" DESC" if desc else " ASC")
+    if limit:
+        statement += psycopg_sql.SQL(" LIMIT %s")
+    return statement
+
+
 class LogRecorder(PostgresApplicationRecorder):
     """The log on PostgreSQL, failing fast while the database is away.
 
@@ -373,9 +388,51 @@ class LogRecorder(PostgresApplicationRecorder):
 
     insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every append runs these; rendered once here, as the library would render them on
+        # each call (which cost an audited read's append more than sending them).
+        self.insert_events_statement = cast(Any, self.insert_events_statement.as_bytes())
+        self.lock_table_statements = [cast(Any, cast(Any, s).as_bytes()) for s in self.lock_table_statements]
+        self.max_notification_id_statement = cast(Any, self.max_notification_id_statement.as_bytes())
+        self.sql_invoke_pg_function_insert_events = cast(Any, self.sql_invoke_pg_function_insert_events.as_bytes())
+        self._notify_statement = psycopg_sql.SQL("NOTIFY {0}").format(psycopg_sql.Identifier(self.channel_name)).as_bytes()
+
+    def _notify_channel(self, curs: Any) -> None:
+        curs.execute(self._notify_statement)
+
     @_read_retry
-    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[Any]:
-        return PostgresApplicationRecorder.select_events.__wrapped__(self, *args, **kwargs)
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query, its text rendered once for each shape rather than on every
+        call: rendering the composed statement cost a child's read more than running it."""
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        params = [originator_id, *(v for v in (gt, lte, limit) if v is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            text = self._select_texts.get(shape)
+            if text is None:
+                text = self._select_texts[shape] = _select_events_sql(self.select_events_statement, *shape).as_bytes(conn)
+            curs.execute(text, params, prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    @functools.cached_property
+    def _select_texts(self) -> dict[tuple[bool, bool, bool, bool], bytes]:
+        return {}
 
     @_read_retry
     def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
