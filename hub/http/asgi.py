@@ -33,7 +33,7 @@ class WorkersNeedPostgresError(ValueError):
 def check_workers(settings: Settings) -> None:
     """Refuse several workers on the memory store (each process would hold a hub of its
     own) or on SQLite (the views' files and the log's writer are per process)."""
-    from hub.runtime.stores import store_kind
+    from hub.runtime.store_choice import store_kind
 
     kind = store_kind(settings)
     if settings.workers > 1 and kind != "postgres":
@@ -52,7 +52,7 @@ def one_start_at_a_time(settings: Settings) -> Iterator[None]:
     """Workers started together build their runtimes in turn: the first makes the keys
     (the blind index's, the demo issuer's, the checkpoints'), the tables and the views'
     progress, and the others find them made instead of racing to make their own."""
-    from hub.runtime.stores import store_kind
+    from hub.runtime.store_choice import store_kind
 
     if store_kind(settings) == "memory":
         yield
