@@ -81,7 +81,7 @@ class _Lifespan:
         self.app = app
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.said: asyncio.Queue[Message] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Future[None] | None = None
 
     async def _send(self, message: Message) -> None:
         await self.said.put(message)
@@ -94,7 +94,7 @@ class _Lifespan:
 
     async def startup(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        self.task = asyncio.get_running_loop().create_task(self.app(scope, self.inbox.get, self._send))
+        self.task = asyncio.ensure_future(self.app(scope, self.inbox.get, self._send))
         await self._step("startup")
 
     async def shutdown(self) -> None:

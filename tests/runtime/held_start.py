@@ -44,7 +44,7 @@ def held_views(original: Any) -> Any:
     return process_page
 
 
-composition.bootstrap = held_build(composition.bootstrap)  # type: ignore[assignment]
+composition.bootstrap = held_build(composition.bootstrap)
 PageProjection.process_page = held_views(PageProjection.process_page)  # type: ignore[method-assign]
 
 if __name__ == "__main__":

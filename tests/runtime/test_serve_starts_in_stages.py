@@ -129,7 +129,8 @@ def test_serve_says_it_is_alive_at_once_and_serves_in_full_once_built_and_caught
         (hold / "views").touch()  # the views catch up
         eventually(lambda: (a := answer(http, "/ready")) is not None and a.status_code == 200, STAGE * 2, "the views catching up")
         cases = answer(http, CASE_LIST, headers=staff)
-        assert cases is not None and cases.status_code == 200, cases.text
+        assert cases is not None
+        assert cases.status_code == 200, cases.text
         assert len(cases.json()) > 0 and before["cases"]
         process.terminate()
         process.wait(timeout=30)  # and it stops when asked, the hub closed behind it
