@@ -70,7 +70,8 @@ def _serve(runtime: Any, host: str, port: int) -> None:
 
 def _serve_workers(settings: Any, host: str, port: int) -> None:
     """``settings.workers`` uvicorn worker processes, each building its own runtime from the
-    environment (:mod:`hub.http.asgi`); the flags are handed to them as ``BACKA_*`` variables."""
+    environment (:mod:`hub.http.asgi`) while it already answers ``/health``; the flags are
+    handed to them as ``BACKA_*`` variables."""
     import os
 
     import uvicorn
@@ -84,7 +85,7 @@ def _serve_workers(settings: Any, host: str, port: int) -> None:
             os.environ[name] = str(value)
     proxies = settings.forwarded_allow_ips.strip()
     uvicorn.run(
-        "hub.http.asgi:app_from_env", factory=True, workers=settings.workers, host=host, port=port, log_level="info",
+        "hub.http.asgi:staged_app_from_env", factory=True, workers=settings.workers, host=host, port=port, log_level="info",
         server_header=False, access_log=False, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
     )
 
