@@ -109,9 +109,15 @@ def _serve_staged(settings: Any, host: str, port: int) -> None:
             runtime.close()
             raise
 
-    app = StagedApp(build)
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                app.start()  # once listening: /health does not wait for the hub's imports
+
+    app = StagedApp(build, build_at_startup=False)
     proxies = settings.forwarded_allow_ips.strip()
-    server = uvicorn.Server(uvicorn.Config(
+    server = Server(uvicorn.Config(
         app, host=host, port=port, log_level="info", server_header=False, access_log=False, lifespan="on",
         proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
     ))

@@ -108,9 +108,15 @@ class StagedApp:
     """Serves the start while ``build`` runs in a thread, then hands every request to what
     it built. ``build`` returns the hub's application and what closes the hub."""
 
-    def __init__(self, build: Callable[[], Built], *, on_failure: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, build: Callable[[], Built], *, on_failure: Callable[[], None] | None = None, build_at_startup: bool = True
+    ) -> None:
+        """``build_at_startup`` false leaves the build to :meth:`start`, for a server that
+        calls it once its socket is bound: the build's imports then do not share the
+        interpreter with the server's own start."""
         self.build = build
         self.on_failure = on_failure
+        self.build_at_startup = build_at_startup
         self.failure: BaseException | None = None
         self._app: ASGIApp | None = None
         self._close: Callable[[], None] | None = None
@@ -154,7 +160,8 @@ class StagedApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.start()
+                if self.build_at_startup:
+                    self.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self._shutdown()
