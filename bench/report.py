@@ -95,8 +95,9 @@ EXPLANATIONS = {
         "`python -m hub.cli serve` (as `backa serve` starts) on the log the rebuild measure filled (a million "
         "facts in the full run; a log of its own when the rebuild is not run), after the views' tables, their "
         "positions and their versions were dropped. The clock runs from starting the process: until `/health` "
-        "answers 200 (it listens: a liveness probe is satisfied) and until `/ready` answers 200 (its views hold "
-        "the log), polled every 20 ms; then the same start again with the views in place."
+        "answers 200 (it listens: a liveness probe is satisfied; the hub is built in a thread after it listens) "
+        "and until `/ready` answers 200 (built, and its views hold the log), polled every 20 ms; then the same "
+        "start again with the views in place."
     ),
 }
 

@@ -71,7 +71,8 @@ def _serve(runtime: Any, host: str, port: int) -> None:
 
 def _serve_workers(settings: Any, host: str, port: int) -> None:
     """``settings.workers`` uvicorn worker processes, each building its own runtime from the
-    environment (:mod:`hub.http.asgi`); the flags are handed to them as ``BACKA_*`` variables."""
+    environment (:mod:`hub.http.asgi`) while it already answers ``/health``; the flags are
+    handed to them as ``BACKA_*`` variables."""
     import os
 
     import uvicorn
@@ -85,14 +86,58 @@ def _serve_workers(settings: Any, host: str, port: int) -> None:
             os.environ[name] = str(value)
     proxies = settings.forwarded_allow_ips.strip()
     uvicorn.run(
-        "hub.http.asgi:app_from_env", factory=True, workers=settings.workers, host=host, port=port, log_level="info",
+        "hub.http.asgi:staged_app_from_env", factory=True, workers=settings.workers, host=host, port=port, log_level="info",
         server_header=False, access_log=False, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
     )
 
 
+def _serve_staged(settings: Any, host: str, port: int) -> None:
+    """Listen at once and build the hub meanwhile (:mod:`hub.http.staged`): ``/health`` answers
+    from the first moment, however long the imports and the build take. A build that fails
+    stops the server, and its error is raised here as if the hub had never listened."""
+    import uvicorn
+
+    from hub.http.staged import StagedApp
+
+    def build() -> Any:
+        from hub.http.app import create_app
+        from hub.runtime.bootstrap import bootstrap
+
+        runtime = bootstrap(settings)
+        try:
+            return create_app(runtime), runtime.close
+        except BaseException:
+            runtime.close()
+            raise
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                app.start()  # once listening: /health does not wait for the hub's imports
+
+    app = StagedApp(build, build_at_startup=False)
+    proxies = settings.forwarded_allow_ips.strip()
+    server = Server(uvicorn.Config(
+        app, host=host, port=port, log_level="info", server_header=False, access_log=False, lifespan="on",
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+    ))
+
+    def stop() -> None:
+        server.should_exit = True
+
+    app.on_failure = stop
+    try:
+        server.run()
+    finally:
+        app.close()
+    if app.failure is not None:
+        raise app.failure
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from hub.http.asgi import WorkersNeedPostgresError, check_workers
-    from hub.runtime.bootstrap import bootstrap
+    from hub.runtime.store_choice import store_kind
 
     settings = _settings(args, workers=args.workers)
     try:
@@ -100,17 +145,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except WorkersNeedPostgresError as e:
         _say(f"backa serve: {e}")
         return EXIT_REFUSED
-    # Built once here before any worker starts: keys, tables and the views' catching up are
-    # then done by one process, not raced by several on a first start.
-    runtime = bootstrap(settings)
-    where = "PostgreSQL" if runtime.kit is not None and runtime.kit.kind == "postgres" else f"{settings.store} store"
+    where = "PostgreSQL" if store_kind(settings) == "postgres" else f"{settings.store} store"
     _say(f"Backa barnet hub: data in {settings.data_dir.resolve()} ({where})")
     _say(f"  health   http://{args.host}:{args.port}/health")
     _say(f"  OpenAPI  http://{args.host}:{args.port}/api/v1/schema/openapi.json")
     if settings.workers == 1:
-        _serve(runtime, args.host, args.port)
+        _serve_staged(settings, args.host, args.port)
         return 0
-    runtime.close()
+    from hub.runtime.bootstrap import bootstrap
+
+    # Built once here before any worker starts: keys, tables and the views' catching up are
+    # then done by one process, not raced by several on a first start.
+    bootstrap(settings).close()
     _say(f"  {settings.workers} worker processes")
     _serve_workers(settings, args.host, args.port)
     return 0
@@ -884,6 +930,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "children", 1) < 1:
         _say("backa demo: --children must be at least 1")
         return EXIT_REFUSED
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        said = _refusal(e)
+        if said is None:
+            raise
+        _say(said)
+        return EXIT_REFUSED
+
+
+def _refusal(e: Exception) -> str | None:
+    """What to say of a configuration the hub refuses, or None for any other failure. The
+    errors' modules are imported only here: ``backa serve`` listens before it loads them."""
     from pydantic import ValidationError
 
     from adapters.migrations import MigrationError
@@ -891,20 +952,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hub.keys.child_keys import KekConfigError
     from hub.runtime.checkpoints import CheckpointConfigError
 
-    try:
-        return int(args.func(args))
-    except (KekConfigError, CheckpointConfigError, MigrationError) as e:
-        _say(f"backa: {e}")
-        return EXIT_REFUSED
-    except RegisterFileError as e:
-        _say(f"backa: the population register file (BACKA_POPULATION_REGISTER_FILE) is refused: {e}")
-        return EXIT_REFUSED
-    except ValidationError as e:
+    if isinstance(e, KekConfigError | CheckpointConfigError | MigrationError):
+        return f"backa: {e}"
+    if isinstance(e, RegisterFileError):
+        return f"backa: the population register file (BACKA_POPULATION_REGISTER_FILE) is refused: {e}"
+    if isinstance(e, ValidationError):
         problems = "; ".join(f"BACKA_{'.'.join(str(x) for x in err['loc']).upper()}: {err['msg']}" for err in e.errors(include_input=False))
-        _say(f"backa: the configuration is not valid: {problems}")
-        return EXIT_REFUSED
-    except KeyboardInterrupt:
-        return 130
+        return f"backa: the configuration is not valid: {problems}"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

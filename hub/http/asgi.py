@@ -1,6 +1,6 @@
 """The hub's ASGI application for servers that start it themselves, once per worker process.
 
-    uvicorn --factory hub.http.asgi:app_from_env --workers 4
+    uvicorn --factory hub.http.asgi:staged_app_from_env --workers 4
     granian --interface asgi --factory hub.http.asgi:app_from_env --workers 4
 
 Each worker process calls :func:`app_from_env`, which reads the ``BACKA_*`` variables and
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ class WorkersNeedPostgresError(ValueError):
 def check_workers(settings: Settings) -> None:
     """Refuse several workers on the memory store (each process would hold a hub of its
     own) or on SQLite (the views' files and the log's writer are per process)."""
-    from hub.runtime.stores import store_kind
+    from hub.runtime.store_choice import store_kind
 
     kind = store_kind(settings)
     if settings.workers > 1 and kind != "postgres":
@@ -52,7 +53,7 @@ def one_start_at_a_time(settings: Settings) -> Iterator[None]:
     """Workers started together build their runtimes in turn: the first makes the keys
     (the blind index's, the demo issuer's, the checkpoints'), the tables and the views'
     progress, and the others find them made instead of racing to make their own."""
-    from hub.runtime.stores import store_kind
+    from hub.runtime.store_choice import store_kind
 
     if store_kind(settings) == "memory":
         yield
@@ -97,4 +98,43 @@ def app_from_env(settings: Settings | None = None) -> Any:
     return app
 
 
-__all__ = ["WorkersNeedPostgresError", "app_from_env", "check_workers", "one_start_at_a_time", "request_threads_of_this_loop"]
+def staged_app_from_env() -> Any:
+    """:func:`app_from_env` in two stages (:mod:`hub.http.staged`): the worker answers
+    ``/health`` from the moment it serves, and ``503`` with ``Retry-After`` to anything else
+    until its hub is built in a thread. A worker whose build fails stops itself, to be
+    started again by the server's supervisor, as a worker that failed to load would be.
+
+        uvicorn --factory hub.http.asgi:staged_app_from_env --workers 4
+    """
+    from hub.http.staged import StagedApp
+
+    settings = Settings.from_env()
+    request_threads_of_this_loop(settings.http_threads)
+
+    def build() -> Any:
+        from hub.http.app import create_app
+        from hub.runtime.bootstrap import bootstrap
+
+        with one_start_at_a_time(settings):
+            runtime = bootstrap(settings)
+        try:
+            return create_app(runtime), runtime.close
+        except BaseException:
+            runtime.close()
+            raise
+
+    return StagedApp(build, on_failure=_stop_this_worker)
+
+
+def _stop_this_worker() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+__all__ = [
+    "WorkersNeedPostgresError",
+    "app_from_env",
+    "check_workers",
+    "one_start_at_a_time",
+    "request_threads_of_this_loop",
+    "staged_app_from_env",
+]

@@ -6,12 +6,13 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from hub.identity.sessions import SessionPolicy
-from hub.identity.throttle import LimitRules, rate
+if TYPE_CHECKING:  # imported where used: a server reads its settings before it loads the hub
+    from hub.identity.sessions import SessionPolicy
+    from hub.identity.throttle import LimitRules
 
 
 class Settings(BaseModel):
@@ -182,6 +183,8 @@ class Settings(BaseModel):
     @field_validator("sign_in_limit", "sign_in_subject_limit", "token_failure_limit", "survey_code_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
+        from hub.identity.throttle import rate
+
         try:
             rate(value)
         except ValueError:
@@ -189,12 +192,16 @@ class Settings(BaseModel):
         return value
 
     def limit_rules(self) -> LimitRules:
+        from hub.identity.throttle import LimitRules, rate
+
         return LimitRules(
             rate(self.sign_in_limit), rate(self.sign_in_subject_limit), rate(self.token_failure_limit),
             survey_codes_per_client=rate(self.survey_code_limit),
         )
 
     def session_policy(self) -> SessionPolicy:
+        from hub.identity.sessions import SessionPolicy
+
         return SessionPolicy(timedelta(minutes=self.session_idle_minutes), timedelta(hours=self.session_absolute_hours))
 
     @classmethod

@@ -76,6 +76,7 @@ from hub.runtime.clock import Clock
 from hub.runtime.migrations import POSTGRES, SQLITE_KEYS, SQLITE_RELAY, SQLITE_SESSIONS
 from hub.runtime.pg_pool import HubPool, deadline_connection_class, timed_out
 from hub.runtime.settings import Settings
+from hub.runtime.store_choice import store_kind
 from projections.accesslog import AccessLogView
 from projections.base import PostgresViews, RowSealer, memory_db_name
 from projections.caselist import CaseListView
@@ -475,14 +476,6 @@ class PoolChecker:
         finally:
             with self._lock:
                 self._running = False
-
-
-def store_kind(settings: Settings) -> str:
-    """``postgres``, ``memory`` or ``sqlite``: a database URL means PostgreSQL unless another
-    store was asked for by name (``backa demo`` always loads into its own folder)."""
-    if settings.store == "postgres" or (settings.database_url is not None and "store" not in settings.model_fields_set):
-        return "postgres"
-    return settings.store
 
 
 # -- the kits ------------------------------------------------------------------------------

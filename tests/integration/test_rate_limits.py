@@ -177,10 +177,11 @@ def _served(tmp_path: Path, **env_settings: str) -> tuple[subprocess.Popen[bytes
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            httpx.get(f"{base}/health", timeout=2.0)
-            return server, base
+            if httpx.get(f"{base}/ready", timeout=2.0).status_code == 200:  # built, its views caught up
+                return server, base
         except httpx.TransportError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     server.kill()
     server.wait(timeout=5)
     raise AssertionError("the server did not answer in time")

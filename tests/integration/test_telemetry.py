@@ -291,10 +291,11 @@ class ServedHub:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200:
+                if httpx.get(f"{self.url}/ready", timeout=2.0).status_code == 200:  # built, its views caught up
                     return
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         self.stop()
         pytest.fail("the hub did not start serving", pytrace=False)
 

@@ -152,6 +152,7 @@ def test_several_workers_on_sqlite_are_refused_with_a_clear_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("hub.cli._serve", _not_served)
+    monkeypatch.setattr("hub.cli._serve_staged", _not_served)
     monkeypatch.setenv("BACKA_DEMO_MODE", "true")
     monkeypatch.delenv("BACKA_DATABASE_URL", raising=False)
     assert main(["serve", "--workers", "2", "--data-dir", str(tmp_path / "data")]) == 2
@@ -163,6 +164,7 @@ def test_the_workers_setting_is_read_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("hub.cli._serve", _not_served)
+    monkeypatch.setattr("hub.cli._serve_staged", _not_served)
     monkeypatch.setenv("BACKA_DEMO_MODE", "true")
     monkeypatch.setenv("BACKA_STORE", "memory")
     monkeypatch.setenv("BACKA_WORKERS", "3")
@@ -230,6 +232,11 @@ def test_serve_with_two_workers_starts_two_processes_that_answer_health(pg_schem
         assert len(workers) == 2, log.read_text()
         for _ in range(20):
             assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        refused = {503}  # each worker answers 503 (starting) until its hub is built, then as the hub does
+        while time.monotonic() < deadline and refused != {401}:
+            refused = {httpx.get(f"http://127.0.0.1:{port}/api/v1/case-list", timeout=5).status_code for _ in range(10)}
+            time.sleep(0.2)
+        assert refused == {401}, log.read_text()
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
