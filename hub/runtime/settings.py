@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import types
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 if TYPE_CHECKING:  # imported where used: a server reads its settings before it loads the hub
     from hub.identity.sessions import SessionPolicy
@@ -44,7 +46,7 @@ class Settings(BaseModel):
     token_max_lifetime_hours: float = Field(default=12, gt=0, le=24)
     """The longest a token may live from its ``iat`` (or from now, without one): a token
     meant to live for ever is refused (RFC 8725 3.10)."""
-    oidc_timeout_seconds: float = Field(default=5, gt=0, le=60)
+    oidc_timeout_seconds: float = Field(default=5, ge=0.1, le=60)
     """How long one call to an OpenID provider (discovery, code exchange) may take."""
     population_register_file: Path | None = None
     """The population register that confirms guardian links, as a JSON file (see
@@ -76,7 +78,7 @@ class Settings(BaseModel):
     http_threads: int = Field(default=32, ge=1, le=256)
     """Threads that run HTTP handlers: commands mostly wait for the database, and those
     that wait together share a transaction."""
-    views_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    views_poll_seconds: float = Field(default=1.0, ge=0.01, le=60)
     """How often the views look for facts another process appended; this process's own
     commits wake them at once."""
     encrypt_log: bool = True
@@ -92,7 +94,7 @@ class Settings(BaseModel):
     """Children kept in memory between commands (0: none); each use first reads what
     was appended since, so a cached child is never stale."""
 
-    checkpoint_seconds: float = Field(default=5.0, gt=0, le=3600)
+    checkpoint_seconds: float = Field(default=5.0, ge=0.1, le=3600)
     """While facts are being written, a checkpoint is signed at least this often (and after
     every 1000 facts), so a cut tail loses at most this many seconds to the witness."""
     checkpoint_key_file: Path | None = None
@@ -139,13 +141,13 @@ class Settings(BaseModel):
     place, so that the wait a place is expected to take (``admission_queue_seconds``)
     rather than a count decides who is refused: a crowd that the hub answers in time
     waits its turn, instead of being refused, retrying and spending the loop on refusals."""
-    admission_queue_seconds: float = Field(default=2.0, gt=0, le=60)
+    admission_queue_seconds: float = Field(default=2.0, ge=0.05, le=60)
     """The longest a request waits for a place before it is refused the same way."""
-    request_deadline_seconds: float = Field(default=15.0, gt=0, le=600)
+    request_deadline_seconds: float = Field(default=15.0, ge=0.1, le=600)
     """A read not answered within this is answered 503 (commands are bounded by the store's deadlines)."""
     retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     """What a refusal for load or a missed deadline tells the caller to wait (``Retry-After``)."""
-    token_check_seconds: float = Field(default=5.0, gt=0, le=60)
+    token_check_seconds: float = Field(default=5.0, ge=0.1, le=60)
     """The longest a bearer token's or session's check may take (an issuer's keys fetched,
     a session read) before the request is answered 503."""
 
@@ -209,9 +211,47 @@ class Settings(BaseModel):
         """``BACKA_*`` variables, then explicit overrides (the CLI's flags)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        for name in cls.model_fields:
+        wrong: list[tuple[str, str, str]] = []
+        for name, field in cls.model_fields.items():
             key = f"BACKA_{name.upper()}"
             if key in env:
-                values[name] = env[key]
+                try:
+                    values[name] = _as_written(env[key], field.annotation)
+                except ValueError as e:
+                    wrong.append((name, env[key], str(e)))
+        if wrong:
+            raise ValidationError.from_exception_data(cls.__name__, [
+                {"type": "value_error", "loc": (name,), "input": raw, "ctx": {"error": ValueError(why)}}
+                for name, raw, why in wrong
+            ])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
+
+
+_WHOLE = re.compile(r"-?[0-9]+", re.ASCII)
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+_TRUTH = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _as_written(raw: str, annotation: object) -> object:
+    """A variable's text read as exactly what it says, or refused.
+
+    pydantic's lax mode would read ``5_0`` as 50, `` 5 `` as 5, ``3.0`` as a whole number
+    and ``no`` or ``off`` as false: an operator's typo would then change a deadline or turn
+    encryption off without a word. A number here is plain ASCII digits (with a point for
+    seconds), a yes/no is ``true``, ``false``, ``1`` or ``0``; anything else is refused by
+    name, and bounds are left to the field."""
+    kinds = set(get_args(annotation)) - {type(None)} if get_origin(annotation) in (Union, types.UnionType) else {annotation}
+    if kinds == {bool}:
+        if raw.lower() not in _TRUTH:
+            raise ValueError("true or false (or 1 or 0)")
+        return _TRUTH[raw.lower()]
+    if kinds == {int}:
+        if not _WHOLE.fullmatch(raw):
+            raise ValueError("a whole number in plain digits")
+        return int(raw)
+    if kinds == {float}:
+        if not _DECIMAL.fullmatch(raw):
+            raise ValueError("a number in plain digits, with a point for a fraction")
+        return float(raw)
+    return raw
