@@ -106,6 +106,10 @@ class CaseListView(View):
         return self.open(row["doc"]) if row else None
 
 
+_HANDLERS: dict[type, Any] = {}
+"""Each fact type's handler in :meth:`CaseListProjection._on`, found once."""
+
+
 class CaseListProjection(PageProjection[CaseListView]):
     name = "case_list"
     ignores = types_of(InformationAccessed)
@@ -130,12 +134,17 @@ class CaseListProjection(PageProjection[CaseListView]):
             )
             docs.update((r["child_id"], self.view.open(r["doc"])) for r in c.fetchall())
         tenants: dict[str, str] = {}
+        handlers = _HANDLERS
         for fact in facts:
             key = str(fact.child_id)
             doc = docs.get(key)
             if doc is None:
                 doc = docs[key] = _new_doc(fact)
-            self._on(fact, doc)
+            kind = type(fact)
+            on = handlers.get(kind)
+            if on is None:  # a singledispatchmethod makes a new bound wrapper on every call
+                on = handlers[kind] = vars(CaseListProjection)["_on"].dispatcher.dispatch(kind)
+            on(self, fact, doc)
             doc["last_activity"] = fact.occurred_at.isoformat()
             tenants[key] = fact.tenant_id
         c.executemany(
