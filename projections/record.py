@@ -274,7 +274,7 @@ def _sent_to(fact: Event) -> str | None:
     return None
 
 
-_EMPTY = ("", None, (), [], {})
+_EMPTY: tuple[Any, ...] = ("", None, (), [], {})
 """What a field holds when it carries nothing."""
 _CATEGORY = {c: c.value for c in Category}
 _ROLE = {r: r.value for r in Role}

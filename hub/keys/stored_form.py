@@ -73,7 +73,7 @@ class StoredContracts:
         version that cannot be brought up."""
         envelope = self._envelopes[type_name]
         try:
-            return self._parse[type_name](opened)  # type: ignore[no-any-return]
+            return self._parse[type_name](opened)
         except ValidationError as e:
             invalid = _invalid(type_name, e)  # raised outside, so pydantic's error (which shows the input) is not its context
         older = self._older(type_name, opened)
