@@ -65,6 +65,8 @@ class Actor(Value):
 
 _FIELD_CATEGORIES: dict[type, dict[str, Category]] = {}
 """Each event class's declared categories, read once (they are fixed when the class is)."""
+_PAYLOAD_FIELDS: dict[type, set[str]] = {}
+"""Each event class's payload fields, as the serializer is asked for them (views split every fact)."""
 
 
 class Event(Value):
@@ -111,8 +113,12 @@ class Event(Value):
 
     def split_by_category(self) -> dict[Category, dict[str, Any]]:
         """The payload as JSON values, grouped by the category each field carries."""
-        categories = _FIELD_CATEGORIES.get(type(self)) or self.field_categories()
-        data = self.model_dump(mode="json", include=set(categories))
+        kind = type(self)
+        categories = _FIELD_CATEGORIES.get(kind) or self.field_categories()
+        payload = _PAYLOAD_FIELDS.get(kind)
+        if payload is None:
+            payload = _PAYLOAD_FIELDS[kind] = set(categories)
+        data = kind.__pydantic_serializer__.to_python(self, mode="json", include=payload)
         groups: dict[Category, dict[str, Any]] = {}
         for name, category in categories.items():
             groups.setdefault(category, {})[name] = data[name]

@@ -25,6 +25,8 @@ from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
+import orjson
+import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -677,14 +679,21 @@ def types_of(*classes: type) -> frozenset[str]:
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 """Made once: ``json.dumps`` with these options makes an encoder on every call."""
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    """Compact JSON, keys sorted, text as it is (not escaped to ASCII). orjson writes it
+    several times faster than the standard library, which a rebuild pays per row; a value
+    it does not take (an integer past 64 bits) is written by the standard library."""
+    try:
+        return orjson.dumps(value, option=_ORJSON).decode()
+    except TypeError:
+        return _ENCODER.encode(value)
 
 
 def loads(text: str) -> Any:
-    return json.loads(text)
+    return orjson.loads(text)
 
 
 __all__ = [

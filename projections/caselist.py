@@ -106,6 +106,10 @@ class CaseListView(View):
         return self.open(row["doc"]) if row else None
 
 
+_HANDLERS: dict[type, Any] = {}
+"""Each fact type's handler in :meth:`CaseListProjection._on`, found once."""
+
+
 class CaseListProjection(PageProjection[CaseListView]):
     name = "case_list"
     ignores = types_of(InformationAccessed)
@@ -117,10 +121,9 @@ class CaseListProjection(PageProjection[CaseListView]):
         if erased:
             c.executemany("DELETE FROM cases WHERE child_id = ?", [(key,) for key in erased])
             c.executemany("DELETE FROM case_people WHERE child_id = ?", [(key,) for key in erased])
-        facts = [
-            fact for _, fact in page if not isinstance(fact, InformationAccessed) and str(fact.child_id) not in erased
-        ]
-        wanted = list(dict.fromkeys(str(f.child_id) for f in facts))
+        keyed = [(str(fact.child_id), fact) for _, fact in page if not isinstance(fact, InformationAccessed)]
+        facts = [(key, fact) for key, fact in keyed if key not in erased] if erased else keyed
+        wanted = list(dict.fromkeys(key for key, _ in facts))
         docs: dict[str, dict[str, Any]] = {}
         for i in range(0, len(wanted), IN_LIST):
             chunk = wanted[i : i + IN_LIST]
@@ -129,14 +132,22 @@ class CaseListProjection(PageProjection[CaseListView]):
                 chunk,
             )
             docs.update((r["child_id"], self.view.open(r["doc"])) for r in c.fetchall())
-        tenants: dict[str, str] = {}
-        for fact in facts:
-            key = str(fact.child_id)
+        latest: dict[str, Any] = {}
+        """Each child's last fact of the page: its tenant and time are the document's."""
+        handlers = _HANDLERS
+        for key, fact in facts:
             doc = docs.get(key)
             if doc is None:
                 doc = docs[key] = _new_doc(fact)
-            self._on(fact, doc)
-            doc["last_activity"] = fact.occurred_at.isoformat()
+            kind = type(fact)
+            on = handlers.get(kind)
+            if on is None:  # a singledispatchmethod makes a new bound wrapper on every call
+                on = handlers[kind] = vars(CaseListProjection)["_on"].dispatcher.dispatch(kind)
+            on(self, fact, doc)
+            latest[key] = fact
+        tenants: dict[str, str] = {}
+        for key, fact in latest.items():
+            docs[key]["last_activity"] = fact.occurred_at.isoformat()
             tenants[key] = fact.tenant_id
         c.executemany(
             "INSERT INTO cases VALUES (?, ?, ?) ON CONFLICT (child_id) "

@@ -153,9 +153,9 @@ class TermFiguresProjection(PageProjection[TermFiguresView]):
         children already counted and the latest decisions are read once per page. Facts
         are counted wherever the page ends, so the figures do not depend on how the log
         was cut into pages; an erasure deletes everything the view kept by the child's id."""
-        facts = [fact for _, fact in page]
-        erased = {str(f.child_id) for f in facts if isinstance(f, RecordErased)}
-        wanted = list(dict.fromkeys(str(f.child_id) for f in facts))
+        keyed = [(str(fact.child_id), fact) for _, fact in page]  # each id made text once
+        erased = {child for child, f in keyed if isinstance(f, RecordErased)}
+        wanted = list(dict.fromkeys(child for child, _ in keyed))
         counted: set[tuple[str, str, str, str, str]] = set()
         decisions: dict[str, str] = {}
         for i in range(0, len(wanted), IN_LIST):
@@ -179,8 +179,7 @@ class TermFiguresProjection(PageProjection[TermFiguresView]):
                 new_children.append(mark)
             counts[(tenant, term, figure, key, child)] += 1
 
-        for fact in facts:
-            child = str(fact.child_id)
+        for child, fact in keyed:
             tenant, term = fact.tenant_id, term_of(fact.occurred_at)
             if isinstance(fact, DiscoveryCardSubmitted):
                 add(tenant, term, "discovery_cards", fact.kind.value, child=child)

@@ -34,7 +34,7 @@ from contracts.events import (
     InformationWithheld,
     RecordErased,
 )
-from contracts.vocabulary import Category, LegalBasis
+from contracts.vocabulary import Category, LegalBasis, Role
 from projections.base import Page, PageProjection, View, ViewCursor, types_of
 
 CACHED_CHILDREN = 1_000
@@ -274,8 +274,11 @@ def _sent_to(fact: Event) -> str | None:
     return None
 
 
-def _is_empty(value: Any) -> bool:
-    return value in ("", None, (), [], {})
+_EMPTY: tuple[Any, ...] = ("", None, (), [], {})
+"""What a field holds when it carries nothing."""
+_CATEGORY = {c: c.value for c in Category}
+_ROLE = {r: r.value for r in Role}
+"""The stored text of each category and role, looked up rather than read from the enum per row."""
 
 
 class ChildRecordProjection(PageProjection[ChildRecordView]):
@@ -304,6 +307,7 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
             children.clear()
             guardianships.clear()
 
+        seal = self.view.seal
         for position, fact in page:
             if isinstance(fact, (InformationAccessed, AccessReviewed)):
                 continue
@@ -312,16 +316,15 @@ class ChildRecordProjection(PageProjection[ChildRecordView]):
                 heads.pop(str(fact.child_id), None)
                 _erase(c, fact)
                 continue
-            head = heads.setdefault(str(fact.child_id), [position, 0])
+            child = str(fact.child_id)
+            head = heads.setdefault(child, [position, 0])
             head[0] = position
             if isinstance(fact, InformationWithheld) and not fact.reporter_only:
                 head[1] = position
-            items.extend(_rows(fact, position, self.view.seal))
+            items.extend(_rows(fact, position, seal, child))
             if isinstance(fact, ChildRegistered):
-                children.append((str(fact.child_id), fact.tenant_id))
-                guardianships.extend(
-                    (fact.tenant_id, g.guardian_id, str(fact.child_id), int(g.has_custody)) for g in fact.guardians
-                )
+                children.append((child, fact.tenant_id))
+                guardianships.extend((fact.tenant_id, g.guardian_id, child, int(g.has_custody)) for g in fact.guardians)
             elif isinstance(fact, InformationWithheld) and not fact.reporter_only:
                 flush()  # the facts it marks may be earlier in this page
                 c.executemany(
@@ -346,20 +349,17 @@ def _erase(c: ViewCursor, fact: RecordErased) -> None:
     )
 
 
-def _rows(fact: Event, position: int, seal: Callable[[UUID, Any], str]) -> list[tuple[Any, ...]]:
+def _rows(fact: Event, position: int, seal: Callable[[UUID, Any], str], child: str) -> list[tuple[Any, ...]]:
     """One row per category the fact carries something in; the fields sealed. What every
-    row of the fact shares is made once."""
-    groups = [(c, fields) for c, fields in fact.split_by_category().items() if not all(_is_empty(v) for v in fields.values())]
+    row of the fact shares is made once (a rebuild makes these rows for nearly every fact)."""
+    groups = [(c, fields) for c, fields in fact.split_by_category().items() if any(v not in _EMPTY for v in fields.values())]
     if not groups:
         return []
     actor, child_id = fact.actor, fact.child_id
-    child, event = str(child_id), str(fact.event_id)
-    shared = (actor.unit_id, _sent_to(fact), fact.occurred_at.isoformat(), actor.user_id, actor.role.value)
-    withheld = int(fact.withheld_from_guardians)
-    return [
-        (child, position, event, fact.type_name, category.value, *shared, withheld, seal(child_id, fields))
-        for category, fields in groups
-    ]
+    head = (child, position, str(fact.event_id), fact.type_name)
+    shared = (actor.unit_id, _sent_to(fact), fact.occurred_at.isoformat(), actor.user_id, _ROLE[actor.role],
+              int(fact.withheld_from_guardians))
+    return [(*head, _CATEGORY[category], *shared, seal(child_id, fields)) for category, fields in groups]
 
 
 @dataclass(frozen=True)

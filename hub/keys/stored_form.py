@@ -59,6 +59,8 @@ class StoredContracts:
             name: create_model(f"Stored{cls.__name__}", __base__=StoredEnvelope, fact=(cls, ...))
             for name, cls in self.types.items()
         }
+        self._parse = {name: envelope.__pydantic_validator__.validate_json for name, envelope in self._envelopes.items()}
+        """Each envelope's validator, called without the model's own wrapper (a rebuild calls it per fact)."""
 
     def knows(self, type_name: str) -> bool:
         return type_name in self._envelopes
@@ -71,7 +73,7 @@ class StoredContracts:
         version that cannot be brought up."""
         envelope = self._envelopes[type_name]
         try:
-            return envelope.model_validate_json(opened)
+            return self._parse[type_name](opened)
         except ValidationError as e:
             invalid = _invalid(type_name, e)  # raised outside, so pydantic's error (which shows the input) is not its context
         older = self._older(type_name, opened)
