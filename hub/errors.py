@@ -133,3 +133,13 @@ class ViewsCatchingUpError(HubError):
     def __init__(self, detail: str = "the hub is bringing its views up to date", *, retry_after: int = 2) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class ViewsStoppedError(HubError):
+    """The views stopped before a stored fact this release cannot read (one written by a
+    later release): waiting will not help, upgrading this process will."""
+
+    title = "Views stopped"
+
+    def __init__(self) -> None:
+        super().__init__("the views stopped before a fact stored by a later release of the hub; this process must be upgraded")

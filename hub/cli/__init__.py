@@ -101,13 +101,20 @@ def _serve_staged(settings: Any, host: str, port: int) -> None:
 
     def build() -> Any:
         from hub.http.app import create_app
+        from hub.http.asgi import in_turn, serve_alone
         from hub.runtime.bootstrap import bootstrap
 
-        runtime = bootstrap(settings)
+        let_go = serve_alone(settings)
         try:
-            return create_app(runtime), runtime.close
+            runtime = bootstrap(settings)
         except BaseException:
-            runtime.close()
+            let_go()
+            raise
+        close = in_turn(runtime.close, let_go)
+        try:
+            return create_app(runtime), close
+        except BaseException:
+            close()
             raise
 
     class Server(uvicorn.Server):
@@ -150,7 +157,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _say(f"  health   http://{args.host}:{args.port}/health")
     _say(f"  OpenAPI  http://{args.host}:{args.port}/api/v1/schema/openapi.json")
     if settings.workers == 1:
-        _serve_staged(settings, args.host, args.port)
+        try:
+            _serve_staged(settings, args.host, args.port)
+        except WorkersNeedPostgresError as e:
+            _say(f"backa serve: {e}")
+            return EXIT_REFUSED
         return 0
     from hub.runtime.bootstrap import bootstrap
 
@@ -762,6 +773,14 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_count(text: str) -> int:
+    """``--workers`` as written: plain digits from 1 to 64 (the setting's own bounds), so a
+    refusal names the flag the operator typed rather than ``BACKA_WORKERS``."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 64):
+        raise argparse.ArgumentTypeError("a whole number of worker processes from 1 to 64")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backa",
@@ -782,7 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the hub on the embedded store")
     server_options(serve)
     serve.add_argument(
-        "--workers", type=int, default=None, metavar="N",
+        "--workers", type=_worker_count, default=None, metavar="N",
         help="HTTP worker processes sharing one PostgreSQL (default BACKA_WORKERS or 1)",
     )
     serve.set_defaults(func=cmd_serve)

@@ -51,7 +51,12 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Re
 from hub.http.problems import HTTP_TITLES, PROBLEM_JSON, TYPE_BASE
 
 READS = frozenset({"GET", "HEAD"})
-EXEMPT_PATHS = frozenset({"/health"})
+EXEMPT_PATHS = frozenset({"/health", "/ready"})
+"""Probes are never refused for load. A liveness probe refused would get a busy process
+restarted; a readiness probe refused would take it out of its load balancer and move all
+of its load onto the others at once, which then overload in turn. A process past its
+queue sheds the excess itself, in milliseconds (``/ready`` asks the store one question
+at a time however many probes come)."""
 EXEMPT_PREFIXES = ("/static/",)
 
 log = logging.getLogger("hub.http")

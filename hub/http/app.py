@@ -13,7 +13,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from litestar import Litestar, Request, Router, get
+from litestar import HttpMethod, Litestar, Request, Router, route
 from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency, Provide
@@ -167,7 +167,7 @@ def create_app(runtime: Runtime) -> Litestar:
     if runtime.sessions is not None:
         controllers.append(session_controller(runtime, cookies))
 
-    @get("/health", summary="Is the hub's process alive", tags=["system"], responses=problem_responses(authenticated=False))
+    @route("/health", http_method=[HttpMethod.GET, HttpMethod.HEAD], summary="Is the hub's process alive", tags=["system"], responses=problem_responses(authenticated=False))
     async def health() -> Health:
         """Liveness: answered from the server's event loop, without asking the store, so a
         stalled database never hangs it, and never refused for load. Whether the hub can

@@ -19,7 +19,7 @@ import asyncio
 import fcntl
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +42,38 @@ def check_workers(settings: Settings) -> None:
             f"{settings.workers} worker processes need PostgreSQL (BACKA_DATABASE_URL); the {kind} store "
             "is not shared safely between processes: serve it with one worker"
         )
+
+
+SERVING_LOCK = "serving.lock"
+"""Held in the data folder by the one process that serves a SQLite store."""
+
+
+def serve_alone(settings: Settings) -> Callable[[], None]:
+    """Hold the data folder's SQLite store for this process while it serves, and return
+    what lets it go.
+
+    ``backa serve --workers N`` refuses several workers on SQLite, but a server started
+    by hand (``uvicorn --factory ... --workers 4``, or a second ``backa serve`` on the same
+    folder) never passes through that check: each process would then keep a Merkle tree,
+    a views' follower and a group commit of its own over one file, and their checkpoints
+    would disagree. The lock is taken without waiting, so the second process is refused
+    at once rather than queued behind the first. PostgreSQL and the memory store (a hub
+    per process, sharing nothing) need none."""
+    from hub.runtime.store_choice import store_kind
+
+    if store_kind(settings) != "sqlite":
+        return lambda: None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.data_dir / SERVING_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise WorkersNeedPostgresError(
+            "another process already serves this data folder's SQLite store; several processes need "
+            "PostgreSQL (BACKA_DATABASE_URL)"
+        ) from None
+    return lambda: os.close(fd)  # closing the descriptor lets the lock go
 
 
 START_LOCK = "start.lock"
@@ -87,15 +119,31 @@ def app_from_env(settings: Settings | None = None) -> Any:
 
     settings = settings or Settings.from_env()
     request_threads_of_this_loop(settings.http_threads)
-    with one_start_at_a_time(settings):
-        runtime = bootstrap(settings)
+    let_go = serve_alone(settings)
+    try:
+        with one_start_at_a_time(settings):
+            runtime = bootstrap(settings)
+    except BaseException:
+        let_go()
+        raise
+    close = in_turn(runtime.close, let_go)
     try:
         app = create_app(runtime)
     except BaseException:
-        runtime.close()
+        close()
         raise
-    app.on_shutdown.append(runtime.close)
+    app.on_shutdown.append(close)
     return app
+
+
+def in_turn(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        try:
+            first()
+        finally:
+            second()
+
+    return both
 
 
 def staged_app_from_env() -> Any:
@@ -115,12 +163,18 @@ def staged_app_from_env() -> Any:
         from hub.http.app import create_app
         from hub.runtime.bootstrap import bootstrap
 
-        with one_start_at_a_time(settings):
-            runtime = bootstrap(settings)
+        let_go = serve_alone(settings)
         try:
-            return create_app(runtime), runtime.close
+            with one_start_at_a_time(settings):
+                runtime = bootstrap(settings)
         except BaseException:
-            runtime.close()
+            let_go()
+            raise
+        close = in_turn(runtime.close, let_go)
+        try:
+            return create_app(runtime), close
+        except BaseException:
+            close()
             raise
 
     return StagedApp(build, on_failure=_stop_this_worker)
@@ -134,7 +188,9 @@ __all__ = [
     "WorkersNeedPostgresError",
     "app_from_env",
     "check_workers",
+    "in_turn",
     "one_start_at_a_time",
+    "serve_alone",
     "request_threads_of_this_loop",
     "staged_app_from_env",
 ]

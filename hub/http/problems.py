@@ -46,6 +46,7 @@ from hub.errors import (
     UnknownStaffError,
     UnknownUnitError,
     ViewsCatchingUpError,
+    ViewsStoppedError,
 )
 from hub.http.schemas import Problem
 from hub.http.strict_json import BodyRefusedError
@@ -86,6 +87,7 @@ HUB_ERRORS: dict[type[HubError], tuple[int, str, str | None]] = {
     SignInUnavailableError: (503, "sign-in-unavailable", None),
     RegisterUnavailableError: (503, "register-unavailable", None),
     ViewsCatchingUpError: (503, "views-catching-up", "the hub is bringing its views up to date; try again shortly"),
+    ViewsStoppedError: (503, "views-stopped", None),
     TransparencyError: (422, "invalid-input", None),
     CheckpointNotFoundError: (404, "checkpoint-not-found", None),
     PositionNotFoundError: (404, "log-position-not-found", None),

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from litestar import get
+from litestar import HttpMethod, route
 from litestar.handlers import HTTPRouteHandler
 
 from hub.errors import StoreUnavailableError, ViewsCatchingUpError
@@ -82,8 +82,9 @@ def ready_route(runtime: Runtime) -> HTTPRouteHandler:
     problem+json with ``Retry-After``."""
     probe = StoreProbe(runtime.hub.log_length, STORE_DEADLINE)
 
-    @get(
+    @route(
         "/ready",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
         summary="Is the hub ready for requests: its store answers and its views have caught up",
         tags=["system"],
         responses=problem_responses(503, authenticated=False),
@@ -92,7 +93,9 @@ def ready_route(runtime: Runtime) -> HTTPRouteHandler:
         if not await probe.answers():
             runtime.hub.on_store_error()
             raise StoreUnavailableError("the event store cannot be reached")
-        if not runtime.hub.follower.ready or (runtime.versions is not None and runtime.versions.lost):
+        if not runtime.hub.follower.ready:
+            raise runtime.hub.follower.refusal()
+        if runtime.versions is not None and runtime.versions.lost:
             raise ViewsCatchingUpError()
         return Health(status="ready")
 

@@ -45,7 +45,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from opentelemetry.propagate import extract
 from opentelemetry.trace import Link, get_current_span
 
-from hub.errors import StoreUnavailableError, ViewsCatchingUpError
+from hub.errors import StoreUnavailableError, ViewsCatchingUpError, ViewsStoppedError
 
 log = logging.getLogger("backa.views")
 
@@ -78,13 +78,14 @@ class ViewGate:
     when the hub started; then open for good (a read after the caller's own command
     waits for its position through :meth:`LogFollower.catch_up` instead)."""
 
-    def __init__(self, wait: float) -> None:
+    def __init__(self, wait: float, refusal: Callable[[], Exception] = ViewsCatchingUpError) -> None:
         self.wait = wait
+        self.refusal = refusal
         self._open = threading.Event()
 
     def hold(self) -> None:
         if not self._open.is_set() and not self._open.wait(self.wait):
-            raise ViewsCatchingUpError()
+            raise self.refusal()
 
     def open(self) -> None:
         self._open.set()
@@ -108,6 +109,8 @@ class LogFollower:
         partition: Partition | None = None,
     ) -> None:
         self.app = app
+        self.stopped_by: SchemaVersionError | None = None
+        """Set while the views stand before a fact this release cannot read."""
         self.on_erased = on_erased
         """Called with each erasure read, before its page reaches the views."""
         self.projections = projections
@@ -158,9 +161,14 @@ class LogFollower:
         self.reads_wait = wait
         self._target = None
         for projection in self.projections:
-            gate = ViewGate(wait)
+            gate = ViewGate(wait, self.refusal)
             self._gates[id(projection)] = gate
             projection.view.gate = gate
+
+    def refusal(self) -> Exception:
+        """Why a read that needs a lagging view gets no answer: the views are catching up
+        (try again shortly), or they stopped before a fact this release cannot read."""
+        return ViewsStoppedError() if self.stopped_by is not None else ViewsCatchingUpError()
 
     @property
     def ready(self) -> bool:
@@ -216,7 +224,7 @@ class LogFollower:
             left = began + (max(wait, STUCK) if ready else wait) - time.monotonic()
             if left <= 0:
                 if not ready:
-                    raise ViewsCatchingUpError()
+                    raise self.refusal()
                 raise StoreUnavailableError("the event store cannot be reached")
             with self._moved:
                 self._moved.wait(min(left, 0.05))
@@ -441,11 +449,13 @@ class LogFollower:
             try:
                 self.catch_up()
                 failures = 0
+                self.stopped_by = None
             except ViewStalledError as e:
                 failures += 1
                 log.error("%s (%s)", e, type(e.__cause__).__name__)
             except SchemaVersionError as e:  # its message names the type and version, never the fact
                 failures += 1
+                self.stopped_by = e
                 log.error("views stopped before a fact this release cannot read: %s", e)
             except Exception as e:  # noqa: BLE001 - the thread must outlive a store that is away
                 failures += 1

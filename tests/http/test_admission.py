@@ -206,8 +206,10 @@ def test_a_command_is_not_cut_short_by_the_deadline_of_reads(make_hub: Any) -> N
     assert [a.status_code for a in answers] == [201]
 
 
-def test_health_and_the_static_files_are_answered_while_every_place_is_taken(make_hub: Any) -> None:
-    """A liveness probe refused under load would have a busy but healthy hub restarted."""
+def test_health_readiness_and_the_static_files_are_answered_while_every_place_is_taken(make_hub: Any) -> None:
+    """A liveness probe refused under load would have a busy but healthy hub restarted; a
+    readiness probe refused would take it out of the balancer and move its load onto the
+    others at once."""
     rt = make_hub(admission_in_flight=1, admission_queue=0)
     hold = held_reads(rt)
     with served(rt) as url, httpx.Client(base_url=url, timeout=ANSWERED_AT_ALL) as http:
@@ -217,6 +219,10 @@ def test_health_and_the_static_files_are_answered_while_every_place_is_taken(mak
             hold.wait_inside(1)
             assert_refused_for_load(http.get(CASE_LIST, headers=bearer(rt)))
             assert http.get("/health").json() == {"status": "ok"}
+            assert http.head("/health").status_code == 200
+            assert http.get("/ready").json() == {"status": "ready"}
+            assert http.head("/ready").status_code == 200
+            assert http.get("/ready/").json() == {"status": "ready"}
             assert http.get("/static/site.css").status_code == 200
             for spelled in ("/health/", "//health"):  # the router takes these to /health too
                 assert http.get(f"{url}{spelled}").json() == {"status": "ok"}, spelled

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from uuid import UUID
 
@@ -62,3 +63,32 @@ def test_a_fact_of_a_later_release_is_answered_a_problem_naming_what_is_wrong(
     logged = caplog.text
     assert "backa.v1.FeedbackSent declares schema version 99" in logged
     assert str(child_id) not in logged and SECRET not in logged
+
+
+def test_views_that_stop_before_a_later_release_s_fact_say_so_instead_of_catching_up_for_ever(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    """A hub that must build its views and meets a fact it cannot read is not 'catching up':
+    waiting will not help, so readiness and reads say the views stopped and the process must
+    be upgraded, without a Retry-After that would have callers try again for ever."""
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", demo_mode=True, views_wait_seconds=0.2)
+    child_id = _with_a_later_fact(settings, clock)
+    for view in (tmp_path / "data").glob("view_*.sqlite"):
+        view.unlink()  # the views are built again from the log when the hub starts
+    rt = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        with TestClient(create_app(rt)) as http:
+            stopped_or_given_up = time.monotonic() + 30
+            while rt.hub.follower.stopped_by is None and time.monotonic() < stopped_or_given_up:
+                time.sleep(0.05)  # the views' thread meets the fact in the background
+            ready = http.get("/ready")
+            read = http.get("/api/v1/case-list", headers=bearer(rt, BK))
+    finally:
+        rt.close()
+    for answer in (ready, read):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["type"] == "urn:backa:problem:views-stopped"
+        assert "upgraded" in answer.json()["detail"]
+        assert "retry-after" not in answer.headers
+        assert str(child_id) not in answer.text and SECRET not in answer.text
