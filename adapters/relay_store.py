@@ -84,7 +84,7 @@ class SQLitePositionStore:
         messages are sent by one partition only and stay listed when it is re-partitioned."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock: Any = None
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # the relay calls it from one thread of its own
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
 

@@ -173,9 +173,9 @@ def test_a_relay_killed_between_commit_and_publish_delivers_every_event_once_to_
     stream = StreamSettings(duplicate_window=0.2) if crash_point.startswith("as_above") else None
 
     async def first_run() -> JetStreamRelay:
-        relay = make_relay(rt, stream=stream)
+        relay = make_relay(rt, stream=stream, atomic_batch=3)
         published = 0
-        real_publish, real_record = relay.publish_one, relay.record
+        real_publish, real_send, real_record = relay.publish_one, relay._send_atomic, relay.record
 
         async def publish_then_die(delivery: Any) -> Any:
             nonlocal published
@@ -184,12 +184,20 @@ def test_a_relay_killed_between_commit_and_publish_delivers_every_event_once_to_
             published += 1
             return await real_publish(delivery)
 
+        async def send_then_die(part: Any, prepared: Any) -> Any:
+            nonlocal published
+            if crash_point.startswith("after_some") and published >= 3:
+                raise Crash
+            published += len(part)
+            return await real_send(part, prepared)
+
         def die_before_recording(position: Any) -> None:
             if crash_point.startswith("after_some"):
                 return real_record(position)
             raise Crash
 
         relay.publish_one = publish_then_die  # type: ignore[method-assign]
+        relay._send_atomic = send_then_die  # type: ignore[method-assign]
         relay.record = die_before_recording  # type: ignore[method-assign]
         try:
             with pytest.raises(Crash):
