@@ -290,6 +290,7 @@ class JetStreamRelay:
             try:
                 await self._deliver(self._own(ahead))
             except BaseException:
+                self._ready = False  # started again, it first learns what the stream holds now
                 following.cancel()
                 await asyncio.gather(following, return_exceptions=True)
                 raise

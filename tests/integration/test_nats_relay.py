@@ -321,6 +321,23 @@ def test_the_relay_creates_a_durable_stream_and_widens_a_short_duplicate_window(
     assert checked.duplicate_window == StreamSettings().duplicate_window
 
 
+def test_the_relay_lets_a_stream_made_without_it_take_atomic_batches(rt: Runtime, nats_server: NatsServer) -> None:
+    async def scenario() -> tuple[Any, bool]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().add_stream(StreamConfig(name="BACKA", subjects=["backa.v1.>"], storage=StorageType.FILE))
+        finally:
+            await nc.close()
+        relay = make_relay(rt)
+        await relay.start()
+        config = (await relay.js.stream_info("BACKA")).config
+        await relay.close()
+        return config, relay.atomic
+
+    config, atomic = asyncio.run(scenario())
+    assert config.allow_atomic and atomic
+
+
 def test_the_relay_refuses_a_stream_that_keeps_deliveries_in_memory(rt: Runtime, nats_server: NatsServer) -> None:
     async def scenario() -> None:
         nc = await nats.connect(nats_server.url)
