@@ -66,8 +66,9 @@ EXPLANATIONS = {
         "facts a second, over a backlog appended while the relays were paused (the rate they deliver at "
         "together), and, in the full run, on one set of its relay processes at 100, 200, 400, 700, 1,000 and "
         "1,500 facts a second in turn, each after a second's warm-up, while its p99 stays under 50 ms (the rate "
-        "it holds). Each relay publishes a batch of deliveries as one atomic JetStream batch. Then one relay at a rate it can follow, woken by PostgreSQL's notification on "
-        "each commit (as built) and polling every 10 ms with notifications off, and one relay under the profiler."
+        "it holds). Each relay publishes a batch of deliveries as one atomic JetStream batch. Then one relay at "
+        "a rate it can follow, woken by PostgreSQL's notification on each commit (as built) and polling every "
+        "10 ms with notifications off, and one relay under the profiler."
     ),
     "rebuild": (
         "The log is filled with copies of the Ystad demo's stories (every kind of fact, reads included) "
