@@ -12,9 +12,10 @@ polls the log every 10 ms instead. Each run starts new relay processes, so their
 facts for each child read the child from the store. Each number of processes is also
 timed over a backlog appended while no relay ran: the rate they deliver at together.
 
-The rate each number of processes holds is found on one set of relay processes stepped
-through 100, 200, 400, 700, 1,000 and 1,500 facts a second, each level after a second's
-warm-up at its own rate, up to the first whose p99 is 50 ms or more.
+The rate each number of processes holds is found on one set of relay processes, with
+every child read into their memory first, stepped through 100, 200, 400, 700, 1,000 and
+1,500 facts a second, each level after a second's warm-up at its own rate, up to the first
+whose p99 is 50 ms or more (or that misses a fact, or that the producers cannot append).
 
 Facts are appended at a steady 1,000 per second: ``producers`` threads, each paced,
 make discovery cards with the child aggregate's own verb and append them through the
@@ -356,13 +357,30 @@ def held(r: dict[str, Any], target: float) -> bool:
     return r["p99"] < 0.050 and not r["missing"] and r["appended_per_second"] >= 0.95 * target
 
 
+def touch_all(runtime: Runtime, children: list[Child], *, batch: int = 50) -> list[UUID]:
+    """A card for every child, appended in group commits of ``batch``: the relays read each
+    child once here, not in the measured window. Returns the cards' event ids."""
+    hub = runtime.hub
+    actor = hub._actor(principal(DISCOVERER))
+    ids: list[UUID] = []
+    pending: list[Any] = []
+    for k, child in enumerate(children):
+        child.submit_discovery_card(actor=actor, at=hub.now(), kind=CardKind.INTERNAL, **card_payload(k))
+        pending.extend(child.collect_events())
+        if len(pending) >= batch or k == len(children) - 1:
+            hub.committer.commit(pending)
+            ids.extend(f.fact.event_id for f in pending)
+            pending = []
+    return ids
+
+
 def held_rate(
     runtime: Runtime, children: list[Child], env: dict[str, str], work: Path, nats_url: str, *,
     processes: int, ladder: Sequence[float], seconds: float, producers: int, runs: dict[str, Any],
 ) -> tuple[float, str, list[float]]:
     """The highest rate of ``ladder``, tried lowest first on the same relay processes (started
-    once, so each level after the first finds its children in memory), whose p99 stays under
-    50 ms; stops at the first that is not held. Returns it, what broke and the rates tried."""
+    once, with every child read into their memory before the first level), whose p99 stays
+    under 50 ms; stops at the first that is not held. Returns it, what broke and the rates tried."""
     partitioned(runtime, processes)
     relays = start_relays(env, work, processes=processes)
     subscriber = None
@@ -370,6 +388,7 @@ def held_rate(
     try:
         subscriber = Subscriber(nats_url).start()
         probe(runtime, children, subscriber, processes)
+        wait_for(subscriber, touch_all(runtime, children), 120)  # every child in the relays' memory first
         for target in sorted(ladder):
             say(f"[4] {processes} relay process(es): {target:.0f} facts/s, held under 50 ms?")
             tried.append(target)
