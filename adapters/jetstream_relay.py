@@ -10,10 +10,11 @@ JetStream's duplicate window recognises, and when the relay (re)starts it also r
 what the stream holds beyond the stream sequence it last recorded and skips those
 message ids, however long it was away.
 
-On a server that allows it (nats-server 2.12 and later) each batch of deliveries is
-published as one atomic batch: stored all or none, with one write to disk for the whole
-batch instead of one per message, which is what bounds the rate when every write is
-synced. A batch is sent only once the one before it is stored, so a batch that fails
+On a server that allows it (nats-server 2.12 and later) a batch of many deliveries (a
+relay that is behind) is published as one atomic batch: stored all or none, with one
+write to disk for the whole batch instead of one per message, which is what bounds the
+rate when every write is synced; a batch of a few (a relay that keeps up) goes message by
+message, which answers sooner. A batch is sent only once the one before it is stored, so a batch that fails
 never leaves a later one stored ahead of it, and a child's messages stay in its order. A
 batch the stream refuses because it holds one of its message ids already (stored before
 the relay's recorded position was lost) is sent again message by message, where the
@@ -110,6 +111,12 @@ MAX_SCAN = 100_000
 MAX_ATOMIC = 500
 """Messages per atomic batch at most (nats-server refuses batches over 1,000 by default)."""
 
+ATOMIC_FROM = 32
+"""Deliveries from which a batch goes as one atomic batch. Staging an atomic batch costs the
+server a fixed time (about as much as storing a score of single messages, each synced), so
+the few deliveries of a relay that keeps up go one by one, at the lowest latency, and the
+many of a relay that is behind go in atomic batches, at the highest rate."""
+
 DUPLICATE_IN_BATCH = 10201
 """JetStream's error code for an atomic batch holding a message id the stream has stored."""
 
@@ -168,6 +175,7 @@ class JetStreamRelay:
         partition: Partition | None = None,
         in_flight: int = 2,
         atomic_batch: int = MAX_ATOMIC,
+        atomic_from: int = ATOMIC_FROM,
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -186,6 +194,8 @@ class JetStreamRelay:
         self.publish_timeout = publish_timeout
         self.atomic_batch = max(1, min(atomic_batch, MAX_ATOMIC))
         """Messages per atomic batch at most, where the stream takes atomic batches."""
+        self.atomic_from = max(1, atomic_from)
+        """Deliveries a batch needs to be sent as an atomic batch; fewer are sent one by one."""
         self.in_flight = max(1, in_flight)
         """Batches published at once, awaiting their acknowledgements, while the next is sealed."""
         self.poll_interval = poll_interval
@@ -407,12 +417,15 @@ class JetStreamRelay:
         self.stats.already_stored += len(deliveries) - len(todo)
         stored = [(d.child_id, self._already[d.msg_id]) for d in deliveries if d.child_id and d.msg_id in self._already]
         if self.atomic:
-            prepared = [self._message(d) for d in todo]
+            prepared = self._messages(todo)
             if after is not None:
                 await asyncio.wait([after])
                 if after.cancelled() or after.exception() is not None:
                     raise RelayBatchError("the batch before was not stored; this one waits for it")
-            acks = await self._publish_atomic(todo, prepared) if todo else []
+            if len(todo) >= self.atomic_from:
+                acks = await self._publish_atomic(todo, prepared)
+            else:
+                acks = await self._publish_each(todo, prepared)
         elif todo:
             acks = await self._publish_each(todo)
         else:
@@ -428,13 +441,15 @@ class JetStreamRelay:
                     self.on_delivered(d)
         return acks
 
-    async def _publish_each(self, todo: Sequence[Delivery]) -> list[PubAck]:
+    async def _publish_each(
+        self, todo: Sequence[Delivery], prepared: Sequence[tuple[bytes, dict[str, str]]] | None = None
+    ) -> list[PubAck]:
         """One message at a time, all sent before their acknowledgements are awaited."""
         sent: list[asyncio.Future[PubAck]] = []
         try:
             async with asyncio.timeout(self.publish_timeout):
-                for d in todo:
-                    sent.append(await self.publish_one(d))
+                for i, d in enumerate(todo):
+                    sent.append(await self.publish_one(d, prepared[i] if prepared is not None else None))
                 return list(await asyncio.gather(*sent))
         except TimeoutError:
             raise TimeoutError("JetStream did not acknowledge every delivery of a batch in time") from None
@@ -456,7 +471,7 @@ class JetStreamRelay:
                 if e.err_code != DUPLICATE_IN_BATCH:
                     raise
                 log.info("the stream holds some of a batch already; sending it message by message")
-                acks.extend(await self._publish_each(part))
+                acks.extend(await self._publish_each(part, prepared[start : start + size]))
         return acks
 
     async def _send_atomic(self, part: Sequence[Delivery], prepared: Sequence[tuple[bytes, dict[str, str]]]) -> list[PubAck]:
@@ -489,28 +504,50 @@ class JetStreamRelay:
         first = int(answer["seq"]) - last + 1
         return [PubAck(stream=answer.get("stream", self.stream.name), seq=first + i) for i in range(last)]
 
-    def _message(self, delivery: Delivery) -> tuple[bytes, dict[str, str]]:
-        """One delivery sealed to its unit's key, with its message id and the trace of the
-        request that appended the fact (W3C ``traceparent``) in its headers."""
-        payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
-        parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
+    def _messages(self, deliveries: Sequence[Delivery]) -> list[tuple[bytes, dict[str, str]]]:
+        """Each delivery sealed, with its headers; one publishing span for the deliveries of
+        one fact rather than one per delivery."""
+        out: list[tuple[bytes, dict[str, str]]] = []
+        start = 0
+        while start < len(deliveries):
+            first = deliveries[start]
+            key = (first.msg_id.partition(":")[0], first.traceparent, first.type_name)
+            end = start + 1
+            while end < len(deliveries) and (
+                (d := deliveries[end]).msg_id.partition(":")[0], d.traceparent, d.type_name
+            ) == key:
+                end += 1
+            out.extend(self._sealed(deliveries[start:end]))
+            start = end
+        return out
+
+    def _sealed(self, deliveries: Sequence[Delivery]) -> list[tuple[bytes, dict[str, str]]]:
+        """Deliveries of one fact sealed each to its unit's key, with its message id and, in one
+        span, the trace of the request that appended the fact (W3C ``traceparent``) in the headers."""
+        first = deliveries[0]
+        parent = propagate.extract({"traceparent": first.traceparent} if first.traceparent else {})
         with self.tracer.start_as_current_span(
             "backa.relay publish",
             context=parent,
             kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "backa.event_type": delivery.type_name},
+            attributes={"messaging.system": "nats", "backa.event_type": first.type_name, "messaging.batch.message_count": len(deliveries)},
         ):
-            headers = {Header.MSG_ID.value: delivery.msg_id}
-            propagate.inject(headers)
-        return payload, headers
+            trace_headers: dict[str, str] = {}
+            propagate.inject(trace_headers)
+            return [
+                (encode_sealed(d, self.keys[(d.tenant_id, d.unit_id)]), {Header.MSG_ID.value: d.msg_id, **trace_headers})
+                for d in deliveries
+            ]
 
-    async def publish_one(self, delivery: Delivery) -> asyncio.Future[PubAck]:
-        """Seal one delivery and send it on its own with its message id; return its
-        acknowledgement to come. A batch's deliveries are all sent, in order on the one
-        connection, before their acknowledgements are awaited together (within
+    async def publish_one(
+        self, delivery: Delivery, prepared: tuple[bytes, dict[str, str]] | None = None
+    ) -> asyncio.Future[PubAck]:
+        """Send one delivery on its own with its message id (sealed now unless ``prepared``);
+        return its acknowledgement to come. A batch's deliveries are all sent, in order on
+        the one connection, before their acknowledgements are awaited together (within
         ``publish_timeout``)."""
-        payload, headers = self._message(delivery)
-        return await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
+        ((payload, headers),) = [prepared] if prepared is not None else self._sealed([delivery])
+        return await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=dict(headers))
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or

@@ -13,7 +13,7 @@ facts for each child read the child from the store. Each number of processes is 
 timed over a backlog appended while no relay ran: the rate they deliver at together.
 
 The rate each number of processes holds is found on one set of relay processes, with
-every child read into their memory first, stepped through 100, 200, 400, 700, 1,000 and
+every child read into their memory first, stepped through 50, 100, 200, 400, 700, 1,000 and
 1,500 facts a second, each level after a second's warm-up at its own rate, up to the first
 whose p99 is 50 ms or more (or that misses a fact, or that the producers cannot append).
 
@@ -347,7 +347,7 @@ def drain_run(
         subscriber.stop()
 
 
-HELD_RATES = (100.0, 200.0, 400.0, 700.0, 1000.0, 1500.0)
+HELD_RATES = (50.0, 100.0, 200.0, 400.0, 700.0, 1000.0, 1500.0)
 """The rates tried in turn, lowest first, for the rate each number of relay processes holds."""
 
 

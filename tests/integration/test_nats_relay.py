@@ -177,12 +177,12 @@ def test_a_relay_killed_between_commit_and_publish_delivers_every_event_once_to_
         published = 0
         real_publish, real_send, real_record = relay.publish_one, relay._send_atomic, relay.record
 
-        async def publish_then_die(delivery: Any) -> Any:
+        async def publish_then_die(delivery: Any, *prepared: Any) -> Any:
             nonlocal published
             if crash_point.startswith("after_some") and published >= 3:
                 raise Crash
             published += 1
-            return await real_publish(delivery)
+            return await real_publish(delivery, *prepared)
 
         async def send_then_die(part: Any, prepared: Any) -> Any:
             nonlocal published

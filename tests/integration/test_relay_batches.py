@@ -1,5 +1,5 @@
-"""The relay's batches over a real nats-server: each stored all or none, one after the
-other, so a batch that fails is not recorded as delivered, is delivered again without
+"""The relay's batches over a real nats-server: each of many deliveries stored all or none,
+one after the other, so a batch that fails is not recorded as delivered, is delivered again without
 duplicates, and never has a later batch stored ahead of it; a batch the stream refuses for
 a message id it holds is sent message by message."""
 
@@ -62,7 +62,7 @@ async def fail_then_pump(r: JetStreamRelay, between: Any) -> None:
 def test_the_deliveries_of_a_batch_are_stored_as_one_atomic_batch(hub: Runtime, nats_server: NatsServer, tmp_path: Path) -> None:
     kids = children(hub, 1)
     activity(hub, kids, rounds=1)
-    r = relay(hub, None)
+    r = relay(hub, None, atomic_from=1)
     try:
         asyncio.run(r.pump())
     finally:
@@ -81,7 +81,7 @@ def test_a_batch_that_fails_after_part_of_it_was_stored_is_not_recorded_and_is_d
 ) -> None:
     kids = children(hub, 1)
     activity(hub, kids)
-    r = relay(hub, None, atomic_batch=4)
+    r = relay(hub, None, atomic_batch=4, atomic_from=1)
     sent = failing_once(r, fail_at=3)
 
     async def after_the_fault() -> None:
@@ -105,7 +105,7 @@ def test_a_batch_after_one_that_failed_is_not_stored_ahead_of_it(hub: Runtime, n
     once the first is stored, so a child's facts never reach the stream out of order."""
     kids = children(hub, 1)
     activity(hub, kids)
-    r = relay(hub, None, batch_size=2, in_flight=2)
+    r = relay(hub, None, batch_size=2, in_flight=2, atomic_from=1)
     sent = failing_once(r, fail_at=1)
 
     async def after_the_fault() -> None:
@@ -132,7 +132,7 @@ def test_a_batch_refused_for_a_message_id_the_stream_holds_is_sent_message_by_me
     duplicate window drops what is there already."""
     kids = children(hub, 1)
     activity(hub, kids, rounds=1)
-    first = relay(hub, None)
+    first = relay(hub, None, atomic_from=1)
     try:
         asyncio.run(first.pump())
         last = first.position.stream_seq
@@ -141,7 +141,7 @@ def test_a_batch_refused_for_a_message_id_the_stream_holds_is_sent_message_by_me
         asyncio.run(first.close())
         first.positions.close()  # type: ignore[attr-defined]
 
-    again = relay(hub, None)
+    again = relay(hub, None, atomic_from=1)
     try:
         asyncio.run(again.pump())
     finally:
