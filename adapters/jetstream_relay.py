@@ -14,11 +14,11 @@ On a server that allows it (nats-server 2.12 and later) a batch of many deliveri
 relay that is behind) is published as one atomic batch: stored all or none, with one
 write to disk for the whole batch instead of one per message, which is what bounds the
 rate when every write is synced; a batch of a few (a relay that keeps up) goes message by
-message, which answers sooner. A batch is sent only once the one before it is stored, so a batch that fails
-never leaves a later one stored ahead of it, and a child's messages stay in its order. A
-batch the stream refuses because it holds one of its message ids already (stored before
-the relay's recorded position was lost) is sent again message by message, where the
-duplicate window drops what is already there.
+message, which answers sooner. A batch is sealed while the one before it is sent, but
+sent only once that one is stored, so a batch that fails never leaves a later one stored
+ahead of it, and a child's messages stay in its order. A batch the stream refuses because
+it holds one of its message ids already (stored before the relay's recorded position was
+lost) is sent again message by message, where the duplicate window drops what is there.
 
 The relay is not in the command path: commands commit whether NATS is up or not. When
 NATS is down the relay retries with growing pauses and catches up when it returns.
