@@ -350,6 +350,10 @@ def drain_run(
 HELD_RATES = (50.0, 100.0, 200.0, 400.0, 700.0, 1000.0, 1500.0)
 """The rates tried in turn, lowest first, for the rate each number of relay processes holds."""
 
+MIN_FACTS = 500
+"""Facts a level of the rates measures at least (over at most 10 s), so a low rate's p99 is
+not one stray sample."""
+
 
 def held(r: dict[str, Any], target: float) -> bool:
     """A level is held when every fact arrived, the p99 stayed under 50 ms and the producers
@@ -393,10 +397,11 @@ def held_rate(
             say(f"[4] {processes} relay process(es): {target:.0f} facts/s, held under 50 ms?")
             tried.append(target)
             produce(runtime, children, per_second=target, seconds=1.0, producers=producers)  # warm-up at this rate
-            committed = produce(runtime, children, per_second=target, seconds=seconds, producers=producers)
+            window = min(10.0, max(seconds, MIN_FACTS / target))  # a p99 of no fewer than MIN_FACTS facts
+            committed = produce(runtime, children, per_second=target, seconds=window, producers=producers)
             wait_for(subscriber, list(committed), 30 + len(committed) / 100)
             r = runs[f"held_{processes}_{target:g}"] = {
-                **delivered(subscriber, committed), "appended_per_second": rate(len(committed), seconds), "processes": processes,
+                **delivered(subscriber, committed), "appended_per_second": rate(len(committed), window), "processes": processes,
             }
             if not held(r, target):
                 broke = f" (at {target:.0f}/s: p99 {fmt_ms(r['p99'])}, {fmt_rate(r['appended_per_second'])} appended)"
