@@ -10,6 +10,16 @@ JetStream's duplicate window recognises, and when the relay (re)starts it also r
 what the stream holds beyond the stream sequence it last recorded and skips those
 message ids, however long it was away.
 
+On a server that allows it (nats-server 2.12 and later) a batch of many deliveries (a
+relay that is behind) is published as one atomic batch: stored all or none, with one
+write to disk for the whole batch instead of one per message, which is what bounds the
+rate when every write is synced; a batch of a few (a relay that keeps up) goes message by
+message, which answers sooner. A batch is sealed while the one before it is sent, but
+sent only once that one is stored, so a batch that fails never leaves a later one stored
+ahead of it, and a child's messages stay in its order. A batch the stream refuses because
+it holds one of its message ids already (stored before the relay's recorded position was
+lost) is sent again message by message, where the duplicate window drops what is there.
+
 The relay is not in the command path: commands commit whether NATS is up or not. When
 NATS is down the relay retries with growing pauses and catches up when it returns.
 
@@ -26,12 +36,15 @@ children's facts and keeps its own position. Only one process may run each parti
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 from consent import ChildFacts, PolicyRules
@@ -41,7 +54,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import Header, PubAck
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Tracer
 
@@ -63,6 +76,8 @@ log = logging.getLogger("backa.relay")
 
 ReadLog = Callable[[int, int], Sequence[LogEntry]]
 """``read_log(after, limit)``: up to ``limit`` committed facts after position ``after``, in order."""
+
+T = TypeVar("T")
 
 FactsFor = Callable[[str, UUID, "int | None"], "ChildFacts | None"]
 """``facts_for(tenant_id, child_id, version)``: the child's facts now (``None``) or as of a version."""
@@ -93,6 +108,18 @@ class _ReadEachTime:
 
 MAX_SCAN = 100_000
 
+MAX_ATOMIC = 500
+"""Messages per atomic batch at most (nats-server refuses batches over 1,000 by default)."""
+
+ATOMIC_FROM = 32
+"""Deliveries from which a batch goes as one atomic batch. Staging an atomic batch costs the
+server a fixed time (about as much as storing a score of single messages, each synced), so
+the few deliveries of a relay that keeps up go one by one, at the lowest latency, and the
+many of a relay that is behind go in atomic batches, at the highest rate."""
+
+DUPLICATE_IN_BATCH = 10201
+"""JetStream's error code for an atomic batch holding a message id the stream has stored."""
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -114,6 +141,10 @@ class RelayStats:
     """Messages deleted from the stream because their child was erased."""
     errors: Counter[str] = field(default_factory=Counter)
     """Failed attempts by kind of fault."""
+
+
+class RelayBatchError(Exception):
+    """A batch of deliveries was not stored as sent; it is sent again from the recorded position."""
 
 
 class JetStreamRelay:
@@ -143,6 +174,8 @@ class JetStreamRelay:
         on_delivered: Callable[[Delivery], None] | None = None,
         partition: Partition | None = None,
         in_flight: int = 2,
+        atomic_batch: int = MAX_ATOMIC,
+        atomic_from: int = ATOMIC_FROM,
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -159,6 +192,10 @@ class JetStreamRelay:
         of them is decided: the policy decides with facts that are as new as possible, and
         a relay that is behind rarely needs to read a child's newer facts from the store."""
         self.publish_timeout = publish_timeout
+        self.atomic_batch = max(1, min(atomic_batch, MAX_ATOMIC))
+        """Messages per atomic batch at most, where the stream takes atomic batches."""
+        self.atomic_from = max(1, atomic_from)
+        """Deliveries a batch needs to be sent as an atomic batch; fewer are sent one by one."""
         self.in_flight = max(1, in_flight)
         """Batches published at once, awaiting their acknowledgements, while the next is sealed."""
         self.poll_interval = poll_interval
@@ -177,6 +214,9 @@ class JetStreamRelay:
         self._already: dict[str, int] = {}
         """Message id to stream sequence of what the stream holds beyond the recorded position."""
         self._ready = False
+        self.atomic = False
+        """Whether the stream takes atomic batches (known once started)."""
+        self._store_thread: ThreadPoolExecutor | None = None
 
     def _deliverable(self, recipients: Sequence[UnitRecipient]) -> tuple[UnitRecipient, ...]:
         keep, without_key, bad_name = [], [], []
@@ -204,7 +244,8 @@ class JetStreamRelay:
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect(self.nats_url, name="backa-relay", reconnect_wait=self.reconnect_wait)
             self._js = self._nc.jetstream(timeout=self.publish_timeout)
-        await ensure_stream(self.js, self.stream)
+        info = await ensure_stream(self.js, self.stream)
+        self.atomic = bool(info.config.allow_atomic)
         await self._recover()
         self._ready = True
 
@@ -235,6 +276,9 @@ class JetStreamRelay:
 
     async def close(self) -> None:
         self._ready = False
+        if self._store_thread is not None:
+            self._store_thread.shutdown(wait=True)
+            self._store_thread = None
         self.positions.release()
         await close_connection(self._nc, "backa-relay")
         self._nc = None
@@ -256,6 +300,7 @@ class JetStreamRelay:
             try:
                 await self._deliver(self._own(ahead))
             except BaseException:
+                self._ready = False  # started again, it first learns what the stream holds now
                 following.cancel()
                 await asyncio.gather(following, return_exceptions=True)
                 raise
@@ -270,7 +315,8 @@ class JetStreamRelay:
         try:
             for start in range(0, len(ahead), self.batch_size):
                 entries = ahead[start : start + self.batch_size]
-                in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries)))))
+                previous = in_flight[-1][1] if in_flight else None
+                in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries), after=previous))))
                 if len(in_flight) >= self.in_flight:
                     done, publishing = in_flight.pop(0)
                     await self._settled(done, publishing)
@@ -293,7 +339,7 @@ class JetStreamRelay:
     async def _settled(self, entries: Sequence[LogEntry], publishing: asyncio.Future[list[PubAck]]) -> None:
         acks = await publishing
         await self._take_back_erased(entries)
-        self._settle(entries, acks)
+        await self._in_store(self._settle, entries, acks)
 
     async def _take_back_erased(self, entries: Sequence[LogEntry]) -> None:
         """For each erasure in the batch, delete the child's messages from the stream, so
@@ -303,16 +349,23 @@ class JetStreamRelay:
             if not isinstance(entry.fact, RecordErased):
                 continue
             child_id = str(entry.fact.child_id)
-            seqs = self.positions.sent(child_id)
+            seqs = await self._in_store(self.positions.sent, child_id)
             for seq in seqs:
                 try:
                     await self.js.delete_msg(self.stream.name, seq)
                 except NotFoundError:
                     pass  # aged out, or deleted before a restart
-            self.positions.forget(child_id, seqs)
+            await self._in_store(self.positions.forget, child_id, seqs)
             self.stats.taken_back += len(seqs)
             if seqs:
                 log.info("an erasure took %d message(s) back out of the stream", len(seqs))
+
+    async def _in_store(self, call: Callable[..., T], *args: Any) -> T:
+        """A call to the position store, in its own thread off the event loop, one at a time
+        and in the order asked."""
+        if self._store_thread is None:
+            self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backa-relay-store")
+        return await asyncio.get_running_loop().run_in_executor(self._store_thread, lambda: call(*args))
 
     def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck]) -> None:
         """A batch's deliveries are all acknowledged: record the position after it. The next
@@ -355,25 +408,31 @@ class JetStreamRelay:
             out.extend(plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before))
         return out
 
-    async def _publish_all(self, deliveries: Sequence[Delivery]) -> list[PubAck]:
+    async def _publish_all(
+        self, deliveries: Sequence[Delivery], *, after: asyncio.Future[list[PubAck]] | None = None
+    ) -> list[PubAck]:
+        """Publish a batch's deliveries and return their acknowledgements. As an atomic batch,
+        its messages are sealed at once but sent only when the batch ``after`` is stored."""
         todo = [d for d in deliveries if d.msg_id not in self._already]
         self.stats.already_stored += len(deliveries) - len(todo)
         stored = [(d.child_id, self._already[d.msg_id]) for d in deliveries if d.child_id and d.msg_id in self._already]
-        if not todo:
-            self.positions.remember(stored)
-            return []
-        sent: list[asyncio.Future[PubAck]] = []
-        try:
-            async with asyncio.timeout(self.publish_timeout):
-                for d in todo:
-                    sent.append(await self.publish_one(d))
-                acks = list(await asyncio.gather(*sent))
-        except TimeoutError:
-            raise TimeoutError("JetStream did not acknowledge every delivery of a batch in time") from None
-        finally:
-            for waiting in sent:
-                waiting.cancel()  # no-op once acknowledged; frees the client's slot otherwise
-        self.positions.remember(stored + [(d.child_id, a.seq) for d, a in zip(todo, acks, strict=True) if d.child_id and a.seq])
+        if self.atomic:
+            prepared = self._messages(todo)
+            if after is not None:
+                await asyncio.wait([after])
+                if after.cancelled() or after.exception() is not None:
+                    raise RelayBatchError("the batch before was not stored; this one waits for it")
+            if len(todo) >= self.atomic_from:
+                acks = await self._publish_atomic(todo, prepared)
+            else:
+                acks = await self._publish_each(todo, prepared)
+        elif todo:
+            acks = await self._publish_each(todo)
+        else:
+            acks = []
+        sent = stored + [(d.child_id, a.seq) for d, a in zip(todo, acks, strict=True) if d.child_id and a.seq]
+        if sent:
+            await self._in_store(self.positions.remember, sent)
         self.stats.published += sum(1 for a in acks if not a.duplicate)
         self.stats.already_stored += sum(1 for a in acks if a.duplicate)
         if self.on_delivered is not None:
@@ -382,23 +441,113 @@ class JetStreamRelay:
                     self.on_delivered(d)
         return acks
 
-    async def publish_one(self, delivery: Delivery) -> asyncio.Future[PubAck]:
-        """Seal one delivery to its unit's key and send it with its message id, in the trace
-        of the request that appended the fact (W3C ``traceparent`` in the headers); return
-        its acknowledgement to come. A batch's deliveries are all sent, in order on the one
-        connection, before their acknowledgements are awaited together (within
-        ``publish_timeout``)."""
-        payload = encode_sealed(delivery, self.keys[(delivery.tenant_id, delivery.unit_id)])
-        parent = propagate.extract({"traceparent": delivery.traceparent} if delivery.traceparent else {})
+    async def _publish_each(
+        self, todo: Sequence[Delivery], prepared: Sequence[tuple[bytes, dict[str, str]]] | None = None
+    ) -> list[PubAck]:
+        """One message at a time, all sent before their acknowledgements are awaited."""
+        sent: list[asyncio.Future[PubAck]] = []
+        try:
+            async with asyncio.timeout(self.publish_timeout):
+                for i, d in enumerate(todo):
+                    sent.append(await self.publish_one(d, prepared[i] if prepared is not None else None))
+                return list(await asyncio.gather(*sent))
+        except TimeoutError:
+            raise TimeoutError("JetStream did not acknowledge every delivery of a batch in time") from None
+        finally:
+            for waiting in sent:
+                waiting.cancel()  # no-op once acknowledged; frees the client's slot otherwise
+
+    async def _publish_atomic(self, todo: Sequence[Delivery], prepared: Sequence[tuple[bytes, dict[str, str]]]) -> list[PubAck]:
+        """The deliveries in atomic batches of at most ``atomic_batch`` messages, each sent once
+        the one before is stored. A batch refused for a message id the stream holds already
+        is sent again one message at a time."""
+        acks: list[PubAck] = []
+        size = self.atomic_batch
+        for start in range(0, len(todo), size):
+            part = todo[start : start + size]
+            try:
+                acks.extend(await self._send_atomic(part, prepared[start : start + size]))
+            except APIError as e:
+                if e.err_code != DUPLICATE_IN_BATCH:
+                    raise
+                log.info("the stream holds some of a batch already; sending it message by message")
+                acks.extend(await self._publish_each(part, prepared[start : start + size]))
+        return acks
+
+    async def _send_atomic(self, part: Sequence[Delivery], prepared: Sequence[tuple[bytes, dict[str, str]]]) -> list[PubAck]:
+        nc = self._nc
+        if nc is None:
+            raise RuntimeError("the relay is not connected to NATS")
+        batch = uuid.uuid4().hex
+        last = len(part)
+        try:
+            async with asyncio.timeout(self.publish_timeout):
+                for k, (d, (payload, headers)) in enumerate(zip(part, prepared, strict=True), 1):
+                    headers = {
+                        **headers,
+                        Header.EXPECTED_STREAM.value: self.stream.name,
+                        Header.BATCH_ID.value: batch,
+                        Header.BATCH_SEQUENCE.value: str(k),
+                    }
+                    if k < last:
+                        await nc.publish(d.subject, payload, headers=headers)
+                    else:
+                        headers[Header.BATCH_COMMIT.value] = "1"
+                        reply = await nc.request(d.subject, payload, timeout=self.publish_timeout, headers=headers)
+        except TimeoutError:
+            raise TimeoutError("JetStream did not acknowledge a batch of deliveries in time") from None
+        answer = json.loads(reply.data)
+        if "error" in answer:
+            APIError.from_error(answer["error"])  # raises the error the answer names
+        if answer.get("count") != last or not answer.get("seq"):
+            raise RelayBatchError("JetStream acknowledged a batch other than the one sent")
+        first = int(answer["seq"]) - last + 1
+        return [PubAck(stream=answer.get("stream", self.stream.name), seq=first + i) for i in range(last)]
+
+    def _messages(self, deliveries: Sequence[Delivery]) -> list[tuple[bytes, dict[str, str]]]:
+        """Each delivery sealed, with its headers; one publishing span for the deliveries of
+        one fact rather than one per delivery."""
+        out: list[tuple[bytes, dict[str, str]]] = []
+        start = 0
+        while start < len(deliveries):
+            first = deliveries[start]
+            key = (first.msg_id.partition(":")[0], first.traceparent, first.type_name)
+            end = start + 1
+            while end < len(deliveries) and (
+                (d := deliveries[end]).msg_id.partition(":")[0], d.traceparent, d.type_name
+            ) == key:
+                end += 1
+            out.extend(self._sealed(deliveries[start:end]))
+            start = end
+        return out
+
+    def _sealed(self, deliveries: Sequence[Delivery]) -> list[tuple[bytes, dict[str, str]]]:
+        """Deliveries of one fact sealed each to its unit's key, with its message id and, in one
+        span, the trace of the request that appended the fact (W3C ``traceparent``) in the headers."""
+        first = deliveries[0]
+        parent = propagate.extract({"traceparent": first.traceparent} if first.traceparent else {})
         with self.tracer.start_as_current_span(
             "backa.relay publish",
             context=parent,
             kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "backa.event_type": delivery.type_name},
+            attributes={"messaging.system": "nats", "backa.event_type": first.type_name, "messaging.batch.message_count": len(deliveries)},
         ):
-            headers = {Header.MSG_ID.value: delivery.msg_id}
-            propagate.inject(headers)
-            return await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=headers)
+            trace_headers: dict[str, str] = {}
+            propagate.inject(trace_headers)
+            return [
+                (encode_sealed(d, self.keys[(d.tenant_id, d.unit_id)]), {Header.MSG_ID.value: d.msg_id, **trace_headers})
+                for d in deliveries
+            ]
+
+    async def publish_one(
+        self, delivery: Delivery, prepared: tuple[bytes, dict[str, str]] | None = None
+    ) -> asyncio.Future[PubAck]:
+        """Send one delivery on its own with its message id (sealed now unless ``prepared``);
+        return its acknowledgement to come. A batch's deliveries are all sent, in order on
+        the one connection, before their acknowledgements are awaited together (within
+        ``publish_timeout``)."""
+        ((payload, headers),) = [prepared] if prepared is not None else self._sealed([delivery])
+        return await self.js.publish_async(delivery.subject, payload, stream=self.stream.name, headers=dict(headers))
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Follow the log until ``stop`` is set, retrying with growing pauses when NATS or
@@ -457,5 +606,6 @@ __all__ = [
     "Backoff",
     "ChildFactsSource",
     "JetStreamRelay",
+    "RelayBatchError",
     "RelayStats",
 ]

@@ -5,6 +5,9 @@ The stream (``BACKA``, subjects ``backa.v1.>``) keeps every delivery in file sto
 still gets what was sent to it. Its duplicate window makes JetStream drop a resend with a
 ``Nats-Msg-Id`` it has already stored.
 
+With ``allow_atomic`` (nats-server 2.12 and later) the relay stores each batch of
+deliveries all or none, with one write to disk for the batch rather than one per message.
+
 Durability of each write to disk is a server setting, not a stream setting: run
 nats-server with ``jetstream { sync_interval: always }`` so that a message is on disk
 (fsync) before its publish is acknowledged. With replicas > 1 (a cluster), a
@@ -62,6 +65,7 @@ class StreamSettings:
             duplicate_window=self.duplicate_window,
             max_age=self.max_age,
             allow_direct=True,
+            allow_atomic=True,
         )
 
 
@@ -162,6 +166,8 @@ async def ensure_stream(js: JetStreamContext, settings: StreamSettings) -> Strea
         changes["num_replicas"] = settings.replicas
     if (have.duplicate_window or 0) < settings.duplicate_window:
         changes["duplicate_window"] = settings.duplicate_window
+    if not have.allow_atomic:
+        changes["allow_atomic"] = True  # a server before 2.12 ignores it, and the relay publishes one by one
     if not changes:
         return info
     log.info("updating stream %s: %s", settings.name, ", ".join(sorted(changes)))

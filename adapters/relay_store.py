@@ -84,7 +84,7 @@ class SQLitePositionStore:
         messages are sent by one partition only and stay listed when it is re-partitioned."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock: Any = None
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # the relay calls it from one thread of its own
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
 
@@ -163,9 +163,15 @@ class SQLitePositionStore:
 
 class PostgresPositionStore:
     """The relay's position in the hub's own PostgreSQL schema, beside the log it follows,
-    so a database restored from backup carries the relay's place in it too."""
+    so a database restored from backup carries the relay's place in it too.
 
-    def __init__(self, conninfo: str, schema: str = "public", name: str = "relay") -> None:
+    Its connections are made with ``conninfo``'s deadlines (connect timeout, statement
+    timeout, keepalives, TCP user timeout) and of ``connection_class``, which the hub's
+    store kit gives a deadline on every answer, as the hub's own connections have."""
+
+    def __init__(
+        self, conninfo: str, schema: str = "public", name: str = "relay", *, connection_class: type[Any] | None = None
+    ) -> None:
         import psycopg
         from psycopg import sql
 
@@ -174,10 +180,18 @@ class PostgresPositionStore:
         self._conninfo = conninfo
         self._schema = schema
         self._lock: Any = None
-        self._db = psycopg.connect(conninfo, autocommit=True)
+        self._connection_class: Any = connection_class or psycopg.Connection
+        self._conn = self._connection_class.connect(conninfo, autocommit=True)
         self._table = sql.Identifier(schema, "relay_position")
         self._sent = sql.Identifier(schema, "relay_sent")
         self._sql = sql
+
+    @property
+    def _db(self) -> Any:
+        """The store's connection, made again when the last one broke or was given up."""
+        if self._conn.closed:
+            self._conn = self._connection_class.connect(self._conninfo, autocommit=True)
+        return self._conn
 
     def load(self) -> RelayPosition:
         row = self._db.execute(
@@ -251,7 +265,7 @@ class PostgresPositionStore:
                 return True
             except psycopg.Error:
                 self.release()
-        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=max(1, round(timeout)))
+        conn = self._connection_class.connect(self._conninfo, autocommit=True, connect_timeout=max(1, round(timeout)))
         row = conn.execute(
             "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"backa.relay_position:{self._schema}.{name}",)
         ).fetchone()
@@ -268,7 +282,7 @@ class PostgresPositionStore:
 
     def close(self) -> None:
         self.release()
-        self._db.close()
+        self._conn.close()
 
 
 class CommitListener(Protocol):
@@ -284,12 +298,15 @@ class CommitListener(Protocol):
 
 class PostgresCommitListener:
     """LISTENs on the channel the hub's PostgreSQL recorder NOTIFYs in every insert of
-    facts (eventsourcing names it after the events table), on a connection of its own."""
+    facts (eventsourcing names it after the events table), on a connection of its own,
+    made with ``conninfo``'s deadlines; connecting and starting to listen are given up
+    after ``answer_timeout`` seconds, and tried again."""
 
-    def __init__(self, conninfo: str, channel: str, retry_after: float = 1.0) -> None:
+    def __init__(self, conninfo: str, channel: str, retry_after: float = 1.0, answer_timeout: float | None = None) -> None:
         self.conninfo = conninfo
         self.channel = channel
         self.retry_after = retry_after
+        self.answer_timeout = answer_timeout
         self.listening = False
 
     async def listen(self, committed: asyncio.Event, stop: asyncio.Event) -> None:
@@ -298,8 +315,11 @@ class PostgresCommitListener:
 
         while not stop.is_set():
             try:
-                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                async with asyncio.timeout(self.answer_timeout):
+                    conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                async with conn:
+                    async with asyncio.timeout(self.answer_timeout):
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     self.listening = True
                     committed.set()
                     while not stop.is_set():

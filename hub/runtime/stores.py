@@ -689,7 +689,9 @@ class PostgresKit(StoreKit):
         from adapters.relay_store import PostgresPositionStore
 
         self.datastore  # noqa: B018 - the schema's tables are migrated there first
-        return PostgresPositionStore(self.config.conninfo(), self.config.schema)
+        return PostgresPositionStore(
+            self.config.conninfo(), self.config.schema, connection_class=deadline_connection_class(self.config.answer_timeout)
+        )
 
     def commit_listener(self, recorder: Any) -> CommitListener | None:
         """A listener to the channel the recorder notifies on every commit."""
@@ -698,7 +700,7 @@ class PostgresKit(StoreKit):
             return None
         from adapters.relay_store import PostgresCommitListener
 
-        return PostgresCommitListener(self.config.conninfo(), channel)
+        return PostgresCommitListener(self.config.conninfo(), channel, answer_timeout=self.config.answer_timeout)
 
     @contextmanager
     def setting_up(self) -> Iterator[None]:

@@ -173,16 +173,23 @@ def test_a_relay_killed_between_commit_and_publish_delivers_every_event_once_to_
     stream = StreamSettings(duplicate_window=0.2) if crash_point.startswith("as_above") else None
 
     async def first_run() -> JetStreamRelay:
-        relay = make_relay(rt, stream=stream)
+        relay = make_relay(rt, stream=stream, atomic_batch=3)
         published = 0
-        real_publish, real_record = relay.publish_one, relay.record
+        real_publish, real_send, real_record = relay.publish_one, relay._send_atomic, relay.record
 
-        async def publish_then_die(delivery: Any) -> Any:
+        async def publish_then_die(delivery: Any, *prepared: Any) -> Any:
             nonlocal published
             if crash_point.startswith("after_some") and published >= 3:
                 raise Crash
             published += 1
-            return await real_publish(delivery)
+            return await real_publish(delivery, *prepared)
+
+        async def send_then_die(part: Any, prepared: Any) -> Any:
+            nonlocal published
+            if crash_point.startswith("after_some") and published >= 3:
+                raise Crash
+            published += len(part)
+            return await real_send(part, prepared)
 
         def die_before_recording(position: Any) -> None:
             if crash_point.startswith("after_some"):
@@ -190,6 +197,7 @@ def test_a_relay_killed_between_commit_and_publish_delivers_every_event_once_to_
             raise Crash
 
         relay.publish_one = publish_then_die  # type: ignore[method-assign]
+        relay._send_atomic = send_then_die  # type: ignore[method-assign]
         relay.record = die_before_recording  # type: ignore[method-assign]
         try:
             with pytest.raises(Crash):
@@ -311,6 +319,23 @@ def test_the_relay_creates_a_durable_stream_and_widens_a_short_duplicate_window(
     assert created.num_replicas == 1
     assert created.duplicate_window == StreamSettings().duplicate_window
     assert checked.duplicate_window == StreamSettings().duplicate_window
+
+
+def test_the_relay_lets_a_stream_made_without_it_take_atomic_batches(rt: Runtime, nats_server: NatsServer) -> None:
+    async def scenario() -> tuple[Any, bool]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().add_stream(StreamConfig(name="BACKA", subjects=["backa.v1.>"], storage=StorageType.FILE))
+        finally:
+            await nc.close()
+        relay = make_relay(rt)
+        await relay.start()
+        config = (await relay.js.stream_info("BACKA")).config
+        await relay.close()
+        return config, relay.atomic
+
+    config, atomic = asyncio.run(scenario())
+    assert config.allow_atomic and atomic
 
 
 def test_the_relay_refuses_a_stream_that_keeps_deliveries_in_memory(rt: Runtime, nats_server: NatsServer) -> None:

@@ -193,3 +193,30 @@ def test_processes_started_together_on_a_new_schema_all_start_with_the_log_seale
     with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
         tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (new_schema,))}
     assert {"child_keys", "backa_events"} <= tables
+
+
+def test_the_relays_position_store_has_the_hubs_deadlines_and_gives_up_an_answer_that_does_not_come(
+    kit_for: Callable[[str], PostgresKit],
+) -> None:
+    """The relay keeps its place in its own connections, apart from the pool: they carry
+    the URL's deadlines too, and one whose answer does not come is given up and made anew."""
+    store = kit_for("statement_timeout=1&keepalives_idle=7&tcp_user_timeout=4000").position_store()
+    try:
+        conn = store._db  # type: ignore[attr-defined]
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "1s"
+        assert {k: conn.info.get_parameters().get(k) for k in ("keepalives_idle", "tcp_user_timeout")} == {
+            "keepalives_idle": "7", "tcp_user_timeout": "4000"
+        }
+        conn.execute("SET statement_timeout = 0")  # as a frozen server would never cancel it
+        with pytest.raises(AnswerTimeoutError):
+            conn.execute("SELECT pg_sleep(60)")
+        assert store.load().position == 0, "the store made a new connection and answers again"
+
+        assert store.hold("relay")
+        lock = store._lock  # type: ignore[attr-defined]
+        lock.execute("SET statement_timeout = 0")
+        with pytest.raises(AnswerTimeoutError):
+            lock.execute("SELECT pg_sleep(60)")
+        assert lock.closed, "the lock's connection was given up, not waited on for ever"
+    finally:
+        store.close()  # type: ignore[attr-defined]
