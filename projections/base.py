@@ -26,7 +26,6 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
-import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
