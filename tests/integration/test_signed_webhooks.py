@@ -528,3 +528,18 @@ def test_a_receiver_that_never_takes_it_leaves_a_dead_letter_the_replay_command_
     [taken] = up.taken
     assert json.loads(taken.body)["data"]["event"]["child_id"] == str(child)
     assert DeadLetters(letters_file).list() == []
+
+
+def test_a_delivery_that_cannot_even_be_dead_lettered_is_offered_again_not_acknowledged(tmp_path: Path) -> None:
+    from adapters.agency_subscriber import TransientDeliveryError
+    from adapters.cloudevents_codec import OpenedEvent
+
+    letters = DeadLetters(tmp_path / "dead.sqlite")
+    letters.close()  # the file is gone from under it: every write fails
+    sender = WebhookSender([Webhook(new_secret())], policy=RetryPolicy(attempts=1))
+    sink = SignedWebhookSink(f"http://127.0.0.1:{free_port()}/", sender, letters)
+    event = OpenedEvent("e-1:skola-ostra", "backa.v1.ChildRegistered", "urn:backa:hub:ystad", None, "kid", {"event": {}})
+
+    with pytest.raises(TransientDeliveryError):  # the subscriber naks it and tries again later
+        asyncio.run(sink.deliver(event))
+    assert sink.dead_lettered == 0
