@@ -543,3 +543,33 @@ def test_a_delivery_that_cannot_even_be_dead_lettered_is_offered_again_not_ackno
     with pytest.raises(TransientDeliveryError):  # the subscriber naks it and tries again later
         asyncio.run(sink.deliver(event))
     assert sink.dead_lettered == 0
+
+
+def test_the_receiver_runs_as_a_program_and_its_tolerance_is_its_own(tmp_path: Path, secret_file: Path) -> None:
+    port, out = free_port(), tmp_path / "taken.jsonl"
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "adapters.webhook_receiver", "--secret-file", str(secret_file), "--port", str(port),
+         "--out", str(out), "--tolerance", "30"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    hooks = load_secrets(secret_file)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                assert receiver.poll() is None and time.monotonic() < deadline, "the receiver did not start"
+                time.sleep(0.05)
+        now = datetime.now(UTC)
+        fresh = post(url, b'{"id":"e-1"}', signed_headers(hooks, "e-1", now, b'{"id":"e-1"}'))
+        # a minute old: inside the default 5 minutes, outside the 30 s given
+        stale = post(url, b'{"id":"e-2"}', signed_headers(hooks, "e-2", now - timedelta(minutes=1), b'{"id":"e-2"}'))
+    finally:
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(timeout=20)
+
+    assert (fresh.status_code, stale.status_code) == (204, 403)
+    assert out.read_text(encoding="utf-8").splitlines() == ['{"id":"e-1"}']
