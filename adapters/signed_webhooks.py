@@ -180,6 +180,7 @@ class Outcome:
     accepted: bool
     attempts: int
     reason: str  # "accepted", or why it was not: a status or a transport error's name
+    stopped: bool = False  # given up between attempts because the subscriber is stopping
 
 
 def _utcnow() -> datetime:
@@ -195,7 +196,7 @@ class WebhookSender:
         *,
         policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
         clock: Callable[[], datetime] = _utcnow,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         jitter: Callable[[], float] = random.random,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -204,9 +205,23 @@ class WebhookSender:
         self.hooks = list(hooks)
         self.policy = policy
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep or self._pause
         self.jitter = jitter
         self.transport = transport
+        self.stopping: asyncio.Event | None = None
+
+    def stop_on(self, stopping: asyncio.Event) -> None:
+        """Give up between attempts once ``stopping`` is set (the message is offered again later)."""
+        self.stopping = stopping
+
+    async def _pause(self, seconds: float) -> None:
+        if self.stopping is None:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
     async def send(self, url: str, msg_id: str, body: bytes) -> Outcome:
         reason = "not tried"
@@ -230,6 +245,8 @@ class WebhookSender:
                     pause = self.policy.delay(attempt, retry_after, self.jitter)
                     log.warning("webhook %s: attempt %d failed (%s); next in %.2f s", msg_id, attempt, reason, pause)
                     await self.sleep(pause)
+                    if self.stopping is not None and self.stopping.is_set():
+                        return Outcome(False, attempt, reason, stopped=True)
         return Outcome(False, self.policy.attempts, reason)
 
 
@@ -252,6 +269,8 @@ class SignedWebhookSink:
         if outcome.accepted:
             self.accepted += 1
             return
+        if outcome.stopped:
+            raise TransientDeliveryError(f"stopping after attempt {outcome.attempts} ({outcome.reason})")
         letter = DeadLetter(event.id, self.url, body, outcome.reason, outcome.attempts, self.sender.clock().isoformat())
         try:
             await asyncio.to_thread(self.dead_letters.add, letter)

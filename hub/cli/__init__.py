@@ -422,7 +422,13 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
             processed=processed, durable=durable,
         )
         _say(f"backa subscribe: unit {args.unit} (consumer {durable}, key {subscriber.kid}) on {url}")
-        asyncio.run(_until_signalled(subscriber.run))
+
+        async def run(stop: asyncio.Event) -> None:
+            if hasattr(sink, "sender"):
+                sink.sender.stop_on(stop)  # a stop does not wait out a signed post's retries
+            await subscriber.run(stop)
+
+        asyncio.run(_until_signalled(run))
     except SubscriberSetupError as e:
         _say(f"backa subscribe: {e}")
         return EXIT_REFUSED

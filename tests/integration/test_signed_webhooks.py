@@ -74,6 +74,7 @@ class Receiver:
     fail_first: int = 0
     always_fail: bool = False
     clock: Callable[[], datetime] | None = None
+    on_failure: Callable[[], None] | None = None
     requests: list[Request] = field(default_factory=list)
     taken: list[Verified] = field(default_factory=list)
     library_checked: list[bytes] = field(default_factory=list)
@@ -92,6 +93,8 @@ class Receiver:
         async def handler(v: Verified) -> None:
             if self.always_fail or self.fail_first > 0:
                 self.fail_first -= 1
+                if self.on_failure is not None:
+                    self.on_failure()
                 raise RuntimeError("the agency's system is down")
             if self.clock is None:  # the specification's own library (on the real clock) agrees
                 request = self.requests[-1]
@@ -573,3 +576,47 @@ def test_the_receiver_runs_as_a_program_and_its_tolerance_is_its_own(tmp_path: P
 
     assert (fresh.status_code, stale.status_code) == (204, 403)
     assert out.read_text(encoding="utf-8").splitlines() == ['{"id":"e-1"}']
+
+
+def test_a_stop_during_the_back_off_offers_the_message_again_instead_of_dead_lettering_it(
+    rt: Runtime, nats_server: NatsServer, keys: Path, tmp_path: Path, secret_file: Path, serve: Callable[[Receiver], Receiver]
+) -> None:
+    register_child(rt)
+    secrets = load_secret_lines(secret_file)
+
+    async def scenario() -> tuple[Receiver, list[Any], Receiver]:
+        await deliver(rt)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        down = serve(Receiver(secrets, always_fail=True, on_failure=lambda: loop.call_soon_threadsafe(stop.set)))
+        # an hour's pause after the first failure: only the stop ends it
+        sender = WebhookSender(load_secrets(secret_file), policy=RetryPolicy(attempts=3, base=3600, cap=3600))
+        sender.stop_on(stop)
+        sink = SignedWebhookSink(down.url, sender, DeadLetters(tmp_path / "dead-letters.sqlite"))
+        sub = AgencySubscriber(
+            nats_url=nats_server.url, unit_id=UNIT, tenant_id="ystad", private_key=load_private_key(keys / f"{UNIT}.key"),
+            sink=sink, processed=ProcessedIds(tmp_path / "seen.sqlite"), fetch_timeout=0.3, retry_delays=(0.05,),
+        )
+        await asyncio.wait_for(sub.run(stop), timeout=30)
+        letters = DeadLetters(tmp_path / "dead-letters.sqlite").list()
+        sub.processed.close()
+        sink.close()
+
+        up = serve(Receiver(secrets))
+        again, sink2 = signed_subscriber(nats_server, keys, tmp_path, up.url, secret_file, RetryPolicy(attempts=1), Pauses())
+        try:
+            deadline = time.monotonic() + 10
+            while not up.taken:
+                await again.poll()
+                assert time.monotonic() < deadline, "the message was not offered again"
+        finally:
+            await again.close()
+            again.processed.close()
+            sink2.close()
+        return down, letters, up
+
+    down, letters, up = asyncio.run(scenario())
+
+    assert [r.status for r in down.requests] == [503]  # the stop cut the hour's pause short
+    assert letters == []  # not dead-lettered: it was not the receiver's last chance
+    assert [json.loads(v.body)["type"] for v in up.taken] == ["backa.v1.ChildRegistered"]
