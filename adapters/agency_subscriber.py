@@ -306,6 +306,7 @@ class AgencySubscriber:
             opened = open_event(received, msg.subject, self.private_key)
         except SealError as e:
             return await self._reject(msg, seq, received.type, received.sealed.kid, str(e))
+        beat = asyncio.create_task(_keep_in_progress(msg, self.ack_wait / 3))  # a signed post may retry longer than ack_wait
         try:
             await self.sink.deliver(opened)
         except TransientDeliveryError as e:
@@ -315,6 +316,9 @@ class AgencySubscriber:
             self.stats.retried += 1
             await msg.nak(delay=delay)
             return delay
+        finally:
+            beat.cancel()
+            await asyncio.gather(beat, return_exceptions=True)
         self.processed.add(received.id)
         await msg.ack()
         self.stats.delivered += 1
@@ -370,6 +374,16 @@ class AgencySubscriber:
         self._nc = None
         self._js = None
         self._sub = None
+
+
+async def _keep_in_progress(msg: Msg, every: float) -> None:
+    """Tell the server the message is still being handed over, so it is not sent again meanwhile."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await msg.in_progress()
+        except Exception as e:  # noqa: BLE001 - the connection may be down; redelivery is harmless
+            log.debug("telling the server a message is in progress: %s", type(e).__name__)
 
 
 async def _hand_back(msgs: Sequence[Msg], delay: float | None) -> None:

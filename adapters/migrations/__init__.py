@@ -47,6 +47,8 @@ LOCK_WAIT = 120.0
 """Seconds a start waits for another process's migrations before it gives up."""
 AGENCY = Path(__file__).parent / "agency"
 """The agency subscriber's own file: the ids of the messages it handed over."""
+WEBHOOKS = Path(__file__).parent / "webhooks"
+"""The signed webhook sender's file: the deliveries a receiver never took (the dead letters)."""
 
 
 class MigrationError(RuntimeError):
@@ -200,6 +202,7 @@ def migrate_postgres(conninfo: str, schema: str, *folders: Path, wait: float = L
 
 __all__ = [
     "AGENCY",
+    "WEBHOOKS",
     "LOCK_WAIT",
     "MIGRATIONS_TABLE",
     "MigrationError",

@@ -8,6 +8,9 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa schemas export [--out DIR]
     backa relay [--data-dir DIR] [--nats URL] [--keys DIR] [--partition I/N | --repartition N]
     backa subscribe --unit UNIT --key KEYFILE [--tenant T] [--nats URL] [--out FILE.jsonl | --post URL]
+                    [--secret-file FILE | --unsigned] [--dead-letters FILE] [--attempts N]
+    backa webhooks new-secret --out FILE
+    backa webhooks dead-letters --file FILE (--list | --replay [ID ...] --secret-file FILE [--post URL])
     backa keys generate --unit UNIT --out DIR
     backa keys new-kek --out FILE
     backa keys rotate-kek --new FILE [--data-dir DIR]
@@ -396,8 +399,19 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
         _say(f"backa subscribe: {e}")
         return EXIT_REFUSED
     url = args.nats or _settings(args).nats_url or "nats://127.0.0.1:4222"
-    sink: Any = HttpPostSink(args.post) if args.post else JsonLinesSink(args.out)
     durable = args.durable or consumer_name(args.unit, args.tenant)
+    sink: Any
+    if args.post and args.secret_file:
+        sink = _signed_sink(args, durable)
+        if isinstance(sink, int):
+            return sink
+    elif args.post and args.unsigned:
+        sink = HttpPostSink(args.post)
+    elif args.post:
+        _say("backa subscribe: --post signs each delivery with the unit's --secret-file; --unsigned posts without")
+        return EXIT_REFUSED
+    else:
+        sink = JsonLinesSink(args.out)
     state = args.state or (
         Path(f"{args.out}.seen.sqlite") if args.out else Path(f"{durable}.seen.sqlite")
     )
@@ -408,7 +422,13 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
             processed=processed, durable=durable,
         )
         _say(f"backa subscribe: unit {args.unit} (consumer {durable}, key {subscriber.kid}) on {url}")
-        asyncio.run(_until_signalled(subscriber.run))
+
+        async def run(stop: asyncio.Event) -> None:
+            if hasattr(sink, "sender"):
+                sink.sender.stop_on(stop)  # a stop does not wait out a signed post's retries
+            await subscriber.run(stop)
+
+        asyncio.run(_until_signalled(run))
     except SubscriberSetupError as e:
         _say(f"backa subscribe: {e}")
         return EXIT_REFUSED
@@ -416,11 +436,66 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
         processed.close()
         sink.close()
     stats = subscriber.stats
+    dead = f", {sink.dead_lettered} dead-lettered" if hasattr(sink, "dead_lettered") else ""
     _say(
-        f"backa subscribe: stopped; {stats.delivered} handed over, {stats.duplicates} repeats ignored, "
+        f"backa subscribe: stopped; {stats.delivered} handed over{dead}, {stats.duplicates} repeats ignored, "
         f"{len(stats.rejections)} could not be opened"
     )
     return 0
+
+
+def _signed_sink(args: argparse.Namespace, durable: str) -> Any:
+    from adapters.signed_webhooks import DeadLetters, RetryPolicy, SecretFileError, SignedWebhookSink, WebhookSender, load_secrets
+
+    try:
+        hooks = load_secrets(args.secret_file)
+    except SecretFileError as e:
+        _say(f"backa subscribe: {e}")
+        return EXIT_REFUSED
+    dead_letters = DeadLetters(args.dead_letters or Path(f"{durable}.dead-letters.sqlite"))
+    return SignedWebhookSink(args.post, WebhookSender(hooks, policy=RetryPolicy(attempts=args.attempts)), dead_letters)
+
+
+def cmd_webhooks_new_secret(args: argparse.Namespace) -> int:
+    from adapters.signed_webhooks import SecretFileError, write_secret
+
+    try:
+        write_secret(args.out)
+    except SecretFileError as e:
+        _say(f"backa webhooks: {e}")
+        return EXIT_REFUSED
+    _say(f"backa webhooks: wrote a new secret to {args.out} (readable by its owner only)")
+    return 0
+
+
+def cmd_webhooks_dead_letters(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from adapters.signed_webhooks import DeadLetters, RetryPolicy, SecretFileError, WebhookSender, load_secrets, replay
+
+    if not args.file.exists():
+        _say(f"backa webhooks: no dead-letter file {args.file}")
+        return EXIT_REFUSED
+    dead_letters = DeadLetters(args.file)
+    try:
+        if args.replay is None:
+            for d in dead_letters.list():
+                print(f"{d.id}\t{d.failed_at}\t{d.attempts}\t{d.reason}\t{d.url}")
+            return 0
+        if args.secret_file is None:
+            _say("backa webhooks: --replay signs with the unit's --secret-file")
+            return EXIT_REFUSED
+        try:
+            sender = WebhookSender(load_secrets(args.secret_file), policy=RetryPolicy(attempts=args.attempts))
+        except SecretFileError as e:
+            _say(f"backa webhooks: {e}")
+            return EXIT_REFUSED
+        outcomes = asyncio.run(replay(dead_letters, sender, ids=args.replay, url=args.post))
+        for msg_id, outcome in outcomes:
+            print(f"{msg_id}\t{'delivered' if outcome.accepted else 'kept: ' + outcome.reason}")
+        return 0 if all(o.accepted for _, o in outcomes) else 1
+    finally:
+        dead_letters.close()
 
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
@@ -781,6 +856,12 @@ def _worker_count(text: str) -> int:
     return int(text)
 
 
+def _attempts(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise argparse.ArgumentTypeError("a whole number of attempts from 1 to 100")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backa",
@@ -854,7 +935,30 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--post", default=None, help="POST each event as a CloudEvent to this local URL")
     subscribe.add_argument("--state", type=Path, default=None, help="file remembering handed-over message ids")
     subscribe.add_argument("--durable", default=None, help="name of the durable consumer (default backa-[TENANT-]UNIT)")
+    signing = subscribe.add_mutually_exclusive_group()
+    signing.add_argument("--secret-file", type=Path, default=None, help="with --post: sign each delivery with these whsec_ secrets")
+    signing.add_argument("--unsigned", action="store_true", help="with --post: post without a signature (a trusted local URL only)")
+    subscribe.add_argument(
+        "--dead-letters", type=Path, default=None,
+        help="with --secret-file: where posts no receiver took are kept (default DURABLE.dead-letters.sqlite)",
+    )
+    subscribe.add_argument("--attempts", type=_attempts, default=6, help="with --secret-file: tries per delivery, then dead-lettered")
     subscribe.set_defaults(func=cmd_subscribe)
+
+    webhooks = sub.add_parser("webhooks", help="at an agency: secrets and dead letters of the signed webhooks of subscribe --post")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    secret = webhooks_sub.add_parser("new-secret", help="write a new whsec_ secret to a file readable by its owner only")
+    secret.add_argument("--out", type=Path, required=True)
+    secret.set_defaults(func=cmd_webhooks_new_secret)
+    letters = webhooks_sub.add_parser("dead-letters", help="list the deliveries no receiver took, or send them again")
+    letters.add_argument("--file", type=Path, required=True, help="the dead-letter file of subscribe --post")
+    action = letters.add_mutually_exclusive_group(required=True)
+    action.add_argument("--list", action="store_true", help="one line each: id, when, attempts, last reason, URL")
+    action.add_argument("--replay", nargs="*", metavar="ID", help="send again (all, or the ids named); delivered ones leave the list")
+    letters.add_argument("--secret-file", type=Path, default=None, help="the secrets to sign the replay with")
+    letters.add_argument("--post", default=None, help="send to this URL instead of the one each was meant for")
+    letters.add_argument("--attempts", type=_attempts, default=3, help="tries per delivery in this replay")
+    letters.set_defaults(func=cmd_webhooks_dead_letters)
 
     keys = sub.add_parser("keys", help="key pairs for end-to-end encrypted delivery; the key-encryption key of the stored log")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
