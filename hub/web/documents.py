@@ -37,8 +37,8 @@ RETRY_AFTER_SECONDS = 5
 
 PURPOSE_PLAN = "Barnets plan as a PDF/A document"
 PURPOSE_RECEIPT = "Family: consent receipt as a PDF/A document"
-"""The purposes a document's read is recorded with (fixed texts, worded in the reader's
-language where the record of reads is shown)."""
+"""The purposes a document's read is recorded with: catalogue ids, so that the record of
+reads words them in its reader's language."""
 
 
 class Documents:
@@ -94,7 +94,7 @@ class Documents:
         """Barnets plan as the unit may see it now: the latest version, with completions."""
         from hub.web.pages.child import plan_versions, summary
 
-        view = hub.read_child(p, child_id, purpose=purpose or self.t(PURPOSE_PLAN), view="unit_view")
+        view = hub.read_child(p, child_id, purpose=purpose or PURPOSE_PLAN, view="unit_view")
         versions = plan_versions(view)
         return self.pdf(
             "documents/plan.html", hub, p, filename=f"barnets-plan-{child_id}", child_id=str(child_id), child=summary(view),
@@ -110,7 +110,7 @@ class Documents:
             raise NoBasisError("no consent with this id that you may see for this child")
         family = p.kind in (ViewerKind.GUARDIAN, ViewerKind.CHILD)
         try:
-            items = hub.read_child(p, child_id, purpose=self.t(PURPOSE_RECEIPT), view="family_view" if family else "unit_view").items
+            items = hub.read_child(p, child_id, purpose=PURPOSE_RECEIPT, view="family_view" if family else "unit_view").items
         except NoBasisError:
             items = []
         consent = _consent(hub, p, found[0], items)

@@ -89,7 +89,7 @@ def test_barnets_plan_downloads_as_pdf_a_from_the_page_and_the_api_and_each_down
     api_text, _ = read_pdf(client.get(f"/api/v1/children/{child_id}/plan.pdf", headers=staff_bearer(rt, "socsek.ystad")))
     assert "Rastvärd varje dag" in api_text
     reads = reads_of(rt, child_id)[before:]
-    downloads = [r for r in reads if r.purpose == "Barnets plan som PDF/A-dokument"]
+    downloads = [r for r in reads if r.purpose == "Barnets plan as a PDF/A document"]
     assert [(r.accessor_id, r.allowed) for r in downloads] == [("rektor.ostra", True), ("socsek.ystad", True)]
     assert all("plan" in [c.value for c in r.categories] for r in downloads)
 
@@ -133,7 +133,7 @@ def test_the_consent_receipt_downloads_as_pdf_a_for_the_guardian(rt: Runtime, cl
         assert shown in text, shown
     api_text, _ = read_pdf(client.get(f"/api/v1/children/{child_id}/consents/{consent_id}/receipt.pdf", headers=family_bearer(rt, GUARDIAN_1_PNR)))
     assert "Barnteam kring stödet i skolan" in api_text
-    receipts = [r for r in reads_of(rt, child_id)[before:] if r.purpose == "Familjen: kvitto på samtycke som PDF/A-dokument"]
+    receipts = [r for r in reads_of(rt, child_id)[before:] if r.purpose == "Family: consent receipt as a PDF/A document"]
     assert len(receipts) == 2 and all(r.allowed for r in receipts)
 
 
