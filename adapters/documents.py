@@ -15,6 +15,8 @@ told to come back) so that documents cannot take every core from the hub's reads
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 PDF_VARIANT = "pdf/a-3b"
@@ -48,25 +50,32 @@ class PdfRenderer:
         self.limits = limits or DocumentLimits()
         self._turns = threading.BoundedSemaphore(self.limits.at_once)
 
-    def pdf(self, html: str, *, base_url: str) -> bytes:
-        """The PDF/A of ``html``; its ``<title>`` and ``<html lang>`` become the document's
-        title and language. ``base_url`` is where relative links point (no file is fetched:
-        the templates' styles are inline)."""
-        if len(html) > self.limits.max_html_chars:
-            raise DocumentTooLargeError("the document's text is longer than a document may be")
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One of this process's turns to make a document, waited for at most ``wait_seconds``.
+        A caller takes it before it reads what the document shows, so that a request told to
+        come back has read nothing."""
         if not self._turns.acquire(timeout=self.limits.wait_seconds):
             raise RendererBusyError("documents are being made for others; try again shortly")
         try:
-            from weasyprint import HTML  # loaded on the first document: it loads pango, which a start need not wait for
-
-            options = {"pdf_variant": PDF_VARIANT, "pdf_tags": True}
-            document = HTML(string=html, base_url=base_url, url_fetcher=_no_fetching).render(**options)
-            if len(document.pages) > self.limits.max_pages:
-                raise DocumentTooLargeError("the document would have more pages than a document may have")
-            pdf: bytes = document.write_pdf(**options)
-            return pdf
+            yield
         finally:
             self._turns.release()
+
+    def pdf(self, html: str, *, base_url: str) -> bytes:
+        """The PDF/A of ``html`` (made in the caller's turn); its ``<title>`` and ``<html lang>``
+        become the document's title and language. ``base_url`` is where relative links point
+        (nothing is fetched: the templates' styles are inline)."""
+        if len(html) > self.limits.max_html_chars:
+            raise DocumentTooLargeError("the document's text is longer than a document may be")
+        from weasyprint import HTML  # loaded on the first document: it loads pango, which a start need not wait for
+
+        options = {"pdf_variant": PDF_VARIANT, "pdf_tags": True}
+        document = HTML(string=html, base_url=base_url, url_fetcher=_no_fetching).render(**options)
+        if len(document.pages) > self.limits.max_pages:
+            raise DocumentTooLargeError("the document would have more pages than a document may have")
+        pdf: bytes = document.write_pdf(**options)
+        return pdf
 
 
 def _no_fetching(url: str, *args: object, **kwargs: object) -> dict[str, object]:

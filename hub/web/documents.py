@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -75,18 +77,25 @@ class Documents:
         )
 
     def pdf(self, template: str, hub: BackaHub, p: Principal, *, filename: str, **context: Any) -> Response[bytes]:
-        """The document as a download; a refusal of the renderer as the core's kind of refusal."""
+        """The document as a download (in the caller's turn, see :meth:`turn`)."""
         html = self.html(template, hub, p, **context)
         try:
             content = self._parts()[2].pdf(html, base_url=BASE_URL)
         except DocumentTooLargeError as e:
             raise InvalidInputError(str(e), field="document") from None
-        except RendererBusyError as e:
-            raise TooManyAttemptsError(str(e), retry_after=RETRY_AFTER_SECONDS) from None
         return Response(
             content=content, media_type=MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{_safe(filename)}.pdf"', "Cache-Control": "no-store"},
         )
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """A turn of the renderer, taken before the read: a caller told to come back (429) has read nothing."""
+        try:
+            with self._parts()[2].turn():
+                yield
+        except RendererBusyError as e:
+            raise TooManyAttemptsError(str(e), retry_after=RETRY_AFTER_SECONDS) from None
 
     # -- the three documents -----------------------------------------------------------------
 
@@ -94,45 +103,48 @@ class Documents:
         """Barnets plan as the unit may see it now: the latest version, with completions."""
         from hub.web.pages.child import plan_versions, summary
 
-        view = hub.read_child(p, child_id, purpose=purpose or PURPOSE_PLAN, view="unit_view")
-        versions = plan_versions(view)
-        return self.pdf(
-            "documents/plan.html", hub, p, filename=f"barnets-plan-{child_id}", child_id=str(child_id), child=summary(view),
-            current=versions[-1] if versions else None, central_goal=CENTRAL_GOAL_SV,
-        )
+        with self.turn():
+            view = hub.read_child(p, child_id, purpose=purpose or PURPOSE_PLAN, view="unit_view")
+            versions = plan_versions(view)
+            return self.pdf(
+                "documents/plan.html", hub, p, filename=f"barnets-plan-{child_id}", child_id=str(child_id), child=summary(view),
+                current=versions[-1] if versions else None, central_goal=CENTRAL_GOAL_SV,
+            )
 
     def receipt(self, hub: BackaHub, p: Principal, child_id: UUID, consent_id: UUID) -> Response[bytes]:
         """The receipt of one consent: what, to whom, why, for how long, and who answered when."""
         from hub.web.pages.family import _consent, _identity
 
-        found = [c for c in hub.consent_overview(p, child_id) if c.consent_id == consent_id]
-        if not found:
-            raise NoBasisError("no consent with this id that you may see for this child")
-        family = p.kind in (ViewerKind.GUARDIAN, ViewerKind.CHILD)
-        try:
-            items = hub.read_child(p, child_id, purpose=PURPOSE_RECEIPT, view="family_view" if family else "unit_view").items
-        except NoBasisError:
-            items = []
-        consent = _consent(hub, p, found[0], items)
-        for party in consent["parties"]:
-            party["is_you"] = False  # a document kept or handed on names each party, not "you"
-        return self.pdf(
-            "documents/receipt.html", hub, p, filename=f"samtycke-{consent_id}", child_id=str(child_id),
-            child_name=_identity(items)["name"], consent=consent,
-        )
+        with self.turn():
+            found = [c for c in hub.consent_overview(p, child_id) if c.consent_id == consent_id]
+            if not found:
+                raise NoBasisError("no consent with this id that you may see for this child")
+            family = p.kind in (ViewerKind.GUARDIAN, ViewerKind.CHILD)
+            try:
+                items = hub.read_child(p, child_id, purpose=PURPOSE_RECEIPT, view="family_view" if family else "unit_view").items
+            except NoBasisError:
+                items = []
+            consent = _consent(hub, p, found[0], items)
+            for party in consent["parties"]:
+                party["is_you"] = False  # a document kept or handed on names each party, not "you"
+            return self.pdf(
+                "documents/receipt.html", hub, p, filename=f"samtycke-{consent_id}", child_id=str(child_id),
+                child_name=_identity(items)["name"], consent=consent,
+            )
 
     def follow_up(self, hub: BackaHub, p: Principal, chosen: FigureFilter) -> Response[bytes]:
         """The term's follow-up report: the evaluation's figures, as the page's tables."""
         from hub.web.pages.followup import _grid, _sections, term_label
 
-        figures = hub.term_figures(p, p.tenant_id, chosen)
-        terms, counts = _grid(figures)
-        t = self._parts()[1].gettext
-        return self.pdf(
-            "documents/follow_up.html", hub, p, filename=f"uppfoljning-{p.tenant_id}",
-            terms=terms, term_labels={term: term_label(t, term) for term in figures.all_terms},
-            sections=_sections(t, terms, counts, figures.figures),
-        )
+        with self.turn():
+            figures = hub.term_figures(p, p.tenant_id, chosen)
+            terms, counts = _grid(figures)
+            t = self._parts()[1].gettext
+            return self.pdf(
+                "documents/follow_up.html", hub, p, filename=f"uppfoljning-{p.tenant_id}",
+                terms=terms, term_labels={term: term_label(t, term) for term in figures.all_terms},
+                sections=_sections(t, terms, counts, figures.figures),
+            )
 
 
 def _safe(name: str) -> str:

@@ -23,6 +23,7 @@ from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
+from hub.web.documents import DOCUMENTS
 from tests.conftest import family
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, directory, staff
 from tests.web.conftest import BASE_URL, post_sign_in
@@ -176,6 +177,25 @@ def test_the_renderer_refuses_a_document_past_its_bounds_and_waits_its_turn() ->
         PdfRenderer(DocumentLimits(max_html_chars=100)).pdf(long, base_url="https://x.invalid/")
     assert PdfRenderer(DocumentLimits(max_pages=5)).pdf(long, base_url="https://x.invalid/").startswith(b"%PDF")
     busy = PdfRenderer(DocumentLimits(at_once=1, wait_seconds=0.01))
-    busy._turns.acquire()  # another document is being made
-    with pytest.raises(RendererBusyError):
-        busy.pdf(long, base_url="https://x.invalid/")
+    with busy.turn():  # another document is being made
+        with pytest.raises(RendererBusyError):
+            with busy.turn():
+                pass
+    with busy.turn():  # and when it is made, the next one's turn comes
+        pass
+
+
+def test_a_download_while_the_renderer_stays_busy_is_told_to_come_back_and_reads_nothing(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child_id = consented_team(rt, clock)
+    write_plan(rt, child_id)
+    renderer = DOCUMENTS._parts()[2]
+    monkeypatch.setattr(renderer, "limits", DocumentLimits(wait_seconds=0.01))
+    before = len(reads_of(rt, child_id))
+    with renderer.turn():  # another document is being made, for the whole wait
+        refused = client.get(f"/api/v1/children/{child_id}/plan.pdf", headers=staff_bearer(rt, "rektor.ostra"))
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+    assert refused.headers["content-type"].startswith("application/problem+json") and b"%PDF" not in refused.content
+    assert len(reads_of(rt, child_id)) == before
+    read_pdf(client.get(f"/api/v1/children/{child_id}/plan.pdf", headers=staff_bearer(rt, "rektor.ostra")))
