@@ -238,6 +238,6 @@ def test_another_areas_callers_never_get_a_child_of_this_area(
     reads = [op for op in operations(app) if op.method.upper() == "GET" and "{child_id}" in op.path]
     assert len(reads) >= 4
     for op in reads:
-        response = client.get(op.full_path.format(child_id=child_id), headers=bearer(rt, who))
+        response = client.get(op.full_path.format(child_id=child_id, consent_id=uuid4()), headers=bearer(rt, who))
         assert response.status_code in (403, 404), (op.full_path, response.status_code)
         assert "Alva" not in response.text

@@ -311,6 +311,9 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/children/{child_id}/timeline"): [("own_unit", 200), ("recipient_unit", 403, "none"), ("auditor", 403)],
     ("get", "/api/v1/children/{child_id}/access-log"): [("guardian", 200), ("own_unit", 403), ("other_guardian", 404)],
     ("get", "/api/v1/children/{child_id}/consents"): [("child", 200), ("other_unit", 404)],
+    # The documents: read as the JSON they lay out is, so refused as it is.
+    ("get", "/api/v1/children/{child_id}/plan.pdf"): [("own_unit", 200), ("recipient_unit", 403, "withdrawn"), ("other_unit", 404)],
+    ("get", "/api/v1/children/{child_id}/consents/{consent_id}/receipt.pdf"): [("guardian", 200), ("other_guardian", 404), ("other_unit", 404)],
     ("get", "/api/v1/case-list"): [("own_unit", 200), ("other_tenant", 200), ("guardian", 403)],
     ("get", "/api/v1/me/children"): [("guardian", 200), ("other_guardian", 200), ("child", 200), ("own_unit", 403)],
     ("get", "/api/v1/audit/access-log"): [("auditor", 200), ("tenant_admin", 403)],
@@ -319,6 +322,7 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/audit/review-sample"): [("auditor", 200), ("recipient_unit", 403)],
     # The follow-up figures: the page's permission, for the area's staff and administrator, of their own area.
     ("get", "/api/v1/follow-up/figures"): [("own_unit", 200), ("tenant_admin", 200), ("other_tenant", 200), ("guardian", 403), ("no_token", 401)],
+    ("get", "/api/v1/follow-up/report.pdf"): [("tenant_admin", 200), ("guardian", 403), ("no_token", 401)],
     ("get", "/api/v1/transparency/checkpoint"): [("guardian", 200), ("no_token", 401)],
     ("get", "/api/v1/transparency/key"): [("other_tenant", 200), ("expired_token", 401)],
     # Every signed-in caller may ask; without its required query parameters the answer is 422.
@@ -436,7 +440,7 @@ READ_CELLS = [
 @pytest.mark.parametrize(("method", "path", "who", "want", "state"), READ_CELLS)
 def test_reads_of_a_child(world: World, method: str, path: str, who: str, want: Any, state: str) -> None:
     child = world.children[state]
-    response = world.client.get(path.format(child_id=child.child_id), headers=world.headers(who, child))
+    response = world.client.get(path.format(child_id=child.child_id, consent_id=child.consent_id), headers=world.headers(who, child))
 
     assert matches(response.status_code, want), response.text
     assert response.headers["cache-control"] == "no-store"

@@ -14,7 +14,7 @@ import math
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
@@ -35,6 +35,7 @@ from hub.application.commands import SubmitRating, UpdatePlan
 from hub.application.readmodels import ChildView, RatingForm
 from hub.errors import InvalidInputError, NoBasisError, UnknownUnitError
 from hub.web.app import Form, Web
+from hub.web.documents import DOCUMENTS
 from hub.web.filters import day
 from hub.web.pages import child_overview
 from hub.web.pages.consents import consent_banner, lost_sight_page
@@ -534,6 +535,12 @@ def routes(web: Web) -> list[Any]:
     def plan_print(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Template:
         return plan_page(web.visitor(request), child_id, template="child/plan_print.html")
 
+    @get(BASE + "/plan.pdf", sync_to_thread=True, include_in_schema=False)
+    def plan_pdf(request: Request[Any, Any, Any], child_id: FromPath[UUID]) -> Response[bytes]:
+        """Barnets plan as PDF/A for the unit's archive or journal: read, gated and recorded as the page is."""
+        who = web.visitor(request)
+        return DOCUMENTS.plan(hub, who.require(who.path), child_id)
+
     @post(BASE + "/plan", sync_to_thread=True, include_in_schema=False)
     def plan_sent(request: Request[Any, Any, Any], child_id: FromPath[UUID], data: Form) -> Template | Redirect:
         who = web.visitor(request)
@@ -581,4 +588,4 @@ def routes(web: Web) -> list[Any]:
 
         return web.act(who, data, act)
 
-    return [child_page, guardians_check, timeline_page, rating_form, rating_sent, compass_view, meeting_held, plan_view, plan_print, plan_sent, action_done]
+    return [child_page, guardians_check, timeline_page, rating_form, rating_sent, compass_view, meeting_held, plan_view, plan_print, plan_pdf, plan_sent, action_done]

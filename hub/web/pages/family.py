@@ -12,17 +12,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ConsentStatus, ViewerKind
 from contracts.vocabulary import COMPASS, Area, Category, PartyKind
-from hub.application import Action
+from hub.application import Action, BackaHub
 from hub.application.readmodels import ConsentOut, RecordItemOut
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
+from hub.web.documents import DOCUMENTS
 from hub.web.pages.family_log import log_routes
 from hub.web.pages.forms import one
 from hub.web.session import Visitor
@@ -60,16 +61,16 @@ def _require_family(web: Web, p: Principal) -> None:
         raise NotPermittedError("these pages are for the child's guardians and the child")
 
 
-def _unit_name(web: Web, tenant_id: str, unit_id: str | None) -> str:
+def _unit_name(hub: BackaHub, tenant_id: str, unit_id: str | None) -> str:
     if not unit_id:
         return ""
-    tenant = web.hub.directory.tenants.get(tenant_id)
+    tenant = hub.directory.tenants.get(tenant_id)
     unit = tenant.units.get(unit_id) if tenant else None
     return unit.name if unit else unit_id
 
 
-def _staff_name(web: Web, tenant_id: str, staff_id: str | None) -> dict[str, str]:
-    tenant = web.hub.directory.tenants.get(tenant_id)
+def _staff_name(hub: BackaHub, tenant_id: str, staff_id: str | None) -> dict[str, str]:
+    tenant = hub.directory.tenants.get(tenant_id)
     staff = tenant.staff.get(staff_id) if tenant and staff_id else None
     return {"name": staff.name if staff else "", "title": staff.title if staff else ""}
 
@@ -108,11 +109,11 @@ def _child_page(web: Web, p: Principal, items: list[RecordItemOut], language: st
     handovers = _of_type(items, "BarnkontaktAssigned", Category.TEAM) + _of_type(items, "BarnkontaktDelegated", Category.TEAM)
     if handovers:
         f = max(reversed(handovers), key=lambda i: i.occurred_at).fields  # the latest; of equal times, the last
-        contact = {**_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
+        contact = {**_staff_name(web.hub, tenant, f.get("staff_id")), "unit": _unit_name(web.hub, tenant, f.get("unit_id"))}
     coordinator = None
     for item in _of_type(items, "SupportCoordinatorAssigned", Category.TEAM):
         f = item.fields
-        coordinator = {**_staff_name(web, tenant, f.get("staff_id")), "unit": _unit_name(web, tenant, f.get("unit_id"))}
+        coordinator = {**_staff_name(web.hub, tenant, f.get("staff_id")), "unit": _unit_name(web.hub, tenant, f.get("unit_id"))}
     decision = None
     decided = _of_type(items, "TeamDecided", Category.TEAM)
     if decided:
@@ -121,7 +122,7 @@ def _child_page(web: Web, p: Principal, items: list[RecordItemOut], language: st
         decision = {
             "decision": last.fields.get("decision"),
             "when": last.occurred_at,
-            "units": [_unit_name(web, tenant, u) for u in last.fields.get("member_unit_ids", [])],
+            "units": [_unit_name(web.hub, tenant, u) for u in last.fields.get("member_unit_ids", [])],
             "shared": list(last.fields.get("shared_categories", [])),
             "rationale": why[0].fields.get("rationale", "") if why else "",
         }
@@ -138,7 +139,7 @@ def _child_page(web: Web, p: Principal, items: list[RecordItemOut], language: st
                 {
                     "what": a.get("what", ""),
                     "who": a.get("responsible_person", ""),
-                    "unit": _unit_name(web, tenant, a.get("unit_id")),
+                    "unit": _unit_name(web.hub, tenant, a.get("unit_id")),
                     "due": a.get("due"),
                     "status": "done" if done else a.get("status", "planned"),
                     "area": _area(a.get("area"), language),
@@ -182,7 +183,7 @@ def _requested_at(items: list[RecordItemOut], consent_id: UUID) -> datetime | No
     return None
 
 
-def _consent(web: Web, p: Principal, c: ConsentOut, items: list[RecordItemOut]) -> dict[str, Any]:
+def _consent(hub: BackaHub, p: Principal, c: ConsentOut, items: list[RecordItemOut]) -> dict[str, Any]:
     tenant = p.tenant_id
     identity = _identity(items)
     times = _answer_times(items, c.consent_id)
@@ -210,9 +211,9 @@ def _consent(web: Web, p: Principal, c: ConsentOut, items: list[RecordItemOut]) 
         "status": status.value,
         "purpose": c.purpose,
         "categories": [x.value for x in c.categories],
-        "units": [_unit_name(web, tenant, u) for u in c.recipient_unit_ids],
+        "units": [_unit_name(hub, tenant, u) for u in c.recipient_unit_ids],
         "unit_kinds": [k.value for k in c.recipient_unit_kinds],
-        "asked_by": _unit_name(web, tenant, c.requested_by_unit_id),
+        "asked_by": _unit_name(hub, tenant, c.requested_by_unit_id),
         "requested": _requested_at(items, c.consent_id),
         "valid_from": c.valid_from,
         "valid_until": c.valid_until,
@@ -277,7 +278,7 @@ def routes(web: Web) -> list[Any]:
         who, p = family_visitor(request)
         overview = web.hub.consent_overview(p, child_id)
         items = _family_read(web, p, child_id, PURPOSE_CONSENTS)
-        shown = [_consent(web, p, c, items) for c in overview]
+        shown = [_consent(web.hub, p, c, items) for c in overview]
         return page(
             who,
             "family/consents.html",
@@ -319,7 +320,7 @@ def routes(web: Web) -> list[Any]:
         who, p = family_visitor(request)
         found = [c for c in web.hub.consent_overview(p, child_id) if c.consent_id == consent_id]
         items = _family_read(web, p, child_id, PURPOSE_CONSENTS) if found else []
-        shown = _consent(web, p, found[0], items) if found else None
+        shown = _consent(web.hub, p, found[0], items) if found else None
         if shown is None or shown["mine"] is None:
             return page(who, "family/missing.html", status_code=404, child_id=str(child_id))
         if not shown["can_withdraw"]:  # a page opened before the consent ended: say so, as the answer would
@@ -340,14 +341,20 @@ def routes(web: Web) -> list[Any]:
             "family/receipt.html",
             child_id=str(child_id),
             child_name=_identity(items)["name"],
-            consent=_consent(web, p, found[0], items),
+            consent=_consent(web.hub, p, found[0], items),
             printed=web.hub.now(),
         )
+
+    @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/receipt.pdf", sync_to_thread=True)
+    def receipt_pdf(request: Request[Any, Any, Any], child_id: FromPath[UUID], consent_id: FromPath[UUID]) -> Response[bytes]:
+        """The receipt as PDF/A, to keep or hand on: read and recorded as the receipt page is."""
+        _, p = family_visitor(request)
+        return DOCUMENTS.receipt(web.hub, p, child_id, consent_id)
 
     def child_name(p: Principal, child_id: UUID) -> str:
         return str(_identity(_family_read(web, p, child_id, PURPOSE_LOG))["name"])
 
     return [
-        children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), withdraw_confirm, receipt,
+        children, child_page, consents, answer("grant"), answer("decline"), answer("withdraw"), withdraw_confirm, receipt, receipt_pdf,
         *log_routes(web, family_visitor, page, child_name),
     ]

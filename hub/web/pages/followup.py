@@ -28,6 +28,7 @@ from hub.application.commands import FigureFilter
 from hub.application.readmodels import TermFigures
 from hub.errors import InvalidInputError
 from hub.web.app import Web
+from hub.web.documents import DOCUMENTS
 from hub.web.session import Visitor
 from projections.figures import FIGURES
 
@@ -216,4 +217,20 @@ def routes(web: Web) -> list[Any]:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    return [follow_up, follow_up_csv]
+    @get("/follow-up.pdf", sync_to_thread=True, include_in_schema=False)
+    def follow_up_pdf(
+        request: Request[Any, Any, Any],
+        from_term: FromParam = None,
+        to_term: ToParam = None,
+        figure: FilterParam = None,
+    ) -> Response[bytes] | Response[str]:
+        """The term's follow-up report as PDF/A: the page's tables, for the same readers and filter."""
+        who = web.visitor(request)
+        principal = who.require(who.path)
+        wanted, errors = read_filter({"from": from_term, "to": to_term, "figure": figure})
+        if wanted is None:
+            problems = "; ".join(f"{name}: {who.t(problem)}" for name, problem in errors.items())
+            return Response(content=problems + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
+        return DOCUMENTS.follow_up(web.hub, principal, wanted)
+
+    return [follow_up, follow_up_csv, follow_up_pdf]
