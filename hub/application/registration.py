@@ -171,12 +171,15 @@ class Registration(HubCore):
 
     @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
     def submit_discovery_card(
-        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any
+        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, *, card_id: str | None = None, **fields: Any
     ) -> CardFiled:
         """File an Upptäckarkort. Any staff member at a unit may, about any child of the area:
         the card goes to the child's Barnkontakt when it has one (:func:`route_card`), and the
-        answer is the same either way, so the discoverer learns nothing of the child."""
+        answer is the same either way, so the discoverer learns nothing of the child.
+        ``card_id`` is given by an import only (from the e-service's own id), so that the same
+        card imported again is refused by the child as already submitted."""
         cmd = typed(SubmitDiscoveryCard, command, fields)
+        given = {"card_id": card_id} if card_id is not None else {}
         self.directory.unit(p.tenant_id, cmd.to_unit_id, "to_unit_id")
 
         def verb(child: Child) -> CardFiled:
@@ -194,6 +197,7 @@ class Registration(HubCore):
                 five_questions=cmd.five_questions,
                 own_support_taken=cmd.own_support_taken,
                 guardians_informed=cmd.guardians_informed,
+                **given,
             )
             filed = self._filed(p, child, card.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
             return CardFiled(**filed.model_dump(), card_id=card.card_id)
