@@ -251,6 +251,7 @@ class CardImports(Registration):
     ) -> ImportReport:
         """Import the file row by row; a row refused leaves the others to go on. With
         ``dry_run`` every check is made and nothing is appended."""
+        self._permit(p, Action.IMPORT_CARDS, target=Target(tenant_id=p.tenant_id))  # anyone who may import at all
         rows = read_rows(data, fmt, max_bytes=max_bytes, max_rows=max_rows)
         report = ImportReport(fmt, dry_run)
         seen: set[str] = set()

@@ -219,6 +219,7 @@ def create_app(runtime: Runtime) -> Litestar:
             Tag(name="family"),
             Tag(name="audit"),
             Tag(name="follow-up"),
+            Tag(name="imports"),
             Tag(name="sessions"),
             Tag(name="system"),
         ],

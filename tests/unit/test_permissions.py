@@ -819,6 +819,11 @@ def across_cases() -> Iterator[object]:
         admin=no(Rule.STAFF_AT_A_UNIT_ONLY),
     )
     yield from cells(
+        Action.IMPORT_CARDS, law, None, Target(tenant_id=TENANT), "a file, before its rows name their filers",
+        admin=ok(Rule.ADMINISTRATOR), **{k: ok(Rule.OWN_CARDS) for k in staff_keys},
+        **{k: no(Rule.NOT_AN_IMPORTER) for k in (*family_keys, "auditor")}, foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(
         Action.IMPORT_CARDS, law, None, Target(staff=ref(COLLEAGUE), tenant_id=OTHER_TENANT), "a card of another area",
         admin=no(Rule.OTHER_TENANT),
     )
