@@ -35,7 +35,7 @@ from contracts.strict import Boolean
 from hub.application.commands import GuardianEntry, RegisterChild, SubmitDiscoveryCard
 from hub.application.core import _invalid, traced
 from hub.application.registration import Registration
-from hub.errors import ChildNotFoundError, HubError, InvalidInputError, RecordErasedError
+from hub.errors import ChildNotFoundError, HubError, InvalidInputError, RecordErasedError, UnknownStaffError, UnknownUnitError
 from hub.identity.personnummer import parse_identity_number
 from hub.identity.principals import Principal
 
@@ -234,6 +234,21 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     return cards
 
 
+UNKNOWN = {UnknownStaffError: "no such staff member in this cooperation area", UnknownUnitError: "no such unit in this cooperation area"}
+"""What a row naming no one the directory knows is told: the same as the API says, without
+repeating the id the row gave."""
+
+
+def _row_errors(e: HubError) -> list[dict[str, str]]:
+    """Why a row was rejected, field by field (RFC 9457's ``errors``), never echoing the row."""
+    for kind, message in UNKNOWN.items():
+        if isinstance(e, kind):
+            return [{"field": e.field or "row", "message": message}]
+    if isinstance(e, InvalidInputError) and e.errors:
+        return [{"field": str(x.get("field") or "row"), "message": str(x.get("message", ""))} for x in e.errors]
+    return [{"field": e.field or "row", "message": e.detail}]
+
+
 def card_id_for(tenant_id: str, eservice_id: str) -> str:
     """The card's id in the hub, the same for every import of the same e-service card into
     the same area. A digest, so the e-service's id itself is not written on the log."""
@@ -262,7 +277,7 @@ class CardImports(Registration):
                 kind = self._import_row(p, raw, outcome, seen, dry_run=dry_run)
             except HubError as e:
                 outcome.title = e.title
-                outcome.errors = list(getattr(e, "errors", None) or [{"field": e.field or "row", "message": str(e)}])
+                outcome.errors = _row_errors(e)
                 report.rejected.append(outcome)
                 continue
             (report.accepted if kind == "accepted" else report.skipped).append(outcome)

@@ -93,7 +93,9 @@ def test_a_file_of_good_and_bad_rows_is_reported_row_by_row_and_imports_once(run
     assert [e["field"] for e in rejected["e-5"]["errors"]] == ["staff_id"]
     assert [e["field"] for e in rejected["e-6"]["errors"]] == ["to_unit_id"]
     assert [e["field"] for e in rejected["e-8"]["errors"]] == ["unit_id"]
+    assert rejected["e-5"]["errors"][0]["message"] == "no such staff member in this cooperation area"
     text = json.dumps(report)
+    assert "rektor.lidingo" not in text and "skola-lidingo" not in text
     assert CHILD_PNR not in text and OTHER_CHILD_PNR not in text and "Alva" not in text
 
     # the cards reach the Barnkontakt's case list as cards filed in the pages do
