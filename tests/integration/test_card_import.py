@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +190,14 @@ def test_a_number_for_a_day_and_a_wrongly_spelt_day_are_refused(memory_runtime: 
     rows = [row("e-1", filed_on=20260220), row("e-2", filed_on="20/02/2026"), row("e-3", filed_on="2026-12-24")]
     report = memory_runtime.hub.import_cards(staff("admin.ystad"), as_json(rows), ImportFormat.JSON)
     assert [[e["field"] for e in r.errors] for r in report.rejected] == [["filed_on"]] * 3
+
+
+def test_the_documented_examples_import(memory_runtime: Runtime) -> None:
+    """The examples in docs/import-format.md are files the importer takes."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "import-format.md").read_text(encoding="utf-8")
+    csv_example = doc.split("```csv\n", 1)[1].split("```", 1)[0].encode()
+    json_example = doc.split("```json\n", 1)[1].split("```", 1)[0].encode()
+    by_csv = memory_runtime.hub.import_cards(staff("admin.ystad"), csv_example, ImportFormat.CSV)
+    assert [r.eservice_id for r in by_csv.accepted] == ["et-2026-0117"], by_csv.as_dict()
+    by_json = memory_runtime.hub.import_cards(staff("admin.ystad"), json_example, ImportFormat.JSON)
+    assert [r.eservice_id for r in by_json.skipped] == ["et-2026-0117"], by_json.as_dict()
