@@ -13,8 +13,10 @@ import pytest
 
 from hub.application.card_import import CSV_COLUMNS, ImportFileError, ImportFormat
 from hub.errors import NotPermittedError
-from hub.runtime.bootstrap import Runtime
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, card_payload, staff
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
+from hub.runtime.settings import Settings
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, START, card_payload, directory, staff
 
 OTHER_CHILD_PNR = "201803152386"
 """Another child of the area (born 2018-03-15), known to no one before the import."""
@@ -201,3 +203,46 @@ def test_the_documented_examples_import(memory_runtime: Runtime) -> None:
     assert [r.eservice_id for r in by_csv.accepted] == ["et-2026-0117"], by_csv.as_dict()
     by_json = memory_runtime.hub.import_cards(staff("admin.ystad"), json_example, ImportFormat.JSON)
     assert [r.eservice_id for r in by_json.skipped] == ["et-2026-0117"], by_json.as_dict()
+
+
+def test_an_import_stopped_half_way_and_run_again_files_each_card_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after the first card is on the log; the file is imported again by a new process."""
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", demo_mode=True)
+    clock = SettableClock(START)
+    data = as_csv([row("e-1"), row("e-2", personnummer=OTHER_CHILD_PNR, given_name="Ture")])
+    rt = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        filed = rt.hub.submit_discovery_card
+        calls = []
+
+        def dies_on_the_second(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 2:
+                raise SystemExit("the process is killed")
+            return filed(*args, **kwargs)
+
+        monkeypatch.setattr(rt.hub, "submit_discovery_card", dies_on_the_second)
+        with pytest.raises(SystemExit):
+            rt.hub.import_cards(staff("admin.ystad"), data, ImportFormat.CSV)
+    finally:
+        rt.close()
+
+    again = bootstrap(settings, clock=clock, directory=directory())
+    try:
+        report = again.hub.import_cards(staff("admin.ystad"), data, ImportFormat.CSV)
+        assert [r.eservice_id for r in report.skipped] == ["e-1"]
+        assert [r.eservice_id for r in report.accepted] == ["e-2"]
+        assert len(again.hub.cards_sent_by(staff("larare.ostra"))) == 2
+    finally:
+        again.close()
+
+
+def test_two_imports_racing_file_the_card_once(memory_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both see the card missing; the child's record takes it once and the second is told it is there."""
+    hub = memory_runtime.hub
+    monkeypatch.setattr(hub, "_already_imported", lambda *args: False)
+    first = hub.import_cards(staff("admin.ystad"), as_json([row("e-1")]), ImportFormat.JSON)
+    second = hub.import_cards(staff("admin.ystad"), as_json([row("e-1")]), ImportFormat.JSON)
+    assert len(first.accepted) == 1
+    assert [r.card_id for r in second.skipped] == [first.accepted[0].card_id]
+    assert len(hub.cards_sent_by(staff("larare.ostra"))) == 1

@@ -65,6 +65,12 @@ class ImportsController(Controller):
         ] = None,
         dry_run: Annotated[bool, QueryParameter(name="dry_run", description="check every row and report; file nothing")] = False,
     ) -> CardImportReport:
+        """The body is the export file as docs/import-format.md describes it: ``application/json``
+        (a list of cards, or ``{"cards": [...]}``), ``text/csv`` in UTF-8 with a header row, or a
+        ``multipart/form-data`` upload with the file in the part ``file``. Each row is filed as
+        its filer through the discovery card's own command and permission policy; the answer
+        lists every row as accepted, rejected (with the fields refused) or skipped as imported
+        before. A file that cannot be read at all is a problem and nothing of it is filed."""
         data, fmt = await _file(request, file_format)
         report = await anyio.to_thread.run_sync(partial(hub.import_cards, caller, data, fmt, dry_run=dry_run))
         return CardImportReport.model_validate(report.as_dict())
