@@ -36,7 +36,7 @@ from hub.application.commands import GuardianEntry, RegisterChild, SubmitDiscove
 from hub.application.core import _invalid, traced
 from hub.application.registration import Registration
 from hub.errors import ChildNotFoundError, HubError, InvalidInputError, RecordErasedError, UnknownStaffError, UnknownUnitError
-from hub.identity.personnummer import parse_identity_number
+from hub.identity.personnummer import IdentityNumber
 from hub.identity.principals import Principal
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -308,7 +308,8 @@ class CardImports(Registration):
             own_support_taken=row.own_support_taken, guardians_informed=row.guardians_informed,
             withheld_from_guardians=row.withheld_from_guardians,
         )
-        if card_id in seen or self._already_imported(p.tenant_id, row.personnummer, card_id):
+        number = self._child_number(row.personnummer, self.now())
+        if card_id in seen or self._already_imported(p.tenant_id, number, card_id):
             outcome.card_id = card_id
             return "skipped"
         seen.add(card_id)
@@ -328,9 +329,9 @@ class CardImports(Registration):
         outcome.card_id = card_id
         return "accepted"
 
-    def _already_imported(self, tenant_id: str, personnummer: str, card_id: str) -> bool:
+    def _already_imported(self, tenant_id: str, number: IdentityNumber, card_id: str) -> bool:
         """Whether the card is on the child already; nothing is read beyond its card ids."""
-        child_id: UUID = self.blind_index.child_id(tenant_id, parse_identity_number(personnummer))
+        child_id: UUID = self.blind_index.child_id(tenant_id, number)
         try:
             child = self._load(tenant_id, child_id)
         except (ChildNotFoundError, RecordErasedError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from hub.application.core import HubCore, _invalid, handles, traced, typed
 from hub.application.readmodels import CardFiled, ConversationFiled
 from hub.domain.child import Child
 from hub.errors import ChildNotFoundError, InvalidInputError, RecordErasedError, RegisterUnavailableError
-from hub.identity.personnummer import parse_identity_number
+from hub.identity.personnummer import IdentityNumber, parse_identity_number
 from hub.identity.principals import Principal
 
 NAMED_BY_REGISTER = "Vårdnadshavare enligt folkbokföringen"
@@ -44,12 +45,8 @@ class Registration(HubCore):
         it is, and the card that follows goes to its Barnkontakt."""
         cmd = typed(RegisterChild, command, fields)
         self._permit(p, Action.REGISTER_CHILD)
-        number = parse_identity_number(cmd.personnummer)
         now = self.now()
-        if number.birth_date > now.date():
-            raise InvalidInputError("the date of birth is in the future", field="personnummer")
-        if age_on(number.birth_date, now) >= 18:
-            raise InvalidInputError("the hub serves children under 18", field="personnummer")
+        number = self._child_number(cmd.personnummer, now)
         child_id = self.blind_index.child_id(p.tenant_id, number)
         numbers = [parse_identity_number(g.personnummer, field=f"guardians[{i}].personnummer") for i, g in enumerate(cmd.guardians)]
         try:
@@ -90,6 +87,16 @@ class Registration(HubCore):
             return child_id  # registered by another command meanwhile
         self._keep(child)
         return child_id
+
+    @staticmethod
+    def _child_number(personnummer: str, now: datetime) -> IdentityNumber:
+        """The personnummer of a child the hub may register: born, and under 18 ``now``."""
+        number = parse_identity_number(personnummer)
+        if number.birth_date > now.date():
+            raise InvalidInputError("the date of birth is in the future", field="personnummer")
+        if age_on(number.birth_date, now) >= 18:
+            raise InvalidInputError("the hub serves children under 18", field="personnummer")
+        return number
 
     def _ask_register(
         self, child: str, custodial: dict[str, str], *, or_raise: bool = False, fill_in: Callable[[str], str] | None = None

@@ -188,6 +188,14 @@ def test_the_file_size_and_row_bounds_refuse_before_anything_is_filed(memory_run
     assert len(report.accepted) == 3
 
 
+def test_a_dry_run_refuses_what_registering_the_child_would(memory_runtime: Runtime) -> None:
+    """An adult or a child not yet born is refused by the dry run as by the import."""
+    rows = [row("e-1", personnummer="198203142396"), row("e-2", personnummer="202712242383")]
+    for dry_run in (True, False):
+        report = memory_runtime.hub.import_cards(staff("admin.ystad"), as_json(rows), ImportFormat.JSON, dry_run=dry_run)
+        assert [[e["field"] for e in r.errors] for r in report.rejected] == [["personnummer"]] * 2, report.as_dict()
+
+
 def test_a_number_for_a_day_and_a_wrongly_spelt_day_are_refused(memory_runtime: Runtime) -> None:
     rows = [row("e-1", filed_on=20260220), row("e-2", filed_on="20/02/2026"), row("e-3", filed_on="2026-12-24")]
     report = memory_runtime.hub.import_cards(staff("admin.ystad"), as_json(rows), ImportFormat.JSON)
