@@ -35,7 +35,15 @@ from contracts.strict import Boolean
 from hub.application.commands import GuardianEntry, RegisterChild, SubmitDiscoveryCard
 from hub.application.core import _invalid, traced
 from hub.application.registration import Registration
-from hub.errors import ChildNotFoundError, HubError, InvalidInputError, RecordErasedError, UnknownStaffError, UnknownUnitError
+from hub.errors import (
+    ChildNotFoundError,
+    HubError,
+    InvalidInputError,
+    RecordErasedError,
+    StoreUnavailableError,
+    UnknownStaffError,
+    UnknownUnitError,
+)
 from hub.identity.personnummer import IdentityNumber
 from hub.identity.principals import Principal
 
@@ -195,10 +203,6 @@ def _csv_rows(text: str, max_rows: int) -> list[dict[str, Any]]:
         raise ImportFileError("the file is not CSV as documented", field="file") from None
 
 
-class _Unreadable:
-    """A cell that should hold JSON and does not: refused by the row's validation."""
-
-
 def _typed_cells(raw: dict[str, str]) -> dict[str, Any]:
     """A CSV row in the JSON form's shape. Booleans are only the words ``true`` and ``false``,
     anything else stays text and is refused as no boolean; empty optional cells are left out."""
@@ -234,9 +238,14 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     return cards
 
 
-UNKNOWN = {UnknownStaffError: "no such staff member in this cooperation area", UnknownUnitError: "no such unit in this cooperation area"}
-"""What a row naming no one the directory knows is told: the same as the API says, without
-repeating the id the row gave."""
+UNKNOWN: dict[type[HubError], str] = {
+    UnknownStaffError: "no such staff member in this cooperation area",
+    UnknownUnitError: "no such unit in this cooperation area",
+    ChildNotFoundError: "the card cannot be filed for this child",
+    RecordErasedError: "this child's record has been erased",
+}
+"""What a row is told when it names what the area does not have: the same as the API says,
+without repeating the id the row gave or the child's id in the hub."""
 
 
 def _row_errors(e: HubError) -> list[dict[str, str]]:
@@ -275,6 +284,8 @@ class CardImports(Registration):
             outcome = RowOutcome(number, eservice_id)
             try:
                 kind = self._import_row(p, raw, outcome, seen, dry_run=dry_run)
+            except StoreUnavailableError:
+                raise  # nothing more can be filed now; the rows filed so far are skipped when run again
             except HubError as e:
                 outcome.title = e.title
                 outcome.errors = _row_errors(e)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hub.application.card_import import CSV_COLUMNS, ImportFileError, ImportFormat
-from hub.errors import NotPermittedError
+from hub.errors import NotPermittedError, StoreUnavailableError
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
@@ -254,3 +254,28 @@ def test_two_imports_racing_file_the_card_once(memory_runtime: Runtime, monkeypa
     assert len(first.accepted) == 1
     assert [r.card_id for r in second.skipped] == [first.accepted[0].card_id]
     assert len(hub.cards_sent_by(staff("larare.ostra"))) == 1
+
+
+def test_a_store_that_cannot_be_reached_stops_the_import_and_a_run_again_finishes_it(
+    memory_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows after an outage are not reported as the file's fault: the import stops with
+    the store's problem, and run again, files what is left and skips what was filed."""
+    hub = memory_runtime.hub
+    data = as_json([row("e-1"), row("e-2")])
+    filed = hub.submit_discovery_card
+    calls: list[int] = []
+
+    def away_on_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise StoreUnavailableError("the store cannot be reached")
+        return filed(*args, **kwargs)
+
+    monkeypatch.setattr(hub, "submit_discovery_card", away_on_the_second)
+    with pytest.raises(StoreUnavailableError):
+        hub.import_cards(staff("admin.ystad"), data, ImportFormat.JSON)
+    monkeypatch.setattr(hub, "submit_discovery_card", filed)
+    report = hub.import_cards(staff("admin.ystad"), data, ImportFormat.JSON)
+    assert [r.eservice_id for r in report.skipped] == ["e-1"]
+    assert [r.eservice_id for r in report.accepted] == ["e-2"]
