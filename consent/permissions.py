@@ -141,6 +141,8 @@ class Action(str, Enum):
     READ_FAMILY_ACCESS_LOG = "read_family_access_log"
     READ_FIGURES = "read_figures"
     READ_RETENTION = "read_retention"
+    IMPORT_CARDS = "import_cards"
+    """Bring in discovery cards filed in a municipality's e-service, each in its filer's name."""
 
 
 class Rule(str, Enum):
@@ -196,6 +198,10 @@ class Rule(str, Enum):
     INVITED_PARTY = "invited_party"
     """The party the conversation invitation names answers it."""
     NOT_INVITED = "not_invited"
+    OWN_CARDS = "own_cards"
+    """The staff member imports the cards they filed in the e-service themselves."""
+    NOT_AN_IMPORTER = "not_an_importer"
+    """Neither the area's administrator nor the member of staff who filed the card."""
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,7 @@ def route_card(case: CaseState | None, named_unit_id: str) -> str:
 ACROSS_CASES = frozenset(
     {
         Action.REGISTER_CHILD,
+        Action.IMPORT_CARDS,
         Action.SEARCH_ACCESS_LOG,
         Action.READ_CASE_LIST,
         Action.READ_OWN_CARDS,
@@ -411,6 +418,8 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     if action is Action.SEARCH_ACCESS_LOG:
         return _auditor(actor)
+    if action is Action.IMPORT_CARDS:
+        return _import_cards(actor, target)
     if action is Action.SWEEP_CONSENT_REMINDERS:  # the sweep lists the area's children with reminders due
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.READ_CASE_LIST:
@@ -430,6 +439,27 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
             return _allow(Rule.ANY_STAFF_AT_A_UNIT)
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     return _deny(Rule.NO_CASE)
+
+
+def _import_cards(actor: Viewer, target: Target) -> Permission:
+    """Whether ``actor`` may bring in a card that ``target.staff`` filed in the e-service.
+
+    An imported card is a fact in the filer's name, so the importer puts words in another's
+    mouth: only the cooperation area's administrator (who answers for the link to the
+    municipality's e-service and sees no case by it) or the filer themself may. A colleague
+    at the same unit may not: a unit is no proof of who wrote a card. The filer must be
+    staff at a unit of the same area, as anyone filing a card in the pages is; the card
+    itself then asks :func:`may` as the filer, like a card filed in the pages."""
+    filer = target.staff
+    if target.tenant_id != actor.tenant_id:
+        return _deny(Rule.OTHER_TENANT)
+    if _is_admin(actor):
+        if filer is not None and filer.unit_id is None:
+            return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+        return _allow(Rule.ADMINISTRATOR)
+    if _is_staff(actor) and (filer is None or (actor.user_id == filer.staff_id and actor.unit_id == filer.unit_id)):
+        return _allow(Rule.OWN_CARDS)  # with no filer named: whether the actor imports at all, before a file is read
+    return _deny(Rule.NOT_AN_IMPORTER)
 
 
 def _auditor(actor: Viewer) -> Permission:

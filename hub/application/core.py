@@ -588,6 +588,7 @@ REFUSAL_TEXT: dict[Rule, str] = {
     Rule.OTHER_TENANT: "only the cooperation area's own staff and administrator may do this",
     Rule.NOT_REGISTERING_OR_CASE_UNIT: "only the registering unit, the Barnkontakt's unit or the administrator checks the guardians",
     Rule.NOT_INVITED: "only the child or guardian the invitation names answers it",
+    Rule.NOT_AN_IMPORTER: "only the cooperation area's administrator or the staff member who filed a card imports it",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hub.application.audit_lookup import AuditLookup
 from hub.application.auditing import Auditing
+from hub.application.card_import import CardImports
 from hub.application.closure import Closure
 from hub.application.concerns import Concerns
 from hub.application.consent_signals import ConsentSignals
@@ -22,7 +23,7 @@ from hub.application.team import TeamAndPlan
 __all__ = ["BackaHub", "Views"]
 
 
-class BackaHub(Registration, Consenting, ConsentSignals, TeamAndPlan, Closure, Concerns, Surveys, Erasure, Auditing, AuditLookup, Reads):
+class BackaHub(CardImports, Registration, Consenting, ConsentSignals, TeamAndPlan, Closure, Concerns, Surveys, Erasure, Auditing, AuditLookup, Reads):
     """The log of every child's support process, with the commands and reads on it."""
 
     name = "backa"

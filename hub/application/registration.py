@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from hub.application.core import HubCore, _invalid, handles, traced, typed
 from hub.application.readmodels import CardFiled, ConversationFiled
 from hub.domain.child import Child
 from hub.errors import ChildNotFoundError, InvalidInputError, RecordErasedError, RegisterUnavailableError
-from hub.identity.personnummer import parse_identity_number
+from hub.identity.personnummer import IdentityNumber, parse_identity_number
 from hub.identity.principals import Principal
 
 NAMED_BY_REGISTER = "Vårdnadshavare enligt folkbokföringen"
@@ -44,12 +45,8 @@ class Registration(HubCore):
         it is, and the card that follows goes to its Barnkontakt."""
         cmd = typed(RegisterChild, command, fields)
         self._permit(p, Action.REGISTER_CHILD)
-        number = parse_identity_number(cmd.personnummer)
         now = self.now()
-        if number.birth_date > now.date():
-            raise InvalidInputError("the date of birth is in the future", field="personnummer")
-        if age_on(number.birth_date, now) >= 18:
-            raise InvalidInputError("the hub serves children under 18", field="personnummer")
+        number = self._child_number(cmd.personnummer, now)
         child_id = self.blind_index.child_id(p.tenant_id, number)
         numbers = [parse_identity_number(g.personnummer, field=f"guardians[{i}].personnummer") for i, g in enumerate(cmd.guardians)]
         try:
@@ -90,6 +87,16 @@ class Registration(HubCore):
             return child_id  # registered by another command meanwhile
         self._keep(child)
         return child_id
+
+    @staticmethod
+    def _child_number(personnummer: str, now: datetime) -> IdentityNumber:
+        """The personnummer of a child the hub may register: born, and under 18 ``now``."""
+        number = parse_identity_number(personnummer)
+        if number.birth_date > now.date():
+            raise InvalidInputError("the date of birth is in the future", field="personnummer")
+        if age_on(number.birth_date, now) >= 18:
+            raise InvalidInputError("the hub serves children under 18", field="personnummer")
+        return number
 
     def _ask_register(
         self, child: str, custodial: dict[str, str], *, or_raise: bool = False, fill_in: Callable[[str], str] | None = None
@@ -171,12 +178,15 @@ class Registration(HubCore):
 
     @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
     def submit_discovery_card(
-        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, **fields: Any
+        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, *, card_id: str | None = None, **fields: Any
     ) -> CardFiled:
         """File an Upptäckarkort. Any staff member at a unit may, about any child of the area:
         the card goes to the child's Barnkontakt when it has one (:func:`route_card`), and the
-        answer is the same either way, so the discoverer learns nothing of the child."""
+        answer is the same either way, so the discoverer learns nothing of the child.
+        ``card_id`` is given by an import only (from the e-service's own id), so that the same
+        card imported again is refused by the child as already submitted."""
         cmd = typed(SubmitDiscoveryCard, command, fields)
+        given = {"card_id": card_id} if card_id is not None else {}
         self.directory.unit(p.tenant_id, cmd.to_unit_id, "to_unit_id")
 
         def verb(child: Child) -> CardFiled:
@@ -194,6 +204,7 @@ class Registration(HubCore):
                 five_questions=cmd.five_questions,
                 own_support_taken=cmd.own_support_taken,
                 guardians_informed=cmd.guardians_informed,
+                **given,
             )
             filed = self._filed(p, child, card.event_id, withheld_from_guardians=cmd.withheld_from_guardians)
             return CardFiled(**filed.model_dump(), card_id=card.card_id)

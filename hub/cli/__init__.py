@@ -1045,6 +1045,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.cli.views import add_parser as add_views
 
     add_views(sub)
+    from hub.cli.imports import add_parser as add_imports
+
+    add_imports(sub)
     return parser
 
 

@@ -220,6 +220,7 @@ def create_app(runtime: Runtime) -> Litestar:
             Tag(name="audit"),
             Tag(name="follow-up"),
             Tag(name="documents"),
+            Tag(name="imports"),
             Tag(name="sessions"),
             Tag(name="system"),
         ],

@@ -172,3 +172,26 @@ class FollowUpFigures(ReadSchema):
     terms: list[str] = Field(description='The terms shown, e.g. "2026 vt" (January to June) or "2026 ht", in Swedish time')
     figures: list[str]
     counts: list[FigureCount]
+
+
+class ImportedRow(ReadSchema):
+    """One row of an imported file: its number among the data rows (from 1), the e-service's id
+    of the card, and the card's id in the hub, or why the row was rejected."""
+
+    row: int
+    eservice_id: str | None
+    card_id: str | None = None
+    title: str | None = None
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class CardImportReport(ReadSchema):
+    """What became of each row of an e-service export: accepted (filed now), rejected (with the
+    fields refused), or skipped as imported before. A dry run reports and files nothing."""
+
+    format: str
+    dry_run: bool
+    rows: int
+    accepted: list[ImportedRow]
+    rejected: list[ImportedRow]
+    skipped: list[ImportedRow]

@@ -269,6 +269,10 @@ def command_body(path: str, child: Child) -> Any:
         "/withheld-information": {"event_ids": child.event_ids[-1:], "reason": "Sekretess mot vårdnadshavare"},
         "/consents": {"recipients": [{"unit_id": RECIPIENT_UNIT}], "categories": ["needs"], "purpose": "Stöd"},
         "/audit/reviews": {"child_id": child.child_id, "access_event_ids": child.access_ids[:1], "outcome": "justified"},
+        "/imports/cards": {"cards": [{
+            "eservice_id": "e-tjanst-1", "personnummer": fresh_number(), "given_name": "Ny", "family_name": "Elev",
+            "staff_id": "larare.ostra", "unit_id": "skola-ostra", "filed_on": START.date().isoformat(), **card_payload("skola-ostra"),
+        }]},
     }
     for key, body in bodies.items():
         if path.endswith(key):
@@ -366,6 +370,8 @@ COMMANDS: dict[tuple[str, str], list[Cell]] = {
     ("post", "/api/v1/children/{child_id}/consents/{consent_id}/decline"): [("child", 201), ("own_unit", 403)],
     ("post", "/api/v1/children/{child_id}/consents/{consent_id}/withdraw"): [("guardian", 201), ("other_tenant", 404)],
     ("post", "/api/v1/audit/reviews"): [("auditor", 201), ("tenant_admin", 403)],
+    # The area's administrator imports an e-service's cards (staff only their own); the family and auditors none.
+    ("post", "/api/v1/imports/cards"): [("tenant_admin", 200), ("guardian", 403), ("auditor", 403)],
     # The registering unit, the Barnkontakt's unit or the administrator asks the population register again.
     ("post", "/api/v1/children/{child_id}/guardians/check"): [("own_unit", 200), ("other_unit", 404), ("guardian", 403)],
     # Whoever holds a valid token may start a web session for it; a token's request has none to end.

@@ -806,6 +806,27 @@ def across_cases() -> Iterator[object]:
         foreign=no(Rule.OTHER_TENANT),
     )
     yield from cells(Action.READ_FIGURES, law, None, Target(tenant_id=OTHER_TENANT), "another area", admin=no(Rule.OTHER_TENANT))
+    law = "Backa barnet: an imported card is a fact in its filer's name, so only the filer or the area's administrator brings it in"
+    filed_by_colleague = Target(staff=ref(COLLEAGUE), tenant_id=TENANT)
+    yield from cells(
+        Action.IMPORT_CARDS, law, None, filed_by_colleague, "a card the school's teacher filed",
+        admin=ok(Rule.ADMINISTRATOR), colleague=ok(Rule.OWN_CARDS),
+        **{k: no(Rule.NOT_AN_IMPORTER) for k in (*staff_keys, *family_keys, "auditor") if k != "colleague"},
+        foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(
+        Action.IMPORT_CARDS, law, None, Target(staff=ref(ADMIN), tenant_id=TENANT), "a card in the name of staff at no unit",
+        admin=no(Rule.STAFF_AT_A_UNIT_ONLY),
+    )
+    yield from cells(
+        Action.IMPORT_CARDS, law, None, Target(tenant_id=TENANT), "a file, before its rows name their filers",
+        admin=ok(Rule.ADMINISTRATOR), **{k: ok(Rule.OWN_CARDS) for k in staff_keys},
+        **{k: no(Rule.NOT_AN_IMPORTER) for k in (*family_keys, "auditor")}, foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(
+        Action.IMPORT_CARDS, law, None, Target(staff=ref(COLLEAGUE), tenant_id=OTHER_TENANT), "a card of another area",
+        admin=no(Rule.OTHER_TENANT),
+    )
 
 
 DEPUTY = staff("ersattare", SOCIAL, Role.SUPPORT_COORDINATOR, Role.TEAM_MEMBER)
