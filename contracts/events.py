@@ -244,6 +244,10 @@ class DiscoveryCardSubmitted(Event):
     named_unit_id: str | None = carries(Category.TEAM, default=None, min_length=1, max_length=100)
     """The unit the discoverer named, when the card went to the child's Barnkontakt instead:
     what the discoverer is shown of where their card went."""
+    imported_by: str | None = carries(Category.TEAM, default=None, min_length=1, max_length=100)
+    """Who brought the card in from a municipality's e-service, when that was someone other
+    than the discoverer it is filed for (an administrator importing the area's export): the
+    card is the discoverer's, and the log still says who put it there."""
 
 
 class BarnkontaktAssigned(Event):

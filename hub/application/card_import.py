@@ -331,7 +331,7 @@ class CardImports(Registration):
             return "accepted"
         child_id = self.register_child(filer, registration)
         try:
-            self.submit_discovery_card(filer, child_id, card, card_id=card_id)
+            self.submit_discovery_card(filer, child_id, card, card_id=card_id, imported_by=p.user_id)
         except InvalidInputError as e:
             if e.field == "card_id":  # another import appended it meanwhile
                 outcome.card_id = card_id

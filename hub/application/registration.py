@@ -178,15 +178,19 @@ class Registration(HubCore):
 
     @handles(Action.SUBMIT_DISCOVERY_CARD, SubmitDiscoveryCard)
     def submit_discovery_card(
-        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, *, card_id: str | None = None, **fields: Any
+        self, p: Principal, child_id: UUID, command: SubmitDiscoveryCard | None = None, *, card_id: str | None = None,
+        imported_by: str | None = None, **fields: Any,
     ) -> CardFiled:
         """File an Upptäckarkort. Any staff member at a unit may, about any child of the area:
         the card goes to the child's Barnkontakt when it has one (:func:`route_card`), and the
         answer is the same either way, so the discoverer learns nothing of the child.
         ``card_id`` is given by an import only (from the e-service's own id), so that the same
-        card imported again is refused by the child as already submitted."""
+        card imported again is refused by the child as already submitted; ``imported_by``
+        names the importer when it is not the discoverer the card is filed for."""
         cmd = typed(SubmitDiscoveryCard, command, fields)
-        given = {"card_id": card_id} if card_id is not None else {}
+        given: dict[str, str] = {"card_id": card_id} if card_id is not None else {}
+        if imported_by is not None and imported_by != p.user_id:
+            given["imported_by"] = imported_by
         self.directory.unit(p.tenant_id, cmd.to_unit_id, "to_unit_id")
 
         def verb(child: Child) -> CardFiled:

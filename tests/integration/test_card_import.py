@@ -279,3 +279,24 @@ def test_a_store_that_cannot_be_reached_stops_the_import_and_a_run_again_finishe
     report = hub.import_cards(staff("admin.ystad"), data, ImportFormat.JSON)
     assert [r.eservice_id for r in report.skipped] == ["e-1"]
     assert [r.eservice_id for r in report.accepted] == ["e-2"]
+
+
+def _cards_on_the_log(rt: Runtime) -> list[Any]:
+    from contracts.events import DiscoveryCardSubmitted
+
+    stored = (rt.hub.mapper.to_domain_event(n) for n in rt.hub.recorder.select_notifications(1, rt.hub.log_length() + 1))
+    return [e.fact for e in stored if isinstance(getattr(e, "fact", None), DiscoveryCardSubmitted)]
+
+
+def test_a_card_imported_in_a_colleague_s_name_says_on_the_log_who_brought_it_in(memory_runtime: Runtime) -> None:
+    """The card is the discoverer's, but an administrator put it there: an auditor reading
+    the log must see both, or an import would file facts in someone's name unseen."""
+    memory_runtime.hub.import_cards(staff("admin.ystad"), as_json([row("e-1")]), ImportFormat.JSON)
+    (card,) = _cards_on_the_log(memory_runtime)
+    assert card.imported_by == "admin.ystad"
+
+
+def test_a_card_filed_or_imported_by_its_own_discoverer_names_no_importer(memory_runtime: Runtime) -> None:
+    memory_runtime.hub.import_cards(staff("larare.ostra"), as_json([row("e-1")]), ImportFormat.JSON)
+    (card,) = _cards_on_the_log(memory_runtime)
+    assert card.imported_by is None
