@@ -2,12 +2,13 @@
 
 from hub.http.controllers.children import ChildrenController
 from hub.http.controllers.consents import ConsentController
+from hub.http.controllers.fhir import FhirController
 from hub.http.controllers.figures import FiguresController
 from hub.http.controllers.oversight import OversightController
 from hub.http.controllers.process import SupportProcessController
 from hub.http.controllers.transparency import TransparencyController
 
 API_CONTROLLERS = [ChildrenController, SupportProcessController, ConsentController, OversightController, TransparencyController,
-                   FiguresController]
+                   FiguresController, FhirController]
 
 __all__ = ["API_CONTROLLERS"]
