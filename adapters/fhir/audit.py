@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fhir.resources.R4B.auditevent import AuditEvent
 
-from adapters.fhir.terms import CATEGORY, HL7, LEGAL_BASIS, ROLE, STAFF, patient_ref, unit_ref, value
+from adapters.fhir.terms import CATEGORY, HL7, LEGAL_BASIS, ROLE, STAFF, clean, patient_ref, unit_ref, value
 from contracts.labels import CATEGORY_LABELS, LEGAL_BASIS_LABELS, ROLE_LABELS
 from contracts.vocabulary import Category, LegalBasis, Role
 
@@ -70,7 +70,7 @@ def audit_event(r: ReadRecord) -> AuditEvent:
     }
     if r.event_id is not None:
         body["id"] = str(r.event_id)
-    return AuditEvent.model_validate(body)
+    return AuditEvent.model_validate(clean(body))
 
 
 def _basis(b: LegalBasis) -> dict[str, Any]:

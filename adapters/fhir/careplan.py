@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fhir.resources.R4B.careplan import CarePlan
 
-from adapters.fhir.terms import AREA, SWEDISH, Item, patient_ref, unit_ref
+from adapters.fhir.terms import AREA, SWEDISH, Item, clean, patient_ref, unit_ref
 from contracts.labels import AREA_LABELS
 from contracts.vocabulary import ActionStatus, Area
 
@@ -55,7 +55,7 @@ def care_plan(child_id: UUID, items: list[Item]) -> CarePlan | None:
         body["author"] = unit_ref(latest.unit_id)
     if f.get("next_follow_up"):
         body["period"] = {"start": plans[0].occurred_at.isoformat(), "end": str(f["next_follow_up"])}
-    return CarePlan.model_validate(body)
+    return CarePlan.model_validate(clean(body))
 
 
 def _activity(a: dict[str, Any], done: set[str]) -> dict[str, Any]:

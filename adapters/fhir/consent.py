@@ -15,7 +15,7 @@ from uuid import UUID
 
 from fhir.resources.R4B.consent import Consent
 
-from adapters.fhir.terms import CATEGORY, HL7, PARTY, SWEDISH, UNIT_KIND, Item, patient_ref, unit_ref, value
+from adapters.fhir.terms import CATEGORY, HL7, PARTY, SWEDISH, UNIT_KIND, Item, clean, patient_ref, unit_ref, value
 from contracts.labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
 from contracts.vocabulary import Category, PartyKind, Role, UnitKind
 
@@ -118,4 +118,4 @@ def _consent(child_id: UUID, c: Any, dates: dict[tuple[str, str, str], datetime]
             ],
         },
     }
-    return Consent.model_validate(body)
+    return Consent.model_validate(clean(body))

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fhir.resources.R4B.patient import Patient
 
-from adapters.fhir.terms import CHILD_ID, PERSONNUMMER, Item
+from adapters.fhir.terms import CHILD_ID, PERSONNUMMER, Item, clean
 
 
 def patient(child_id: UUID, items: list[Item]) -> Patient:
@@ -20,4 +20,4 @@ def patient(child_id: UUID, items: list[Item]) -> Patient:
         body["name"] = [{"use": "official", "family": f["family_name"], "given": [f["given_name"]]}]
         body["birthDate"] = str(f["birth_date"])
     body["identifier"] = identifiers
-    return Patient.model_validate(body)
+    return Patient.model_validate(clean(body))

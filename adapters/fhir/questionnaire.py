@@ -16,7 +16,7 @@ from uuid import UUID
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from adapters.fhir.terms import AREA, SWEDISH, Item, patient_ref, unit_ref, value
+from adapters.fhir.terms import AREA, SWEDISH, Item, clean, patient_ref, unit_ref, value
 from contracts.indicators import INDICATORS
 from contracts.labels import AREA_LABELS, CONVERSATION_WITH_LABELS
 from contracts.vocabulary import CENTRAL_GOAL_SV, COMPASS, Area, ConversationWith
@@ -110,7 +110,7 @@ def _response(
     }
     if author is not None:
         body["author"] = author
-    return QuestionnaireResponse.model_validate(body)
+    return QuestionnaireResponse.model_validate(clean(body))
 
 
 def _area_scores(scores: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

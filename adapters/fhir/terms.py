@@ -78,3 +78,20 @@ def unit_ref(unit_id: str, display: str | None = None) -> dict[str, Any]:
     if display:
         ref["display"] = display
     return ref
+
+
+_PLAIN_SPACE = str.maketrans({c: " " for c in map(chr, range(0x3000 + 1)) if c.isspace() and c not in " \r\n\t"})
+
+
+def clean(body: Any) -> Any:
+    """A resource's JSON with every text a FHIR string: what the hub accepts as free text
+    (any Unicode space, a blank purpose) FHIR does not, so other spaces become plain ones
+    and a text with nothing but spaces becomes a dash."""
+    if isinstance(body, str):
+        out = body.translate(_PLAIN_SPACE)
+        return out if out.strip() else "-"
+    if isinstance(body, dict):
+        return {k: clean(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [clean(v) for v in body]
+    return body

@@ -197,6 +197,15 @@ def test_a_withheld_fact_never_appears(client: TestClient[Any], runtime: Runtime
     assert "Rastvärd" not in seen.text
 
 
+def test_free_text_fhir_does_not_take_is_made_a_fhir_string(client: TestClient[Any], runtime: Runtime) -> None:
+    """The hub takes any Unicode space in a purpose or a plan; FHIR strings do not."""
+    child, _ = case(runtime, ALL)
+    response = client.get(f"{API}/children/{child}/fhir", params={"purpose": "\u00a0"}, headers=bearer(runtime, "socsek.ystad"))
+    assert response.status_code == 200, response.text
+    (audit,) = of(Bundle.model_validate_json(response.content), "AuditEvent")
+    assert audit.agent[0].purposeOfUse[0].text == "-"
+
+
 def test_the_capability_statement_and_the_questionnaire_validate(client: TestClient[Any], runtime: Runtime) -> None:
     meta = client.get(f"{API}/fhir/metadata", headers=bearer(runtime, "socsek.ystad"))
     assert meta.status_code == 200 and meta.headers["content-type"].startswith("application/fhir+json")
@@ -208,3 +217,23 @@ def test_the_capability_statement_and_the_questionnaire_validate(client: TestCli
     assert [g.text for g in questionnaire.item] == [
         "Trygghet", "Hälsa", "Utvecklas", "Omvårdad", "Fritid", "Respekteras", "Ansvarstagande", "Tillhörighet",
     ]
+
+
+def test_the_same_bundle_travels_sealed_as_the_data_of_a_cloudevent(client: TestClient[Any], runtime: Runtime) -> None:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from adapters.cloudevents_codec import encode_sealed, open_event, parse_sealed
+    from adapters.fhir.cloudevent import BUNDLE_TYPE, bundle_delivery, bundle_of
+
+    child, _ = case(runtime, ALL)
+    served = Bundle.model_validate_json(fhir_get(client, runtime, child, "socsek.ystad").content)
+    key = X25519PrivateKey.generate()
+    subject = "backa.ystad.soc-ystad.fhir"
+    delivery = bundle_delivery(
+        served, tenant_id=TENANT, unit_id="soc-ystad", subject=subject, msg_id="m-1", child_id=str(child), at=runtime.hub.now()
+    )
+    raw = encode_sealed(delivery, key.public_key())
+    assert CHILD_PNR.encode() not in raw and b"Alva" not in raw and str(child).encode() not in raw
+    opened = open_event(parse_sealed(raw), subject, key)
+    assert opened.type == BUNDLE_TYPE
+    assert bundle_of(opened) == served
