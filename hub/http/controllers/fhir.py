@@ -28,13 +28,12 @@ class FhirController(Controller):
     )
     def child(self, hub: Hub, caller: Caller, child_id: ChildId, purpose: Purpose = None) -> Response[bytes]:
         """The same read as ``GET /children/{id}``, recorded as such: only what consent or the law allows now."""
-        view = hub.read_child(
-            caller, child_id, purpose=purpose or "FHIR", view="fhir_family" if is_family(caller) else "fhir"
-        )
+        kind = "fhir_family" if is_family(caller) else "fhir"
+        view = hub.read_child(caller, child_id, purpose=purpose or "FHIR", view=kind)
         read = ReadRecord(
             child_id=child_id,
             at=view.as_of,
-            view="fhir",
+            view=kind,
             purpose=purpose or "FHIR",
             categories=tuple(sorted({i.category for i in view.items}, key=lambda c: c.value)),
             bases=tuple(sorted({i.basis for i in view.items if i.basis is not None}, key=lambda b: b.value)),
