@@ -334,6 +334,19 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/transparency/inclusion"): [("auditor", 422), ("no_token", 401)],
     # A request signed with a bearer token has no web session to show.
     ("get", "/api/v1/sessions/current"): [("own_unit", 404), ("no_token", 401)],
+    # The FHIR bundle is the same read as the child's JSON view; its AuditEvents are the family's access log.
+    ("get", "/api/v1/children/{child_id}/fhir"): [
+        ("own_unit", 200),
+        ("recipient_unit", 200),
+        ("recipient_unit", 403, "pending"),
+        ("recipient_unit", 403, "withdrawn"),
+        ("guardian", 200),
+        ("other_unit", 404),
+        ("other_tenant", 404),
+    ],
+    ("get", "/api/v1/children/{child_id}/fhir/AuditEvent"): [("guardian", 200), ("own_unit", 403), ("other_guardian", 404)],
+    ("get", "/api/v1/fhir/metadata"): [("own_unit", 200), ("no_token", 401)],
+    ("get", "/api/v1/fhir/Questionnaire/behovskompass"): [("guardian", 200), ("no_token", 401)],
 }
 
 COMMANDS: dict[tuple[str, str], list[Cell]] = {

@@ -3,6 +3,7 @@
 from hub.http.controllers.children import ChildrenController
 from hub.http.controllers.consents import ConsentController
 from hub.http.controllers.documents import DocumentsController
+from hub.http.controllers.fhir import FhirController
 from hub.http.controllers.figures import FiguresController
 from hub.http.controllers.imports import ImportsController
 from hub.http.controllers.oversight import OversightController
@@ -10,6 +11,6 @@ from hub.http.controllers.process import SupportProcessController
 from hub.http.controllers.transparency import TransparencyController
 
 API_CONTROLLERS = [ChildrenController, SupportProcessController, ConsentController, OversightController, TransparencyController,
-                   FiguresController, DocumentsController, ImportsController]
+                   FiguresController, DocumentsController, ImportsController, FhirController]
 
 __all__ = ["API_CONTROLLERS"]
