@@ -3,13 +3,23 @@ the core, worded as FHIR resources by :mod:`adapters.fhir`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Response
+from litestar.openapi.datastructures import ResponseSpec
 
 from adapters.fhir import FHIR_JSON, behovskompass_questionnaire, capability_statement, child_bundle, searchset, to_json
 from adapters.fhir.audit import ReadRecord, audit_event
 from hub.http.controllers._base import Caller, ChildId, Hub, is_family, query
 from hub.http.controllers.children import Purpose
 from hub.http.problems import problem_responses
+
+
+def _answers(*problems: int) -> dict[int, ResponseSpec]:
+    """A FHIR resource (a JSON object; its shape is the FHIR specification's, not repeated
+    here) for 200, and the problems a handler may give."""
+    resource = ResponseSpec(data_container=dict[str, Any], media_type=FHIR_JSON, description="A FHIR R4 resource")
+    return {**problem_responses(*problems), 200: resource}
 
 
 def _fhir(resource: object) -> Response[bytes]:
@@ -23,7 +33,7 @@ class FhirController(Controller):
     @query(
         "/children/{child_id:uuid}/fhir",
         summary="The child as a FHIR Bundle: Patient, Consent, CarePlan, QuestionnaireResponse, AuditEvent",
-        responses=problem_responses(403, 404),
+        responses=_answers(403, 404),
         media_type=FHIR_JSON,
     )
     def child(self, hub: Hub, caller: Caller, child_id: ChildId, purpose: Purpose = None) -> Response[bytes]:
@@ -50,7 +60,7 @@ class FhirController(Controller):
     @query(
         "/children/{child_id:uuid}/fhir/AuditEvent",
         summary="Who has seen the child's information, as FHIR AuditEvents (for the guardians and the child)",
-        responses=problem_responses(403, 404),
+        responses=_answers(403, 404),
         media_type=FHIR_JSON,
     )
     def audit_events(self, hub: Hub, caller: Caller, child_id: ChildId) -> Response[bytes]:
@@ -68,14 +78,14 @@ class FhirController(Controller):
             )
         )
 
-    @query("/fhir/metadata", summary="The FHIR interface's CapabilityStatement", responses=problem_responses(), media_type=FHIR_JSON)
+    @query("/fhir/metadata", summary="The FHIR interface's CapabilityStatement", responses=_answers(), media_type=FHIR_JSON)
     def metadata(self, hub: Hub) -> Response[bytes]:
         return _fhir(capability_statement(hub.now()))
 
     @query(
         "/fhir/Questionnaire/behovskompass",
         summary="Behovskompassen as a FHIR Questionnaire",
-        responses=problem_responses(),
+        responses=_answers(),
         media_type=FHIR_JSON,
     )
     def questionnaire(self) -> Response[bytes]:
