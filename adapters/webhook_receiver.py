@@ -103,9 +103,10 @@ class WebhookVerifier:
             at = datetime.fromtimestamp(int(stamp), UTC)
         except (ValueError, OverflowError, OSError):
             raise Refused(400, "the timestamp is not a whole number of seconds") from None
-        offered = signatures.split(" ")
+        # as bytes: compare_digest refuses a str with a character beyond ASCII (a TypeError, not a refusal)
+        offered = [s.encode("utf-8", "surrogateescape") for s in signatures.split(" ")]
         # every secret against every signature, in constant time each: any one match will do
-        if not any(hmac.compare_digest(h.sign(msg_id, at, body), s) for h in self.hooks for s in offered):
+        if not any(hmac.compare_digest(h.sign(msg_id, at, body).encode(), s) for h in self.hooks for s in offered):
             raise Refused(401, "no signature matches")
         now = self.clock()
         if abs(now - at) > self.tolerance:

@@ -1,0 +1,59 @@
+"""A signature header with a character beyond ASCII is a refused delivery (401), not a crash
+of the receiver: the header is the sender's, and anyone on the network can send one."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from adapters.webhook_receiver import Refused, Verified, WebhookVerifier, asgi_app
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def verifier() -> WebhookVerifier:
+    return WebhookVerifier([SECRET], clock=lambda: NOW)
+
+
+@pytest.mark.parametrize("signature", ["v1,\xffabc", "v1,é", "v1,ok v1,ü"])
+def test_a_signature_beyond_ascii_is_refused_as_no_match(signature: str) -> None:
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(NOW.timestamp())), "webhook-signature": signature}
+    with pytest.raises(Refused) as refused:
+        verifier().verify(b"{}", headers)
+    assert refused.value.status == 401
+
+
+def test_a_good_signature_next_to_an_odd_one_is_still_taken() -> None:
+    v = verifier()
+    good = v.hooks[0].sign("msg_2", NOW, b"{}")
+    headers = {"webhook-id": "msg_2", "webhook-timestamp": str(int(NOW.timestamp())), "webhook-signature": f"v1,é {good}"}
+    assert v.verify(b"{}", headers).repeat is False
+
+
+def test_the_receiver_answers_401_to_a_latin1_signature_header() -> None:
+    taken: list[Verified] = []
+
+    async def handler(v: Verified) -> None:
+        taken.append(v)
+
+    app = asgi_app(verifier(), handler)
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http", "method": "POST", "path": "/",
+        "headers": [(b"webhook-id", b"msg_3"), (b"webhook-timestamp", str(int(NOW.timestamp())).encode()),
+                    (b"webhook-signature", b"v1,\xff\xfe")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 401
+    assert taken == []
