@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -68,6 +69,29 @@ REQUIRED_COLUMNS = frozenset({"eservice_id", "personnummer", "given_name", "fami
 JSON_CELLS = frozenset({"unmet_needs", "guardians"})
 """CSV cells that hold a JSON array, because a card's needs and guardians are lists."""
 BOOLEAN_CELLS = frozenset({"guardians_informed", "withheld_from_guardians"})
+
+
+ESERVICE_ID = re.compile(r"[A-Za-z0-9._:/-]{1,100}")
+"""An e-service's id of a card as the documentation spells it: the report names a row by it
+only then, so that a cell meant for a spreadsheet or a terminal (``=cmd|...``, an escape
+sequence, megabytes of text) is never handed back."""
+NAME_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,4}")
+"""A part of a field's path that the report repeats: a name as the documented ones are, or a
+list index; a key the file made up is not echoed (it is the file's content, not a field)."""
+
+
+def _report_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and ESERVICE_ID.fullmatch(value) else None
+
+
+def _report_field(path: str) -> str:
+    """``path`` up to its first part that is not a plain name or index (``row`` if none is)."""
+    kept: list[str] = []
+    for part in path.split("."):
+        if not NAME_PART.fullmatch(part):
+            break
+        kept.append(part)
+    return ".".join(kept) or "row"
 
 
 class ImportFormat(str, Enum):
@@ -185,7 +209,7 @@ def _csv_rows(text: str, max_rows: int) -> list[dict[str, Any]]:
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         header = reader.fieldnames or []
-        unknown = sorted(set(header) - set(CSV_COLUMNS))
+        unknown = sorted({_report_field(c) if NAME_PART.fullmatch(c) else "column" for c in set(header) - set(CSV_COLUMNS)})
         missing = sorted(REQUIRED_COLUMNS - set(header))
         if not header or unknown or missing or len(set(header)) != len(header):
             errors = [{"field": c, "message": "unknown column"} for c in unknown[:10]]
@@ -254,7 +278,7 @@ def _row_errors(e: HubError) -> list[dict[str, str]]:
         if isinstance(e, kind):
             return [{"field": e.field or "row", "message": message}]
     if isinstance(e, InvalidInputError) and e.errors:
-        return [{"field": str(x.get("field") or "row"), "message": str(x.get("message", ""))} for x in e.errors]
+        return [{"field": _report_field(str(x.get("field") or "row")), "message": str(x.get("message", ""))} for x in e.errors]
     return [{"field": e.field or "row", "message": e.detail}]
 
 
@@ -280,7 +304,7 @@ class CardImports(Registration):
         report = ImportReport(fmt, dry_run)
         seen: set[str] = set()
         for number, raw in enumerate(rows, start=1):
-            eservice_id = raw.get("eservice_id") if isinstance(raw, dict) and isinstance(raw.get("eservice_id"), str) else None
+            eservice_id = _report_id(raw.get("eservice_id")) if isinstance(raw, dict) else None
             outcome = RowOutcome(number, eservice_id)
             try:
                 kind = self._import_row(p, raw, outcome, seen, dry_run=dry_run)
