@@ -238,10 +238,7 @@ def _typed_cells(raw: dict[str, str]) -> dict[str, Any]:
         if column in BOOLEAN_CELLS:
             out[column] = {"true": True, "false": False}.get(cell, cell)
         elif column in JSON_CELLS:
-            try:
-                out[column] = json.loads(cell)
-            except ValueError:
-                out[column] = cell  # text where a list belongs: refused, naming the column
+            out[column] = _json_cell(cell)
         elif column.startswith("five_questions."):
             questions[column.removeprefix("five_questions.")] = cell
         else:
@@ -251,11 +248,63 @@ def _typed_cells(raw: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _json_rows(text: str) -> list[dict[str, Any]]:
+MAX_JSON_DEPTH = 32
+"""Arrays and objects nested at most this deep: a card is four levels inside its file."""
+
+
+class _RepeatedKeyError(ValueError):
+    pass
+
+
+def _one_of_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose every key is given once: with a key twice, which one the e-service
+    meant cannot be known, so the file is refused rather than the last one silently taken."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedKeyError
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _json_cell(cell: str) -> Any:
+    """A CSV cell's JSON list, read as strictly as the JSON form; anything else stays text,
+    which is refused as no list, naming the column."""
     try:
-        doc = json.loads(text)
+        value = json.loads(cell, object_pairs_hook=_one_of_each, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return cell
+    return cell if _too_deep(value) else value
+
+
+def _json_rows(text: str) -> list[dict[str, Any]]:
+    """The JSON form read as strictly as the API reads a body, whichever way the file came
+    (the CLI reads it here first): a key twice, ``NaN`` or nesting past any card's is refused."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_one_of_each, parse_constant=_no_constant)
+    except _RepeatedKeyError:
+        raise ImportFileError("the file gives a key more than once in one object", field="file") from None
+    except RecursionError:
+        raise ImportFileError(f"the file nests arrays and objects more than {MAX_JSON_DEPTH} deep", field="file") from None
     except ValueError:
         raise ImportFileError("the file is not JSON", field="file") from None
+    if _too_deep(doc):
+        raise ImportFileError(f"the file nests arrays and objects more than {MAX_JSON_DEPTH} deep", field="file")
     cards = doc.get("cards") if isinstance(doc, dict) and set(doc) == {"cards"} else doc
     if not isinstance(cards, list):
         raise ImportFileError('the file is neither a list of cards nor {"cards": [...]}', field="file")
