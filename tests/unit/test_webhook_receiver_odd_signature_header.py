@@ -57,3 +57,32 @@ def test_the_receiver_answers_401_to_a_latin1_signature_header() -> None:
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 401
     assert taken == []
+
+
+class CountingVerifier(WebhookVerifier):
+    """Counts the HMACs of the body made while verifying."""
+
+    signed = 0
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__(secrets, clock=lambda: NOW)
+        for hook in self.hooks:
+            made = hook.sign
+
+            def counted(*args: Any, _made: Any = made, **kwargs: Any) -> str:
+                CountingVerifier.signed += 1
+                return _made(*args, **kwargs)
+
+            hook.sign = counted  # type: ignore[method-assign]
+
+
+def test_a_header_offering_thousands_of_signatures_costs_one_hmac_per_secret() -> None:
+    """The body is hashed once per secret, not once per signature offered: an unsigned sender
+    listing many signatures beside a large body cannot make the receiver hash it thousands of times."""
+    v = CountingVerifier([SECRET, "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="])
+    CountingVerifier.signed = 0
+    headers = {"webhook-id": "msg_4", "webhook-timestamp": str(int(NOW.timestamp())),
+               "webhook-signature": " ".join(f"v1,{n}" for n in range(5000))}
+    with pytest.raises(Refused):
+        v.verify(b"x" * 1000, headers)
+    assert CountingVerifier.signed == 2
