@@ -99,6 +99,13 @@ class ImportFormat(str, Enum):
     JSON = "json"
 
 
+NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""A name from another system holds no control character: an escape sequence or a NUL in a
+child's name would travel on to every page, document and terminal that shows it."""
+TEXT_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+"""Free text may break lines and hold tabs, and no other control character."""
+
+
 class CardRow(BaseModel):
     """One card of the e-service's export: who filed it where and when, about which child, and
     the card as :class:`SubmitDiscoveryCard` takes it."""
@@ -107,8 +114,8 @@ class CardRow(BaseModel):
 
     eservice_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")
     personnummer: str = Field(min_length=10, max_length=13)
-    given_name: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
+    given_name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROLS)
+    family_name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROLS)
     guardians: list[GuardianEntry] = Field(default_factory=list, max_length=6)
     staff_id: str = Field(min_length=1, max_length=100)
     unit_id: str = Field(min_length=1, max_length=100)
@@ -116,7 +123,7 @@ class CardRow(BaseModel):
     to_unit_id: str = Field(min_length=1, max_length=100)
     unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
     five_questions: FiveQuestions = Field(default_factory=FiveQuestions)
-    own_support_taken: str = Field(default="", max_length=4000)
+    own_support_taken: str = Field(default="", max_length=4000, pattern=TEXT_LINES)
     guardians_informed: Boolean
     withheld_from_guardians: Boolean = False
 
