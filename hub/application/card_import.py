@@ -358,7 +358,7 @@ class CardImports(Registration):
         self._permit(p, Action.IMPORT_CARDS, target=Target(tenant_id=p.tenant_id))  # anyone who may import at all
         rows = read_rows(data, fmt, max_bytes=max_bytes, max_rows=max_rows)
         report = ImportReport(fmt, dry_run)
-        seen: set[str] = set()
+        seen: dict[str, IdentityNumber] = {}
         for number, raw in enumerate(rows, start=1):
             eservice_id = _report_id(raw.get("eservice_id")) if isinstance(raw, dict) else None
             outcome = RowOutcome(number, eservice_id)
@@ -375,7 +375,7 @@ class CardImports(Registration):
         return report
 
     def _import_row(
-        self, p: Principal, raw: Any, outcome: RowOutcome, seen: set[str], *, dry_run: bool
+        self, p: Principal, raw: Any, outcome: RowOutcome, seen: dict[str, IdentityNumber], *, dry_run: bool
     ) -> Literal["accepted", "skipped"]:
         if not isinstance(raw, dict):
             raise InvalidInputError("a card is an object of the documented fields", field="row")
@@ -400,10 +400,13 @@ class CardImports(Registration):
             withheld_from_guardians=row.withheld_from_guardians,
         )
         number = self._child_number(row.personnummer, self.now())
+        if card_id in seen and seen[card_id] != number:
+            # one e-service id for two children's cards: neither is "imported before" for the other
+            raise InvalidInputError("an earlier row of the file gives this e-service id to another child's card", field="eservice_id")
         if card_id in seen or self._already_imported(p.tenant_id, number, card_id):
             outcome.card_id = card_id
             return "skipped"
-        seen.add(card_id)
+        seen[card_id] = number
         if dry_run:
             self._permit(filer, Action.REGISTER_CHILD)
             self.directory.unit(p.tenant_id, row.to_unit_id, "to_unit_id")
