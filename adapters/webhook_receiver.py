@@ -103,6 +103,8 @@ class WebhookVerifier:
         if not (msg_id and stamp and signatures):
             raise Refused(400, "missing webhook headers")
         try:
+            if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+                raise ValueError  # int() would also take "+1_7", " 17 " and other scripts' digits, signed as if plain
             at = datetime.fromtimestamp(int(stamp), UTC)
         except (ValueError, OverflowError, OSError):
             raise Refused(400, "the timestamp is not a whole number of seconds") from None

@@ -86,3 +86,17 @@ def test_a_header_offering_thousands_of_signatures_costs_one_hmac_per_secret() -
     with pytest.raises(Refused):
         v.verify(b"x" * 1000, headers)
     assert CountingVerifier.signed == 2
+
+
+@pytest.mark.parametrize("spelt", ["+{s}", " {s} ", "{u}", "{us}"])
+def test_a_timestamp_spelt_otherwise_than_in_ascii_digits_is_refused_though_its_signature_would_match(spelt: str) -> None:
+    """The signature covers the timestamp as the sender wrote it: one the receiver would read
+    as the same number but that is written otherwise is not the header that was signed."""
+    v = verifier()
+    stamp = str(int(NOW.timestamp()))
+    written = spelt.format(s=stamp, u=stamp.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+                           us=stamp[:4] + "_" + stamp[4:])
+    good = v.hooks[0].sign("msg_5", NOW, b"{}")
+    with pytest.raises(Refused) as refused:
+        v.verify(b"{}", {"webhook-id": "msg_5", "webhook-timestamp": written, "webhook-signature": good})
+    assert refused.value.status == 400
