@@ -1,5 +1,6 @@
-"""A signature header with a character beyond ASCII is a refused delivery (401), not a crash
-of the receiver: the header is the sender's, and anyone on the network can send one."""
+"""The receiver's headers are the sender's, and anyone on the network can send some: a
+signature beyond ASCII is a refusal (401), not a crash; thousands of signatures cost one HMAC
+per secret; a timestamp spelt otherwise than in ASCII digits is refused (400)."""
 
 from __future__ import annotations
 
