@@ -164,7 +164,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() also takes "²", which float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -230,17 +230,19 @@ class WebhookSender:
                 headers = {"content-type": CONTENT_TYPE, **signed_headers(self.hooks, msg_id, self.clock(), body)}
                 retry_after: float | None = None
                 try:
-                    response = await client.post(url, content=body, headers=headers)
+                    # the answer's status and headers are all that count: its body is never read,
+                    # so a receiver answering without end holds neither memory nor this delivery
+                    async with client.stream("POST", url, content=body, headers=headers) as response:
+                        status, answered = response.status_code, response.headers
                 except httpx.HTTPError as e:  # timeouts, refused or cut connections
                     reason = type(e).__name__
                 else:
-                    status = response.status_code
                     if 200 <= status < 300:
                         return Outcome(True, attempt, "accepted")
                     reason = f"HTTP {status}"
                     if 400 <= status < 500 and status not in RETRIED_4XX:
                         return Outcome(False, attempt, reason)  # the receiver refused it: trying again will not help
-                    retry_after = retry_after_seconds(response.headers.get("retry-after"), self.clock())
+                    retry_after = retry_after_seconds(answered.get("retry-after"), self.clock())
                 if attempt < self.policy.attempts:
                     pause = self.policy.delay(attempt, retry_after, self.jitter)
                     log.warning("webhook %s: attempt %d failed (%s); next in %.2f s", msg_id, attempt, reason, pause)

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -70,9 +71,39 @@ JSON_CELLS = frozenset({"unmet_needs", "guardians"})
 BOOLEAN_CELLS = frozenset({"guardians_informed", "withheld_from_guardians"})
 
 
+ESERVICE_ID = re.compile(r"[A-Za-z0-9._:/-]{1,100}")
+"""An e-service's id of a card as the documentation spells it: the report names a row by it
+only then, so that a cell meant for a spreadsheet or a terminal (``=cmd|...``, an escape
+sequence, megabytes of text) is never handed back."""
+NAME_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,4}")
+"""A part of a field's path that the report repeats: a name as the documented ones are, or a
+list index; a key the file made up is not echoed (it is the file's content, not a field)."""
+
+
+def _report_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and ESERVICE_ID.fullmatch(value) else None
+
+
+def _report_field(path: str) -> str:
+    """``path`` up to its first part that is not a plain name or index (``row`` if none is)."""
+    kept: list[str] = []
+    for part in path.split("."):
+        if not NAME_PART.fullmatch(part):
+            break
+        kept.append(part)
+    return ".".join(kept) or "row"
+
+
 class ImportFormat(str, Enum):
     CSV = "csv"
     JSON = "json"
+
+
+NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""A name from another system holds no control character: an escape sequence or a NUL in a
+child's name would travel on to every page, document and terminal that shows it."""
+TEXT_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+"""Free text may break lines and hold tabs, and no other control character."""
 
 
 class CardRow(BaseModel):
@@ -83,8 +114,8 @@ class CardRow(BaseModel):
 
     eservice_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")
     personnummer: str = Field(min_length=10, max_length=13)
-    given_name: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
+    given_name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROLS)
+    family_name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROLS)
     guardians: list[GuardianEntry] = Field(default_factory=list, max_length=6)
     staff_id: str = Field(min_length=1, max_length=100)
     unit_id: str = Field(min_length=1, max_length=100)
@@ -92,7 +123,7 @@ class CardRow(BaseModel):
     to_unit_id: str = Field(min_length=1, max_length=100)
     unmet_needs: list[UnmetNeed] = Field(min_length=1, max_length=8)
     five_questions: FiveQuestions = Field(default_factory=FiveQuestions)
-    own_support_taken: str = Field(default="", max_length=4000)
+    own_support_taken: str = Field(default="", max_length=4000, pattern=TEXT_LINES)
     guardians_informed: Boolean
     withheld_from_guardians: Boolean = False
 
@@ -185,7 +216,7 @@ def _csv_rows(text: str, max_rows: int) -> list[dict[str, Any]]:
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         header = reader.fieldnames or []
-        unknown = sorted(set(header) - set(CSV_COLUMNS))
+        unknown = sorted({_report_field(c) if NAME_PART.fullmatch(c) else "column" for c in set(header) - set(CSV_COLUMNS)})
         missing = sorted(REQUIRED_COLUMNS - set(header))
         if not header or unknown or missing or len(set(header)) != len(header):
             errors = [{"field": c, "message": "unknown column"} for c in unknown[:10]]
@@ -214,10 +245,7 @@ def _typed_cells(raw: dict[str, str]) -> dict[str, Any]:
         if column in BOOLEAN_CELLS:
             out[column] = {"true": True, "false": False}.get(cell, cell)
         elif column in JSON_CELLS:
-            try:
-                out[column] = json.loads(cell)
-            except ValueError:
-                out[column] = cell  # text where a list belongs: refused, naming the column
+            out[column] = _json_cell(cell)
         elif column.startswith("five_questions."):
             questions[column.removeprefix("five_questions.")] = cell
         else:
@@ -227,11 +255,63 @@ def _typed_cells(raw: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _json_rows(text: str) -> list[dict[str, Any]]:
+MAX_JSON_DEPTH = 32
+"""Arrays and objects nested at most this deep: a card is four levels inside its file."""
+
+
+class _RepeatedKeyError(ValueError):
+    pass
+
+
+def _one_of_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose every key is given once: with a key twice, which one the e-service
+    meant cannot be known, so the file is refused rather than the last one silently taken."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedKeyError
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _json_cell(cell: str) -> Any:
+    """A CSV cell's JSON list, read as strictly as the JSON form; anything else stays text,
+    which is refused as no list, naming the column."""
     try:
-        doc = json.loads(text)
+        value = json.loads(cell, object_pairs_hook=_one_of_each, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return cell
+    return cell if _too_deep(value) else value
+
+
+def _json_rows(text: str) -> list[dict[str, Any]]:
+    """The JSON form read as strictly as the API reads a body, whichever way the file came
+    (the CLI reads it here first): a key twice, ``NaN`` or nesting past any card's is refused."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_one_of_each, parse_constant=_no_constant)
+    except _RepeatedKeyError:
+        raise ImportFileError("the file gives a key more than once in one object", field="file") from None
+    except RecursionError:
+        raise ImportFileError(f"the file nests arrays and objects more than {MAX_JSON_DEPTH} deep", field="file") from None
     except ValueError:
         raise ImportFileError("the file is not JSON", field="file") from None
+    if _too_deep(doc):
+        raise ImportFileError(f"the file nests arrays and objects more than {MAX_JSON_DEPTH} deep", field="file")
     cards = doc.get("cards") if isinstance(doc, dict) and set(doc) == {"cards"} else doc
     if not isinstance(cards, list):
         raise ImportFileError('the file is neither a list of cards nor {"cards": [...]}', field="file")
@@ -254,7 +334,7 @@ def _row_errors(e: HubError) -> list[dict[str, str]]:
         if isinstance(e, kind):
             return [{"field": e.field or "row", "message": message}]
     if isinstance(e, InvalidInputError) and e.errors:
-        return [{"field": str(x.get("field") or "row"), "message": str(x.get("message", ""))} for x in e.errors]
+        return [{"field": _report_field(str(x.get("field") or "row")), "message": str(x.get("message", ""))} for x in e.errors]
     return [{"field": e.field or "row", "message": e.detail}]
 
 
@@ -278,9 +358,9 @@ class CardImports(Registration):
         self._permit(p, Action.IMPORT_CARDS, target=Target(tenant_id=p.tenant_id))  # anyone who may import at all
         rows = read_rows(data, fmt, max_bytes=max_bytes, max_rows=max_rows)
         report = ImportReport(fmt, dry_run)
-        seen: set[str] = set()
+        seen: dict[str, IdentityNumber] = {}
         for number, raw in enumerate(rows, start=1):
-            eservice_id = raw.get("eservice_id") if isinstance(raw, dict) and isinstance(raw.get("eservice_id"), str) else None
+            eservice_id = _report_id(raw.get("eservice_id")) if isinstance(raw, dict) else None
             outcome = RowOutcome(number, eservice_id)
             try:
                 kind = self._import_row(p, raw, outcome, seen, dry_run=dry_run)
@@ -295,7 +375,7 @@ class CardImports(Registration):
         return report
 
     def _import_row(
-        self, p: Principal, raw: Any, outcome: RowOutcome, seen: set[str], *, dry_run: bool
+        self, p: Principal, raw: Any, outcome: RowOutcome, seen: dict[str, IdentityNumber], *, dry_run: bool
     ) -> Literal["accepted", "skipped"]:
         if not isinstance(raw, dict):
             raise InvalidInputError("a card is an object of the documented fields", field="row")
@@ -320,10 +400,13 @@ class CardImports(Registration):
             withheld_from_guardians=row.withheld_from_guardians,
         )
         number = self._child_number(row.personnummer, self.now())
+        if card_id in seen and seen[card_id] != number:
+            # one e-service id for two children's cards: neither is "imported before" for the other
+            raise InvalidInputError("an earlier row of the file gives this e-service id to another child's card", field="eservice_id")
         if card_id in seen or self._already_imported(p.tenant_id, number, card_id):
             outcome.card_id = card_id
             return "skipped"
-        seen.add(card_id)
+        seen[card_id] = number
         if dry_run:
             self._permit(filer, Action.REGISTER_CHILD)
             self.directory.unit(p.tenant_id, row.to_unit_id, "to_unit_id")
