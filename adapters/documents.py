@@ -31,8 +31,9 @@ class DocumentLimits:
     max_pages: int = 200
     at_once: int = 1
     """Documents made at the same time in this process (the machine's other cores serve reads)."""
-    wait_seconds: float = 20.0
-    """How long a request waits for its turn before it is told to try again."""
+    wait_seconds: float = 3.0
+    """How long a request waits for its turn before it is told to try again: short, since a
+    waiting request holds one of the process's request threads."""
 
 
 class DocumentTooLargeError(Exception):

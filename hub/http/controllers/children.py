@@ -15,7 +15,10 @@ from hub.http.schemas import ChildCreated, GuardianLinkAnswer, GuardiansChecked
 
 Purpose = Annotated[
     str | None,
-    QueryParameter(min_length=1, max_length=500, description="Why you look; written to the access log the family and auditors see"),
+    QueryParameter(
+        min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+        description="Why you look, on one line without control characters; written to the access log the family and auditors see",
+    ),
 ]
 
 
