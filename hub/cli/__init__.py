@@ -103,22 +103,9 @@ def _serve_staged(settings: Any, host: str, port: int) -> None:
     from hub.http.staged import StagedApp
 
     def build() -> Any:
-        from hub.http.app import create_app
-        from hub.http.asgi import in_turn, serve_alone
-        from hub.runtime.bootstrap import bootstrap
+        from hub.http.asgi import served_app
 
-        let_go = serve_alone(settings)
-        try:
-            runtime = bootstrap(settings)
-        except BaseException:
-            let_go()
-            raise
-        close = in_turn(runtime.close, let_go)
-        try:
-            return create_app(runtime), close
-        except BaseException:
-            close()
-            raise
+        return served_app(settings)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

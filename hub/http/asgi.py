@@ -112,13 +112,13 @@ def request_threads_of_this_loop(count: int) -> None:
     loop.set_default_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="backa-request"))
 
 
-def app_from_env(settings: Settings | None = None) -> Any:
-    """A Litestar application over a runtime bootstrapped from the environment."""
+def served_app(settings: Settings) -> tuple[Any, Callable[[], None]]:
+    """The application of one serving process and what closes it: the process holds a SQLite
+    folder alone (:func:`serve_alone`), builds its runtime in its turn with any others
+    starting beside it (:func:`one_start_at_a_time`), and lets both go when it closes."""
     from hub.http.app import create_app
     from hub.runtime.bootstrap import bootstrap
 
-    settings = settings or Settings.from_env()
-    request_threads_of_this_loop(settings.http_threads)
     let_go = serve_alone(settings)
     try:
         with one_start_at_a_time(settings):
@@ -128,10 +128,17 @@ def app_from_env(settings: Settings | None = None) -> Any:
         raise
     close = in_turn(runtime.close, let_go)
     try:
-        app = create_app(runtime)
+        return create_app(runtime), close
     except BaseException:
         close()
         raise
+
+
+def app_from_env(settings: Settings | None = None) -> Any:
+    """A Litestar application over a runtime bootstrapped from the environment."""
+    settings = settings or Settings.from_env()
+    request_threads_of_this_loop(settings.http_threads)
+    app, close = served_app(settings)
     app.on_shutdown.append(close)
     return app
 
@@ -159,25 +166,7 @@ def staged_app_from_env() -> Any:
     settings = Settings.from_env()
     request_threads_of_this_loop(settings.http_threads)
 
-    def build() -> Any:
-        from hub.http.app import create_app
-        from hub.runtime.bootstrap import bootstrap
-
-        let_go = serve_alone(settings)
-        try:
-            with one_start_at_a_time(settings):
-                runtime = bootstrap(settings)
-        except BaseException:
-            let_go()
-            raise
-        close = in_turn(runtime.close, let_go)
-        try:
-            return create_app(runtime), close
-        except BaseException:
-            close()
-            raise
-
-    return StagedApp(build, on_failure=_stop_this_worker)
+    return StagedApp(lambda: served_app(settings), on_failure=_stop_this_worker)
 
 
 def _stop_this_worker() -> None:
@@ -191,6 +180,7 @@ __all__ = [
     "in_turn",
     "one_start_at_a_time",
     "serve_alone",
+    "served_app",
     "request_threads_of_this_loop",
     "staged_app_from_env",
 ]
