@@ -48,7 +48,7 @@ SWEDISH_TOO = {
 
 WORD = re.compile(r"[A-Za-zÅÄÖåäöÉéÜü]+(?:['’][a-z]+)?")
 SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
-CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
+CAMEL = re.compile(r"\b[A-Z][a-z]{2,}(?:[A-Z][a-z]{2,})+\b")  # parts of three letters or more: a random token such as AxaTg is not a field code
 PREFIXED_CODE = re.compile(r"\b[a-z]+:[a-z_]+\b")
 UUID_RE = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 HEX_ID = re.compile(r"\b(?:[a-z]+-)?(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}\b")
