@@ -35,6 +35,7 @@ from functools import cached_property
 from datetime import datetime
 from typing import Any
 
+from contracts.directory import Subscription
 from contracts.events import (
     ENVELOPE_FIELDS,
     AccessReviewed,
@@ -94,6 +95,8 @@ class UnitRecipient:
     tenant_id: str
     unit_id: str
     kind: UnitKind
+    subscription: Subscription = field(default=Subscription(), compare=False)
+    """What the unit has chosen to be sent; the consent policy still decides what may be."""
 
     @cached_property
     def viewer(self) -> Viewer:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from consent.retention import RetentionPeriods, tenant_periods
+from contracts.directory import Subscription
 from contracts.vocabulary import UNIT_KIND_PRINCIPAL, Principal, Role, UnitKind
 
 from hub.errors import UnknownStaffError, UnknownUnitError
@@ -24,6 +25,8 @@ class Unit:
     tenant_id: str
     kind: UnitKind
     name: str
+    subscription: Subscription = Subscription()
+    """What the unit has chosen to be sent (within what consent lets it see)."""
 
     @property
     def principal(self) -> Principal:

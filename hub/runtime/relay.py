@@ -44,7 +44,7 @@ def unit_keys(directory: Directory, keys_dir: Path) -> tuple[list[UnitRecipient]
     keys: dict[tuple[str, str], X25519PublicKey] = {}
     for tenant in directory.tenants.values():
         for unit in tenant.units.values():
-            recipients.append(UnitRecipient(tenant.tenant_id, unit.unit_id, unit.kind))
+            recipients.append(UnitRecipient(tenant.tenant_id, unit.unit_id, unit.kind, unit.subscription))
             for path in (keys_dir / tenant.tenant_id / f"{unit.unit_id}.pub", keys_dir / f"{unit.unit_id}.pub"):
                 if path.is_file():
                     try:
