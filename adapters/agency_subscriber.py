@@ -7,6 +7,8 @@ key, and hands it to the agency's own systems as a JSON line or an HTTP POST.
   a growing delay when the hand-over fails for now (the local URL is down), ``term`` when
   it cannot be opened with the unit's key or is not a message from the hub. A
   terminated message is reported (sequence, type, key id), never its content.
+- A daily digest (``backa.v1.Digest``) is opened item by item: a JSON-lines output takes
+  each item as its own line, a URL takes the digest as one post with its items opened.
 - Redelivery is harmless: the ids of handed-over messages are remembered in a small
   SQLite file, and a JSON-lines output also tells which ids it already holds.
 - SIGINT or SIGTERM (see ``run``'s ``stop``) stops fetching, hands back what was
@@ -34,12 +36,15 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from pydantic import ValidationError
 
 from adapters.cloudevents_codec import CONTENT_TYPE, NotACloudEvent, OpenedEvent, open_event, parse_sealed
-from adapters.deliveries import is_subject_token, unit_filter
+from adapters.deliveries import is_subject_token, short_type, unit_filter
+from adapters.digests import DIGEST_TYPE
 from adapters.migrations import AGENCY, migrate_sqlite
 from adapters.nats_link import STREAM_NAME, Stopped, close_connection, connect, unless_stopped
 from adapters.sealed_box import SealError, key_id
+from contracts.notices import Digest
 
 log = logging.getLogger("backa.subscriber")
 
@@ -91,7 +96,10 @@ class Sink(Protocol):
 
 
 class JsonLinesSink:
-    """Appends each event as one JSON line to a file (synced) or to standard output."""
+    """Appends each event as one JSON line to a file (synced) or to standard output; a
+    digest's items are written one line each, as if each had come on its own."""
+
+    takes_items = True
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -294,6 +302,8 @@ class AgencySubscriber:
     async def handle(self, msg: Msg) -> float | None:
         """Handle one message; return a pause in seconds when it was offered back for later."""
         seq = msg.metadata.sequence.stream
+        if short_type(msg.subject) == short_type(DIGEST_TYPE):
+            return await self._handle_digest(msg, seq)
         try:
             received = parse_sealed(msg.data)
         except NotACloudEvent as e:
@@ -306,20 +316,69 @@ class AgencySubscriber:
             opened = open_event(received, msg.subject, self.private_key)
         except SealError as e:
             return await self._reject(msg, seq, received.type, received.sealed.kid, str(e))
+        pause = await self._hand_over(msg, seq, received.type, [opened])
+        if pause is not None:
+            return pause
+        self.processed.add(received.id)
+        await msg.ack()
+        self.stats.delivered += 1
+        return None
+
+    async def _hand_over(self, msg: Msg, seq: int, type_name: str, events: Sequence[OpenedEvent]) -> float | None:
+        """Hand events over to the sink, each remembered once taken; a pause when it could
+        not take one now (the message is then offered again later)."""
         beat = asyncio.create_task(_keep_in_progress(msg, self.ack_wait / 3))  # a signed post may retry longer than ack_wait
         try:
-            await self.sink.deliver(opened)
+            for event in events:
+                await self.sink.deliver(event)
+                if len(events) > 1:
+                    self.processed.add(event.id)
         except TransientDeliveryError as e:
             attempt = max(1, msg.metadata.num_delivered or 1)
             delay = self.retry_delays[min(attempt, len(self.retry_delays)) - 1]
-            log.warning("message %d (%s) could not be handed over: %s; offered again in %.1f s", seq, received.type, e, delay)
+            log.warning("message %d (%s) could not be handed over: %s; offered again in %.1f s", seq, type_name, e, delay)
             self.stats.retried += 1
             await msg.nak(delay=delay)
             return delay
         finally:
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)
-        self.processed.add(received.id)
+        return None
+
+    async def _handle_digest(self, msg: Msg, seq: int) -> float | None:
+        """A daily digest: each item opened with the unit's key and checked to be sealed for
+        this unit's subjects. A JSON-lines output takes the items one line each; a URL takes
+        the digest as one post, its items opened."""
+        try:
+            raw = json.loads(msg.data)
+            digest = Digest.model_validate(raw["data"])
+            digest_id = str(raw["id"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            return await self._reject(msg, seq, DIGEST_TYPE, None, "not a digest this hub sends")
+        if digest_id in self.processed:
+            self.stats.duplicates += 1
+            await msg.ack()
+            return None
+        own = msg.subject.rsplit(".", 1)[0] + "."
+        opened: list[OpenedEvent] = []
+        for item in digest.items:
+            try:
+                if not item.subject.startswith(own) or short_type(item.subject) == short_type(DIGEST_TYPE):
+                    raise SealError("an item sealed for another unit's subject")
+                received = parse_sealed(json.dumps(item.event).encode())
+                opened.append(open_event(received, item.subject, self.private_key))
+            except (NotACloudEvent, SealError) as e:
+                return await self._reject(msg, seq, DIGEST_TYPE, None, f"an item does not open ({e})")
+        if getattr(self.sink, "takes_items", False):
+            events = [o for o in opened if o.id not in self.processed]
+        else:
+            items = [{"subject": i.subject, "event": json.loads(o.to_json())} for i, o in zip(digest.items, opened, strict=True)]
+            data = {**digest.body(), "items": items}
+            events = [OpenedEvent(digest_id, DIGEST_TYPE, str(raw.get("source", "")), raw.get("time"), self.kid, data)]
+        pause = await self._hand_over(msg, seq, DIGEST_TYPE, events)
+        if pause is not None:
+            return pause
+        self.processed.add(digest_id)
         await msg.ack()
         self.stats.delivered += 1
         return None

@@ -49,7 +49,7 @@ def encode_sealed(delivery: Delivery, public_key: X25519PublicKey) -> bytes:
     )
 
 
-def structured_json(event_id: str, source: str, type_name: str, time: str, data: dict[str, str]) -> bytes:
+def structured_json(event_id: str, source: str, type_name: str, time: str, data: dict[str, Any]) -> bytes:
     """The bytes ``cloudevents.conversion.to_json`` makes of a CloudEvent with these
     attributes and JSON data, written directly: the library's event object and its
     checks cost more than sealing on the relay's path."""

@@ -8,6 +8,10 @@ relay's (:mod:`adapters.jetstream_relay`).
 - A fact's payload is split by the information category each field carries. A unit gets
   the fact with the envelope (ids, time, actor) and only the categories the policy
   allows it now; a unit allowed no category gets nothing.
+- A unit's subscription (:class:`contracts.directory.Subscription`) narrows that further:
+  a fact of a type it did not ask for is not sent, and categories it did not ask for are
+  stripped (a fact left with none is not sent). The notices below are sent whatever it
+  chose, and at once (:func:`is_notice`), even to a unit that takes a daily digest.
 - Reads (``InformationAccessed``) and auditors' findings on them (``AccessReviewed``) are
   never delivered to units: the access log belongs to the family and the auditors.
 - A withdrawal (``ConsentWithdrawn``) of a consent that was in effect sends every unit it
@@ -35,7 +39,7 @@ from functools import cached_property
 from datetime import datetime
 from typing import Any
 
-from contracts.directory import Subscription
+from contracts.directory import Cadence, Subscription
 from contracts.events import (
     ENVELOPE_FIELDS,
     AccessReviewed,
@@ -134,6 +138,27 @@ class Delivery:
     the stream; ``None`` for an erasure notice, which must stay."""
 
 
+NOTICE_TYPE_NAMES = frozenset({REVOCATION_TYPE, ERASURE_TYPE, REMINDER_TYPE})
+
+
+def is_notice(delivery: Delivery) -> bool:
+    """A notice the unit must act on: sent at once, whatever the unit chose."""
+    return delivery.type_name in NOTICE_TYPE_NAMES
+
+
+def split_by_cadence(
+    deliveries: Sequence[Delivery], recipients: Iterable[UnitRecipient]
+) -> tuple[list[Delivery], list[Delivery]]:
+    """``(at once, held for a digest)``: a unit with a daily cadence has its deliveries
+    held, except notices, which every unit gets at once."""
+    daily = {(r.tenant_id, r.unit_id) for r in recipients if r.subscription.cadence is Cadence.DAILY}
+    now: list[Delivery] = []
+    held: list[Delivery] = []
+    for d in deliveries:
+        (held if (d.tenant_id, d.unit_id) in daily and not is_notice(d) else now).append(d)
+    return now, held
+
+
 def sent_to(fact: Event) -> str | None:
     """The unit a fact was sent to in the process, as the child's record view reads it."""
     if isinstance(fact, DiscoveryCardSubmitted | FeedbackSent | ConcernReportFiled):
@@ -164,7 +189,12 @@ def plan_deliveries(
     if isinstance(fact, RecordErased):
         return [replace(n, traceparent=entry.traceparent) for n in erasure_notices(fact, units)]
     parts = _Parts(fact)
-    out = [d for r in units if (d := parts.delivery(r, facts_now, at, rules, entry.traceparent)) is not None]
+    wanted = short_type(fact.type_name)
+    out = [
+        d
+        for r in units
+        if r.subscription.wants_type(wanted) and (d := parts.delivery(r, facts_now, at, rules, entry.traceparent)) is not None
+    ]
     if isinstance(fact, ConsentReminderSent):
         out.extend(reminder_notices(fact, units, entry.traceparent))
     if isinstance(fact, ConsentWithdrawn) and facts_before is not None:
@@ -202,7 +232,10 @@ class _Parts:
         fact = self.fact
         fields: dict[str, Any] = {}
         access = []
+        chosen = unit.subscription
         for info, group in self.groups:
+            if not chosen.wants_category(info.category):
+                continue  # the unit did not ask for it: narrowed after consent, never widened
             decision = decide(viewer, facts, info, at, rules)
             if not decision.allowed or decision.basis is None:
                 continue
@@ -339,12 +372,14 @@ __all__ = [
     "LogEntry",
     "UnitRecipient",
     "erasure_notices",
+    "is_notice",
     "is_subject_token",
     "plan_deliveries",
     "reminder_notices",
     "revocation_notices",
     "sent_to",
     "short_type",
+    "split_by_cadence",
     "unit_filter",
     "unit_subject",
 ]

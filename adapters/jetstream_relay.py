@@ -28,6 +28,14 @@ the stream sequence of every message that carries a child's information, and whe
 reads the child's ``RecordErased`` it deletes those from the stream before it moves
 past the erasure. What an agency has already fetched is the agency's.
 
+A unit's subscription narrows what it is sent (:mod:`adapters.deliveries`); the relay
+asks for the units as the directory has them now before each batch, so a changed choice
+holds from the next batch. For a unit that chose a daily digest the relay seals its
+deliveries as usual but holds them in its store, in the same transaction that records the
+position after them, and once the unit's hour has passed sends them as one message
+(:mod:`adapters.digests`); notices always go at once. An erasure also takes the child's
+held items back out.
+
 The relay may run as several processes, each owning a partition of the children
 (:mod:`adapters.relay_partition`): each reads the whole log, delivers only its own
 children's facts and keeps its own position. Only one process may run each partition.
@@ -43,7 +51,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
@@ -59,7 +67,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Tracer
 
 from adapters.cloudevents_codec import encode_sealed
-from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries
+from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries, split_by_cadence
+from adapters.digests import HeldItem, digest_message, digest_slot
 from adapters.nats_link import (
     Stopped,
     StreamSettings,
@@ -94,6 +103,15 @@ class ChildFactsSource(Protocol):
 
     def facts_for(self, tenant_id: str, child_id: UUID, version: int | None) -> ChildFacts | None:
         """The child's facts now (``None``), or as of one version of its record."""
+
+
+@runtime_checkable
+class RecipientSource(Protocol):
+    """The units to deliver to as they are now (the directory may change while the relay
+    runs), asked once per batch."""
+
+    def current(self) -> tuple[Sequence[UnitRecipient], Mapping[tuple[str, str], X25519PublicKey]]:
+        """The units and the public keys known for them; the same objects while neither changed."""
 
 
 class _ReadEachTime:
@@ -137,6 +155,10 @@ class RelayStats:
     already_stored: int = 0
     retries: int = 0
     batches: int = 0
+    held: int = 0
+    """Deliveries held for a daily digest."""
+    digests: int = 0
+    """Digests sent (or found already stored)."""
     taken_back: int = 0
     """Messages deleted from the stream because their child was erased."""
     errors: Counter[str] = field(default_factory=Counter)
@@ -156,8 +178,8 @@ class JetStreamRelay:
         nats_url: str,
         read_log: ReadLog,
         facts_for: FactsFor | ChildFactsSource,
-        recipients: Sequence[UnitRecipient],
-        keys: Mapping[tuple[str, str], X25519PublicKey],
+        recipients: Sequence[UnitRecipient] | RecipientSource,
+        keys: Mapping[tuple[str, str], X25519PublicKey] | None = None,
         clock: Callable[[], datetime],
         rules: PolicyRules,
         positions: PositionStore,
@@ -176,6 +198,7 @@ class JetStreamRelay:
         in_flight: int = 2,
         atomic_batch: int = MAX_ATOMIC,
         atomic_from: int = ATOMIC_FROM,
+        digest_check: timedelta = timedelta(minutes=1),
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -203,8 +226,17 @@ class JetStreamRelay:
         self.listening_poll_interval = listening_poll_interval
         self.backoff = backoff or Backoff()
         self.reconnect_wait = reconnect_wait
-        self.keys = dict(keys)
-        self.recipients = self._deliverable(recipients)
+        self.keys: dict[tuple[str, str], X25519PublicKey] = dict(keys or {})
+        self.recipients: tuple[UnitRecipient, ...] = ()
+        self._source = recipients if isinstance(recipients, RecipientSource) else None
+        self._seen: tuple[object, object] | None = None
+        if self._source is None:
+            self.recipients = self._deliverable(recipients)  # type: ignore[arg-type]
+        else:
+            self._refresh()
+        self.digest_check = digest_check
+        """How often (on the clock) the relay looks for digests whose hour has passed."""
+        self._next_digests: datetime | None = None
         self.stats = RelayStats()
         self.partition = partition or Partition()
         """The children this relay delivers for; the others' facts it passes over."""
@@ -232,6 +264,17 @@ class JetStreamRelay:
         if bad_name:
             log.warning("unit ids that cannot be NATS subject tokens; nothing is delivered to them: %s", ", ".join(sorted(bad_name)))
         return tuple(keep)
+
+    def _refresh(self) -> None:
+        """Take the units as the directory has them now; rebuilt only when they changed."""
+        if self._source is None:
+            return
+        units, keys = self._source.current()
+        if self._seen is not None and self._seen[0] is units and self._seen[1] is keys:
+            return
+        self._seen = (units, keys)
+        self.keys = dict(keys)
+        self.recipients = self._deliverable(units)
 
     # -- connection and start ------------------------------------------------------------
 
@@ -295,6 +338,7 @@ class JetStreamRelay:
         read = 0
         ahead = await asyncio.to_thread(self.read_log, self.position.position, self.read_ahead)
         while ahead:
+            await asyncio.to_thread(self._refresh)
             # the next facts are read and opened in a thread while these are sealed and sent
             following = asyncio.ensure_future(asyncio.to_thread(self.read_log, ahead[-1].position, self.read_ahead))
             try:
@@ -306,27 +350,88 @@ class JetStreamRelay:
                 raise
             read += len(ahead)
             ahead = await following
+        try:
+            await self.send_digests()
+        except BaseException:
+            self._ready = False
+            raise
         return read
 
     async def _deliver(self, ahead: Sequence[LogEntry]) -> None:
         """Deliver facts read at once, batch by batch, ``in_flight`` batches at a time."""
         self.facts.advance(ahead, complete=len(ahead) < self.read_ahead)
-        in_flight: list[tuple[Sequence[LogEntry], asyncio.Future[list[PubAck]]]] = []
+        in_flight: list[tuple[Sequence[LogEntry], list[HeldItem], asyncio.Future[list[PubAck]]]] = []
         try:
             for start in range(0, len(ahead), self.batch_size):
                 entries = ahead[start : start + self.batch_size]
-                previous = in_flight[-1][1] if in_flight else None
-                in_flight.append((entries, asyncio.ensure_future(self._publish_all(self._decide(entries), after=previous))))
+                previous = in_flight[-1][2] if in_flight else None
+                now, held = split_by_cadence(self._decide(entries), self.recipients)
+                kept = self._held(entries, held)
+                in_flight.append((entries, kept, asyncio.ensure_future(self._publish_all(now, after=previous))))
                 if len(in_flight) >= self.in_flight:
-                    done, publishing = in_flight.pop(0)
-                    await self._settled(done, publishing)
+                    done, done_held, publishing = in_flight.pop(0)
+                    await self._settled(done, publishing, done_held)
             while in_flight:
-                done, publishing = in_flight.pop(0)
-                await self._settled(done, publishing)
+                done, done_held, publishing = in_flight.pop(0)
+                await self._settled(done, publishing, done_held)
         finally:
-            for _, publishing in in_flight:
+            for _, _, publishing in in_flight:
                 publishing.cancel()
-            await asyncio.gather(*(p for _, p in in_flight), return_exceptions=True)
+            await asyncio.gather(*(p for _, _, p in in_flight), return_exceptions=True)
+
+    def _held(self, entries: Sequence[LogEntry], held: Sequence[Delivery]) -> list[HeldItem]:
+        """Deliveries for units that take a daily digest, sealed to each unit's key as if sent
+        now, with the digest each goes out in; none of a child erased in the same batch."""
+        if not held:
+            return []
+        erased = {str(e.fact.child_id) for e in entries if isinstance(e.fact, RecordErased)}
+        hours = {(r.tenant_id, r.unit_id): r.subscription.digest_hour for r in self.recipients}
+        at = self.clock()
+        position = {str(e.fact.event_id): e.position for e in entries if e.fact is not None}
+        out = []
+        for index, d in enumerate(held):
+            if d.child_id in erased:
+                continue
+            day, due = digest_slot(at, hours[(d.tenant_id, d.unit_id)])
+            out.append(
+                HeldItem(
+                    msg_id=d.msg_id, tenant_id=d.tenant_id, unit_id=d.unit_id, child_id=d.child_id, day=day, due_at=due,
+                    position=position.get(d.msg_id.partition(":")[0], 0), index=index, subject=d.subject,
+                    event=encode_sealed(d, self.keys[(d.tenant_id, d.unit_id)]),
+                )
+            )
+        return out
+
+    async def send_digests(self) -> int:
+        """Send every digest whose hour has passed, each as one message, then forget its
+        items. A digest the stream holds already (the relay stopped before forgetting) is
+        not sent again. Looks at most every ``digest_check`` on the clock."""
+        now = self.clock()
+        if self._next_digests is not None and now < self._next_digests:
+            return 0
+        sent = 0
+        for tenant_id, unit_id, day, due_at in await self._in_store(self.positions.due, now):
+            items = await self._in_store(self.positions.held, tenant_id, unit_id, day)
+            if items:
+                message = digest_message(tenant_id, unit_id, day, due_at, items)
+                if not await self._stored_last(message.subject, message.msg_id):
+                    await self.js.publish(
+                        message.subject, message.payload, timeout=self.publish_timeout, stream=self.stream.name,
+                        headers={Header.MSG_ID.value: message.msg_id},
+                    )
+                sent += 1
+                self.stats.digests += 1
+            await self._in_store(self.positions.digested, tenant_id, unit_id, day)
+        self._next_digests = now + self.digest_check
+        return sent
+
+    async def _stored_last(self, subject: str, msg_id: str) -> bool:
+        """Whether the last message on ``subject`` is the one with ``msg_id``."""
+        try:
+            last = await self.js.get_last_msg(self.stream.name, subject)
+        except NotFoundError:
+            return False
+        return (last.headers or {}).get(Header.MSG_ID.value) == msg_id
 
     def _own(self, entries: Sequence[LogEntry]) -> Sequence[LogEntry]:
         """The entries with the facts of other partitions' children passed over (a log
@@ -336,10 +441,12 @@ class JetStreamRelay:
         owns = self.partition.owns
         return [e if e.fact is None or owns(e.fact.child_id) else LogEntry(e.position, e.version, None) for e in entries]
 
-    async def _settled(self, entries: Sequence[LogEntry], publishing: asyncio.Future[list[PubAck]]) -> None:
+    async def _settled(
+        self, entries: Sequence[LogEntry], publishing: asyncio.Future[list[PubAck]], held: Sequence[HeldItem] = ()
+    ) -> None:
         acks = await publishing
         await self._take_back_erased(entries)
-        await self._in_store(self._settle, entries, acks)
+        await self._in_store(self._settle, entries, acks, held)
 
     async def _take_back_erased(self, entries: Sequence[LogEntry]) -> None:
         """For each erasure in the batch, delete the child's messages from the stream, so
@@ -356,6 +463,9 @@ class JetStreamRelay:
                 except NotFoundError:
                     pass  # aged out, or deleted before a restart
             await self._in_store(self.positions.forget, child_id, seqs)
+            dropped = await self._in_store(self.positions.drop_held, child_id)
+            if dropped:
+                log.info("an erasure took %d item(s) held for digests back out", dropped)
             self.stats.taken_back += len(seqs)
             if seqs:
                 log.info("an erasure took %d message(s) back out of the stream", len(seqs))
@@ -367,23 +477,29 @@ class JetStreamRelay:
             self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backa-relay-store")
         return await asyncio.get_running_loop().run_in_executor(self._store_thread, lambda: call(*args))
 
-    def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck]) -> None:
-        """A batch's deliveries are all acknowledged: record the position after it. The next
-        batch is sealed and sent meanwhile, but positions are recorded in log order."""
+    def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck], held: Sequence[HeldItem] = ()) -> None:
+        """A batch's deliveries are all acknowledged: hold its digests' items and record the
+        position after it, in one transaction. The next batch is sealed and sent meanwhile,
+        but positions are recorded in log order."""
         seq = max([self.position.stream_seq, *(a.seq for a in acks if a.seq)])
-        self.record(RelayPosition(entries[-1].position, seq))
+        self.record(RelayPosition(entries[-1].position, seq), held)
+        self.stats.held += len(held)
         self.stats.facts += sum(1 for e in entries if e.fact is not None)
         self.stats.batches += 1
 
-    def record(self, position: RelayPosition) -> None:
-        """Record the position once every delivery up to it is acknowledged."""
-        self.positions.save(position)
+    def record(self, position: RelayPosition, held: Sequence[HeldItem] = ()) -> None:
+        """Record the position once every delivery up to it is acknowledged (or held)."""
+        if held:
+            self.positions.keep(held, position)
+        else:
+            self.positions.save(position)
         self.position = position
 
     def plan(self, entries: Sequence[LogEntry], *, complete: bool = False) -> list[Delivery]:
         """Every delivery a batch of facts makes, deciding with the children's facts now.
         ``complete``: the batch reached the end of the log when it was read."""
         entries = self._own(entries)
+        self._refresh()
         self.facts.advance(entries, complete=complete)
         return self._decide(entries)
 
@@ -607,5 +723,6 @@ __all__ = [
     "ChildFactsSource",
     "JetStreamRelay",
     "RelayBatchError",
+    "RecipientSource",
     "RelayStats",
 ]

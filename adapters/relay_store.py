@@ -2,7 +2,8 @@
 
 The position is recorded only after JetStream acknowledged every delivery up to it
 (:mod:`adapters.jetstream_relay`); beside it, the stream sequence of every message that
-carries a child's information, so an erasure can take those messages back. Both live in
+carries a child's information, so an erasure can take those messages back, and the sealed
+deliveries held for units' daily digests (:mod:`adapters.digests`). All live in
 a small SQLite file, or in the hub's own PostgreSQL schema beside the log, so a database
 restored from backup carries the relay's place in it too. On PostgreSQL the relay is
 woken by the recorder's ``NOTIFY`` on every commit instead of polling the log often.
@@ -16,8 +17,11 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from adapters.digests import HeldItem
 
 log = logging.getLogger("backa.relay")
 
@@ -54,6 +58,27 @@ class PositionStore(Protocol):
 
     def names(self) -> list[str]:
         """The names of every position stored."""
+        ...
+
+    def keep(self, held: Sequence[HeldItem], position: RelayPosition) -> None:
+        """Hold sealed deliveries for their digests and record the position after them, in
+        one transaction: a relay that stops holds each once, whenever it stops."""
+        ...
+
+    def due(self, now: datetime) -> list[tuple[str, str, date, datetime]]:
+        """``(tenant, unit, day, due at)`` of every digest with held items due by ``now``."""
+        ...
+
+    def held(self, tenant_id: str, unit_id: str, day: date) -> list[HeldItem]:
+        """The items of one digest, in the order their facts were committed."""
+        ...
+
+    def digested(self, tenant_id: str, unit_id: str, day: date) -> None:
+        """Forget a digest's items once JetStream has stored the digest."""
+        ...
+
+    def drop_held(self, child_id: str) -> int:
+        """Take an erased child's held items back out; how many there were."""
         ...
 
     def create(self, name: str) -> None:
@@ -122,6 +147,44 @@ class SQLitePositionStore:
         """The names of every position stored."""
         return [str(r[0]) for r in self._db.execute("SELECT name FROM relay_position ORDER BY name")]
 
+    def keep(self, held: Sequence[HeldItem], position: RelayPosition) -> None:
+        if not held:
+            self.save(position)
+            return
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO relay_held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [_held_row(self.sent_name, h) for h in held],
+            )
+            self.save(position)
+
+    def due(self, now: datetime) -> list[tuple[str, str, date, datetime]]:
+        rows = self._db.execute(
+            "SELECT tenant_id, unit_id, day, MIN(due_at) FROM relay_held WHERE name = ? AND due_at <= ? "
+            "GROUP BY tenant_id, unit_id, day ORDER BY 4, 1, 2",
+            (self.sent_name, _utc(now)),
+        )
+        return [(r[0], r[1], date.fromisoformat(r[2]), datetime.fromisoformat(r[3])) for r in rows]
+
+    def held(self, tenant_id: str, unit_id: str, day: date) -> list[HeldItem]:
+        rows = self._db.execute(
+            "SELECT msg_id, tenant_id, unit_id, child_id, day, due_at, position, idx, subject, event FROM relay_held "
+            "WHERE name = ? AND tenant_id = ? AND unit_id = ? AND day = ? ORDER BY position, idx",
+            (self.sent_name, tenant_id, unit_id, day.isoformat()),
+        )
+        return [_held_item(r) for r in rows]
+
+    def digested(self, tenant_id: str, unit_id: str, day: date) -> None:
+        self._db.execute(
+            "DELETE FROM relay_held WHERE name = ? AND tenant_id = ? AND unit_id = ? AND day = ?",
+            (self.sent_name, tenant_id, unit_id, day.isoformat()),
+        )
+
+    def drop_held(self, child_id: str) -> int:
+        cursor = self._db.execute("DELETE FROM relay_held WHERE name = ? AND child_id = ?", (self.sent_name, child_id))
+        return int(cursor.rowcount)
+
     def create(self, name: str) -> None:
         """Store a position at the start of the log under ``name``, unless one is there."""
         self._db.execute("INSERT INTO relay_position VALUES (?, 0, 0) ON CONFLICT(name) DO NOTHING", (name,))
@@ -184,6 +247,7 @@ class PostgresPositionStore:
         self._conn = self._connection_class.connect(conninfo, autocommit=True)
         self._table = sql.Identifier(schema, "relay_position")
         self._sent = sql.Identifier(schema, "relay_sent")
+        self._held = sql.Identifier(schema, "relay_held")
         self._sql = sql
 
     @property
@@ -237,6 +301,58 @@ class PostgresPositionStore:
         rows = self._db.execute(self._sql.SQL("SELECT name FROM {} ORDER BY name").format(self._table)).fetchall()
         return [str(r[0]) for r in rows]
 
+    def keep(self, held: Sequence[HeldItem], position: RelayPosition) -> None:
+        if not held:
+            self.save(position)
+            return
+        db = self._db
+        with db.transaction(), db.cursor() as cur:
+            cur.executemany(
+                self._sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+                    self._held
+                ),
+                [_held_row(self.sent_name, h) for h in held],
+            )
+            cur.execute(
+                self._sql.SQL(
+                    "INSERT INTO {} (name, position, stream_seq) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, stream_seq = EXCLUDED.stream_seq"
+                ).format(self._table),
+                (self.name, position.position, position.stream_seq),
+            )
+
+    def due(self, now: datetime) -> list[tuple[str, str, date, datetime]]:
+        rows = self._db.execute(
+            self._sql.SQL(
+                "SELECT tenant_id, unit_id, day, MIN(due_at) FROM {} WHERE name = %s AND due_at <= %s "
+                "GROUP BY tenant_id, unit_id, day ORDER BY 4, 1, 2"
+            ).format(self._held),
+            (self.sent_name, _utc(now)),
+        ).fetchall()
+        return [(r[0], r[1], date.fromisoformat(r[2]), datetime.fromisoformat(r[3])) for r in rows]
+
+    def held(self, tenant_id: str, unit_id: str, day: date) -> list[HeldItem]:
+        rows = self._db.execute(
+            self._sql.SQL(
+                "SELECT msg_id, tenant_id, unit_id, child_id, day, due_at, position, idx, subject, event FROM {} "
+                "WHERE name = %s AND tenant_id = %s AND unit_id = %s AND day = %s ORDER BY position, idx"
+            ).format(self._held),
+            (self.sent_name, tenant_id, unit_id, day.isoformat()),
+        ).fetchall()
+        return [_held_item(r) for r in rows]
+
+    def digested(self, tenant_id: str, unit_id: str, day: date) -> None:
+        self._db.execute(
+            self._sql.SQL("DELETE FROM {} WHERE name = %s AND tenant_id = %s AND unit_id = %s AND day = %s").format(self._held),
+            (self.sent_name, tenant_id, unit_id, day.isoformat()),
+        )
+
+    def drop_held(self, child_id: str) -> int:
+        cursor = self._db.execute(
+            self._sql.SQL("DELETE FROM {} WHERE name = %s AND child_id = %s").format(self._held), (self.sent_name, child_id)
+        )
+        return int(cursor.rowcount)
+
     def create(self, name: str) -> None:
         """Store a position at the start of the log under ``name``, unless one is there."""
         self._db.execute(
@@ -283,6 +399,25 @@ class PostgresPositionStore:
     def close(self) -> None:
         self.release()
         self._conn.close()
+
+
+def _utc(moment: datetime) -> str:
+    """A moment as stored: ISO 8601 in UTC, which sorts as text in the order of time."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def _held_row(name: str, h: HeldItem) -> tuple[Any, ...]:
+    return (
+        name, h.msg_id, h.tenant_id, h.unit_id, h.child_id, h.day.isoformat(), _utc(h.due_at), h.position, h.index,
+        h.subject, h.event,
+    )
+
+
+def _held_item(row: Sequence[Any]) -> HeldItem:
+    return HeldItem(
+        msg_id=row[0], tenant_id=row[1], unit_id=row[2], child_id=row[3], day=date.fromisoformat(row[4]),
+        due_at=datetime.fromisoformat(row[5]), position=int(row[6]), index=int(row[7]), subject=row[8], event=bytes(row[9]),
+    )
 
 
 class CommitListener(Protocol):

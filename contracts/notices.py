@@ -5,10 +5,14 @@ A notice is not a fact of the child's record: the relay derives it from one
 erase. Like the events, each notice is a frozen pydantic model that refuses unknown
 fields, so what the relay sends and what ``backa schemas export`` publishes are one
 definition. A notice names ids, categories and moments only, never a person or a reason.
+
+A unit that chose a daily digest is sent its deliveries together once a day, as one
+:class:`Digest` whose items stay sealed each to the unit's key; notices are never held.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
@@ -18,14 +22,13 @@ from contracts.events import Party
 from contracts.vocabulary import Category, PartyKind
 
 
-class Notice(BaseModel):
-    """What every notice carries: its kind, and the tenant and child it is about."""
+class Published(BaseModel):
+    """What every message the relay publishes beside the facts carries: its kind and tenant."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = 1
     tenant_id: str = Field(min_length=1, max_length=100)
-    child_id: UUID
 
     type_name: ClassVar[str]
 
@@ -34,8 +37,14 @@ class Notice(BaseModel):
         cls.type_name = f"backa.v1.{cls.__name__}"
 
     def body(self) -> dict[str, Any]:
-        """The notice as the JSON object a unit opens."""
+        """The message as the JSON object a unit opens."""
         return self.model_dump(mode="json")
+
+
+class Notice(Published):
+    """What every notice carries: its kind, and the tenant and child it is about."""
+
+    child_id: UUID
 
 
 class ConsentRevoked(Notice):
@@ -72,8 +81,35 @@ class RecordErasedNotice(Notice):
     erasure_event_id: UUID
 
 
+class DigestItem(BaseModel):
+    """One delivery held for a digest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=300)
+    """The subject the item was sealed for, as if it had been sent at once."""
+    event: dict[str, Any]
+    """The CloudEvent: its data sealed on the wire, opened once handed over."""
+
+
+class Digest(Published):
+    """A unit's daily digest: what it took a digest for, held since its last one, sent once
+    a day after the hour it chose (Swedish time). ``items`` are CloudEvents in the order
+    their facts were committed, each as the unit would have received it at once: sealed to
+    the unit's key on the wire (``subject`` is the subject it is sealed for), opened as
+    ``backa subscribe`` hands the digest over. Notices never wait for a digest."""
+
+    unit_id: str = Field(min_length=1, max_length=100)
+    day: date
+    """The Swedish date the digest is sent on."""
+    items: tuple[DigestItem, ...] = Field(min_length=1)
+
+
 NOTICE_TYPES: dict[str, type[Notice]] = {n.type_name: n for n in (ConsentRevoked, ConsentReminder, RecordErasedNotice)}
 """Every notice the relay publishes, by type name."""
+
+PUBLISHED_TYPES: dict[str, type[Published]] = {**NOTICE_TYPES, Digest.type_name: Digest}
+"""Every message the relay publishes beside the facts (notices and the digest), by type name."""
 
 
 def parse_notice(type_name: str, body: str | bytes | dict[str, Any]) -> Notice:
@@ -82,4 +118,15 @@ def parse_notice(type_name: str, body: str | bytes | dict[str, Any]) -> Notice:
     return model.model_validate(body) if isinstance(body, dict) else model.model_validate_json(body)
 
 
-__all__ = ["NOTICE_TYPES", "ConsentReminder", "ConsentRevoked", "Notice", "RecordErasedNotice", "parse_notice"]
+__all__ = [
+    "NOTICE_TYPES",
+    "PUBLISHED_TYPES",
+    "ConsentReminder",
+    "ConsentRevoked",
+    "Digest",
+    "DigestItem",
+    "Notice",
+    "Published",
+    "RecordErasedNotice",
+    "parse_notice",
+]

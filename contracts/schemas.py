@@ -22,7 +22,7 @@ from typing import Any
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event
 from contracts.indicators import INDICATORS, SCALE
 from contracts.labels import label_of
-from contracts.notices import NOTICE_TYPES, Notice
+from contracts.notices import PUBLISHED_TYPES, Published
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
     CENTRAL_GOAL_SV,
@@ -57,7 +57,7 @@ def schema_id(name: str, base_uri: str = DEFAULT_BASE_URI) -> str:
     return f"{base_uri}{name}"
 
 
-def event_file_name(event: type[Event | Notice]) -> str:
+def event_file_name(event: type[Event | Published]) -> str:
     return f"{event.type_name}.schema.json"
 
 
@@ -85,7 +85,7 @@ def event_schema(event: type[Event], base_uri: str = DEFAULT_BASE_URI) -> dict[s
     return schema
 
 
-def notice_schema(notice: type[Notice], base_uri: str = DEFAULT_BASE_URI) -> dict[str, Any]:
+def notice_schema(notice: type[Published], base_uri: str = DEFAULT_BASE_URI) -> dict[str, Any]:
     """The JSON Schema of one notice the relay publishes, as pydantic builds it."""
     generated = notice.model_json_schema(mode="validation")
     return {
@@ -214,8 +214,8 @@ def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]
             }
         )
     notices = []
-    for type_name in sorted(NOTICE_TYPES):
-        notice = NOTICE_TYPES[type_name]
+    for type_name in sorted(PUBLISHED_TYPES):
+        notice = PUBLISHED_TYPES[type_name]
         schema = notice_schema(notice, base_uri)
         written.append(_write(folder / event_file_name(notice), schema))
         notices.append(

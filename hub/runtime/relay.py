@@ -5,15 +5,17 @@ The relay (``adapters.jetstream_relay``) knows nothing of the hub. This module h
 what it needs as plain callables and values: the log, read from the log's recorder; each
 child's facts for the policy, kept in memory and brought forward with the facts the relay
 reads (:class:`ChildFactsCache`); on PostgreSQL, a listener that wakes the relay on every
-commit; the units of the directory with their public keys from ``unit_keys_dir``; the
-clock and the policy rules.
+commit; the units of the directory as they are now, with their subscriptions and their
+public keys from ``unit_keys_dir`` (:class:`DirectoryRecipients`); the clock and the
+policy rules.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -40,19 +42,74 @@ log = logging.getLogger("backa.relay")
 def unit_keys(directory: Directory, keys_dir: Path) -> tuple[list[UnitRecipient], dict[tuple[str, str], X25519PublicKey]]:
     """Every unit of every tenant, and the public key of each that has one:
     ``<keys_dir>/<tenant>/<unit>.pub``, or else ``<keys_dir>/<unit>.pub``."""
-    recipients: list[UnitRecipient] = []
+    recipients = _recipients(directory)
     keys: dict[tuple[str, str], X25519PublicKey] = {}
-    for tenant in directory.tenants.values():
-        for unit in tenant.units.values():
-            recipients.append(UnitRecipient(tenant.tenant_id, unit.unit_id, unit.kind, unit.subscription))
-            for path in (keys_dir / tenant.tenant_id / f"{unit.unit_id}.pub", keys_dir / f"{unit.unit_id}.pub"):
-                if path.is_file():
-                    try:
-                        keys[(tenant.tenant_id, unit.unit_id)] = load_public_key(path)
-                    except KeyFileError as e:
-                        log.error("unit %s/%s: %s", tenant.tenant_id, unit.unit_id, e)
-                    break
+    for r in recipients:
+        key = _public_key(keys_dir, r.tenant_id, r.unit_id)
+        if key is not None:
+            keys[(r.tenant_id, r.unit_id)] = key
     return recipients, keys
+
+
+def _recipients(directory: Directory) -> list[UnitRecipient]:
+    return [
+        UnitRecipient(tenant.tenant_id, unit.unit_id, unit.kind, unit.subscription)
+        for tenant in list(directory.tenants.values())
+        for unit in list(tenant.units.values())
+    ]
+
+
+def _public_key(keys_dir: Path, tenant_id: str, unit_id: str) -> X25519PublicKey | None:
+    for path in (keys_dir / tenant_id / f"{unit_id}.pub", keys_dir / f"{unit_id}.pub"):
+        if path.is_file():
+            try:
+                return load_public_key(path)
+            except KeyFileError as e:
+                log.error("unit %s/%s: %s", tenant_id, unit_id, e)
+            return None
+    return None
+
+
+DEFAULT_KEY_LOOKUP = timedelta(minutes=5)
+
+
+class DirectoryRecipients:
+    """The relay's units as the directory has them now, read per batch
+    (:class:`adapters.jetstream_relay.RecipientSource`). The units are rebuilt only when
+    a unit, its kind or its subscription changed; a key once found is kept, and a unit
+    without one is looked for again at most every ``key_lookup`` on the clock (or at once
+    when the units changed)."""
+
+    def __init__(
+        self, directory: Directory, keys_dir: Path, clock: Callable[[], datetime], key_lookup: timedelta = DEFAULT_KEY_LOOKUP
+    ) -> None:
+        self.directory = directory
+        self.keys_dir = keys_dir
+        self.clock = clock
+        self.key_lookup = key_lookup
+        self._shape: tuple[tuple[Any, ...], ...] | None = None
+        self._units: tuple[UnitRecipient, ...] = ()
+        self._keys: dict[tuple[str, str], X25519PublicKey] = {}
+        self._next_lookup: datetime | None = None
+
+    def current(self) -> tuple[Sequence[UnitRecipient], Mapping[tuple[str, str], X25519PublicKey]]:
+        shape = tuple(
+            (t.tenant_id, u.unit_id, u.kind, u.subscription)
+            for t in list(self.directory.tenants.values())
+            for u in list(t.units.values())
+        )
+        changed = shape != self._shape
+        if changed:
+            self._shape = shape
+            self._units = tuple(UnitRecipient(t, u, k, s) for t, u, k, s in shape)
+        now = self.clock()
+        missing = [(r.tenant_id, r.unit_id) for r in self._units if (r.tenant_id, r.unit_id) not in self._keys]
+        if missing and (changed or self._next_lookup is None or now >= self._next_lookup):
+            found = {m: k for m in missing if (k := _public_key(self.keys_dir, *m)) is not None}
+            if found:
+                self._keys = {**self._keys, **found}
+            self._next_lookup = now + self.key_lookup
+        return self._units, self._keys
 
 
 def log_reader(hub: StoredLog, partition: Partition | None = None, *, upto: int | None = None) -> Any:
@@ -254,8 +311,8 @@ def build_relay(
         raise RelayConfigError("no folder of unit public keys: set BACKA_UNIT_KEYS_DIR or pass --keys")
     if not Path(folder).is_dir():
         raise RelayConfigError(f"the unit keys folder {folder} does not exist")
-    recipients, keys = unit_keys(root.directory, Path(folder))
     clock, telemetry = root.clock, root.telemetry
+    recipients = DirectoryRecipients(root.directory, Path(folder), clock)
 
     def delivered(delivery: Delivery) -> None:
         lag = (clock() - delivery.occurred_at).total_seconds() * 1000
@@ -272,7 +329,6 @@ def build_relay(
             nats_url=url,
             read_log=log_reader(root, partition, upto=upto),
             recipients=recipients,
-            keys=keys,
             clock=clock,
             rules=root.rules,
             positions=positions,
@@ -350,6 +406,7 @@ __all__ = [
     "DEFAULT_CACHED_CHILDREN",
     "POSITION_FILE",
     "ChildFactsCache",
+    "DirectoryRecipients",
     "RelayConfigError",
     "RelayRoot",
     "build_relay",

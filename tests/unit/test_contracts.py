@@ -16,7 +16,7 @@ from adapters.deliveries import ERASURE_TYPE, REMINDER_TYPE, REVOCATION_TYPE, Lo
 from consent import ChildFacts, PolicyRules
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Actor, Event, RecordErased, parse_event
 from contracts.labels import LABELS, label, label_key
-from contracts.notices import NOTICE_TYPES, ConsentRevoked, RecordErasedNotice, parse_notice
+from contracts.notices import NOTICE_TYPES, ConsentRevoked, Digest, RecordErasedNotice, parse_notice
 from contracts.schemas import INDEX_FILE, VOCABULARY_FILE, export_schemas
 from contracts.vocabulary import COMPASS, AgeGroup, Area, Category, Role, UnitKind, age_group_for
 from hub.domain.child import Recorded
@@ -236,9 +236,10 @@ def test_the_vocabulary_schema_publishes_the_compass_with_both_languages(exporte
 # -- the notices the relay publishes beside the facts --------------------------------------
 
 
-def test_the_export_includes_every_notice_the_relay_publishes(exported: Path) -> None:
+def test_the_export_includes_every_notice_and_the_digest_the_relay_publishes(exported: Path) -> None:
     index = json.loads((exported / INDEX_FILE).read_text(encoding="utf-8"))
-    assert {n["type_name"] for n in index["notices"]} == set(NOTICE_TYPES) == {REVOCATION_TYPE, ERASURE_TYPE, REMINDER_TYPE}
+    assert set(NOTICE_TYPES) == {REVOCATION_TYPE, ERASURE_TYPE, REMINDER_TYPE}
+    assert {n["type_name"] for n in index["notices"]} == {*NOTICE_TYPES, Digest.type_name}
     for entry in index["notices"]:
         schema = json.loads((exported / entry["file"]).read_text(encoding="utf-8"))
         jsonschema.Draft202012Validator.check_schema(schema)
