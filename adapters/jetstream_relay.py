@@ -446,7 +446,10 @@ class JetStreamRelay:
     ) -> None:
         acks = await publishing
         await self._take_back_erased(entries)
-        await self._in_store(self._settle, entries, acks, held)
+        if held:
+            await self._in_store(self._settle_held, entries, acks, held)
+        else:
+            await self._in_store(self._settle, entries, acks)
 
     async def _take_back_erased(self, entries: Sequence[LogEntry]) -> None:
         """For each erasure in the batch, delete the child's messages from the stream, so
@@ -477,22 +480,28 @@ class JetStreamRelay:
             self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backa-relay-store")
         return await asyncio.get_running_loop().run_in_executor(self._store_thread, lambda: call(*args))
 
-    def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck], held: Sequence[HeldItem] = ()) -> None:
-        """A batch's deliveries are all acknowledged: hold its digests' items and record the
-        position after it, in one transaction. The next batch is sealed and sent meanwhile,
-        but positions are recorded in log order."""
+    def _settle(self, entries: Sequence[LogEntry], acks: list[PubAck]) -> None:
+        """A batch's deliveries are all acknowledged: record the position after it. The next
+        batch is sealed and sent meanwhile, but positions are recorded in log order."""
         seq = max([self.position.stream_seq, *(a.seq for a in acks if a.seq)])
-        self.record(RelayPosition(entries[-1].position, seq), held)
+        self.record(RelayPosition(entries[-1].position, seq))
+        self.stats.facts += sum(1 for e in entries if e.fact is not None)
+        self.stats.batches += 1
+
+    def _settle_held(self, entries: Sequence[LogEntry], acks: list[PubAck], held: Sequence[HeldItem]) -> None:
+        """As :meth:`_settle`, holding the batch's digest items in the same transaction as
+        the position after it: a relay that stops holds each once, whenever it stops."""
+        seq = max([self.position.stream_seq, *(a.seq for a in acks if a.seq)])
+        position = RelayPosition(entries[-1].position, seq)
+        self.positions.keep(held, position)
+        self.position = position
         self.stats.held += len(held)
         self.stats.facts += sum(1 for e in entries if e.fact is not None)
         self.stats.batches += 1
 
-    def record(self, position: RelayPosition, held: Sequence[HeldItem] = ()) -> None:
-        """Record the position once every delivery up to it is acknowledged (or held)."""
-        if held:
-            self.positions.keep(held, position)
-        else:
-            self.positions.save(position)
+    def record(self, position: RelayPosition) -> None:
+        """Record the position once every delivery up to it is acknowledged."""
+        self.positions.save(position)
         self.position = position
 
     def plan(self, entries: Sequence[LogEntry], *, complete: bool = False) -> list[Delivery]:

@@ -67,12 +67,14 @@ BEFORE_POSTGRES = [
     "CREATE TABLE {s}.relay_sent (name TEXT NOT NULL, child_id TEXT NOT NULL, stream_seq BIGINT NOT NULL, "
     "PRIMARY KEY (name, child_id, stream_seq))",
 ]
-LATER = "0002_sessions_note"
+LATER = "0999_sessions_note"
 """A later release's migration: not idempotent, so a second run would fail."""
+RELEASED_POSTGRES = {p.stem for p in migrations.POSTGRES.glob("*.sql")}
+"""The migrations of the hub's PostgreSQL schema in this release."""
 
 
 def _later(tmp_path: Path, real: Path, statement: str) -> Path:
-    """``real``'s migrations and a test-local 0002, in a folder of their own."""
+    """``real``'s migrations and a test-local later one, in a folder of their own."""
     folder = tmp_path / f"{real.name}-later"
     shutil.copytree(real, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (folder / f"{LATER}.sql").write_text(statement + ";\n", encoding="utf-8")
@@ -197,7 +199,7 @@ def test_a_schema_made_before_migrations_is_adopted_with_its_rows_and_a_later_mi
         kit.close()
     assert {"conversation_invitations", "oidc_signed_in", "rate_limits", MIGRATIONS_TABLE} <= _tables(pg_schema)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
-        assert postgres_applied(db, pg_schema) == {"0001_durable_tables"}
+        assert postgres_applied(db, pg_schema) == RELEASED_POSTGRES
         columns = {r[0] for r in db.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'web_sessions'",
             (pg_schema,))}
@@ -210,7 +212,7 @@ def test_a_schema_made_before_migrations_is_adopted_with_its_rows_and_a_later_mi
         kit.key_store().close()
         kit.close()
     with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
-        assert postgres_applied(db, pg_schema) == {"0001_durable_tables", LATER}
+        assert postgres_applied(db, pg_schema) == {*RELEASED_POSTGRES, LATER}
         assert db.execute(sql.SQL("SELECT note FROM {}").format(sql.Identifier(pg_schema, "web_sessions"))).fetchall() == []
 
 
@@ -228,7 +230,7 @@ def test_postgres_processes_starting_together_apply_a_migration_once(pg_schema: 
     later = _later(tmp_path, migrations.POSTGRES, "SELECT pg_sleep(0.5);\nALTER TABLE web_sessions ADD COLUMN note TEXT")
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         results = pool.starmap(migrate_postgres, [(POSTGRES_URL, pg_schema, later)] * 4)
-    assert sorted(map(tuple, results)) == [(), (), (), ("0001_durable_tables", LATER)]
+    assert sorted(map(tuple, results)) == [(), (), (), (*sorted(RELEASED_POSTGRES), LATER)]
 
 
 def test_a_postgres_start_waits_for_a_migrating_process_only_so_long(pg_schema: str) -> None:
@@ -237,4 +239,4 @@ def test_a_postgres_start_waits_for_a_migrating_process_only_so_long(pg_schema: 
         with pytest.raises(MigrationLockError, match="did not finish in 0 s"):
             migrate_postgres(POSTGRES_URL, pg_schema, migrations.POSTGRES, wait=0.2)
     # the other process died: its lock went with its connection
-    assert migrate_postgres(POSTGRES_URL, pg_schema, migrations.POSTGRES) == ["0001_durable_tables"]
+    assert migrate_postgres(POSTGRES_URL, pg_schema, migrations.POSTGRES) == sorted(RELEASED_POSTGRES)
