@@ -58,35 +58,80 @@ def digest_slot(held_at: datetime, hour: int) -> tuple[date, datetime]:
         day += timedelta(days=1)
 
 
-def digest_msg_id(tenant_id: str, unit_id: str, day: date, suffix: str = "") -> str:
-    """The same for every send of one unit's digest of one day (``suffix``: the relay
-    partition's, when the children are shared among several relays)."""
-    return f"digest:{tenant_id}:{unit_id}:{day.isoformat()}{suffix}"
+def digest_msg_id(tenant_id: str, unit_id: str, day: date) -> str:
+    """The same for every send of one unit's digest of one day."""
+    return f"digest:{tenant_id}:{unit_id}:{day.isoformat()}"
 
 
 @dataclass(frozen=True)
 class DigestMessage:
     subject: str
     msg_id: str
+    part: int
     payload: bytes
 
 
-def digest_message(tenant_id: str, unit_id: str, day: date, due_at: datetime, items: list[HeldItem], suffix: str = "") -> DigestMessage:
-    """The one CloudEvent of a unit's digest of a day; its data lists the sealed items in order."""
+DEFAULT_MAX_BYTES = 512 * 1024
+"""A digest larger than this goes in parts (the broker refuses a message over its limit, 1 MiB by default)."""
+
+
+def digest_messages(
+    tenant_id: str, unit_id: str, day: date, due_at: datetime, items: list[HeldItem], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[DigestMessage]:
+    """A unit's digest of a day: one CloudEvent whose data lists the sealed items in order,
+    or, when they are more than ``max_bytes``, several parts in order (``part`` of
+    ``parts``; the first part's id is the digest's, each later one's adds ``:<part>``)."""
     ordered = sorted(items, key=lambda i: (i.position, i.index))
-    body = Digest(
-        tenant_id=tenant_id,
-        unit_id=unit_id,
-        day=day,
-        items=tuple(DigestItem(subject=i.subject, event=json.loads(i.event)) for i in ordered),
-    ).body()
-    msg_id = digest_msg_id(tenant_id, unit_id, day, suffix)
-    payload = structured_json(msg_id, source_of(tenant_id), DIGEST_TYPE, due_at.isoformat(), body)
-    return DigestMessage(unit_subject(tenant_id, unit_id, DIGEST_TYPE), msg_id, payload)
+    chunks: list[list[HeldItem]] = [[]]
+    size = 0
+    for item in ordered:
+        weight = len(item.event) + len(item.subject)
+        if chunks[-1] and size + weight > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += weight
+    base = digest_msg_id(tenant_id, unit_id, day)
+    subject = unit_subject(tenant_id, unit_id, DIGEST_TYPE)
+    out = []
+    for part, chunk in enumerate(chunks, 1):
+        body = Digest(
+            tenant_id=tenant_id,
+            unit_id=unit_id,
+            day=day,
+            part=part,
+            parts=len(chunks),
+            items=tuple(DigestItem(subject=i.subject, event=json.loads(i.event)) for i in chunk),
+        ).body()
+        msg_id = base if part == 1 else f"{base}:{part}"
+        payload = structured_json(msg_id, source_of(tenant_id), DIGEST_TYPE, due_at.isoformat(), body)
+        out.append(DigestMessage(subject, msg_id, part, payload))
+    return out
+
+
+def stored_part(last_msg_id: str | None, tenant_id: str, unit_id: str, day: date) -> int:
+    """How many parts of the digest the stream holds, known from the last message on the
+    unit's digest subject (parts are sent in order): 0 when it is not this day's digest."""
+    base = digest_msg_id(tenant_id, unit_id, day)
+    if last_msg_id == base:
+        return 1
+    if last_msg_id and last_msg_id.startswith(base + ":") and last_msg_id[len(base) + 1 :].isdigit():
+        return int(last_msg_id[len(base) + 1 :])
+    return 0
 
 
 def is_digest(raw: dict[str, Any]) -> bool:
     return raw.get("type") == DIGEST_TYPE
 
 
-__all__ = ["DIGEST_TYPE", "DigestMessage", "HeldItem", "digest_message", "digest_msg_id", "digest_slot", "is_digest"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DIGEST_TYPE",
+    "DigestMessage",
+    "HeldItem",
+    "digest_messages",
+    "digest_msg_id",
+    "digest_slot",
+    "is_digest",
+    "stored_part",
+]

@@ -68,7 +68,7 @@ from opentelemetry.trace import SpanKind, Tracer
 
 from adapters.cloudevents_codec import encode_sealed
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries, split_by_cadence
-from adapters.digests import HeldItem, digest_message, digest_slot
+from adapters.digests import DEFAULT_MAX_BYTES, HeldItem, digest_messages, digest_slot, stored_part
 from adapters.nats_link import (
     Stopped,
     StreamSettings,
@@ -413,8 +413,9 @@ class JetStreamRelay:
         for tenant_id, unit_id, day, due_at in await self._in_store(self.positions.due, now):
             items = await self._in_store(self.positions.held, tenant_id, unit_id, day)
             if items:
-                message = digest_message(tenant_id, unit_id, day, due_at, items)
-                if not await self._stored_last(message.subject, message.msg_id):
+                messages = digest_messages(tenant_id, unit_id, day, due_at, items, max_bytes=self._digest_bytes())
+                stored = stored_part(await self._last_msg_id(messages[0].subject), tenant_id, unit_id, day)
+                for message in messages[stored:]:
                     await self.js.publish(
                         message.subject, message.payload, timeout=self.publish_timeout, stream=self.stream.name,
                         headers={Header.MSG_ID.value: message.msg_id},
@@ -425,13 +426,18 @@ class JetStreamRelay:
         self._next_digests = now + self.digest_check
         return sent
 
-    async def _stored_last(self, subject: str, msg_id: str) -> bool:
-        """Whether the last message on ``subject`` is the one with ``msg_id``."""
+    async def _last_msg_id(self, subject: str) -> str | None:
+        """The message id of the last message on ``subject``."""
         try:
             last = await self.js.get_last_msg(self.stream.name, subject)
         except NotFoundError:
-            return False
-        return (last.headers or {}).get(Header.MSG_ID.value) == msg_id
+            return None
+        return (last.headers or {}).get(Header.MSG_ID.value)
+
+    def _digest_bytes(self) -> int:
+        """The items' size a digest part may hold: well within the broker's message limit."""
+        limit = self._nc.max_payload if self._nc is not None and self._nc.max_payload else 1 << 20
+        return max(1, min(DEFAULT_MAX_BYTES, limit // 2))
 
     def _own(self, entries: Sequence[LogEntry]) -> Sequence[LogEntry]:
         """The entries with the facts of other partitions' children passed over (a log

@@ -102,6 +102,9 @@ class Digest(Published):
     unit_id: str = Field(min_length=1, max_length=100)
     day: date
     """The Swedish date the digest is sent on."""
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    """A digest too large for one message comes in parts, in order, each with its own id."""
     items: tuple[DigestItem, ...] = Field(min_length=1)
 
 

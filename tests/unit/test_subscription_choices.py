@@ -4,7 +4,9 @@ once even to a unit that takes a daily digest."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +21,7 @@ from adapters.deliveries import (
     plan_deliveries,
     split_by_cadence,
 )
-from adapters.digests import digest_msg_id, digest_slot
+from adapters.digests import HeldItem, digest_messages, digest_msg_id, digest_slot, stored_part
 from consent import ChildFacts, PolicyRules
 from contracts.directory import Cadence, Subscription
 from contracts.events import Actor, RecordErased
@@ -180,3 +182,62 @@ def test_a_digests_message_id_is_the_same_for_every_send_of_a_units_day() -> Non
     assert digest_msg_id("ystad", OWN, date(2026, 12, 6)) != digest_msg_id("ystad", OWN, date(2026, 12, 7))
     assert digest_msg_id("ystad", OWN, date(2026, 12, 6)) != digest_msg_id("ystad", SHARED, date(2026, 12, 6))
 
+
+
+def test_the_relays_units_follow_the_directory_and_a_missing_key_is_looked_for_again_only_so_often(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from adapters.sealed_box import generate_key_pair
+    from hub.runtime.clock import SettableClock
+    from hub.runtime.relay import DirectoryRecipients
+    from tests.factories import START, directory
+
+    area = directory()
+    clock = SettableClock(START)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    generate_key_pair(SHARED, keys)
+    source = DirectoryRecipients(area, keys, clock, key_lookup=timedelta(minutes=5))
+
+    units, found = source.current()
+    assert (TENANT, SHARED) in found and (TENANT, OWN) not in found
+    assert source.current() == (units, found) and source.current()[0] is units, "nothing changed: nothing rebuilt"
+
+    tenant = area.tenants[TENANT]
+    tenant.units[SHARED] = replace(tenant.units[SHARED], subscription=Subscription(cadence=Cadence.DAILY))
+    changed, _ = source.current()
+    assert next(u for u in changed if u.unit_id == SHARED).subscription.cadence is Cadence.DAILY
+
+    generate_key_pair(OWN, keys)  # the unit's key arrives while the relay runs
+    assert (TENANT, OWN) not in source.current()[1], "not looked for again at once"
+    clock.advance(timedelta(minutes=5))
+    assert (TENANT, OWN) in source.current()[1]
+
+
+def held_item(n: int, size: int = 100) -> HeldItem:
+    event = json.dumps({"id": f"e{n}:{OWN}", "data": {"ciphertext": "x" * size}}).encode()
+    due = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
+    return HeldItem(f"e{n}:{OWN}", TENANT, OWN, None, date(2026, 12, 6), due, n, 0, f"backa.v1.{TENANT}.{OWN}.TeamDecided", event)
+
+
+def test_a_digest_lists_its_items_in_log_order_in_one_message_and_a_large_one_goes_in_ordered_parts() -> None:
+    day, due = date(2026, 12, 6), datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
+    items = [held_item(n) for n in (3, 1, 2)]
+
+    (one,) = digest_messages(TENANT, OWN, day, due, items)
+    data = json.loads(one.payload)["data"]
+    assert one.msg_id == digest_msg_id(TENANT, OWN, day) and one.subject == f"backa.v1.{TENANT}.{OWN}.Digest"
+    assert [i["event"]["id"] for i in data["items"]] == [f"e{n}:{OWN}" for n in (1, 2, 3)]
+    assert (data["part"], data["parts"]) == (1, 1)
+
+    parts = digest_messages(TENANT, OWN, day, due, [held_item(n, 400) for n in range(1, 6)], max_bytes=1000)
+    assert [p.msg_id for p in parts] == [digest_msg_id(TENANT, OWN, day)] + [f"{digest_msg_id(TENANT, OWN, day)}:{n}" for n in range(2, len(parts) + 1)]
+    listed = [i["event"]["id"] for p in parts for i in json.loads(p.payload)["data"]["items"]]
+    assert listed == [f"e{n}:{OWN}" for n in range(1, 6)], "nothing lost or repeated across the parts"
+    assert {json.loads(p.payload)["data"]["parts"] for p in parts} == {len(parts)} and len(parts) > 1
+    # a relay started again knows from the last message on the subject which parts the stream holds
+    assert stored_part(parts[1].msg_id, TENANT, OWN, day) == 2
+    assert stored_part(parts[0].msg_id, TENANT, OWN, day) == 1
+    assert stored_part(digest_msg_id(TENANT, OWN, date(2026, 12, 5)), TENANT, OWN, day) == 0
+    assert stored_part(None, TENANT, OWN, day) == 0
