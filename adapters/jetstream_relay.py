@@ -199,6 +199,7 @@ class JetStreamRelay:
         atomic_batch: int = MAX_ATOMIC,
         atomic_from: int = ATOMIC_FROM,
         digest_check: timedelta = timedelta(minutes=1),
+        digest_grace: timedelta = timedelta(minutes=1),
     ) -> None:
         self.nats_url = nats_url
         self.tracer = tracer or trace.get_tracer("backa.relay")
@@ -236,6 +237,9 @@ class JetStreamRelay:
             self._refresh()
         self.digest_check = digest_check
         """How often (on the clock) the relay looks for digests whose hour has passed."""
+        self.digest_grace = digest_grace
+        """How long after its hour a digest waits, so that an item another relay partition
+        held just before the hour, and was still storing, goes in it too."""
         self._next_digests: datetime | None = None
         self.stats = RelayStats()
         self.partition = partition or Partition()
@@ -410,7 +414,7 @@ class JetStreamRelay:
         if self._next_digests is not None and now < self._next_digests:
             return 0
         sent = 0
-        for tenant_id, unit_id, day, due_at in await self._in_store(self.positions.due, now):
+        for tenant_id, unit_id, day, due_at in await self._in_store(self.positions.due, now - self.digest_grace):
             items = await self._in_store(self.positions.held, tenant_id, unit_id, day)
             if items:
                 messages = digest_messages(tenant_id, unit_id, day, due_at, items, max_bytes=self._digest_bytes())

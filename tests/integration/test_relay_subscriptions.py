@@ -126,10 +126,10 @@ def digest_items(message: StoredMessage, keys: Path) -> list[tuple[str, dict[str
     return out
 
 
-def next_morning(clock: SettableClock, hour: int = 7) -> None:
-    """Move the clock to just after ``hour`` Swedish time the next day."""
+def next_morning(clock: SettableClock, hour: int = 7, minute: int = 5) -> None:
+    """Move the clock to ``hour``:``minute`` Swedish time the next day."""
     local = clock().astimezone(SWEDISH_TIME)
-    target = (local + timedelta(days=1)).replace(hour=hour, minute=1, second=0, microsecond=0)
+    target = (local + timedelta(days=1)).replace(hour=hour, minute=minute, second=0, microsecond=0)
     clock.advance(target - local)
 
 
@@ -207,7 +207,10 @@ def test_a_unit_that_asked_for_a_digest_gets_one_a_day_after_its_hour_and_notice
     assert [m.event_type for m in notified] == ["ConsentRevoked"], "a notice comes at once, whatever was chosen"
 
     morning = clock().astimezone(SWEDISH_TIME).date() + timedelta(days=1)
-    next_morning(clock)
+    next_morning(clock, 6, 50)
+    asyncio.run(pump_once(rt))
+    assert not [m for m in asyncio.run(stored_messages(nats_server.url)) if m.event_type == "Digest"], "not before its hour"
+    clock.advance(timedelta(minutes=15))
     asyncio.run(pump_once(rt))
     asyncio.run(pump_once(rt))  # and again: the day's digest is sent once
     messages = of_unit(asyncio.run(stored_messages(nats_server.url)), SHARED)
