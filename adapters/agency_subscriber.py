@@ -324,14 +324,16 @@ class AgencySubscriber:
         self.stats.delivered += 1
         return None
 
-    async def _hand_over(self, msg: Msg, seq: int, type_name: str, events: Sequence[OpenedEvent]) -> float | None:
-        """Hand events over to the sink, each remembered once taken; a pause when it could
-        not take one now (the message is then offered again later)."""
+    async def _hand_over(
+        self, msg: Msg, seq: int, type_name: str, events: Sequence[OpenedEvent], *, each: bool = False
+    ) -> float | None:
+        """Hand events over to the sink (``each``: remembering each once taken, for a digest's
+        items); a pause when it could not take one now (the message is offered again later)."""
         beat = asyncio.create_task(_keep_in_progress(msg, self.ack_wait / 3))  # a signed post may retry longer than ack_wait
         try:
             for event in events:
                 await self.sink.deliver(event)
-                if len(events) > 1:
+                if each:
                     self.processed.add(event.id)
         except TransientDeliveryError as e:
             attempt = max(1, msg.metadata.num_delivered or 1)
@@ -369,13 +371,14 @@ class AgencySubscriber:
                 opened.append(open_event(received, item.subject, self.private_key))
             except (NotACloudEvent, SealError) as e:
                 return await self._reject(msg, seq, DIGEST_TYPE, None, f"an item does not open ({e})")
-        if getattr(self.sink, "takes_items", False):
+        each = bool(getattr(self.sink, "takes_items", False))
+        if each:
             events = [o for o in opened if o.id not in self.processed]
         else:
             items = [{"subject": i.subject, "event": json.loads(o.to_json())} for i, o in zip(digest.items, opened, strict=True)]
             data = {**digest.body(), "items": items}
             events = [OpenedEvent(digest_id, DIGEST_TYPE, str(raw.get("source", "")), raw.get("time"), self.kid, data)]
-        pause = await self._hand_over(msg, seq, DIGEST_TYPE, events)
+        pause = await self._hand_over(msg, seq, DIGEST_TYPE, events, each=each)
         if pause is not None:
             return pause
         self.processed.add(digest_id)
