@@ -5,9 +5,10 @@ A delivery for a unit with a daily cadence is sealed to the unit's key as if it 
 at once and held in the relay's store (never in plaintext), with the digest it belongs
 to: the first moment at the unit's digest hour, Swedish time, after it was held. Once
 that moment has passed, the day's items go out as one CloudEvent (``backa.v1.Digest``)
-whose message id is made of the tenant, the unit and the day, so a digest sent again
-after a relay stopped between sending and forgetting its items is recognised by
-JetStream. This module is pure; the relay stores and sends (:mod:`adapters.jetstream_relay`).
+whose message id is made of the tenant, the unit and the day; a relay that stopped
+between sending a digest and forgetting its items finds it as the last message on the
+unit's digest subject and does not send it again. A digest too large for one message goes
+in parts, in order. This module is pure; the relay stores and sends (:mod:`adapters.jetstream_relay`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from adapters.cloudevents_codec import source_of, structured_json
 from adapters.deliveries import unit_subject
@@ -120,10 +120,6 @@ def stored_part(last_msg_id: str | None, tenant_id: str, unit_id: str, day: date
     return 0
 
 
-def is_digest(raw: dict[str, Any]) -> bool:
-    return raw.get("type") == DIGEST_TYPE
-
-
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DIGEST_TYPE",
@@ -132,6 +128,5 @@ __all__ = [
     "digest_messages",
     "digest_msg_id",
     "digest_slot",
-    "is_digest",
     "stored_part",
 ]
