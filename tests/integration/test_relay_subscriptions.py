@@ -370,3 +370,42 @@ def test_a_digest_posted_as_a_signed_webhook_verifies_at_the_receiver(
     types = [item["event"]["type"] for item in posted["data"]["items"]]
     assert types == ["backa.v1.ChildRegistered", "backa.v1.DiscoveryCardSubmitted"]
     assert posted["data"]["items"][0]["event"]["data"]["event"]["child_id"] == str(child), "the items are posted opened"
+
+
+def test_a_relay_stopped_while_recording_its_position_holds_nothing_and_holds_each_item_once_when_started_again(
+    tmp_path: Path, clock: SettableClock, nats_server: NatsServer, keys: Path
+) -> None:
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys)
+    rt = bootstrap(settings, clock=clock, directory=choosing({SHARED: DAILY}))
+    try:
+        shared_child(rt)
+        relay = make_relay(rt)
+
+        def stops(position: Any) -> None:
+            raise ConnectionError("the relay stopped while recording its position")
+
+        relay.positions.save = stops  # type: ignore[method-assign]
+
+        async def stopped() -> None:
+            try:
+                with pytest.raises(ConnectionError):
+                    await relay.pump()
+            finally:
+                await relay.close()
+                relay.positions.close()  # type: ignore[attr-defined]
+
+        asyncio.run(stopped())
+        assert held_rows(rt, tmp_path) == [], "the items and the position are stored together or not at all"
+
+        again = asyncio.run(pump_once(rt))
+        held = len(held_rows(rt, tmp_path))
+        asyncio.run(pump_once(rt))
+        next_morning(clock)
+        asyncio.run(pump_once(rt))
+        (digest,) = [m for m in asyncio.run(stored_messages(nats_server.url)) if m.event_type == "Digest"]
+    finally:
+        rt.close()
+
+    assert held == again.stats.held > 0
+    items = digest_items(digest, keys)
+    assert len(items) == held and len({data["event"]["event_id"] for _, data in items}) == held
