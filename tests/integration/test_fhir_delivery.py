@@ -29,7 +29,7 @@ from adapters.sealed_box import load_private_key
 from adapters.signed_webhooks import DeadLetters, RetryPolicy, SignedWebhookSink, WebhookSender, load_secrets, new_secret, write_secret
 from contracts.directory import DeliveryFormat, Subscription
 from contracts.events import EVENT_TYPES, Event
-from hub.identity.directory import Directory, Tenant
+from hub.identity.directory import Directory
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.relay import log_reader
