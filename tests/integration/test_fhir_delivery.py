@@ -346,6 +346,7 @@ def test_the_fhir_unit_receives_as_validated_bundles_the_same_consented_informat
     assert sorted((i.linkId, i.answer[0].valueString) for g in talk.item for i in g.item) == sorted(
         (f"{v['area']}.syn", v["view"]) for v in by_type["ConversationHeld"]["views"]
     )
+    assert by_type["ConversationHeld"]["summary"] in talk.text.div
     assert all(CHILD_PNR not in json.dumps(e) for e in fhir.values())
 
 
