@@ -14,8 +14,9 @@ categories the unit was allowed and on which legal bases, as the backa format's 
 
 Which facts become which resources:
 
-- ``ChildRegistered`` → ``Patient`` with the personnummer, name and birth date (the body
-  carries them only when the unit may see the child's identity).
+- ``ChildRegistered`` → ``Patient`` with the personnummer, name and birth date, and each
+  guardian as a ``RelatedPerson`` (the body carries them only when the unit may see the
+  child's identity).
 - ``ConsentRequested`` → ``Consent`` (proposed): categories, recipients, purpose, period and
   each required party as not yet answered.
 - ``ConsentGranted`` / ``ConsentDeclined`` / ``ConsentWithdrawn`` → ``Consent`` with that one
@@ -49,6 +50,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.messageheader import MessageHeader
+from fhir.resources.R4B.relatedperson import RelatedPerson
 from fhir.resources.R4B.resource import Resource
 
 from adapters.cloudevents_codec import source_of
@@ -59,7 +61,7 @@ from adapters.fhir.cloudevent import BUNDLE_TYPE
 from adapters.fhir.consent import ANSWER_SV, ANSWERS, KIND, PARTY, PARTY_ROLE, SCOPE, consents
 from adapters.fhir.patient import patient
 from adapters.fhir.questionnaire import questionnaire_responses
-from adapters.fhir.terms import BASE, CATEGORY, LEGAL_BASIS, SWEDISH, clean, patient_ref, unit_ref
+from adapters.fhir.terms import BASE, CATEGORY, HL7, LEGAL_BASIS, PERSONNUMMER, SWEDISH, clean, patient_ref, unit_ref
 from contracts.directory import DeliveryFormat
 from contracts.events import ENVELOPE_FIELDS
 from contracts.labels import CATEGORY_LABELS, LEGAL_BASIS_LABELS, ROLE_LABELS
@@ -69,6 +71,7 @@ EVENT = f"{BASE}:event"
 """The code system of the facts a message names: their short type names."""
 MESSAGE = f"{BASE}:message"
 """The identifier system of a delivered bundle: the delivery's message id."""
+GUARDIAN = {"system": f"{HL7}/v3-RoleCode", "code": "GUARD", "display": "guardian"}
 _IDS = uuid.UUID("6f1d5d0e-6a43-5b8e-9c3f-3f0c1f6b2a11")
 """Namespace of the bundle's own ids, made from the message id so a resend is the same bundle."""
 
@@ -143,12 +146,11 @@ def fhir_delivery(delivery: Delivery) -> Delivery | None:
     )
     if item.category.value not in allowed:
         return None
-    resources = render(child_id, item, event)
-    if not resources:
+    focus = render(child_id, item, event)
+    if not focus:
         return None
-    if not any(r.get_resource_type() == "Patient" for r in resources):
-        resources.insert(0, patient(child_id, []))
-    bundle = _message(delivery, event, allowed, resources)
+    child = [] if any(r.get_resource_type() == "Patient" for r in focus) else [patient(child_id, [])]
+    bundle = _message(delivery, event, allowed, child, focus)
     return replace(
         delivery,
         subject=unit_subject(delivery.tenant_id, delivery.unit_id, BUNDLE_TYPE),
@@ -166,9 +168,29 @@ def _json(bundle: Bundle) -> dict[str, Any]:
 
 
 def _identity(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+    """The child, and each guardian named at registration as a ``RelatedPerson``: the hub's
+    id for them (the one a consent's answers name), their personnummer and name, and
+    whether they have custody."""
     if "personnummer" not in item.fields:
         return []
-    return [patient(child_id, [item])]
+    out: list[Resource] = [patient(child_id, [item])]
+    for g in item.fields.get("guardians", []):
+        relationship: dict[str, Any] = (
+            {"coding": [GUARDIAN], "text": "Vårdnadshavare"} if g.get("has_custody") else {"text": "Namngiven utan vårdnad"}
+        )
+        body = {
+            "resourceType": "RelatedPerson",
+            "id": str(uuid.uuid5(_IDS, f"{child_id}/{g['guardian_id']}")),
+            "identifier": [
+                {"use": "official", "system": PERSONNUMMER, "value": str(g["personnummer"])},
+                {"system": PARTY, "value": str(g["guardian_id"])},
+            ],
+            "patient": patient_ref(child_id),
+            "relationship": [relationship],
+            "name": [{"text": g["name"]}],
+        }
+        out.append(RelatedPerson.model_validate(clean(body)))
+    return out
 
 
 def _requested(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
@@ -223,8 +245,10 @@ def _answered(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resour
 
 
 def _plan(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+    """The plan's version as the ``CarePlan``; when the plan was first made is not in the
+    fact, so the version's time is not given out as that."""
     plan = care_plan(child_id, [item])
-    return [plan] if plan is not None else []
+    return [plan.model_copy(update={"created": None})] if plan is not None else []
 
 
 def _action_completed(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
@@ -291,9 +315,11 @@ def _id(msg_id: str, part: str) -> str:
 
 
 def _full_url(msg_id: str, r: Resource) -> str:
+    """``urn:uuid:`` and the resource's id where that is a UUID (the child, whose id the
+    resources' references name; a consent), else one made from the message id."""
     rid = str(r.id or "")
     try:
-        return f"urn:uuid:{UUID(rid)}" if len(rid) == 36 else f"urn:uuid:{_id(msg_id, f'{r.get_resource_type()}/{rid}')}"
+        return f"urn:uuid:{UUID(rid)}"
     except ValueError:
         return f"urn:uuid:{_id(msg_id, f'{r.get_resource_type()}/{rid}')}"
 
@@ -309,9 +335,14 @@ def _security(allowed: dict[str, Any]) -> list[dict[str, str]]:
     return labels
 
 
-def _message(delivery: Delivery, event: dict[str, Any], allowed: dict[str, Any], resources: list[Resource]) -> Bundle:
+def _message(
+    delivery: Delivery, event: dict[str, Any], allowed: dict[str, Any], child: list[Resource], focus: list[Resource]
+) -> Bundle:
+    """The message: its header, the child (unless the fact is about the child itself) and
+    the fact's resources, which the header names as its focus."""
     msg_id = delivery.msg_id
     short = delivery.type_name.rsplit(".", 1)[-1]
+    resources = child + focus
     urls = [_full_url(msg_id, r) for r in resources]
     actor = event.get("actor") or {}
     header: dict[str, Any] = {
@@ -322,8 +353,7 @@ def _message(delivery: Delivery, event: dict[str, Any], allowed: dict[str, Any],
             {"endpoint": f"{BASE}:unit:{delivery.unit_id}", "receiver": unit_ref(delivery.unit_id)}
         ],
         "source": {"name": "Backa barnet", "endpoint": source_of(delivery.tenant_id)},
-        "focus": [{"reference": u} for u, r in zip(urls, resources, strict=True) if r.get_resource_type() != "Patient"]
-        or [{"reference": urls[0]}],
+        "focus": [{"reference": u} for u in urls[len(child) :]],
     }
     if actor.get("unit_id"):
         header["sender"] = unit_ref(str(actor["unit_id"]))

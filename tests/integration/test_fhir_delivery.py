@@ -138,10 +138,22 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(v)
 
 
+def references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str):
+            yield ref
+        for v in value.values():
+            yield from references(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from references(v)
+
+
 ALL = ["identity", "needs", "conversations", "ratings", "plan"]
 
 RENDERED = {
-    "ChildRegistered": ["MessageHeader", "Patient"],
+    "ChildRegistered": ["MessageHeader", "Patient", "RelatedPerson", "RelatedPerson"],
     "ConsentRequested": ["MessageHeader", "Patient", "Consent"],
     "ConversationHeld": ["MessageHeader", "Patient", "QuestionnaireResponse"],
     "RatingSubmitted": ["MessageHeader", "Patient", "QuestionnaireResponse"],
@@ -162,7 +174,11 @@ def test_each_fact_with_a_fhir_rendering_becomes_a_validated_message_bundle_of_i
     for bundle in of_type:
         assert bundle.type == "message"
         assert kinds(bundle) == RENDERED[fact_type]
-        assert bundle.entry[0].resource.focus  # the message names the resources the fact means
+        header, *rest = bundle.entry
+        focus = {f.reference for f in header.resource.focus}  # the message names the resources the fact means
+        assert focus == {e.fullUrl for e in rest if fact_type == "ChildRegistered" or e.resource.get_resource_type() != "Patient"}
+        urls = {e.fullUrl for e in bundle.entry}
+        assert set(references(bundle.model_dump(mode="json"))) <= urls  # every reference resolves inside the bundle
 
 
 def test_every_bundle_carries_nothing_of_a_category_its_unit_was_not_allowed(all_fhir: Runtime) -> None:
@@ -196,11 +212,14 @@ def test_the_personnummer_is_in_the_bundle_only_for_a_unit_that_may_see_the_iden
     ]
     seen = {d.unit_id for d in registered}
     assert FHIR_UNIT in seen  # on the consent
-    assert "polis-ystad" not in seen  # a stranger to the child's identity (it filed the card, it was not registered by it)
+    assert "polis-ystad" not in seen  # it filed the card but may not see who the child is
     for d in registered:
         (patient,) = [e.resource for e in Bundle.model_validate(d.body).entry if e.resource.get_resource_type() == "Patient"]
         assert [(i.system, i.value) for i in patient.identifier][0] == ("urn:oid:1.2.752.129.2.1.3.1", CHILD_PNR)
         assert patient.name[0].family == "Lind"
+        guardians = [e.resource for e in Bundle.model_validate(d.body).entry if e.resource.get_resource_type() == "RelatedPerson"]
+        assert sorted(g.identifier[0].value for g in guardians) == sorted([GUARDIAN_1_PNR, GUARDIAN_2_PNR])
+        assert {g.relationship[0].coding[0].code for g in guardians} == {"GUARD"}
 
 
 def test_a_body_without_its_category_is_not_rendered_and_nothing_is_made_up(all_fhir: Runtime) -> None:
