@@ -149,7 +149,7 @@ def fhir_delivery(delivery: Delivery) -> Delivery | None:
     focus = render(child_id, item, event)
     if not focus:
         return None
-    child = [] if any(r.get_resource_type() == "Patient" for r in focus) else [patient(child_id, [])]
+    child: list[Resource] = [] if any(r.get_resource_type() == "Patient" for r in focus) else [patient(child_id, [])]
     bundle = _message(delivery, event, allowed, child, focus)
     return replace(
         delivery,
