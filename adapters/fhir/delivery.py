@@ -32,13 +32,15 @@ The child is always a ``Patient`` of its own in the bundle (the resources refer 
 the hub's pseudonymous id unless the body carries the identity. Every other fact (a
 discovery card, feedback, a team decision, a meeting, a follow-up ...) has no FHIR rendering
 here and goes in the backa format unchanged, as do the notices (a consent revoked, a
-reminder, a record erased), which a unit must act on as they are. A bundle keeps the
+reminder, a record erased), which a unit must act on as they are, and a fact FHIR cannot
+hold (a text no FHIR type takes), so that one fact never stops the relay. A bundle keeps the
 delivery's message id and its subject scheme (``backa.v1.<tenant>.<unit>.Bundle``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -52,6 +54,7 @@ from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.messageheader import MessageHeader
 from fhir.resources.R4B.relatedperson import RelatedPerson
 from fhir.resources.R4B.resource import Resource
+from pydantic import ValidationError
 
 from adapters.cloudevents_codec import source_of
 from adapters.deliveries import Delivery, UnitRecipient, unit_subject
@@ -66,6 +69,8 @@ from contracts.directory import DeliveryFormat
 from contracts.events import ENVELOPE_FIELDS
 from contracts.labels import CATEGORY_LABELS, LEGAL_BASIS_LABELS, ROLE_LABELS
 from contracts.vocabulary import Category, LegalBasis
+
+log = logging.getLogger("backa.relay")
 
 EVENT = f"{BASE}:event"
 """The code system of the facts a message names: their short type names."""
@@ -117,7 +122,13 @@ def shaped(delivery: Delivery, recipient: UnitRecipient) -> Delivery:
     has a FHIR rendering, else the delivery as it is."""
     if recipient.subscription.format is not DeliveryFormat.FHIR:
         return delivery
-    return fhir_delivery(delivery) or delivery
+    try:
+        return fhir_delivery(delivery) or delivery
+    except (ValidationError, ValueError, KeyError, TypeError) as e:
+        # one fact FHIR cannot hold must not stop the relay for every unit: it goes as it is.
+        # The error's text may quote the fact, so only its kind is logged.
+        log.warning("a %s fact cannot be worded as FHIR (%s); sent in the backa format", delivery.type_name, type(e).__name__)
+        return delivery
 
 
 def fhir_delivery(delivery: Delivery) -> Delivery | None:
@@ -138,7 +149,7 @@ def fhir_delivery(delivery: Delivery) -> Delivery | None:
     item = _Item(
         event_id=UUID(str(event["event_id"])),
         type=short,
-        category=Category(_CATEGORY[short]),
+        category=_CATEGORY[short],
         occurred_at=delivery.occurred_at,
         unit_id=(event.get("actor") or {}).get("unit_id"),
         basis=None,
@@ -146,7 +157,7 @@ def fhir_delivery(delivery: Delivery) -> Delivery | None:
     )
     if item.category.value not in allowed:
         return None
-    focus = render(child_id, item, event)
+    focus = render(child_id, item)
     if not focus:
         return None
     child: list[Resource] = [] if any(r.get_resource_type() == "Patient" for r in focus) else [patient(child_id, [])]
@@ -167,7 +178,7 @@ def _json(bundle: Bundle) -> dict[str, Any]:
 # -- the facts' resources ----------------------------------------------------------------------
 
 
-def _identity(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+def _identity(child_id: UUID, item: _Item) -> list[Resource]:
     """The child, and each guardian named at registration as a ``RelatedPerson``: the hub's
     id for them (the one a consent's answers name), their personnummer and name, and
     whether they have custody."""
@@ -193,7 +204,7 @@ def _identity(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resour
     return out
 
 
-def _requested(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+def _requested(child_id: UUID, item: _Item) -> list[Resource]:
     f = item.fields
     if "consent_id" not in f or "categories" not in f:
         return []
@@ -217,7 +228,7 @@ ANSWER_STATUS = {"granted": "proposed", "declined": "rejected", "withdrawn": "in
 """What one party's answer tells of the consent's FHIR status (see the module docstring)."""
 
 
-def _answered(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+def _answered(child_id: UUID, item: _Item) -> list[Resource]:
     f = item.fields
     if "consent_id" not in f or "party" not in f:
         return []
@@ -244,14 +255,14 @@ def _answered(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resour
     return [Consent.model_validate(clean(body))]
 
 
-def _plan(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+def _plan(child_id: UUID, item: _Item) -> list[Resource]:
     """The plan's version as the ``CarePlan``; when the plan was first made is not in the
     fact, so the version's time is not given out as that."""
     plan = care_plan(child_id, [item])
     return [plan.model_copy(update={"created": None})] if plan is not None else []
 
 
-def _action_completed(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+def _action_completed(child_id: UUID, item: _Item) -> list[Resource]:
     f = item.fields
     if "action_id" not in f:
         return []
@@ -273,11 +284,11 @@ def _action_completed(child_id: UUID, item: _Item, event: dict[str, Any]) -> lis
     return [CarePlan.model_validate(clean(body))]
 
 
-def _form(child_id: UUID, item: _Item, event: dict[str, Any]) -> list[Resource]:
+def _form(child_id: UUID, item: _Item) -> list[Resource]:
     return list(questionnaire_responses(child_id, [item]))
 
 
-Render = Callable[[UUID, _Item, dict[str, Any]], list[Resource]]
+Render = Callable[[UUID, _Item], list[Resource]]
 
 _RENDER: dict[str, Render] = {
     "ChildRegistered": _identity,

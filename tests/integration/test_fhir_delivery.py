@@ -24,7 +24,7 @@ from adapters.agency_subscriber import AgencySubscriber, JsonLinesSink, Processe
 from adapters.cloudevents_codec import OpenedEvent
 from adapters.deliveries import Delivery
 from adapters.fhir.cloudevent import BUNDLE_TYPE, bundle_of
-from adapters.fhir.delivery import fhir_delivery
+from adapters.fhir.delivery import fhir_delivery, shaped
 from adapters.sealed_box import load_private_key
 from adapters.signed_webhooks import DeadLetters, RetryPolicy, SignedWebhookSink, WebhookSender, load_secrets, new_secret, write_secret
 from contracts.directory import DeliveryFormat, Subscription
@@ -271,6 +271,25 @@ def test_a_partys_answer_is_a_consent_with_that_answer_only(all_fhir: Runtime, a
     assert [(v.verified, v.verifiedWith.identifier.value) for v in consent.verification] == [(verified, granted.party.party_id)]
     assert consent.provision is None  # the categories and recipients are the request's, not in an answer
     assert fhir_delivery(delivery) == shaped and fhir_delivery(delivery).body == shaped.body  # the same bundle when sent again
+
+
+def test_a_fact_fhir_cannot_hold_goes_in_the_backa_format_and_its_text_is_not_logged(
+    all_fhir: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    from contracts.events import PlanUpdated
+
+    shared_case(all_fhir, ["plan"])
+    plan = next(f for f in facts_by_id(all_fhir).values() if isinstance(f, PlanUpdated))
+    body = {"event": plan.model_dump(mode="json"), "access": [{"category": "plan", "basis": "consent", "consent_id": None}]}
+    body["event"]["actions"][0]["due"] = "Rastvärd hela våren"  # not a date FHIR takes
+    odd = Delivery(
+        tenant_id=TENANT, unit_id=FHIR_UNIT, subject=f"backa.v1.{TENANT}.{FHIR_UNIT}.PlanUpdated", msg_id=f"{plan.event_id}:{FHIR_UNIT}",
+        type_name=plan.type_name, occurred_at=plan.occurred_at, child_id=str(plan.child_id), body=body,
+    )
+    recipient = next(r for r in make_relay(all_fhir).recipients if r.unit_id == FHIR_UNIT)
+    with caplog.at_level("WARNING"):
+        assert shaped(odd, recipient) is odd
+    assert "cannot be worded as FHIR" in caplog.text and "Rastvärd" not in caplog.text
 
 
 def test_notices_and_facts_without_a_rendering_stay_in_the_backa_format(all_fhir: Runtime) -> None:
