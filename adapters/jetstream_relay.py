@@ -60,6 +60,7 @@ from opentelemetry.trace import SpanKind, Tracer
 
 from adapters.cloudevents_codec import encode_sealed
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries
+from adapters.fhir.delivery import shaped
 from adapters.nats_link import (
     Stopped,
     StreamSettings,
@@ -205,6 +206,7 @@ class JetStreamRelay:
         self.reconnect_wait = reconnect_wait
         self.keys = dict(keys)
         self.recipients = self._deliverable(recipients)
+        self._by_unit = {(r.tenant_id, r.unit_id): r for r in self.recipients}
         self.stats = RelayStats()
         self.partition = partition or Partition()
         """The children this relay delivers for; the others' facts it passes over."""
@@ -405,7 +407,8 @@ class JetStreamRelay:
             before = None
             if isinstance(fact, ConsentWithdrawn) and entry.version > 1:
                 before = self.facts.facts_for(fact.tenant_id, fact.child_id, entry.version - 1)
-            out.extend(plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before))
+            planned = plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before)
+            out.extend(shaped(d, self._by_unit[(d.tenant_id, d.unit_id)]) for d in planned)  # the format each unit chose
         return out
 
     async def _publish_all(
