@@ -69,6 +69,7 @@ from opentelemetry.trace import SpanKind, Tracer
 from adapters.cloudevents_codec import encode_sealed
 from adapters.deliveries import Delivery, LogEntry, UnitRecipient, is_subject_token, plan_deliveries, split_by_cadence
 from adapters.digests import DEFAULT_MAX_BYTES, HeldItem, digest_messages, digest_slot, stored_part
+from adapters.fhir.delivery import shaped
 from adapters.nats_link import (
     Stopped,
     StreamSettings,
@@ -526,6 +527,7 @@ class JetStreamRelay:
         at = self.clock()
         now_cache: dict[tuple[str, UUID], ChildFacts | None] = {}
         out: list[Delivery] = []
+        by_unit = {(r.tenant_id, r.unit_id): r for r in self.recipients}
         for entry in entries:
             fact = entry.fact
             if fact is None:
@@ -540,7 +542,8 @@ class JetStreamRelay:
             before = None
             if isinstance(fact, ConsentWithdrawn) and entry.version > 1:
                 before = self.facts.facts_for(fact.tenant_id, fact.child_id, entry.version - 1)
-            out.extend(plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before))
+            planned = plan_deliveries(entry, self.recipients, facts_now, at, self.rules, facts_before=before)
+            out.extend(shaped(d, by_unit[(d.tenant_id, d.unit_id)]) for d in planned)  # the format each unit chose
         return out
 
     async def _publish_all(

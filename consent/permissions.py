@@ -143,12 +143,23 @@ class Action(str, Enum):
     READ_RETENTION = "read_retention"
     IMPORT_CARDS = "import_cards"
     """Bring in discovery cards filed in a municipality's e-service, each in its filer's name."""
+    MANAGE_DIRECTORY = "manage_directory"
+    """Add, change, close or remove the area's units and staff, and set what a unit is sent."""
+    DELEGATE_ROLE = "delegate_role"
+    """Hand one of one's roles to a colleague at the same unit for a period, or take it back."""
+    READ_DIRECTORY_HISTORY = "read_directory_history"
+    """See who changed the directory, what and when."""
 
 
 class Rule(str, Enum):
     """Why :func:`may` decided as it did: each code names the rule that applied."""
 
     OTHER_TENANT = "other_tenant"
+    OWN_ROLE_TO_COLLEAGUE = "own_role_to_colleague"
+    """A staff member delegates a role they hold to a colleague at their own unit."""
+    NOT_OWN_ROLE = "not_own_role"
+    NOT_DELEGABLE = "not_delegable"
+    """Not the giver's role, the administrator's role, or a receiver at another unit."""
     RECORD_ERASED = "record_erased"
     NO_CASE = "no_case"
     ANY_STAFF_AT_A_UNIT = "any_staff_at_a_unit"
@@ -270,6 +281,10 @@ class Target:
     """For acts on a cooperation area as a whole (its figures)."""
     invitation_id: str | None = None
     """The conversation invitation answered."""
+    other_staff: StaffRef | None = None
+    """A delegation's receiver (``staff`` is its giver)."""
+    role: Role | None = None
+    """The role a delegation hands over."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +356,9 @@ ACROSS_CASES = frozenset(
     {
         Action.REGISTER_CHILD,
         Action.IMPORT_CARDS,
+        Action.MANAGE_DIRECTORY,
+        Action.DELEGATE_ROLE,
+        Action.READ_DIRECTORY_HISTORY,
         Action.SEARCH_ACCESS_LOG,
         Action.READ_CASE_LIST,
         Action.READ_OWN_CARDS,
@@ -420,6 +438,8 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         return _auditor(actor)
     if action is Action.IMPORT_CARDS:
         return _import_cards(actor, target)
+    if action in (Action.MANAGE_DIRECTORY, Action.DELEGATE_ROLE, Action.READ_DIRECTORY_HISTORY):
+        return _directory(actor, action, target)
     if action is Action.SWEEP_CONSENT_REMINDERS:  # the sweep lists the area's children with reminders due
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.READ_CASE_LIST:
@@ -439,6 +459,49 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
             return _allow(Rule.ANY_STAFF_AT_A_UNIT)
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     return _deny(Rule.NO_CASE)
+
+
+def _directory(actor: Viewer, action: Action, target: Target) -> Permission:
+    """Who keeps the area's directory (units, staff, roles, delegations, subscriptions).
+
+    Only the area's own administrator manages it: a role is what lets a person see and act on
+    children's cases, so granting one is the authority's decision, taken by the person it
+    appointed for the area, never by a unit for itself (PDL 4 kap. 2 §: the care provider
+    decides each user's access). A staff member may still hand a role they hold to a colleague
+    at their own unit for a period, and take it back (the model: the Barnkontakt may delegate);
+    the administrator may do it for anyone. The changes are the auditors' to trace as well as
+    the administrator's (PDL 4 kap. 3 §)."""
+    if target.tenant_id != actor.tenant_id:
+        return _deny(Rule.OTHER_TENANT)
+    if action is Action.DELEGATE_ROLE:
+        return _delegation(actor, target)
+    if _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
+    if action is Action.READ_DIRECTORY_HISTORY:
+        return _auditor(actor)
+    return _deny(Rule.ADMINISTRATOR_ONLY)
+
+
+def _delegation(actor: Viewer, target: Target) -> Permission:
+    """A role is delegated by the one who holds it, to a colleague at the same unit (the unit
+    is what the role is held at), never the administrator's role, which only the directory
+    gives; the administrator may delegate for anyone within those bounds."""
+    giver, taker, role = target.staff, target.other_staff, target.role
+    if (
+        giver is None
+        or taker is None
+        or role is None
+        or role not in giver.roles
+        or role is Role.TENANT_ADMIN
+        or giver.unit_id is None
+        or giver.unit_id != taker.unit_id
+    ):
+        return _deny(Rule.NOT_DELEGABLE)
+    if _is_admin(actor):
+        return _allow(Rule.ADMINISTRATOR)
+    if _is_staff(actor) and giver.staff_id == actor.user_id and giver.unit_id == actor.unit_id:
+        return _allow(Rule.OWN_ROLE_TO_COLLEAGUE)
+    return _deny(Rule.NOT_OWN_ROLE)
 
 
 def _import_cards(actor: Viewer, target: Target) -> Permission:

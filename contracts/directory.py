@@ -23,6 +23,8 @@ from contracts.vocabulary import STAFF_ROLES, Category, Role, UnitKind
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 """A unit's or a staff member's id: also one token of a NATS subject and of an address."""
+USER_ID = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$"
+"""A staff member's id as the staff IdP gives it (an account name, an e-mail address)."""
 NAME = r"^[^\x00-\x1f\x7f]+$"
 """A name or title: one line, no control characters."""
 
@@ -134,7 +136,7 @@ class UnitClosed(DirectoryFact):
 
 
 class StaffAdded(DirectoryFact):
-    user_id: str = Field(pattern=IDENTIFIER)
+    user_id: str = Field(pattern=USER_ID)
     unit_id: str | None = Field(default=None, pattern=IDENTIFIER)
     roles: tuple[Role, ...]
     name: str = Field(min_length=1, max_length=200, pattern=NAME)
@@ -153,7 +155,7 @@ class StaffChanged(StaffAdded):
 class StaffRemoved(DirectoryFact):
     """The staff member no longer works in the area: sign-in refused from now on."""
 
-    user_id: str = Field(pattern=IDENTIFIER)
+    user_id: str = Field(pattern=USER_ID)
 
 
 class DelegationGranted(DirectoryFact):
@@ -161,8 +163,8 @@ class DelegationGranted(DirectoryFact):
     period (a Barnkontakt's absence, say); the colleague holds it on those days only."""
 
     delegation_id: UUID
-    from_user_id: str = Field(pattern=IDENTIFIER)
-    to_user_id: str = Field(pattern=IDENTIFIER)
+    from_user_id: str = Field(pattern=USER_ID)
+    to_user_id: str = Field(pattern=USER_ID)
     role: Role
     starts_on: date
     ends_on: date
@@ -184,11 +186,11 @@ class SubscriptionChosen(DirectoryFact):
 
 
 def staff_roles(value: tuple[Role, ...]) -> tuple[Role, ...]:
-    """Staff roles only, each once, at least one."""
+    """The roles of people who work in the area (staff and auditors), each once, at least one."""
     if not value:
         raise ValueError("at least one role")
-    if not set(value) <= STAFF_ROLES:
-        raise ValueError("only staff roles")
+    if not set(value) <= STAFF_ROLES | {Role.AUDITOR}:
+        raise ValueError("only the roles of people who work in the area")
     return tuple(sorted(set(value), key=lambda r: r.value))
 
 

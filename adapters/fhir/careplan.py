@@ -1,6 +1,7 @@
 """Barnets plan as a ``CarePlan``: the latest version shown, its goals per compass area and
 the child's and the guardians' views as notes, each action as an activity with who does it,
-by when and how far it has come."""
+by when and how far it has come; an activity's element id is the action's id, so that an
+action completed later (:mod:`adapters.fhir.delivery`) names the activity it completes."""
 
 from __future__ import annotations
 
@@ -69,4 +70,4 @@ def _activity(a: dict[str, Any], done: set[str]) -> dict[str, Any]:
     if a.get("area"):
         area = Area(a["area"])
         detail["code"] = {"coding": [{"system": AREA, "code": area.value, "display": AREA_LABELS[area].sv}]}
-    return {"detail": detail}
+    return {"id": a["action_id"], "detail": detail}

@@ -10,6 +10,7 @@ conversation with the child or the guardians).
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 from uuid import UUID
 
@@ -85,7 +86,13 @@ def behovskompass_questionnaire() -> Questionnaire:
 
 
 def _response(
-    child_id: UUID, item: Item, answers: dict[str, list[dict[str, Any]]], *, title: str, author: dict[str, Any] | None
+    child_id: UUID,
+    item: Item,
+    answers: dict[str, list[dict[str, Any]]],
+    *,
+    title: str,
+    author: dict[str, Any] | None,
+    summary: str = "",
 ) -> QuestionnaireResponse:
     groups = []
     for area in Area:  # the questionnaire's order
@@ -110,6 +117,9 @@ def _response(
     }
     if author is not None:
         body["author"] = author
+    if summary.strip():  # the questionnaire asks no summary: it is the response's narrative
+        div = "".join(f"<p>{escape(line)}</p>" for line in summary.splitlines() if line.strip())
+        body["text"] = {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{div}</div>'}
     return QuestionnaireResponse.model_validate(clean(body))
 
 
@@ -139,5 +149,7 @@ def questionnaire_responses(child_id: UUID, items: list[Item]) -> list[Questionn
         elif item.type == "ConversationHeld" and "views" in f:
             with_whom = CONVERSATION_WITH_LABELS[ConversationWith(f["with_whom"])].sv
             answers = {f"{v['area']}.{VIEW}": [{"valueString": v["view"]}] for v in f["views"]}
-            out.append(_response(child_id, item, answers, title=f"Barnsamtal: {with_whom}", author=unit))
+            out.append(
+                _response(child_id, item, answers, title=f"Barnsamtal: {with_whom}", author=unit, summary=str(f.get("summary", "")))
+            )
     return out

@@ -39,6 +39,7 @@ from contracts.vocabulary import (
     LegalBasis,
 )
 from hub.application.commands import Command
+from hub.application.directory_log import LiveDirectory
 from hub.application.readmodels import Filed
 from hub.domain.child import WITHHELD_WHEN_FILED, Child, Recorded, no_such_consent, project_child
 from hub.errors import (
@@ -178,7 +179,7 @@ class HubCore(Application):
         self,
         env: dict[str, str],
         *,
-        directory: Directory,
+        directory: Directory | LiveDirectory,
         clock: Clock,
         rules: PolicyRules,
         blind_index: BlindIndex,

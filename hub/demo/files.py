@@ -50,7 +50,7 @@ def has_hub_data(data_dir: Path) -> bool:
 
 
 HUB_FILES = (
-    "events.sqlite*", "view_*.sqlite*", "child_keys.sqlite*", "directory.json", "index.key", "kek.key", "transparency.*",
+    "events.sqlite*", "view_*.sqlite*", "child_keys.sqlite*", "directory.json", "directory.sqlite*", "index.key", "kek.key", "transparency.*",
     "population.json",
 )
 

@@ -91,6 +91,12 @@ class DemoSummary:
     users: dict[str, dict[str, Any]]
 
 
+def directory_snapshot(directory: Any) -> Directory:
+    """The directory as it is now, whether the hub's live one or a snapshot."""
+    snapshot = getattr(directory, "snapshot", None)
+    return snapshot() if callable(snapshot) else directory
+
+
 def load_demo(
     target: Runtime | BackaHub,
     *,
@@ -173,7 +179,7 @@ def load_demo(
         users=users,
     )
     if data_dir is not None:
-        write_demo_files(Path(data_dir), hub.directory, summary, seed=seed)
+        write_demo_files(Path(data_dir), directory_snapshot(hub.directory), summary, seed=seed)
     return summary
 
 

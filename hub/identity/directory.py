@@ -1,19 +1,22 @@
-"""The cooperation areas the hub serves: tenants, their units and their staff.
+"""The cooperation areas the hub serves: tenants, their units and their staff, as they are now.
 
-The directory is configuration, read when the hub is built (a JSON file in the data
-folder, written by an administrator or by ``backa demo``). Staff identifiers are
-pseudonymous user ids; the names shown here are staff's, not children's.
+A :class:`Directory` is one moment's snapshot of the directory's facts (kept on a log of their
+own, :mod:`hub.application.directory_log`); ``directory.json`` (the format of
+:meth:`Directory.from_json`) is only brought in once, as the first facts. Staff identifiers
+are pseudonymous user ids; the names shown here are staff's, not children's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from consent.retention import RetentionPeriods, tenant_periods
 from contracts.directory import Subscription
+from hub.domain.directory import Delegation
 from contracts.vocabulary import UNIT_KIND_PRINCIPAL, Principal, Role, UnitKind
 
 from hub.errors import UnknownStaffError, UnknownUnitError
@@ -51,6 +54,20 @@ class Tenant:
     staff: dict[str, Staff] = field(default_factory=dict)
     retention: RetentionPeriods = RetentionPeriods()
     """The area's own retention periods over the defaults (``"retention"`` in its entry)."""
+    former_units: dict[str, Unit] = field(default_factory=dict)
+    """Closed units, still named where old facts mention them."""
+    former_staff: dict[str, Staff] = field(default_factory=dict)
+    """Staff who left, still named in the access log and old records."""
+    delegations: tuple[Delegation, ...] = ()
+    """Delegations not revoked (some may be over or not begun: see :meth:`Directory.roles_on`)."""
+
+    def name_of_staff(self, user_id: str) -> str:
+        found = self.staff.get(user_id) or self.former_staff.get(user_id)
+        return found.name if found else ""
+
+    def name_of_unit(self, unit_id: str) -> str:
+        found = self.units.get(unit_id) or self.former_units.get(unit_id)
+        return found.name if found else ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,24 @@ class Directory:
         if tenant is None or user_id not in tenant.staff:
             raise UnknownStaffError(user_id, field)
         return tenant.staff[user_id]
+
+    def roles_on(self, tenant_id: str, user_id: str, day: date) -> frozenset[Role]:
+        """A present staff member's roles on ``day``: their own and those delegated to them
+        for that day by a colleague who still holds the role. Nobody else has any."""
+        tenant = self.tenants.get(tenant_id)
+        staff = tenant.staff.get(user_id) if tenant else None
+        if tenant is None or staff is None:
+            return frozenset()
+        delegated = {
+            d.role
+            for d in tenant.delegations
+            if d.to_user_id == user_id
+            and d.in_force(day)
+            and d.from_user_id in tenant.staff
+            and d.role in tenant.staff[d.from_user_id].roles
+            and tenant.staff[d.from_user_id].unit_id == staff.unit_id
+        }
+        return staff.roles | delegated
 
     def units_of_kind(self, tenant_id: str, kind: UnitKind) -> list[Unit]:
         tenant = self.tenants.get(tenant_id)

@@ -267,6 +267,7 @@ class _Entry:
             kind_claim=kind_claim,
             kind=fixed_kind,  # type: ignore[arg-type]
             kind_map=kind_map,
+            roles_from="claims" if names["roles_claim"] is not None or table.get("role_map") is not None else "directory",
         )
 
     def kinds(self, kind: str, fixed: str | None, claim: str | None, kind_map: Any) -> tuple[str | None, str | None, dict[str, str] | None]:

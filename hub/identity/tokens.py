@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,7 +34,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from contracts.vocabulary import Role
+from contracts.vocabulary import SWEDISH_TIME, Role
 from consent import ViewerKind
 
 from hub.runtime.clock import Clock
@@ -81,6 +82,10 @@ class ClaimMapping:
     """A fixed kind, for an issuer whose tokens all sign in one kind of person."""
     kind_map: Mapping[str, str] | None = None
     """The issuer's values of ``kind_claim`` and the kind each means."""
+    roles_from: Literal["claims", "directory"] = "claims"
+    """Where a staff member's unit and roles come from: the token's claims (an issuers file
+    that maps ``roles_claim`` or ``role_map``, and the demo issuer), or else the directory,
+    where the area's administrator gives them; the token then only says who signs in."""
 
 
 def claim(claims: Mapping[str, Any], name: str) -> Any:
@@ -211,10 +216,20 @@ class Verified:
     issuer: str
 
 
+class KnowsPeople(Protocol):
+    """What sign-in asks of the directory (a snapshot, or the live directory that reads its log
+    again when a name is not known yet)."""
+
+    @property
+    def tenants(self) -> Mapping[str, Any]: ...
+
+    def roles_on(self, tenant_id: str, user_id: str, day: Any) -> frozenset[Role]: ...
+
+
 @dataclass
 class TokenVerifier:
     issuers: list[TrustedIssuer]
-    directory: Directory
+    directory: Directory | KnowsPeople
     blind_index: BlindIndex
     clock: Clock
 
@@ -258,6 +273,13 @@ class TokenVerifier:
         except NotAuthenticatedError:
             self._kept.pop(token, None)
             raise
+        try:  # the directory may have changed since: a removed person, a closed unit, other roles
+            still = self.principal(claims, trusted, look_again=False)
+        except NotAuthenticatedError:
+            still = None
+        if still != verified.principal:
+            self._kept.pop(token, None)
+            return None
         return verified
 
     def _keep(self, token: str, claims: dict[str, Any], trusted: TrustedIssuer, verified: Verified) -> None:
@@ -333,11 +355,26 @@ class TokenVerifier:
         if exp - (iat if iat is not None else now) > self.max_lifetime.total_seconds() + skew:
             raise NotAuthenticatedError("the token lives longer than this hub accepts")
 
-    def principal(self, claims: dict[str, Any], issuer: TrustedIssuer) -> Principal:
-        """Every issuer's claims, the demo issuer's included, are read through its mapping."""
+    def _known(self, tenant_id: str, *, unit_id: str | None = None, user_id: str | None = None, look_again: bool = True) -> bool:
+        """Whether the directory has the area (and unit, and person) now; a live directory
+        reads its log again once for a name it does not know yet."""
+        knows = getattr(self.directory, "knows", None)
+        if look_again and knows is not None:
+            return bool(knows(tenant_id, unit_id=unit_id, user_id=user_id))
+        tenant = self.directory.tenants.get(tenant_id)
+        return (
+            tenant is not None
+            and (unit_id is None or unit_id in tenant.units)
+            and (user_id is None or user_id in tenant.staff)
+        )
+
+    def principal(self, claims: dict[str, Any], issuer: TrustedIssuer, *, look_again: bool = True) -> Principal:
+        """Every issuer's claims, the demo issuer's included, are read through its mapping.
+        ``look_again``: whether an unknown name may make the directory be read again (not on
+        the event loop, where a remembered token is checked)."""
         mapping = issuer.claims
         tenant_id = mapping.tenant if mapping.tenant is not None else _get(claims, mapping.tenant_claim)
-        if not isinstance(tenant_id, str) or tenant_id not in self.directory.tenants:
+        if not isinstance(tenant_id, str) or not self._known(tenant_id, look_again=look_again):
             raise NotAuthenticatedError("the token names no cooperation area this hub serves")
         kind = self._kind(claims, mapping)
         subject = claim(claims, mapping.subject_claim)
@@ -357,15 +394,27 @@ class TokenVerifier:
             return Principal(ViewerKind.CHILD, tenant_id, child, frozenset({Role.CHILD}), party_id=child)
         if kind != "staff" or issuer.kind == "family":
             raise NotAuthenticatedError("the token's kind is not accepted from this issuer")
-        roles = self._roles(claims, mapping)
+        user_id = str(subject)
+        tenant = self.directory.tenants[tenant_id]
+        if user_id in getattr(tenant, "former_staff", {}) and user_id not in tenant.staff:
+            raise NotAuthenticatedError("the staff member was removed from the cooperation area's directory")
+        if mapping.roles_from == "directory":
+            if not self._known(tenant_id, user_id=user_id, look_again=look_again):
+                raise NotAuthenticatedError("the staff member is not in the cooperation area's directory")
+            tenant = self.directory.tenants[tenant_id]
+            roles = self.directory.roles_on(tenant_id, user_id, self.clock().astimezone(SWEDISH_TIME).date())
+            unit_id = tenant.staff[user_id].unit_id
+        else:
+            roles = self._roles(claims, mapping)
+            unit_id = _get(claims, mapping.unit_claim)
+            if unit_id is not None and (
+                not isinstance(unit_id, str) or not self._known(tenant_id, unit_id=unit_id, look_again=look_again)
+            ):
+                raise NotAuthenticatedError("the token names a unit this cooperation area does not have")
         if roles & {Role.GUARDIAN, Role.CHILD} or not roles:
             raise NotAuthenticatedError("a staff token needs staff roles")
-        unit_id = _get(claims, mapping.unit_claim)
-        tenant = self.directory.tenants[tenant_id]
-        if unit_id is not None and (not isinstance(unit_id, str) or unit_id not in tenant.units):
-            raise NotAuthenticatedError("the token names a unit this cooperation area does not have")
         viewer_kind = ViewerKind.AUDITOR if Role.AUDITOR in roles else ViewerKind.STAFF
-        return Principal(viewer_kind, tenant_id, str(subject), roles, unit_id=unit_id)
+        return Principal(viewer_kind, tenant_id, user_id, roles, unit_id=unit_id)
 
     @staticmethod
     def _kind(claims: dict[str, Any], mapping: ClaimMapping) -> Any:

@@ -23,6 +23,7 @@ from consent import PolicyRules
 from consent.retention import Retention
 from hub.application import BackaHub
 from hub.application.caselist_search import CaseListTiming
+from hub.application.directory_log import DirectoryLog, LiveDirectory, import_actor
 from hub.errors import StoreUnavailableError
 from hub.identity.directory import Directory
 from hub.identity.issuers import IssuerConfigError, load_issuers
@@ -154,13 +155,27 @@ def child_key_sealer(settings: Settings, ring: Keyring | None = None, kit: Store
 
 
 def load_directory(settings: Settings) -> Directory:
-    """The directory of units and staff: ``directory.json`` in the data folder, or empty."""
+    """``directory.json`` in the data folder, or nothing: the areas to bring onto the
+    directory's log the first time they are seen (after that the log is the directory)."""
     path = settings.data_dir / "directory.json"
     return Directory.load(path) if path.exists() else Directory()
 
 
 DEMO_REGISTER_FILE = "population.json"
 """The demo's population register, in its data folder."""
+
+
+def live_directory(settings: Settings, kit: StoreKit, seed: Directory, clock: Clock) -> LiveDirectory:
+    """The directory as its log holds it, with the areas of ``seed`` (``directory.json``, or a
+    test's) that the log does not have yet brought in as their first facts; not yet following
+    the log (``start``), and to be closed by the caller."""
+    live = LiveDirectory(DirectoryLog({**kit.directory_env(), "CREATE_TABLE": "y"}), poll_seconds=settings.directory_poll_seconds)
+    try:
+        live.bring_in(seed, actor=import_actor(), at=clock())
+    except BaseException:
+        live.close()
+        raise
+    return live
 
 
 def population_register(settings: Settings) -> PopulationRegister:
@@ -223,7 +238,7 @@ def bootstrap(
     places = checkpoint_places(settings) if kit.persistent else None
     if kit.persistent:
         data_dir.mkdir(parents=True, exist_ok=True)
-    directory = directory if directory is not None else load_directory(settings)
+    seed = directory if directory is not None else load_directory(settings)
     if index_key is None:
         index_key = _read_or_create_key(data_dir / "index.key") if kit.persistent else secrets.token_bytes(32)
     blind_index = BlindIndex(index_key)
@@ -255,21 +270,23 @@ def bootstrap(
             view.create_table(clock().timestamp())
         invitations = kit.invitation_store()
         parts.callback(invitations.close)
+        live = live_directory(settings, kit, seed, clock)
+        parts.callback(live.close)
         env = {**kit.log_env(), "CREATE_TABLE": "y"}
         if settings.aggregate_cache:
             env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
         hub = BackaHub(
             env,
-            directory=directory,
+            directory=live,
             clock=clock,
-            rules=rules or policy_rules(settings, directory),
+            rules=rules or policy_rules(settings, live.snapshot()),
             blind_index=blind_index,
             views=views,
             sealer=sealer or keys,
             record_reads=settings.record_reads,
             telemetry=telemetry,
             transparency=lambda recorder: build_transparency(
-                recorder, data_dir if kit.persistent else None, tenant_ids=list(directory.tenants),
+                recorder, data_dir if kit.persistent else None, tenant_ids=list(live.tenants),
                 policy=checkpoint_policy or settings_checkpoint_policy(settings),
                 key_file=places.key_file if places else None, witness=witness_of(places) if places else None,
             ),
@@ -293,7 +310,7 @@ def bootstrap(
                 demo_issuer = _memory_issuer(settings, clock)
             issuers.append(demo_issuer.trusted())
         verifier = TokenVerifier(
-            issuers, directory, blind_index, clock,
+            issuers, live, blind_index, clock,
             skew=timedelta(seconds=settings.token_clock_skew_seconds),
             max_lifetime=timedelta(hours=settings.token_max_lifetime_hours),
         )
@@ -307,6 +324,7 @@ def bootstrap(
         sign_ins = kit.sign_in_store()
         parts.callback(sign_ins.close)
         hub.follower.start(settings.views_poll_seconds)
+        live.start()
         versions = VersionKeeper(views.all(), clock, settings.views_prune_grace_seconds, lagging=lambda: hub.follower.lagging)
         versions.start()
         parts.callback(versions.stop)
@@ -378,6 +396,7 @@ __all__ = [
     "child_key_sealer",
     "encrypts",
     "keyring",
+    "live_directory",
     "load_directory",
     "log_keyring",
     "policy_rules",

@@ -16,11 +16,13 @@ from typing import Any, Protocol
 from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper
 
 from consent import PolicyRules
+from hub.application.directory_log import LiveDirectory
 from hub.identity.directory import Directory
 from hub.keys.sealing import FactMapper, Sealer
 from hub.runtime.bootstrap import (
     Runtime,
     child_key_sealer,
+    live_directory,
     load_directory,
     log_keyring,
     policy_rules,
@@ -54,7 +56,7 @@ class RelayRoot:
     kit: StoreKit
     recorder: ApplicationRecorder
     mapper: Mapper
-    directory: Directory
+    directory: Directory | LiveDirectory
     clock: Clock
     rules: PolicyRules
     telemetry: Telemetry
@@ -98,8 +100,10 @@ def relay_root(
         if sealer is not None:
             mapper.sealer = sealer
         recorder = kit.log_recorder()
-        directory = directory if directory is not None else load_directory(settings)
-        return RelayRoot(settings, kit, recorder, mapper, directory, clock, policy_rules(settings, directory), telemetry, parts.pop_all())
+        live = live_directory(settings, kit, directory if directory is not None else load_directory(settings), clock)
+        parts.callback(live.close)
+        live.start()
+        return RelayRoot(settings, kit, recorder, mapper, live, clock, policy_rules(settings, live.snapshot()), telemetry, parts.pop_all())
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
 
 

@@ -81,6 +81,10 @@ class Settings(BaseModel):
     views_poll_seconds: float = Field(default=1.0, ge=0.01, le=60)
     """How often the views look for facts another process appended; this process's own
     commits wake them at once."""
+    directory_poll_seconds: float = Field(default=1.0, ge=0.05, le=60)
+    """How often a process reads the directory's log for another process's changes: the
+    longest a removed staff member or a closed unit is still let in here. A person or unit
+    added elsewhere is found at once, when first asked for."""
     encrypt_log: bool = True
     """Seal each child's stored facts with that child's own key (see :mod:`hub.keys.child_keys`).
     Off only for a log written in the clear before encryption was on."""

@@ -497,6 +497,11 @@ class StoreKit(ABC):
     def log_env(self) -> dict[str, str]:
         """The event store's environment for eventsourcing (without ``CREATE_TABLE``)."""
 
+    def directory_env(self) -> dict[str, str]:
+        """The directory log's environment for eventsourcing: beside the children's log, with
+        the library's own recorder (no Merkle tree, no seals, no partitions)."""
+        return {k: v for k, v in self.log_env().items() if k != "APPLICATION_RECORDER_TOPIC"}
+
     def log_recorder(self, *, create: bool = True) -> ApplicationRecorder:
         """The log's recorder alone, without an application (the relay's, ``backa audit``'s),
         closed with the kit; ``create=False`` reads the log as stored and creates nothing."""
@@ -586,6 +591,9 @@ class SQLiteKit(StoreKit):
             "SQLITE_DBNAME": str(self.data_dir / "events.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
+
+    def directory_env(self) -> dict[str, str]:
+        return {**self.log_env(), "SQLITE_DBNAME": str(self.data_dir / "directory.sqlite")}
 
     def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
         return _views(lambda name, label: str(self.data_dir / f"view_{name}.sqlite"), unreachable, rows)

@@ -827,6 +827,44 @@ def across_cases() -> Iterator[object]:
         Action.IMPORT_CARDS, law, None, Target(staff=ref(COLLEAGUE), tenant_id=OTHER_TENANT), "a card of another area",
         admin=no(Rule.OTHER_TENANT),
     )
+    law = "PDL 4 kap. 2 §: the care provider decides each user's access; in the area, its administrator keeps the directory"
+    yield from cells(
+        Action.MANAGE_DIRECTORY, law, None, area, "this area", admin=ok(Rule.ADMINISTRATOR),
+        **{k: no(Rule.ADMINISTRATOR_ONLY) for k in (*staff_keys, *family_keys, "auditor")},
+        foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(Action.MANAGE_DIRECTORY, law, None, Target(tenant_id=OTHER_TENANT), "another area", admin=no(Rule.OTHER_TENANT))
+    law = "PDL 4 kap. 3 §: who was given which access is traced by the auditors as well as the administrator"
+    yield from cells(
+        Action.READ_DIRECTORY_HISTORY, law, None, area, "this area", admin=ok(Rule.ADMINISTRATOR), auditor=ok(Rule.AUDITOR),
+        **{k: no(Rule.AUDITOR_ONLY) for k in (*staff_keys, *family_keys)},
+        foreign=no(Rule.OTHER_TENANT),
+    )
+    law = "Backa barnet: the Barnkontakt may delegate, to a colleague at the same unit, a role they hold"
+    to_head = Target(tenant_id=TENANT, staff=ref(BARNKONTAKT), other_staff=ref(HEAD), role=Role.BARNKONTAKT)
+    yield from cells(
+        Action.DELEGATE_ROLE, law, None, to_head, "the Barnkontakt's role to the head",
+        barnkontakt=ok(Rule.OWN_ROLE_TO_COLLEAGUE), admin=ok(Rule.ADMINISTRATOR),
+        **{k: no(Rule.NOT_OWN_ROLE) for k in (*staff_keys, *family_keys, "auditor") if k != "barnkontakt"},
+        foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(
+        Action.DELEGATE_ROLE, law, None, replace(to_head, role=Role.SUPPORT_COORDINATOR), "a role the giver lacks",
+        barnkontakt=no(Rule.NOT_DELEGABLE), admin=no(Rule.NOT_DELEGABLE),
+    )
+    yield from cells(
+        Action.DELEGATE_ROLE, law, None, replace(to_head, other_staff=ref(OTHER_BK)), "to another unit's staff",
+        barnkontakt=no(Rule.NOT_DELEGABLE), admin=no(Rule.NOT_DELEGABLE),
+    )
+    admin_at_school = StaffRef("admin-skola", SCHOOL, frozenset({Role.TENANT_ADMIN, Role.BARNKONTAKT}))
+    yield from cells(
+        Action.DELEGATE_ROLE, law, None, replace(to_head, staff=admin_at_school, role=Role.TENANT_ADMIN),
+        "the administrator's role", admin=no(Rule.NOT_DELEGABLE),
+    )
+    yield from cells(
+        Action.DELEGATE_ROLE, law, None, replace(to_head, staff=ref(HEAD), other_staff=ref(COLLEAGUE)), "a colleague's role",
+        barnkontakt=no(Rule.NOT_OWN_ROLE),
+    )
 
 
 DEPUTY = staff("ersattare", SOCIAL, Role.SUPPORT_COORDINATOR, Role.TEAM_MEMBER)
