@@ -35,6 +35,8 @@ from contracts.directory import (
     DirectoryFact,
     RetentionOverride,
     StaffAdded,
+    Subscription,
+    SubscriptionChosen,
     UnitAdded,
 )
 from contracts.events import Actor
@@ -247,6 +249,13 @@ class LiveDirectory:
                         unit_id=u.unit_id, kind=u.kind, name=u.name,
                     )
                 )
+                if u.subscription != Subscription():
+                    area.choose_subscription(
+                        SubscriptionChosen(
+                            event_id=uuid4(), tenant_id=tenant.tenant_id, occurred_at=at, actor=actor,
+                            unit_id=u.unit_id, subscription=u.subscription,
+                        )
+                    )
             for s in tenant.staff.values():
                 area.add_staff(
                     StaffAdded(

@@ -115,7 +115,13 @@ class Directory:
                     "tenant_id": t.tenant_id,
                     "name": t.name,
                     "units": [
-                        {"unit_id": u.unit_id, "kind": u.kind.value, "name": u.name} for u in t.units.values()
+                        {
+                            "unit_id": u.unit_id,
+                            "kind": u.kind.value,
+                            "name": u.name,
+                            **({"subscription": u.subscription.model_dump(mode="json")} if u.subscription != Subscription() else {}),
+                        }
+                        for u in t.units.values()
                     ],
                     "staff": [
                         {
@@ -147,7 +153,12 @@ class Directory:
         tenants: dict[str, Tenant] = {}
         for t in data.get("tenants", []):
             tid = t["tenant_id"]
-            units = {u["unit_id"]: Unit(u["unit_id"], tid, UnitKind(u["kind"]), u["name"]) for u in t["units"]}
+            units = {
+                u["unit_id"]: Unit(
+                    u["unit_id"], tid, UnitKind(u["kind"]), u["name"], Subscription.model_validate(u.get("subscription") or {})
+                )
+                for u in t["units"]
+            }
             staff = {}
             for s in t["staff"]:
                 if s.get("unit_id") is not None and s["unit_id"] not in units:

@@ -63,11 +63,12 @@ def hub_for(
 ) -> Iterator[Callable[[dict[str, Subscription]], Runtime]]:
     """A hub on SQLite or PostgreSQL whose units made the given choices."""
     made: list[Runtime] = []
+    schema = request.getfixturevalue("pg_schema") if request.param == "postgres" else None  # dropped after the hubs close
 
     def make(subscriptions: dict[str, Subscription]) -> Runtime:
         more: dict[str, Any] = {"store": "sqlite"}
-        if request.param == "postgres":
-            more = {"database_url": postgres_url(request.getfixturevalue("pg_schema"))}
+        if schema is not None:
+            more = {"database_url": postgres_url(schema)}
         settings = Settings(data_dir=tmp_path / "data", demo_mode=True, nats_url=nats_server.url, unit_keys_dir=keys, **more)
         rt = bootstrap(settings, clock=clock, directory=choosing(subscriptions))
         made.append(rt)
