@@ -64,6 +64,56 @@ def cmd_import_cards(args: argparse.Namespace) -> int:
     return EXIT_ROWS_REJECTED if report.rejected else 0
 
 
+def cmd_import_directory(args: argparse.Namespace) -> int:
+    """Bring each area of a ``directory.json`` that the directory's log does not have yet onto
+    it, as its first facts; an area the log has is left as the log has it (change it in the
+    pages or the API, where each change is recorded in its maker's name)."""
+    from hub.cli import _say, _settings
+    from hub.errors import HubError
+    from hub.identity.directory import Directory
+    from hub.runtime.bootstrap import live_directory
+    from hub.runtime.clock import system_clock
+    from hub.runtime.stores import store_kit
+
+    try:
+        seed = Directory.load(args.file)
+    except OSError as e:
+        _say(f"backa import directory: the file cannot be read: {e.strerror}")
+        return EXIT_REFUSED
+    except HubError as e:
+        _say(f"backa import directory: the file is refused: {e.detail}")
+        return EXIT_REFUSED
+    except (ValueError, KeyError, TypeError) as e:
+        _say(f"backa import directory: the file is not a directory.json ({type(e).__name__}: {e})"[:300])
+        return EXIT_REFUSED
+    settings = _settings(args)
+    kit = store_kit(settings)
+    try:
+        live = live_directory(settings, kit, Directory(), system_clock)
+        try:
+            on_log = set(live.tenants)
+            brought = [] if args.dry_run else live.bring_in(seed, actor=_import_actor(), at=system_clock())
+        finally:
+            live.close()
+    finally:
+        kit.close()
+    for tenant_id in sorted(seed.tenants):
+        if tenant_id in on_log:
+            state = "already on the directory's log: left as the log has it"
+        elif args.dry_run:
+            state = "would be brought in"
+        else:
+            state = "brought in" if tenant_id in brought else "brought in meanwhile by another process"
+        print(f"{tenant_id}: {state}")
+    return 0
+
+
+def _import_actor() -> Any:
+    from hub.application.directory_log import import_actor
+
+    return import_actor()
+
+
 def _format_of(path: Path) -> Any:
     from hub.application.card_import import ImportFormat
 
@@ -95,3 +145,11 @@ def add_parser(sub: Any) -> None:
     cards.add_argument("--output", choices=("json", "table"), default="json", help="the report as JSON (default) or a table")
     cards.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
     cards.set_defaults(func=cmd_import_cards)
+    directory = imports_sub.add_parser(
+        "directory",
+        help="bring a directory.json's areas (units, staff, roles) onto the directory's log, once: areas already there are left as they are",
+    )
+    directory.add_argument("file", type=Path, metavar="FILE", help="a directory.json")
+    directory.add_argument("--dry-run", action="store_true", help="say what would be brought in, and bring in nothing")
+    directory.add_argument("--data-dir", type=Path, default=None, help="the hub's data folder (default BACKA_DATA_DIR or ./data)")
+    directory.set_defaults(func=cmd_import_directory)

@@ -593,6 +593,7 @@ class SQLiteKit(StoreKit):
         }
 
     def directory_env(self) -> dict[str, str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         return {**self.log_env(), "SQLITE_DBNAME": str(self.data_dir / "directory.sqlite")}
 
     def views(self, *, unreachable: Unreachable, rows: RowSealer | None) -> Views:
