@@ -147,7 +147,8 @@ def add_parser(sub: Any) -> None:
     cards.set_defaults(func=cmd_import_cards)
     directory = imports_sub.add_parser(
         "directory",
-        help="bring a directory.json's areas (units, staff, roles) onto the directory's log, once: areas already there are left as they are",
+        help="bring a directory.json's areas (units, staff, roles) onto the directory's log, once: "
+        "areas already there are left as they are",
     )
     directory.add_argument("file", type=Path, metavar="FILE", help="a directory.json")
     directory.add_argument("--dry-run", action="store_true", help="say what would be brought in, and bring in nothing")

@@ -221,7 +221,7 @@ def test_a_staff_provider_cannot_sign_in_a_guardian(browser: TestClient[Any], st
 
     page = sign_in(browser, staff_idp, "ystad", GUARDIAN_1_PNR)
 
-    assert page.status_code == 401 and "personalroll" in page.text
+    assert page.status_code == 401 and "personalkatalog" in page.text  # a person the directory does not know
     assert current(browser).status_code == 401
 
 
