@@ -152,3 +152,14 @@ def test_the_checkpoint_page_says_when_the_witness_has_lost_its_record(tmp_path:
     assert page.status_code == 200
     assert "vittnet har förlorat sitt register" in page.text
     assert "backa audit witness adopt" in page.text
+
+
+def test_a_reader_who_has_since_left_the_area_is_still_named_in_the_access_log(rt: Runtime, client: TestClient[Any]) -> None:
+    child = a_read(rt)
+    rt.hub.remove_staff(staff("admin.ystad"), BK)  # the Barnkontakt leaves; the read stays theirs
+
+    sign_in(client, "granskare.ystad")
+    page = client.get("/audit", params={"child_id": str(child), "since": "2026-03-01", "until": "2026-03-02"})
+
+    main = page.text[page.text.index("<main"):]
+    assert "Barnkontakt: case page" in main and "Rektor Ostra" in main

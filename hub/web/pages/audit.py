@@ -94,8 +94,9 @@ class Names:
 
     def __init__(self, web: Web, principal: Principal, t: Callable[..., str], children: dict[UUID, str] | None = None) -> None:
         tenant = web.hub.directory.tenants.get(principal.tenant_id)
-        self.staff = dict(tenant.staff) if tenant else {}
-        self.units = {u: unit.name for u, unit in tenant.units.items()} if tenant else {}
+        # people who left and units that closed are still named in the access log
+        self.staff = {**tenant.former_staff, **tenant.staff} if tenant else {}
+        self.units = {u: unit.name for u, unit in {**tenant.former_units, **tenant.units}.items()} if tenant else {}
         self.t = t
         self.children = children or {}
 
