@@ -40,6 +40,7 @@ from contracts.directory import (
     UnitAdded,
 )
 from contracts.events import Actor
+from contracts.upcasting import SchemaVersionError
 from contracts.vocabulary import Role, UnitKind
 from hub.domain.directory import Area, AreaState, area_id, fact_from_json
 from hub.errors import ConflictError, StoreUnavailableError, UnknownStaffError, UnknownUnitError
@@ -91,6 +92,7 @@ class LiveDirectory:
         self._snapshot = Directory()
         self._lock = threading.Lock()
         self._last_miss = 0.0
+        self._stuck_at = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.refresh()
@@ -153,8 +155,19 @@ class LiveDirectory:
                 while True:
                     page = self.log.recorder.select_notifications(self._position + 1, PAGE)
                     for notification in page:
-                        fact_event: Any = self.log.mapper.to_domain_event(notification)
-                        self._areas[fact_event.originator_id] = fact_event.mutate(self._areas.get(fact_event.originator_id))
+                        try:
+                            fact_event: Any = self.log.mapper.to_domain_event(notification)
+                            area = fact_event.mutate(self._areas.get(fact_event.originator_id))
+                        except (SchemaVersionError, KeyError, ValueError, TypeError, AttributeError):
+                            # a fact this release cannot read (a later release's): the directory
+                            # stops before it rather than skip a removal or a closed unit
+                            if self._stuck_at != notification.id:
+                                self._stuck_at = notification.id
+                                log.error("the directory's fact at position %d cannot be read by this release; "
+                                          "the directory stays as it was before it", notification.id)
+                            page = []
+                            break
+                        self._areas[fact_event.originator_id] = area
                         self._position = notification.id
                         changed = True
                     if len(page) < PAGE:
@@ -202,6 +215,8 @@ class LiveDirectory:
             return None
         except (OperationalError, InterfaceError):
             raise StoreUnavailableError("the directory cannot be read") from None
+        except SchemaVersionError:
+            raise  # a later release's fact: answered as an unreadable fact, nothing changed
         return found if isinstance(found, Area) else None
 
     def append(self, area: Area) -> None:

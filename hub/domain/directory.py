@@ -30,6 +30,7 @@ from contracts.directory import (
     UnitClosed,
     UnitRenamed,
 )
+from contracts.upcasting import UnknownSchemaVersionError
 from contracts.vocabulary import Role, UnitKind
 from hub.errors import ConflictError, OutOfOrderError, UnknownStaffError, UnknownUnitError
 
@@ -127,8 +128,18 @@ class AreaState:
 
 
 def fact_from_json(data: dict[str, Any]) -> DirectoryFact:
-    """A stored fact read back: its type from the ``type`` key, validated as written."""
-    kind = FACT_TYPES[data["type"]]
+    """A stored fact read back: its type from the ``type`` key, validated as written. A type
+    or version this release does not know (a later release's) fails closed, naming the type
+    and version only."""
+    name = data.get("type")
+    kind = FACT_TYPES.get(name) if isinstance(name, str) else None
+    version = data.get("schema_version")
+    if kind is None or version != 1:
+        shown = name if isinstance(name, str) and name.isidentifier() else "?"
+        raise UnknownSchemaVersionError(
+            f"a directory fact {shown} of version {version!r} cannot be read by this release",
+            type_name=f"backa.v1.directory.{shown}", version=version, current=1,
+        )
     return kind.model_validate({k: v for k, v in data.items() if k != "type"})
 
 

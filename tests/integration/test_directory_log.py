@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consent import ViewerKind
 from contracts.directory import Cadence, StaffAdded, UnitAdded
+from contracts.upcasting import SchemaVersionError
 from contracts.vocabulary import Role, UnitKind
 from hub.application.directory_admin import AddStaff, AddUnit, ChangeStaff, ChooseSubscription, DelegateRole, RenameUnit
 from hub.errors import ConflictError, NotAuthenticatedError, NotPermittedError, OutOfOrderError, UnknownUnitError
@@ -267,5 +268,41 @@ def test_an_issuer_that_maps_roles_keeps_them_from_claims_but_a_removed_person_s
         rt.hub.remove_staff(ADMIN, "larare.ostra")
         with pytest.raises(NotAuthenticatedError, match="removed"):
             rt.verifier.verify(signed_in(clock, "larare.ostra", roles=["discoverer"], unit="skola-ostra"))
+    finally:
+        rt.close()
+
+
+def test_a_directory_fact_of_a_later_release_stops_the_directory_before_it_and_nothing_breaks(
+    tmp_path: Path, clock: SettableClock, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    from uuid import uuid4
+
+    from contracts.directory import StaffRemoved
+    from hub.application.directory_log import LiveDirectory, import_actor
+    from hub.domain.directory import Area, area_id, fact_to_json
+
+    rt = bootstrap(settings_for("sqlite", tmp_path, request), clock=clock, directory=directory(), extra_issuers=[idp()])
+    try:
+        live = rt.hub.directory
+        assert isinstance(live, LiveDirectory)
+        area = live.area(TENANT)
+        assert area is not None
+        later = Area.Noted(  # type: ignore[call-arg]
+            originator_id=area_id(TENANT), originator_version=area.version + 1, timestamp=clock(),
+            fact={"type": "StaffSuspended", "schema_version": 1, "user_id": "larare.ostra"},
+        )
+        removal = StaffRemoved(event_id=uuid4(), tenant_id=TENANT, occurred_at=clock(), actor=import_actor(), user_id="rektor.ostra")
+        after = Area.Noted(  # type: ignore[call-arg]
+            originator_id=area_id(TENANT), originator_version=area.version + 2, timestamp=clock(), fact=fact_to_json(removal)
+        )
+        live.log.save(later, after)
+        with pytest.raises(SchemaVersionError):  # a change is refused, as an unreadable fact, not decided on half a directory
+            rt.hub.remove_staff(ADMIN, "rektor.ostra")
+
+        live.refresh()
+
+        assert "cannot be read by this release" in caplog.text and "larare" not in caplog.text
+        assert "rektor.ostra" in live.tenants[TENANT].staff  # stopped before, not beyond
+        assert rt.verifier.verify(signed_in(clock, "larare.ostra")).roles == {Role.DISCOVERER}
     finally:
         rt.close()
