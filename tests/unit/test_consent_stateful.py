@@ -4,8 +4,9 @@ A state machine drives the real hub (in-memory store) for one child about to tur
 fifteen, with two custodial guardians and one without custody, and facts recorded by
 many units. After every step it reads the child as every unit, every guardian and the
 child, and checks the answer against a small model kept here in the test: which facts
-exist, who wrote them, where they were sent, and every consent's answers and validity.
-The model decides on its own; it never asks ``consent.decide``.
+exist, who wrote them, where they were sent, when the case's last entry was, and every
+consent's answers and validity. The model decides on its own; it never asks
+``consent.decide``; it takes only the periods' table, :data:`consent.retention.DEFAULT_DAYS`.
 
 It also checks that every read adds exactly one entry to the access log, naming the
 reader and the categories the reader got.
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
+from consent.retention import DEFAULT_DAYS
 from contracts.vocabulary import CONSENTABLE_CATEGORIES, SWEDISH_TIME, Category, UnitKind
 from hub.application.readmodels import RecordItemOut
 from hub.errors import ChildNotFoundError, ConsentError, NoBasisError
@@ -105,6 +107,7 @@ class ConsentMachine(RuleBasedStateMachine):
     def record(self, type_: str, categories: set[Category], origin: str | None, sent_to: str | None = None) -> Fact:
         fact = Fact(len(self.facts), type_, frozenset(categories), origin, sent_to)
         self.facts.append(fact)
+        self.last_entry_at = self.now()  # every fact here is an entry; reads are not
         return fact
 
     def now(self) -> datetime:
@@ -135,6 +138,8 @@ class ConsentMachine(RuleBasedStateMachine):
         unit, kind = viewer, UNITS[viewer]
         if fact.origin == unit:
             return "own_record"
+        if self.now() >= self.last_entry_at + timedelta(days=DEFAULT_DAYS[kind]):
+            return None  # gallring: the unit's period after the last entry has run out (docs/retention.md)
         if category is Category.CONCERN_REPORT:
             is_recipient = fact.sent_to == unit and kind is UnitKind.SOCIAL_SERVICES
             return "statutory_concern_report" if is_recipient else None
