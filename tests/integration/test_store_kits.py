@@ -23,7 +23,7 @@ from tests.nats_server import keys
 __all__ = ["keys"]
 
 NOT_VIEWS = {
-    "backa_events", "child_keys", "web_sessions", "rate_limits", "relay_position", "relay_sent",
+    "backa_events", "directory_events", "child_keys", "web_sessions", "rate_limits", "relay_position", "relay_sent", "relay_held",
     "oidc_pending", "oidc_signed_in", "oidc_logout_tokens", "conversation_invitations",
     "schema_migrations", "schema_migrations_log", "schema_migrations_version", "schema_migrations_lock",
 }
