@@ -149,6 +149,8 @@ class Action(str, Enum):
     """Hand one of one's roles to a colleague at the same unit for a period, or take it back."""
     READ_DIRECTORY_HISTORY = "read_directory_history"
     """See who changed the directory, what and when."""
+    READ_DIRECTORY = "read_directory"
+    """See the area's units and who works where (staff names, titles, roles)."""
 
 
 class Rule(str, Enum):
@@ -359,6 +361,7 @@ ACROSS_CASES = frozenset(
         Action.MANAGE_DIRECTORY,
         Action.DELEGATE_ROLE,
         Action.READ_DIRECTORY_HISTORY,
+        Action.READ_DIRECTORY,
         Action.SEARCH_ACCESS_LOG,
         Action.READ_CASE_LIST,
         Action.READ_OWN_CARDS,
@@ -438,7 +441,7 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         return _auditor(actor)
     if action is Action.IMPORT_CARDS:
         return _import_cards(actor, target)
-    if action in (Action.MANAGE_DIRECTORY, Action.DELEGATE_ROLE, Action.READ_DIRECTORY_HISTORY):
+    if action in (Action.MANAGE_DIRECTORY, Action.DELEGATE_ROLE, Action.READ_DIRECTORY_HISTORY, Action.READ_DIRECTORY):
         return _directory(actor, action, target)
     if action is Action.SWEEP_CONSENT_REMINDERS:  # the sweep lists the area's children with reminders due
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
@@ -475,6 +478,10 @@ def _directory(actor: Viewer, action: Action, target: Target) -> Permission:
         return _deny(Rule.OTHER_TENANT)
     if action is Action.DELEGATE_ROLE:
         return _delegation(actor, target)
+    if action is Action.READ_DIRECTORY:  # colleagues are named on the pages; the family sees names only as the policy shows them
+        if _is_admin(actor) or _is_staff(actor):
+            return _allow(Rule.ANY_STAFF_AT_A_UNIT)
+        return _auditor(actor) if actor.kind is ViewerKind.AUDITOR else _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     if _is_admin(actor):
         return _allow(Rule.ADMINISTRATOR)
     if action is Action.READ_DIRECTORY_HISTORY:

@@ -276,8 +276,7 @@ class DirectoryKeeping(HubCore):
     def directory_of(self, p: Principal) -> Tenant:
         """The caller's own area as it is now: every staff member and auditor of it sees who
         works where (the pages name colleagues); nobody sees another area's."""
-        if p.kind.value not in ("staff", "auditor"):
-            raise InvalidInputError("only the area's staff see its directory")
+        self._permit(p, Action.READ_DIRECTORY, target=Target(tenant_id=p.tenant_id))
         tenant = self.directory.tenants.get(p.tenant_id)
         if tenant is None:
             raise InvalidInputError("this cooperation area has no directory yet")

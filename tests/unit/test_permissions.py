@@ -840,6 +840,12 @@ def across_cases() -> Iterator[object]:
         **{k: no(Rule.AUDITOR_ONLY) for k in (*staff_keys, *family_keys)},
         foreign=no(Rule.OTHER_TENANT),
     )
+    law = "Backa barnet: staff name their colleagues and units; auditors trace people by name; families see no directory"
+    yield from cells(
+        Action.READ_DIRECTORY, law, None, area, "this area",
+        **{k: ok(Rule.ANY_STAFF_AT_A_UNIT) for k in (*staff_keys, "admin")}, auditor=ok(Rule.AUDITOR),
+        **{k: no(Rule.STAFF_AT_A_UNIT_ONLY) for k in family_keys}, foreign=no(Rule.OTHER_TENANT),
+    )
     law = "Backa barnet: the Barnkontakt may delegate, to a colleague at the same unit, a role they hold"
     to_head = Target(tenant_id=TENANT, staff=ref(BARNKONTAKT), other_staff=ref(HEAD), role=Role.BARNKONTAKT)
     yield from cells(
