@@ -209,6 +209,8 @@ def test_another_areas_administrator_sees_and_changes_only_their_own_area(rt: Ru
         ("/units/no-such-unit/name", {"name": "Namn"}, "unit_id"),
         ("/staff/no.such.person", {"roles": ["discoverer"], "name": "Namn"}, "user_id"),
         ("/units/skola-ostra/close", None, "unit_id"),
+        ("/units/no%20such%20unit/name", {"name": "Namn"}, "unit_id"),
+        ("/staff/-not-an-account", {"roles": ["discoverer"], "name": "Namn"}, "user_id"),
         ("/delegations", {"to_user_id": "larare.ostra", "role": "barnkontakt", "starts_on": "2026-13-01", "ends_on": "2026-03-02"}, "starts_on"),
         ("/delegations", {"to_user_id": "larare.ostra", "role": "barnkontakt", "starts_on": "2026-03-05", "ends_on": "2026-03-02"}, "ends_on"),
         ("/delegations", {"to_user_id": "nobody", "role": "discoverer", "starts_on": "2026-03-02", "ends_on": "2026-03-02"}, "to_user_id"),

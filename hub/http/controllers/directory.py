@@ -15,9 +15,9 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
-from contracts.directory import DelegationGranted
+from contracts.directory import IDENTIFIER, USER_ID, DelegationGranted
 from contracts.vocabulary import SWEDISH_TIME
 from hub.application import BackaHub
 from hub.application.directory_admin import AddStaff, AddUnit, ChangeStaff, ChooseSubscription, DelegateRole, RenameUnit
@@ -35,8 +35,9 @@ from hub.http.directory_schemas import (
 from hub.http.problems import problem_responses
 from hub.identity.principals import Principal
 
-UnitId = FromPath[str]
-UserId = FromPath[str]
+UnitId = Annotated[str, Parameter(pattern=IDENTIFIER, max_length=100, description="The unit's id")]
+"""Checked here as well as in the core: a fact cannot name an id that breaks the pattern."""
+UserId = Annotated[str, Parameter(pattern=USER_ID, max_length=100, description="The staff member's user id")]
 API = "/api/v1/directory"
 CHANGE_PROBLEMS = problem_responses(403, 409, 422)
 remove = partial(delete, sync_to_thread=True, status_code=200)
