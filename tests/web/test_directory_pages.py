@@ -167,3 +167,31 @@ def test_nobody_but_the_administrator_has_the_directory_pages(rt: Runtime) -> No
     forged = admin.post(PAGE + "/units", data={"csrf_token": "forged", "unit_id": "ny-enhet", "kind": "bvc", "name": "Ny"})
     assert forged.status_code == 403
     assert facts(rt) == before
+
+
+def test_a_barnkontakt_hands_their_role_to_a_colleague_at_their_unit_from_their_own_page_and_takes_it_back(
+    rt: Runtime, clock: SettableClock
+) -> None:
+    rektor = browser(rt, "rektor.ostra")
+    own = "/staff/delegations"
+    page = rektor.get(own)
+    assert page.status_code == 200 and 'href="/staff/delegations"' in page.text
+    assert "Larare Ostra" in page.text and "Socsek Ystad" not in page.text, "only colleagues at the same unit are offered"
+    assert 'value="support_coordinator"' not in page.text, "only roles the giver holds are offered"
+    assert_swedish(page.text, own)
+
+    day = clock().date().isoformat()
+    handed = send(rektor, own, own, to_user_id="larare.ostra", role="barnkontakt", starts_on=day, ends_on=day)
+    assert "Rollen lämnades över." in handed.text
+    teacher = rt.hub.directory.roles_on(TENANT, "larare.ostra", clock().date())
+    assert {r.value for r in teacher} == {"discoverer", "barnkontakt"}
+    assert "Larare Ostra" in browser(rt, "larare.ostra").get(own).text, "the colleague sees what they were given"
+
+    bad = rektor.post(own, data={**hidden(rektor.get(own).text), "to_user_id": "larare.ostra", "role": "barnkontakt",
+                                 "starts_on": day, "ends_on": "2000-01-01"})
+    assert bad.status_code == 422 and 'id="delegation-ends_on-error"' in bad.text
+
+    revoke = re.search(r'action="(/staff/delegations/[0-9a-f-]+/revoke)"', handed.text)
+    assert revoke
+    assert "Delegeringen återkallades." in send(rektor, own, revoke.group(1)).text
+    assert {r.value for r in rt.hub.directory.roles_on(TENANT, "larare.ostra", clock().date())} == {"discoverer"}

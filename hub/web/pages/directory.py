@@ -111,6 +111,23 @@ def _core_problems(who: Visitor, error: HubError) -> Problems:
 CORE_REFUSALS = (InvalidInputError, ConflictError, OutOfOrderError, NotPermittedError, HubError)
 
 
+def act_or_show_form(
+    web: Web, who: Visitor, data: dict[str, Any], act: Callable[[], str], again: Callable[[Problems], Template]
+) -> Template | Redirect:
+    """Act on the form once; a refusal the form can mend (a field, a role not to be handed
+    over) shows it again with the problem, anything else is the shared error page."""
+    try:
+        return web.act(who, data, act)
+    except NotPermittedError as e:
+        if e.field == "csrf_token":
+            raise
+        return again(_core_problems(who, e))
+    except CORE_REFUSALS as e:
+        if not e.field:
+            raise
+        return again(_core_problems(who, e))
+
+
 def _staff_values(data: dict[str, Any], *, with_id: bool) -> dict[str, Any]:
     values: dict[str, Any] = {
         "unit_id": one(data, "unit_id") or None, "roles": many(data, "roles"), "name": one(data, "name"),
@@ -159,16 +176,7 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
     def act_or_show(
         who: Visitor, data: dict[str, Any], act: Callable[[], str], again: Callable[[Problems], Template]
     ) -> Template | Redirect:
-        try:
-            return web.act(who, data, act)
-        except NotPermittedError as e:
-            if e.field == "csrf_token":
-                raise
-            return again(_core_problems(who, e))
-        except CORE_REFUSALS as e:
-            if not e.field:
-                raise
-            return again(_core_problems(who, e))
+        return act_or_show_form(web, who, data, act, again)
 
     @get(PATH, sync_to_thread=True)
     def directory(request: Request[Any, Any, Any], done: FromQuery[str] = "") -> Template:
