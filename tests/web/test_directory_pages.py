@@ -156,8 +156,9 @@ def test_the_history_names_who_changed_what_for_the_administrator_and_the_audito
 def test_nobody_but_the_administrator_has_the_directory_pages(rt: Runtime) -> None:
     before = facts(rt)
     barnkontakt = browser(rt, "rektor.ostra")
-    assert barnkontakt.get(PAGE).status_code == 403
-    assert barnkontakt.get("/directory/history").status_code == 403
+    for refused in (barnkontakt.get(PAGE), barnkontakt.get("/directory/history")):
+        assert refused.status_code == 403
+        assert_swedish(refused.text, "refused")
     token = hidden(barnkontakt.get("/staff/children/new").text)
     answer = barnkontakt.post(PAGE + "/units", data={**token, "unit_id": "x", "kind": "bvc", "name": "X"})
     assert answer.status_code == 403
@@ -195,3 +196,20 @@ def test_a_barnkontakt_hands_their_role_to_a_colleague_at_their_unit_from_their_
     assert revoke
     assert "Delegeringen återkallades." in send(rektor, own, revoke.group(1)).text
     assert {r.value for r in rt.hub.directory.roles_on(TENANT, "larare.ostra", clock().date())} == {"discoverer"}
+
+
+def test_an_address_naming_no_unit_or_person_of_the_area_is_refused_with_a_page_and_records_nothing(rt: Runtime) -> None:
+    admin = browser(rt, "admin.ystad")
+    before = facts(rt)
+    token = hidden(admin.get(PAGE).text)
+    for action, form in [
+        (PAGE + "/units/no%20such%20unit/name", {"name": "Namn"}),
+        (PAGE + "/units/skola-lidingo/close", {}),
+        (PAGE + "/units/-bad-/subscription", {"cadence": "daily", "digest_hour": "7", "format": "backa"}),
+        (PAGE + "/staff/not%20a%20person", {"name": "Namn", "roles": ["discoverer"]}),
+        (PAGE + "/staff/rektor.lidingo/remove", {}),
+    ]:
+        answer = admin.post(action, data={**token, **form})
+        assert answer.status_code == 422, (action, answer.status_code)
+        assert_swedish(answer.text, action)
+    assert facts(rt) == before

@@ -153,6 +153,17 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
     def tenant(p: Principal) -> Any:
         return web.hub.directory_of(p)
 
+    def open_unit(p: Principal, unit_id: str) -> Any:
+        """The open unit the address names; any other id, however written, is no such unit."""
+        found = tenant(p).units.get(unit_id)
+        if found is None:
+            raise InvalidInputError("no such open unit in this cooperation area", field="unit_id")
+        return found
+
+    def present(p: Principal, user_id: str) -> None:
+        if user_id not in tenant(p).staff:
+            raise InvalidInputError("no such member of staff in this cooperation area", field="user_id")
+
     def today(p: Principal) -> Any:
         return web.hub.now().astimezone(SWEDISH_TIME).date()
 
@@ -256,7 +267,7 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
             p = administrator(web, who)
             who.check_form(data)
             values = values_of(data)
-            current = tenant(p).units.get(unit_id)
+            current = open_unit(p, unit_id)
 
             def again(problems: Problems) -> Template:
                 merged = {**_unit_values(current), **values} if current else values
@@ -282,6 +293,7 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
     def close(request: Request[Any, Any, Any], unit_id: FromPath[str], data: Form) -> Template | Redirect:
         who = web.visitor(request)
         p = administrator(web, who)
+        open_unit(p, unit_id)
 
         def again(problems: Problems) -> Template:
             return unit_page(who, p, unit_id, errors={"close": problems.by_field}, status_code=409)
@@ -315,6 +327,7 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
     def change_staff(request: Request[Any, Any, Any], user_id: FromPath[str], data: Form) -> Template | Redirect:
         who = web.visitor(request)
         p = administrator(web, who)
+        present(p, user_id)
         who.check_form(data)
         values = _staff_values(data, with_id=False)
 
@@ -333,6 +346,7 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
     def remove_staff(request: Request[Any, Any, Any], user_id: FromPath[str], data: Form) -> Redirect:
         who = web.visitor(request)
         p = administrator(web, who)
+        present(p, user_id)
         return web.act(who, data, lambda: (web.hub.remove_staff(p, user_id), f"{PATH}?done=removed")[1])
 
     # -- the history ---------------------------------------------------------------------------
@@ -341,6 +355,8 @@ def routes(web: Web) -> list[Any]:  # noqa: C901 - one handler per form
     def history(request: Request[Any, Any, Any]) -> Template:
         who = web.visitor(request)
         p = who.require(who.path)
+        if not may(web, p, Action.READ_DIRECTORY_HISTORY):
+            raise NotPermittedError("only the area's administrator and auditors read the directory's history")
         facts = web.hub.directory_history(p)
         area = tenant(p)
         names = {**{s.user_id: s.name for s in area.former_staff.values()}, **{s.user_id: s.name for s in area.staff.values()}}
