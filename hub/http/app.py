@@ -28,7 +28,9 @@ from hub.application import BackaHub, readmodels
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.settings import Settings
 from hub.application import commands
-from hub.http import schemas
+from hub.http import directory_schemas, schemas
+from hub.application import directory_admin
+from contracts import directory as directory_facts
 from hub.http.body_deadline import body_deadline
 from hub.http.admission import QUEUE_PER_PLACE, AdmissionLimits, in_front
 from hub.http.auth import BearerTokenMiddleware
@@ -221,12 +223,13 @@ def create_app(runtime: Runtime) -> Litestar:
             Tag(name="follow-up"),
             Tag(name="documents"),
             Tag(name="imports"),
+            Tag(name="directory"),
             Tag(name="sessions"),
             Tag(name="system"),
         ],
     )
     pages, templates, static = web_router(runtime)
-    document = LazyOpenAPI(SCHEMA_PATH, closed_objects_marker((schemas, readmodels, commands, events)))
+    document = LazyOpenAPI(SCHEMA_PATH, closed_objects_marker((schemas, directory_schemas, readmodels, commands, directory_admin, events, directory_facts)))
     app = Litestar(
         route_handlers=[health, ready_route(runtime), api, pages, static],
         template_config=templates,

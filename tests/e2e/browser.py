@@ -61,10 +61,11 @@ class ServedHub:
 
 
 def serve(data_dir: Path, *, demo_mode: bool = True, **settings: Any) -> ServedHub:
-    """A hub (demo mode unless told) on SQLite in ``data_dir``, with the test directory, on a free port."""
+    """A hub (demo mode unless told) on SQLite in ``data_dir`` (unless ``store`` says otherwise),
+    with the test directory, on a free port."""
     clock = SettableClock(datetime.now(UTC).replace(microsecond=0))
     runtime = bootstrap(
-        Settings(store="sqlite", data_dir=data_dir, demo_mode=demo_mode, session_cookie_secure=True, **settings),
+        Settings(**{"store": "sqlite", **settings, "data_dir": data_dir, "demo_mode": demo_mode, "session_cookie_secure": True}),
         clock=clock, directory=directory(),
     )
     port = free_port()

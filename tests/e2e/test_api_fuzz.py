@@ -107,11 +107,17 @@ def problem_details_on_errors(response: Any) -> None:
 CALLERS = ["rektor.ostra", "guardian", "granskare.ystad"]
 
 
-def fuzz(rt: Runtime, app: Litestar, headers: dict[str, str], child_id: str, mode: GenerationMode, examples: int) -> int:
-    """Every operation under generated requests; answers checked as ``mode`` allows. Returns
-    how many operations had requests to send (one without parameters or body has nothing
-    that breaks its schema)."""
-    ops = operations(app)
+def directory_facts(rt: Runtime) -> int:
+    return len(rt.hub.directory.history(TENANT))  # type: ignore[union-attr]
+
+
+def fuzz(
+    rt: Runtime, app: Litestar, headers: dict[str, str], child_id: str, mode: GenerationMode, examples: int, only: str = ""
+) -> int:
+    """Every operation (or those under ``only``) under generated requests; answers checked as
+    ``mode`` allows. Returns how many operations had requests to send (one without parameters
+    or body has nothing that breaks its schema)."""
+    ops = [op for op in operations(app) if op.full_path.startswith(API + only)]
     ran = 0
     checks = [not_a_server_error] + ([response_schema_conformance] if mode is GenerationMode.POSITIVE else [])
     for operation in ops:
@@ -127,13 +133,14 @@ def fuzz(rt: Runtime, app: Litestar, headers: dict[str, str], child_id: str, mod
         )
         @given(case=operation.as_strategy(mode, path_parameters=known))
         def requests(case: Any) -> None:
-            before = rt.hub.log_length()
+            before = rt.hub.log_length(), directory_facts(rt)
             response = case.call(headers=headers)
             case.validate_response(response, checks=checks, headers=headers)
             problem_details_on_errors(response)
             if response.status_code >= 400 and case.method.upper() != "GET":
                 # a refused command appends nothing (a refused read is itself on record, for the auditors)
-                assert rt.hub.log_length() == before, (case.method, case.path, response.status_code, response.text[:200])
+                after = rt.hub.log_length(), directory_facts(rt)
+                assert after == before, (case.method, case.path, response.status_code, response.text[:200])
 
         try:
             requests()
@@ -162,6 +169,15 @@ def test_requests_that_break_the_published_schema_get_a_problem_and_never_a_serv
     assert fuzz(rt, app, bearer(rt, who), child_id, GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES) > 25
 
 
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_administrator_s_generated_directory_requests_get_no_server_error_and_answers_as_published(
+    served: tuple[Runtime, Litestar, str, TestClient[Any]], mode: GenerationMode
+) -> None:
+    """The directory's operations reach the core's rules only for the area's administrator."""
+    rt, app, child_id, _ = served
+    assert fuzz(rt, app, bearer(rt, "admin.ystad"), child_id, mode, EXAMPLES, only="/directory") >= 10
+
+
 def coverage_cases(app: Litestar, child_id: str) -> Iterator[Any]:
     """Schemathesis's coverage phase: for each operation the edges of every parameter and
     field (each bound and one past it, wrong types, missing and unknown fields, duplicated
@@ -185,6 +201,8 @@ def caller_for(path: str) -> str:
         return "granskare.ystad"
     if path.startswith(f"{API}/me/") or path.endswith(("/grant", "/decline", "/withdraw", "/access-log")):
         return "guardian"
+    if path.startswith(f"{API}/directory"):
+        return "admin.ystad"
     return "rektor.ostra"
 
 
@@ -195,12 +213,12 @@ def test_requests_at_and_past_every_bound_get_no_server_error(served: tuple[Runt
     sent = 0
     for case in coverage_cases(app, child_id):
         headers = bearer(rt, caller_for(case.operation.full_path))
-        before = rt.hub.log_length()
+        before = rt.hub.log_length(), directory_facts(rt)
         response = case.call(headers=headers)
         assert response.status_code < 500, (case.method, case.formatted_path, case.query, response.text[:200])
         problem_details_on_errors(response)
         if response.status_code >= 400 and case.method.upper() != "GET":
-            assert rt.hub.log_length() == before, (case.method, case.formatted_path, response.status_code)
+            assert (rt.hub.log_length(), directory_facts(rt)) == before, (case.method, case.formatted_path, response.status_code)
         sent += 1
     assert sent > 1000
 
