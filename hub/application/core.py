@@ -449,7 +449,7 @@ class HubCore(Application):
                 child = self._load(p.tenant_id, child_id)
             except HubError:
                 return False
-        target = NO_TARGET
+        target = NO_TARGET if child_id is not None else Target(tenant_id=p.tenant_id)  # an act on the caller's own area
         if staff_id is not None:
             staff = self.directory.tenants[p.tenant_id].staff.get(staff_id)
             if staff is None:

@@ -17,13 +17,14 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from consent.permissions import Action, StaffRef, Target
 from contracts.bounds import Day
 from contracts.directory import (
     IDENTIFIER,
     NAME,
+    SUBSCRIBABLE_TYPES,
     USER_ID,
     Cadence,
     DelegationGranted,
@@ -43,7 +44,7 @@ from contracts.directory import (
 from contracts.strict import Integer
 from contracts.vocabulary import Category, Role, UnitKind
 from hub.application.commands import Command
-from hub.application.core import HubCore, traced
+from hub.application.core import HubCore, _invalid, traced
 from hub.application.directory_log import LiveDirectory
 from hub.domain.directory import Area
 from hub.errors import ConflictError, InvalidInputError, UnknownStaffError
@@ -76,7 +77,12 @@ class ChooseSubscription(Command):
     @field_validator("event_types")
     @classmethod
     def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return Subscription(event_types=value).event_types if value is not None else None
+        if value is None:
+            return None
+        unknown = sorted(set(value) - SUBSCRIBABLE_TYPES)
+        if unknown:
+            raise ValueError(f"unknown event type {unknown[0]!r}")
+        return tuple(sorted(set(value)))
 
 
 class StaffFields(Command):
@@ -148,7 +154,10 @@ class DirectoryKeeping(HubCore):
             area = live.area(p.tenant_id)
             if area is None:
                 raise InvalidInputError("this cooperation area has no directory yet")
-            fact = make()
+            try:
+                fact = make()  # ids from the path are checked here, as the facts' contract says
+            except ValidationError as e:
+                raise _invalid(e) from None
             verb(area, fact)
             try:
                 live.append(area)

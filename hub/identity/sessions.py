@@ -146,6 +146,10 @@ def _trusts_none(issuer: str) -> bool:
     return False
 
 
+def _as_started(principal: Principal, issuer: str) -> Principal | None:
+    return principal
+
+
 class Sessions:
     """Starts, resumes and ends sessions under one policy.
 
@@ -162,12 +166,16 @@ class Sessions:
         demo_mode: bool = False,
         trusts: Callable[[str], bool] = _trusts_none,
         form_key: bytes | None = None,
+        current: Callable[[Principal, str], Principal | None] = _as_started,
     ) -> None:
         self.store = store
         self.clock = clock
         self.policy = policy or SessionPolicy()
         self.demo_mode = demo_mode
         self.trusts = trusts
+        self.current = current
+        """Who the session's person is now (the directory may have moved, re-roled or removed
+        them since they signed in), or None when they may no longer be signed in."""
         self._form_key = form_key or secrets.token_bytes(32)
 
     def start(self, principal: Principal, issuer: str, *, replacing: str | None = None) -> tuple[str, Session]:
@@ -200,10 +208,14 @@ class Sessions:
         if at >= session.expires_at or at >= session.last_seen + self.policy.idle or not self.honours(session):
             self.store.remove(key)
             raise SessionEndedError()
+        now = self.current(session.principal, session.issuer)
+        if now is None:
+            self.store.remove(key)
+            raise SessionEndedError()
         if at - session.last_seen >= TOUCH_EVERY:
             self.store.touch(key, at)
             session = replace(session, last_seen=at)
-        return session
+        return session if now == session.principal else replace(session, principal=now)
 
     def honours(self, session: Session) -> bool:
         """Whether a session may still be used as the hub runs now: its issuer is trusted,

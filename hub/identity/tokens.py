@@ -355,6 +355,29 @@ class TokenVerifier:
         if exp - (iat if iat is not None else now) > self.max_lifetime.total_seconds() + skew:
             raise NotAuthenticatedError("the token lives longer than this hub accepts")
 
+    def current(self, principal: Principal, issuer: str) -> Principal | None:
+        """A signed-in person as the directory has them now, for a session that outlives a
+        change: None once removed from the area, or at a unit that closed; with unit and
+        roles read again where the issuer leaves them to the directory. No input or output."""
+        if principal.kind not in (ViewerKind.STAFF, ViewerKind.AUDITOR):
+            return principal
+        tenant = self.directory.tenants.get(principal.tenant_id)
+        if tenant is None or (principal.user_id in getattr(tenant, "former_staff", {}) and principal.user_id not in tenant.staff):
+            return None
+        trusted = next((i for i in self.issuers if i.issuer == issuer), None)
+        if trusted is not None and trusted.claims.roles_from == "directory":
+            staff = tenant.staff.get(principal.user_id)
+            if staff is None:
+                return None
+            roles = self.directory.roles_on(principal.tenant_id, principal.user_id, self.clock().astimezone(SWEDISH_TIME).date())
+            if not roles or roles & {Role.GUARDIAN, Role.CHILD}:
+                return None
+            kind = ViewerKind.AUDITOR if Role.AUDITOR in roles else ViewerKind.STAFF
+            return Principal(kind, principal.tenant_id, principal.user_id, roles, unit_id=staff.unit_id)
+        if principal.unit_id is not None and principal.unit_id not in tenant.units:
+            return None
+        return principal
+
     def _known(self, tenant_id: str, *, unit_id: str | None = None, user_id: str | None = None, look_again: bool = True) -> bool:
         """Whether the directory has the area (and unit, and person) now; a live directory
         reads its log again once for a name it does not know yet."""

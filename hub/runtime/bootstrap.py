@@ -316,7 +316,7 @@ def bootstrap(
         )
         sessions = Sessions(
             kit.session_store(), clock, settings.session_policy(), demo_mode=settings.demo_mode,
-            trusts=verifier.trusts, form_key=_form_key(index_key),
+            trusts=verifier.trusts, form_key=_form_key(index_key), current=verifier.current,
         )
         parts.callback(sessions.close)
         throttle = Throttle(kit.limit_storage(clock), clock, settings.limit_rules())

@@ -306,3 +306,42 @@ def test_a_directory_fact_of_a_later_release_stops_the_directory_before_it_and_n
         assert rt.verifier.verify(signed_in(clock, "larare.ostra")).roles == {Role.DISCOVERER}
     finally:
         rt.close()
+
+
+def test_an_open_session_ends_once_its_person_is_removed_and_follows_new_roles_until_then(
+    two: tuple[Runtime, Runtime], clock: SettableClock
+) -> None:
+    from hub.identity.sessions import SessionEndedError
+
+    first, second = two
+    assert second.sessions is not None
+    person = second.verifier.verify(signed_in(clock, "larare.ostra"))
+    session_id, _ = second.sessions.start(person, ISSUER)
+
+    first.hub.change_staff(
+        ADMIN, "larare.ostra", ChangeStaff(unit_id="skola-ostra", roles=(Role.DISCOVERER, Role.BARNKONTAKT), name="Lärare Östra")
+    )
+    eventually(lambda: _assert_equal(second.sessions.resume(session_id).principal.roles, {Role.DISCOVERER, Role.BARNKONTAKT}))  # type: ignore[union-attr]
+
+    first.hub.remove_staff(ADMIN, "larare.ostra")
+
+    def ended() -> None:
+        try:
+            second.sessions.resume(session_id)  # type: ignore[union-attr]
+        except SessionEndedError:
+            return
+        raise AssertionError("the session still lets the removed person in")
+
+    eventually(ended)
+
+
+def test_a_path_id_the_directory_could_never_hold_is_a_problem_naming_it_not_an_error(two: tuple[Runtime, Runtime]) -> None:
+    from hub.errors import InvalidInputError
+
+    first, _ = two
+    with pytest.raises((InvalidInputError, UnknownUnitError)) as refused:
+        first.hub.rename_unit(ADMIN, "no such/unit\n", RenameUnit(name="X"))
+    assert refused.value.field == "unit_id"
+    with pytest.raises(InvalidInputError) as removed:
+        first.hub.remove_staff(ADMIN, "bad id with spaces")
+    assert removed.value.field == "user_id"
