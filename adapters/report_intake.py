@@ -110,7 +110,8 @@ class ReportIntake:
         """Fetch what is waiting (up to one batch) and handle it; how many were handled."""
         if self._sub is None:
             await self.start()
-        assert self._sub is not None
+        if self._sub is None:
+            raise RuntimeError("the intake is not bound to its consumer")
         try:
             msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
         except TimeoutError:

@@ -20,7 +20,7 @@ from contracts.strict import Integer
 
 REPORTS_STREAM = "BACKA_REPORTS"
 REPORTS_SUBJECTS = "backa.reports.>"
-TOKEN = r"^[A-Za-z0-9_-]{1,100}$"
+UNIT_OR_AREA = r"^[A-Za-z0-9_-]{1,100}$"
 REASON = r"^(HTTP [1-5][0-9]{2}|timeout|unreachable)$"
 """An HTTP status the receiver answered, or ``timeout`` or ``unreachable``: nothing more."""
 
@@ -29,8 +29,8 @@ class DeliveryReport(Published):
     """What every report carries: which delivery (its webhook and CloudEvent id), of what
     type, to which unit, after how many attempts, and when."""
 
-    tenant_id: str = Field(pattern=TOKEN)
-    unit_id: str = Field(pattern=TOKEN)
+    tenant_id: str = Field(pattern=UNIT_OR_AREA)
+    unit_id: str = Field(pattern=UNIT_OR_AREA)
     message_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,200}$")
     event_type: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,119}$")
     attempts: Integer = Field(ge=1, le=1_000_000)

@@ -19,10 +19,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contracts.delivery_reports import REPORT_TYPES
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event
 from contracts.indicators import INDICATORS, SCALE
 from contracts.labels import label_of
-from contracts.delivery_reports import REPORT_TYPES
 from contracts.notices import PUBLISHED_TYPES, Published
 from contracts.vocabulary import (
     CENTRAL_GOAL_EN,
@@ -232,7 +232,9 @@ def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]
     for report in sorted(REPORT_TYPES.values(), key=lambda r: r.type_name):  # from the agencies to the hub
         schema = notice_schema(report, base_uri)
         written.append(_write(folder / event_file_name(report), schema))
-        reports.append({"type_name": report.type_name, "file": event_file_name(report), "$id": schema["$id"], "description": schema["description"]})
+        reports.append(
+            {"type_name": report.type_name, "file": event_file_name(report), "$id": schema["$id"], "description": schema["description"]}
+        )
     vocabulary = vocabulary_schema(base_uri)
     written.append(_write(folder / VOCABULARY_FILE, vocabulary))
     index = {

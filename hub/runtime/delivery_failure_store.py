@@ -144,14 +144,17 @@ class _SqlDeliveryFailureStore(ABC):
         elif state is DeliveryState.RECOVERED:
             where.append("recovered_at IS NOT NULL")
         rows, _ = self._q(
-            "SELECT tenant_id, unit_id, message_id, event_type, reason, attempts, failed_at, recovered_at FROM {t} "
+            "SELECT tenant_id, unit_id, message_id, event_type, reason, attempts, failed_at, recovered_at FROM {t} "  # noqa: S608 - fixed clauses; every value is bound
             f"WHERE {' AND '.join(where)} ORDER BY failed_at DESC, message_id DESC LIMIT {LISTED}",
             tuple(params),
         )
         return [
-            FailedDelivery(r[0], r[1], r[2], r[3], r[4], int(r[5]), datetime.fromisoformat(r[6]), datetime.fromisoformat(r[7]) if r[7] else None)
-            for r in rows
+            FailedDelivery(r[0], r[1], r[2], r[3], r[4], int(r[5]), datetime.fromisoformat(r[6]), _moment(r[7])) for r in rows
         ]
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 class SQLiteDeliveryFailureStore(_SqlDeliveryFailureStore):

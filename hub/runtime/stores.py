@@ -499,6 +499,7 @@ class StoreKit(ABC):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._factories: list[InfrastructureFactory[Any]] = []
+        self._memory_failures: MemoryDeliveryFailureStore | None = None
 
     @abstractmethod
     def log_env(self) -> dict[str, str]:
@@ -544,8 +545,11 @@ class StoreKit(ABC):
         return MemoryInvitationStore()
 
     def delivery_failure_store(self) -> DeliveryFailureStore:
-        """The agencies' reports of webhooks no receiver took, shared as the sessions are."""
-        return MemoryDeliveryFailureStore()
+        """The agencies' reports of webhooks no receiver took, shared as the sessions are
+        (in this process: one store for the kit, so a relay beside the hub feeds the hub's)."""
+        if self._memory_failures is None:
+            self._memory_failures = MemoryDeliveryFailureStore()
+        return self._memory_failures
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""

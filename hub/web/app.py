@@ -46,7 +46,10 @@ from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-AREAS = ("staff", "barnkontakt", "consents", "child", "family", "audit", "followup", "concern", "survey", "process", "closure", "admin", "deliveries")
+AREAS = (
+    "staff", "barnkontakt", "consents", "child", "family", "audit", "followup", "concern", "survey", "process", "closure", "admin",
+    "deliveries",
+)
 """The page areas, each a module of ``hub.web.pages`` with ``routes(web)``."""
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -28,7 +28,8 @@ class DeliveriesController(Controller):
         caller: Caller,
         unit: Annotated[str | None, QueryParameter(max_length=100, description="One unit's; all the area's when left out")] = None,
         shown: Annotated[
-            str | None, QueryParameter(name="state", max_length=20, description="open (still dead-lettered) or recovered (replayed); both when left out")
+            str | None,
+            QueryParameter(name="state", max_length=20, description="open (dead-lettered) or recovered (replayed); both when left out"),
         ] = None,
     ) -> list[FailedDeliveryOut]:
         rows = hub.failed_deliveries(caller, unit_id=unit, state=shown)
