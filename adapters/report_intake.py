@@ -145,7 +145,7 @@ class ReportIntake:
                 try:
                     if self._sub is None:
                         await unless_stopped(stop, self.start())
-                    await unless_stopped(stop, self.poll())
+                    await self.poll()  # at most one fetch timeout: a report being stored is finished, not cut off
                     delay = 0.5
                 except Stopped:
                     break
@@ -163,6 +163,12 @@ class ReportIntake:
             await self.close()
 
     async def close(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None and self._nc is not None and self._nc.is_connected:
+            try:
+                await sub.unsubscribe()  # its inbox may hold pull status replies that a drain would wait for
+            except Exception as e:  # noqa: BLE001 - the connection may be going; it is closed next
+                log.debug("unbinding from the reports consumer: %s", type(e).__name__)
         await close_connection(self._nc, "backa-relay-reports")
         self._nc = None
         self._sub = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sqlite3
 import threading
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.js.errors
 import pytest
 import uvicorn
 from litestar.testing import TestClient
@@ -33,10 +36,13 @@ from contracts.vocabulary import Role
 from hub.errors import NotPermittedError
 from hub.http import create_app
 from hub.identity.principals import Principal
-from hub.runtime.bootstrap import Runtime
+from hub.runtime.bootstrap import Runtime, bootstrap
+from hub.runtime.clock import SettableClock
 from hub.runtime.delivery_reports import ReportKeeper, build_report_intake
-from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, OTHER_TENANT, STAFF, TENANT, staff
-from tests.integration.test_signed_webhooks import Pauses, child_with_card, deliver
+from hub.runtime.settings import Settings
+from tests.conftest import register_child
+from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, OTHER_TENANT, STAFF, START, TENANT, directory, staff
+from tests.integration.test_signed_webhooks import Pauses, backa, child_with_card, deliver
 from tests.nats_server import NatsServer, free_port, keys, nats_server, rt
 
 __all__ = ["keys", "nats_server", "rt"]
@@ -306,3 +312,79 @@ def demo_token(rt: Runtime, user_id: str) -> dict[str, str]:
     assert rt.demo_issuer is not None
     unit, roles = STAFF[user_id]
     return {"Authorization": "Bearer " + rt.demo_issuer.staff_token(TENANT, user_id, unit, sorted(r.value for r in roles))}
+
+
+def test_the_commands_carry_a_dead_letter_and_its_replay_from_backa_subscribe_through_backa_relay_to_the_hubs_list(
+    nats_server: NatsServer, tmp_path: Path, serve: Callable[[Answering], Answering]
+) -> None:
+    data, hubkeys, folder = tmp_path / "data", tmp_path / "hubkeys", tmp_path / "agency"
+    env = {
+        **os.environ, "BACKA_DATA_DIR": str(data), "BACKA_NATS_URL": nats_server.url, "BACKA_UNIT_KEYS_DIR": str(hubkeys),
+        "BACKA_KEK_FILE": str(data / "kek.key"),
+    }
+    assert backa("keys", "generate", "--unit", UNIT, "--out", str(folder), env=env).wait(timeout=30) == 0
+    assert backa("webhooks", "new-secret", "--out", str(folder / "webhook.secret"), env=env).wait(timeout=30) == 0
+    hubkeys.mkdir()
+    (hubkeys / f"{UNIT}.pub").write_bytes((folder / f"{UNIT}.pub").read_bytes())
+    data.mkdir()
+    directory().save(data / "directory.json")
+    settings = Settings(store="sqlite", data_dir=data, demo_mode=True)
+    runtime = bootstrap(settings, clock=SettableClock(START))
+    register_child(runtime)
+    runtime.close()
+    refusing, taking = serve(Answering(410)), serve(Answering(204))
+    letters_file = folder / "dead.sqlite"
+
+    relay = backa("relay", env=env)
+    sub = None
+    try:
+        wait_for(lambda: stream_exists(nats_server.url, "BACKA_REPORTS"), "the relay made the reports stream")
+        sub = backa(
+            "subscribe", "--unit", UNIT, "--tenant", TENANT, "--key", str(folder / f"{UNIT}.key"), "--post", refusing.url,
+            "--secret-file", str(folder / "webhook.secret"), "--dead-letters", str(letters_file), "--state", str(folder / "seen.sqlite"),
+            env=env,
+        )
+        wait_for(lambda: len(listed(settings)) == 1, "the hub kept the report of the dead letter")
+        failed = listed(settings)
+        replayed = backa(
+            "webhooks", "dead-letters", "--file", str(letters_file), "--replay", "--secret-file", str(folder / "webhook.secret"),
+            "--post", taking.url, "--nats", nats_server.url, "--unit", UNIT, env=env,
+        )
+        assert replayed.wait(timeout=30) == 0
+        wait_for(lambda: [r.state.value for r in listed(settings)] == ["recovered"], "the hub marked it recovered")
+    finally:
+        for p in (sub, relay):
+            if p is not None:
+                p.send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=30) for p in (sub, relay) if p is not None]
+    assert codes == [0, 0]
+    assert [(r.unit_id, r.event_type, r.reason, r.attempts) for r in failed] == [(UNIT, "backa.v1.ChildRegistered", "HTTP 410", 1)]
+
+
+def listed(settings: Settings) -> list[Any]:
+    runtime = bootstrap(settings, clock=SettableClock(START))
+    try:
+        return runtime.hub.failed_deliveries(ADMIN)
+    finally:
+        runtime.close()
+
+
+def stream_exists(url: str, name: str) -> bool:
+    async def ask() -> bool:
+        nc = await nats.connect(url, allow_reconnect=False)
+        try:
+            await nc.jetstream().stream_info(name)
+            return True
+        except nats.js.errors.NotFoundError:
+            return False
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not come about in {timeout} s"
+        time.sleep(0.1)
