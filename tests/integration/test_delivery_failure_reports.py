@@ -43,7 +43,7 @@ from hub.runtime.settings import Settings
 from tests.conftest import register_child
 from tests.factories import CHILD_PNR, GUARDIAN_1_PNR, GUARDIAN_2_PNR, OTHER_TENANT, STAFF, START, TENANT, directory, staff
 from tests.integration.test_signed_webhooks import Pauses, backa, child_with_card, deliver
-from tests.nats_server import NatsServer, free_port, keys, nats_server, rt
+from tests.nats_server import NatsServer, free_port, keys, nats_server, rt, stored_messages
 
 __all__ = ["keys", "nats_server", "rt"]
 
@@ -169,6 +169,8 @@ def test_a_refused_delivery_is_dead_lettered_and_the_administrator_sees_it_witho
             letters.close()
         await take_reports(intake, 4)
         await intake.close()
+        delivered = await stored_messages(nats_server.url)
+        assert delivered and not [m for m in delivered if ".Delivery" in m.subject]  # the units' stream holds no report
         return sink, failed, rt.hub.failed_deliveries(ADMIN)
 
     try:
