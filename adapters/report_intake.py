@@ -54,11 +54,18 @@ def parse_report(subject: str, data: bytes) -> DeliveryReport:
     try:
         report = REPORT_TYPES[parts[4]].model_validate_json(data, strict=True)
     except ValidationError as e:
-        fields = sorted({".".join(str(x) for x in err["loc"]) or "body" for err in e.errors(include_input=False)})
+        fields = sorted({_where(err["type"], err["loc"]) for err in e.errors(include_input=False)})
         raise ValueError(f"not a valid {parts[4]} ({', '.join(fields)})") from None
     if (report.tenant_id, report.unit_id) != (parts[2], parts[3]):
         raise ValueError("the report names another tenant or unit than its subject")
     return report
+
+
+def _where(kind: str, loc: tuple[int | str, ...]) -> str:
+    """A declared field's name, never a name the sender made up (it could be anything)."""
+    if kind == "extra_forbidden":
+        return "a field the contract does not declare"
+    return ".".join(str(x) for x in loc) or "body"
 
 
 class ReportIntake:
