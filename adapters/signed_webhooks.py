@@ -37,6 +37,7 @@ from standardwebhooks.webhooks import Webhook
 
 from adapters.agency_subscriber import TransientDeliveryError
 from adapters.cloudevents_codec import CONTENT_TYPE, OpenedEvent
+from adapters.delivery_reports import DeliveryReporter, tenant_of
 from adapters.migrations import WEBHOOKS, migrate_sqlite
 
 log = logging.getLogger("backa.webhooks")
@@ -107,6 +108,9 @@ class DeadLetter:
     reason: str
     attempts: int
     failed_at: str
+    type: str = ""
+    source: str = ""
+    """The CloudEvent's type and source, for the report to the hub (:mod:`adapters.delivery_reports`)."""
 
 
 class DeadLetters:
@@ -123,8 +127,9 @@ class DeadLetters:
     def add(self, letter: DeadLetter) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO dead_letters (id, url, body, reason, attempts, failed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (letter.id, letter.url, letter.body, letter.reason, letter.attempts, letter.failed_at),
+                "INSERT OR REPLACE INTO dead_letters (id, url, body, reason, attempts, failed_at, type, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (letter.id, letter.url, letter.body, letter.reason, letter.attempts, letter.failed_at, letter.type, letter.source),
             )
 
     def remove(self, msg_id: str) -> None:
@@ -133,8 +138,10 @@ class DeadLetters:
 
     def list(self) -> list[DeadLetter]:
         with self._lock:
-            rows = self._db.execute("SELECT id, url, body, reason, attempts, failed_at FROM dead_letters ORDER BY failed_at, id")
-            return [DeadLetter(r[0], r[1], bytes(r[2]), r[3], r[4], r[5]) for r in rows]
+            rows = self._db.execute(
+                "SELECT id, url, body, reason, attempts, failed_at, type, source FROM dead_letters ORDER BY failed_at, id"
+            )
+            return [DeadLetter(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def close(self) -> None:
         self._db.close()
@@ -255,10 +262,12 @@ class WebhookSender:
 class SignedWebhookSink:
     """The subscriber's sink for ``--post`` with a secret: signed, retried, dead-lettered."""
 
-    def __init__(self, url: str, sender: WebhookSender, dead_letters: DeadLetters) -> None:
+    def __init__(self, url: str, sender: WebhookSender, dead_letters: DeadLetters, reporter: DeliveryReporter | None = None) -> None:
         self.url = url
         self.sender = sender
         self.dead_letters = dead_letters
+        self.reporter = reporter
+        """Tells the hub of each dead letter (its id, type and reason, never its body)."""
         self.accepted = 0
         self.dead_lettered = 0
 
@@ -273,31 +282,46 @@ class SignedWebhookSink:
             return
         if outcome.stopped:
             raise TransientDeliveryError(f"stopping after attempt {outcome.attempts} ({outcome.reason})")
-        letter = DeadLetter(event.id, self.url, body, outcome.reason, outcome.attempts, self.sender.clock().isoformat())
+        at = self.sender.clock()
+        letter = DeadLetter(event.id, self.url, body, outcome.reason, outcome.attempts, at.isoformat(), event.type, event.source)
         try:
             await asyncio.to_thread(self.dead_letters.add, letter)
         except sqlite3.Error as e:
             raise TransientDeliveryError(f"the receiver did not take it and the dead-letter file failed ({type(e).__name__})") from None
         self.dead_lettered += 1
         log.error("webhook %s (%s) dead-lettered after %d attempts: %s", event.id, event.type, outcome.attempts, outcome.reason)
+        if self.reporter is not None:
+            await self.reporter.failed_delivery(
+                tenant_id=tenant_of(event.source), message_id=event.id, event_type=event.type,
+                reason=outcome.reason, attempts=outcome.attempts, at=at,
+            )
 
     def close(self) -> None:
         self.dead_letters.close()
 
 
 async def replay(
-    dead_letters: DeadLetters, sender: WebhookSender, ids: Sequence[str] = (), url: str | None = None
+    dead_letters: DeadLetters, sender: WebhookSender, ids: Sequence[str] = (), url: str | None = None,
+    reporter: DeliveryReporter | None = None,
 ) -> list[tuple[str, Outcome]]:
     """Send the dead letters again (all, or those named), freshly signed under their own id;
-    each one the receiver takes leaves the list, the others stay with the new reason."""
+    each one the receiver takes leaves the list (and ``reporter`` tells the hub it was
+    delivered), the others stay with the new reason."""
     letters = [d for d in await asyncio.to_thread(dead_letters.list) if not ids or d.id in ids]
     outcomes = []
     for d in letters:
         outcome = await sender.send(url or d.url, d.id, d.body)
+        at = sender.clock()
         if outcome.accepted:
             await asyncio.to_thread(dead_letters.remove, d.id)
+            if reporter is not None and d.type and d.source:
+                await reporter.recovered(
+                    tenant_id=tenant_of(d.source), message_id=d.id, event_type=d.type, attempts=d.attempts + outcome.attempts, at=at
+                )
         else:
-            failed = DeadLetter(d.id, url or d.url, d.body, outcome.reason, d.attempts + outcome.attempts, sender.clock().isoformat())
+            failed = DeadLetter(
+                d.id, url or d.url, d.body, outcome.reason, d.attempts + outcome.attempts, at.isoformat(), d.type, d.source
+            )
             await asyncio.to_thread(dead_letters.add, failed)
         outcomes.append((d.id, outcome))
     return outcomes

@@ -151,6 +151,8 @@ class Action(str, Enum):
     """See who changed the directory, what and when."""
     READ_DIRECTORY = "read_directory"
     """See the area's units and who works where (staff names, titles, roles)."""
+    READ_DELIVERY_FAILURES = "read_delivery_failures"
+    """See which webhooks the area's agencies could not hand over (ids, types, reasons)."""
 
 
 class Rule(str, Enum):
@@ -370,6 +372,7 @@ ACROSS_CASES = frozenset(
         Action.READ_FIGURES,
         Action.READ_RETENTION,
         Action.SWEEP_CONSENT_REMINDERS,
+        Action.READ_DELIVERY_FAILURES,
     }
 )
 """Acts that concern no single child's case."""
@@ -443,6 +446,8 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         return _import_cards(actor, target)
     if action in (Action.MANAGE_DIRECTORY, Action.DELEGATE_ROLE, Action.READ_DIRECTORY_HISTORY, Action.READ_DIRECTORY):
         return _directory(actor, action, target)
+    if action is Action.READ_DELIVERY_FAILURES:
+        return _delivery_failures(actor, target)
     if action is Action.SWEEP_CONSENT_REMINDERS:  # the sweep lists the area's children with reminders due
         return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     if action is Action.READ_CASE_LIST:
@@ -462,6 +467,15 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
             return _allow(Rule.ANY_STAFF_AT_A_UNIT)
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
     return _deny(Rule.NO_CASE)
+
+
+def _delivery_failures(actor: Viewer, target: Target) -> Permission:
+    """The webhooks an area's agencies could not hand over are its administrator's to follow
+    up, who answers for the links between the hub and the agencies' systems; of their own
+    area only. They name no child, but which unit failed to take what is the area's business."""
+    if target.tenant_id != actor.tenant_id:
+        return _deny(Rule.OTHER_TENANT)
+    return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
 
 
 def _directory(actor: Viewer, action: Action, target: Target) -> Permission:

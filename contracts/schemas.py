@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contracts.delivery_reports import REPORT_TYPES
 from contracts.events import CATEGORY_KEY, ENVELOPE_FIELDS, EVENT_TYPES, Event
 from contracts.indicators import INDICATORS, SCALE
 from contracts.labels import label_of
@@ -227,6 +228,13 @@ def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]
                 "description": schema["description"],
             }
         )
+    reports = []
+    for report in sorted(REPORT_TYPES.values(), key=lambda r: r.type_name):  # from the agencies to the hub
+        schema = notice_schema(report, base_uri)
+        written.append(_write(folder / event_file_name(report), schema))
+        reports.append(
+            {"type_name": report.type_name, "file": event_file_name(report), "$id": schema["$id"], "description": schema["description"]}
+        )
     vocabulary = vocabulary_schema(base_uri)
     written.append(_write(folder / VOCABULARY_FILE, vocabulary))
     index = {
@@ -235,6 +243,7 @@ def export_schemas(folder: Path, base_uri: str = DEFAULT_BASE_URI) -> list[Path]
         "base_uri": base_uri,
         "events": entries,
         "notices": notices,
+        "reports": reports,
         "vocabulary": {"file": VOCABULARY_FILE, "$id": vocabulary["$id"]},
     }
     written.append(_write(folder / INDEX_FILE, index))

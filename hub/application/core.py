@@ -61,6 +61,7 @@ from hub.identity.principals import Principal
 from hub.keys.sealing import FactMapper, PlainSealer, Sealer
 from hub.runtime.clock import Clock
 from hub.runtime.commit import GroupCommitter
+from hub.runtime.delivery_failure_store import DeliveryFailureStore, MemoryDeliveryFailureStore
 from hub.runtime.follower import LogFollower, ViewStalledError
 from hub.runtime.log_head import last_fact_position
 from hub.runtime.telemetry import Telemetry, build_telemetry, current_traceparent
@@ -192,6 +193,7 @@ class HubCore(Application):
         population: RegisterLookup | None = None,
         invitations: InvitationStore | None = None,
         invitation_days: int = 14,
+        delivery_failures: DeliveryFailureStore | None = None,
     ) -> None:
         """Every part is built by the composition root and passed in; the hub closes only
         what it makes itself (the log's recorder and the views' follower).
@@ -218,6 +220,7 @@ class HubCore(Application):
         self.invitations: InvitationStore = invitations if invitations is not None else MemoryInvitationStore()
         """Where the digital conversation's links and codes are found (:mod:`hub.application.surveys`)."""
         self.invitation_days = invitation_days
+        self.delivery_failures: DeliveryFailureStore = delivery_failures or MemoryDeliveryFailureStore()
         """How many days a digital conversation's link and code work."""
         self.follower = LogFollower(self, views.projections(), on_erased=self._erased)
         self.transparency = transparency(self.recorder) if transparency is not None else None

@@ -13,6 +13,7 @@ from hub.application.closure import Closure
 from hub.application.concerns import Concerns
 from hub.application.consent_signals import ConsentSignals
 from hub.application.consenting import Consenting
+from hub.application.delivery_failures import DeliveryFailures
 from hub.application.directory_admin import DirectoryKeeping
 from hub.application.core import Views
 from hub.application.erasure import Erasure
@@ -24,7 +25,7 @@ from hub.application.team import TeamAndPlan
 __all__ = ["BackaHub", "Views"]
 
 
-class BackaHub(DirectoryKeeping, CardImports, Registration, Consenting, ConsentSignals, TeamAndPlan, Closure, Concerns, Surveys, Erasure, Auditing, AuditLookup, Reads):
+class BackaHub(DeliveryFailures, DirectoryKeeping, CardImports, Registration, Consenting, ConsentSignals, TeamAndPlan, Closure, Concerns, Surveys, Erasure, Auditing, AuditLookup, Reads):
     """The log of every child's support process, with the commands and reads on it."""
 
     name = "backa"

@@ -10,7 +10,7 @@ Nothing is read or built at import time: settings are read when a command runs.
     backa subscribe --unit UNIT --key KEYFILE [--tenant T] [--nats URL] [--out FILE.jsonl | --post URL]
                     [--secret-file FILE | --unsigned] [--dead-letters FILE] [--attempts N]
     backa webhooks new-secret --out FILE
-    backa webhooks dead-letters --file FILE (--list | --replay [ID ...] --secret-file FILE [--post URL])
+    backa webhooks dead-letters --file FILE (--list | --replay [ID ...] --secret-file FILE [--post URL] [--nats URL --unit UNIT])
     backa keys generate --unit UNIT --out DIR
     backa keys new-kek --out FILE
     backa keys rotate-kek --new FILE [--data-dir DIR]
@@ -354,13 +354,21 @@ def cmd_relay(args: argparse.Namespace) -> int:
         f"backa relay: delivering from {settings.data_dir.resolve()} to {settings.nats_url} (stream {relay.stream.name}, "
         f"partition {relay.partition})"
     )
+    from hub.runtime.delivery_reports import build_report_intake
+
+    intake, keeper = build_report_intake(runtime)  # the agencies' reports of webhooks no receiver took
+
+    async def both(stop: asyncio.Event) -> None:
+        await asyncio.gather(relay.run(stop), intake.run(stop))
+
     try:
-        asyncio.run(_until_signalled(relay.run))
+        asyncio.run(_until_signalled(both))
     except StreamSetupError as e:
         _say(f"backa relay: {e}")
         return EXIT_REFUSED
     finally:
         relay.positions.close()  # type: ignore[attr-defined]
+        keeper.close()
         runtime.close()
     _say(f"backa relay: stopped at log position {relay.position.position}")
     return 0
@@ -409,6 +417,10 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
             processed=processed, durable=durable,
         )
         _say(f"backa subscribe: unit {args.unit} (consumer {durable}, key {subscriber.kid}) on {url}")
+        if hasattr(sink, "reporter"):  # the hub's administrator is told of each dead letter, over this connection
+            from adapters.delivery_reports import DeliveryReporter
+
+            sink.reporter = DeliveryReporter(args.unit, lambda: subscriber.js)
 
         async def run(stop: asyncio.Event) -> None:
             if hasattr(sink, "sender"):
@@ -477,12 +489,34 @@ def cmd_webhooks_dead_letters(args: argparse.Namespace) -> int:
         except SecretFileError as e:
             _say(f"backa webhooks: {e}")
             return EXIT_REFUSED
-        outcomes = asyncio.run(replay(dead_letters, sender, ids=args.replay, url=args.post))
+        outcomes = asyncio.run(_replay_reporting(args, dead_letters, sender, replay))
         for msg_id, outcome in outcomes:
             print(f"{msg_id}\t{'delivered' if outcome.accepted else 'kept: ' + outcome.reason}")
         return 0 if all(o.accepted for _, o in outcomes) else 1
     finally:
         dead_letters.close()
+
+
+async def _replay_reporting(args: argparse.Namespace, dead_letters: Any, sender: Any, replay: Any) -> Any:
+    """The replay; with ``--nats`` and ``--unit``, each delivered one is reported to the hub."""
+    import asyncio
+
+    if not (args.nats and args.unit):
+        return await replay(dead_letters, sender, ids=args.replay, url=args.post)
+    from adapters.delivery_reports import DeliveryReporter
+    from adapters.nats_link import close_connection, connect
+
+    try:
+        nc = await asyncio.wait_for(connect(args.nats, name=f"backa-webhooks-{args.unit}"), timeout=10)
+    except Exception as e:  # noqa: BLE001 - the replay goes ahead; only the report to the hub is lost
+        _say(f"backa webhooks: NATS cannot be reached ({type(e).__name__}); the hub is not told of this replay")
+        return await replay(dead_letters, sender, ids=args.replay, url=args.post)
+    try:
+        js = nc.jetstream()
+        reporter = DeliveryReporter(args.unit, lambda: js)
+        return await replay(dead_letters, sender, ids=args.replay, url=args.post, reporter=reporter)
+    finally:
+        await close_connection(nc, f"backa-webhooks-{args.unit}")
 
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
@@ -945,6 +979,8 @@ def build_parser() -> argparse.ArgumentParser:
     letters.add_argument("--secret-file", type=Path, default=None, help="the secrets to sign the replay with")
     letters.add_argument("--post", default=None, help="send to this URL instead of the one each was meant for")
     letters.add_argument("--attempts", type=_attempts, default=3, help="tries per delivery in this replay")
+    letters.add_argument("--nats", default=None, help="with --unit: tell the hub's administrator of each one delivered (NATS URL)")
+    letters.add_argument("--unit", default=None, help="the unit the dead letters are for, named in the report to the hub")
     letters.set_defaults(func=cmd_webhooks_dead_letters)
 
     keys = sub.add_parser("keys", help="key pairs for end-to-end encrypted delivery; the key-encryption key of the stored log")

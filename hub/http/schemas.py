@@ -174,6 +174,19 @@ class FollowUpFigures(ReadSchema):
     counts: list[FigureCount]
 
 
+class FailedDeliveryOut(ReadSchema):
+    """A webhook an agency's receiver did not take, as the agency reported it: no content."""
+
+    unit_id: str
+    message_id: str = Field(description="The webhook id, the CloudEvent id of the delivery")
+    event_type: str
+    reason: str = Field(description='The receiver\'s HTTP status ("HTTP 410"), "timeout" or "unreachable"')
+    attempts: int
+    failed_at: datetime
+    recovered_at: datetime | None = Field(description="When a replay delivered it; null while it is dead-lettered")
+    state: str = Field(description="open or recovered")
+
+
 class ImportedRow(ReadSchema):
     """One row of an imported file: its number among the data rows (from 1), the e-service's id
     of the card, and the card's id in the hub, or why the row was rejected."""

@@ -270,6 +270,8 @@ def bootstrap(
             view.create_table(clock().timestamp())
         invitations = kit.invitation_store()
         parts.callback(invitations.close)
+        delivery_failures = kit.delivery_failure_store()
+        parts.callback(delivery_failures.close)
         live = live_directory(settings, kit, seed, clock)
         parts.callback(live.close)
         env = {**kit.log_env(), "CREATE_TABLE": "y"}
@@ -294,6 +296,7 @@ def bootstrap(
             population=population,
             invitations=invitations,
             invitation_days=settings.conversation_invitation_days,
+            delivery_failures=delivery_failures,
         )
         parts.callback(hub.close)
         hub.shared_log = hub.follower.shared = kit.kind == "postgres"  # other workers or machines may share it

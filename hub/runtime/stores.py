@@ -73,7 +73,14 @@ from hub.identity.sign_in_store import MemorySignInStore, PostgresSignInStore, S
 from hub.keys.child_keys import KEYS_DB, ChildKeyStore
 from hub.keys.key_stores import MemoryKeyStore, PostgresKeyStore, SQLiteKeyStore
 from hub.runtime.clock import Clock
-from hub.runtime.migrations import POSTGRES, SQLITE_KEYS, SQLITE_RELAY, SQLITE_SESSIONS
+from hub.runtime.delivery_failure_store import FILE as DELIVERY_FAILURES_DB
+from hub.runtime.delivery_failure_store import (
+    DeliveryFailureStore,
+    MemoryDeliveryFailureStore,
+    PostgresDeliveryFailureStore,
+    SQLiteDeliveryFailureStore,
+)
+from hub.runtime.migrations import POSTGRES, SQLITE_KEYS, SQLITE_RELAY, SQLITE_REPORTS, SQLITE_SESSIONS
 from hub.runtime.pg_pool import HubPool, deadline_connection_class, timed_out
 from hub.runtime.settings import Settings
 from hub.runtime.store_choice import store_kind
@@ -492,6 +499,7 @@ class StoreKit(ABC):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._factories: list[InfrastructureFactory[Any]] = []
+        self._memory_failures: MemoryDeliveryFailureStore | None = None
 
     @abstractmethod
     def log_env(self) -> dict[str, str]:
@@ -535,6 +543,13 @@ class StoreKit(ABC):
         """The digital conversation's links and codes, by keyed digest, shared as the
         sessions are (:mod:`hub.identity.invitation_store`)."""
         return MemoryInvitationStore()
+
+    def delivery_failure_store(self) -> DeliveryFailureStore:
+        """The agencies' reports of webhooks no receiver took, shared as the sessions are
+        (in this process: one store for the kit, so a relay beside the hub feeds the hub's)."""
+        if self._memory_failures is None:
+            self._memory_failures = MemoryDeliveryFailureStore()
+        return self._memory_failures
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Where the relay keeps its place: a small file in the data folder (or ``path``)."""
@@ -618,6 +633,10 @@ class SQLiteKit(StoreKit):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return SQLiteInvitationStore(_migrated(self.data_dir / SESSIONS_DB, SQLITE_SESSIONS))
 
+    def delivery_failure_store(self) -> DeliveryFailureStore:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return SQLiteDeliveryFailureStore(_migrated(self.data_dir / DELIVERY_FAILURES_DB, SQLITE_REPORTS))
+
 
 class PostgresKit(StoreKit):
     """A schema in PostgreSQL. Everything the process keeps there (the log, the views, the
@@ -690,6 +709,10 @@ class PostgresKit(StoreKit):
     def invitation_store(self) -> InvitationStore:
         with self.setting_up():
             return PostgresInvitationStore(self.pool, self.config.schema)
+
+    def delivery_failure_store(self) -> DeliveryFailureStore:
+        with self.setting_up():
+            return PostgresDeliveryFailureStore(self.pool, self.config.schema)
 
     def position_store(self, path: Path | None = None) -> PositionStore:
         """Beside the log, so a database restored from backup carries the relay's place."""

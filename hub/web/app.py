@@ -48,7 +48,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 AREAS = (
     "staff", "barnkontakt", "consents", "child", "family", "audit", "followup", "concern", "survey", "process", "closure", "admin",
-    "directory", "delegations",
+    "directory", "delegations", "deliveries",
 )
 """The page areas, each a module of ``hub.web.pages`` with ``routes(web)``."""
 

@@ -326,6 +326,8 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/audit/review-sample"): [("auditor", 200), ("recipient_unit", 403)],
     # The follow-up figures: the page's permission, for the area's staff and administrator, of their own area.
     ("get", "/api/v1/follow-up/figures"): [("own_unit", 200), ("tenant_admin", 200), ("other_tenant", 200), ("guardian", 403), ("no_token", 401)],
+    # The webhooks the agencies could not hand over: the area's administrator's, of their own area.
+    ("get", "/api/v1/deliveries/failed"): [("tenant_admin", 200), ("own_unit", 403), ("other_tenant", 403), ("no_token", 401)],
     ("get", "/api/v1/follow-up/report.pdf"): [("tenant_admin", 200), ("guardian", 403), ("no_token", 401)],
     ("get", "/api/v1/transparency/checkpoint"): [("guardian", 200), ("no_token", 401)],
     ("get", "/api/v1/transparency/key"): [("other_tenant", 200), ("expired_token", 401)],

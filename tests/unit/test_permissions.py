@@ -834,6 +834,13 @@ def across_cases() -> Iterator[object]:
         foreign=no(Rule.OTHER_TENANT),
     )
     yield from cells(Action.MANAGE_DIRECTORY, law, None, Target(tenant_id=OTHER_TENANT), "another area", admin=no(Rule.OTHER_TENANT))
+    law = "GDPR art. 32: the area's administrator follows up the webhooks its agencies could not hand over, in their own area"
+    yield from cells(
+        Action.READ_DELIVERY_FAILURES, law, None, area, "this area", admin=ok(Rule.ADMINISTRATOR),
+        **{k: no(Rule.ADMINISTRATOR_ONLY) for k in (*staff_keys, *family_keys, "auditor")},
+        foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(Action.READ_DELIVERY_FAILURES, law, None, Target(tenant_id=OTHER_TENANT), "another area", admin=no(Rule.OTHER_TENANT))
     law = "PDL 4 kap. 3 §: who was given which access is traced by the auditors as well as the administrator"
     yield from cells(
         Action.READ_DIRECTORY_HISTORY, law, None, area, "this area", admin=ok(Rule.ADMINISTRATOR), auditor=ok(Rule.AUDITOR),

@@ -3,6 +3,7 @@
 from hub.http.controllers.children import ChildrenController
 from hub.http.controllers.consents import ConsentController
 from hub.http.controllers.directory import DirectoryController
+from hub.http.controllers.deliveries import DeliveriesController
 from hub.http.controllers.documents import DocumentsController
 from hub.http.controllers.fhir import FhirController
 from hub.http.controllers.figures import FiguresController
@@ -12,6 +13,6 @@ from hub.http.controllers.process import SupportProcessController
 from hub.http.controllers.transparency import TransparencyController
 
 API_CONTROLLERS = [ChildrenController, SupportProcessController, ConsentController, OversightController, TransparencyController,
-                   FiguresController, DocumentsController, ImportsController, FhirController, DirectoryController]
+                   FiguresController, DocumentsController, ImportsController, FhirController, DirectoryController, DeliveriesController]
 
 __all__ = ["API_CONTROLLERS"]

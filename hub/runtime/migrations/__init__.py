@@ -24,7 +24,9 @@ SQLITE_KEYS = FOLDER / "sqlite_keys"
 """``child_keys.sqlite``: the children's wrapped keys."""
 SQLITE_SESSIONS = FOLDER / "sqlite_sessions"
 """``sessions.sqlite``: web sessions, sign-ins, rate limits and the conversations' invitations."""
+SQLITE_REPORTS = FOLDER / "sqlite_reports"
+"""``delivery_failures.sqlite``: the agencies' reports of webhooks no receiver took."""
 SQLITE_RELAY = FOLDER / "sqlite_relay"
 """``relay_position.sqlite``: the relay's place in the log and what it sent of each child."""
 
-__all__ = ["FOLDER", "POSTGRES", "SQLITE_KEYS", "SQLITE_RELAY", "SQLITE_SESSIONS"]
+__all__ = ["FOLDER", "POSTGRES", "SQLITE_KEYS", "SQLITE_RELAY", "SQLITE_REPORTS", "SQLITE_SESSIONS"]
