@@ -2,8 +2,8 @@
 
 from hub.http.controllers.children import ChildrenController
 from hub.http.controllers.consents import ConsentController
-from hub.http.controllers.directory import DirectoryController
 from hub.http.controllers.deliveries import DeliveriesController
+from hub.http.controllers.directory import DirectoryController
 from hub.http.controllers.documents import DocumentsController
 from hub.http.controllers.fhir import FhirController
 from hub.http.controllers.figures import FiguresController
