@@ -113,6 +113,8 @@ class AreaState:
             self.units[fact.unit_id] = replace(self.units[fact.unit_id], subscription=fact.subscription)
         elif isinstance(fact, StaffAdded):  # and StaffChanged, its subclass
             self.staff[fact.user_id] = StaffEntry(fact.user_id, fact.unit_id, frozenset(fact.roles), fact.name, fact.title)
+            if isinstance(fact, StaffChanged):
+                self._end_delegations_outgrown(self.staff[fact.user_id])
         elif isinstance(fact, StaffRemoved):
             self.staff[fact.user_id] = replace(self.staff[fact.user_id], removed=True)
             for d in self.delegations.values():
@@ -124,6 +126,22 @@ class AreaState:
             )
         elif isinstance(fact, DelegationRevoked):
             self.delegations[fact.delegation_id] = replace(self.delegations[fact.delegation_id], revoked=True)
+
+
+    def _end_delegations_outgrown(self, now: StaffEntry) -> None:
+        """A delegation ends for good when its giver no longer holds the role or either person
+        moves to another unit: it would otherwise come back to life, unasked, if the role or
+        the unit came back, and nobody could revoke it meanwhile (the giver no longer holds
+        what was handed on)."""
+        for d in list(self.delegations.values()):
+            if d.revoked or now.user_id not in (d.from_user_id, d.to_user_id):
+                continue
+            giver, taker = self.staff.get(d.from_user_id), self.staff.get(d.to_user_id)
+            if giver is None or taker is None or d.role not in giver.roles or giver.unit_id != taker.unit_id:
+                self.delegations[d.delegation_id] = replace(d, revoked=True)
+
+    def administrators(self) -> set[str]:
+        return {s.user_id for s in self.staff.values() if not s.removed and Role.TENANT_ADMIN in s.roles}
 
 
 def fact_from_json(data: dict[str, Any]) -> DirectoryFact:
@@ -179,6 +197,15 @@ class Area(Aggregate):
             raise UnknownStaffError(user_id, field)
         return staff
 
+    def check_keeps_an_administrator(self, user_id: str, roles: frozenset[Role] | None, field: str = "roles") -> None:
+        """An area that has an administrator keeps one: the last one is neither removed nor
+        stripped of the role until another is appointed, or nobody could keep the directory
+        (appoint staff, remove a person who left) any more. ``roles``: the person's roles
+        after the change, None when removed."""
+        admins = self.state.administrators()
+        if admins == {user_id} and (roles is None or Role.TENANT_ADMIN not in roles):
+            raise OutOfOrderError("the area's last administrator stays until another is appointed", field=field)
+
     def check_unit_empty(self, unit_id: str) -> None:
         if any(s.unit_id == unit_id and not s.removed for s in self.state.staff.values()):
             raise OutOfOrderError("the unit still has staff: move or remove them first", field="unit_id")
@@ -215,11 +242,13 @@ class Area(Aggregate):
 
     def change_staff(self, fact: StaffChanged) -> None:
         self.check_present(fact.user_id)
+        self.check_keeps_an_administrator(fact.user_id, frozenset(fact.roles))
         self.check_open_unit(fact.unit_id)
         self._note(fact_to_json(fact))
 
     def remove_staff(self, fact: StaffRemoved) -> None:
         self.check_present(fact.user_id)
+        self.check_keeps_an_administrator(fact.user_id, None, "user_id")
         self._note(fact_to_json(fact))
 
     def delegate(self, fact: DelegationGranted) -> None:
