@@ -24,6 +24,7 @@ from contracts.bounds import Day
 from contracts.directory import (
     IDENTIFIER,
     NAME,
+    TITLE,
     USER_ID,
     Cadence,
     DelegationGranted,
@@ -83,7 +84,7 @@ class StaffFields(Command):
     unit_id: Identifier | None = Field(default=None, pattern=IDENTIFIER, max_length=100)
     roles: tuple[Role, ...] = Field(min_length=1, max_length=8)
     name: NameText = Field(min_length=1, max_length=200, pattern=NAME)
-    title: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    title: str = Field(default="", max_length=200, pattern=TITLE)
 
     @field_validator("roles")
     @classmethod
