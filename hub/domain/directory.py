@@ -140,8 +140,15 @@ class AreaState:
             if giver is None or taker is None or d.role not in giver.roles or giver.unit_id != taker.unit_id:
                 self.delegations[d.delegation_id] = replace(d, revoked=True)
 
-    def administrators(self) -> set[str]:
-        return {s.user_id for s in self.staff.values() if not s.removed and Role.TENANT_ADMIN in s.roles}
+    def administrators(self, *, changed: str | None = None, to: frozenset[Role] | None = None) -> set[str]:
+        """The area's present administrators; with ``changed``, as they would be were that
+        person's roles ``to`` (None: were they removed)."""
+        out = {s.user_id for s in self.staff.values() if not s.removed and Role.TENANT_ADMIN in s.roles}
+        if changed is not None:
+            out.discard(changed)
+            if to is not None and Role.TENANT_ADMIN in to:
+                out.add(changed)
+        return out
 
 
 def fact_from_json(data: dict[str, Any]) -> DirectoryFact:
@@ -202,8 +209,7 @@ class Area(Aggregate):
         stripped of the role until another is appointed, or nobody could keep the directory
         (appoint staff, remove a person who left) any more. ``roles``: the person's roles
         after the change, None when removed."""
-        admins = self.state.administrators()
-        if admins == {user_id} and (roles is None or Role.TENANT_ADMIN not in roles):
+        if self.state.administrators() and not self.state.administrators(changed=user_id, to=roles):
             raise OutOfOrderError("the area's last administrator stays until another is appointed", field=field)
 
     def check_unit_empty(self, unit_id: str) -> None:

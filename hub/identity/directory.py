@@ -70,9 +70,10 @@ class Tenant:
         return found.name if found else ""
 
 
-def _once(value: Any, before: list[Any], where: str) -> None:
-    if value in before:
+def _once(value: Any, seen: set[Any], where: str) -> None:
+    if value in seen:
         raise InvalidInputError(f"{where}: the id is given twice in the file", field=where)
+    seen.add(value)
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,13 @@ class Directory:
         """The file's areas; an id given twice is refused (naming where, never whom), as one
         of the two would otherwise be dropped without a word."""
         tenants: dict[str, Tenant] = {}
+        areas: set[str] = set()
         for i, t in enumerate(data.get("tenants", [])):
-            _once(t["tenant_id"], [x["tenant_id"] for x in data["tenants"][:i]], f"tenants[{i}].tenant_id")
+            _once(t["tenant_id"], areas, f"tenants[{i}].tenant_id")
             for key, kind in (("unit_id", "units"), ("user_id", "staff")):
-                ids = [x[key] for x in t[kind]]
-                for j, one in enumerate(ids):
-                    _once(one, ids[:j], f"tenants[{i}].{kind}[{j}].{key}")
+                seen: set[str] = set()
+                for j, entry in enumerate(t[kind]):
+                    _once(entry[key], seen, f"tenants[{i}].{kind}[{j}].{key}")
             tid = t["tenant_id"]
             units = {
                 u["unit_id"]: Unit(
