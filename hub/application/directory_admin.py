@@ -42,7 +42,7 @@ from contracts.directory import (
     staff_roles,
 )
 from contracts.strict import Integer
-from contracts.vocabulary import Category, Role, UnitKind
+from contracts.vocabulary import SWEDISH_TIME, Category, Role, UnitKind
 from hub.application.commands import Command
 from hub.application.core import HubCore, traced
 from hub.application.directory_log import LiveDirectory
@@ -247,7 +247,7 @@ class DirectoryKeeping(HubCore):
                 **self._fact_envelope(p), delegation_id=uuid4(), from_user_id=giver_id, to_user_id=command.to_user_id,
                 role=command.role, starts_on=command.starts_on, ends_on=command.ends_on,
             ),
-            Area.delegate,
+            lambda area, fact: area.delegate(fact, self.now().astimezone(SWEDISH_TIME).date()),
             target,
         )
 

@@ -222,6 +222,12 @@ class Area(Aggregate):
         if giver.user_id == taker.user_id:
             raise OutOfOrderError("a role is delegated to someone else", field="to_user_id")
 
+    def check_period(self, fact: DelegationGranted, today: date) -> None:
+        """A delegation begins today or later: a role held in the past cannot be given now,
+        and a backdated one would tell the auditors that someone held a role they never had."""
+        if fact.starts_on < today:
+            raise OutOfOrderError("starts_on: a delegation begins today or later", field="starts_on")
+
     # -- verbs --------------------------------------------------------------------------
 
     def add_unit(self, fact: UnitAdded) -> None:
@@ -257,7 +263,8 @@ class Area(Aggregate):
         self.check_keeps_an_administrator(fact.user_id, None, "user_id")
         self._note(fact_to_json(fact))
 
-    def delegate(self, fact: DelegationGranted) -> None:
+    def delegate(self, fact: DelegationGranted, today: date) -> None:
+        self.check_period(fact, today)
         self.check_delegable(fact)
         self._note(fact_to_json(fact))
 

@@ -68,3 +68,19 @@ def test_a_delegation_ends_for_good_when_its_receiver_moves_to_another_unit(two:
     first.hub.change_staff(ADMIN, "larare.ostra", larare.model_copy(update={"unit_id": "skola-ostra"}))
 
     assert first.hub.directory.roles_on(TENANT, "larare.ostra", today) == {Role.DISCOVERER}
+
+
+def test_a_delegation_cannot_be_backdated_to_days_already_past(two: tuple[Runtime, Runtime], clock: SettableClock) -> None:
+    first, _ = two
+    today = clock().date()
+    before = len(first.hub.directory_history(ADMIN))
+
+    with pytest.raises(OutOfOrderError, match="begins today or later"):
+        first.hub.delegate_role(
+            BARNKONTAKT,
+            DelegateRole(to_user_id="larare.ostra", role=Role.BARNKONTAKT, starts_on=today - timedelta(days=10), ends_on=today + timedelta(days=1)),
+        )
+
+    assert len(first.hub.directory_history(ADMIN)) == before
+    first.hub.delegate_role(BARNKONTAKT, DelegateRole(to_user_id="larare.ostra", role=Role.BARNKONTAKT, starts_on=today, ends_on=today))
+    assert Role.BARNKONTAKT in first.hub.directory.roles_on(TENANT, "larare.ostra", today)
