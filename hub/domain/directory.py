@@ -196,7 +196,7 @@ class Area(Aggregate):
 
     def check_staff_free(self, user_id: str) -> None:
         if user_id in self.state.staff:
-            raise ConflictError(f"the user id {user_id!r} is already used in this cooperation area", field="user_id")
+            raise ConflictError("the user id is already used in this cooperation area", field="user_id")
 
     def check_present(self, user_id: str, field: str = "user_id") -> StaffEntry:
         staff = self.state.staff.get(user_id)
