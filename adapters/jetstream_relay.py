@@ -669,6 +669,7 @@ class JetStreamRelay:
             context=parent,
             kind=SpanKind.PRODUCER,
             attributes={"messaging.system": "nats", "backa.event_type": first.type_name, "messaging.batch.message_count": len(deliveries)},
+            record_exception=False,  # an error's message is not the trace's to keep
         ):
             trace_headers: dict[str, str] = {}
             propagate.inject(trace_headers)

@@ -505,15 +505,17 @@ def _directory(actor: Viewer, action: Action, target: Target) -> Permission:
 
 def _delegation(actor: Viewer, target: Target) -> Permission:
     """A role is delegated by the one who holds it, to a colleague at the same unit (the unit
-    is what the role is held at), never the administrator's role, which only the directory
-    gives; the administrator may delegate for anyone within those bounds."""
+    is what the role is held at), never the administrator's or the auditor's role: both are
+    appointments the care provider makes by name (the auditor's checks of who read what,
+    PDL 4 kap. 3 §, are no one's to hand on), so only the directory gives them; the
+    administrator may delegate for anyone within those bounds."""
     giver, taker, role = target.staff, target.other_staff, target.role
     if (
         giver is None
         or taker is None
         or role is None
         or role not in giver.roles
-        or role is Role.TENANT_ADMIN
+        or role in (Role.TENANT_ADMIN, Role.AUDITOR)
         or giver.unit_id is None
         or giver.unit_id != taker.unit_id
     ):

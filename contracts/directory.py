@@ -25,8 +25,13 @@ IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 """A unit's or a staff member's id: also one token of a NATS subject and of an address."""
 USER_ID = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$"
 """A staff member's id as the staff IdP gives it (an account name, an e-mail address)."""
-NAME = r"^[^\x00-\x1f\x7f]+$"
-"""A name or title: one line, no control characters."""
+_NOT_IN_A_NAME = r"\x00-\x1f\x7f-\x9f" + "\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+"""Control characters (C0 and C1: NEL breaks a line too), the line and paragraph separators,
+and the invisible marks that turn text around on a page (a name that reads as another)."""
+NAME = rf"^[^{_NOT_IN_A_NAME}]*[^\s{_NOT_IN_A_NAME}][^{_NOT_IN_A_NAME}]*$"
+"""A name: one line of visible text, not blank, none of :data:`_NOT_IN_A_NAME`."""
+TITLE = rf"^([^{_NOT_IN_A_NAME}]*[^\s{_NOT_IN_A_NAME}][^{_NOT_IN_A_NAME}]*)?$"
+"""A title: a name, or nothing."""
 
 
 SUBSCRIBABLE_TYPES = frozenset(
@@ -140,7 +145,7 @@ class StaffAdded(DirectoryFact):
     unit_id: str | None = Field(default=None, pattern=IDENTIFIER)
     roles: tuple[Role, ...]
     name: str = Field(min_length=1, max_length=200, pattern=NAME)
-    title: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    title: str = Field(default="", max_length=200, pattern=TITLE)
 
     @field_validator("roles")
     @classmethod

@@ -25,6 +25,7 @@ from contracts.directory import (
     IDENTIFIER,
     NAME,
     SUBSCRIBABLE_TYPES,
+    TITLE,
     USER_ID,
     Cadence,
     DelegationGranted,
@@ -42,7 +43,7 @@ from contracts.directory import (
     staff_roles,
 )
 from contracts.strict import Integer
-from contracts.vocabulary import Category, Role, UnitKind
+from contracts.vocabulary import SWEDISH_TIME, Category, Role, UnitKind
 from hub.application.commands import Command
 from hub.application.core import HubCore, _invalid, traced
 from hub.application.directory_log import LiveDirectory
@@ -89,7 +90,7 @@ class StaffFields(Command):
     unit_id: Identifier | None = Field(default=None, pattern=IDENTIFIER, max_length=100)
     roles: tuple[Role, ...] = Field(min_length=1, max_length=8)
     name: NameText = Field(min_length=1, max_length=200, pattern=NAME)
-    title: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    title: str = Field(default="", max_length=200, pattern=TITLE)
 
     @field_validator("roles")
     @classmethod
@@ -255,7 +256,7 @@ class DirectoryKeeping(HubCore):
                 **self._fact_envelope(p), delegation_id=uuid4(), from_user_id=giver_id, to_user_id=command.to_user_id,
                 role=command.role, starts_on=command.starts_on, ends_on=command.ends_on,
             ),
-            Area.delegate,
+            lambda area, fact: area.delegate(fact, self.now().astimezone(SWEDISH_TIME).date()),
             target,
         )
 

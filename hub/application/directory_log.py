@@ -22,12 +22,14 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from pydantic import ValidationError
 
 from consent.retention import tenant_periods
 from contracts.directory import (
@@ -43,7 +45,7 @@ from contracts.events import Actor
 from contracts.upcasting import SchemaVersionError
 from contracts.vocabulary import Role, UnitKind
 from hub.domain.directory import Area, AreaState, area_id, fact_from_json
-from hub.errors import ConflictError, StoreUnavailableError, UnknownStaffError, UnknownUnitError
+from hub.errors import ConflictError, InvalidInputError, StoreUnavailableError, UnknownStaffError, UnknownUnitError
 from hub.identity.directory import Directory, Staff, Tenant, Unit
 
 log = logging.getLogger("backa.directory")
@@ -237,59 +239,75 @@ class LiveDirectory:
             raise StoreUnavailableError("the directory cannot be read") from None
         return [fact_from_json(e.fact) for e in events]  # type: ignore[attr-defined]
 
-    def bring_in(self, directory: Directory, *, actor: Actor, at: datetime) -> list[str]:
+    def bring_in(self, directory: Directory, *, actor: Actor, at: datetime, save: bool = True) -> list[str]:
         """Make each area of ``directory`` not yet on the log its first facts (the one-time
         import of ``directory.json``); areas already on the log are left as the log has them.
-        Returns the ids of the areas brought in."""
-        brought: list[str] = []
+        Every area is checked before any is saved: a file the directory cannot hold (a guardian
+        among the staff, a unit id that is no subject token, a name that breaks a line) brings
+        nothing in. Returns the ids of the areas brought in (``save`` False: checked, that would be)."""
+        areas: list[Area] = []
         for tenant in directory.tenants.values():
             if self.area(tenant.tenant_id) is not None:
                 continue
-            area = Area.open(
-                AreaOpened(
-                    event_id=uuid4(),
-                    tenant_id=tenant.tenant_id,
-                    occurred_at=at,
-                    actor=actor,
-                    name=tenant.name,
-                    retention=tuple(
-                        RetentionOverride(unit_kind=k, category=c, days=d) for k, c, d in tenant.retention.overrides
-                    ),
-                )
-            )
-            for u in tenant.units.values():
-                area.add_unit(
-                    UnitAdded(
-                        event_id=uuid4(), tenant_id=tenant.tenant_id, occurred_at=at, actor=actor,
-                        unit_id=u.unit_id, kind=u.kind, name=u.name,
-                    )
-                )
-                if u.subscription != Subscription():
-                    area.choose_subscription(
-                        SubscriptionChosen(
-                            event_id=uuid4(), tenant_id=tenant.tenant_id, occurred_at=at, actor=actor,
-                            unit_id=u.unit_id, subscription=u.subscription,
-                        )
-                    )
-            for s in tenant.staff.values():
-                area.add_staff(
-                    StaffAdded(
-                        event_id=uuid4(), tenant_id=tenant.tenant_id, occurred_at=at, actor=actor,
-                        user_id=s.user_id, unit_id=s.unit_id, roles=tuple(s.roles), name=s.name, title=s.title,
-                    )
-                )
+            areas.append(self._first_facts(tenant, actor, at))
+        if not save:
+            return [a.state.tenant_id for a in areas]
+        brought: list[str] = []
+        for area in areas:
             try:
                 self.log.save(area)
             except IntegrityError:
                 continue  # another process brought the same area in first: the log has it
             except (OperationalError, InterfaceError):
                 raise StoreUnavailableError("the directory cannot be reached") from None
-            brought.append(tenant.tenant_id)
+            brought.append(area.state.tenant_id)
         self.refresh()
         return brought
 
+    @staticmethod
+    def _first_facts(tenant: Tenant, actor: Actor, at: datetime) -> Area:
+        """The area as ``directory.json`` has it, as facts not yet saved."""
+        tid = tenant.tenant_id
+        envelope = lambda: {"event_id": uuid4(), "tenant_id": tid, "occurred_at": at, "actor": actor}  # noqa: E731
+        with _checked(tid, "area"):
+            area = Area.open(
+                AreaOpened(
+                    **envelope(),
+                    name=tenant.name,
+                    retention=tuple(
+                        RetentionOverride(unit_kind=k, category=c, days=d) for k, c, d in tenant.retention.overrides
+                    ),
+                )
+            )
+        for j, u in enumerate(tenant.units.values()):
+            with _checked(tid, f"units[{j}]"):
+                area.add_unit(UnitAdded(**envelope(), unit_id=u.unit_id, kind=u.kind, name=u.name))
+                if u.subscription != Subscription():
+                    area.choose_subscription(SubscriptionChosen(**envelope(), unit_id=u.unit_id, subscription=u.subscription))
+        for j, s in enumerate(tenant.staff.values()):
+            with _checked(tid, f"staff[{j}]"):
+                area.add_staff(
+                    StaffAdded(
+                        **envelope(), user_id=s.user_id, unit_id=s.unit_id, roles=tuple(s.roles), name=s.name, title=s.title
+                    )
+                )
+        return area
+
     def __iter__(self) -> Iterator[Tenant]:
         return iter(self._snapshot.tenants.values())
+
+
+@contextmanager
+def _checked(tenant_id: str, where: str) -> Iterator[None]:
+    """A file's entry the directory cannot hold, named by where it is and what is wrong with
+    it, never by its value (a name, an e-mail address)."""
+    try:
+        yield
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = ".".join(str(p) for p in first["loc"])
+        what = "is not in the form the directory takes" if first["type"] == "string_pattern_mismatch" else first["msg"]
+        raise InvalidInputError(f"area {tenant_id!r}: {where}.{name}: {what}", field=f"{where}.{name}") from None
 
 
 def import_actor(source: str = "directory.json") -> Actor:

@@ -92,9 +92,12 @@ def cmd_import_directory(args: argparse.Namespace) -> int:
         live = live_directory(settings, kit, Directory(), system_clock)
         try:
             on_log = set(live.tenants)
-            brought = [] if args.dry_run else live.bring_in(seed, actor=_import_actor(), at=system_clock())
+            brought = live.bring_in(seed, actor=_import_actor(), at=system_clock(), save=not args.dry_run)
         finally:
             live.close()
+    except HubError as e:  # an entry the directory cannot hold: nothing was brought in
+        _say(f"backa import directory: the file is refused: {e.detail}")
+        return EXIT_REFUSED
     finally:
         kit.close()
     for tenant_id in sorted(seed.tenants):

@@ -114,6 +114,8 @@ class AreaState:
             self.units[fact.unit_id] = replace(self.units[fact.unit_id], subscription=fact.subscription)
         elif isinstance(fact, StaffAdded):  # and StaffChanged, its subclass
             self.staff[fact.user_id] = StaffEntry(fact.user_id, fact.unit_id, frozenset(fact.roles), fact.name, fact.title)
+            if isinstance(fact, StaffChanged):
+                self._end_delegations_outgrown(self.staff[fact.user_id])
         elif isinstance(fact, StaffRemoved):
             self.staff[fact.user_id] = replace(self.staff[fact.user_id], removed=True)
             for d in self.delegations.values():
@@ -125,6 +127,29 @@ class AreaState:
             )
         elif isinstance(fact, DelegationRevoked):
             self.delegations[fact.delegation_id] = replace(self.delegations[fact.delegation_id], revoked=True)
+
+
+    def _end_delegations_outgrown(self, now: StaffEntry) -> None:
+        """A delegation ends for good when its giver no longer holds the role or either person
+        moves to another unit: it would otherwise come back to life, unasked, if the role or
+        the unit came back, and nobody could revoke it meanwhile (the giver no longer holds
+        what was handed on)."""
+        for d in list(self.delegations.values()):
+            if d.revoked or now.user_id not in (d.from_user_id, d.to_user_id):
+                continue
+            giver, taker = self.staff.get(d.from_user_id), self.staff.get(d.to_user_id)
+            if giver is None or taker is None or d.role not in giver.roles or giver.unit_id != taker.unit_id:
+                self.delegations[d.delegation_id] = replace(d, revoked=True)
+
+    def administrators(self, *, changed: str | None = None, to: frozenset[Role] | None = None) -> set[str]:
+        """The area's present administrators; with ``changed``, as they would be were that
+        person's roles ``to`` (None: were they removed)."""
+        out = {s.user_id for s in self.staff.values() if not s.removed and Role.TENANT_ADMIN in s.roles}
+        if changed is not None:
+            out.discard(changed)
+            if to is not None and Role.TENANT_ADMIN in to:
+                out.add(changed)
+        return out
 
 
 def fact_from_json(data: dict[str, Any]) -> DirectoryFact:
@@ -182,13 +207,21 @@ class Area(Aggregate):
 
     def check_staff_free(self, user_id: str) -> None:
         if user_id in self.state.staff:
-            raise ConflictError(f"the user id {user_id!r} is already used in this cooperation area", field="user_id")
+            raise ConflictError("the user id is already used in this cooperation area", field="user_id")
 
     def check_present(self, user_id: str, field: str = "user_id") -> StaffEntry:
         staff = self.state.staff.get(user_id)
         if staff is None or staff.removed:
             raise UnknownStaffError(user_id, field)
         return staff
+
+    def check_keeps_an_administrator(self, user_id: str, roles: frozenset[Role] | None, field: str = "roles") -> None:
+        """An area that has an administrator keeps one: the last one is neither removed nor
+        stripped of the role until another is appointed, or nobody could keep the directory
+        (appoint staff, remove a person who left) any more. ``roles``: the person's roles
+        after the change, None when removed."""
+        if self.state.administrators() and not self.state.administrators(changed=user_id, to=roles):
+            raise OutOfOrderError("the area's last administrator stays until another is appointed", field=field)
 
     def check_unit_empty(self, unit_id: str) -> None:
         if any(s.unit_id == unit_id and not s.removed for s in self.state.staff.values()):
@@ -199,6 +232,12 @@ class Area(Aggregate):
         taker = self.check_present(fact.to_user_id, "to_user_id")
         if giver.user_id == taker.user_id:
             raise OutOfOrderError("a role is delegated to someone else", field="to_user_id")
+
+    def check_period(self, fact: DelegationGranted, today: date) -> None:
+        """A delegation begins today or later: a role held in the past cannot be given now,
+        and a backdated one would tell the auditors that someone held a role they never had."""
+        if fact.starts_on < today:
+            raise OutOfOrderError("starts_on: a delegation begins today or later", field="starts_on")
 
     # -- verbs --------------------------------------------------------------------------
 
@@ -226,14 +265,17 @@ class Area(Aggregate):
 
     def change_staff(self, fact: StaffChanged) -> None:
         self.check_present(fact.user_id)
+        self.check_keeps_an_administrator(fact.user_id, frozenset(fact.roles))
         self.check_open_unit(fact.unit_id)
         self._note(fact_to_json(fact))
 
     def remove_staff(self, fact: StaffRemoved) -> None:
         self.check_present(fact.user_id)
+        self.check_keeps_an_administrator(fact.user_id, None, "user_id")
         self._note(fact_to_json(fact))
 
-    def delegate(self, fact: DelegationGranted) -> None:
+    def delegate(self, fact: DelegationGranted, today: date) -> None:
+        self.check_period(fact, today)
         self.check_delegable(fact)
         self._note(fact_to_json(fact))
 

@@ -19,7 +19,7 @@ from contracts.directory import Subscription
 from hub.domain.directory import Delegation
 from contracts.vocabulary import UNIT_KIND_PRINCIPAL, Principal, Role, UnitKind
 
-from hub.errors import UnknownStaffError, UnknownUnitError
+from hub.errors import InvalidInputError, UnknownStaffError, UnknownUnitError
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,12 @@ class Tenant:
     def name_of_unit(self, unit_id: str) -> str:
         found = self.units.get(unit_id) or self.former_units.get(unit_id)
         return found.name if found else ""
+
+
+def _once(value: Any, seen: set[Any], where: str) -> None:
+    if value in seen:
+        raise InvalidInputError(f"{where}: the id is given twice in the file", field=where)
+    seen.add(value)
 
 
 @dataclass(frozen=True)
@@ -150,8 +156,16 @@ class Directory:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Directory:
+        """The file's areas; an id given twice is refused (naming where, never whom), as one
+        of the two would otherwise be dropped without a word."""
         tenants: dict[str, Tenant] = {}
-        for t in data.get("tenants", []):
+        areas: set[str] = set()
+        for i, t in enumerate(data.get("tenants", [])):
+            _once(t["tenant_id"], areas, f"tenants[{i}].tenant_id")
+            for key, kind in (("unit_id", "units"), ("user_id", "staff")):
+                seen: set[str] = set()
+                for j, entry in enumerate(t[kind]):
+                    _once(entry[key], seen, f"tenants[{i}].{kind}[{j}].{key}")
             tid = t["tenant_id"]
             units = {
                 u["unit_id"]: Unit(

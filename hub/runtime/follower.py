@@ -369,7 +369,8 @@ class LogFollower:
             if linked.is_valid:
                 links.append(Link(linked))
         with telemetry.tracer.start_as_current_span(
-            "backa.project", context=context, links=links, attributes={"backa.facts": len(page)}
+            "backa.project", context=context, links=links, attributes={"backa.facts": len(page)},
+            record_exception=False,  # a database error's message may quote a row
         ):
             yield
 

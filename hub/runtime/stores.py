@@ -451,6 +451,18 @@ class LogRecorder(PostgresApplicationRecorder):
         return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)
 
 
+class DirectoryRecorder(PostgresApplicationRecorder):
+    """The directory's log on PostgreSQL (the library's recorder: no seals, no partitions),
+    failing as fast as :class:`LogRecorder` while the database is away: sign-in and the
+    administrator's changes read it, and with the library's ten tries each would hang for a
+    minute before it could be answered 503."""
+
+    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
+    select_events = _read_retry(PostgresApplicationRecorder.select_events.__wrapped__)
+    select_notifications = _read_retry(PostgresApplicationRecorder.select_notifications.__wrapped__)
+    max_notification_id = _read_retry(PostgresApplicationRecorder.max_notification_id.__wrapped__)
+
+
 class PoolChecker:
     """After a connection error, checks the pools' idle connections in the background and
     replaces the broken ones, so that a database that went away and came back costs each
@@ -680,6 +692,10 @@ class PostgresKit(StoreKit):
         """The log on the kit's datastore (see :class:`KitFactory`)."""
         self.datastore  # noqa: B018 - opened now, so the hub's factory finds it
         return {**self.config.log_env(), "PERSISTENCE_MODULE": get_topic(KitFactory), self.KIT_KEY: self._id}
+
+    def directory_env(self) -> dict[str, str]:
+        """Beside the log, on the kit's pool, with a recorder that fails fast (:class:`DirectoryRecorder`)."""
+        return {**self.log_env(), "APPLICATION_RECORDER_TOPIC": get_topic(DirectoryRecorder)}
 
     def log_recorder(self, *, create: bool = True) -> ApplicationRecorder:
         env = Environment(APP_NAME, {**self.log_env(), "CREATE_TABLE": "y" if create else "n"})

@@ -64,7 +64,11 @@ class Telemetry:
 
     @contextmanager
     def span(self, name: str, kind: SpanKind = SpanKind.INTERNAL, **attributes: str | int | bool) -> Iterator[Span]:
-        with self.tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
+        # the exception's kind only: the SDK would record its message and stack as an event,
+        # and a refusal's message may quote what was asked for (a user id, an e-mail address)
+        with self.tracer.start_as_current_span(
+            name, kind=kind, attributes=attributes, record_exception=False, set_status_on_exception=False
+        ) as span:
             try:
                 yield span
             except Exception as e:

@@ -33,7 +33,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from consent import ViewerKind
+from contracts.vocabulary import Role
+from hub.application.directory_admin import AddStaff
+from hub.errors import ConflictError, UnknownStaffError
 from hub.http import create_app
+from hub.identity.principals import Principal
 from hub.identity.tokens import DemoIssuer
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import system_clock
@@ -129,6 +134,23 @@ def test_no_personal_data_reaches_spans_metrics_or_logs(
     )
     found = [m for m in markers() if m in everything]
     assert found == []
+
+
+def test_a_refused_command_puts_only_its_kind_of_refusal_in_the_trace_never_what_it_quotes(
+    runtime: Runtime, captured: tuple[InMemorySpanExporter, InMemoryMetricReader]
+) -> None:
+    spans, _ = captured
+    admin = Principal(ViewerKind.STAFF, TENANT, "admin.ystad", frozenset({Role.TENANT_ADMIN}))
+    person = AddStaff(user_id="anna.markorsson@ystad.example", unit_id="skola-ostra", roles=(Role.DISCOVERER,), name="Anna")
+    runtime.hub.add_staff(admin, person)
+    with pytest.raises(ConflictError):
+        runtime.hub.add_staff(admin, person)  # the id is used: refused
+    with pytest.raises(UnknownStaffError):
+        runtime.hub.remove_staff(admin, "bo.markorsson@ystad.example")
+
+    exported = json.dumps([json.loads(s.to_json()) for s in spans.get_finished_spans()])
+    assert "ConflictError" in exported and "UnknownStaffError" in exported
+    assert "markorsson" not in exported
 
 
 def test_a_request_traces_through_command_append_and_views_in_one_trace(

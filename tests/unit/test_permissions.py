@@ -874,6 +874,11 @@ def across_cases() -> Iterator[object]:
         Action.DELEGATE_ROLE, law, None, replace(to_head, staff=admin_at_school, role=Role.TENANT_ADMIN),
         "the administrator's role", admin=no(Rule.NOT_DELEGABLE),
     )
+    auditor_at_school = StaffRef("granskare-skola", SCHOOL, frozenset({Role.AUDITOR, Role.BARNKONTAKT}))
+    yield from cells(
+        Action.DELEGATE_ROLE, "PDL 4 kap. 3 §: the auditor is appointed by name; the checks are no one's to hand on", None,
+        replace(to_head, staff=auditor_at_school, role=Role.AUDITOR), "the auditor's role", admin=no(Rule.NOT_DELEGABLE),
+    )
     yield from cells(
         Action.DELEGATE_ROLE, law, None, replace(to_head, staff=ref(HEAD), other_staff=ref(COLLEAGUE)), "a colleague's role",
         barnkontakt=no(Rule.NOT_OWN_ROLE),
