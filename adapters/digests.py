@@ -3,7 +3,9 @@ it sends in their stead.
 
 A delivery for a unit with a daily cadence is sealed to the unit's key as if it were sent
 at once and held in the relay's store (never in plaintext), with the digest it belongs
-to: the first moment at the unit's digest hour, Swedish time, after it was held. Once
+to; when the digest goes out, each item is decided again as the consent policy decides
+now (a consent withdrawn or ended meanwhile leaves out what it allowed), since the digest,
+not the holding, is what discloses it: the first moment at the unit's digest hour, Swedish time, after it was held. Once
 that moment has passed, the day's items go out as one CloudEvent (``backa.v1.Digest``)
 whose message id is made of the tenant, the unit and the day; a relay that stopped
 between sending a digest and forgetting its items finds it as the last message on the

@@ -50,7 +50,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
@@ -417,6 +417,7 @@ class JetStreamRelay:
         sent = 0
         for tenant_id, unit_id, day, due_at in await self._in_store(self.positions.due, now - self.digest_grace):
             items = await self._in_store(self.positions.held, tenant_id, unit_id, day)
+            items = await asyncio.to_thread(self._as_allowed_now, items)
             if items:
                 messages = digest_messages(tenant_id, unit_id, day, due_at, items, max_bytes=self._digest_bytes())
                 stored = stored_part(await self._last_msg_id(messages[0].subject), tenant_id, unit_id, day)
@@ -430,6 +431,23 @@ class JetStreamRelay:
             await self._in_store(self.positions.digested, tenant_id, unit_id, day)
         self._next_digests = now + self.digest_check
         return sent
+
+    def _as_allowed_now(self, items: Sequence[HeldItem]) -> list[HeldItem]:
+        """Each held item as the consent policy decides it now, when the digest discloses it:
+        what a consent withdrawn or ended since it was held no longer allows is left out, and
+        an item the unit may see nothing of any more is dropped (GDPR art. 7(3): a withdrawal
+        holds from that moment, also for what was only waiting to be sent). The relay has read
+        the log to its end before it sends digests, so the children's facts are today's; an
+        item whose fact cannot be read again (erased, another partition's) is dropped."""
+        out: list[HeldItem] = []
+        for item in items:
+            entries = [e for e in self._own(self.read_log(item.position - 1, 1)) if e.position == item.position]
+            key = (item.tenant_id, item.unit_id)
+            now = [d for d in self._decide(entries) if d.msg_id == item.msg_id and (d.tenant_id, d.unit_id) == key]
+            if not now or key not in self.keys:
+                continue
+            out.append(replace(item, subject=now[0].subject, event=encode_sealed(now[0], self.keys[key])))
+        return out
 
     async def _last_msg_id(self, subject: str) -> str | None:
         """The message id of the last message on ``subject``."""

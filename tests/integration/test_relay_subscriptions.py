@@ -202,11 +202,6 @@ def test_a_unit_that_asked_for_a_digest_gets_one_a_day_after_its_hour_and_notice
     assert of_unit(first, SHARED) == [], "nothing comes at once to a unit that takes a digest"
     assert of_unit(first, OWN), "a unit that did not ask for one gets its facts as before"
 
-    rt.hub.withdraw_consent(family(rt, GUARDIAN_1_PNR), child, consent)
-    asyncio.run(pump_once(rt))
-    notified = of_unit(asyncio.run(stored_messages(nats_server.url)), SHARED)
-    assert [m.event_type for m in notified] == ["ConsentRevoked"], "a notice comes at once, whatever was chosen"
-
     morning = clock().astimezone(SWEDISH_TIME).date() + timedelta(days=1)
     next_morning(clock, 6, 50)
     asyncio.run(pump_once(rt))
@@ -226,6 +221,11 @@ def test_a_unit_that_asked_for_a_digest_gets_one_a_day_after_its_hour_and_notice
     assert decided and decided[0]["event"]["rationale"] == f"Behov {MARKER}"
     assert MARKER.encode() not in digest.data, "the items stay sealed to the unit's key"
 
+    rt.hub.withdraw_consent(family(rt, GUARDIAN_1_PNR), child, consent)
+    asyncio.run(pump_once(rt))
+    notified = [m for m in of_unit(asyncio.run(stored_messages(nats_server.url)), SHARED) if m.event_type != "Digest"]
+    assert [m.event_type for m in notified] == ["ConsentRevoked"], "a notice comes at once, whatever was chosen"
+
     # the subscriber writes the digest's items as JSON lines, after the notice
     out = tmp_path / "agency" / "pupil-health.jsonl"
     sink = JsonLinesSink(out)
@@ -244,8 +244,27 @@ def test_a_unit_that_asked_for_a_digest_gets_one_a_day_after_its_hour_and_notice
 
     asyncio.run(subscribe())
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [line["type"] for line in lines] == [REVOCATION_TYPE, *(t for t, _ in items)]
-    assert lines[-1]["data"]["event"]["rationale"] == f"Behov {MARKER}"
+    assert [line["type"] for line in lines] == [*(t for t, _ in items), REVOCATION_TYPE]
+    assert lines[-2]["data"]["event"]["rationale"] == f"Behov {MARKER}"
+
+
+def test_a_consent_withdrawn_before_the_digest_leaves_out_of_it_what_only_that_consent_allowed(
+    hub_for: Callable[[dict[str, Subscription]], Runtime], nats_server: NatsServer, keys: Path, clock: SettableClock,
+) -> None:
+    rt = hub_for({SHARED: DAILY})
+    child, consent = shared_child(rt)
+    asyncio.run(pump_once(rt))  # held for the morning's digest, under the consent in force now
+
+    rt.hub.withdraw_consent(family(rt, GUARDIAN_1_PNR), child, consent)
+    asyncio.run(pump_once(rt))
+    next_morning(clock, 7, 5)
+    asyncio.run(pump_once(rt))
+
+    messages = of_unit(asyncio.run(stored_messages(nats_server.url)), SHARED)
+    assert [m.event_type for m in messages if m.event_type != "Digest"] == ["ConsentRevoked"]
+    for digest in (m for m in messages if m.event_type == "Digest"):
+        opened = json.dumps(digest_items(digest, keys), ensure_ascii=False)
+        assert MARKER not in opened, "nothing the withdrawn consent allowed is disclosed after the withdrawal"
 
 
 # -- (c) through a relay restart ------------------------------------------------------------------
