@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from consent.permissions import Action, StaffRef, Target
 from contracts.bounds import Day
@@ -94,8 +94,17 @@ class StaffFields(Command):
 
     @field_validator("roles")
     @classmethod
-    def _roles(cls, value: tuple[Role, ...]) -> tuple[Role, ...]:
-        return staff_roles(value)
+    def _roles(cls, value: tuple[Role, ...], info: ValidationInfo) -> tuple[Role, ...]:
+        """A discoverer, Barnkontakt, coordinator or team member acts for a unit, so has one;
+        only the administrator and auditors work for the area as a whole."""
+        roles = staff_roles(value)
+        if "unit_id" in info.data and info.data["unit_id"] is None and set(roles) - AREA_ROLES:
+            raise ValueError("a unit's role is held at a unit: give the unit_id")
+        return roles
+
+
+AREA_ROLES = frozenset({Role.TENANT_ADMIN, Role.AUDITOR})
+"""The roles held for the whole area rather than at a unit."""
 
 
 class AddStaff(StaffFields):

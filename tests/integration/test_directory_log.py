@@ -345,3 +345,11 @@ def test_a_path_id_the_directory_could_never_hold_is_a_problem_naming_it_not_an_
     with pytest.raises(InvalidInputError) as removed:
         first.hub.remove_staff(ADMIN, "bad id with spaces")
     assert removed.value.field == "user_id"
+
+
+def test_a_member_of_staff_with_a_units_role_is_added_at_a_unit() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="held at a unit"):
+        AddStaff(user_id="ny.bk", roles=(Role.BARNKONTAKT,), name="Ny Barnkontakt")
+    assert AddStaff(user_id="ny.granskare", roles=(Role.AUDITOR,), name="Ny granskare").unit_id is None
