@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -274,14 +275,32 @@ def command_body(path: str, child: Child) -> Any:
             "staff_id": "larare.ostra", "unit_id": "skola-ostra", "filed_on": START.date().isoformat(), **card_payload("skola-ostra"),
         }]},
     }
+    directory = {
+        "/directory/units": {"unit_id": f"enhet-{uuid4().hex[:8]}", "kind": "school", "name": "Nya skolan"},
+        "/directory/units/{unit_id}/name": {"name": "Barnmorskemottagningen Ystad"},
+        "/directory/units/{unit_id}/subscription": {"cadence": "daily", "digest_hour": 8},
+        "/directory/staff": {"user_id": f"ny.{uuid4().hex[:8]}", "unit_id": "mvc-ystad", "roles": ["discoverer"], "name": "Ny Barnmorska"},
+        "/directory/staff/{user_id}": {"unit_id": "mvc-ystad", "roles": ["discoverer"], "name": "Barnmorska Mvc"},
+        "/directory/delegations": {
+            "to_user_id": "larare.ostra", "role": "barnkontakt",
+            "starts_on": MATRIX_TIME.date().isoformat(), "ends_on": (MATRIX_TIME.date() + timedelta(days=7)).isoformat(),
+        },
+    }
+    for key, body in directory.items():
+        if path.endswith(key):
+            return body
     for key, body in bodies.items():
         if path.endswith(key):
             return body
     return None
 
 
+DIRECTORY_IDS = {"unit_id": "mvc-ystad", "user_id": "barnmorska.mvc", "delegation_id": "00000000-0000-4000-8000-0000000000d1"}
+"""The unit and the person the directory's cells name: the midwife clinic, in no child's process here."""
+
+
 def command_url(path: str, child: Child) -> str:
-    return path.format(child_id=child.child_id, card_id=child.card_id, consent_id=child.consent_id, action_id="a1")
+    return path.format(child_id=child.child_id, card_id=child.card_id, consent_id=child.consent_id, action_id="a1", **DIRECTORY_IDS)
 
 
 # -- the table ------------------------------------------------------------------------------------------
@@ -328,6 +347,12 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/follow-up/figures"): [("own_unit", 200), ("tenant_admin", 200), ("other_tenant", 200), ("guardian", 403), ("no_token", 401)],
     # The webhooks the agencies could not hand over: the area's administrator's, of their own area.
     ("get", "/api/v1/deliveries/failed"): [("tenant_admin", 200), ("own_unit", 403), ("other_tenant", 403), ("no_token", 401)],
+    # The directory: who works where is for the area's staff, administrator and auditors; its history for
+    # the administrator and the auditors; another area's unit or person is unknown.
+    ("get", "/api/v1/directory"): [("own_unit", 200), ("auditor", 200), ("tenant_admin", 200), ("guardian", 403), ("no_token", 401)],
+    ("get", "/api/v1/directory/history"): [("tenant_admin", 200), ("auditor", 200), ("own_unit", 403), ("child", 403)],
+    ("get", "/api/v1/directory/units/{unit_id}"): [("own_unit", 200), ("other_tenant", 404), ("guardian", 403)],
+    ("get", "/api/v1/directory/staff/{user_id}"): [("recipient_unit", 200), ("other_tenant", 404), ("other_guardian", 403)],
     ("get", "/api/v1/follow-up/report.pdf"): [("tenant_admin", 200), ("guardian", 403), ("no_token", 401)],
     ("get", "/api/v1/transparency/checkpoint"): [("guardian", 200), ("no_token", 401)],
     ("get", "/api/v1/transparency/key"): [("other_tenant", 200), ("expired_token", 401)],
@@ -352,6 +377,16 @@ READS: dict[tuple[str, str], list[Cell]] = {
 }
 
 COMMANDS: dict[tuple[str, str], list[Cell]] = {
+    # The area's administrator keeps the directory; a Barnkontakt hands their own role to a colleague at the school.
+    ("post", "/api/v1/directory/units"): [("tenant_admin", 201), ("own_unit", 403), ("other_tenant", 403)],
+    ("put", "/api/v1/directory/units/{unit_id}/name"): [("tenant_admin", 200), ("own_unit", 403)],
+    ("post", "/api/v1/directory/units/{unit_id}/close"): [("tenant_admin", 409), ("auditor", 403)],
+    ("put", "/api/v1/directory/units/{unit_id}/subscription"): [("tenant_admin", 200), ("recipient_unit", 403)],
+    ("post", "/api/v1/directory/staff"): [("tenant_admin", 201), ("own_unit", 403), ("guardian", 403)],
+    ("put", "/api/v1/directory/staff/{user_id}"): [("tenant_admin", 200), ("team_police", 403)],
+    ("delete", "/api/v1/directory/staff/{user_id}"): [("own_unit", 403), ("other_unit", 403)],
+    ("post", "/api/v1/directory/delegations"): [("own_unit", 201), ("recipient_unit", 403), ("other_tenant", 422)],
+    ("delete", "/api/v1/directory/delegations/{delegation_id}"): [("tenant_admin", 422), ("home_visit_unit", 422)],
     # Any member of staff registers a child, sends a card or reports a concern, about any child of the area.
     ("post", "/api/v1/children"): [("other_unit", 201), ("guardian", 403)],
     ("post", "/api/v1/children/{child_id}/discovery-cards"): [("other_unit", 201), ("other_guardian", 404)],
@@ -401,6 +436,9 @@ NO_CALLER_SUCCEEDS = {
     ("get", "/api/v1/transparency/inclusion"): "its smoke asks without the position it needs",
     ("get", "/api/v1/sessions/current"): "a bearer token has no web session",
     ("delete", "/api/v1/sessions/current"): "a bearer token has no web session",
+    ("post", "/api/v1/directory/units/{unit_id}/close"): "every unit of the smoke's area has staff (closing: tests/http/test_directory_api.py)",
+    ("delete", "/api/v1/directory/staff/{user_id}"): "the smoke's people are needed by other cells (removal: tests/http/test_directory_api.py)",
+    ("delete", "/api/v1/directory/delegations/{delegation_id}"): "the smoke names no delegation (revoking: tests/http/test_directory_api.py)",
 }
 
 
@@ -496,7 +534,7 @@ LIST_CELLS = [
 
 @pytest.mark.parametrize(("method", "path", "who", "want"), LIST_CELLS)
 def test_reads_across_children(world: World, method: str, path: str, who: str, want: Any) -> None:
-    response = world.client.get(path, headers=world.headers(who))
+    response = world.client.get(path.format(**DIRECTORY_IDS), headers=world.headers(who))
 
     assert matches(response.status_code, want), response.text
     if response.status_code >= 400:

@@ -151,7 +151,10 @@ def test_every_endpoint_but_health_and_schema_refuses_a_caller_without_a_token(
 ) -> None:
     document = client.get(SCHEMA).json()
     before = runtime.hub.log_length()
-    ids = {"child_id": str(uuid4()), "consent_id": str(uuid4()), "card_id": "card-1", "action_id": "a1"}
+    ids = {
+        "child_id": str(uuid4()), "consent_id": str(uuid4()), "card_id": "card-1", "action_id": "a1",
+        "unit_id": "skola-ostra", "user_id": "larare.ostra", "delegation_id": str(uuid4()),
+    }
 
     for (method, path), _ in operations(document).items():
         if not path.startswith(API):
