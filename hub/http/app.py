@@ -224,6 +224,8 @@ def create_app(runtime: Runtime) -> Litestar:
             Tag(name="documents"),
             Tag(name="imports"),
             Tag(name="directory"),
+            Tag(name="deliveries"),
+            Tag(name="fhir"),
             Tag(name="sessions"),
             Tag(name="system"),
         ],
