@@ -30,4 +30,4 @@ def test_a_name_that_breaks_a_line_turns_text_around_or_is_blank_is_refused(name
 def test_a_swedish_name_with_a_dash_a_hyphen_and_an_apostrophe_is_kept_as_written() -> None:
     name = "Norra skolan – Åsa-Lill O'Brien's klass"
     assert AddUnit(unit_id="skola-norra", kind=UnitKind.SCHOOL, name=name).name == name
-    assert AddStaff(user_id="ny.person", roles=(Role.DISCOVERER,), name="Åsa-Lill Ölund", title="").title == ""
+    assert AddStaff(user_id="ny.person", unit_id="skola-ostra", roles=(Role.DISCOVERER,), name="Åsa-Lill Ölund", title="").title == ""
