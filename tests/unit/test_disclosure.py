@@ -1,0 +1,123 @@
+"""The disclosure rule for published figures: no small count, none worked out from totals."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consent.disclosure import SUPPRESSED, DisclosureRule, Publishable, Suppression, publishable
+
+
+def lines(p: Publishable) -> list[list[int | None]]:
+    rows = [list(r) for r in p.values]
+    return rows + [list(c) for c in zip(*rows, strict=True)]
+
+
+CASES = [
+    (
+        "a table of large counts is published as it is",
+        [[5, 7], [9, 4]],
+        DisclosureRule(),
+        [[5, 7, 12], [9, 4, 13], [14, 11, 25]],
+        set(),
+        set(),
+    ),
+    (
+        "a count of 1 is hidden with the smallest other cell of its row and column and the one opposite",
+        [[1, 7], [9, 4]],
+        DisclosureRule(),
+        [[None, None, 8], [None, None, 13], [10, 11, 21]],
+        {(0, 0)},
+        {(0, 1), (1, 0), (1, 1)},
+    ),
+    (
+        "zero is published, and a row whose other cells are zero hides its total",
+        [[2, 0, 0], [5, 6, 7]],
+        DisclosureRule(),
+        [[None, 0, 0, None], [None, 6, 7, None], [7, 6, 7, 20]],
+        {(0, 0), (0, 3)},
+        {(1, 0), (1, 3)},
+    ),
+    ("zero is hidden when the rule says so", [[0, 5], [5, 5]], DisclosureRule(suppress_zero=True), None, {(0, 0)}, None),
+    (
+        "a threshold of 4 hides a 3",
+        [[3, 10], [10, 10]],
+        DisclosureRule(threshold=4),
+        [[None, None, 13], [None, None, 20], [13, 20, 33]],
+        {(0, 0)},
+        {(0, 1), (1, 0), (1, 1)},
+    ),
+    (
+        "rounding to 5 rounds what is published",
+        [[6, 12], [8, 9]],
+        DisclosureRule(rounding=5),
+        [[5, 10, 20], [10, 10, 15], [15, 20, 35]],
+        set(),
+        set(),
+    ),
+    (
+        "one column of one key hides its total, which is the same count",
+        [[2]],
+        DisclosureRule(),
+        [[None, None], [None, None]],
+        {(0, 0), (0, 1), (1, 0), (1, 1)},
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "cells", "rule", "expected", "primary", "secondary"), CASES, ids=[c[0] for c in CASES])
+def test_the_rule_publishes_each_named_table_as_official_statistics_would(
+    case: str,
+    cells: list[list[int]],
+    rule: DisclosureRule,
+    expected: list[list[int | None]] | None,
+    primary: set[tuple[int, int]],
+    secondary: set[tuple[int, int]] | None,
+) -> None:
+    p = publishable(cells, rule)
+    if expected is not None:
+        assert [list(r) for r in p.values] == expected
+    assert {k for k, v in p.suppressed.items() if v is Suppression.PRIMARY} == primary
+    if secondary is not None:
+        assert {k for k, v in p.suppressed.items() if v is Suppression.SECONDARY} == secondary
+
+
+def test_a_hidden_entry_is_published_as_two_dots() -> None:
+    assert publishable([[1, 9], [9, 9]]).shown(0, 0) == SUPPRESSED == ".."
+
+
+def test_a_rounding_base_at_or_below_the_threshold_is_refused() -> None:
+    with pytest.raises(ValueError, match="rounding"):
+        DisclosureRule(threshold=2, rounding=2)
+
+
+tables = st.integers(1, 5).flatmap(lambda w: st.lists(st.lists(st.integers(0, 12), min_size=w, max_size=w), min_size=1, max_size=5))
+rules = st.builds(
+    DisclosureRule,
+    threshold=st.integers(0, 4),
+    suppress_zero=st.booleans(),
+).flatmap(
+    lambda r: st.sampled_from([None, r.threshold + 1, 5 if r.threshold < 5 else None, 10]).map(
+        lambda b: DisclosureRule(threshold=r.threshold, suppress_zero=r.suppress_zero, rounding=b)
+    )
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tables, rules)
+def test_no_published_entry_holds_a_small_count_and_none_hidden_can_be_worked_out(cells: list[list[int]], rule: DisclosureRule) -> None:
+    p = publishable(cells, rule)
+    for line in lines(p):
+        for value in line:
+            assert value is None or not (1 <= value <= rule.threshold)
+        # a line (row or column, totals included) hides none of its entries or at least two,
+        # so no hidden entry is its total less the published others
+        assert sum(v is None for v in line) != 1
+    full = [[*r, sum(r)] for r in cells]
+    full.append([sum(c) for c in zip(*full, strict=True)])
+    for i, row in enumerate(full):
+        for j, n in enumerate(row):
+            if 1 <= n <= rule.threshold:
+                assert p.values[i][j] is None
