@@ -140,6 +140,8 @@ class Action(str, Enum):
     LIST_FAMILY_CHILDREN = "list_family_children"
     READ_FAMILY_ACCESS_LOG = "read_family_access_log"
     READ_FIGURES = "read_figures"
+    READ_UNSUPPRESSED_FIGURES = "read_unsuppressed_figures"
+    """The figures with their small counts, which the disclosure rule hides from everyone else."""
     READ_RETENTION = "read_retention"
     IMPORT_CARDS = "import_cards"
     """Bring in discovery cards filed in a municipality's e-service, each in its filer's name."""
@@ -370,6 +372,7 @@ ACROSS_CASES = frozenset(
         Action.LIST_FAMILY_CHILDREN,
         Action.READ_FAMILY_ACCESS_LOG,
         Action.READ_FIGURES,
+        Action.READ_UNSUPPRESSED_FIGURES,
         Action.READ_RETENTION,
         Action.SWEEP_CONSENT_REMINDERS,
         Action.READ_DELIVERY_FAILURES,
@@ -466,6 +469,10 @@ def _across_cases(actor: Viewer, action: Action, target: Target) -> Permission:
         if _is_staff(actor) or _is_admin(actor):
             return _allow(Rule.ANY_STAFF_AT_A_UNIT)
         return _deny(Rule.STAFF_AT_A_UNIT_ONLY)
+    if action is Action.READ_UNSUPPRESSED_FIGURES:
+        if target.tenant_id != actor.tenant_id:
+            return _deny(Rule.OTHER_TENANT)
+        return _allow(Rule.ADMINISTRATOR) if _is_admin(actor) else _deny(Rule.ADMINISTRATOR_ONLY)
     return _deny(Rule.NO_CASE)
 
 

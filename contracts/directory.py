@@ -100,6 +100,14 @@ class RetentionOverride(Value):
     days: Integer
 
 
+class FigureDisclosure(Value):
+    """How the area's figures are published (see :mod:`consent.disclosure`): counts from 1
+    to ``threshold`` hidden, published counts rounded to ``rounding`` when set."""
+
+    threshold: Integer = Field(default=2, ge=0, le=100)
+    rounding: Integer | None = Field(default=None, ge=2, le=1000)
+
+
 class DirectoryFact(Value):
     """The common envelope of every directory fact."""
 
@@ -121,6 +129,7 @@ class AreaOpened(DirectoryFact):
 
     name: str = Field(min_length=1, max_length=200, pattern=NAME)
     retention: tuple[RetentionOverride, ...] = ()
+    disclosure: FigureDisclosure = FigureDisclosure()
 
 
 class UnitAdded(DirectoryFact):
@@ -199,6 +208,16 @@ def staff_roles(value: tuple[Role, ...]) -> tuple[Role, ...]:
     return tuple(sorted(set(value), key=lambda r: r.value))
 
 
+class UnsuppressedFiguresViewed(DirectoryFact):
+    """The area's administrator saw its figures with the small counts the disclosure rule
+    hides: who (``viewer_id``), and which terms and figure (none: all)."""
+
+    viewer_id: str = Field(pattern=USER_ID)
+    from_term: str | None = Field(default=None, max_length=40)
+    to_term: str | None = Field(default=None, max_length=40)
+    figure: str | None = Field(default=None, max_length=40)
+
+
 DIRECTORY_FACTS: tuple[type[DirectoryFact], ...] = (
     AreaOpened,
     UnitAdded,
@@ -210,4 +229,5 @@ DIRECTORY_FACTS: tuple[type[DirectoryFact], ...] = (
     DelegationGranted,
     DelegationRevoked,
     SubscriptionChosen,
+    UnsuppressedFiguresViewed,
 )

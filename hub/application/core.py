@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from consent import ChildFacts, PolicyRules, Viewer, ViewerKind
 from consent.permissions import Action, CaseState, Holder, Permission, Rule, StaffRef, Target, may
+from contracts.directory import UnsuppressedFiguresViewed
 from contracts.events import (
     AccessReviewed,
     Actor,
@@ -490,6 +491,22 @@ class HubCore(Application):
         for unit_id in ids:
             self.directory.unit(tenant_id, unit_id, field)
         return ids
+
+    def _record_unsuppressed(self, p: Principal, tenant: str, chosen: Any) -> None:
+        """Keep in the area's log that its administrator saw the unsuppressed figures; a hub
+        whose directory keeps no log cannot record it, so it does not show them."""
+        if not isinstance(self.directory, LiveDirectory):
+            raise StoreUnavailableError("this hub's directory keeps no log to record the view in")
+        area = self.directory.area(tenant)
+        if area is None:
+            raise StoreUnavailableError("the area's log cannot be read")
+        area.record(
+            UnsuppressedFiguresViewed(
+                event_id=uuid4(), tenant_id=tenant, occurred_at=self.now(), actor=self._actor(p), viewer_id=p.user_id,
+                from_term=chosen.from_term, to_term=chosen.to_term, figure=chosen.figure,
+            )
+        )
+        self.directory.append(area)
 
     def _record_access(
         self,

@@ -35,6 +35,7 @@ from consent.retention import tenant_periods
 from contracts.directory import (
     AreaOpened,
     DirectoryFact,
+    FigureDisclosure,
     RetentionOverride,
     StaffAdded,
     Subscription,
@@ -46,7 +47,7 @@ from contracts.upcasting import SchemaVersionError
 from contracts.vocabulary import Role, UnitKind
 from hub.domain.directory import Area, AreaState, area_id, fact_from_json
 from hub.errors import ConflictError, InvalidInputError, StoreUnavailableError, UnknownStaffError, UnknownUnitError
-from hub.identity.directory import Directory, Staff, Tenant, Unit
+from hub.identity.directory import Directory, Staff, Tenant, Unit, disclosure_rule
 
 log = logging.getLogger("backa.directory")
 
@@ -77,6 +78,7 @@ def tenant_of(state: AreaState) -> Tenant:
         units={u.unit_id: unit(u) for u in state.units.values() if not u.closed},
         staff={s.user_id: staff(s) for s in state.staff.values() if not s.removed},
         retention=tenant_periods(r.model_dump(mode="json", exclude_none=True) for r in state.retention),
+        disclosure=disclosure_rule(state.disclosure),
         former_units={u.unit_id: unit(u) for u in state.units.values() if u.closed},
         former_staff={s.user_id: staff(s) for s in state.staff.values() if s.removed},
         delegations=tuple(d for d in state.delegations.values() if not d.revoked),
@@ -277,6 +279,7 @@ class LiveDirectory:
                     retention=tuple(
                         RetentionOverride(unit_kind=k, category=c, days=d) for k, c, d in tenant.retention.overrides
                     ),
+                    disclosure=FigureDisclosure(threshold=tenant.disclosure.threshold, rounding=tenant.disclosure.rounding),
                 )
             )
         for j, u in enumerate(tenant.units.values()):

@@ -284,7 +284,10 @@ class FigureCount(ReadModel):
     term: str = Field(description='"2026 vt" (January to June) or "2026 ht" (July to December), in Swedish time')
     figure: str
     key: str
-    count: int
+    count: int | None = Field(description="The count, or null where the disclosure rule hides it")
+    suppressed: Literal["primary", "secondary"] | None = Field(
+        default=None, description='Why it is hidden: "primary" a count 1 to the threshold, "secondary" so that none can be worked out'
+    )
 
 
 class TermFigures(ReadModel):
@@ -297,14 +300,19 @@ class TermFigures(ReadModel):
     rows: list[FigureCount]
     figures: list[str] = Field(default_factory=lambda: list(FIGURE_NAMES))
     all_terms: list[str] = Field(default_factory=list)
+    publishable: bool = True
+    """Whether the counts are as they may be published (small counts hidden), or the
+    unsuppressed counts only the area's administrator may ask for."""
+    threshold: int = 2
+    rounding: int | None = None
 
     def every_count(self) -> list[FigureCount]:
         """Every term, chosen figure and part of it, 0 where nothing was counted, terms in
         time order and figures in the evaluation's: what the page, the CSV file and the API
         all show, so that they agree."""
-        counted = {(r.term, r.figure, r.key): r.count for r in self.rows}
+        counted = {(r.term, r.figure, r.key): r for r in self.rows}
         return [
-            FigureCount(term=term, figure=figure, key=key, count=counted.get((term, figure, key), 0))
+            counted.get((term, figure, key)) or FigureCount(term=term, figure=figure, key=key, count=0)
             for term in self.terms
             for figure, keys in FIGURES
             if figure in self.figures

@@ -21,6 +21,7 @@ from consent import (
     family_sees_read,
     required_parties,
 )
+from consent.disclosure import DisclosureRule, publishable
 from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
     SWEDISH_TIME,
@@ -60,7 +61,7 @@ from hub.errors import (
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry
 from projections.caselist import case_flags, concerns_person, concerns_unit
-from projections.figures import FIGURE_NAMES, in_terms, term_order
+from projections.figures import FIGURE_NAMES, FIGURES, in_terms, term_order
 from projections.record import RecordItem, VisibleRecord
 
 
@@ -406,12 +407,17 @@ class Reads(HubCore):
         )
 
     @traced("read")
-    def term_figures(self, p: Principal, tenant: str, chosen: FigureFilter | None = None) -> TermFigures:
+    def term_figures(
+        self, p: Principal, tenant: str, chosen: FigureFilter | None = None, *, unsuppressed: bool = False
+    ) -> TermFigures:
         """The evaluation's figures per half-year term for a tenant, counted from the facts
         alone (:mod:`projections.figures`): for its staff and its administrator, as far as
-        ``chosen`` asks. They are anonymous counts, so reading them reads no child and
-        records no read."""
+        ``chosen`` asks. They are anonymous counts, so reading them reads no child; they are
+        publishable (:mod:`consent.disclosure`, the area's rule) unless the area's
+        administrator asks for them ``unsuppressed``, a view the area's log records."""
         self._permit(p, Action.READ_FIGURES, target=Target(tenant_id=tenant))
+        if unsuppressed:
+            self._permit(p, Action.READ_UNSUPPRESSED_FIGURES, target=Target(tenant_id=tenant))
         chosen = chosen or FigureFilter()
         if chosen.from_term and chosen.to_term and term_order(chosen.from_term) > term_order(chosen.to_term):
             raise InvalidInputError("the first term is after the last", field="from")
@@ -419,15 +425,42 @@ class Reads(HubCore):
         if figures is None:
             raise StoreUnavailableError("this hub keeps no figures")
         self._views_hold(self._committed_facts)
-        every = [FigureCount(**r) for r in figures.counts(tenant)]
-        all_terms = sorted({r.term for r in every}, key=term_order)
+        area = self.directory.tenants.get(tenant)
+        rule = area.disclosure if area is not None else DisclosureRule()
+        counted = [FigureCount(**r) for r in figures.counts(tenant)]
+        all_terms = sorted({r.term for r in counted}, key=term_order)
+        every = counted if unsuppressed else publishable_counts(counted, all_terms, rule)
+        if unsuppressed:
+            self._record_unsuppressed(p, tenant, chosen)
         rows = [
             r for r in every
             if in_terms(r.term, chosen.from_term, chosen.to_term) and chosen.figure in (None, r.figure)
         ]
         terms = [t for t in all_terms if in_terms(t, chosen.from_term, chosen.to_term)]
         names = [chosen.figure] if chosen.figure else list(FIGURE_NAMES)
-        return TermFigures(tenant_id=tenant, terms=terms, rows=rows, figures=names, all_terms=all_terms)
+        return TermFigures(
+            tenant_id=tenant, terms=terms, rows=rows, figures=names, all_terms=all_terms,
+            publishable=not unsuppressed, threshold=rule.threshold, rounding=rule.rounding,
+        )
+
+
+def publishable_counts(counted: list[FigureCount], terms: list[str], rule: DisclosureRule) -> list[FigureCount]:
+    """Every term's figures as they may be published: each figure in each term is a table of
+    its parts with the term's total, protected on its own, so that the hidden cells are the
+    same whichever terms are shown and however many terms follow."""
+    found = {(r.term, r.figure, r.key): r.count or 0 for r in counted}
+    out: list[FigureCount] = []
+    for term in terms:
+        for figure, keys in FIGURES:
+            table = publishable([[found.get((term, figure, key), 0)] for key in keys], rule)
+            for i, key in enumerate(keys):
+                why = table.suppressed.get((i, 0))
+                out.append(
+                    FigureCount(
+                        term=term, figure=figure, key=key, count=table.values[i][0], suppressed=why.value if why else None
+                    )
+                )
+    return out
 
 
 def _secrets(child: Child, items: list[RecordItem]) -> list[Secret]:

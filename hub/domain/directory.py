@@ -29,6 +29,7 @@ from contracts.directory import (
     UnitAdded,
     UnitClosed,
     UnitRenamed,
+    UnsuppressedFiguresViewed,
 )
 from contracts.upcasting import UnknownSchemaVersionError
 from contracts.vocabulary import Role, UnitKind
@@ -48,6 +49,7 @@ FACT_TYPES: dict[str, type[DirectoryFact]] = {
         DelegationGranted,
         DelegationRevoked,
         SubscriptionChosen,
+        UnsuppressedFiguresViewed,
     )
 }
 
@@ -97,6 +99,7 @@ class AreaState:
     tenant_id: str = ""
     name: str = ""
     retention: tuple[Any, ...] = ()
+    disclosure: Any = None
     units: dict[str, UnitEntry] = field(default_factory=dict)
     staff: dict[str, StaffEntry] = field(default_factory=dict)
     delegations: dict[UUID, Delegation] = field(default_factory=dict)
@@ -104,6 +107,7 @@ class AreaState:
     def apply(self, fact: DirectoryFact) -> None:  # noqa: C901 - one branch per fact type
         if isinstance(fact, AreaOpened):
             self.tenant_id, self.name, self.retention = fact.tenant_id, fact.name, fact.retention
+            self.disclosure = fact.disclosure
         elif isinstance(fact, UnitAdded):
             self.units[fact.unit_id] = UnitEntry(fact.unit_id, fact.kind, fact.name)
         elif isinstance(fact, UnitRenamed):
@@ -187,6 +191,11 @@ class Area(Aggregate):
     @event("Noted")
     def _note(self, fact: dict[str, Any]) -> None:
         self.state.apply(fact_from_json(fact))
+
+    def record(self, fact: DirectoryFact) -> None:
+        """A fact that changes nothing in the area but is kept in its log (a view of the
+        unsuppressed figures)."""
+        self._note(fact_to_json(fact))
 
     @classmethod
     def open(cls, fact: AreaOpened) -> Area:

@@ -172,6 +172,10 @@ class FollowUpFigures(ReadSchema):
     terms: list[str] = Field(description='The terms shown, e.g. "2026 vt" (January to June) or "2026 ht", in Swedish time')
     figures: list[str]
     counts: list[FigureCount]
+    publishable: bool = Field(
+        description="true: small counts are hidden (count null, suppressed says why); false: the administrator's unsuppressed view"
+    )
+    threshold: int = Field(description="Counts from 1 to this are hidden in the publishable form")
 
 
 class FailedDeliveryOut(ReadSchema):

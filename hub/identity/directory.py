@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from consent.disclosure import DisclosureRule
+from contracts.directory import FigureDisclosure
 from consent.retention import RetentionPeriods, tenant_periods
 from contracts.directory import Subscription
 from hub.domain.directory import Delegation
@@ -54,6 +56,9 @@ class Tenant:
     staff: dict[str, Staff] = field(default_factory=dict)
     retention: RetentionPeriods = RetentionPeriods()
     """The area's own retention periods over the defaults (``"retention"`` in its entry)."""
+    disclosure: DisclosureRule = DisclosureRule()
+    """How the area's figures are published (``"disclosure"`` in its entry: ``threshold``,
+    ``rounding``); the default hides counts 1-2 and rounds nothing."""
     former_units: dict[str, Unit] = field(default_factory=dict)
     """Closed units, still named where old facts mention them."""
     former_staff: dict[str, Staff] = field(default_factory=dict)
@@ -149,6 +154,11 @@ class Directory:
                         if t.retention.overrides
                         else {}
                     ),
+                    **(
+                        {"disclosure": {"threshold": t.disclosure.threshold, "rounding": t.disclosure.rounding}}
+                        if t.disclosure != DisclosureRule()
+                        else {}
+                    ),
                 }
                 for t in self.tenants.values()
             ]
@@ -180,7 +190,9 @@ class Directory:
                 staff[s["user_id"]] = Staff(
                     s["user_id"], tid, s.get("unit_id"), frozenset(Role(r) for r in s["roles"]), s["name"], s.get("title", "")
                 )
-            tenants[tid] = Tenant(tid, t["name"], units, staff, tenant_periods(t.get("retention", [])))
+            tenants[tid] = Tenant(
+                tid, t["name"], units, staff, tenant_periods(t.get("retention", [])), disclosure_rule(t.get("disclosure"))
+            )
         return cls(tenants)
 
     @classmethod
@@ -189,3 +201,12 @@ class Directory:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def disclosure_rule(entry: Any) -> DisclosureRule:
+    """An area's ``"disclosure"`` entry (or fact) as the rule; none is the default rule. A
+    wrong entry is refused as the contract refuses it, naming the field."""
+    if entry is None:
+        return DisclosureRule()
+    found = FigureDisclosure.model_validate(entry if isinstance(entry, dict) else entry.model_dump())
+    return DisclosureRule(threshold=found.threshold, rounding=found.rounding)

@@ -14,6 +14,8 @@ import pytest
 from litestar.testing import TestClient
 
 from consent.permissions import Action
+from contracts.directory import UnsuppressedFiguresViewed
+from hub.application.directory_log import LiveDirectory
 from hub.runtime.bootstrap import Runtime
 from hub.runtime.clock import SettableClock
 from projections.figures import FIGURES
@@ -46,13 +48,18 @@ def two_terms_of_work(rt: Runtime, clock: SettableClock) -> None:
     hub.record_home_visit(staff("sjukskoterska.bvc"), child, visit=2)
 
 
-def csv_rows(client: TestClient[Any], query: str = "") -> list[tuple[str, str, str, int]]:
+def shown(text: str) -> int | None:
+    """A published count: ".." where the disclosure rule hides it."""
+    return None if text == ".." else int(text.replace("\xa0", "").replace(" ", ""))
+
+
+def csv_rows(client: TestClient[Any], query: str = "") -> list[tuple[str, str, str, int | None]]:
     response = client.get("/follow-up.csv" + query)
     assert response.status_code == 200, response.text
-    return [(r["term"], r["figure"], r["key"], int(r["count"])) for r in csv.DictReader(io.StringIO(response.text))]
+    return [(r["term"], r["figure"], r["key"], shown(r["count"])) for r in csv.DictReader(io.StringIO(response.text))]
 
 
-def page_tables(html: str, terms: list[str], figures: list[str]) -> list[tuple[str, str, str, int]]:
+def page_tables(html: str, terms: list[str], figures: list[str]) -> list[tuple[str, str, str, int | None]]:
     """The page's tables read back as (term, figure, key, count), in the API's order."""
     found = {}
     for figure, keys in FIGURES:
@@ -61,7 +68,7 @@ def page_tables(html: str, terms: list[str], figures: list[str]) -> list[tuple[s
             continue
         start = html.index(f'<section class="figure" aria-labelledby="{figure.replace("_", "-")}"')
         section = html[start:html.index("</table>", start)]
-        numbers = [int(n.replace("\xa0", "").replace(" ", "")) for n in re.findall(r'<td class="num">([^<]+)</td>', section)]
+        numbers = [shown(n) for n in re.findall(r'<td class="num">(?:<abbr[^>]*>)?([^<]+)(?:</abbr>)?</td>', section)]
         assert len(numbers) == len(keys) * len(terms)
         for k, key in enumerate(keys):
             for i, term in enumerate(terms):
@@ -97,14 +104,17 @@ def test_the_filter_narrows_the_terms_and_the_figures(rt: Runtime, client: TestC
     assert everything["terms"] == ["2026 vt", "2026 ht"]
     assert everything["figures"] == [name for name, _ in FIGURES]
     counts = {(c["term"], c["figure"], c["key"]): c["count"] for c in everything["counts"]}
-    assert counts[("2026 vt", "discovery_cards", "external")] == 1 and counts[("2026 vt", "discovery_cards", "internal")] == 1
-    assert counts[("2026 ht", "discovery_cards", "external")] == 1
-    assert counts[("2026 ht", "needs_met", "")] == 0  # every figure of a term, counted or not
+    # one card of each kind in the spring: counts of 1 are hidden (null) in the publishable form
+    assert everything["publishable"] is True
+    assert counts[("2026 vt", "discovery_cards", "external")] is None and counts[("2026 vt", "discovery_cards", "internal")] is None
+    assert counts[("2026 ht", "discovery_cards", "external")] is None
+    assert counts[("2026 ht", "needs_met", "")] == 0  # every figure of a term, counted or not; 0 is published
 
     autumn = client.get(API, params={"from": "2026 ht", "figure": "child_conversations"}, headers=bearer(rt, "larare.ostra")).json()
     assert autumn["from_term"] == "2026 ht" and autumn["to_term"] is None and autumn["figure"] == "child_conversations"
     assert autumn["terms"] == ["2026 ht"]
-    assert [(c["key"], c["count"]) for c in autumn["counts"]] == [("child", 1), ("guardian", 0)]
+    # a 1 beside a 0 of the same term: the 1 is hidden, and so is the term's total (it is the same 1)
+    assert [(c["key"], c["count"], c["suppressed"]) for c in autumn["counts"]] == [("child", None, "primary"), ("guardian", 0, None)]
 
 
 @pytest.mark.parametrize(
@@ -153,8 +163,60 @@ def test_the_answer_is_published_in_the_openapi_document(client: TestClient[Any]
     document = client.get("/api/v1/schema/openapi.json").json()
     operation = document["paths"][API]["get"]
     assert operation["tags"] == ["follow-up"]
-    assert {p["name"] for p in operation["parameters"]} == {"from", "to", "figure"}
+    assert {p["name"] for p in operation["parameters"]} == {"from", "to", "figure", "unsuppressed"}
     assert {"401", "403", "422"} <= set(operation["responses"])
     schema = document["components"]["schemas"]["FollowUpFigures"]
     assert schema["additionalProperties"] is False
-    assert {"terms", "figures", "counts", "from_term", "to_term", "figure"} <= set(schema["properties"])
+    assert {"terms", "figures", "counts", "from_term", "to_term", "figure", "publishable"} <= set(schema["properties"])
+
+
+def test_no_publishable_answer_file_or_page_holds_a_count_of_one_or_two(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock
+) -> None:
+    two_terms_of_work(rt, clock)
+    body = client.get(API, headers=bearer(rt, "larare.ostra")).json()
+    api = [(c["term"], c["figure"], c["key"], c["count"]) for c in body["counts"]]
+    assert body["publishable"] is True and body["threshold"] == 2
+    assert all(n is None or n == 0 or n > 2 for *_, n in api)
+    assert any(n is None for *_, n in api) and all(c["suppressed"] for c in body["counts"] if c["count"] is None)
+    assert post_sign_in(client, kind="staff", user="larare.ostra").status_code == 303
+    assert csv_rows(client) == api
+    assert "..\r\n" not in client.get("/follow-up.csv").text.split("\r\n", 1)[0]
+    page = client.get("/follow-up")
+    assert page_tables(page.text, body["terms"], body["figures"]) == api
+    assert all(n is None or n == 0 or n > 2 for *_, n in page_tables(page.text, body["terms"], body["figures"]))
+
+
+def test_the_administrator_sees_the_unsuppressed_figures_and_each_view_is_kept_in_the_areas_log(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock
+) -> None:
+    two_terms_of_work(rt, clock)
+    answer = client.get(API, params={"unsuppressed": "true", "from": "2026 vt"}, headers=bearer(rt, "admin.ystad"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    counts = {(c["term"], c["figure"], c["key"]): c["count"] for c in body["counts"]}
+    assert body["publishable"] is False and counts[("2026 vt", "discovery_cards", "external")] == 1
+
+    assert post_sign_in(client, kind="staff", user="admin.ystad").status_code == 303
+    page = client.get("/follow-up?unsuppressed=true")
+    assert page.status_code == 200 and "inte för publicering" in page.text
+    assert csv_rows(client, "?unsuppressed=true")[0][3] == 1
+
+    directory = rt.hub.directory
+    assert isinstance(directory, LiveDirectory)
+    views = [f for f in directory.history(TENANT) if isinstance(f, UnsuppressedFiguresViewed)]
+    assert [(v.viewer_id, v.from_term) for v in views] == [("admin.ystad", "2026 vt"), ("admin.ystad", None), ("admin.ystad", None)]
+
+
+def test_staff_are_refused_the_unsuppressed_figures_and_nothing_is_recorded(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock
+) -> None:
+    two_terms_of_work(rt, clock)
+    refused = client.get(API, params={"unsuppressed": "true"}, headers=bearer(rt, "larare.ostra"))
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    assert post_sign_in(client, kind="staff", user="larare.ostra").status_code == 303
+    assert client.get("/follow-up?unsuppressed=true").status_code == 403
+    assert client.get("/follow-up.csv?unsuppressed=true").status_code == 403
+    directory = rt.hub.directory
+    assert isinstance(directory, LiveDirectory)
+    assert not [f for f in directory.history(TENANT) if isinstance(f, UnsuppressedFiguresViewed)]

@@ -806,6 +806,20 @@ def across_cases() -> Iterator[object]:
         foreign=no(Rule.OTHER_TENANT),
     )
     yield from cells(Action.READ_FIGURES, law, None, Target(tenant_id=OTHER_TENANT), "another area", admin=no(Rule.OTHER_TENANT))
+    law = (
+        "Disclosure control (SCB, Eurostat): small counts are published by no one; the area's "
+        "administrator alone sees them, and each view is recorded"
+    )
+    yield from cells(
+        Action.READ_UNSUPPRESSED_FIGURES, law, None, area, "this area",
+        admin=ok(Rule.ADMINISTRATOR),
+        **{k: no(Rule.ADMINISTRATOR_ONLY) for k in (*staff_keys, *family_keys, "auditor")},
+        foreign=no(Rule.OTHER_TENANT),
+    )
+    yield from cells(
+        Action.READ_UNSUPPRESSED_FIGURES, law, None, Target(tenant_id=OTHER_TENANT), "another area",
+        admin=no(Rule.OTHER_TENANT),
+    )
     law = "Backa barnet: an imported card is a fact in its filer's name, so only the filer or the area's administrator brings it in"
     filed_by_colleague = Target(staff=ref(COLLEAGUE), tenant_id=TENANT)
     yield from cells(

@@ -36,12 +36,25 @@ def some_work(rt: Runtime) -> None:
 
 
 def test_the_administrator_sees_each_figure_of_the_term_and_downloads_the_same_numbers(rt: Runtime, client: TestClient[Any]) -> None:
+    """By default the page and the file are publishable: the spring's 1 and 2 cards are ".."
+    (counts 1-2 point at a family); the administrator's unsuppressed view shows them."""
     some_work(rt)
-    expected = {(r.term, r.figure, r.key): r.count for r in rt.hub.term_figures(staff("admin.ystad"), TENANT).rows}
+    expected = {
+        (r.term, r.figure, r.key): r.count
+        for r in rt.hub.term_figures(staff("admin.ystad"), TENANT, unsuppressed=True).rows
+        if r.count
+    }
     assert expected[("2026 vt", "discovery_cards", "external")] == 2
     sign_in(client, kind="staff", user="admin.ystad")
 
-    page = client.get("/follow-up", headers={"Accept-Language": "sv"})
+    published = client.get("/follow-up", headers={"Accept-Language": "sv"}).text
+    cards = published[published.index('id="discovery-cards"'):published.index('id="child-conversations"')]
+    assert re.search(r'<th scope="row">Interna</th>\s*<td class="num"><abbr[^>]*>\.\.</abbr></td>', cards)
+    assert re.search(r'<th scope="row">Externa</th>\s*<td class="num"><abbr[^>]*>\.\.</abbr></td>', cards)
+    assert "2026 vt, Externa: 2" not in cards and "2026 vt, Externa: .." in cards
+    assert {r["count"] for r in csv.DictReader(io.StringIO(client.get("/follow-up.csv").text))} <= {"..", "0"}
+
+    page = client.get("/follow-up?unsuppressed=true", headers={"Accept-Language": "sv"})
     assert page.status_code == 200
     html = page.text
     assert "<h1>Uppföljning" in html
@@ -53,7 +66,7 @@ def test_the_administrator_sees_each_figure_of_the_term_and_downloads_the_same_n
     visits = html[html.index('id="home-visits"'):]
     assert re.search(r"Besök 3: Att vara tillsammans</th>\s*<td class=\"num\">1</td>", visits)
 
-    download = client.get("/follow-up.csv")
+    download = client.get("/follow-up.csv?unsuppressed=true")
     assert download.status_code == 200
     assert download.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(download.text)))

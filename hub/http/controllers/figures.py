@@ -44,9 +44,12 @@ class FiguresController(Controller):
         figure: Annotated[
             str | None, QueryParameter(max_length=40, description="One figure (" + ", ".join(FIGURE_NAMES) + "); all when left out")
         ] = None,
+        unsuppressed: Annotated[
+            bool, QueryParameter(description="The area's administrator's view without disclosure control; recorded")
+        ] = False,
     ) -> FollowUpFigures:
         chosen = _filter(from_term=from_term, to_term=to_term, figure=figure)
-        figures = hub.term_figures(caller, caller.tenant_id, chosen)
+        figures = hub.term_figures(caller, caller.tenant_id, chosen, unsuppressed=unsuppressed)
         return FollowUpFigures(
             tenant_id=figures.tenant_id,
             from_term=chosen.from_term,
@@ -55,6 +58,8 @@ class FiguresController(Controller):
             terms=figures.terms,
             figures=figures.figures,
             counts=figures.every_count(),
+            publishable=figures.publishable,
+            threshold=figures.threshold,
         )
 
 

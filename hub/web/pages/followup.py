@@ -22,6 +22,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from pydantic import ValidationError
 
+from consent.disclosure import SUPPRESSED
 from contracts.labels import label_key
 from contracts.vocabulary import Decision, HomeVisit
 from hub.application.commands import FigureFilter
@@ -79,12 +80,12 @@ def term_label(t: Callable[..., str], term: str) -> str:
 @dataclass(frozen=True)
 class Bar:
     label: str
-    count: int
+    count: int | None
     y: int
     width: int
 
 
-def _grid(figures: TermFigures) -> tuple[list[str], dict[tuple[str, str, str], int]]:
+def _grid(figures: TermFigures) -> tuple[list[str], dict[tuple[str, str, str], int | None]]:
     """The terms and every (term, figure, key) count of the chosen figures, 0 where nothing
     was counted: the read model's one list of counts, which the CSV file and the API give too."""
     return list(figures.terms), {(r.term, r.figure, r.key): r.count for r in figures.every_count()}
@@ -110,7 +111,7 @@ def read_filter(asked: dict[str, str | None]) -> tuple[FigureFilter | None, dict
 
 
 def _sections(
-    t: Callable[..., str], terms: list[str], counts: dict[tuple[str, str, str], int], chosen: list[str]
+    t: Callable[..., str], terms: list[str], counts: dict[tuple[str, str, str], int | None], chosen: list[str]
 ) -> list[dict[str, Any]]:
     """One section per figure: its table rows and its chart's bars."""
     names, parts = figure_labels(t), key_labels(t)
@@ -119,7 +120,7 @@ def _sections(
         if figure not in chosen:
             continue
         table = [(parts.get((figure, key), names[figure]), [counts[(term, figure, key)] for term in terms]) for key in keys]
-        highest = max([1, *(n for _, numbers in table for n in numbers)])
+        highest = max([1, *(n or 0 for _, numbers in table for n in numbers)])
         rows = [{"label": label, "counts": numbers} for label, numbers in table]
         bars: list[Bar] = []
         for term in terms:
@@ -127,7 +128,7 @@ def _sections(
                 n = counts[(term, figure, key)]
                 part = parts.get((figure, key))
                 label = f"{term}, {part}" if part else term
-                bars.append(Bar(label, n, len(bars) * (BAR_HEIGHT + BAR_GAP), round(BAR_SPACE * n / highest)))
+                bars.append(Bar(label, n, len(bars) * (BAR_HEIGHT + BAR_GAP), round(BAR_SPACE * (n or 0) / highest)))
         sections.append(
             {
                 "id": figure.replace("_", "-"),
@@ -145,15 +146,20 @@ FromParam = Annotated[str | None, QueryParameter(name="from", max_length=40)]
 ToParam = Annotated[str | None, QueryParameter(name="to", max_length=40)]
 
 
+UnsuppressedParam = Annotated[bool, QueryParameter(default=False)]
+
+
 def routes(web: Web) -> list[Any]:
-    def chosen(who: Visitor, asked: dict[str, str | None]) -> tuple[TermFigures | None, dict[str, str]]:
+    def chosen(
+        who: Visitor, asked: dict[str, str | None], *, unsuppressed: bool = False
+    ) -> tuple[TermFigures | None, dict[str, str]]:
         """The figures the query asks for, or what is wrong with the query."""
         principal = who.require(who.path)
         wanted, errors = read_filter(asked)
         if wanted is None:
             return None, errors
         try:
-            return web.hub.term_figures(principal, principal.tenant_id, wanted), {}
+            return web.hub.term_figures(principal, principal.tenant_id, wanted, unsuppressed=unsuppressed), {}
         except InvalidInputError:
             return None, {"from": "The first term must not be after the last."}
 
@@ -163,11 +169,12 @@ def routes(web: Web) -> list[Any]:
         from_term: FromParam = None,
         to_term: ToParam = None,
         figure: FilterParam = None,
+        unsuppressed: UnsuppressedParam = False,
     ) -> Template:
         who = web.visitor(request)
         principal = who.require(who.path)
         asked = {"from": from_term, "to": to_term, "figure": figure}
-        figures, errors = chosen(who, asked)
+        figures, errors = chosen(who, asked, unsuppressed=unsuppressed)
         everything = figures if figures is not None else web.hub.term_figures(principal, principal.tenant_id)
         terms, counts = _grid(figures) if figures is not None else ([], {})
         tenant = web.hub.directory.tenants.get(principal.tenant_id)
@@ -185,6 +192,8 @@ def routes(web: Web) -> list[Any]:
             asked=asked,
             errors=errors,
             query=query,
+            publishable=figures.publishable if figures is not None else True,
+            threshold=everything.threshold,
             sections=_sections(who.t, terms, counts, figures.figures) if figures is not None else [],
             chart={"width": CHART_WIDTH, "label_width": LABEL_WIDTH, "bar_height": BAR_HEIGHT, "space": BAR_SPACE},
         )
@@ -195,21 +204,24 @@ def routes(web: Web) -> list[Any]:
         from_term: FromParam = None,
         to_term: ToParam = None,
         figure: FilterParam = None,
+        unsuppressed: UnsuppressedParam = False,
     ) -> Response[str]:
-        """One row per term and figure (and part of a figure), with its count."""
+        """One row per term and figure (and part of a figure), with its count: ".." where the
+        disclosure rule hides it, and why in ``suppressed``."""
         who = web.visitor(request)
         principal = who.require(who.path)
-        figures, errors = chosen(who, {"from": from_term, "to": to_term, "figure": figure})
+        figures, errors = chosen(who, {"from": from_term, "to": to_term, "figure": figure}, unsuppressed=unsuppressed)
         if figures is None:
             problems = "; ".join(f"{name}: {who.t(problem)}" for name, problem in errors.items())
             return Response(content=problems + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
         names, parts = figure_labels(who.t), key_labels(who.t)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["tenant", "term", "figure", "key", "label", "count"])
+        writer.writerow(["tenant", "term", "figure", "key", "label", "count", "suppressed"])
         for row in figures.every_count():
             label = names[row.figure] + (f": {parts[(row.figure, row.key)]}" if (row.figure, row.key) in parts else "")
-            writer.writerow([principal.tenant_id, row.term, row.figure, row.key, label, row.count])
+            shown = SUPPRESSED if row.count is None else row.count
+            writer.writerow([principal.tenant_id, row.term, row.figure, row.key, label, shown, row.suppressed or ""])
         filename = f"uppfoljning-{''.join(ch for ch in principal.tenant_id if ch.isalnum() or ch in '-_')}.csv"
         return Response(
             content=out.getvalue(),
