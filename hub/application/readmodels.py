@@ -300,6 +300,8 @@ class TermFigures(ReadModel):
     rows: list[FigureCount]
     figures: list[str] = Field(default_factory=lambda: list(FIGURE_NAMES))
     all_terms: list[str] = Field(default_factory=list)
+    totals: list[FigureCount] = Field(default_factory=list)
+    """Each figure of more than one part, per term: its total (``key`` empty), as published."""
     publishable: bool = True
     """Whether the counts are as they may be published (small counts hidden), or the
     unsuppressed counts only the area's administrator may ask for."""

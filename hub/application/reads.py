@@ -21,7 +21,7 @@ from consent import (
     family_sees_read,
     required_parties,
 )
-from consent.disclosure import DisclosureRule, publishable
+from consent.disclosure import DisclosureRule, Suppression, publishable
 from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
     SWEDISH_TIME,
@@ -429,7 +429,7 @@ class Reads(HubCore):
         rule = area.disclosure if area is not None else DisclosureRule()
         counted = [FigureCount(**r) for r in figures.counts(tenant)]
         all_terms = sorted({r.term for r in counted}, key=term_order)
-        every = counted if unsuppressed else publishable_counts(counted, all_terms, rule)
+        every, totals = publishable_counts(counted, all_terms, None if unsuppressed else rule)
         if unsuppressed:
             self._record_unsuppressed(p, tenant, chosen)
         rows = [
@@ -440,27 +440,39 @@ class Reads(HubCore):
         names = [chosen.figure] if chosen.figure else list(FIGURE_NAMES)
         return TermFigures(
             tenant_id=tenant, terms=terms, rows=rows, figures=names, all_terms=all_terms,
+            totals=[r for r in totals if r.term in terms and r.figure in names],
             publishable=not unsuppressed, threshold=rule.threshold, rounding=rule.rounding,
         )
 
 
-def publishable_counts(counted: list[FigureCount], terms: list[str], rule: DisclosureRule) -> list[FigureCount]:
-    """Every term's figures as they may be published: each figure in each term is a table of
-    its parts with the term's total, protected on its own, so that the hidden cells are the
-    same whichever terms are shown and however many terms follow."""
+def publishable_counts(
+    counted: list[FigureCount], terms: list[str], rule: DisclosureRule | None
+) -> tuple[list[FigureCount], list[FigureCount]]:
+    """Every term's figures, and the total of each figure of several parts, as they may be
+    published (``rule``; none: unsuppressed). Each figure in each term is a table of its
+    parts with the term's total, protected on its own, so that the hidden cells are the same
+    whichever terms are shown and however many terms follow."""
     found = {(r.term, r.figure, r.key): r.count or 0 for r in counted}
-    out: list[FigureCount] = []
+    cells: list[FigureCount] = []
+    totals: list[FigureCount] = []
+
+    def shown(term: str, figure: str, key: str, n: int | None, why: Suppression | None) -> FigureCount:
+        return FigureCount(term=term, figure=figure, key=key, count=n, suppressed=why.value if why else None)
+
     for term in terms:
         for figure, keys in FIGURES:
-            table = publishable([[found.get((term, figure, key), 0)] for key in keys], rule)
+            numbers = [found.get((term, figure, key), 0) for key in keys]
+            if rule is None:
+                cells.extend(shown(term, figure, key, n, None) for key, n in zip(keys, numbers, strict=True))
+                if len(keys) > 1:
+                    totals.append(shown(term, figure, "", sum(numbers), None))
+                continue
+            table = publishable([[n] for n in numbers], rule)
             for i, key in enumerate(keys):
-                why = table.suppressed.get((i, 0))
-                out.append(
-                    FigureCount(
-                        term=term, figure=figure, key=key, count=table.values[i][0], suppressed=why.value if why else None
-                    )
-                )
-    return out
+                cells.append(shown(term, figure, key, table.values[i][0], table.suppressed.get((i, 0))))
+            if len(keys) > 1:
+                totals.append(shown(term, figure, "", table.values[-1][0], table.suppressed.get((len(keys), 0))))
+    return cells, totals
 
 
 def _secrets(child: Child, items: list[RecordItem]) -> list[Secret]:

@@ -147,6 +147,21 @@ class Documents:
             )
 
 
+    def term_report(self, hub: BackaHub, p: Principal, term: str | None) -> Response[bytes]:
+        """The term report for the steering group: the term's publishable figures against
+        the terms before it (the latest term when none is asked for)."""
+        from hub.web.pages.followup import report_context
+
+        with self.turn():
+            figures = hub.term_figures(p, p.tenant_id, FigureFilter(to_term=term))
+            chosen = term or (figures.all_terms[-1] if figures.all_terms else "")
+            t = self._parts()[1].gettext
+            return self.pdf(
+                "documents/term_report.html", hub, p, filename=f"terminsrapport-{p.tenant_id}-{chosen.replace(' ', '-')}",
+                **report_context(t, figures, chosen),
+            )
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "", name)[:120] or "dokument"
 

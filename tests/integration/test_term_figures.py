@@ -13,6 +13,7 @@ import pytest
 
 from hub.application.readmodels import TermFigures
 from hub.errors import NotPermittedError
+from hub.identity.directory import Directory, disclosure_rule
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.follower import LogFollower
@@ -170,3 +171,32 @@ def test_an_erased_childs_part_leaves_the_figures_as_a_rebuild_would_count_them(
         assert again.hub.term_figures(staff("admin.ystad"), TENANT, unsuppressed=True).rows == live
     finally:
         again.close()
+
+
+def test_an_area_that_sets_its_own_rule_has_its_figures_published_by_it(clock: SettableClock, tmp_path: Path) -> None:
+    """``"disclosure"`` in the area's entry travels with the area into the directory's log
+    (``AreaOpened``) and decides what its figures publish: a threshold of 0 hides nothing,
+    rounding to 5 shows 2 cards as 0."""
+    for rule, shown in (({"threshold": 0}, 2), ({"threshold": 0, "rounding": 5}, 0), ({}, None)):
+        seed = directory().to_json()
+        for area in seed["tenants"]:
+            if area["tenant_id"] == TENANT and rule:
+                area["disclosure"] = rule
+        settings = Settings(store="sqlite", data_dir=tmp_path / str(len(rule)), demo_mode=True)
+        rt = bootstrap(settings, clock=clock, directory=Directory.from_json(seed))
+        try:
+            child = register_child(rt)
+            rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+            rt.hub.submit_discovery_card(staff("polis.ystad"), child, **card_payload())
+            counts = {(r.term, r.figure, r.key): r.count for r in rt.hub.term_figures(staff("larare.ostra"), TENANT).rows}
+            assert counts[("2026 vt", "discovery_cards", "external")] == shown, rule
+            assert rt.hub.directory.tenants[TENANT].disclosure == disclosure_rule(rule or None)
+        finally:
+            rt.close()
+
+
+def test_a_wrong_disclosure_entry_is_refused_naming_its_field() -> None:
+    seed = directory().to_json()
+    seed["tenants"][0]["disclosure"] = {"threshold": 2, "rounding": 2}
+    with pytest.raises(ValueError, match="rounding"):
+        Directory.from_json(seed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from hub.errors import InvalidInputError
 from hub.web.app import Web
 from hub.web.documents import DOCUMENTS
 from hub.web.session import Visitor
-from projections.figures import FIGURES
+from projections.figures import FIGURES, TERM_PATTERN, term_order
 
 CHART_WIDTH = 640
 LABEL_WIDTH = 250
@@ -141,6 +142,34 @@ def _sections(
     return sections
 
 
+REPORT_TERMS = 4
+"""The term and the earlier terms a term report sets it against."""
+
+
+def report_context(t: Callable[..., str], figures: TermFigures, term: str) -> dict[str, Any]:
+    """The term report's tables: each figure's parts and total in the term and the terms
+    before it, only as published (``figures`` must be publishable)."""
+    assert figures.publishable  # noqa: S101 - the report shows nothing else
+    terms = [x for x in figures.terms if term_order(x) <= term_order(term)][-REPORT_TERMS:] if term else []
+    counts = {(r.term, r.figure, r.key): r.count for r in figures.every_count()}
+    totals = {(r.term, r.figure): r.count for r in figures.totals}
+    names, parts = figure_labels(t), key_labels(t)
+    sections = []
+    for figure, keys in FIGURES:
+        rows = [{"label": parts.get((figure, key), names[figure]), "counts": [counts[(x, figure, key)] for x in terms]} for key in keys]
+        total = [totals.get((x, figure)) for x in terms] if len(keys) > 1 else None
+        sections.append({"id": figure.replace("_", "-"), "title": names[figure], "rows": rows, "total": total})
+    return {
+        "term": term,
+        "terms": terms,
+        "term_labels": {x: term_label(t, x) for x in figures.all_terms},
+        "has_term": term in figures.terms,
+        "threshold": figures.threshold,
+        "rounding": figures.rounding,
+        "sections": sections,
+    }
+
+
 FilterParam = Annotated[str | None, QueryParameter(max_length=40)]
 FromParam = Annotated[str | None, QueryParameter(name="from", max_length=40)]
 ToParam = Annotated[str | None, QueryParameter(name="to", max_length=40)]
@@ -245,4 +274,41 @@ def routes(web: Web) -> list[Any]:
             return Response(content=problems + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
         return DOCUMENTS.follow_up(web.hub, principal, wanted)
 
-    return [follow_up, follow_up_csv, follow_up_pdf]
+    def report_term(who: Visitor, term: str | None) -> tuple[TermFigures, str] | None:
+        """The publishable figures up to the term asked for (the latest when none), or None
+        when the term is not written as a term."""
+        principal = who.require(who.path)
+        if term is not None and not re.fullmatch(TERM_PATTERN, term):
+            return None
+        figures = web.hub.term_figures(principal, principal.tenant_id, FigureFilter(to_term=term))
+        chosen = term or (figures.all_terms[-1] if figures.all_terms else None)
+        return figures, chosen or ""
+
+    @get("/follow-up/report", sync_to_thread=True, include_in_schema=False)
+    def term_report(request: Request[Any, Any, Any], term: FilterParam = None) -> Template | Response[str]:
+        """The term report for the steering group: the term's publishable figures against
+        the terms before it."""
+        who = web.visitor(request)
+        found = report_term(who, term)
+        if found is None:
+            return Response(content="term: " + who.t("Choose a term from the list.") + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
+        figures, chosen = found
+        principal = who.require(who.path)
+        tenant = web.hub.directory.tenants.get(principal.tenant_id)
+        return web.render(
+            who, "followup/report.html", active="follow-up",
+            tenant_name=tenant.name if tenant else principal.tenant_id,
+            pdf_query=urlencode({"term": chosen}) if chosen else "",
+            **report_context(who.t, figures, chosen),
+        )
+
+    @get("/follow-up/report.pdf", sync_to_thread=True, include_in_schema=False)
+    def term_report_pdf(request: Request[Any, Any, Any], term: FilterParam = None) -> Response[bytes] | Response[str]:
+        """The term report as a PDF/A document, in Swedish."""
+        who = web.visitor(request)
+        principal = who.require(who.path)
+        if term is not None and not re.fullmatch(TERM_PATTERN, term):
+            return Response(content="term: " + who.t("Choose a term from the list.") + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
+        return DOCUMENTS.term_report(web.hub, principal, term)
+
+    return [follow_up, follow_up_csv, follow_up_pdf, term_report, term_report_pdf]
