@@ -178,6 +178,12 @@ ToParam = Annotated[str | None, QueryParameter(name="to", max_length=40)]
 UnsuppressedParam = Annotated[bool, QueryParameter(default=False)]
 
 
+def wrong_term(who: Visitor) -> Response[str]:
+    """A term report asked for a term not written as one."""
+    problem = "term: " + who.t("Choose a term from the list.") + "\r\n"
+    return Response(content=problem, media_type="text/plain; charset=utf-8", status_code=422)
+
+
 def routes(web: Web) -> list[Any]:
     def chosen(
         who: Visitor, asked: dict[str, str | None], *, unsuppressed: bool = False
@@ -291,7 +297,7 @@ def routes(web: Web) -> list[Any]:
         who = web.visitor(request)
         found = report_term(who, term)
         if found is None:
-            return Response(content="term: " + who.t("Choose a term from the list.") + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
+            return wrong_term(who)
         figures, chosen = found
         principal = who.require(who.path)
         tenant = web.hub.directory.tenants.get(principal.tenant_id)
@@ -308,7 +314,7 @@ def routes(web: Web) -> list[Any]:
         who = web.visitor(request)
         principal = who.require(who.path)
         if term is not None and not re.fullmatch(TERM_PATTERN, term):
-            return Response(content="term: " + who.t("Choose a term from the list.") + "\r\n", media_type="text/plain; charset=utf-8", status_code=422)
+            return wrong_term(who)
         return DOCUMENTS.term_report(web.hub, principal, term)
 
     return [follow_up, follow_up_csv, follow_up_pdf, term_report, term_report_pdf]
