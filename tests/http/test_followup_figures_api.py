@@ -198,6 +198,7 @@ def test_the_administrator_sees_the_unsuppressed_figures_and_each_view_is_kept_i
     assert body["publishable"] is False and counts[("2026 vt", "discovery_cards", "external")] == 1
 
     assert post_sign_in(client, kind="staff", user="admin.ystad").status_code == 303
+    assert 'name="unsuppressed" value="true"' in client.get("/follow-up").text  # the explicit choice is offered
     page = client.get("/follow-up?unsuppressed=true")
     assert page.status_code == 200 and "inte för publicering" in page.text
     assert csv_rows(client, "?unsuppressed=true")[0][3] == 1
@@ -206,6 +207,7 @@ def test_the_administrator_sees_the_unsuppressed_figures_and_each_view_is_kept_i
     assert isinstance(directory, LiveDirectory)
     views = [f for f in directory.history(TENANT) if isinstance(f, UnsuppressedFiguresViewed)]
     assert [(v.viewer_id, v.from_term) for v in views] == [("admin.ystad", "2026 vt"), ("admin.ystad", None), ("admin.ystad", None)]
+    assert "Uppgifter utan röjandeskydd visades" in client.get("/directory/history").text
 
 
 def test_staff_are_refused_the_unsuppressed_figures_and_nothing_is_recorded(
@@ -215,6 +217,7 @@ def test_staff_are_refused_the_unsuppressed_figures_and_nothing_is_recorded(
     refused = client.get(API, params={"unsuppressed": "true"}, headers=bearer(rt, "larare.ostra"))
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
     assert post_sign_in(client, kind="staff", user="larare.ostra").status_code == 303
+    assert 'name="unsuppressed"' not in client.get("/follow-up").text
     assert client.get("/follow-up?unsuppressed=true").status_code == 403
     assert client.get("/follow-up.csv?unsuppressed=true").status_code == 403
     directory = rt.hub.directory

@@ -24,6 +24,7 @@ from litestar.response import Template
 from pydantic import ValidationError
 
 from consent.disclosure import SUPPRESSED
+from consent.permissions import Action
 from contracts.labels import label_key
 from contracts.vocabulary import Decision, HomeVisit
 from hub.application.commands import FigureFilter
@@ -228,6 +229,7 @@ def routes(web: Web) -> list[Any]:
             errors=errors,
             query=query,
             publishable=figures.publishable if figures is not None else True,
+            may_unsuppress=web.hub.may(principal, Action.READ_UNSUPPRESSED_FIGURES),
             threshold=everything.threshold,
             sections=_sections(who.t, terms, counts, figures.figures) if figures is not None else [],
             chart={"width": CHART_WIDTH, "label_width": LABEL_WIDTH, "bar_height": BAR_HEIGHT, "space": BAR_SPACE},
