@@ -24,9 +24,9 @@ from litestar.response import Template
 from pydantic import ValidationError
 
 from consent.disclosure import SUPPRESSED
-from consent.permissions import Action
 from contracts.labels import label_key
 from contracts.vocabulary import Decision, HomeVisit
+from hub.application import Action
 from hub.application.commands import FigureFilter
 from hub.application.readmodels import TermFigures
 from hub.errors import InvalidInputError
@@ -176,7 +176,7 @@ FromParam = Annotated[str | None, QueryParameter(name="from", max_length=40)]
 ToParam = Annotated[str | None, QueryParameter(name="to", max_length=40)]
 
 
-UnsuppressedParam = Annotated[bool, QueryParameter(default=False)]
+UnsuppressedParam = Annotated[bool, QueryParameter()]
 
 
 def wrong_term(who: Visitor) -> Response[str]:
