@@ -7,6 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent.disclosure import SUPPRESSED, DisclosureRule, Publishable, Suppression, publishable
+from hub.application.readmodels import FigureCount
+from hub.application.reads import publishable_counts
+from projections.figures import FIGURES
 
 
 def lines(p: Publishable) -> list[list[int | None]]:
@@ -121,3 +124,26 @@ def test_no_published_entry_holds_a_small_count_and_none_hidden_can_be_worked_ou
         for j, n in enumerate(row):
             if 1 <= n <= rule.threshold:
                 assert p.values[i][j] is None
+
+
+figure_counts = st.dictionaries(
+    st.tuples(st.sampled_from(["2025 ht", "2026 vt"]), st.sampled_from([(f, k) for f, keys in FIGURES for k in keys])),
+    st.integers(0, 6),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(figure_counts, st.integers(1, 3))
+def test_the_published_figures_of_a_term_hold_no_small_count_and_none_can_be_worked_out_from_its_total(
+    counted: dict[tuple[str, tuple[str, str]], int], threshold: int
+) -> None:
+    rows = [FigureCount(term=t, figure=f, key=k, count=n) for (t, (f, k)), n in counted.items()]
+    cells, totals = publishable_counts(rows, ["2025 ht", "2026 vt"], DisclosureRule(threshold=threshold))
+    assert all(c.count is None or not 1 <= c.count <= threshold for c in cells + totals)
+    for term in ("2025 ht", "2026 vt"):
+        for figure, keys in FIGURES:
+            if len(keys) == 1:
+                continue
+            line = [c for c in cells if c.term == term and c.figure == figure]
+            line += [c for c in totals if c.term == term and c.figure == figure]
+            assert sum(c.count is None for c in line) != 1
