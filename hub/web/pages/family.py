@@ -343,6 +343,7 @@ def routes(web: Web) -> list[Any]:
             child_name=_identity(items)["name"],
             consent=_consent(web.hub, p, found[0], items),
             printed=web.hub.now(),
+            t_sv=web.catalogues["sv"].gettext,
         )
 
     @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/receipt.pdf", sync_to_thread=True)
