@@ -121,3 +121,15 @@ def test_days_moments_and_numbers_are_written_in_the_pages_language() -> None:
     assert format_number(1234.5, "uk") == "1\xa0234,5"
     for language in FAMILY_LANGUAGES:
         assert format_day("2026-03-02", "long", language)
+
+
+def test_the_digital_conversation_is_offered_in_the_family_languages_and_an_unknown_one_is_swedish(rt: Runtime) -> None:
+    with client(rt) as alva:
+        somali = alva.get("/samtal?lang=so")
+        persian = alva.get("/samtal?lang=fa")
+        unknown = alva.get("/language/xx?next=/samtal", follow_redirects=False)
+        after = alva.get("/samtal")
+    assert '<html lang="so" dir="ltr">' in somali.text and "Soomaali" in somali.text
+    assert '<html lang="fa" dir="rtl">' in persian.text
+    assert unknown.status_code == 303 and alva.cookies.get(LANGUAGE_COOKIE) == "sv"
+    assert '<html lang="sv" dir="ltr">' in after.text
