@@ -40,7 +40,7 @@ from hub.identity.tokens import Verified
 from hub.application import BackaHub
 from hub.runtime.bootstrap import Runtime
 from hub.web import filters
-from hub.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Catalogues
+from hub.web.i18n import FAMILY_LANGUAGES, LANGUAGE_COOKIE, LANGUAGE_NAMES, Catalogues, offered_languages, text_direction
 from hub.web.session import SignInRequiredError, Visitor, home_of, visitor
 
 HERE = Path(__file__).parent
@@ -145,7 +145,9 @@ class Web:
             context={
                 "t": who.t,
                 "lang": who.language,
-                "languages": LANGUAGES,
+                "languages": offered_languages(who.path),
+                "language_names": LANGUAGE_NAMES,
+                "text_direction": text_direction(who.language),
                 "user": principal,
                 "user_label": self.person_label(principal),
                 **self.directory_names(principal),
@@ -315,13 +317,22 @@ def sign_in_routes(web: Web) -> list[Any]:
 
     @get("/language/{code:str}", sync_to_thread=False, include_in_schema=False)
     def language(code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:  # noqa: A002
-        chosen = code if code in LANGUAGES else LANGUAGES[0]
+        chosen = code if code in FAMILY_LANGUAGES else FAMILY_LANGUAGES[0]
         return Redirect(
-            path=_safe_next(next) or "/", status_code=303,
+            path=_without_language(_safe_next(next) or "/"), status_code=303,
             cookies=[Cookie(key=LANGUAGE_COOKIE, value=chosen, path="/", max_age=365 * 24 * 3600, samesite="lax")],
         )
 
     return [landing, sign_in_page, sign_in_as_demo_user, sign_out, language]
+
+
+def _without_language(target: str) -> str:
+    """The page to return to, without a ``lang`` in its query: it would outweigh the choice
+    just made (the family pages carry the language in their links)."""
+    path, _, rest = target.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
+    kept = "&".join(part for part in query.split("&") if part and not part.startswith("lang="))
+    return path + (f"?{kept}" if kept else "") + (f"#{fragment}" if hash_mark else "")
 
 
 def _staff(runtime: Runtime, user_id: str) -> Any:

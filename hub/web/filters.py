@@ -28,6 +28,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from contracts.vocabulary import SWEDISH_TIME
 
 DEFAULT_LANGUAGE = "sv"
+ISO_DAY_LANGUAGES = frozenset({"sv", "en"})
+"""The languages whose short day is written as in Sweden (2026-03-02)."""
 
 
 def moment(value: datetime | str | None) -> datetime | None:
@@ -58,11 +60,15 @@ def day(value: date | datetime | str | None) -> date | None:
 
 
 def format_day(value: date | datetime | str | None, style: str = "short", language: str = DEFAULT_LANGUAGE) -> str:
-    """``short``: 2026-03-02; ``long``: 2 mars 2026 (2 March 2026)."""
+    """``short``: 2026-03-02; ``long``: 2 mars 2026 (2 March 2026). In the family pages'
+    other languages a short day is the language's own middle form (Babel's ``medium``:
+    ``02‏/03‏/2026`` in Arabic), unambiguous where its short form would not be."""
     found = day(value)
     if found is None:
         return ""
-    return found.isoformat() if style == "short" else format_date(found, style, locale=language)
+    if style == "short":
+        return found.isoformat() if language in ISO_DAY_LANGUAGES else format_date(found, "medium", locale=language)
+    return format_date(found, style, locale=language)
 
 
 def format_moment(value: datetime | str | None, style: str = "short", language: str = DEFAULT_LANGUAGE) -> str:

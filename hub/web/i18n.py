@@ -1,6 +1,9 @@
 """The pages' texts: gettext catalogues (``locales/<lang>/*.po``), read with Babel.
 
-Swedish is the language of the model and the default; English is a switch away. Every
+Swedish is the language of the model and the default; English is a switch away. The
+family's and the child's pages (:data:`FAMILY_PATHS`) are offered in the languages many
+guardians read better than Swedish too (:data:`FAMILY_LANGUAGES`); staff pages stay in
+Swedish and English, so a staff page asked in Arabic shows Swedish. Every
 text a page shows goes through ``t(msgid)``: the message ids are English, the Swedish
 catalogue translates every one (a test finds any it misses), and English shows the id
 unless its catalogue words it otherwise. Catalogues are plain ``.po`` files, one per area
@@ -23,6 +26,17 @@ from babel.messages.pofile import read_po
 from contracts.labels import vocabulary_messages
 
 LANGUAGES = ("sv", "en")
+"""The staff pages' languages."""
+FAMILY_LANGUAGES = ("sv", "en", "ar", "so", "ti", "fa", "uk")
+"""The family's and the child's pages' languages: the one list of them."""
+LANGUAGE_NAMES = {
+    "sv": "Svenska", "en": "English", "ar": "العربية", "so": "Soomaali", "ti": "ትግርኛ", "fa": "فارسی", "uk": "Українська",
+}
+"""Each language named in itself, for the chooser."""
+RIGHT_TO_LEFT = frozenset({"ar", "fa"})
+FAMILY_PATHS = ("/family", "/samtal", "/sign-in")
+"""The pages a guardian or child reads: the family pages, the digital conversation, and
+signing in to them."""
 DEFAULT_LANGUAGE = "sv"
 LANGUAGE_COOKIE = "backa_lang"
 LOCALES = Path(__file__).parent / "locales"
@@ -51,16 +65,16 @@ def load_catalogue(language: str, folder: Path = LOCALES) -> Catalogue:
     return Catalogue(language, messages)
 
 
-def load_catalogues(folder: Path = LOCALES) -> dict[str, Catalogue]:
-    """Every language's messages, read now."""
-    return {language: load_catalogue(language, folder) for language in LANGUAGES}
+def load_catalogues(folder: Path = LOCALES, languages: tuple[str, ...] = LANGUAGES) -> dict[str, Catalogue]:
+    """Every language's messages (the staff pages' unless told), read now."""
+    return {language: load_catalogue(language, folder) for language in languages}
 
 
 class Catalogues(Mapping[str, Catalogue]):
     """Every language's catalogue, each read the first time a page is shown in it."""
 
-    def __init__(self, folder: Path = LOCALES) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or LOCALES
         self._loaded: dict[str, Catalogue] = {}
         self._lock = threading.Lock()
 
@@ -68,7 +82,7 @@ class Catalogues(Mapping[str, Catalogue]):
         found = self._loaded.get(language)
         if found is not None:
             return found
-        if language not in LANGUAGES:
+        if language not in FAMILY_LANGUAGES:
             raise KeyError(language)
         with self._lock:
             if language not in self._loaded:
@@ -76,10 +90,10 @@ class Catalogues(Mapping[str, Catalogue]):
             return self._loaded[language]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(LANGUAGES)
+        return iter(FAMILY_LANGUAGES)
 
     def __len__(self) -> int:
-        return len(LANGUAGES)
+        return len(FAMILY_LANGUAGES)
 
     @property
     def loaded(self) -> list[str]:
@@ -87,11 +101,23 @@ class Catalogues(Mapping[str, Catalogue]):
         return list(self._loaded)
 
 
-def choose_language(asked: str | None, cookie: str | None) -> str:
+def offered_languages(path: str) -> tuple[str, ...]:
+    """The languages the page at ``path`` is offered in."""
+    family = any(path == p or path.startswith(p + "/") or path.startswith(p + "?") for p in FAMILY_PATHS)
+    return FAMILY_LANGUAGES if family else LANGUAGES
+
+
+def choose_language(asked: str | None, cookie: str | None, offered: tuple[str, ...] = LANGUAGES) -> str:
+    """The language asked for, else the one remembered, if the page is offered in it; else
+    Swedish (a guardian's Arabic does not turn a staff page Arabic)."""
     for candidate in (asked, cookie):
-        if candidate in LANGUAGES:
+        if candidate in offered:
             return candidate  # type: ignore[return-value]
     return DEFAULT_LANGUAGE
+
+
+def text_direction(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
 Translate = Callable[..., str]

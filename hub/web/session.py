@@ -22,7 +22,7 @@ from contracts.vocabulary import Role
 from hub.errors import NotAuthenticatedError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.identity.sessions import CookieNames, Session, Sessions
-from hub.web.i18n import LANGUAGE_COOKIE, Catalogue, choose_language
+from hub.web.i18n import LANGUAGE_COOKIE, Catalogue, choose_language, offered_languages
 
 CSRF_FIELD = "csrf_token"
 
@@ -72,7 +72,9 @@ class Visitor:
 def visitor(
     request: Request[Any, Any, Any], sessions: Sessions | None, catalogues: Mapping[str, Catalogue], cookies: CookieNames
 ) -> Visitor:
-    language = choose_language(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+    language = choose_language(
+        request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE), offered_languages(request.url.path)
+    )
     session_id = request.cookies.get(cookies.session)
     session = None
     if session_id and sessions is not None:

@@ -231,8 +231,8 @@ def test_the_pages_are_swedish_by_default_and_english_on_request(rt: Runtime) ->
         sign_in(anna, GUARDIAN_1_PNR)
         swedish = anna.get(f"/family/children/{child}/consents")
         english = anna.get(f"/family/children/{child}/consents?lang=en")
-    assert '<html lang="sv">' in swedish.text and "Frågor om samtycke" in swedish.text
-    assert '<html lang="en">' in english.text and "Consent requests" in english.text
+    assert '<html lang="sv" dir="ltr">' in swedish.text and "Frågor om samtycke" in swedish.text
+    assert '<html lang="en" dir="ltr">' in english.text and "Consent requests" in english.text
     assert "Waiting for answers" in english.text and "Needs" in english.text
     assert "/consents/" in english.text and "?lang=en" in english.text
 

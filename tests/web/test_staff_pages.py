@@ -384,6 +384,6 @@ def test_the_barnkontakt_assigns_the_child_to_themself(rt: Runtime, clients: dic
 def test_pages_are_swedish_by_default_and_english_with_lang_en(rt: Runtime, clients: dict[str, TestClient[Any]]) -> None:
     teacher = clients["larare.ostra"]
     sv = teacher.get("/staff/children/new")
-    assert '<html lang="sv">' in sv.text and "Förnamn" in sv.text and "Given name" not in sv.text
+    assert '<html lang="sv" dir="ltr">' in sv.text and "Förnamn" in sv.text and "Given name" not in sv.text
     en = teacher.get("/staff/children/new?lang=en")
-    assert '<html lang="en">' in en.text and "Given name" in en.text and "Förnamn" not in en.text
+    assert '<html lang="en" dir="ltr">' in en.text and "Given name" in en.text and "Förnamn" not in en.text

@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ConsentStatus, ViewerKind
-from contracts.vocabulary import COMPASS, Area, Category, PartyKind
+from contracts.vocabulary import Area, Category, PartyKind
 from hub.application import Action, BackaHub
 from hub.application.readmodels import ConsentOut, RecordItemOut
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
@@ -45,14 +45,16 @@ STALE_REASONS = ("withdrawn", "expired", "declined", "granted", "not_yet_valid")
 # -- plain values for the templates ------------------------------------------------------
 
 
-def _area(value: str | None, language: str) -> str:
+def _area(value: str | None, t: Any) -> str:
+    """An area of the Behovskompass by its name in the page's catalogue (the vocabulary's
+    name, or the family language's wording of it)."""
     if not value:
         return ""
     try:
-        described = COMPASS[Area(value)]
+        Area(value)
     except ValueError:
         return value
-    return described.label_sv if language == "sv" else described.label_en
+    return str(t(f"area:{value}"))
 
 
 def _require_family(web: Web, p: Principal) -> None:
@@ -105,6 +107,7 @@ def _identity(items: list[RecordItemOut]) -> dict[str, Any]:
 def _child_page(web: Web, p: Principal, items: list[RecordItemOut], language: str) -> dict[str, Any]:
     """The team, the decision and the plan with names for ids; days stay days, for the template to word."""
     tenant = p.tenant_id
+    t = web.catalogues[language].gettext
     contact = None
     handovers = _of_type(items, "BarnkontaktAssigned", Category.TEAM) + _of_type(items, "BarnkontaktDelegated", Category.TEAM)
     if handovers:
@@ -142,14 +145,14 @@ def _child_page(web: Web, p: Principal, items: list[RecordItemOut], language: st
                     "unit": _unit_name(web.hub, tenant, a.get("unit_id")),
                     "due": a.get("due"),
                     "status": "done" if done else a.get("status", "planned"),
-                    "area": _area(a.get("area"), language),
+                    "area": _area(a.get("area"), t),
                     "note": done.fields.get("note", "") if done else "",
                 }
             )
         plan = {
             "version": f.get("plan_version"),
             "updated": latest.occurred_at,
-            "goals": [{"area": _area(g.get("area"), language), "goal": g.get("goal", "")} for g in f.get("goals", [])],
+            "goals": [{"area": _area(g.get("area"), t), "goal": g.get("goal", "")} for g in f.get("goals", [])],
             "actions": actions,
             "child_view": f.get("child_view", ""),
             "guardian_view": f.get("guardian_view", ""),
@@ -343,6 +346,7 @@ def routes(web: Web) -> list[Any]:
             child_name=_identity(items)["name"],
             consent=_consent(web.hub, p, found[0], items),
             printed=web.hub.now(),
+            t_sv=web.catalogues["sv"].gettext,
         )
 
     @get("/family/children/{child_id:uuid}/consents/{consent_id:uuid}/receipt.pdf", sync_to_thread=True)
