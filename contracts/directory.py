@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator, model_validator
 
 from contracts.events import EVENT_TYPES, AccessReviewed, Actor, InformationAccessed, Value
 from contracts.strict import Integer
@@ -54,6 +54,25 @@ class DeliveryFormat(str, Enum):
     FHIR = "fhir"  # an HL7 FHIR R4 Bundle of the resources the fact touches
 
 
+def _known_types(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    unknown = sorted(set(value) - SUBSCRIBABLE_TYPES)
+    if unknown:
+        raise ValueError(f"unknown event type {unknown[0]!r}")
+    return tuple(sorted(set(value)))
+
+
+def _sorted_categories(value: tuple[Category, ...] | None) -> tuple[Category, ...] | None:
+    return None if value is None else tuple(sorted(set(value), key=lambda c: c.value))
+
+
+EventTypes = Annotated[tuple[str, ...] | None, AfterValidator(_known_types)]
+"""A subscription's event types: short names of facts a unit may be sent, each once; None: all."""
+Categories = Annotated[tuple[Category, ...] | None, AfterValidator(_sorted_categories)]
+DigestHour = Annotated[Integer, Field(ge=0, le=23)]
+
+
 class Subscription(Value):
     """What a unit wants to be sent, within what the consent policy lets it see.
 
@@ -62,28 +81,13 @@ class Subscription(Value):
     erased, a reminder) are sent at once whatever it chose.
     """
 
-    event_types: tuple[str, ...] | None = None
+    event_types: EventTypes = None
     """Short event type names (``DiscoveryCardSubmitted``)."""
-    categories: tuple[Category, ...] | None = None
+    categories: Categories = None
     cadence: Cadence = Cadence.IMMEDIATE
-    digest_hour: Integer = Field(default=7, ge=0, le=23)
+    digest_hour: DigestHour = 7
     """The hour (Swedish time) a daily digest is sent."""
     format: DeliveryFormat = DeliveryFormat.BACKA
-
-    @field_validator("event_types")
-    @classmethod
-    def _known_types(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        unknown = sorted(set(value) - SUBSCRIBABLE_TYPES)
-        if unknown:
-            raise ValueError(f"unknown event type {unknown[0]!r}")
-        return tuple(sorted(set(value)))
-
-    @field_validator("categories")
-    @classmethod
-    def _sorted_categories(cls, value: tuple[Category, ...] | None) -> tuple[Category, ...] | None:
-        return None if value is None else tuple(sorted(set(value), key=lambda c: c.value))
 
     def wants_type(self, short_type: str) -> bool:
         return self.event_types is None or short_type in self.event_types

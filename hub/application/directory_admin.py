@@ -24,14 +24,16 @@ from contracts.bounds import Day
 from contracts.directory import (
     IDENTIFIER,
     NAME,
-    SUBSCRIBABLE_TYPES,
     TITLE,
     USER_ID,
     Cadence,
+    Categories,
     DelegationGranted,
     DelegationRevoked,
     DeliveryFormat,
+    DigestHour,
     DirectoryFact,
+    EventTypes,
     StaffAdded,
     StaffChanged,
     StaffRemoved,
@@ -42,8 +44,7 @@ from contracts.directory import (
     UnitRenamed,
     staff_roles,
 )
-from contracts.strict import Integer
-from contracts.vocabulary import SWEDISH_TIME, Category, Role, UnitKind
+from contracts.vocabulary import SWEDISH_TIME, Role, UnitKind
 from hub.application.commands import Command
 from hub.application.core import HubCore, _invalid, traced
 from hub.application.directory_log import LiveDirectory
@@ -69,21 +70,11 @@ class RenameUnit(Command):
 class ChooseSubscription(Command):
     """What a unit is sent: event types and categories (null: all the policy allows), how often."""
 
-    event_types: tuple[str, ...] | None = None
-    categories: tuple[Category, ...] | None = None
+    event_types: EventTypes = None
+    categories: Categories = None
     cadence: Cadence = Cadence.IMMEDIATE
-    digest_hour: Integer = Field(default=7, ge=0, le=23)
+    digest_hour: DigestHour = 7
     format: DeliveryFormat = DeliveryFormat.BACKA
-
-    @field_validator("event_types")
-    @classmethod
-    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        unknown = sorted(set(value) - SUBSCRIBABLE_TYPES)
-        if unknown:
-            raise ValueError(f"unknown event type {unknown[0]!r}")
-        return tuple(sorted(set(value)))
 
 
 class StaffFields(Command):
