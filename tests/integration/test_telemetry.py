@@ -395,7 +395,6 @@ def test_a_running_hub_exports_its_requests_spans_and_metrics_to_the_otlp_endpoi
         assert until(lambda: {"HTTP POST /api/v1/children", "backa.command register_child", "backa.append"} <= names()), names()
         assert until(lambda: {"backa.commands", "backa.reads", "backa.append.duration"} <= collector.metric_names())
         assert until(lambda: any(s.name == "backa.read read_child" for s in collector.spans())), "the read's span arrives while the hub runs"
-        reads = [s for s in collector.spans() if s.name == "backa.read read_child"]
     finally:
         errors = hub.stop()
     server_spans = [s for s in collector.spans() if s.name == "HTTP POST /api/v1/children" and s.trace_id == trace_id]
