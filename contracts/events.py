@@ -26,6 +26,7 @@ from contracts.vocabulary import (
     ClosureReason,
     ConversationWith,
     Decision,
+    FamilyLanguage,
     HomeVisit,
     LegalBasis,
     PartyKind,
@@ -323,16 +324,25 @@ class ConsentRequested(Event):
 class ConsentGranted(Event):
     consent_id: UUID = carries(Category.CONSENT)
     party: Party = carries(Category.CONSENT)
+    language: FamilyLanguage | None = carries(Category.CONSENT, default=None)
+    """The language the request was read in when answered, so the receipt is given in it
+    (absent on answers recorded before it was, and on answers made through the API)."""
 
 
 class ConsentDeclined(Event):
     consent_id: UUID = carries(Category.CONSENT)
     party: Party = carries(Category.CONSENT)
+    language: FamilyLanguage | None = carries(Category.CONSENT, default=None)
+    """The language the request was read in when answered, so the receipt is given in it
+    (absent on answers recorded before it was, and on answers made through the API)."""
 
 
 class ConsentWithdrawn(Event):
     consent_id: UUID = carries(Category.CONSENT)
     party: Party = carries(Category.CONSENT)
+    language: FamilyLanguage | None = carries(Category.CONSENT, default=None)
+    """The language the request was read in when answered, so the receipt is given in it
+    (absent on answers recorded before it was, and on answers made through the API)."""
 
 
 class ConsentReminderSent(Event):

@@ -360,3 +360,18 @@ class PartyKind(str, Enum):
 
     GUARDIAN = "guardian"
     CHILD = "child"
+
+
+class FamilyLanguage(str, Enum):
+    """The languages the family's and the child's pages are offered in (ISO 639-1): Swedish,
+    English, and those many guardians read better than Swedish. A consent answer records the
+    one its request was read in, so that its receipt is given in it (informed consent is
+    consent to a text the guardian could read)."""
+
+    SV = "sv"
+    EN = "en"
+    AR = "ar"
+    SO = "so"
+    TI = "ti"
+    FA = "fa"
+    UK = "uk"

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from consent.permissions import Action, Target
-from contracts.vocabulary import PartyKind
+from contracts.vocabulary import FamilyLanguage, PartyKind
 from hub.application.commands import RequestConsent
 from hub.application.core import HubCore, handles, typed
 from hub.domain.child import Child
@@ -37,23 +37,25 @@ class Consenting(HubCore):
 
         return self._command(p, child_id, verb)
 
-    def _answer(self, p: Principal, child_id: UUID, consent_id: UUID, answer: str) -> None:
+    def _answer(self, p: Principal, child_id: UUID, consent_id: UUID, answer: str, language: FamilyLanguage | None) -> None:
         party = (PartyKind.GUARDIAN if p.kind is ViewerKind.GUARDIAN else PartyKind.CHILD, p.party_id or "")
 
         def verb(child: Child) -> None:
             self._permit(p, Action.ANSWER_CONSENT, child, Target(consent_id=consent_id, withdrawal=answer == "withdraw_consent"))
-            getattr(child, answer)(actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party)
+            getattr(child, answer)(
+                actor=self._actor(p), at=self.now(), rules=self.rules, consent_id=consent_id, party=party, language=language
+            )
 
         self._command(p, child_id, verb)
 
     @handles(Action.ANSWER_CONSENT)
-    def grant_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
-        self._answer(p, child_id, consent_id, "grant_consent")
+    def grant_consent(self, p: Principal, child_id: UUID, consent_id: UUID, *, language: FamilyLanguage | None = None) -> None:
+        self._answer(p, child_id, consent_id, "grant_consent", language)
 
     @handles(Action.ANSWER_CONSENT)
-    def decline_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
-        self._answer(p, child_id, consent_id, "decline_consent")
+    def decline_consent(self, p: Principal, child_id: UUID, consent_id: UUID, *, language: FamilyLanguage | None = None) -> None:
+        self._answer(p, child_id, consent_id, "decline_consent", language)
 
     @handles(Action.ANSWER_CONSENT)
-    def withdraw_consent(self, p: Principal, child_id: UUID, consent_id: UUID) -> None:
-        self._answer(p, child_id, consent_id, "withdraw_consent")
+    def withdraw_consent(self, p: Principal, child_id: UUID, consent_id: UUID, *, language: FamilyLanguage | None = None) -> None:
+        self._answer(p, child_id, consent_id, "withdraw_consent", language)

@@ -66,6 +66,7 @@ from contracts.vocabulary import (
     ClosureReason,
     Decision,
     HomeVisit,
+    FamilyLanguage,
     PartyKind,
     RegisterAnswer,
     UnitKind,
@@ -466,26 +467,41 @@ class Child:
                 return consent_id
         return None
 
-    def grant_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
+    def grant_consent(
+        self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str],
+        language: FamilyLanguage | None = None,
+    ) -> None:
         consent = self.check_consent_answerable(consent_id, party, at, rules)
         if party in consent.granted:
             raise ConsentError("this party has already granted this consent")
-        self._trigger(ConsentGranted, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+        self._trigger(
+            ConsentGranted, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]}, language=language,
+        )
 
-    def decline_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
+    def decline_consent(
+        self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str],
+        language: FamilyLanguage | None = None,
+    ) -> None:
         consent = self.check_consent_answerable(consent_id, party, at, rules)
         if party in consent.granted:
             raise ConsentError("this party has granted; withdraw the consent instead")
-        self._trigger(ConsentDeclined, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+        self._trigger(
+            ConsentDeclined, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]}, language=language,
+        )
 
-    def withdraw_consent(self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str]) -> None:
+    def withdraw_consent(
+        self, *, actor: Actor, at: datetime, rules: PolicyRules, consent_id: UUID, party: tuple[PartyKind, str],
+        language: FamilyLanguage | None = None,
+    ) -> None:
         consent = self.consents.get(consent_id)
         if consent is None:
             raise no_such_consent(consent_id)
         self.check_is_party(party, at, rules)
         if consent.withdrawn:
             raise ConsentError("this consent is already withdrawn")
-        self._trigger(ConsentWithdrawn, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]})
+        self._trigger(
+            ConsentWithdrawn, actor, at, consent_id=consent_id, party={"kind": party[0], "party_id": party[1]}, language=language,
+        )
 
     def send_consent_reminder(
         self,

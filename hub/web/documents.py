@@ -30,10 +30,12 @@ from hub.application.commands import FigureFilter
 from hub.errors import InvalidInputError, NoBasisError, TooManyAttemptsError
 from hub.identity.principals import Principal
 from hub.web import filters
-from hub.web.i18n import DEFAULT_LANGUAGE, Catalogue, load_catalogue
+from hub.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Catalogue, load_catalogue, text_direction
 
 LANGUAGE = DEFAULT_LANGUAGE
-"""Documents are Swedish: the language of the agencies' archives and journals."""
+"""Documents are Swedish: the language of the agencies' archives and journals. A consent
+receipt answered in another family language carries that language's wording too, beside the
+Swedish, which binds."""
 BASE_URL = "https://backa-barnet.invalid/"
 RETRY_AFTER_SECONDS = 5
 
@@ -49,6 +51,7 @@ class Documents:
     def __init__(self, renderer: PdfRenderer | None = None) -> None:
         self._renderer = renderer
         self._made: tuple[JinjaTemplateEngine, Catalogue, PdfRenderer] | None = None
+        self._others: dict[str, Catalogue] = {}
         self._lock = threading.Lock()
 
     def _parts(self) -> tuple[JinjaTemplateEngine, Catalogue, PdfRenderer]:
@@ -60,6 +63,15 @@ class Documents:
                 filters.register(engine)
                 self._made = (engine, load_catalogue(LANGUAGE), self._renderer or PdfRenderer())
             return self._made
+
+    def _catalogue(self, language: str) -> Catalogue:
+        """A family language's catalogue, for the receipt of a consent answered in it."""
+        if language == LANGUAGE:
+            return self._parts()[1]
+        with self._lock:
+            if language not in self._others:
+                self._others[language] = load_catalogue(language)
+            return self._others[language]
 
     def t(self, msgid: str, **values: Any) -> str:
         return self._parts()[1].gettext(msgid, **values)
@@ -73,7 +85,8 @@ class Documents:
         }
         return engine.get_template(template).render(
             t=catalogue.gettext, lang=LANGUAGE, tenant_name=tenant.name if tenant else p.tenant_id,
-            units=names["directory_units"], staff_names=names["directory_staff"], made=hub.now(), **names, **context,
+            units=names["directory_units"], staff_names=names["directory_staff"], made=hub.now(), language_names=LANGUAGE_NAMES,
+            **names, **context,
         )
 
     def pdf(self, template: str, hub: BackaHub, p: Principal, *, filename: str, **context: Any) -> Response[bytes]:
@@ -113,7 +126,7 @@ class Documents:
 
     def receipt(self, hub: BackaHub, p: Principal, child_id: UUID, consent_id: UUID) -> Response[bytes]:
         """The receipt of one consent: what, to whom, why, for how long, and who answered when."""
-        from hub.web.pages.family import _consent, _identity
+        from hub.web.pages.family import _consent, _identity, answered_language
 
         with self.turn():
             found = [c for c in hub.consent_overview(p, child_id) if c.consent_id == consent_id]
@@ -125,11 +138,13 @@ class Documents:
             except NoBasisError:
                 items = []
             consent = _consent(hub, p, found[0], items)
+            answered = answered_language(consent) or LANGUAGE
             for party in consent["parties"]:
                 party["is_you"] = False  # a document kept or handed on names each party, not "you"
             return self.pdf(
                 "documents/receipt.html", hub, p, filename=f"samtycke-{consent_id}", child_id=str(child_id),
                 child_name=_identity(items)["name"], consent=consent,
+                answered=answered, answered_dir=text_direction(answered), t_answered=self._catalogue(answered).gettext,
             )
 
     def follow_up(self, hub: BackaHub, p: Principal, chosen: FigureFilter) -> Response[bytes]:

@@ -24,11 +24,13 @@ from typing import Any
 from babel.messages.pofile import read_po
 
 from contracts.labels import vocabulary_messages
+from contracts.vocabulary import FamilyLanguage
 
 LANGUAGES = ("sv", "en")
 """The staff pages' languages."""
-FAMILY_LANGUAGES = ("sv", "en", "ar", "so", "ti", "fa", "uk")
-"""The family's and the child's pages' languages: the one list of them."""
+FAMILY_LANGUAGES = tuple(language.value for language in FamilyLanguage)
+"""The family's and the child's pages' languages, as the vocabulary names them (a consent
+answer records one of them)."""
 LANGUAGE_NAMES = {
     "sv": "Svenska", "en": "English", "ar": "العربية", "so": "Soomaali", "ti": "ትግርኛ", "fa": "فارسی", "uk": "Українська",
 }

@@ -82,7 +82,7 @@ def swedish_words() -> frozenset[str]:
         with path.open("rb") as f:
             for message in read_po(f, locale="sv"):
                 if message.id and isinstance(message.string, str):
-                    words |= _words(message.string)
+                    words |= _words(re.sub(r"\{[^}]*\}", " ", message.string))  # a placeholder's name is no word shown
     for name in vocabulary_messages("sv").values():
         words |= _words(name)
     words |= SWEDISH_TOO

@@ -89,6 +89,9 @@ def test_a_guardian_answers_and_withdraws_a_consent_in_arabic_on_a_phone(hub: Se
     expect(binding).to_have_attribute("lang", "sv")
     expect(binding).to_contain_text("Den svenska texten gäller")
     expect(binding).to_contain_text(PURPOSE)
+    answered = page.locator('section[lang="ar"][dir="rtl"]')  # the wording in the language the yes was given in
+    expect(answered).to_contain_text(t("What you answered"))
+    expect(answered).to_contain_text(PURPOSE)
     fits_the_phone(page)
     shots.visit(page, "receipt-in-arabic-with-swedish")
 
@@ -107,3 +110,6 @@ def test_a_guardian_answers_and_withdraws_a_consent_in_arabic_on_a_phone(hub: Se
 
     gone = hub.runtime.hub.consent_overview(family(hub.runtime, GUARDIAN_1_PNR), UUID(str(child)))
     assert [c.status.value for c in gone if c.consent_id == consent] == ["withdrawn"]
+    view = hub.runtime.hub.read_child(family(hub.runtime, GUARDIAN_1_PNR), UUID(str(child)), purpose="Family: consent receipt", view="family_view")
+    answers = [(i.type, i.fields.get("language")) for i in view.items if i.type in ("ConsentGranted", "ConsentWithdrawn")]
+    assert {("ConsentGranted", "ar"), ("ConsentWithdrawn", "ar")} <= set(answers)  # each of hers records the language read

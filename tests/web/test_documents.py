@@ -19,11 +19,13 @@ from litestar.testing import TestClient
 from pypdf import PdfReader
 
 from adapters.documents import DocumentLimits, DocumentTooLargeError, PdfRenderer, RendererBusyError
+from contracts.vocabulary import FamilyLanguage
 from hub.http import create_app
 from hub.runtime.bootstrap import Runtime, bootstrap
 from hub.runtime.clock import SettableClock
 from hub.runtime.settings import Settings
 from hub.web.documents import DOCUMENTS
+from hub.web.i18n import LANGUAGE_NAMES, load_catalogue
 from tests.conftest import family
 from tests.factories import GUARDIAN_1_PNR, GUARDIAN_2_PNR, STAFF, TENANT, directory, staff
 from tests.web.conftest import BASE_URL, post_sign_in
@@ -200,3 +202,24 @@ def test_a_download_while_the_renderer_stays_busy_is_told_to_come_back_and_reads
     assert refused.headers["content-type"].startswith("application/problem+json") and b"%PDF" not in refused.content
     assert len(reads_of(rt, child_id)) == before
     read_pdf(client.get(f"/api/v1/children/{child_id}/plan.pdf", headers=staff_bearer(rt, "rektor.ostra")))
+
+
+@pytest.mark.parametrize("language", ["ar", "ti"])
+def test_a_receipt_answered_in_a_family_language_carries_that_wording_after_the_binding_swedish(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock, language: str
+) -> None:
+    child_id = consented_team(rt, clock)
+    anna = family(rt, GUARDIAN_1_PNR)
+    consent_id = rt.hub.consent_overview(anna, child_id)[0].consent_id
+    rt.hub.withdraw_consent(anna, child_id, consent_id, language=FamilyLanguage(language))
+    theirs = load_catalogue(language)
+    text, reader = read_pdf(client.get(f"/api/v1/children/{child_id}/consents/{consent_id}/receipt.pdf", headers=family_bearer(rt, GUARDIAN_1_PNR)))
+    assert "Kvitto på samtycke" in text and "2 mars 2027" in text  # the Swedish, which binds, comes first
+    assert text.index("Kvitto på samtycke") < text.index(LANGUAGE_NAMES[language])
+    page_text = " ".join(p.extract_text() for p in reader.pages)
+    for msgid in ("What you answered", "Who answered, and when"):
+        assert theirs.gettext(msgid) != msgid
+        assert all(word in page_text for word in theirs.gettext(msgid).split()), msgid
+    fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
+    if language == "ti":  # Ethiopic script drawn with a font that has it, not as empty boxes
+        assert any("Abyssinica" in f for f in fonts), fonts

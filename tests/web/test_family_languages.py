@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from litestar.testing import TestClient
@@ -19,6 +20,7 @@ from hub.runtime.bootstrap import Runtime
 from hub.web import i18n
 from hub.web.filters import format_day, format_moment, format_number
 from hub.web.i18n import FAMILY_LANGUAGES, LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES
+from tests.conftest import family
 from tests.factories import GUARDIAN_1_PNR
 from tests.web.conftest import post_sign_in
 from tests.web.test_family_pages import answer, child_with_request, client, sign_in
@@ -95,20 +97,66 @@ def test_a_staff_page_stays_swedish_with_the_language_cookie_set_to_arabic(rt: R
     assert LANGUAGES == ("sv", "en")
 
 
-def test_the_receipt_in_arabic_shows_arabic_dates_and_the_binding_swedish_wording_beside_it(rt: Runtime) -> None:
+def answer_in(c: TestClient[Any], language: str, child: UUID, consent: UUID, verb: str) -> None:
+    """Answer from the page read in ``language`` (its forms carry the language in their action)."""
+    c.cookies.set(LANGUAGE_COOKIE, language)
+    assert answer(c, child, consent, verb).status_code == 303
+
+
+def test_a_consent_answered_in_arabic_has_its_receipt_in_arabic_with_the_binding_swedish_beside_it(rt: Runtime) -> None:
     child, consent = child_with_request(rt)
     with client(rt) as anna:
         sign_in(anna, GUARDIAN_1_PNR)
-        answer(anna, child, consent, "grant")
+        answer_in(anna, "ar", child, consent, "grant")
+        in_arabic = anna.get(f"/family/children/{child}/consents/{consent}/receipt?lang=ar")
+        later_in_swedish = anna.get(f"/family/children/{child}/consents/{consent}/receipt?lang=sv")
+    for receipt in (in_arabic, later_in_swedish):  # the language answered in, whatever the page's is now
+        text = receipt.text
+        assert receipt.status_code == 200
+        assert '<section lang="ar" dir="rtl" aria-labelledby="wording-ar">' in text
+        assert "مارس 2027" in text  # until when, with the month named in Arabic
+        assert '<section class="binding-wording" lang="sv" dir="ltr"' in text
+        assert "Den svenska texten gäller" in text and "2 mars 2027" in text  # the Swedish beside it
+    assert '<html lang="ar" dir="rtl">' in in_arabic.text and "إيصال الموافقة" in in_arabic.text
+    assert '<html lang="sv" dir="ltr">' in later_in_swedish.text
+    assert "Kvittot är på det språk samtycket besvarades på (العربية)" in later_in_swedish.text
+
+
+def test_a_consent_answered_in_swedish_has_its_receipt_in_swedish_alone_even_on_an_arabic_page(rt: Runtime) -> None:
+    child, consent = child_with_request(rt)
+    with client(rt) as anna:
+        sign_in(anna, GUARDIAN_1_PNR)
+        answer_in(anna, "sv", child, consent, "grant")
         receipt = anna.get(f"/family/children/{child}/consents/{consent}/receipt?lang=ar")
-        swedish = anna.get(f"/family/children/{child}/consents/{consent}/receipt?lang=sv")
-    assert "binding-wording" not in swedish.text  # only a translated receipt needs the Swedish beside it
     text = receipt.text
-    assert receipt.status_code == 200 and '<html lang="ar" dir="rtl">' in text
-    assert "إيصال الموافقة" in text
-    assert "مارس 2027" in text  # until when, with the month named in Arabic
-    assert '<section class="binding-wording" lang="sv" dir="ltr"' in text
-    assert "Den svenska texten gäller" in text and "2 mars 2027" in text  # the Swedish beside it
+    assert receipt.status_code == 200 and '<html lang="ar" dir="rtl">' in text  # the page around it is Arabic
+    assert '<section lang="sv" dir="ltr" aria-labelledby="wording-sv">' in text
+    assert "binding-wording" not in text and "2 mars 2027" in text and "مارس 2027" not in text
+    assert "(Svenska)" in text  # the Arabic page says which language the receipt is in
+
+
+def test_each_answer_records_the_language_its_request_was_read_in_and_the_receipt_follows_the_latest(rt: Runtime) -> None:
+    child, consent = child_with_request(rt)
+    with client(rt) as anna:
+        sign_in(anna, GUARDIAN_1_PNR)
+        answer_in(anna, "ar", child, consent, "grant")
+        answer_in(anna, "uk", child, consent, "withdraw")
+        receipt = anna.get(f"/family/children/{child}/consents/{consent}/receipt?lang=sv")
+    view = rt.hub.read_child(family(rt, GUARDIAN_1_PNR), child, purpose="Family: consent receipt", view="family_view")
+    answers = [(i.type, i.fields.get("language")) for i in view.items if i.type in ("ConsentGranted", "ConsentWithdrawn")]
+    assert answers == [("ConsentGranted", "ar"), ("ConsentWithdrawn", "uk")]
+    assert '<section lang="uk" dir="ltr" aria-labelledby="wording-uk">' in receipt.text
+    assert "березня 2027" in receipt.text
+
+
+def test_an_answer_recorded_without_a_language_keeps_its_receipt_in_the_pages_language(rt: Runtime) -> None:
+    child, consent = child_with_request(rt)
+    rt.hub.grant_consent(family(rt, GUARDIAN_1_PNR), child, consent)  # as the API answers: no page was read
+    with client(rt) as anna:
+        sign_in(anna, GUARDIAN_1_PNR)
+        receipt = anna.get(f"/family/children/{child}/consents/{consent}/receipt?lang=fa")
+    assert '<section lang="fa" dir="rtl" aria-labelledby="wording-fa">' in receipt.text
+    assert '<section class="binding-wording" lang="sv" dir="ltr"' in receipt.text
 
 
 def test_days_moments_and_numbers_are_written_in_the_pages_language() -> None:

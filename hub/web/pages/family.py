@@ -17,13 +17,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from consent import ConsentStatus, ViewerKind
-from contracts.vocabulary import Area, Category, PartyKind
+from contracts.vocabulary import Area, Category, FamilyLanguage, PartyKind
 from hub.application import Action, BackaHub
 from hub.application.readmodels import ConsentOut, RecordItemOut
 from hub.errors import ConsentError, NoBasisError, NotPermittedError
 from hub.identity.principals import Principal
 from hub.web.app import Form, Web
 from hub.web.documents import DOCUMENTS
+from hub.web.i18n import FAMILY_LANGUAGES, text_direction
 from hub.web.pages.family_log import log_routes
 from hub.web.pages.forms import one
 from hub.web.session import Visitor
@@ -173,10 +174,24 @@ def _answer_times(items: list[RecordItemOut], consent_id: UUID) -> dict[str, lis
             if f.get("consent_id") != str(consent_id):
                 continue
             party = f.get("party") or {}
-            out.setdefault(str(party.get("party_id")), []).append({"answer": answer, "at": item.occurred_at})
+            out.setdefault(str(party.get("party_id")), []).append(
+                {"answer": answer, "at": item.occurred_at, "language": f.get("language")}
+            )
     for answers in out.values():
         answers.sort(key=lambda a: a["at"])
     return out
+
+
+def answered_language(consent: dict[str, Any]) -> str | None:
+    """The language a consent's receipt is given in: the one the viewer's own latest answer
+    was read in, else the one of the latest answer anyone gave; none for answers recorded
+    before the language was (their receipt is in the page's language)."""
+
+    def latest(parties: list[dict[str, Any]]) -> str | None:
+        times = [t for party in parties for t in party["times"] if t.get("language") in FAMILY_LANGUAGES]
+        return str(sorted(times, key=lambda t: t["at"])[-1]["language"]) if times else None  # stable: the log's order at a tie
+
+    return latest([consent["mine"]] if consent["mine"] else []) or latest(consent["parties"])
 
 
 def _requested_at(items: list[RecordItemOut], consent_id: UUID) -> datetime | None:
@@ -300,7 +315,7 @@ def routes(web: Web) -> list[Any]:
                 return Redirect(path=f"/family/children/{child_id}/consents/{consent_id}/withdraw?lang={who.language}", status_code=303)
 
             def run() -> str:
-                act(p, child_id, consent_id)
+                act(p, child_id, consent_id, language=FamilyLanguage(who.language))  # the language the request was read in
                 return f"/family/children/{child_id}/consents?done={ANSWERS[verb]}&lang={who.language}#consent-{consent_id}"
 
             try:
@@ -339,13 +354,18 @@ def routes(web: Web) -> list[Any]:
         if not found:
             return page(who, "family/missing.html", status_code=404, child_id=str(child_id))
         items = _family_read(web, p, child_id, PURPOSE_RECEIPT)
+        consent = _consent(web.hub, p, found[0], items)
+        answered = answered_language(consent) or who.language
         return page(
             who,
             "family/receipt.html",
             child_id=str(child_id),
             child_name=_identity(items)["name"],
-            consent=_consent(web.hub, p, found[0], items),
+            consent=consent,
             printed=web.hub.now(),
+            answered=answered,
+            answered_dir=text_direction(answered),
+            t_answered=web.catalogues[answered].gettext,
             t_sv=web.catalogues["sv"].gettext,
         )
 
