@@ -354,6 +354,7 @@ READS: dict[tuple[str, str], list[Cell]] = {
     ("get", "/api/v1/directory/units/{unit_id}"): [("own_unit", 200), ("other_tenant", 404), ("guardian", 403)],
     ("get", "/api/v1/directory/staff/{user_id}"): [("recipient_unit", 200), ("other_tenant", 404), ("other_guardian", 403)],
     ("get", "/api/v1/follow-up/report.pdf"): [("tenant_admin", 200), ("guardian", 403), ("no_token", 401)],
+    ("get", "/api/v1/follow-up/term-report.pdf"): [("tenant_admin", 200), ("own_unit", 200), ("guardian", 403), ("no_token", 401)],
     ("get", "/api/v1/transparency/checkpoint"): [("guardian", 200), ("no_token", 401)],
     ("get", "/api/v1/transparency/key"): [("other_tenant", 200), ("expired_token", 401)],
     # Every signed-in caller may ask; without its required query parameters the answer is 422.

@@ -85,3 +85,20 @@ def test_the_term_report_downloads_as_pdf_a_with_the_same_publishable_figures(
     assert f"Interna {row('internal')} Externa {row('external')} Totalt" in text
     cards = text[text.index("Upptäckarkort, per termin"):text.index("Totalt")]
     assert not re.search(r"(?<![\d.])[12](?![\d.])", re.sub(r"20\d\d", "", cards))
+
+
+def test_the_term_report_downloads_from_the_api_for_a_steering_groups_papers_and_a_wrong_term_is_a_named_problem(
+    demo_rt: Runtime, signed_in: TestClient[Any]
+) -> None:
+    terms, _ = published(demo_rt, signed_in)
+    token = demo.issue_demo_token(demo_rt.settings.data_dir, ADMIN, audience=demo_rt.settings.audience, clock=demo_rt.hub.clock)
+    bearer = {"Authorization": f"Bearer {token}"}
+    text, _ = read_pdf(signed_in.get("/api/v1/follow-up/term-report.pdf", params={"term": terms[-1]}, headers=bearer))
+    page, _ = read_pdf(signed_in.get("/follow-up/report.pdf?term=" + terms[-1].replace(" ", "+")))
+    assert text.split("Framtaget av")[0] == page.split("Framtaget av")[0]  # the page's report, to the figure
+    latest, _ = read_pdf(signed_in.get("/api/v1/follow-up/term-report.pdf", headers=bearer))
+    assert latest.split("Framtaget av")[0] == text.split("Framtaget av")[0]  # no term asked: the latest
+    for wrong in ("2026-vt", "2026 VT", "0000 ht x", "x" * 41):
+        problem = signed_in.get("/api/v1/follow-up/term-report.pdf", params={"term": wrong}, headers=bearer)
+        assert problem.status_code in (400, 422) and problem.headers["content-type"] == "application/problem+json", wrong
+        assert "term" in problem.text, wrong
