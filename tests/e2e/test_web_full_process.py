@@ -429,3 +429,11 @@ def test_one_child_through_the_whole_process_in_the_browser(hub: ServedHub, brow
     admin.get_by_role("button", name="Visa siffrorna").click()
     cards = region(admin, "Upptäckarkort")
     expect(cards.get_by_role("row", name="Interna").get_by_role("cell")).to_have_text(["1"])  # the administrator's own view
+
+    # the term report for the steering group: publishable figures only, whatever the administrator chose to see
+    admin.get_by_role("link", name="Terminsrapport").click()
+    expect(heading(admin)).to_contain_text("Terminsrapport")
+    report = region(admin, "Upptäckarkort")
+    expect(report.get_by_role("row", name="Interna").get_by_role("cell").first).to_have_text("..")
+    expect(admin.get_by_role("link", name="Ladda ner terminsrapporten som PDF")).to_be_visible()
+    shots.visit(admin, "term-report")
