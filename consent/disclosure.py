@@ -14,6 +14,16 @@ Statistical Disclosure Control", ch. 4, frequency tables):
   its total, else any other entry; this is repeated until no line has exactly one.
   A hidden total is itself an entry of the line of totals, so the grand total is treated
   alike.
+* **No hidden sum that gives the cells away**: where a line publishes its total and hides
+  two or more of its cells, a reader knows their sum, and, each being at least 1, the most
+  any of them can be. If that is within the threshold, every hidden cell is known to be small
+  (1 and 1 hidden beside a total of 2 are both 1), so one more entry is hidden, as above,
+  until the most a hidden cell can be exceeds the threshold or the total is hidden too.
+  (Eurostat's handbook, 4.3: a suppression pattern must give each sensitive cell a
+  protection interval, not only a blank.)
+* **The reason is not published**: whether an entry was hidden as small or to protect
+  another stays inside the hub, since "primary" beside a total narrows the hidden cells to
+  the threshold again. SCB and Eurostat publish the same sign for both.
 * **Rounding** (optional): published counts and totals are rounded to a base, which must
   exceed the threshold so that no rounded count lies in ``1..T``.
 
@@ -104,17 +114,40 @@ def publishable(cells: list[list[int]], rule: DisclosureRule | None = None) -> P
     hidden: dict[Position, Suppression] = {
         (i, j): Suppression.PRIMARY for i in range(rows) for j in range(columns) if rule.too_small(full[i][j])
     }
-    lines = [[(i, j) for j in range(columns)] for i in range(rows)] + [[(i, j) for i in range(rows)] for j in range(columns)]
+    if width == 1:  # one column: each row's total is its cell again, and the column is the one line
+        lines = [[(i, 0) for i in range(rows)]]
+    elif len(cells) == 1:  # one row, likewise
+        lines = [[(0, j) for j in range(columns)]]
+    else:
+        lines = [[(i, j) for j in range(columns)] for i in range(rows)] + [[(i, j) for i in range(rows)] for j in range(columns)]
     changed = True
     while changed:
         changed = False
         for line in lines:
-            if sum(1 for p in line if p in hidden) != 1:
+            if not _gives_away(line, hidden, full, rule):
                 continue
             hidden[_complement(line, hidden, full, rows, columns)] = Suppression.SECONDARY
             changed = True
+    if width == 1:
+        hidden.update({(i, 1): why for (i, j), why in list(hidden.items()) if j == 0})
+    elif len(cells) == 1:
+        hidden.update({(1, j): why for (i, j), why in list(hidden.items()) if i == 0})
     values = tuple(tuple(None if (i, j) in hidden else rule.rounded(full[i][j]) for j in range(columns)) for i in range(rows))
     return Publishable(values=values, suppressed=hidden, rounded=rule.rounding is not None)
+
+
+def _gives_away(line: list[Position], hidden: dict[Position, Suppression], full: list[list[int]], rule: DisclosureRule) -> bool:
+    """Whether ``line`` (its cells, then its total) lets a reader work a hidden entry out:
+    one entry hidden alone is its total less the others; two or more hidden beside a
+    published total are each at most their known sum less 1 for each of the others."""
+    inner = [p for p in line[:-1] if p in hidden]
+    if sum(1 for p in line if p in hidden) == 1:
+        return True
+    if line[-1] in hidden or len(inner) < 2:
+        return False
+    total = full[line[-1][0]][line[-1][1]]
+    hidden_sum = total - sum(full[i][j] for i, j in line[:-1] if (i, j) not in hidden)
+    return hidden_sum - (len(inner) - 1) <= rule.threshold
 
 
 def _complement(line: list[Position], hidden: dict[Position, Suppression], full: list[list[int]], rows: int, columns: int) -> Position:

@@ -76,6 +76,16 @@ FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 FIGURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FIGURES)
 
+BOUNDED_BY: dict[str, tuple[str, str]] = {
+    "individual_teams": ("decisions", Decision.INDIVIDUAL_TEAM.value),
+    "barnteam_children": ("barnteam_meetings", ""),
+    "joint_compasses": ("barnteam_meetings", ""),
+}
+"""Figures that cannot exceed another figure's count in the same term, as they are counted
+here: a child's individual team starts with an individual-team decision, and a child is
+discussed, and a joint compass made, at a Barnteam meeting. Where the bounding count is
+hidden, the figure is hidden too, or it would tell the least the hidden count can be."""
+
 TERM_PATTERN = r"^[0-9]{4} (vt|ht)$"
 """A term as the figures name it: ``2026 vt`` or ``2026 ht``."""
 
@@ -229,6 +239,7 @@ __all__ = [
     "FIGURES",
     "FIGURE_NAMES",
     "TERM_PATTERN",
+    "BOUNDED_BY",
     "TermFiguresProjection",
     "TermFiguresView",
     "figure_order",

@@ -285,8 +285,9 @@ class FigureCount(ReadModel):
     figure: str
     key: str
     count: int | None = Field(description="The count, or null where the disclosure rule hides it")
-    suppressed: Literal["primary", "secondary"] | None = Field(
-        default=None, description='Why it is hidden: "primary" a count 1 to the threshold, "secondary" so that none can be worked out'
+    suppressed: bool = Field(
+        default=False,
+        description="Hidden by the disclosure rule. Why is not said: that a hidden count is small, beside a total, would narrow it down",
     )
 
 

@@ -21,7 +21,7 @@ from consent import (
     family_sees_read,
     required_parties,
 )
-from consent.disclosure import DisclosureRule, Suppression, publishable
+from consent.disclosure import DisclosureRule, publishable
 from consent.permissions import Action, Target, knows_child
 from contracts.vocabulary import (
     SWEDISH_TIME,
@@ -61,7 +61,7 @@ from hub.errors import (
 from hub.identity.principals import Principal
 from projections.accesslog import AccessEntry
 from projections.caselist import case_flags, concerns_person, concerns_unit
-from projections.figures import FIGURE_NAMES, FIGURES, in_terms, term_order
+from projections.figures import BOUNDED_BY, FIGURE_NAMES, FIGURES, in_terms, term_order
 from projections.record import RecordItem, VisibleRecord
 
 
@@ -456,8 +456,8 @@ def publishable_counts(
     cells: list[FigureCount] = []
     totals: list[FigureCount] = []
 
-    def shown(term: str, figure: str, key: str, n: int | None, why: Suppression | None) -> FigureCount:
-        return FigureCount(term=term, figure=figure, key=key, count=n, suppressed=why.value if why else None)
+    def shown(term: str, figure: str, key: str, n: int | None, hidden: object = None) -> FigureCount:
+        return FigureCount(term=term, figure=figure, key=key, count=n, suppressed=hidden is not None)
 
     for term in terms:
         for figure, keys in FIGURES:
@@ -472,7 +472,22 @@ def publishable_counts(
                 cells.append(shown(term, figure, key, table.values[i][0], table.suppressed.get((i, 0))))
             if len(keys) > 1:
                 totals.append(shown(term, figure, "", table.values[-1][0], table.suppressed.get((len(keys), 0))))
+    if rule is not None:
+        cells = _hide_what_a_hidden_count_bounds(cells)
     return cells, totals
+
+
+def _hide_what_a_hidden_count_bounds(cells: list[FigureCount]) -> list[FigureCount]:
+    """A figure that a hidden count bounds is hidden with it (:data:`BOUNDED_BY`): the 3
+    individual teams started in a term would show that the term's individual-team decisions,
+    hidden, are at least 3, and so what the other hidden decisions are."""
+    hidden = {(c.term, c.figure, c.key) for c in cells if c.count is None}
+    return [
+        c.model_copy(update={"count": None, "suppressed": True})
+        if c.figure in BOUNDED_BY and (c.term, *BOUNDED_BY[c.figure]) in hidden
+        else c
+        for c in cells
+    ]
 
 
 def _secrets(child: Child, items: list[RecordItem]) -> list[Secret]:

@@ -147,3 +147,38 @@ def test_the_published_figures_of_a_term_hold_no_small_count_and_none_can_be_wor
             line = [c for c in cells if c.term == term and c.figure == figure]
             line += [c for c in totals if c.term == term and c.figure == figure]
             assert sum(c.count is None for c in line) != 1
+
+
+HIDDEN_SUMS = [
+    ("two hidden counts of 1 hide a third cell, so the three may be 1, 1 and 5 or 3, 3 and 1", [[1], [1], [5]], DisclosureRule(), [None, None, None, 7]),
+    ("two hidden counts of 1 with no other cell hide their total", [[1], [1]], DisclosureRule(), [None, None, None]),
+    ("a 1 and a 2 beside a total would both be known small: the total is hidden", [[1], [2]], DisclosureRule(), [None, None, None]),
+    ("a hidden 1 and its hidden partner of 3 may be 2 and 2, or 3 and 1: the total stands", [[1], [3]], DisclosureRule(), [None, None, 4]),
+    ("two hidden 2s may as well be 1 and 3: the total stands", [[2], [2], [7]], DisclosureRule(), [None, None, 7, 11]),
+]
+
+
+@pytest.mark.parametrize(("case", "cells", "rule", "column"), HIDDEN_SUMS, ids=[c[0] for c in HIDDEN_SUMS])
+def test_a_total_is_hidden_when_the_sum_of_its_hidden_cells_would_tell_that_each_is_small(
+    case: str, cells: list[list[int]], rule: DisclosureRule, column: list[int | None]
+) -> None:
+    assert [r[0] for r in publishable(cells, rule).values] == column
+
+
+@settings(max_examples=400, deadline=None)
+@given(tables, rules)
+def test_a_reader_who_knows_the_totals_cannot_tell_that_any_hidden_cell_is_small(cells: list[list[int]], rule: DisclosureRule) -> None:
+    """Each line that publishes its total lets a reader work out the sum of its hidden cells;
+    with each at least 1, the most one of them can be must still exceed the threshold."""
+    p = publishable(cells, rule)
+    full = [[*r, sum(r)] for r in cells]
+    full.append([sum(c) for c in zip(*full, strict=True)])
+    rows, columns = len(full), len(full[0])
+    positions = [[(i, j) for j in range(columns)] for i in range(rows)] + [[(i, j) for i in range(rows)] for j in range(columns)]
+    for line in positions:
+        *inner, total = line
+        hidden = [(i, j) for i, j in inner if p.values[i][j] is None]
+        if p.values[total[0]][total[1]] is None or len(hidden) < 2 or p.rounded:
+            continue
+        known_sum = full[total[0]][total[1]] - sum(full[i][j] for i, j in inner if (i, j) not in hidden)
+        assert known_sum - (len(hidden) - 1) > rule.threshold, (line, p.values)

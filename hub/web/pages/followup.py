@@ -245,7 +245,7 @@ def routes(web: Web) -> list[Any]:
         unsuppressed: UnsuppressedParam = False,
     ) -> Response[str]:
         """One row per term and figure (and part of a figure), with its count: ".." where the
-        disclosure rule hides it, and why in ``suppressed``."""
+        disclosure rule hides it, and ``yes`` in ``suppressed`` (never why: see :mod:`consent.disclosure`)."""
         who = web.visitor(request)
         principal = who.require(who.path)
         figures, errors = chosen(who, {"from": from_term, "to": to_term, "figure": figure}, unsuppressed=unsuppressed)
@@ -259,7 +259,7 @@ def routes(web: Web) -> list[Any]:
         for row in figures.every_count():
             label = names[row.figure] + (f": {parts[(row.figure, row.key)]}" if (row.figure, row.key) in parts else "")
             shown = SUPPRESSED if row.count is None else row.count
-            writer.writerow([principal.tenant_id, row.term, row.figure, row.key, label, shown, row.suppressed or ""])
+            writer.writerow([principal.tenant_id, row.term, row.figure, row.key, label, shown, "yes" if row.suppressed else ""])
         filename = f"uppfoljning-{''.join(ch for ch in principal.tenant_id if ch.isalnum() or ch in '-_')}.csv"
         return Response(
             content=out.getvalue(),
