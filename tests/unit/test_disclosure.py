@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from consent.disclosure import SUPPRESSED, DisclosureRule, Publishable, Suppression, publishable
 from hub.application.readmodels import FigureCount
 from hub.application.reads import publishable_counts
-from projections.figures import FIGURES
+from projections.figures import BOUNDED_BY, FIGURES
 
 
 def lines(p: Publishable) -> list[list[int | None]]:
@@ -182,3 +182,15 @@ def test_a_reader_who_knows_the_totals_cannot_tell_that_any_hidden_cell_is_small
             continue
         known_sum = full[total[0]][total[1]] - sum(full[i][j] for i, j in inner if (i, j) not in hidden)
         assert known_sum - (len(hidden) - 1) > rule.threshold, (line, p.values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(figure_counts)
+def test_a_figure_that_a_hidden_count_bounds_is_hidden_with_it(counted: dict[tuple[str, tuple[str, str]], int]) -> None:
+    rows = [FigureCount(term=t, figure=f, key=k, count=n) for (t, (f, k)), n in counted.items()]
+    cells, _ = publishable_counts(rows, ["2025 ht", "2026 vt"], DisclosureRule())
+    shown = {(c.term, c.figure, c.key): c for c in cells}
+    for term in ("2025 ht", "2026 vt"):
+        for figure, (source, key) in BOUNDED_BY.items():
+            if shown[(term, source, key)].count is None:
+                assert shown[(term, figure, "")].count is None and shown[(term, figure, "")].suppressed
