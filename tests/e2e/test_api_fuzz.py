@@ -46,8 +46,8 @@ from tests.factories import (
 
 API = "/api/v1"
 SCHEMA = f"{API}/schema/openapi.json"
-EXAMPLES = 12
-NEGATIVE_EXAMPLES = 8
+EXAMPLES = 8
+NEGATIVE_EXAMPLES = 6
 
 # Schemathesis draws some values with the `random` module inside its strategies; the run stays bounded.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")

@@ -406,6 +406,7 @@ LAX = {
 }
 
 
+@pytest.mark.parametrize("runtime", ["sqlite"], indirect=True)  # refused before any store is asked
 @pytest.mark.parametrize(("field", "who", "step", "body", "lax", "strict"), LAX.values(), ids=LAX.keys())
 def test_a_value_of_the_wrong_type_is_refused_naming_its_field_and_nothing_is_appended(
     api: Api, field: str, who: str, step: str | None, body: Any, lax: Any, strict: Any

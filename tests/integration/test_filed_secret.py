@@ -141,22 +141,21 @@ def test_a_filing_answers_with_an_event_id_its_filer_can_withhold_later(
     assert family_sees(client, runtime, child, event_id, kind) == []
 
 
+@pytest.mark.parametrize("runtime", ["sqlite"], indirect=True)  # refused before any store is asked
 @pytest.mark.parametrize("name", FILINGS)
-@pytest.mark.parametrize("value", ["true", 1, "yes", None])
-def test_the_secrecy_of_any_filing_is_a_boolean_or_nothing_is_filed(
-    client: TestClient[Any], runtime: Runtime, name: str, value: Any
-) -> None:
+def test_the_secrecy_of_any_filing_is_a_boolean_or_nothing_is_filed(client: TestClient[Any], runtime: Runtime, name: str) -> None:
     path, filer, before, body, _ = FILINGS[name]
     child = register(client, runtime)
     before(client, runtime, child)
     length = runtime.hub.log_length()
 
-    response = post(client, runtime, child, path, filer, {**body, "withheld_from_guardians": value})
+    for value in ["true", 1, "yes", None]:
+        response = post(client, runtime, child, path, filer, {**body, "withheld_from_guardians": value})
 
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert "withheld_from_guardians" in [e["field"] for e in response.json()["errors"]]
-    assert runtime.hub.log_length() == length
+        assert response.status_code == 422, (value, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "withheld_from_guardians" in [e["field"] for e in response.json()["errors"]]
+        assert runtime.hub.log_length() == length
 
 
 @pytest.mark.parametrize("name", FILINGS)

@@ -37,7 +37,7 @@ from tests.factories import GUARDIAN_1_PNR, START, card_payload, conversation_pa
 from tests.web.conftest import BASE_URL, post_sign_in
 
 BK = "rektor.ostra"
-EXAMPLES = 80
+EXAMPLES = 50
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 
