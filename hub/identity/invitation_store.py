@@ -13,7 +13,6 @@ as the web sessions and the sign-ins in flight are (:mod:`hub.identity.sign_in_s
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -22,10 +21,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from hub.identity.pg_tables import iso_utc, run_on_postgres
+from hub.identity.pg_tables import PostgresTables, SQLiteTables, iso_utc
 
 TABLE = "conversation_invitations"
 MAX_MEMORY = 100_000
@@ -129,38 +127,18 @@ class _SqlInvitationStore(ABC):
         return removed
 
 
-class SQLiteInvitationStore(_SqlInvitationStore):
+class SQLiteInvitationStore(SQLiteTables, _SqlInvitationStore):
     """A table in ``sessions.sqlite``, shared by the processes on this folder."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._lock:
-            cursor = self._db.execute(query.format(t=TABLE), params)
-            return cursor.fetchall(), cursor.rowcount
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, {"t": TABLE})
 
 
-class PostgresInvitationStore(_SqlInvitationStore):
+class PostgresInvitationStore(PostgresTables, _SqlInvitationStore):
     """A table in the hub's schema, on the store kit's pool."""
 
-    placeholder = "%s"
-
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
-        self._pool = pool
-        self._table = sql.Identifier(schema, TABLE)
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        return run_on_postgres(self._pool, {"t": self._table}, "invitations' store", query, params)
-
-    def close(self) -> None:
-        """Nothing of its own to close: the pool is the store kit's."""
+        super().__init__(pool, schema, {"t": TABLE}, "invitations' store")
 
 
 __all__ = [

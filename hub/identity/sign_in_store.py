@@ -17,7 +17,6 @@ copy of the store names nobody.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -25,15 +24,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from hub.identity.pg_tables import iso_utc, run_on_postgres
+from hub.identity.pg_tables import PostgresTables, SQLiteTables, iso_utc
 
 PENDING = "oidc_pending"
 SIGNED_IN = "oidc_signed_in"
 LOGOUT_TOKENS = "oidc_logout_tokens"
-TABLES = (PENDING, SIGNED_IN, LOGOUT_TOKENS)
+TABLES = {"pending": PENDING, "signed_in": SIGNED_IN, "logout": LOGOUT_TOKENS}
+"""Its tables, by the names its statements give them."""
 MAX_MEMORY = 100_000
 """Entries of each kind a store in memory keeps at most; the oldest are forgotten first."""
 
@@ -241,43 +240,18 @@ class _SqlSignInStore(ABC):
         self._q("DELETE FROM {logout} WHERE until <= {p}", (iso_utc(at),))
 
 
-class SQLiteSignInStore(_SqlSignInStore):
+class SQLiteSignInStore(SQLiteTables, _SqlSignInStore):
     """Three tables in ``sessions.sqlite``, shared by the processes on this folder."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._lock:
-            cursor = self._db.execute(query.format(pending=PENDING, signed_in=SIGNED_IN, logout=LOGOUT_TOKENS), params)
-            rows = cursor.fetchall()
-            return rows, cursor.rowcount
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, TABLES)
 
 
-class PostgresSignInStore(_SqlSignInStore):
+class PostgresSignInStore(PostgresTables, _SqlSignInStore):
     """Three tables in the hub's schema, on the store kit's pool."""
 
-    placeholder = "%s"
-
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
-        self._pool = pool
-        self._tables = {
-            "pending": sql.Identifier(schema, PENDING),
-            "signed_in": sql.Identifier(schema, SIGNED_IN),
-            "logout": sql.Identifier(schema, LOGOUT_TOKENS),
-        }
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        return run_on_postgres(self._pool, self._tables, "sign-in store", query, params)
-
-    def close(self) -> None:
-        """Nothing of its own to close: the pool is the store kit's."""
+        super().__init__(pool, schema, TABLES, "sign-in store")
 
 
 __all__ = [

@@ -6,7 +6,6 @@ migrations', :mod:`hub.runtime.migrations`)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
@@ -15,11 +14,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from contracts.delivery_reports import DeliveryFailed, DeliveryReport
-from hub.identity.pg_tables import iso_utc, run_on_postgres
+from hub.identity.pg_tables import PostgresTables, SQLiteTables, iso_utc
 
 TABLE = "delivery_failures"
 FILE = "delivery_failures.sqlite"
@@ -157,38 +155,18 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class SQLiteDeliveryFailureStore(_SqlDeliveryFailureStore):
+class SQLiteDeliveryFailureStore(SQLiteTables, _SqlDeliveryFailureStore):
     """A table in ``delivery_failures.sqlite``, shared by the processes on the data folder."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        with self._lock:
-            cursor = self._db.execute(query.replace("{t}", TABLE), params)
-            return cursor.fetchall(), cursor.rowcount
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, {"t": TABLE})
 
 
-class PostgresDeliveryFailureStore(_SqlDeliveryFailureStore):
+class PostgresDeliveryFailureStore(PostgresTables, _SqlDeliveryFailureStore):
     """A table in the hub's schema, on the store kit's pool."""
 
-    placeholder = "%s"
-
     def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
-        self._pool = pool
-        self._table = sql.Identifier(schema, TABLE)
-
-    def _run(self, query: str, params: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
-        return run_on_postgres(self._pool, {"t": self._table}, "delivery failures' store", query, params)
-
-    def close(self) -> None:
-        """Nothing of its own to close: the pool is the store kit's."""
+        super().__init__(pool, schema, {"t": TABLE}, "delivery failures' store")
 
 
 __all__ = [
