@@ -30,7 +30,7 @@ from hub.application.commands import FigureFilter
 from hub.errors import InvalidInputError, NoBasisError, TooManyAttemptsError
 from hub.identity.principals import Principal
 from hub.web import filters
-from hub.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Catalogue, load_catalogue, text_direction
+from hub.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Catalogue, Catalogues, load_catalogue, text_direction
 
 LANGUAGE = DEFAULT_LANGUAGE
 """Documents are Swedish: the language of the agencies' archives and journals. A consent
@@ -51,7 +51,7 @@ class Documents:
     def __init__(self, renderer: PdfRenderer | None = None) -> None:
         self._renderer = renderer
         self._made: tuple[JinjaTemplateEngine, Catalogue, PdfRenderer] | None = None
-        self._others: dict[str, Catalogue] = {}
+        self._catalogues = Catalogues()
         self._lock = threading.Lock()
 
     def _parts(self) -> tuple[JinjaTemplateEngine, Catalogue, PdfRenderer]:
@@ -63,15 +63,6 @@ class Documents:
                 filters.register(engine)
                 self._made = (engine, load_catalogue(LANGUAGE), self._renderer or PdfRenderer())
             return self._made
-
-    def _catalogue(self, language: str) -> Catalogue:
-        """A family language's catalogue, for the receipt of a consent answered in it."""
-        if language == LANGUAGE:
-            return self._parts()[1]
-        with self._lock:
-            if language not in self._others:
-                self._others[language] = load_catalogue(language)
-            return self._others[language]
 
     def t(self, msgid: str, **values: Any) -> str:
         return self._parts()[1].gettext(msgid, **values)
@@ -144,7 +135,7 @@ class Documents:
             return self.pdf(
                 "documents/receipt.html", hub, p, filename=f"samtycke-{consent_id}", child_id=str(child_id),
                 child_name=_identity(items)["name"], consent=consent,
-                answered=answered, answered_dir=text_direction(answered), t_answered=self._catalogue(answered).gettext,
+                answered=answered, answered_dir=text_direction(answered), t_answered=self._catalogues[answered].gettext,
             )
 
     def follow_up(self, hub: BackaHub, p: Principal, chosen: FigureFilter) -> Response[bytes]:
