@@ -456,22 +456,22 @@ def publishable_counts(
     cells: list[FigureCount] = []
     totals: list[FigureCount] = []
 
-    def shown(term: str, figure: str, key: str, n: int | None, hidden: object = None) -> FigureCount:
-        return FigureCount(term=term, figure=figure, key=key, count=n, suppressed=hidden is not None)
+    def shown(term: str, figure: str, key: str, n: int | None, hidden: bool = False) -> FigureCount:
+        return FigureCount(term=term, figure=figure, key=key, count=n, suppressed=hidden)
 
     for term in terms:
         for figure, keys in FIGURES:
             numbers = [found.get((term, figure, key), 0) for key in keys]
             if rule is None:
-                cells.extend(shown(term, figure, key, n, None) for key, n in zip(keys, numbers, strict=True))
+                cells.extend(shown(term, figure, key, n) for key, n in zip(keys, numbers, strict=True))
                 if len(keys) > 1:
-                    totals.append(shown(term, figure, "", sum(numbers), None))
+                    totals.append(shown(term, figure, "", sum(numbers)))
                 continue
             table = publishable([[n] for n in numbers], rule)
             for i, key in enumerate(keys):
-                cells.append(shown(term, figure, key, table.values[i][0], table.suppressed.get((i, 0))))
+                cells.append(shown(term, figure, key, table.values[i][0], (i, 0) in table.suppressed))
             if len(keys) > 1:
-                totals.append(shown(term, figure, "", table.values[-1][0], table.suppressed.get((len(keys), 0))))
+                totals.append(shown(term, figure, "", table.values[-1][0], (len(keys), 0) in table.suppressed))
     if rule is not None:
         cells = _hide_what_a_hidden_count_bounds(cells)
     return cells, totals
