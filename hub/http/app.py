@@ -13,7 +13,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from litestar import HttpMethod, Litestar, Request, Router, route
+from litestar import HttpMethod, Litestar, Request, route
 from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import NamedDependency, Provide
@@ -42,7 +42,7 @@ from hub.http.problems import exception_handlers, problem_responses
 from hub.http.readiness import ready_route
 from hub.http.schemas import Health
 from hub.http.strict_json import StrictJsonRequest, json_bodies_only
-from hub.web.app import web_router
+from hub.web.app import OneAppRouter, web_router
 from hub.identity.principals import Principal
 from hub.identity.sessions import Session, SessionEndedError, cookie_names
 from hub.identity.tokens import Verified
@@ -176,7 +176,7 @@ def create_app(runtime: Runtime) -> Litestar:
         serve requests is a separate question (readiness)."""
         return Health(status="ok")
 
-    api = Router(
+    api = OneAppRouter(
         path=API_PREFIX,
         route_handlers=controllers,
         dependencies={
