@@ -326,7 +326,7 @@ class ConsentGranted(Event):
     party: Party = carries(Category.CONSENT)
     language: FamilyLanguage | None = carries(Category.CONSENT, default=None)
     """The language the request was read in when answered, so the receipt is given in it
-    (absent on answers recorded before it was, and on answers made through the API)."""
+    (absent on answers recorded before it was, and on answers through the API that name none)."""
 
 
 class ConsentDeclined(Event):
@@ -334,7 +334,7 @@ class ConsentDeclined(Event):
     party: Party = carries(Category.CONSENT)
     language: FamilyLanguage | None = carries(Category.CONSENT, default=None)
     """The language the request was read in when answered, so the receipt is given in it
-    (absent on answers recorded before it was, and on answers made through the API)."""
+    (absent on answers recorded before it was, and on answers through the API that name none)."""
 
 
 class ConsentWithdrawn(Event):
@@ -342,7 +342,7 @@ class ConsentWithdrawn(Event):
     party: Party = carries(Category.CONSENT)
     language: FamilyLanguage | None = carries(Category.CONSENT, default=None)
     """The language the request was read in when answered, so the receipt is given in it
-    (absent on answers recorded before it was, and on answers made through the API)."""
+    (absent on answers recorded before it was, and on answers through the API that name none)."""
 
 
 class ConsentReminderSent(Event):

@@ -223,3 +223,22 @@ def test_a_receipt_answered_in_a_family_language_carries_that_wording_after_the_
     fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
     if language == "ti":  # Ethiopic script drawn with a font that has it, not as empty boxes
         assert any("Abyssinica" in f for f in fonts), fonts
+
+
+def test_an_answer_through_the_api_names_the_language_its_request_was_shown_in_or_is_refused_naming_it(
+    rt: Runtime, client: TestClient[Any], clock: SettableClock
+) -> None:
+    child_id = consented_team(rt, clock)
+    consent_id = rt.hub.consent_overview(family(rt, GUARDIAN_1_PNR), child_id)[0].consent_id
+    withdraw = f"/api/v1/children/{child_id}/consents/{consent_id}/withdraw"
+    before = rt.hub.log_length()
+    for wrong in ("xx", "AR", "arabic", "", "sv,ar"):
+        refused = client.post(withdraw, params={"language": wrong}, headers=family_bearer(rt, GUARDIAN_1_PNR))
+        assert refused.status_code in (400, 422) and refused.headers["content-type"] == "application/problem+json", wrong
+        assert "language" in refused.text, wrong
+    assert rt.hub.log_length() == before  # nothing appended for a language not offered
+
+    done = client.post(withdraw, params={"language": "so"}, headers=family_bearer(rt, GUARDIAN_1_PNR))
+    assert done.status_code == 201, done.text
+    text, _ = read_pdf(client.get(f"/api/v1/children/{child_id}/consents/{consent_id}/receipt.pdf", headers=family_bearer(rt, GUARDIAN_1_PNR)))
+    assert LANGUAGE_NAMES["so"] in text and load_catalogue("so").gettext("Who answered, and when") in text

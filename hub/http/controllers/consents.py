@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from contracts.vocabulary import FamilyLanguage
 from hub.application.commands import RequestConsent
 from hub.application.readmodels import ConsentOut
 from hub.http.controllers._base import Caller, ChildId, Hub, command, query
@@ -14,6 +16,10 @@ from hub.http.problems import problem_responses
 from hub.http.schemas import ConsentCreated, Done
 
 ANSWER_PROBLEMS = problem_responses(403, 404, 409, 422)
+Language = Annotated[
+    FamilyLanguage | None,
+    QueryParameter(description="The language the request was shown in by an e-service that took the answer; its receipt is given in it"),
+]
 
 
 class ConsentController(Controller):
@@ -30,13 +36,13 @@ class ConsentController(Controller):
         return hub.consent_overview(caller, child_id)
 
     @command("/{consent_id:uuid}/grant", summary="Grant (guardian or child)", responses=ANSWER_PROBLEMS)
-    def grant(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID]) -> Done:
-        hub.grant_consent(caller, child_id, consent_id)
+    def grant(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID], language: Language = None) -> Done:
+        hub.grant_consent(caller, child_id, consent_id, language=language)
         return Done(child_id=child_id)
 
     @command("/{consent_id:uuid}/decline", summary="Decline (guardian or child)", responses=ANSWER_PROBLEMS)
-    def decline(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID]) -> Done:
-        hub.decline_consent(caller, child_id, consent_id)
+    def decline(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID], language: Language = None) -> Done:
+        hub.decline_consent(caller, child_id, consent_id, language=language)
         return Done(child_id=child_id)
 
     @command(
@@ -44,6 +50,6 @@ class ConsentController(Controller):
         summary="Withdraw (guardian or child): ends the consent at once",
         responses=ANSWER_PROBLEMS,
     )
-    def withdraw(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID]) -> Done:
-        hub.withdraw_consent(caller, child_id, consent_id)
+    def withdraw(self, hub: Hub, caller: Caller, child_id: ChildId, consent_id: FromPath[UUID], language: Language = None) -> Done:
+        hub.withdraw_consent(caller, child_id, consent_id, language=language)
         return Done(child_id=child_id)
